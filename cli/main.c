@@ -1,0 +1,3 @@
+/* cli/main.c — placeholder until the CLI lands. */
+#include <stdio.h>
+int main(void) { puts("fount"); return 0; }

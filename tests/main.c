@@ -1,0 +1,77 @@
+/* tests/main.c — the CUnit runner. `run` runs every suite; `run NAME`
+ * (make check SUITE=NAME) runs one. Exits non-zero if any test failed. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/testlib.h"
+
+#define MAX_SUITES 64
+
+struct suite_entry {
+	const char *name;
+	int (*init)(void);
+	int (*clean)(void);
+	const struct test_case *cases;
+	size_t n;
+};
+
+static struct suite_entry suites[MAX_SUITES];
+static size_t num_suites;
+
+void testlib_register(const char *suite, int (*init)(void), int (*clean)(void),
+		      const struct test_case *cases, size_t n)
+{
+	if (num_suites == MAX_SUITES) {
+		fprintf(stderr, "tests: too many suites\n");
+		abort();
+	}
+	suites[num_suites++] = (struct suite_entry){suite, init, clean, cases, n};
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct suite_entry *)a)->name,
+		      ((const struct suite_entry *)b)->name);
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : NULL;
+	/* a break request in the caller's environment must not leak into the
+	 * tests that expect a healthy module */
+	unsetenv("FOUNT_SELFTEST_BREAK");
+	qsort(suites, num_suites, sizeof(suites[0]), by_name);
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	size_t added = 0;
+	for (size_t i = 0; i < num_suites; i++) {
+		if (only && strcmp(only, suites[i].name) != 0)
+			continue;
+		CU_pSuite s = CU_add_suite(suites[i].name, suites[i].init, suites[i].clean);
+		if (s == NULL)
+			return 2;
+		for (size_t j = 0; j < suites[i].n; j++)
+			if (CU_add_test(s, suites[i].cases[j].name, suites[i].cases[j].fn) == NULL)
+				return 2;
+		added++;
+	}
+	if (added == 0) {
+		fprintf(stderr, "tests: no suite named '%s'; suites:", only ? only : "");
+		for (size_t i = 0; i < num_suites; i++)
+			fprintf(stderr, " %s", suites[i].name);
+		fprintf(stderr, "\n");
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	unsigned ran = CU_get_number_of_tests_run();
+	unsigned tfailed = CU_get_number_of_tests_failed();
+	printf("\n%u passed, %u failed\n", ran - tfailed, tfailed);
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,95 @@
+/* tests/testlib.c — shared test helpers. */
+#include "tests/testlib.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+uint8_t *testlib_hex(const char *hex, size_t *out_len)
+{
+	size_t cap = strlen(hex) / 2;
+	*out_len = 0;
+	if (cap == 0)
+		return NULL;
+	uint8_t *buf = malloc(cap);
+	if (buf == NULL || hex_decode(buf, cap, out_len, hex) != ERR_OK) {
+		fprintf(stderr, "testlib_hex: bad hex '%s'\n", hex);
+		abort();
+	}
+	return buf;
+}
+
+const char *testlib_path(const char *rel)
+{
+	static char path[4096];
+	const char *dir = getenv("FOUNT_SRCDIR");
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", rel);
+	return path;
+}
+
+const char *testlib_fount_bin(void)
+{
+	const char *bin = getenv("FOUNT_BIN");
+	return bin ? bin : "build/fount";
+}
+
+int testlib_run(const char *const argv[], const char *const env[],
+		const char *input, struct run_result *res)
+{
+	int in[2], out[2], err[2];
+	memset(res, 0, sizeof(*res));
+	if (pipe(in) || pipe(out) || pipe(err))
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(in[1]); close(out[0]); close(err[0]);
+		for (size_t i = 0; env && env[i]; i++)
+			putenv((char *)(uintptr_t)env[i]);
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	close(in[0]); close(out[1]); close(err[1]);
+	if (input)
+		(void)!write(in[1], input, strlen(input));
+	close(in[1]);
+	size_t no = 0, ne = 0;
+	struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+	int open_fds = 2;
+	while (open_fds > 0 && poll(fds, 2, 60000) > 0) {
+		for (int i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			char *buf = i == 0 ? res->out : res->err;
+			size_t *used = i == 0 ? &no : &ne;
+			char tmp[4096];
+			ssize_t k = read(fds[i].fd, tmp, sizeof(tmp));
+			if (k <= 0) {
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			size_t room = sizeof(res->out) - 1 - *used;
+			size_t take = (size_t)k < room ? (size_t)k : room;
+			memcpy(buf + *used, tmp, take);
+			*used += take;
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i].fd >= 0)
+			close(fds[i].fd);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return 0;
+}

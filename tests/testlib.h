@@ -1,0 +1,66 @@
+/* tests/testlib.h — shared test code: suite registration, error-code
+ * assertions, hex, vector files, and running the fount binary. */
+#ifndef FOUNT_TESTS_TESTLIB_H
+#define FOUNT_TESTS_TESTLIB_H
+
+#include <CUnit/CUnit.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+struct test_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+void testlib_register(const char *suite, int (*init)(void), int (*clean)(void),
+		      const struct test_case *cases, size_t n);
+
+/* TEST_SUITE(name, init, clean, TEST(a), TEST(b), ...) registers a CUnit
+ * suite from a constructor, so tests/main.c needs no list of suites. */
+#define TEST(fn) {#fn, fn}
+#define TEST_SUITE(sname, init, clean, ...)                                    \
+	static const struct test_case sname##_cases_[] = {__VA_ARGS__};        \
+	__attribute__((constructor)) static void sname##_register_(void)       \
+	{                                                                      \
+		testlib_register(#sname, init, clean, sname##_cases_,          \
+				 ARRAY_SIZE(sname##_cases_));                  \
+	}
+
+/* EXPECT_ERR checks that |call| returns exactly the error code |code| and
+ * prints both codes' texts when it does not. */
+#define EXPECT_ERR(call, code)                                                 \
+	do {                                                                   \
+		err_t e_got_ = (call);                                         \
+		if (e_got_ != (code))                                          \
+			fprintf(stderr, "\n  %s:%d: %s -> %d (%s), want %d (%s)\n", \
+				__FILE__, __LINE__, #call, e_got_,             \
+				err_str(e_got_), (code), err_str(code));       \
+		CU_ASSERT_EQUAL(e_got_, (code));                               \
+	} while (0)
+#define EXPECT_OK(call) EXPECT_ERR(call, ERR_OK)
+
+/* testlib_hex decodes |hex| into a malloc'd buffer (NULL for ""), sets
+ * *out_len, and aborts the test run on bad hex. */
+uint8_t *testlib_hex(const char *hex, size_t *out_len);
+
+/* testlib_path returns $FOUNT_SRCDIR/|rel| (or ./|rel|) in a static buffer. */
+const char *testlib_path(const char *rel);
+
+/* testlib_fount_bin returns the path of the fount binary under test. */
+const char *testlib_fount_bin(void);
+
+struct run_result {
+	int status;      /* exit code, or 128+signal */
+	char out[65536]; /* stdout, NUL-terminated (truncated) */
+	char err[65536]; /* stderr, NUL-terminated (truncated) */
+};
+
+/* testlib_run runs argv[0] (a path) with |argv|, extra environment entries
+ * |env| ("K=V", NULL-terminated, may be NULL) and stdin from |input|
+ * (may be NULL), and captures its output. Returns 0 if it could run it. */
+int testlib_run(const char *const argv[], const char *const env[],
+		const char *input, struct run_result *res);
+
+#endif

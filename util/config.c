@@ -1,0 +1,294 @@
+/* util/config.c — the INI configuration (libinih) with environment overrides.
+ *
+ * One table, config_keys[], describes every key: its section, name, type,
+ * range and where it lives in struct config. The file parser, the
+ * environment overrides and `fount config` all walk that table, so a key
+ * added there is everywhere at once. */
+#include "util/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL };
+
+struct config_key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	size_t size;       /* KT_STRING: buffer size */
+	double min, max;   /* numeric range, inclusive */
+	bool secret;       /* masked by config_print */
+	const char *help;
+};
+
+#define K(sec, nm, ty, field, lo, hi, doc)                                     \
+	{sec, nm, ty, offsetof(struct config, field),                          \
+	 sizeof(((struct config *)0)->field), lo, hi, false, doc}
+
+static const struct config_key config_keys[] = {
+	K("entropy", "sources", KT_STRING, entropy_sources, 0, 0,
+	  "credited noise sources, tried in order (rdseed, jitter)"),
+	K("entropy", "rdseed_h", KT_DOUBLE, entropy_rdseed_h, 0.01, 8,
+	  "claimed min-entropy (bits) per 8-bit RDSEED sample"),
+	K("entropy", "jitter_h", KT_DOUBLE, entropy_jitter_h, 0.01, 8,
+	  "claimed min-entropy (bits) per 8-bit jitter sample"),
+	K("entropy", "alpha_log2", KT_UINT, entropy_alpha_log2, 20, 40,
+	  "health-test false-positive rate 2^-N (permanent cutoffs use 2^-2N)"),
+	K("entropy", "max_retries", KT_UINT, entropy_max_retries, 1, 1000,
+	  "intermittent health failures in a row before a source is disabled"),
+	K("drbg", "reseed_interval", KT_U64, drbg_reseed_interval, 1, 281474976710656.0,
+	  "per-worker DRBG generates between reseeds (SP 800-90A max 2^48)"),
+	K("drbg", "reseed_seconds", KT_UINT, drbg_reseed_seconds, 1, 86400,
+	  "per-worker DRBG reseed age limit in seconds"),
+	K("drbg", "primary_reseed_interval", KT_U64, drbg_primary_reseed_interval, 1, 281474976710656.0,
+	  "primary DRBG generates between reseeds from the entropy sources"),
+	K("drbg", "primary_reseed_seconds", KT_UINT, drbg_primary_reseed_seconds, 1, 86400,
+	  "primary DRBG reseed age limit in seconds"),
+	K("selftest", "period_seconds", KT_UINT, selftest_period_seconds, 0, 604800,
+	  "re-run the self-tests this often while serving (0 = never)"),
+	K("security", "mlock", KT_BOOL, security_mlock, 0, 1,
+	  "lock secret memory in RAM (turn off only where RLIMIT_MEMLOCK is too low)"),
+	K("log", "level", KT_LOGLEVEL, log_level, 0, 3,
+	  "error, warning, info or debug"),
+};
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->entropy_sources, sizeof(cfg->entropy_sources), "rdseed,jitter");
+	cfg->entropy_rdseed_h = 4.0;  /* half the byte: RDSEED's own claim is not taken on faith */
+	cfg->entropy_jitter_h = 0.5;  /* one bit per two timing deltas */
+	cfg->entropy_alpha_log2 = 20; /* SP 800-90B recommends 2^-20..2^-40 */
+	cfg->entropy_max_retries = 8;
+	cfg->drbg_reseed_interval = 4096;
+	cfg->drbg_reseed_seconds = 600;
+	cfg->drbg_primary_reseed_interval = 1024;
+	cfg->drbg_primary_reseed_seconds = 3600;
+	cfg->selftest_period_seconds = 86400;
+	cfg->security_mlock = true;
+	cfg->log_level = LOG_INFO;
+}
+
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"1", "on", "yes", "true"};
+	static const char *const no[] = {"0", "off", "no", "false"};
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0) { *out = true; return true; }
+		if (strcasecmp(v, no[i]) == 0) { *out = false; return true; }
+	}
+	return false;
+}
+
+/* set_value parses |v| into the field of |k|; on error writes why to |why|. */
+static bool set_value(struct config *cfg, const struct config_key *k,
+		      const char *v, char *why, size_t whylen)
+{
+	uint8_t *field = (uint8_t *)cfg + k->offset;
+	char *end = NULL;
+
+	switch (k->type) {
+	case KT_STRING:
+		if (strlen(v) >= k->size) {
+			snprintf(why, whylen, "value longer than %zu characters", k->size - 1);
+			return false;
+		}
+		memcpy(field, v, strlen(v) + 1);
+		return true;
+	case KT_DOUBLE: {
+		errno = 0;
+		double d = strtod(v, &end);
+		if (errno || end == v || *end || !isfinite(d) || d < k->min || d > k->max) {
+			snprintf(why, whylen, "expected a number from %g to %g", k->min, k->max);
+			return false;
+		}
+		memcpy(field, &d, sizeof(d));
+		return true;
+	}
+	case KT_UINT:
+	case KT_U64: {
+		errno = 0;
+		if (*v == '-' || *v == '\0')
+			goto bad_int;
+		unsigned long long u = strtoull(v, &end, 10);
+		if (errno || *end || (double)u < k->min || (double)u > k->max)
+			goto bad_int;
+		if (k->type == KT_UINT) {
+			unsigned x = (unsigned)u;
+			memcpy(field, &x, sizeof(x));
+		} else {
+			uint64_t x = u;
+			memcpy(field, &x, sizeof(x));
+		}
+		return true;
+bad_int:
+		snprintf(why, whylen, "expected a whole number from %.0f to %.0f", k->min, k->max);
+		return false;
+	}
+	case KT_BOOL: {
+		bool b;
+		if (!parse_bool(v, &b)) {
+			snprintf(why, whylen, "expected on or off");
+			return false;
+		}
+		memcpy(field, &b, sizeof(b));
+		return true;
+	}
+	case KT_LOGLEVEL:
+		for (size_t i = 0; i < ARRAY_SIZE(level_names); i++) {
+			if (strcasecmp(v, level_names[i]) == 0) {
+				enum log_level l = (enum log_level)i;
+				memcpy(field, &l, sizeof(l));
+				return true;
+			}
+		}
+		snprintf(why, whylen, "expected error, warning, info or debug");
+		return false;
+	default:
+		snprintf(why, whylen, "internal: unknown key type");
+		return false;
+	}
+}
+
+static const struct config_key *find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+		if (strcmp(config_keys[i].section, section) == 0 &&
+		    strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	}
+	return NULL;
+}
+
+struct parse_ctx {
+	struct config *cfg;
+	FILE *fp;
+	int lineno; /* Debian's libinih passes no line number: count them here */
+	const char *path;
+	char *errbuf;
+	size_t errlen;
+	bool failed;
+	int failed_line;
+};
+
+/* line_reader is libinih's fgets-like reader, counting lines as it goes. */
+static char *line_reader(char *str, int num, void *stream)
+{
+	struct parse_ctx *pc = stream;
+	char *line = fgets(str, num, pc->fp);
+	if (line != NULL)
+		pc->lineno++;
+	return line;
+}
+
+static int on_key(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	struct parse_ctx *pc = user;
+	int lineno = pc->lineno;
+	if (pc->failed)
+		return 0;
+	const struct config_key *k = find_key(section, name);
+	if (k == NULL) {
+		snprintf(pc->errbuf, pc->errlen, "%s:%d: unknown key '%s' in section [%s]",
+			 pc->path, lineno, name, section);
+		pc->failed = true;
+		pc->failed_line = lineno;
+		return 0;
+	}
+	char why[128];
+	if (!set_value(pc->cfg, k, value, why, sizeof(why))) {
+		snprintf(pc->errbuf, pc->errlen, "%s:%d: bad value for [%s] %s: %s",
+			 pc->path, lineno, section, name, why);
+		pc->failed = true;
+		pc->failed_line = lineno;
+		return 0;
+	}
+	return 1;
+}
+
+static void env_name(char *out, size_t outlen, const struct config_key *k)
+{
+	snprintf(out, outlen, "FOUNT_%s_%s", k->section, k->name);
+	for (char *p = out; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+}
+
+err_t config_load(struct config *cfg, const char *path, bool required,
+		  char *errbuf, size_t errlen)
+{
+	config_defaults(cfg);
+	if (errlen)
+		errbuf[0] = '\0';
+
+	if (path != NULL) {
+		FILE *fp = fopen(path, "r");
+		if (fp == NULL) {
+			if (required) {
+				snprintf(errbuf, errlen, "%s: cannot open: %s", path, strerror(errno));
+				return ERR_CONFIG;
+			}
+		} else {
+			struct parse_ctx pc = {cfg, fp, 0, path, errbuf, errlen, false, 0};
+			int line = ini_parse_stream(line_reader, &pc, on_key, &pc);
+			fclose(fp);
+			/* report whichever problem comes first in the file */
+			if (pc.failed && (line == 0 || pc.failed_line <= line))
+				return ERR_CONFIG;
+			if (line != 0) {
+				snprintf(errbuf, errlen, "%s:%d: syntax error (expected [section] or key = value)",
+					 path, line);
+				return ERR_CONFIG;
+			}
+		}
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+		char name[96], why[128];
+		env_name(name, sizeof(name), &config_keys[i]);
+		const char *v = getenv(name);
+		if (v == NULL)
+			continue;
+		if (!set_value(cfg, &config_keys[i], v, why, sizeof(why))) {
+			snprintf(errbuf, errlen, "environment %s: %s", name, why);
+			return ERR_CONFIG;
+		}
+	}
+	return ERR_OK;
+}
+
+void config_print(const struct config *cfg, void *vfp)
+{
+	FILE *fp = vfp;
+	const char *section = "";
+	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+		const struct config_key *k = &config_keys[i];
+		const uint8_t *field = (const uint8_t *)cfg + k->offset;
+		if (strcmp(section, k->section) != 0) {
+			fprintf(fp, "%s[%s]\n", i ? "\n" : "", k->section);
+			section = k->section;
+		}
+		fprintf(fp, "# %s\n%s = ", k->help, k->name);
+		if (k->secret) {
+			fputs("********\n", fp);
+			continue;
+		}
+		switch (k->type) {
+		case KT_STRING: fprintf(fp, "%s\n", (const char *)field); break;
+		case KT_DOUBLE: { double d; memcpy(&d, field, sizeof(d)); fprintf(fp, "%g\n", d); break; }
+		case KT_UINT: { unsigned u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%u\n", u); break; }
+		case KT_U64: { uint64_t u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%llu\n", (unsigned long long)u); break; }
+		case KT_BOOL: { bool b; memcpy(&b, field, sizeof(b)); fprintf(fp, "%s\n", b ? "on" : "off"); break; }
+		case KT_LOGLEVEL: { enum log_level l; memcpy(&l, field, sizeof(l)); fprintf(fp, "%s\n", level_names[l]); break; }
+		default: fputs("?\n", fp); break;
+		}
+	}
+}

@@ -1,0 +1,63 @@
+/* util/err.c — the one table of error texts. */
+#include "util/util.h"
+
+struct err_entry {
+	err_t code;
+	const char *text;
+};
+
+static const struct err_entry err_table[] = {
+	{ERR_OK, "success"},
+	{ERR_USAGE, "invalid usage"},
+	{ERR_INVALID_ARG, "invalid argument"},
+	{ERR_CONFIG, "invalid configuration"},
+	{ERR_TOO_LARGE, "size exceeds a fixed limit"},
+	{ERR_PARSE, "malformed input"},
+	{ERR_UNSUPPORTED, "not supported"},
+	{ERR_NOMEM, "out of memory"},
+	{ERR_MLOCK, "cannot lock memory (raise RLIMIT_MEMLOCK with ulimit -l, or set [security] mlock = off)"},
+	{ERR_IO, "input/output error"},
+	{ERR_SYSTEM, "system call failed"},
+	{ERR_ENTROPY_NO_SOURCE, "entropy source not available on this host"},
+	{ERR_ENTROPY_READ, "entropy source failed to deliver samples"},
+	{ERR_HEALTH_RCT, "repetition count test failed (intermittent)"},
+	{ERR_HEALTH_APT, "adaptive proportion test failed (intermittent)"},
+	{ERR_HEALTH_RCT_PERMANENT, "repetition count test failed (permanent): source disabled"},
+	{ERR_HEALTH_APT_PERMANENT, "adaptive proportion test failed (permanent): source disabled"},
+	{ERR_ENTROPY_STARTUP, "entropy source failed its start-up test"},
+	{ERR_ENTROPY_DISABLED, "entropy source disabled after repeated failures"},
+	{ERR_ENTROPY_EXHAUSTED, "no credited entropy source is left"},
+	{ERR_CRYPTO, "cryptographic library call failed"},
+	{ERR_DRBG_UNINSTANTIATED, "DRBG is not instantiated"},
+	{ERR_DRBG_RESEED_REQUIRED, "DRBG reseed required"},
+	{ERR_DRBG_REQUEST_TOO_LARGE, "DRBG request larger than 65536 bytes"},
+	{ERR_DRBG_INPUT_TOO_LONG, "DRBG input too long"},
+	{ERR_DRBG_ENTROPY_TOO_SHORT, "DRBG entropy input shorter than the security strength"},
+	{ERR_SELFTEST, "self-test failed"},
+	{ERR_STATE, "module is not operational (self-tests failed or not yet run)"},
+	{ERR_INTEGRITY, "software integrity check failed"},
+	{ERR_INTERNAL, "internal error"},
+};
+
+const char *err_str(err_t r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(err_table); i++) {
+		if (err_table[i].code == r)
+			return err_table[i].text;
+	}
+	return "unknown error";
+}
+
+enum err_category err_category(err_t r)
+{
+	if (r >= 0)
+		return ERRCAT_NONE;
+	switch (-r / 100) {
+	case 1: return ERRCAT_USAGE;
+	case 2: return ERRCAT_RESOURCE;
+	case 3: return ERRCAT_ENTROPY;
+	case 4: return ERRCAT_CRYPTO;
+	case 5: return ERRCAT_SELFTEST;
+	default: return ERRCAT_INTERNAL;
+	}
+}

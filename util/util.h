@@ -1,0 +1,209 @@
+/* util/util.h — the one public header of util/: error codes, guard macros,
+ * secure memory, constant-time helpers, logging, hex, configuration.
+ *
+ * util/ depends on nothing else in fount. It knows nothing of entropy, keys
+ * or protocols. */
+#ifndef FOUNT_UTIL_UTIL_H
+#define FOUNT_UTIL_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- compiler helpers ------------------------------------------------- */
+
+#define MUST_CHECK __attribute__((warn_unused_result))
+#define NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define STATIC_ASSERT(c, msg) _Static_assert(c, msg)
+#define UNUSED(x) ((void)(x))
+
+/* ---- errors ------------------------------------------------------------
+ * Every fallible function returns err_t: ERR_OK (0) or a negative code.
+ * Codes are grouped by category in blocks of 100 so that a protocol layer
+ * can map a category to a KMIP Result Reason or an HTTP status. The text of
+ * each is in one table in util/err.c; err_str() returns it. */
+typedef int err_t;
+
+enum err_category {
+	ERRCAT_NONE = 0,
+	ERRCAT_USAGE = 1,    /* the caller asked for something invalid */
+	ERRCAT_RESOURCE = 2, /* memory, files, system calls */
+	ERRCAT_ENTROPY = 3,  /* noise sources and health tests */
+	ERRCAT_CRYPTO = 4,   /* DRBG and the OpenSSL library context */
+	ERRCAT_SELFTEST = 5, /* self-tests and the module state */
+	ERRCAT_INTERNAL = 9,
+};
+
+enum {
+	ERR_OK = 0,
+
+	ERR_USAGE = -100,         /* bad arguments */
+	ERR_INVALID_ARG = -101,   /* an argument is out of range */
+	ERR_CONFIG = -102,        /* the configuration is invalid */
+	ERR_TOO_LARGE = -103,     /* a size exceeds a fixed limit */
+	ERR_PARSE = -104,         /* malformed input */
+	ERR_UNSUPPORTED = -105,   /* valid, but not implemented by fount */
+
+	ERR_NOMEM = -200,         /* out of memory */
+	ERR_MLOCK = -201,         /* mlock failed (RLIMIT_MEMLOCK too low?) */
+	ERR_IO = -202,            /* read/write/open failed */
+	ERR_SYSTEM = -203,        /* another system call failed */
+
+	ERR_ENTROPY_NO_SOURCE = -300,      /* the source is absent on this host */
+	ERR_ENTROPY_READ = -301,           /* the source failed to deliver */
+	ERR_HEALTH_RCT = -302,             /* intermittent Repetition Count Test failure */
+	ERR_HEALTH_APT = -303,             /* intermittent Adaptive Proportion Test failure */
+	ERR_HEALTH_RCT_PERMANENT = -304,   /* permanent RCT failure: source disabled */
+	ERR_HEALTH_APT_PERMANENT = -305,   /* permanent APT failure: source disabled */
+	ERR_ENTROPY_STARTUP = -306,        /* start-up test or sanity check failed */
+	ERR_ENTROPY_DISABLED = -307,       /* the source was disabled after failures */
+	ERR_ENTROPY_EXHAUSTED = -308,      /* no credited source is left */
+
+	ERR_CRYPTO = -400,                 /* an OpenSSL call failed */
+	ERR_DRBG_UNINSTANTIATED = -401,    /* the DRBG has no state */
+	ERR_DRBG_RESEED_REQUIRED = -402,   /* SP 800-90A reseed counter exhausted */
+	ERR_DRBG_REQUEST_TOO_LARGE = -403, /* more than 64 KiB in one generate */
+	ERR_DRBG_INPUT_TOO_LONG = -404,    /* entropy/nonce/personalization/adin too long */
+	ERR_DRBG_ENTROPY_TOO_SHORT = -405, /* entropy input below the security strength */
+
+	ERR_SELFTEST = -500,               /* a power-on or on-demand self-test failed */
+	ERR_STATE = -501,                  /* the module is not OPERATIONAL */
+	ERR_INTEGRITY = -502,              /* the software integrity check failed */
+
+	ERR_INTERNAL = -900,
+};
+
+/* err_str returns a fixed, human-readable description of |r|. It never
+ * returns NULL and never contains secret data. */
+const char *err_str(err_t r);
+
+/* err_category returns the category of |r|. */
+enum err_category err_category(err_t r);
+
+/* Guard macros for functions returning err_t. Each takes effect through a
+ * `goto out` only where the function has an `err_t r` and an `out:` label
+ * (ENSURE_GOTO, GUARD_GOTO), or returns directly (ENSURE, GUARD). */
+#define ENSURE(cond, err)                                                      \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			return (err);                                          \
+	} while (0)
+#define ENSURE_REF(p) ENSURE((p) != NULL, ERR_INVALID_ARG)
+#define GUARD(call)                                                            \
+	do {                                                                   \
+		err_t guard_r_ = (call);                                       \
+		if (guard_r_ != ERR_OK)                                        \
+			return guard_r_;                                       \
+	} while (0)
+#define GUARD_GOTO(call)                                                       \
+	do {                                                                   \
+		if ((r = (call)) != ERR_OK)                                    \
+			goto out;                                              \
+	} while (0)
+#define ENSURE_GOTO(cond, err)                                                 \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			r = (err);                                             \
+			goto out;                                              \
+		}                                                              \
+	} while (0)
+
+/* ---- secure memory -----------------------------------------------------
+ * secmem_alloc returns |len| zeroed bytes on their own pages, with an
+ * inaccessible guard page on each side, excluded from core dumps
+ * (MADV_DONTDUMP) and locked in RAM (mlock). Locking can be turned off
+ * with secmem_set_mlock(false) (config `[security] mlock = off`, or
+ * FOUNT_SECURITY_MLOCK=off) where RLIMIT_MEMLOCK is too low, as on some CI
+ * hosts. Returns NULL and sets *out_err (if not NULL) on failure. */
+void *secmem_alloc(size_t len, err_t *out_err) MUST_CHECK;
+
+/* secmem_free wipes |len| bytes at |p|, unlocks and unmaps them. |len| must
+ * be the length given to secmem_alloc. Does nothing on NULL. */
+void secmem_free(void *p, size_t len);
+
+/* secmem_wipe_on_fork asks the kernel to zero the pages holding |p| in a
+ * child process (MADV_WIPEONFORK). Returns ERR_SYSTEM where unsupported. */
+err_t secmem_wipe_on_fork(void *p, size_t len) MUST_CHECK;
+
+void secmem_set_mlock(bool on);
+bool secmem_mlock_enabled(void);
+
+/* secure_zero wipes memory in a way the compiler may not remove. */
+void secure_zero(void *p, size_t len);
+
+/* ct_memeq compares in time independent of the contents; true if equal. */
+bool ct_memeq(const void *a, const void *b, size_t len);
+
+/* ---- logging -----------------------------------------------------------
+ * Logs go to stderr as `fount[pid]: level: func: message`. Never pass key
+ * material, DRBG state or PINs: the logger cannot tell them apart. */
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+void log_msg(enum log_level level, const char *func, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+#define log_error(...) log_msg(LOG_ERROR, __func__, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __func__, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __func__, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __func__, __VA_ARGS__)
+
+/* ---- hex ----------------------------------------------------------------*/
+/* hex_encode writes 2*len lowercase hex digits and a NUL to |out|, which
+ * must hold 2*len+1 bytes. */
+void hex_encode(char *out, const uint8_t *in, size_t len);
+
+/* hex_decode decodes |hex| (upper or lower case, even length) into |out|
+ * of |out_cap| bytes and sets *out_len. ERR_PARSE on a bad digit or odd
+ * length, ERR_TOO_LARGE if it does not fit. */
+err_t hex_decode(uint8_t *out, size_t out_cap, size_t *out_len,
+		 const char *hex) MUST_CHECK;
+
+/* ---- time ---------------------------------------------------------------*/
+/* now_ns returns CLOCK_MONOTONIC in nanoseconds. */
+uint64_t now_ns(void);
+
+/* ---- configuration -----------------------------------------------------
+ * One INI file (libinih); every key can also be set from the environment
+ * as FOUNT_<SECTION>_<KEY> (upper case), which wins over the file. The
+ * defaults work with no file at all. */
+#define CONFIG_DEFAULT_PATH "/etc/fount/fount.conf"
+#define CONFIG_MAX_SOURCES 8
+
+struct config {
+	/* [entropy] */
+	char entropy_sources[128];   /* credited sources in order, e.g. "rdseed,jitter" */
+	double entropy_rdseed_h;     /* claimed min-entropy per 8-bit RDSEED sample */
+	double entropy_jitter_h;     /* claimed min-entropy per 8-bit jitter sample */
+	unsigned entropy_alpha_log2; /* intermittent alpha = 2^-N (permanent: 2^-2N) */
+	unsigned entropy_max_retries; /* intermittent failures before a source is disabled */
+	/* [drbg] */
+	uint64_t drbg_reseed_interval;    /* worker generates between reseeds */
+	unsigned drbg_reseed_seconds;     /* worker reseed age limit */
+	uint64_t drbg_primary_reseed_interval;
+	unsigned drbg_primary_reseed_seconds;
+	/* [selftest] */
+	unsigned selftest_period_seconds; /* 0 = no periodic re-run */
+	/* [security] */
+	bool security_mlock;
+	/* [log] */
+	enum log_level log_level;
+};
+
+/* config_defaults fills |cfg| with the built-in defaults. */
+void config_defaults(struct config *cfg) NONNULL(1);
+
+/* config_load loads defaults, then |path| (if not NULL), then the
+ * environment. A missing file is an error only when |required|. On error
+ * it writes a one-line message naming the file, line and key to |errbuf|
+ * and returns ERR_CONFIG. */
+err_t config_load(struct config *cfg, const char *path, bool required,
+		  char *errbuf, size_t errlen) MUST_CHECK NONNULL(1, 4);
+
+/* config_print writes the effective configuration as INI to |fp| (FILE*),
+ * with any secret values masked. */
+void config_print(const struct config *cfg, void *fp) NONNULL(1, 2);
+
+#endif /* FOUNT_UTIL_UTIL_H */
