@@ -1,0 +1,9 @@
+/* bench/bench.h — benchmark sections; bench/bench.c has main(). */
+#ifndef FOUNT_BENCH_BENCH_H
+#define FOUNT_BENCH_BENCH_H
+
+/* bench_entropy prints raw sample rates of each noise source with and
+ * without the SP 800-90B health tests (bench/bench_entropy.c). */
+void bench_entropy(double seconds_per_case);
+
+#endif
