@@ -1,3 +1,110 @@
-/* cli/main.c — placeholder until the CLI lands. */
+/* cli/main.c — the fount program: harden the process, read the
+ * configuration, dispatch to a sub-command. */
+#include <getopt.h>
 #include <stdio.h>
-int main(void) { puts("fount"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static const char usage[] =
+	"usage: fount [-c FILE] [-v | -q] COMMAND [ARGS]\n"
+	"\n"
+	"fount: a health-tested entropy and key-generation service.\n"
+	"\n"
+	"commands:\n"
+	"  serve      run the service (power-on self-tests first)\n"
+	"  random     write random bytes from the DRBG (random -n 32 --hex)\n"
+	"  selftest   run the power-on self-tests and show the results\n"
+	"  entropy    noise-source status, raw-sample capture for SP 800-90B assessment\n"
+	"  acvp       answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)\n"
+	"  config     print the effective configuration\n"
+	"  version    print version and crypto provider\n"
+	"\n"
+	"options:\n"
+	"  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH " if present)\n"
+	"  -v, --verbose       log debug messages\n"
+	"  -q, --quiet         log errors only\n"
+	"  -h, --help          this text; 'fount COMMAND --help' for a command\n";
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv, const struct config *cfg);
+};
+
+static const struct command commands[] = {
+	{"serve", cmd_serve},       {"random", cmd_random}, {"selftest", cmd_selftest},
+	{"entropy", cmd_entropy},   {"acvp", cmd_acvp},     {"config", cmd_config},
+	{"version", cmd_version},
+};
+
+/* harden runs before anything reads a secret: no core dumps, and no
+ * ptrace attach by other processes of the same user. */
+static void harden(void)
+{
+	struct rlimit no_core = {0, 0};
+	if (setrlimit(RLIMIT_CORE, &no_core) != 0)
+		perror("fount: setrlimit(RLIMIT_CORE)");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		perror("fount: prctl(PR_SET_DUMPABLE)");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cfg_path = NULL;
+	int verbosity = 0, c;
+
+	harden();
+
+	/* '+': stop at the command, whose options are its own */
+	while ((c = getopt_long(argc, argv, "+c:vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cfg_path = optarg; break;
+		case 'v': verbosity = 1; break;
+		case 'q': verbosity = -1; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		case 'V': printf("fount %s\n", FOUNT_VERSION); return EXIT_OK;
+		default:
+			fprintf(stderr, "fount: unknown option (see 'fount --help')\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	const char *name = argv[optind];
+	const struct command *cmd = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL) {
+		fprintf(stderr, "fount: unknown command '%s' (see 'fount --help')\n", name);
+		return EXIT_USAGE;
+	}
+
+	struct config cfg;
+	char err[512];
+	bool required = cfg_path != NULL;
+	if (cfg_path == NULL)
+		cfg_path = CONFIG_DEFAULT_PATH;
+	if (config_load(&cfg, cfg_path, required, err, sizeof(err)) != ERR_OK) {
+		fprintf(stderr, "fount: %s\n", err);
+		return EXIT_USAGE;
+	}
+	secmem_set_mlock(cfg.security_mlock);
+	log_set_level(verbosity > 0 ? LOG_DEBUG : verbosity < 0 ? LOG_ERROR : cfg.log_level);
+
+	return cmd->fn(argc - optind, argv + optind, &cfg);
+}

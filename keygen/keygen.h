@@ -80,7 +80,7 @@ err_t drbg_tree_init(const struct config *cfg) MUST_CHECK;
 void drbg_tree_shutdown(void);
 
 /* drbg_set_gate registers |operational|; every drbg_generate* first calls it
- * and fails with ERR_STATE unless it returns true. With no gate registered,
+ * and fails with ERR_NOT_OPERATIONAL unless it returns true. With no gate registered,
  * generation is refused (fail closed). selftest/ registers its state check. */
 void drbg_set_gate(bool (*operational)(void));
 

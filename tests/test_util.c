@@ -13,12 +13,12 @@ static void test_err_table(void)
 	CU_ASSERT_STRING_EQUAL(err_str(ERR_OK), "success");
 	CU_ASSERT_STRING_EQUAL(err_str(12345), "unknown error");
 	CU_ASSERT_EQUAL(err_category(ERR_HEALTH_RCT), ERRCAT_ENTROPY);
-	CU_ASSERT_EQUAL(err_category(ERR_STATE), ERRCAT_SELFTEST);
+	CU_ASSERT_EQUAL(err_category(ERR_NOT_OPERATIONAL), ERRCAT_SELFTEST);
 	CU_ASSERT_EQUAL(err_category(ERR_CONFIG), ERRCAT_USAGE);
 	CU_ASSERT_EQUAL(err_category(ERR_OK), ERRCAT_NONE);
 	/* every code has its own text */
 	const err_t codes[] = {ERR_HEALTH_RCT, ERR_HEALTH_APT, ERR_HEALTH_RCT_PERMANENT,
-			       ERR_HEALTH_APT_PERMANENT, ERR_ENTROPY_EXHAUSTED, ERR_STATE};
+			       ERR_HEALTH_APT_PERMANENT, ERR_ENTROPY_EXHAUSTED, ERR_NOT_OPERATIONAL};
 	for (size_t i = 0; i < ARRAY_SIZE(codes); i++)
 		for (size_t j = i + 1; j < ARRAY_SIZE(codes); j++)
 			CU_ASSERT_STRING_NOT_EQUAL(err_str(codes[i]), err_str(codes[j]));

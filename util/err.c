@@ -34,7 +34,7 @@ static const struct err_entry err_table[] = {
 	{ERR_DRBG_INPUT_TOO_LONG, "DRBG input too long"},
 	{ERR_DRBG_ENTROPY_TOO_SHORT, "DRBG entropy input shorter than the security strength"},
 	{ERR_SELFTEST, "self-test failed"},
-	{ERR_STATE, "module is not operational (self-tests failed or not yet run)"},
+	{ERR_NOT_OPERATIONAL, "module is not operational (self-tests failed or not yet run)"},
 	{ERR_INTEGRITY, "software integrity check failed"},
 	{ERR_INTERNAL, "internal error"},
 };

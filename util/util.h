@@ -70,7 +70,7 @@ enum {
 	ERR_DRBG_ENTROPY_TOO_SHORT = -405, /* entropy input below the security strength */
 
 	ERR_SELFTEST = -500,               /* a power-on or on-demand self-test failed */
-	ERR_STATE = -501,                  /* the module is not OPERATIONAL */
+	ERR_NOT_OPERATIONAL = -501,                  /* the module is not OPERATIONAL */
 	ERR_INTEGRITY = -502,              /* the software integrity check failed */
 
 	ERR_INTERNAL = -900,

@@ -1,0 +1,93 @@
+/* cli/cmd_selftest.c — `fount selftest`: run the power-on self-tests and
+ * show each result. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "keygen/keygen.h"
+#include "selftest/selftest.h"
+
+static const char usage[] =
+	"usage: fount selftest [--json]\n"
+	"\n"
+	"Runs the power-on self-tests (software integrity, known-answer tests of\n"
+	"AES-256, SHA-256, SHA-512, HMAC-SHA-256 and CTR_DRBG, the zeroization\n"
+	"check, the health-test self-checks, the noise sources' start-up tests)\n"
+	"and prints a table of test, result and time. Exits 0 only if all pass.\n"
+	"FOUNT_SELFTEST_BREAK=<test> corrupts one test to show its failure.\n"
+	"\n"
+	"      --json   one JSON object instead of the table\n"
+	"  -h, --help   this text\n";
+
+static int print_json(const struct selftest_result *res, size_t n, err_t verdict)
+{
+	json_t *root = json_object(), *arr = json_array();
+	json_object_set_new(root, "state", json_string(selftest_state_name(selftest_state())));
+	json_object_set_new(root, "provider", json_string(keygen_provider_name()));
+	json_object_set_new(root, "passed", json_boolean(verdict == ERR_OK));
+	for (size_t i = 0; i < n; i++) {
+		json_t *t = json_object();
+		json_object_set_new(t, "test", json_string(res[i].name));
+		json_object_set_new(t, "result", json_string(res[i].r == ERR_OK ? "pass" : "FAIL"));
+		json_object_set_new(t, "ms", json_real((double)res[i].ns / 1e6));
+		if (res[i].r != ERR_OK) {
+			json_object_set_new(t, "error", json_string(err_str(res[i].r)));
+			json_object_set_new(t, "detail", json_string(res[i].detail));
+		}
+		json_array_append_new(arr, t);
+	}
+	json_object_set_new(root, "tests", arr);
+	json_dumpf(root, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(root);
+	return verdict == ERR_OK ? EXIT_OK : EXIT_FAIL;
+}
+
+int cmd_selftest(int argc, char **argv, const struct config *cfg)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: return cli_usage_error("selftest", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("selftest", "unexpected argument '%s'", argv[optind]);
+
+	struct selftest_result res[SELFTEST_MAX_RESULTS];
+	size_t n = 0;
+	err_t verdict = selftest_power_on(cfg, res, ARRAY_SIZE(res), &n);
+	if (json)
+		return print_json(res, n, verdict);
+
+	printf("%-20s %-6s %10s\n", "test", "result", "time");
+	for (size_t i = 0; i < n; i++) {
+		printf("%-20s %-6s %8.3f ms", res[i].name, res[i].r == ERR_OK ? "pass" : "FAIL",
+		       (double)res[i].ns / 1e6);
+		if (res[i].r != ERR_OK)
+			printf("  %s%s%s", err_str(res[i].r), res[i].detail[0] ? ": " : "",
+			       res[i].detail);
+		putchar('\n');
+	}
+	const char *const *names;
+	size_t total = selftest_names(&names);
+	for (size_t i = n; i < total; i++)
+		printf("%-20s %-6s %10s\n", names[i], "skip", "-");
+	printf("\nprovider: %s\nstate:    %s\n", keygen_provider_name(),
+	       selftest_state_name(selftest_state()));
+	if (verdict != ERR_OK) {
+		const char *cause = selftest_error_cause();
+		printf("failed:   %s\n", cause ? cause : "?");
+	}
+	return verdict == ERR_OK ? EXIT_OK : EXIT_FAIL;
+}

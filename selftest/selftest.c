@@ -1,0 +1,280 @@
+/* selftest/selftest.c — the module state machine, the self-test table,
+ * the break hook and the power-on sequence. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "entropy/entropy.h"
+#include "keygen/keygen.h"
+#include "selftest/internal.h"
+
+struct selftest_entry {
+	const char *name;
+	selftest_fn fn;
+};
+
+/* Run order: the integrity test first (IG 10.3.A), then the algorithms the
+ * integrity test itself uses, then the rest. */
+static const struct selftest_entry tests[] = {
+	{"integrity", selftest_integrity},
+	{"sha256", selftest_kat_sha256},
+	{"hmac-sha256", selftest_kat_hmac_sha256},
+	{"sha512", selftest_kat_sha512},
+	{"aes256-enc", selftest_kat_aes256_enc},
+	{"aes256-dec", selftest_kat_aes256_dec},
+	{"ctr-drbg", selftest_kat_ctr_drbg},
+	{"ctr-drbg-zeroize", selftest_kat_ctr_drbg_zeroize},
+	{"health-rct", selftest_health_rct},
+	{"health-apt", selftest_health_apt},
+};
+STATIC_ASSERT(ARRAY_SIZE(tests) + 2 <= SELFTEST_MAX_RESULTS, "result table too small");
+
+static const char *const names[] = {
+	"integrity", "sha256", "hmac-sha256", "sha512", "aes256-enc", "aes256-dec",
+	"ctr-drbg", "ctr-drbg-zeroize", "health-rct", "health-apt",
+	"entropy-startup", "drbg-instantiate",
+};
+STATIC_ASSERT(ARRAY_SIZE(names) == ARRAY_SIZE(tests) + 2, "names and tests differ");
+
+static atomic_int state = SELFTEST_POWER_ON;
+static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *error_cause;   /* set once, under run_lock or before threads */
+static char break_name[32];        /* "" = no test broken */
+static bool powered_on;
+static err_t power_on_verdict = ERR_NOT_OPERATIONAL;
+
+enum selftest_state selftest_state(void)
+{
+	return (enum selftest_state)atomic_load(&state);
+}
+
+const char *selftest_state_name(enum selftest_state s)
+{
+	switch (s) {
+	case SELFTEST_POWER_ON: return "POWER_ON";
+	case SELFTEST_SELF_TEST: return "SELF_TEST";
+	case SELFTEST_OPERATIONAL: return "OPERATIONAL";
+	case SELFTEST_ERROR: return "ERROR";
+	default: return "?";
+	}
+}
+
+bool selftest_operational(void)
+{
+	return atomic_load_explicit(&state, memory_order_acquire) == SELFTEST_OPERATIONAL;
+}
+
+void selftest_enter_error(err_t why, const char *what)
+{
+	/* latch: once in ERROR, nothing moves the module out of it */
+	int prev = atomic_exchange(&state, SELFTEST_ERROR);
+	if (prev != SELFTEST_ERROR) {
+		error_cause = what;
+		log_error("module enters ERROR state: %s: %s", what, err_str(why));
+	}
+}
+
+const char *selftest_error_cause(void)
+{
+	return selftest_state() == SELFTEST_ERROR ? error_cause : NULL;
+}
+
+static bool known_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+err_t selftest_set_break(const char *name)
+{
+	if (name == NULL || *name == '\0') {
+		break_name[0] = '\0';
+		return ERR_OK;
+	}
+	ENSURE(known_name(name), ERR_INVALID_ARG);
+	snprintf(break_name, sizeof(break_name), "%s", name);
+	return ERR_OK;
+}
+
+size_t selftest_names(const char *const **out)
+{
+	*out = names;
+	return ARRAY_SIZE(names);
+}
+
+static bool is_broken(const char *name)
+{
+	return break_name[0] != '\0' && strcmp(break_name, name) == 0;
+}
+
+static void log_hex(const char *label, const uint8_t *p, size_t len)
+{
+	char hex[2 * 64 + 1];
+	size_t n = len > 64 ? 64 : len;
+	hex_encode(hex, p, n);
+	log_error("  %s: %s%s", label, hex, len > n ? "..." : "");
+}
+
+err_t selftest_check(const char *name, const uint8_t *expected,
+		     const uint8_t *actual, size_t len)
+{
+	uint8_t copy[128];
+	const uint8_t *got = actual;
+	if (is_broken(name) && len > 0 && len <= sizeof(copy)) {
+		/* FOUNT_SELFTEST_BREAK: corrupt the computed value, as OpenSSL's
+		 * fipsinstall -corrupt_desc does, so the failure path runs */
+		memcpy(copy, actual, len);
+		copy[0] ^= 0x01;
+		got = copy;
+	}
+	if (ct_memeq(expected, got, len))
+		return ERR_OK;
+	log_error("self-test %s: computed value differs from the known answer", name);
+	log_hex("expected", expected, len);
+	log_hex("computed", got, len);
+	return ERR_SELFTEST;
+}
+
+static void record(struct selftest_result *out, size_t max, size_t *n,
+		   const char *name, err_t r, uint64_t ns, const char *detail)
+{
+	if (out == NULL || *n >= max)
+		return;
+	out[*n].name = name;
+	out[*n].r = r;
+	out[*n].ns = ns;
+	snprintf(out[*n].detail, sizeof(out[*n].detail), "%s", detail ? detail : "");
+	(*n)++;
+}
+
+/* run_tests runs the table; on the first failure it latches ERROR, names
+ * the test, and stops: nothing after a failed test can be trusted. */
+static err_t run_tests(struct selftest_result *out, size_t max, size_t *n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tests); i++) {
+		char detail[96] = "";
+		uint64_t t0 = now_ns();
+		err_t r = tests[i].fn(detail, sizeof(detail));
+		record(out, max, n, tests[i].name, r, now_ns() - t0, r ? detail : "");
+		if (r != ERR_OK) {
+			log_error("self-test %s failed: %s%s%s", tests[i].name, err_str(r),
+				  detail[0] ? ": " : "", detail);
+			selftest_enter_error(r, tests[i].name);
+			return ERR_SELFTEST;
+		}
+	}
+	return ERR_OK;
+}
+
+static void on_entropy_fatal(err_t why)
+{
+	selftest_enter_error(why, "entropy");
+}
+
+err_t selftest_power_on(const struct config *cfg, struct selftest_result *out,
+			size_t max, size_t *out_n)
+{
+	size_t n = 0;
+	err_t r = ERR_SELFTEST;
+
+	pthread_mutex_lock(&run_lock);
+	if (out_n)
+		*out_n = 0;
+	if (powered_on) {
+		r = power_on_verdict;
+		goto out_unlock;
+	}
+	powered_on = true;
+	atomic_store(&state, SELFTEST_SELF_TEST); /* all output is inhibited */
+
+	const char *env = getenv("FOUNT_SELFTEST_BREAK");
+	if (env && *env && selftest_set_break(env) != ERR_OK)
+		log_warn("FOUNT_SELFTEST_BREAK=%s names no self-test; ignored", env);
+
+	/* the gate and the fatal handler go in before anything can emit */
+	drbg_set_gate(selftest_operational);
+	entropy_set_fatal_handler(on_entropy_fatal);
+
+	err_t e = keygen_init(cfg);
+	if (e != ERR_OK) {
+		record(out, max, &n, "integrity", e, 0, "cannot set up the crypto library");
+		selftest_enter_error(e, "keygen-init");
+		goto out;
+	}
+	if (run_tests(out, max, &n) != ERR_OK)
+		goto out;
+
+	/* SP 800-90B §4.3: the noise sources' 1024-sample start-up tests */
+	uint64_t t0 = now_ns();
+	e = entropy_init(cfg);
+	if (e == ERR_OK && is_broken("entropy-startup"))
+		e = ERR_ENTROPY_STARTUP;
+	record(out, max, &n, "entropy-startup", e, now_ns() - t0,
+	       e ? "no credited entropy source passed its start-up test" : "");
+	if (e != ERR_OK) {
+		selftest_enter_error(e, "entropy-startup");
+		goto out;
+	}
+	t0 = now_ns();
+	e = drbg_tree_init(cfg);
+	if (e == ERR_OK && is_broken("drbg-instantiate"))
+		e = ERR_SELFTEST;
+	record(out, max, &n, "drbg-instantiate", e, now_ns() - t0,
+	       e ? "cannot instantiate the primary DRBG" : "");
+	if (e != ERR_OK) {
+		selftest_enter_error(e, "drbg-instantiate");
+		goto out;
+	}
+
+	int expect = SELFTEST_SELF_TEST;
+	/* a source may have failed meanwhile: only SELF_TEST moves on */
+	if (!atomic_compare_exchange_strong(&state, &expect, SELFTEST_OPERATIONAL))
+		goto out;
+	r = ERR_OK;
+out:
+	power_on_verdict = r;
+	if (out_n)
+		*out_n = n;
+out_unlock:
+	pthread_mutex_unlock(&run_lock);
+	return r;
+}
+
+err_t selftest_run(struct selftest_result *out, size_t max, size_t *out_n)
+{
+	size_t n = 0;
+	err_t r;
+
+	pthread_mutex_lock(&run_lock);
+	if (out_n)
+		*out_n = 0;
+	if (selftest_state() != SELFTEST_OPERATIONAL) {
+		r = ERR_NOT_OPERATIONAL;
+		goto out;
+	}
+	/* On-demand tests keep serving callers: FIPS 140-3 lets a module run
+	 * them while operational, and a failure still latches ERROR. */
+	r = run_tests(out, max, &n);
+	if (out_n)
+		*out_n = n;
+out:
+	pthread_mutex_unlock(&run_lock);
+	return r;
+}
+
+void selftest_reset_for_testing(void)
+{
+	pthread_mutex_lock(&run_lock);
+	drbg_tree_shutdown();
+	entropy_shutdown();
+	atomic_store(&state, SELFTEST_POWER_ON);
+	error_cause = NULL;
+	break_name[0] = '\0';
+	powered_on = false;
+	power_on_verdict = ERR_NOT_OPERATIONAL;
+	pthread_mutex_unlock(&run_lock);
+}
