@@ -1,4 +1,6 @@
 # fount — one hand-written Makefile. `make help` lists the targets.
+#   make serve        install missing packages, build, start the service
+#   make test         install missing packages, build, run every test (CI runs this)
 #   make              build build/fount (and its integrity file build/fount.hmac)
 #   make check        build and run every CUnit suite (SUITE=name runs one)
 #   make check SAN=1  the same under AddressSanitizer + UBSan (in build-san/)
@@ -54,7 +56,7 @@ BENCHRUN := $(B)/bench/bench
 $(B)/entropy/%.o: CFLAGS += $(WARN_STRICT)
 $(B)/selftest/integrity.o: CPPFLAGS += -DFOUNT_INTEGRITY_KEY=\"$(INTEGRITY_KEY)\"
 
-.PHONY: all check bench fuzz analyze deps clean help
+.PHONY: all check bench fuzz analyze deps clean help serve test
 all: $(FOUNT)
 
 $(B)/%.o: %.c
@@ -107,10 +109,23 @@ analyze:
 deps:
 	$(Q)sh mk/deps.sh
 
+serve: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)exec $(FOUNT) serve
+
+# Every test: the suites, the suites again under ASan+UBSan, and the fuzz
+# targets' replay over their corpora.
+test: deps
+	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTRUN)
+	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory -j2 SAN=1 all $(TESTRUN:build/%=build-san/%)
+	$(Q)$(MAKE) --no-print-directory SAN=1 check
+	$(Q)$(MAKE) --no-print-directory fuzz
+
 clean:
 	rm -rf build build-san
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# //'
+	@sed -n '2,10p' Makefile | sed 's/^# //'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
