@@ -10,7 +10,9 @@
 
 include mk/flags.mk
 
-ifeq ($(SAN),1)
+ifeq ($(FUZZER),1)
+  B := build-fuzz
+else ifeq ($(SAN),1)
   B := build-san
 else
   B := build
@@ -56,7 +58,7 @@ BENCHRUN := $(B)/bench/bench
 $(B)/entropy/%.o: CFLAGS += $(WARN_STRICT)
 $(B)/selftest/integrity.o: CPPFLAGS += -DFOUNT_INTEGRITY_KEY=\"$(INTEGRITY_KEY)\"
 
-.PHONY: all check bench fuzz analyze deps clean help serve test
+.PHONY: all check bench fuzz fuzz-libfuzzer analyze deps clean help serve test
 all: $(FOUNT)
 
 $(B)/%.o: %.c
@@ -93,15 +95,21 @@ bench: $(BENCHRUN)
 	$(Q)$(BENCHRUN) $(BENCH_ARGS)
 
 # Fuzz targets: each fuzz/<name>.c has LLVMFuzzerTestOneInput and a replay main().
-# `make fuzz` builds them with gcc and replays their corpora; FUZZ=libfuzzer
-# builds real fuzzers with clang (-fsanitize=fuzzer).
+# `make fuzz` builds them with gcc and replays their corpora;
+# `make fuzz-libfuzzer FUZZ_SECONDS=60` builds real fuzzers with clang and runs each.
 FUZZ_BINS := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
 $(B)/fuzz/%: fuzz/%.c $(LIBFOUNT)
 	@mkdir -p $(@D)
 	$(say) LD $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(FUZZ_MAIN) $(LDFLAGS) -o $@ $^ $(LIBS)
 fuzz: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); $$f fuzz/corpus/$$n/* || exit 1; done
+
+FUZZ_SECONDS ?= 60
+fuzz-libfuzzer:
+	$(Q)$(MAKE) --no-print-directory FUZZER=1 $(FUZZ_SRC:fuzz/%.c=build-fuzz/fuzz/%)
+	$(Q)for n in $(FUZZ_SRC:fuzz/%.c=%); do mkdir -p build-fuzz/corpus/$$n; \
+	  build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n fuzz/corpus/$$n || exit 1; done
 
 analyze:
 	$(Q)for f in $(LIB_SRC) $(CLI_SRC); do $(CC) $(CPPFLAGS) $(WARN) -fanalyzer -fsyntax-only $$f || exit 1; done
@@ -123,7 +131,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory fuzz
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 help:
 	@sed -n '2,10p' Makefile | sed 's/^# //'

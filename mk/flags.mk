@@ -22,6 +22,15 @@ ifeq ($(SAN),1)
   OPT     := -O1 -g
 endif
 
+ifeq ($(FUZZER),1)
+  # libFuzzer: clang, coverage instrumentation in every object, ASan+UBSan.
+  CC      := clang
+  HARDEN  := -fPIE
+  SANFLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer
+  OPT     := -O1 -g
+  FUZZ_MAIN := -fsanitize=fuzzer -DFOUNT_LIBFUZZER
+endif
+
 CPPFLAGS += -I. -D_GNU_SOURCE -MMD -MP
 CFLAGS   += $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -pthread
 LDFLAGS  += $(LDHARDEN) $(SANFLAGS) -pthread
