@@ -5,13 +5,9 @@
 #include <pthread.h>
 #include <string.h>
 
-/* openssl/types.h typedefs ERR_STATE, which collides with util.h's
- * ERR_STATE error code: rename OpenSSL's (unused here) while it is read. */
-#define ERR_STATE ossl_ERR_STATE
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#undef ERR_STATE
 
 #include "entropy/internal.h"
 
