@@ -1,0 +1,31 @@
+/* keygen/internal.h — private to keygen/: the fetched ciphers, and test
+ * hooks for the CTR_DRBG. Other folders include keygen/keygen.h only. */
+#ifndef FOUNT_KEYGEN_INTERNAL_H
+#define FOUNT_KEYGEN_INTERNAL_H
+
+/* OpenSSL's <openssl/types.h> declares a typedef named ERR_STATE, which
+ * collides with fount's err_t code ERR_STATE (util/util.h). Every file that
+ * needs OpenSSL headers includes them through here, first, with OpenSSL's
+ * name renamed for the translation unit; fount's ERR_STATE is untouched. */
+#define ERR_STATE OSSL_ERR_STATE_renamed
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
+#undef ERR_STATE
+
+#include "keygen/keygen.h"
+
+/* keygen_aes256_ctr and keygen_aes256_cbc return the ciphers fetched from
+ * fount's library context by keygen_init, or NULL before it. The CTR_DRBG
+ * uses CTR for its keystream and Update, CBC for BCC in the df. */
+const EVP_CIPHER *keygen_aes256_ctr(void);
+const EVP_CIPHER *keygen_aes256_cbc(void);
+
+/* ctr_drbg_set_reseed_counter_for_test overwrites the reseed counter so a
+ * test can reach the SP 800-90A limit without 2^48 generates. Tests only. */
+void ctr_drbg_set_reseed_counter_for_test(struct ctr_drbg *d, uint64_t n);
+
+#endif /* FOUNT_KEYGEN_INTERNAL_H */
