@@ -1,0 +1,127 @@
+/* entropy/source_jitter.c — fount's own CPU-jitter noise source, for hosts
+ * without RDSEED (hypervisors often hide it). Each raw sample is the low 8
+ * bits of the time a small memory-access and arithmetic loop takes: cache,
+ * TLB, pipeline and interrupt effects make that time vary. The design is
+ * fount's; the idea and the H ~ 0.5..0.8 per 8-bit delta range are those of
+ * jitterentropy and BoringSSL's jitter source (reference/entropy.md §1.4,
+ * §1.5). The claim must be confirmed per platform with `fount entropy raw`
+ * and NIST's ea_non_iid before it is relied on. */
+#include <string.h>
+#include <time.h>
+
+#include "entropy/internal.h"
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+/* Larger than a typical L1d (32-48 KiB), so some accesses miss. */
+#define JITTER_MEM_SIZE (128u * 1024u)
+/* Memory accesses per sample: enough work for the delta to pick up cache
+ * and pipeline noise, little enough to keep ~1 us per sample. */
+#define JITTER_ACCESSES 64u
+/* Probe: samples drawn, and the most that may be "stuck" (delta equal to
+ * the previous delta), as jitterentropy's JENT_STUCK_INIT_THRES (90%). */
+#define JITTER_PROBE_SAMPLES 256u
+#define JITTER_PROBE_MAX_STUCK ((JITTER_PROBE_SAMPLES * 9u) / 10u)
+/* Probe: distinct 8-bit values required among the probe samples. A coarse
+ * timer (e.g. 1 us ticks on a ~1 us loop) gives a handful. */
+#define JITTER_PROBE_MIN_DISTINCT 16u
+
+/* Per thread, so concurrent raw captures do not race on it. volatile: every
+ * access really happens, so the compiler cannot drop or fold the loop whose
+ * timing is the noise. */
+static _Thread_local volatile uint8_t jitter_mem[JITTER_MEM_SIZE];
+
+static uint64_t jitter_timer(void)
+{
+#if defined(__x86_64__)
+	return __rdtsc();
+#else
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+/* One timing delta. The walk through jitter_mem depends on the previous
+ * delta, so the access pattern itself is not fixed at compile time. */
+static uint64_t jitter_delta(uint64_t *state)
+{
+	uint64_t x = *state;
+	const uint64_t t0 = jitter_timer();
+
+	for (unsigned i = 0; i < JITTER_ACCESSES; i++) {
+		/* xorshift64 step picks the next address */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		const size_t at = (size_t)(x % JITTER_MEM_SIZE);
+		jitter_mem[at] = (uint8_t)(jitter_mem[at] + (uint8_t)x + 1u);
+	}
+	const uint64_t t1 = jitter_timer();
+	const uint64_t d = t1 - t0;
+
+	/* Fold the delta in, keeping the xorshift state non-zero. */
+	*state = (x ^ d) | 1u;
+	return d;
+}
+
+static uint64_t jitter_seed_state(void)
+{
+	/* Not secret and not credited: only makes walks differ per call. */
+	return jitter_timer() | 1u;
+}
+
+static err_t jitter_read(void *ctx, uint8_t *out, size_t n)
+{
+	uint64_t state = jitter_seed_state();
+
+	UNUSED(ctx);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (uint8_t)(jitter_delta(&state) & 0xffu); /* raw sample: low 8 bits */
+	secure_zero(&state, sizeof(state));
+	return ERR_OK;
+}
+
+static err_t jitter_probe(void *ctx)
+{
+	uint64_t state = jitter_seed_state();
+	uint64_t prev = 0;
+	unsigned stuck = 0, zero = 0, distinct = 0;
+	bool seen[256] = {false};
+
+	UNUSED(ctx);
+	for (unsigned i = 0; i < JITTER_PROBE_SAMPLES; i++) {
+		const uint64_t d = jitter_delta(&state);
+		const uint8_t s = (uint8_t)(d & 0xffu);
+
+		if (d == 0)
+			zero++; /* the timer did not advance: too coarse */
+		if (i > 0 && d == prev)
+			stuck++;
+		if (!seen[s]) {
+			seen[s] = true;
+			distinct++;
+		}
+		prev = d;
+	}
+	secure_zero(&state, sizeof(state));
+	if (zero > 0 || stuck > JITTER_PROBE_MAX_STUCK || distinct < JITTER_PROBE_MIN_DISTINCT) {
+		log_warn("jitter: timer too coarse or deltas stuck (zero %u, stuck %u, distinct %u)",
+			 zero, stuck, distinct);
+		return ERR_ENTROPY_STARTUP;
+	}
+	return ERR_OK;
+}
+
+const struct entropy_source entropy_source_jitter = {
+	.name = "jitter",
+	.credited = true,
+	.bits = 8,
+	/* One bit per two 8-bit deltas (config [entropy] jitter_h overrides). */
+	.h = 0.5,
+	.probe = jitter_probe,
+	.read = jitter_read,
+	.ctx = NULL,
+};
