@@ -23,7 +23,7 @@ else
 endif
 
 PKGS    := libcrypto inih jansson
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -linih -ljansson)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -linih -ljansson) -lm
 TESTLIBS := -lcunit
 
 # The key of the build-time integrity HMAC over the fount binary. It is not a
