@@ -28,4 +28,8 @@ const EVP_CIPHER *keygen_aes256_cbc(void);
  * test can reach the SP 800-90A limit without 2^48 generates. Tests only. */
 void ctr_drbg_set_reseed_counter_for_test(struct ctr_drbg *d, uint64_t n);
 
+/* drbg_tree_worker_generates_for_test returns the calling thread's worker
+ * generate count since its last reseed (0 without a worker). Tests only. */
+uint64_t drbg_tree_worker_generates_for_test(void);
+
 #endif /* FOUNT_KEYGEN_INTERNAL_H */
