@@ -62,7 +62,9 @@ struct entropy_health_cutoffs {
 
 /* entropy_health_cutoffs computes the cutoffs for samples of |bits| bits with
  * claimed min-entropy |h| and intermittent alpha = 2^-|alpha_log2|.
- * ERR_INVALID_ARG if h is not in (0, bits] or bits not in 1..8. */
+ * ERR_INVALID_ARG if h is not in (0, bits], bits not in 1..8, alpha_log2 not
+ * in 1..64, or the RCT cutoff would exceed 10^6 (h absurdly small). An APT
+ * cutoff above W (a test that could never fail) is clamped to W. */
 err_t entropy_health_cutoffs(struct entropy_health_cutoffs *out, unsigned bits,
 			     double h, unsigned alpha_log2) MUST_CHECK;
 
@@ -117,8 +119,10 @@ void entropy_shutdown(void);
 err_t entropy_get_seed(uint8_t *out, size_t len) MUST_CHECK;
 
 /* entropy_get_additional fills |out| with |len| bytes from the additional-
- * input sources (RDRAND, getrandom, ...) in turn. Never credited. Fails only
- * if no additional-input source delivers. */
+ * input sources (RDRAND, getrandom, ...) in turn: the XOR of every one that
+ * delivers, so one stuck source cannot spoil the result. Never credited.
+ * Fails only if no additional-input source delivers (ERR_ENTROPY_READ), or
+ * none is registered (ERR_ENTROPY_NO_SOURCE). */
 err_t entropy_get_additional(uint8_t *out, size_t len) MUST_CHECK;
 
 /* entropy_set_fatal_handler registers |fn|, called (once) when the last
