@@ -30,6 +30,11 @@ static const uint8_t df_key[CTR_DRBG_KEY_LEN] = {
 	0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 };
 static const uint8_t zero_block[CTR_DRBG_BLOCK_LEN];
+/* Keystream = AES-CTR over zeros; reading one small shared zero buffer
+ * (it stays in L1/L2) keeps the output to a single write pass, with no
+ * memset of |out| first. */
+#define ZEROS_LEN 16384
+static const uint8_t zeros[ZEROS_LEN];
 
 struct piece {
 	const uint8_t *p;
@@ -131,10 +136,9 @@ static err_t block_cipher_df(struct ctr_drbg *d, uint8_t out[CTR_DRBG_SEED_LEN],
 	}
 	/* 10.3.2 steps 10-13: X = Block_Encrypt(K, X) three times, which is
 	 * CBC under K with IV = X over three zero blocks. */
-	uint8_t zeros[CTR_DRBG_SEED_LEN] = {0};
 	size_t got = 0;
 	GUARD_GOTO(aes_init(d->cbc, NULL, temp, temp + CTR_DRBG_KEY_LEN));
-	GUARD_GOTO(aes_update(d->cbc, out, &got, zeros, sizeof(zeros)));
+	GUARD_GOTO(aes_update(d->cbc, out, &got, zeros, CTR_DRBG_SEED_LEN));
 	ENSURE_GOTO(got == CTR_DRBG_SEED_LEN, ERR_CRYPTO);
 	r = ERR_OK;
 out:
@@ -147,27 +151,37 @@ out:
 
 /* keystream writes |out_len| bytes of generate output (may be 0) and the
  * next seedlen bytes of keystream, from V + 1 under Key (SP 800-90A
- * 10.2.1.5.2 step 4 and 10.2.1.2 steps 2-3). */
+ * 10.2.1.5.2 step 4 and 10.2.1.2 steps 2-3). The context is already keyed
+ * with Key and positioned at V + 1 (finish_update leaves it so), so this is
+ * only EVP_EncryptUpdate calls: one for small requests. */
+#define SMALL_REQUEST 256
 static err_t keystream(struct ctr_drbg *d, uint8_t *out, size_t out_len,
 		       uint8_t next[CTR_DRBG_SEED_LEN])
 {
 	err_t r = ERR_INTERNAL;
-	uint8_t iv[CTR_DRBG_BLOCK_LEN];
-	uint8_t tail[CTR_DRBG_BLOCK_LEN + CTR_DRBG_SEED_LEN] = {0};
+	uint8_t tail[SMALL_REQUEST + CTR_DRBG_SEED_LEN];
 	size_t full = out_len & ~(size_t)(CTR_DRBG_BLOCK_LEN - 1);
 	size_t rem = out_len - full, got = 0;
-	size_t tail_off = rem ? CTR_DRBG_BLOCK_LEN : 0;
 
-	memcpy(iv, d->v, sizeof(iv));
-	be128_inc(iv);
-	GUARD_GOTO(aes_init(d->ctr, NULL, NULL, iv));
-	if (full > 0) {
-		memset(out, 0, full);
-		GUARD_GOTO(aes_update(d->ctr, out, &got, out, full));
-		ENSURE_GOTO(got == full, ERR_CRYPTO);
+	if (out_len <= SMALL_REQUEST) {
+		/* output blocks and the Update blocks in one call */
+		size_t blocks = full + (rem ? CTR_DRBG_BLOCK_LEN : 0);
+		GUARD_GOTO(aes_update(d->ctr, tail, &got, zeros, blocks + CTR_DRBG_SEED_LEN));
+		ENSURE_GOTO(got == blocks + CTR_DRBG_SEED_LEN, ERR_CRYPTO);
+		if (out_len > 0)
+			memcpy(out, tail, out_len); /* leftmost bits (step 5) */
+		memcpy(next, tail + blocks, CTR_DRBG_SEED_LEN);
+		r = ERR_OK;
+		goto out;
+	}
+	for (size_t off = 0; off < full; off += got) {
+		size_t n = full - off < ZEROS_LEN ? full - off : ZEROS_LEN;
+		GUARD_GOTO(aes_update(d->ctr, out + off, &got, zeros, n));
+		ENSURE_GOTO(got == n, ERR_CRYPTO);
 	}
 	/* the partial last block (leftmost bits, step 5) and the Update blocks */
-	GUARD_GOTO(aes_update(d->ctr, tail, &got, tail, tail_off + CTR_DRBG_SEED_LEN));
+	size_t tail_off = rem ? CTR_DRBG_BLOCK_LEN : 0;
+	GUARD_GOTO(aes_update(d->ctr, tail, &got, zeros, tail_off + CTR_DRBG_SEED_LEN));
 	ENSURE_GOTO(got == tail_off + CTR_DRBG_SEED_LEN, ERR_CRYPTO);
 	if (rem)
 		memcpy(out + full, tail, rem);
@@ -175,13 +189,13 @@ static err_t keystream(struct ctr_drbg *d, uint8_t *out, size_t out_len,
 	r = ERR_OK;
 out:
 	secure_zero(tail, sizeof(tail));
-	secure_zero(iv, sizeof(iv));
 	return r;
 }
 
 /* finish_update ends CTR_DRBG_Update (SP 800-90A 10.2.1.2 steps 4-6):
- * temp ^= provided_data; Key, V = temp; then re-keys the context so it
- * holds no earlier Key. |provided| NULL stands for 0^seedlen. */
+ * temp ^= provided_data; Key, V = temp; then re-keys the context, at
+ * counter V + 1, so it holds no earlier Key and the next keystream call
+ * needs no set-up. |provided| NULL stands for 0^seedlen. */
 static err_t finish_update(struct ctr_drbg *d, uint8_t temp[CTR_DRBG_SEED_LEN],
 			   const uint8_t *provided)
 {
@@ -190,8 +204,11 @@ static err_t finish_update(struct ctr_drbg *d, uint8_t temp[CTR_DRBG_SEED_LEN],
 			temp[i] ^= provided[i];
 	memcpy(d->key, temp, CTR_DRBG_KEY_LEN);
 	memcpy(d->v, temp + CTR_DRBG_KEY_LEN, CTR_DRBG_BLOCK_LEN);
+	/* temp's V part becomes the first counter block, V + 1 */
+	be128_inc(temp + CTR_DRBG_KEY_LEN);
+	err_t r = aes_init(d->ctr, NULL, d->key, temp + CTR_DRBG_KEY_LEN);
 	secure_zero(temp, CTR_DRBG_SEED_LEN);
-	return aes_init(d->ctr, NULL, d->key, NULL);
+	return r;
 }
 
 /* update is CTR_DRBG_Update (SP 800-90A 10.2.1.2). */
@@ -265,12 +282,14 @@ void ctr_drbg_set_reseed_counter_for_test(struct ctr_drbg *d, uint64_t n)
 static err_t make_contexts(struct ctr_drbg *d)
 {
 	static const uint8_t zero_key[CTR_DRBG_KEY_LEN];
+	static const uint8_t one[CTR_DRBG_BLOCK_LEN] = {[CTR_DRBG_BLOCK_LEN - 1] = 1};
 	if (d->ctr == NULL && (d->ctr = EVP_CIPHER_CTX_new()) == NULL)
 		return ERR_NOMEM;
 	if (d->cbc == NULL && (d->cbc = EVP_CIPHER_CTX_new()) == NULL)
 		return ERR_NOMEM;
-	/* SP 800-90A 10.2.1.3.2 step 4: Key = 0^keylen */
-	GUARD(aes_init(d->ctr, keygen_aes256_ctr(), zero_key, NULL));
+	/* SP 800-90A 10.2.1.3.2 steps 4-5: Key = 0^keylen, V = 0^blocklen, so
+	 * the keystream starts at counter V + 1 = 1 */
+	GUARD(aes_init(d->ctr, keygen_aes256_ctr(), zero_key, one));
 	GUARD(aes_init(d->cbc, keygen_aes256_cbc(), df_key, zero_block));
 	GUARD(ossl_ok(EVP_CIPHER_CTX_set_padding(d->cbc, 0)));
 	return ERR_OK;
