@@ -59,7 +59,7 @@ int cmd_acvp(int argc, char **argv, const struct config *cfg)
 	err_t r = acvp_run(stdin, stdout, stderr);
 	if (r != ERR_OK) {
 		fprintf(stderr, "fount acvp: %s\n", err_str(r));
-		return r == ERR_PARSE || r == ERR_UNSUPPORTED ? EXIT_USAGE : EXIT_FAIL;
+		return EXIT_FAIL;
 	}
 	return EXIT_OK;
 }

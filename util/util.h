@@ -140,7 +140,7 @@ bool ct_memeq(const void *a, const void *b, size_t len);
 /* ---- logging -----------------------------------------------------------
  * Logs go to stderr as `fount[pid]: level: func: message`. Never pass key
  * material, DRBG state or PINs: the logger cannot tell them apart. */
-enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+enum log_level { LOG_SILENT = -1, LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *func, const char *fmt, ...)

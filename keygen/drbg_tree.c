@@ -1,0 +1,448 @@
+/* keygen/drbg_tree.c — the DRBG tree: one primary CTR_DRBG seeded from the
+ * entropy pipeline, one worker CTR_DRBG per thread seeded from the primary
+ * (an RBGC chain, SP 800-90C; the layout of OpenSSL's and BoringSSL's
+ * trees, reference/entropy.md §4).
+ *
+ * Hot path (drbg_generate on a thread whose worker is current): the gate,
+ * one atomic load of the reseed epoch, one load of the fork marker, a coarse
+ * clock read, then ctr_drbg_generate. No lock. Everything else — first use,
+ * reseeds, fork recovery — takes tree_lock, which also guards the primary
+ * and the registry of workers. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "entropy/entropy.h"
+#include "keygen/internal.h"
+
+#define SEED_LEN CTR_DRBG_SEED_LEN /* 32 entropy input + 16 nonce */
+#define PRIMARY_ADIN_LEN 32
+
+struct worker {
+	struct ctr_drbg *drbg;
+	uint64_t generates; /* since its last reseed */
+	uint64_t seeded_at; /* coarse monotonic seconds */
+	pthread_t owner;
+	struct worker *next, *prev; /* the registry */
+};
+
+typedef bool (*gate_fn)(void);
+
+static pthread_mutex_t tree_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t tree_once = PTHREAD_ONCE_INIT;
+static pthread_key_t worker_key;
+static bool worker_key_ok;
+
+/* guarded by tree_lock */
+static struct {
+	bool ready;
+	uint64_t instance; /* bumped by init and shutdown: stale TLS detection */
+	struct ctr_drbg *primary;
+	uint64_t primary_generates;
+	uint64_t primary_seeded_at;
+	bool primary_reseed_pending;
+	struct worker *workers;
+	uint64_t num_workers;
+	uint64_t reseed_interval, reseed_seconds;
+	uint64_t primary_interval, primary_seconds;
+} tree;
+
+/* A page that MADV_WIPEONFORK zeroes in a child; non-zero means "this
+ * process seeded the tree". The pthread_atfork child handler zeroes it too,
+ * for kernels without MADV_WIPEONFORK. */
+static volatile uint64_t *fork_marker;
+
+static _Atomic uint64_t epoch = 1; /* bumped to make every worker reseed */
+static _Atomic gate_fn gate;
+static _Atomic uint64_t stat_primary_reseeds, stat_worker_reseeds, stat_fork_events;
+
+static _Thread_local struct worker *tls_worker;
+static _Thread_local uint64_t tls_epoch;    /* epoch the worker last matched */
+static _Thread_local uint64_t tls_instance; /* tree instance tls_worker is of */
+
+static uint64_t coarse_seconds(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec;
+}
+
+static void registry_unlink_locked(struct worker *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		tree.workers = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	tree.num_workers--;
+}
+
+static void worker_free(struct worker *w)
+{
+	ctr_drbg_free(w->drbg);
+	secmem_free(w, sizeof(*w));
+}
+
+/* worker_destructor runs at thread exit. After drbg_tree_shutdown, or if
+ * another thread's worker now lives at the same address, it does nothing. */
+static void worker_destructor(void *arg)
+{
+	struct worker *w = arg;
+	pthread_mutex_lock(&tree_lock);
+	for (struct worker *p = tree.workers; p != NULL; p = p->next) {
+		if (p == w && pthread_equal(p->owner, pthread_self())) {
+			registry_unlink_locked(p);
+			worker_free(p);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&tree_lock);
+	tls_worker = NULL;
+}
+
+/* Fork handling: the forking thread holds tree_lock across fork() so the
+ * child never inherits a primary in mid-update. */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&tree_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&tree_lock);
+}
+
+static void atfork_child(void)
+{
+	if (fork_marker != NULL)
+		*fork_marker = 0; /* fallback for MADV_WIPEONFORK */
+	pthread_mutex_unlock(&tree_lock);
+}
+
+static void tree_once_init(void)
+{
+	worker_key_ok = pthread_key_create(&worker_key, worker_destructor) == 0;
+	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
+		log_warn("pthread_atfork failed; fork detection relies on MADV_WIPEONFORK");
+}
+
+/* primary_reseed_locked reseeds the primary from the live entropy sources,
+ * with RDRAND/getrandom bytes as additional input (never credited). */
+static err_t primary_reseed_locked(void)
+{
+	err_t r = ERR_INTERNAL;
+	uint8_t seed[SEED_LEN], adin[PRIMARY_ADIN_LEN];
+	size_t adin_len = sizeof(adin);
+
+	GUARD_GOTO(entropy_get_seed(seed, sizeof(seed)));
+	if (entropy_get_additional(adin, sizeof(adin)) != ERR_OK)
+		adin_len = 0; /* additional input is optional: nothing is credited */
+	GUARD_GOTO(ctr_drbg_reseed(tree.primary, seed, sizeof(seed), adin, adin_len));
+	tree.primary_reseed_pending = false;
+	tree.primary_generates = 0;
+	tree.primary_seeded_at = coarse_seconds();
+	atomic_fetch_add(&stat_primary_reseeds, 1);
+	r = ERR_OK;
+out:
+	secure_zero(seed, sizeof(seed));
+	secure_zero(adin, sizeof(adin));
+	return r;
+}
+
+/* primary_draw_locked writes SEED_LEN bytes of primary output for a worker,
+ * reseeding the primary first when it is due (count, age, demand, fork) or
+ * when |force| asks for prediction resistance. */
+static err_t primary_draw_locked(uint8_t out[SEED_LEN], bool force)
+{
+	if (force || tree.primary_reseed_pending ||
+	    tree.primary_generates >= tree.primary_interval ||
+	    coarse_seconds() - tree.primary_seeded_at >= tree.primary_seconds)
+		GUARD(primary_reseed_locked());
+	GUARD(ctr_drbg_generate(tree.primary, out, SEED_LEN, NULL, 0));
+	tree.primary_generates++;
+	return ERR_OK;
+}
+
+/* handle_fork_locked runs in a child before its first output: the primary
+ * reseeds from the entropy sources, and every worker is made to reseed. */
+static err_t handle_fork_locked(void)
+{
+	GUARD(primary_reseed_locked()); /* the marker stays 0 on failure: retried */
+	*fork_marker = 1;
+	atomic_fetch_add(&stat_fork_events, 1);
+	atomic_fetch_add(&epoch, 1);
+	return ERR_OK;
+}
+
+static err_t worker_reseed_locked(struct worker *w)
+{
+	err_t r = ERR_INTERNAL;
+	uint8_t seed[SEED_LEN];
+	GUARD_GOTO(primary_draw_locked(seed, false));
+	GUARD_GOTO(ctr_drbg_reseed(w->drbg, seed, sizeof(seed), NULL, 0));
+	w->generates = 0;
+	w->seeded_at = coarse_seconds();
+	atomic_fetch_add(&stat_worker_reseeds, 1);
+	r = ERR_OK;
+out:
+	secure_zero(seed, sizeof(seed));
+	return r;
+}
+
+static err_t worker_new_locked(struct worker **out)
+{
+	err_t r = ERR_INTERNAL;
+	uint8_t seed[SEED_LEN];
+	char pers[96];
+	struct worker *w = secmem_alloc(sizeof(*w), &r);
+	if (w == NULL)
+		return r;
+	GUARD_GOTO(ctr_drbg_new(&w->drbg));
+	GUARD_GOTO(primary_draw_locked(seed, false));
+	int n = snprintf(pers, sizeof(pers), "fount worker tid=%ld t=%llu", (long)gettid(),
+			 (unsigned long long)now_ns());
+	ENSURE_GOTO(n > 0 && (size_t)n < sizeof(pers), ERR_INTERNAL);
+	GUARD_GOTO(ctr_drbg_instantiate(w->drbg, seed, CTR_DRBG_MIN_ENTROPY_LEN,
+					seed + CTR_DRBG_MIN_ENTROPY_LEN,
+					SEED_LEN - CTR_DRBG_MIN_ENTROPY_LEN,
+					(const uint8_t *)pers, (size_t)n));
+	w->owner = pthread_self();
+	w->seeded_at = coarse_seconds();
+	w->next = tree.workers;
+	if (tree.workers != NULL)
+		tree.workers->prev = w;
+	tree.workers = w;
+	tree.num_workers++;
+	if (worker_key_ok)
+		(void)pthread_setspecific(worker_key, w);
+	*out = w;
+	w = NULL; /* transferred to the registry */
+	r = ERR_OK;
+out:
+	secure_zero(seed, sizeof(seed));
+	if (w != NULL)
+		worker_free(w);
+	return r;
+}
+
+/* worker_refresh is the slow path: first use on this thread, a reseed
+ * epoch change, or a fork. On return *out is this thread's current worker. */
+static err_t worker_refresh(struct worker **out)
+{
+	err_t r = ERR_INTERNAL;
+	pthread_mutex_lock(&tree_lock);
+	ENSURE_GOTO(tree.ready, ERR_DRBG_UNINSTANTIATED);
+	if (*fork_marker == 0)
+		GUARD_GOTO(handle_fork_locked());
+	if (tls_instance != tree.instance)
+		tls_worker = NULL; /* freed by a shutdown since */
+	uint64_t e = atomic_load(&epoch);
+	if (tls_worker == NULL)
+		GUARD_GOTO(worker_new_locked(&tls_worker));
+	else if (tls_epoch != e)
+		GUARD_GOTO(worker_reseed_locked(tls_worker));
+	tls_epoch = e;
+	tls_instance = tree.instance;
+	*out = tls_worker;
+	r = ERR_OK;
+out:
+	pthread_mutex_unlock(&tree_lock);
+	return r;
+}
+
+/* worker_drop discards this thread's worker after a failed generate (its
+ * DRBG uninstantiated itself); the next call builds a fresh one. */
+static void worker_drop(struct worker *w)
+{
+	pthread_mutex_lock(&tree_lock);
+	if (tls_instance == tree.instance && tree.ready) {
+		registry_unlink_locked(w);
+		worker_free(w);
+	}
+	tls_worker = NULL;
+	pthread_mutex_unlock(&tree_lock);
+}
+
+static err_t generate(uint8_t *out, size_t len, bool pr)
+{
+	err_t r = ERR_INTERNAL;
+	uint8_t seed[SEED_LEN];
+	struct worker *w = tls_worker;
+	size_t done = 0;
+
+	gate_fn g = atomic_load_explicit(&gate, memory_order_acquire);
+	if (g == NULL || !g())
+		return ERR_NOT_OPERATIONAL; /* fail closed: no output outside OPERATIONAL */
+	ENSURE(out != NULL || len == 0, ERR_INVALID_ARG);
+	/* one atomic load; the marker is read only for a current worker */
+	if (w == NULL || atomic_load_explicit(&epoch, memory_order_acquire) != tls_epoch ||
+	    *fork_marker == 0)
+		GUARD(worker_refresh(&w));
+
+	while (done < len) {
+		size_t n = len - done < CTR_DRBG_MAX_REQUEST ? len - done : CTR_DRBG_MAX_REQUEST;
+		if (pr) {
+			/* SP 800-90A 9.3.1 through the tree: the primary reseeds from
+			 * live entropy, the worker reseeds from it, then generates */
+			pthread_mutex_lock(&tree_lock);
+			r = primary_draw_locked(seed, true);
+			pthread_mutex_unlock(&tree_lock);
+			GUARD_GOTO(r);
+			GUARD_GOTO(ctr_drbg_generate_pr(w->drbg, out + done, n, seed, sizeof(seed),
+							NULL, 0));
+			w->generates = 0;
+			w->seeded_at = coarse_seconds();
+			atomic_fetch_add(&stat_worker_reseeds, 1);
+		} else {
+			if (w->generates >= tree.reseed_interval ||
+			    coarse_seconds() - w->seeded_at >= tree.reseed_seconds) {
+				pthread_mutex_lock(&tree_lock);
+				r = worker_reseed_locked(w);
+				pthread_mutex_unlock(&tree_lock);
+				GUARD_GOTO(r);
+			}
+			/* each chunk is a full SP 800-90A generate */
+			GUARD_GOTO(ctr_drbg_generate(w->drbg, out + done, n, NULL, 0));
+		}
+		w->generates++;
+		done += n;
+	}
+	r = ERR_OK;
+out:
+	secure_zero(seed, sizeof(seed));
+	if (r != ERR_OK) {
+		secure_zero(out, len); /* nothing partial leaves */
+		if (ctr_drbg_reseed_counter(w->drbg) == 0)
+			worker_drop(w);
+	}
+	return r;
+}
+
+err_t drbg_generate(uint8_t *out, size_t len)
+{
+	return generate(out, len, false);
+}
+
+err_t drbg_generate_pr(uint8_t *out, size_t len)
+{
+	return generate(out, len, true);
+}
+
+void drbg_set_gate(bool (*operational)(void))
+{
+	atomic_store_explicit(&gate, operational, memory_order_release);
+}
+
+void drbg_reseed_all(void)
+{
+	pthread_mutex_lock(&tree_lock);
+	tree.primary_reseed_pending = true;
+	atomic_fetch_add(&epoch, 1);
+	pthread_mutex_unlock(&tree_lock);
+}
+
+void drbg_stats(struct drbg_stats *out)
+{
+	if (out == NULL)
+		return;
+	out->primary_reseeds = atomic_load(&stat_primary_reseeds);
+	out->worker_reseeds = atomic_load(&stat_worker_reseeds);
+	out->fork_events = atomic_load(&stat_fork_events);
+	pthread_mutex_lock(&tree_lock);
+	out->workers = tree.num_workers;
+	pthread_mutex_unlock(&tree_lock);
+}
+
+static void shutdown_locked(void)
+{
+	while (tree.workers != NULL) {
+		struct worker *w = tree.workers;
+		registry_unlink_locked(w);
+		worker_free(w);
+	}
+	ctr_drbg_free(tree.primary);
+	tree.primary = NULL;
+	if (fork_marker != NULL)
+		secmem_free((void *)(uintptr_t)fork_marker, sizeof(*fork_marker));
+	fork_marker = NULL;
+	tree.ready = false;
+	tree.instance++;
+	atomic_fetch_add(&epoch, 1); /* every thread takes the slow path */
+}
+
+err_t drbg_tree_init(const struct config *cfg)
+{
+	err_t r = ERR_INTERNAL;
+	uint8_t seed[SEED_LEN];
+	char pers[96];
+
+	ENSURE_REF(cfg);
+	ENSURE(cfg->drbg_reseed_interval >= 1 && cfg->drbg_reseed_interval <= CTR_DRBG_MAX_RESEED_COUNT &&
+		       cfg->drbg_primary_reseed_interval >= 1 &&
+		       cfg->drbg_primary_reseed_interval <= CTR_DRBG_MAX_RESEED_COUNT,
+	       ERR_CONFIG); /* SP 800-90A Table 3: reseed_interval <= 2^48 */
+	pthread_once(&tree_once, tree_once_init);
+	pthread_mutex_lock(&tree_lock);
+	if (tree.ready) {
+		r = ERR_OK; /* idempotent */
+		goto out;
+	}
+	tree.reseed_interval = cfg->drbg_reseed_interval;
+	tree.reseed_seconds = cfg->drbg_reseed_seconds;
+	tree.primary_interval = cfg->drbg_primary_reseed_interval;
+	tree.primary_seconds = cfg->drbg_primary_reseed_seconds;
+
+	uint64_t *marker = secmem_alloc(sizeof(*marker), &r);
+	ENSURE_GOTO(marker != NULL, r);
+	fork_marker = marker;
+	if (secmem_wipe_on_fork(marker, sizeof(*marker)) != ERR_OK)
+		log_warn("MADV_WIPEONFORK unavailable; fork detection uses pthread_atfork only");
+
+	GUARD_GOTO(ctr_drbg_new(&tree.primary));
+	/* 48 bytes of full entropy: 32 entropy input + 16 nonce (SP 800-90A 8.6.7) */
+	GUARD_GOTO(entropy_get_seed(seed, sizeof(seed)));
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	int n = snprintf(pers, sizeof(pers), "fount primary pid=%ld t=%lld.%09ld",
+			 (long)getpid(), (long long)ts.tv_sec, ts.tv_nsec);
+	ENSURE_GOTO(n > 0 && (size_t)n < sizeof(pers), ERR_INTERNAL);
+	GUARD_GOTO(ctr_drbg_instantiate(tree.primary, seed, CTR_DRBG_MIN_ENTROPY_LEN,
+					seed + CTR_DRBG_MIN_ENTROPY_LEN,
+					SEED_LEN - CTR_DRBG_MIN_ENTROPY_LEN,
+					(const uint8_t *)pers, (size_t)n));
+	tree.primary_generates = 0;
+	tree.primary_seeded_at = coarse_seconds();
+	tree.primary_reseed_pending = false;
+	atomic_store(&stat_primary_reseeds, 0);
+	atomic_store(&stat_worker_reseeds, 0);
+	atomic_store(&stat_fork_events, 0);
+	*fork_marker = 1;
+	tree.ready = true;
+	tree.instance++;
+	atomic_fetch_add(&epoch, 1);
+	r = ERR_OK;
+out:
+	secure_zero(seed, sizeof(seed));
+	if (r != ERR_OK)
+		shutdown_locked();
+	pthread_mutex_unlock(&tree_lock);
+	return r;
+}
+
+void drbg_tree_shutdown(void)
+{
+	pthread_mutex_lock(&tree_lock);
+	shutdown_locked();
+	pthread_mutex_unlock(&tree_lock);
+	tls_worker = NULL;
+}
+
+uint64_t drbg_tree_worker_generates_for_test(void)
+{
+	return tls_worker != NULL ? tls_worker->generates : 0;
+}
