@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "entropy/entropy.h"
+#include "keygen/keygen.h"
 
 static const char usage[] =
 	"usage: fount [-c FILE] [-v | -q] COMMAND [ARGS]\n"
@@ -106,5 +108,10 @@ int main(int argc, char **argv)
 	secmem_set_mlock(cfg.security_mlock);
 	log_set_level(verbosity > 0 ? LOG_DEBUG : verbosity < 0 ? LOG_ERROR : cfg.log_level);
 
-	return cmd->fn(argc - optind, argv + optind, &cfg);
+	int rc = cmd->fn(argc - optind, argv + optind, &cfg);
+	/* zeroize every DRBG and seed buffer before the process ends */
+	drbg_tree_shutdown();
+	entropy_shutdown();
+	keygen_shutdown();
+	return rc;
 }
