@@ -53,11 +53,14 @@ static err_t gen_getrandom(void *st, uint8_t *out, size_t len)
 static void *ctr_new(void)
 {
 	static const uint8_t key[32] = {1}, iv[16] = {2};
+	/* the same provider the DRBG uses, through EVP as an application would */
+	EVP_CIPHER *cipher = EVP_CIPHER_fetch(keygen_libctx(), "AES-256-CTR", NULL);
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	if (c != NULL && EVP_EncryptInit_ex2(c, keygen_aes256_ctr(), key, iv, NULL) != 1) {
+	if (cipher == NULL || c == NULL || EVP_EncryptInit_ex2(c, cipher, key, iv, NULL) != 1) {
 		EVP_CIPHER_CTX_free(c);
 		c = NULL;
 	}
+	EVP_CIPHER_free(cipher); /* the context keeps its own reference */
 	return c;
 }
 

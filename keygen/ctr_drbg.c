@@ -5,7 +5,7 @@
  * §10.2.1.5.2 step 4 ("V = V + 1; output_block = Block_Encrypt(Key, V)") is
  * exactly an AES-256-CTR keystream that starts at V + 1 with a full 128-bit
  * big-endian counter, and the Update (§10.2.1.2) that follows is the next
- * three blocks of the same keystream. Both come out of one EVP AES-256-CTR
+ * three blocks of the same keystream. Both come out of one AES-256-CTR
  * context per DRBG, which always holds the current Key (and so never an old
  * one: backtracking resistance holds for the key schedule too). With no
  * additional input the df is skipped: additional_input is then 0^seedlen
@@ -18,8 +18,8 @@ struct ctr_drbg {
 	uint8_t key[CTR_DRBG_KEY_LEN];
 	uint8_t v[CTR_DRBG_BLOCK_LEN];
 	uint64_t reseed_counter;
-	EVP_CIPHER_CTX *ctr; /* keyed with key: keystream and Update */
-	EVP_CIPHER_CTX *cbc; /* BCC and the final encryptions of the df */
+	void *ctr; /* provider AES-256-CTR, keyed with key: keystream and Update */
+	void *cbc; /* provider AES-256-CBC: BCC and the final encryptions of the df */
 	bool instantiated;
 };
 
@@ -41,28 +41,29 @@ struct piece {
 	size_t len;
 };
 
-/* ---- OpenSSL calls, in one convention -------------------------------------*/
-static err_t ossl_ok(int rc)
+/* ---- provider cipher calls, in one convention --------------------------------
+ * |c| is the context, |ctr| or |cbc|; which cipher it belongs to follows from
+ * which field it is, so the calls take the cipher explicitly. */
+static err_t aes_init(const struct keygen_cipher *k, void *c, const uint8_t *key,
+		      const uint8_t *iv)
 {
-	return rc == 1 ? ERR_OK : ERR_CRYPTO;
+	return k->einit(c, key, CTR_DRBG_KEY_LEN, iv, CTR_DRBG_BLOCK_LEN, NULL) == 1
+		       ? ERR_OK
+		       : ERR_CRYPTO;
 }
 
-static err_t aes_init(EVP_CIPHER_CTX *c, const EVP_CIPHER *cipher,
-		      const uint8_t *key, const uint8_t *iv)
+/* aes_update encrypts |in_len| bytes into |out|, which holds at least
+ * |in_len| + one block (CBC may release a buffered block). */
+static err_t aes_update(const struct keygen_cipher *k, void *c, uint8_t *out,
+			size_t *out_len, const uint8_t *in, size_t in_len)
 {
-	return ossl_ok(EVP_EncryptInit_ex2(c, cipher, key, iv, NULL));
+	return k->update(c, out, out_len, in_len + CTR_DRBG_BLOCK_LEN, in, in_len) == 1
+		       ? ERR_OK
+		       : ERR_CRYPTO;
 }
 
-static err_t aes_update(EVP_CIPHER_CTX *c, uint8_t *out, size_t *out_len,
-			const uint8_t *in, size_t in_len)
-{
-	int n = 0;
-	ENSURE(in_len <= INT32_MAX, ERR_TOO_LARGE);
-	GUARD(ossl_ok(EVP_EncryptUpdate(c, out, &n, in, (int)in_len)));
-	ENSURE(n >= 0, ERR_CRYPTO);
-	*out_len = (size_t)n;
-	return ERR_OK;
-}
+#define CTR keygen_aes256_ctr()
+#define CBC keygen_aes256_cbc()
 
 /* ---- helpers ---------------------------------------------------------------*/
 static void be128_inc(uint8_t v[CTR_DRBG_BLOCK_LEN])
@@ -82,14 +83,14 @@ static void put_be32(uint8_t *p, uint32_t x)
 
 /* cbc_feed runs |len| bytes through the CBC context and keeps the last
  * ciphertext block in |last| (BCC's chaining value, SP 800-90A 10.3.3). */
-static err_t cbc_feed(EVP_CIPHER_CTX *c, const uint8_t *in, size_t len,
+static err_t cbc_feed(void *c, const uint8_t *in, size_t len,
 		      uint8_t last[CTR_DRBG_BLOCK_LEN])
 {
 	err_t r = ERR_INTERNAL;
 	uint8_t buf[256 + CTR_DRBG_BLOCK_LEN];
 	while (len > 0) {
 		size_t n = len < 256 ? len : 256, got = 0;
-		GUARD_GOTO(aes_update(c, buf, &got, in, n));
+		GUARD_GOTO(aes_update(CBC, c, buf, &got, in, n));
 		if (got >= CTR_DRBG_BLOCK_LEN)
 			memcpy(last, buf + got - CTR_DRBG_BLOCK_LEN, CTR_DRBG_BLOCK_LEN);
 		in += n;
@@ -128,7 +129,7 @@ static err_t block_cipher_df(struct ctr_drbg *d, uint8_t out[CTR_DRBG_SEED_LEN],
 		put_be32(head, i);                                  /* IV_i */
 		put_be32(head + CTR_DRBG_BLOCK_LEN, (uint32_t)total); /* L */
 		put_be32(head + CTR_DRBG_BLOCK_LEN + 4, CTR_DRBG_SEED_LEN); /* N */
-		GUARD_GOTO(aes_init(d->cbc, NULL, df_key, zero_block));
+		GUARD_GOTO(aes_init(CBC, d->cbc, df_key, zero_block));
 		GUARD_GOTO(cbc_feed(d->cbc, head, sizeof(head), chain));
 		for (size_t j = 0; j < num_pieces; j++)
 			GUARD_GOTO(cbc_feed(d->cbc, pieces[j].p, pieces[j].len, chain));
@@ -137,13 +138,13 @@ static err_t block_cipher_df(struct ctr_drbg *d, uint8_t out[CTR_DRBG_SEED_LEN],
 	/* 10.3.2 steps 10-13: X = Block_Encrypt(K, X) three times, which is
 	 * CBC under K with IV = X over three zero blocks. */
 	size_t got = 0;
-	GUARD_GOTO(aes_init(d->cbc, NULL, temp, temp + CTR_DRBG_KEY_LEN));
-	GUARD_GOTO(aes_update(d->cbc, out, &got, zeros, CTR_DRBG_SEED_LEN));
+	GUARD_GOTO(aes_init(CBC, d->cbc, temp, temp + CTR_DRBG_KEY_LEN));
+	GUARD_GOTO(aes_update(CBC, d->cbc, out, &got, zeros, CTR_DRBG_SEED_LEN));
 	ENSURE_GOTO(got == CTR_DRBG_SEED_LEN, ERR_CRYPTO);
 	r = ERR_OK;
 out:
 	/* leave only the public df key in the context */
-	if (d->cbc != NULL && aes_init(d->cbc, NULL, df_key, zero_block) != ERR_OK)
+	if (d->cbc != NULL && aes_init(CBC, d->cbc, df_key, zero_block) != ERR_OK)
 		r = ERR_CRYPTO;
 	secure_zero(temp, sizeof(temp));
 	return r;
@@ -153,7 +154,7 @@ out:
  * next seedlen bytes of keystream, from V + 1 under Key (SP 800-90A
  * 10.2.1.5.2 step 4 and 10.2.1.2 steps 2-3). The context is already keyed
  * with Key and positioned at V + 1 (finish_update leaves it so), so this is
- * only EVP_EncryptUpdate calls: one for small requests. */
+ * only update calls: one for small requests. */
 #define SMALL_REQUEST 256
 static err_t keystream(struct ctr_drbg *d, uint8_t *out, size_t out_len,
 		       uint8_t next[CTR_DRBG_SEED_LEN])
@@ -166,7 +167,7 @@ static err_t keystream(struct ctr_drbg *d, uint8_t *out, size_t out_len,
 	if (out_len <= SMALL_REQUEST) {
 		/* output blocks and the Update blocks in one call */
 		size_t blocks = full + (rem ? CTR_DRBG_BLOCK_LEN : 0);
-		GUARD_GOTO(aes_update(d->ctr, tail, &got, zeros, blocks + CTR_DRBG_SEED_LEN));
+		GUARD_GOTO(aes_update(CTR, d->ctr, tail, &got, zeros, blocks + CTR_DRBG_SEED_LEN));
 		ENSURE_GOTO(got == blocks + CTR_DRBG_SEED_LEN, ERR_CRYPTO);
 		if (out_len > 0)
 			memcpy(out, tail, out_len); /* leftmost bits (step 5) */
@@ -176,12 +177,12 @@ static err_t keystream(struct ctr_drbg *d, uint8_t *out, size_t out_len,
 	}
 	for (size_t off = 0; off < full; off += got) {
 		size_t n = full - off < ZEROS_LEN ? full - off : ZEROS_LEN;
-		GUARD_GOTO(aes_update(d->ctr, out + off, &got, zeros, n));
+		GUARD_GOTO(aes_update(CTR, d->ctr, out + off, &got, zeros, n));
 		ENSURE_GOTO(got == n, ERR_CRYPTO);
 	}
 	/* the partial last block (leftmost bits, step 5) and the Update blocks */
 	size_t tail_off = rem ? CTR_DRBG_BLOCK_LEN : 0;
-	GUARD_GOTO(aes_update(d->ctr, tail, &got, zeros, tail_off + CTR_DRBG_SEED_LEN));
+	GUARD_GOTO(aes_update(CTR, d->ctr, tail, &got, zeros, tail_off + CTR_DRBG_SEED_LEN));
 	ENSURE_GOTO(got == tail_off + CTR_DRBG_SEED_LEN, ERR_CRYPTO);
 	if (rem)
 		memcpy(out + full, tail, rem);
@@ -206,7 +207,7 @@ static err_t finish_update(struct ctr_drbg *d, uint8_t temp[CTR_DRBG_SEED_LEN],
 	memcpy(d->v, temp + CTR_DRBG_KEY_LEN, CTR_DRBG_BLOCK_LEN);
 	/* temp's V part becomes the first counter block, V + 1 */
 	be128_inc(temp + CTR_DRBG_KEY_LEN);
-	err_t r = aes_init(d->ctr, NULL, d->key, temp + CTR_DRBG_KEY_LEN);
+	err_t r = aes_init(CTR, d->ctr, d->key, temp + CTR_DRBG_KEY_LEN);
 	secure_zero(temp, CTR_DRBG_SEED_LEN);
 	return r;
 }
@@ -253,9 +254,11 @@ void ctr_drbg_uninstantiate(struct ctr_drbg *d)
 {
 	if (d == NULL)
 		return;
-	/* EVP_CIPHER_CTX_free cleanses the key schedules */
-	EVP_CIPHER_CTX_free(d->ctr);
-	EVP_CIPHER_CTX_free(d->cbc);
+	/* the providers' freectx cleanses the key schedules */
+	if (d->ctr != NULL)
+		CTR->freectx(d->ctr);
+	if (d->cbc != NULL)
+		CBC->freectx(d->cbc);
 	secure_zero(d, sizeof(*d)); /* SP 800-90A 9.4 */
 }
 
@@ -283,15 +286,15 @@ static err_t make_contexts(struct ctr_drbg *d)
 {
 	static const uint8_t zero_key[CTR_DRBG_KEY_LEN];
 	static const uint8_t one[CTR_DRBG_BLOCK_LEN] = {[CTR_DRBG_BLOCK_LEN - 1] = 1};
-	if (d->ctr == NULL && (d->ctr = EVP_CIPHER_CTX_new()) == NULL)
+	if (d->ctr == NULL && (d->ctr = CTR->newctx(CTR->provctx)) == NULL)
 		return ERR_NOMEM;
-	if (d->cbc == NULL && (d->cbc = EVP_CIPHER_CTX_new()) == NULL)
+	if (d->cbc == NULL && (d->cbc = CBC->newctx(CBC->provctx)) == NULL)
 		return ERR_NOMEM;
 	/* SP 800-90A 10.2.1.3.2 steps 4-5: Key = 0^keylen, V = 0^blocklen, so
 	 * the keystream starts at counter V + 1 = 1 */
-	GUARD(aes_init(d->ctr, keygen_aes256_ctr(), zero_key, one));
-	GUARD(aes_init(d->cbc, keygen_aes256_cbc(), df_key, zero_block));
-	GUARD(ossl_ok(EVP_CIPHER_CTX_set_padding(d->cbc, 0)));
+	GUARD(aes_init(CTR, d->ctr, zero_key, one));
+	/* only whole blocks pass through BCC, so CBC padding never applies */
+	GUARD(aes_init(CBC, d->cbc, df_key, zero_block));
 	return ERR_OK;
 }
 
@@ -316,7 +319,7 @@ err_t ctr_drbg_instantiate(struct ctr_drbg *d, const uint8_t *entropy,
 	ENSURE(keygen_aes256_ctr() != NULL, ERR_CRYPTO);
 
 	/* a new instantiation starts from a clean state */
-	EVP_CIPHER_CTX *keep_ctr = d->ctr, *keep_cbc = d->cbc;
+	void *keep_ctr = d->ctr, *keep_cbc = d->cbc;
 	secure_zero(d, sizeof(*d)); /* Key = 0, V = 0 (10.2.1.3.2 steps 4-5) */
 	d->ctr = keep_ctr;
 	d->cbc = keep_cbc;

@@ -3,6 +3,7 @@
 #ifndef FOUNT_KEYGEN_INTERNAL_H
 #define FOUNT_KEYGEN_INTERNAL_H
 
+#include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -12,11 +13,27 @@
 
 #include "keygen/keygen.h"
 
-/* keygen_aes256_ctr and keygen_aes256_cbc return the ciphers fetched from
- * fount's library context by keygen_init, or NULL before it. The CTR_DRBG
- * uses CTR for its keystream and Update, CBC for BCC in the df. */
-const EVP_CIPHER *keygen_aes256_ctr(void);
-const EVP_CIPHER *keygen_aes256_cbc(void);
+/* A cipher of the library context's provider, called through the
+ * provider's own dispatch table rather than EVP. The DRBG re-keys AES on
+ * every generate (SP 800-90A's Update changes Key), and EVP_EncryptInit_ex2
+ * spends ~40% of a 32-byte generate looking up OSSL_PARAMs by name
+ * (measured with perf); the provider's encrypt_init with no params does the
+ * key schedule alone. The cipher is the same one EVP would run: fetched
+ * from fount's library context, from the provider keygen_init loaded, and
+ * that provider's own state checks (FIPS "is running") still apply. */
+struct keygen_cipher {
+	void *provctx;
+	OSSL_FUNC_cipher_newctx_fn *newctx;
+	OSSL_FUNC_cipher_freectx_fn *freectx;
+	OSSL_FUNC_cipher_encrypt_init_fn *einit;
+	OSSL_FUNC_cipher_update_fn *update;
+};
+
+/* keygen_aes256_ctr and keygen_aes256_cbc return the provider ciphers
+ * resolved by keygen_init, or NULL before it. The CTR_DRBG uses CTR for
+ * its keystream and Update, CBC for BCC in the df. */
+const struct keygen_cipher *keygen_aes256_ctr(void);
+const struct keygen_cipher *keygen_aes256_cbc(void);
 
 /* ctr_drbg_set_reseed_counter_for_test overwrites the reseed counter so a
  * test can reach the SP 800-90A limit without 2^48 generates. Tests only. */
