@@ -1,11 +1,16 @@
 /* tests/test_cli.c — the fount program end to end: output formats, files,
  * usage errors, self-test breaks, the integrity check, entropy commands. */
 #include <ctype.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "selftest/selftest.h"
@@ -249,7 +254,118 @@ static void test_version(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "OpenSSL 3"));
 }
 
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL)
+		return NULL;
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* wait_for_log polls |path| until it contains |what| (up to ~10 s). */
+static bool wait_for_log(const char *path, const char *what)
+{
+	for (int i = 0; i < 200; i++) {
+		const char *log = slurp(path);
+		if (log != NULL && strstr(log, what) != NULL)
+			return true;
+		sleep_ms(50);
+	}
+	return false;
+}
+
+/* serve: comes up OPERATIONAL, logs status, answers SIGHUP (reseed all)
+ * and SIGUSR1 (self-tests now), and stops cleanly on SIGTERM. */
+static void test_serve_lifecycle(void)
+{
+	const char *log = tmp("serve.log");
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			_exit(127);
+		dup2(fd, 2);
+		execl(testlib_fount_bin(), testlib_fount_bin(), "serve", "--status-seconds", "1",
+		      (char *)NULL);
+		_exit(127);
+	}
+	CU_ASSERT_TRUE(wait_for_log(log, "operational"));
+	CU_ASSERT_TRUE(wait_for_log(log, "state=OPERATIONAL"));
+	kill(pid, SIGHUP);
+	CU_ASSERT_TRUE(wait_for_log(log, "SIGHUP: every DRBG reseeds"));
+	kill(pid, SIGUSR1);
+	CU_ASSERT_TRUE(wait_for_log(log, "on-demand self-tests passed"));
+	/* the status line after the heartbeat shows the primary reseeded */
+	CU_ASSERT_TRUE(wait_for_log(log, "primary_reseeds=1"));
+	kill(pid, SIGTERM);
+	int st = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(slurp(log), "stopping on signal"));
+}
+
+static void test_serve_refuses_to_start_on_a_failed_selftest(void)
+{
+	const char *env[] = {"FOUNT_SELFTEST_BREAK=aes256-dec", NULL};
+	CU_ASSERT_EQUAL(fount(env, "serve", NULL, NULL, NULL, NULL, NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "'aes256-dec' failed"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "refusing to run"));
+}
+
+/* fount acvp over the shared sample: every answer matches. */
+static void test_acvp_command(void)
+{
+	char *req = slurp(testlib_path("tests/vectors/acvp/ctrDRBG-AES256-df-request.json"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(req);
+	char *request = strdup(req);
+	const char *argv[] = {testlib_fount_bin(), "acvp", NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, request, &res), 0);
+	free(request);
+	CU_ASSERT_EQUAL(res.status, 0);
+	json_error_t jerr;
+	json_t *got = json_loads(res.out, 0, &jerr);
+	json_t *want = json_load_file(testlib_path("tests/vectors/acvp/ctrDRBG-AES256-df-expected.json"),
+				      0, &jerr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+	size_t checked = 0;
+	json_t *wg, *gg;
+	size_t i, j;
+	json_array_foreach(json_object_get(want, "testGroups"), i, wg) {
+		gg = json_array_get(json_object_get(got, "testGroups"), i);
+		json_t *wt;
+		json_array_foreach(json_object_get(wg, "tests"), j, wt) {
+			json_t *gt = json_array_get(json_object_get(gg, "tests"), j);
+			const char *a = json_string_value(json_object_get(wt, "returnedBits"));
+			const char *b = json_string_value(json_object_get(gt, "returnedBits"));
+			CU_ASSERT_FATAL(a != NULL && b != NULL);
+			CU_ASSERT_EQUAL(strcasecmp(a, b), 0);
+			checked++;
+		}
+	}
+	CU_ASSERT_EQUAL(checked, 8);
+	json_decref(got);
+	json_decref(want);
+	/* not JSON at all: a clear error, exit 1, nothing on stdout */
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, "{\"testGroups\": [", &res), 0);
+	CU_ASSERT_EQUAL(res.status, 1);
+	CU_ASSERT_STRING_EQUAL(res.out, "");
+}
+
 TEST_SUITE(cli, cli_init, cli_clean,
+	   TEST(test_serve_lifecycle), TEST(test_serve_refuses_to_start_on_a_failed_selftest),
+	   TEST(test_acvp_command),
 	   TEST(test_random_hex), TEST(test_random_base64_and_sizes),
 	   TEST(test_random_file_private_and_never_overwritten),
 	   TEST(test_usage_errors_exit_2), TEST(test_help_everywhere),
