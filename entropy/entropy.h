@@ -134,6 +134,13 @@ void entropy_set_fatal_handler(void (*fn)(err_t why));
  * ERR_ENTROPY_NO_SOURCE if the source is unknown or absent. */
 err_t entropy_raw(const char *source, uint8_t *out, size_t n) MUST_CHECK;
 
+/* entropy_fork_prepare takes the pipeline lock and entropy_fork_release
+ * drops it; keygen's pthread_atfork handlers call them around fork(), after
+ * taking the DRBG tree's lock (the lock order everywhere: tree, then
+ * pipeline), so a child never inherits the pipeline locked mid-seed. */
+void entropy_fork_prepare(void);
+void entropy_fork_release(void);
+
 struct entropy_status {
 	char name[32];
 	bool credited;

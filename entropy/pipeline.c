@@ -398,6 +398,16 @@ static err_t parse_sources(char *buf, const char *names[], size_t *count)
 	return ERR_OK;
 }
 
+void entropy_fork_prepare(void)
+{
+	(void)pthread_mutex_lock(&pipe_lock);
+}
+
+void entropy_fork_release(void)
+{
+	(void)pthread_mutex_unlock(&pipe_lock);
+}
+
 err_t entropy_init(const struct config *cfg)
 {
 	err_t r = ERR_INTERNAL;

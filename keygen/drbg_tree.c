@@ -105,15 +105,18 @@ static void worker_destructor(void *arg)
 	tls_worker = NULL;
 }
 
-/* Fork handling: the forking thread holds tree_lock across fork() so the
- * child never inherits a primary in mid-update. */
+/* Fork handling: the forking thread holds tree_lock (and the entropy
+ * pipeline's lock) across fork() so the child never inherits a primary in
+ * mid-update or a pipeline lock held by a thread that no longer exists. */
 static void atfork_prepare(void)
 {
 	pthread_mutex_lock(&tree_lock);
+	entropy_fork_prepare(); /* lock order: tree, then entropy pipeline */
 }
 
 static void atfork_parent(void)
 {
+	entropy_fork_release();
 	pthread_mutex_unlock(&tree_lock);
 }
 
@@ -121,6 +124,7 @@ static void atfork_child(void)
 {
 	if (fork_marker != NULL)
 		*fork_marker = 0; /* fallback for MADV_WIPEONFORK */
+	entropy_fork_release();
 	pthread_mutex_unlock(&tree_lock);
 }
 
