@@ -28,6 +28,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) PRINTF_LIKE(2, 3);
  * reason on failure. Returns ERR_OK when the module is OPERATIONAL. */
 err_t cli_power_on(const struct config *cfg) MUST_CHECK;
 
+/* cli_write_all writes all |len| bytes to |fd|, retrying on EINTR and
+ * short writes. Returns false (errno set) on failure. */
+bool cli_write_all(int fd, const void *buf, size_t len);
+
 /* cli_parse_size parses "N", "NK", "NM", "NG" (powers of 1024). */
 err_t cli_parse_size(const char *s, uint64_t *out) MUST_CHECK;
 

@@ -63,20 +63,6 @@ static int entropy_status_cmd(const struct config *cfg)
 	return r == ERR_OK ? EXIT_OK : EXIT_FAIL;
 }
 
-static bool write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 static int entropy_raw_cmd(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -153,7 +139,7 @@ static int entropy_raw_cmd(int argc, char **argv)
 		}
 		for (size_t i = 0; i < n; i++)
 			buf[i] &= mask;
-		if (!write_all(fd, buf, n)) {
+		if (!cli_write_all(fd, buf, n)) {
 			fprintf(stderr, "\nfount entropy raw: write to %s failed: %s\n", path, strerror(errno));
 			goto out;
 		}

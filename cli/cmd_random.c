@@ -29,21 +29,6 @@ enum format { FMT_HEX, FMT_BASE64, FMT_RAW };
 /* 48 KiB: a multiple of 3 so base64 chunks concatenate without padding. */
 #define CHUNK (48 * 1024)
 
-static bool write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 int cmd_random(int argc, char **argv, const struct config *cfg)
 {
 	static const struct option opts[] = {
@@ -129,15 +114,15 @@ int cmd_random(int argc, char **argv, const struct config *cfg)
 		switch (fmt) {
 		case FMT_HEX:
 			hex_encode(text, buf, n);
-			ok = write_all(fd, text, 2 * n);
+			ok = cli_write_all(fd, text, 2 * n);
 			break;
 		case FMT_BASE64: {
 			int len = EVP_EncodeBlock((unsigned char *)text, buf, (int)n);
-			ok = len >= 0 && write_all(fd, text, (size_t)len);
+			ok = len >= 0 && cli_write_all(fd, text, (size_t)len);
 			break;
 		}
 		case FMT_RAW:
-			ok = write_all(fd, buf, n);
+			ok = cli_write_all(fd, buf, n);
 			break;
 		default:
 			ok = false;
@@ -151,7 +136,7 @@ int cmd_random(int argc, char **argv, const struct config *cfg)
 		progress_update(&prog, done);
 	}
 	progress_finish(&prog);
-	if (fmt != FMT_RAW && !write_all(fd, "\n", 1))
+	if (fmt != FMT_RAW && !cli_write_all(fd, "\n", 1))
 		goto out;
 	rc = EXIT_OK;
 out:
