@@ -38,10 +38,11 @@ const struct keygen_cipher *keygen_aes256_cbc(void);
 /* ---- OpenSSL's randomness (keygen/rand.c) -------------------------------*/
 #define KEYGEN_RAND_NAME "FOUNT-DRBG"
 
-/* keygen_rand_install_default registers the "fount" provider in |libctx|
- * and makes its FOUNT-DRBG the context's DRBG and seed source. Call before
- * the context's first random byte. */
-err_t keygen_rand_install_default(OSSL_LIB_CTX *libctx) MUST_CHECK;
+/* keygen_rand_install_default registers and loads the "fount" provider in
+ * |libctx| (*out, for OSSL_PROVIDER_unload) and makes its FOUNT-DRBG the
+ * context's DRBG and seed source. Call before the context's first random
+ * byte. */
+err_t keygen_rand_install_default(OSSL_LIB_CTX *libctx, OSSL_PROVIDER **out) MUST_CHECK;
 
 /* keygen_rand_install_fips registers the FIPS module at |module_path| as a
  * built-in provider named "fips" in |libctx| whose get_entropy upcall fount

@@ -18,6 +18,7 @@
 static pthread_mutex_t ossl_lock = PTHREAD_MUTEX_INITIALIZER;
 static OSSL_LIB_CTX *libctx;
 static OSSL_PROVIDER *provider;
+static OSSL_PROVIDER *fount_provider; /* default mode: FOUNT-DRBG */
 static EVP_CIPHER *aes256_ctr_evp, *aes256_cbc_evp;
 static struct keygen_cipher aes256_ctr, aes256_cbc;
 static bool ciphers_ready;
@@ -169,6 +170,9 @@ static void release_locked(void)
 	if (provider != NULL)
 		(void)OSSL_PROVIDER_unload(provider);
 	provider = NULL;
+	if (fount_provider != NULL)
+		(void)OSSL_PROVIDER_unload(fount_provider);
+	fount_provider = NULL;
 	OSSL_LIB_CTX_free(libctx);
 	libctx = NULL;
 	fips_mode = false;
@@ -261,7 +265,7 @@ err_t keygen_init(const struct config *cfg)
 		GUARD_GOTO(load_fips(libctx, dir));
 		fips_mode = true;
 	} else {
-		GUARD_GOTO(keygen_rand_install_default(libctx));
+		GUARD_GOTO(keygen_rand_install_default(libctx, &fount_provider));
 	}
 	provider = OSSL_PROVIDER_load(libctx, pname);
 	if (provider == NULL) {

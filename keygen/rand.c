@@ -306,11 +306,12 @@ static int fount_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPAT
 	return 1;
 }
 
-err_t keygen_rand_install_default(OSSL_LIB_CTX *libctx)
+err_t keygen_rand_install_default(OSSL_LIB_CTX *libctx, OSSL_PROVIDER **out)
 {
 	err_t r = ERR_CRYPTO;
 	OSSL_PROVIDER *p = NULL;
 
+	*out = NULL;
 	ENSURE_GOTO(OSSL_PROVIDER_add_builtin(libctx, "fount", fount_provider_init) == 1,
 		    ERR_CRYPTO);
 	p = OSSL_PROVIDER_load(libctx, "fount");
@@ -323,9 +324,10 @@ err_t keygen_rand_install_default(OSSL_LIB_CTX *libctx)
 		    ERR_CRYPTO);
 	ENSURE_GOTO(RAND_set_seed_source_type(libctx, KEYGEN_RAND_NAME, "provider=fount") == 1,
 		    ERR_CRYPTO);
+	*out = p;
+	p = NULL; /* transferred: unloading it would deactivate it */
 	r = ERR_OK;
 out:
-	/* the library context keeps the provider loaded until it is freed */
 	if (p != NULL)
 		(void)OSSL_PROVIDER_unload(p);
 	if (r != ERR_OK)
