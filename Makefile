@@ -2,10 +2,13 @@
 #   make serve        install missing packages, build, start the service
 #   make test         install missing packages, build, run every test (CI runs this)
 #   make              build build/fount (and its integrity file build/fount.hmac)
-#   make check        build and run every CUnit suite (SUITE=name runs one)
+#   make check        build and run every CUnit suite on the FIPS provider (SUITE="a b" runs some)
 #   make check SAN=1  the same under AddressSanitizer + UBSan (in build-san/)
+#   make check-default  the crypto suites (CRYPTO_SUITES) on OpenSSL's default provider
+#   make fips         build OpenSSL's FIPS provider into build/fips (root, once)
 #   make bench        benchmarks against OpenSSL, getrandom and AES-CTR
 #   make deps         install the Debian packages fount needs (root)
+#   make distclean    also remove build/fips (make clean keeps it)
 #   V=1               show the full compiler command lines
 
 include mk/flags.mk
@@ -58,8 +61,32 @@ BENCHRUN := $(B)/bench/bench
 $(B)/entropy/%.o: CFLAGS += $(WARN_STRICT)
 $(B)/selftest/integrity.o: CPPFLAGS += -DFOUNT_INTEGRITY_KEY=\"$(INTEGRITY_KEY)\"
 
-.PHONY: all check bench fuzz fuzz-libfuzzer analyze deps clean help serve test
-all: $(FOUNT)
+# OpenSSL's FIPS provider, built from Debian's openssl source by mk/fips.sh
+# into one folder that every build variant shares: fount looks for it in
+# <exe dir>/fips, then <exe dir>/../fips, so build-san/ and build-fuzz/ get a
+# symlink. The file target makes a second `make` a no-op.
+FIPS_DIR := build/fips
+FIPS_CNF := $(FIPS_DIR)/fipsmodule.cnf
+FIPS_LINK := $(if $(filter build,$(B)),,$(B)/fips)
+
+# Suites that exercise the library context; `make test` runs them a second
+# time on the default provider (FOUNT_CRYPTO_FIPS=off). Branches adding
+# crypto suites add them here.
+CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand
+
+.PHONY: all check check-default bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips
+all: $(FOUNT) fips
+
+fips: $(FIPS_CNF) $(FIPS_LINK)
+
+$(FIPS_CNF):
+	$(Q)sh mk/fips.sh $(FIPS_DIR)
+
+ifneq ($(FIPS_LINK),)
+$(FIPS_LINK): | $(FIPS_CNF)
+	@mkdir -p $(@D)
+	$(Q)ln -sfn ../$(FIPS_DIR) $@
+endif
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -82,8 +109,11 @@ $(TESTRUN): $(TEST_OBJ) $(LIBFOUNT)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(TESTLIBS)
 	$(Q)$(call HMAC_FILE,$@)
 
-check: $(TESTRUN) $(FOUNT)
+check: $(TESTRUN) $(FOUNT) fips
 	$(Q)FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(SUITE)
+
+check-default: $(TESTRUN) $(FOUNT)
+	$(Q)FOUNT_CRYPTO_FIPS=off FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(CRYPTO_SUITES)
 
 $(BENCHRUN): $(BENCH_OBJ) $(LIBFOUNT)
 	@mkdir -p $(@D)
@@ -118,22 +148,33 @@ deps:
 	$(Q)sh mk/deps.sh
 
 serve: deps
+	$(Q)$(MAKE) --no-print-directory fips
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)exec $(FOUNT) serve
 
-# Every test: the suites, the suites again under ASan+UBSan, and the fuzz
-# targets' replay over their corpora.
+# Every test: the suites on the FIPS provider and the crypto suites on the
+# default provider, the same again under ASan+UBSan, and the fuzz targets'
+# replay over their corpora.
 test: deps
+	$(Q)$(MAKE) --no-print-directory fips
 	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTRUN)
 	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory check-default
 	$(Q)$(MAKE) --no-print-directory -j2 SAN=1 all $(TESTRUN:build/%=build-san/%)
 	$(Q)$(MAKE) --no-print-directory SAN=1 check
+	$(Q)$(MAKE) --no-print-directory SAN=1 check-default
 	$(Q)$(MAKE) --no-print-directory fuzz
 
+# clean keeps build/fips (the FIPS provider and its source): rebuilding it
+# means downloading the source again. distclean removes it too.
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build-san build-fuzz
+	[ ! -d build ] || find build -mindepth 1 -maxdepth 1 ! -name fips -exec rm -rf {} +
+
+distclean: clean
+	rm -rf build
 
 help:
-	@sed -n '2,10p' Makefile | sed 's/^# //'
+	@sed -n '2,13p' Makefile | sed 's/^# //'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 	if (seconds <= 0 || seconds > 10)
 		seconds = 0.3;
 	config_defaults(&cfg);
-	if (getenv("FOUNT_SECURITY_MLOCK") != NULL) {
+	{ /* FOUNT_* environment, e.g. FOUNT_CRYPTO_FIPS=off */
 		char eb[256];
 		if (config_load(&cfg, NULL, false, eb, sizeof(eb)) != ERR_OK) {
 			fprintf(stderr, "bench: %s\n", eb);

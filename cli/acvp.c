@@ -344,7 +344,9 @@ err_t acvp_run(FILE *in, FILE *out, FILE *err)
 	ENSURE(in != NULL && out != NULL && err != NULL, ERR_INVALID_ARG);
 	if (keygen_libctx() == NULL) {
 		struct config cfg;
-		config_defaults(&cfg);
+		char why[256];
+		/* defaults and FOUNT_* environment (FOUNT_CRYPTO_FIPS=off) */
+		GUARD_GOTO(config_load(&cfg, NULL, false, why, sizeof(why)));
 		GUARD_GOTO(keygen_init(&cfg));
 	}
 	r = read_all(in, &text, &text_len);

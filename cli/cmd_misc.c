@@ -21,10 +21,13 @@ int cmd_version(int argc, char **argv, const struct config *cfg)
 		return cli_usage_error("version", "unexpected argument '%s'", argv[1]);
 	printf("fount %s\n", FOUNT_VERSION);
 	printf("openssl: %s\n", OpenSSL_version(OPENSSL_VERSION));
-	if (keygen_init(cfg) == ERR_OK)
-		printf("provider: %s (FIPS mode: off)\n", keygen_provider_name());
-	else
-		printf("provider: unavailable\n");
+	if (keygen_init(cfg) != ERR_OK) {
+		printf("provider: unavailable (FIPS mode: %s): %s\n",
+		       cfg->crypto_fips ? "required" : "off", keygen_init_error());
+		return EXIT_FAIL;
+	}
+	printf("provider: %s (FIPS mode: %s)\n", keygen_provider_name(),
+	       keygen_fips_mode() ? "on" : "off");
 	return EXIT_OK;
 }
 

@@ -11,7 +11,8 @@
 static const char usage[] =
 	"usage: fount selftest [--json]\n"
 	"\n"
-	"Runs the power-on self-tests (software integrity, known-answer tests of\n"
+	"Runs the power-on self-tests (the OpenSSL provider: in FIPS mode the FIPS\n"
+	"provider loads and passes its own self-tests; software integrity, known-answer tests of\n"
 	"AES-256, SHA-256, SHA-512, HMAC-SHA-256 and CTR_DRBG, the zeroization\n"
 	"check, the health-test self-checks, the noise sources' start-up tests)\n"
 	"and prints a table of test, result and time. Exits 0 only if all pass.\n"
@@ -20,11 +21,24 @@ static const char usage[] =
 	"      --json   one JSON object instead of the table\n"
 	"  -h, --help   this text\n";
 
-static int print_json(const struct selftest_result *res, size_t n, err_t verdict)
+/* fips_mode_name: "on" (running on the FIPS provider), "off" (configured
+ * off), or "unavailable" (required, but it did not load). */
+static const char *fips_mode_name(const struct config *cfg)
+{
+	if (keygen_fips_mode())
+		return "on";
+	return cfg->crypto_fips ? "unavailable" : "off";
+}
+
+static int print_json(const struct selftest_result *res, size_t n, err_t verdict,
+		      const struct config *cfg)
 {
 	json_t *root = json_object(), *arr = json_array();
 	json_object_set_new(root, "state", json_string(selftest_state_name(selftest_state())));
 	json_object_set_new(root, "provider", json_string(keygen_provider_name()));
+	json_object_set_new(root, "fips_mode", json_string(fips_mode_name(cfg)));
+	if (keygen_init_error()[0] != '\0')
+		json_object_set_new(root, "why", json_string(keygen_init_error()));
 	json_object_set_new(root, "passed", json_boolean(verdict == ERR_OK));
 	for (size_t i = 0; i < n; i++) {
 		json_t *t = json_object();
@@ -68,7 +82,7 @@ int cmd_selftest(int argc, char **argv, const struct config *cfg)
 	size_t n = 0;
 	err_t verdict = selftest_power_on(cfg, res, ARRAY_SIZE(res), &n);
 	if (json)
-		return print_json(res, n, verdict);
+		return print_json(res, n, verdict, cfg);
 
 	printf("%-20s %-6s %10s\n", "test", "result", "time");
 	for (size_t i = 0; i < n; i++) {
@@ -83,8 +97,10 @@ int cmd_selftest(int argc, char **argv, const struct config *cfg)
 	size_t total = selftest_names(&names);
 	for (size_t i = n; i < total; i++)
 		printf("%-20s %-6s %10s\n", names[i], "skip", "-");
-	printf("\nprovider: %s\nstate:    %s\n", keygen_provider_name(),
-	       selftest_state_name(selftest_state()));
+	printf("\nprovider: %s\nfips:     %s\nstate:    %s\n", keygen_provider_name(),
+	       fips_mode_name(cfg), selftest_state_name(selftest_state()));
+	if (keygen_init_error()[0] != '\0')
+		printf("why:      %s\n", keygen_init_error());
 	if (verdict != ERR_OK) {
 		const char *cause = selftest_error_cause();
 		printf("failed:   %s\n", cause ? cause : "?");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "keygen/keygen.h"
 #include "selftest/selftest.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -30,6 +31,11 @@ err_t cli_power_on(const struct config *cfg)
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].r == ERR_OK)
 			continue;
+		if (keygen_init_error()[0] != '\0') {
+			/* the provider: its message names the folder and the fix */
+			fprintf(stderr, "fount: %s; refusing to run\n", keygen_init_error());
+			return r;
+		}
 		fprintf(stderr, "fount: power-on self-test '%s' failed: %s%s%s; refusing to run\n",
 			res[i].name, err_str(res[i].r), res[i].detail[0] ? " — " : "",
 			res[i].detail);

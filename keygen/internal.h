@@ -35,6 +35,32 @@ struct keygen_cipher {
 const struct keygen_cipher *keygen_aes256_ctr(void);
 const struct keygen_cipher *keygen_aes256_cbc(void);
 
+/* ---- OpenSSL's randomness (keygen/rand.c) -------------------------------*/
+#define KEYGEN_RAND_NAME "FOUNT-DRBG"
+
+/* keygen_rand_install_default registers and loads the "fount" provider in
+ * |libctx| (*out, for OSSL_PROVIDER_unload) and makes its FOUNT-DRBG the
+ * context's DRBG and seed source. Call before the context's first random
+ * byte. */
+err_t keygen_rand_install_default(OSSL_LIB_CTX *libctx, OSSL_PROVIDER **out) MUST_CHECK;
+
+/* keygen_rand_install_fips registers the FIPS module at |module_path| as a
+ * built-in provider named "fips" in |libctx| whose get_entropy upcall fount
+ * answers; loading it (with fipsmodule.cnf's parameters) is the caller's. */
+err_t keygen_rand_install_fips(OSSL_LIB_CTX *libctx, const char *module_path) MUST_CHECK;
+
+/* Test hooks. keygen_rand_set_test_seed makes every byte OpenSSL draws from
+ * fount (FOUNT-DRBG in default mode, the FIPS module's get_entropy upcall
+ * in FIPS mode) come from a CTR_DRBG instantiated with |seed| instead of the
+ * DRBG tree; keygen_rand_set_test_failure makes them all fail;
+ * keygen_rand_clear_test_source restores the tree. Tests only. */
+err_t keygen_rand_set_test_seed(const uint8_t seed[static 32]) MUST_CHECK;
+void keygen_rand_set_test_failure(void);
+void keygen_rand_clear_test_source(void);
+/* keygen_rand_fips_upcalls_for_test counts the FIPS module's get_entropy
+ * upcalls fount has answered. */
+uint64_t keygen_rand_fips_upcalls_for_test(void);
+
 /* ctr_drbg_set_reseed_counter_for_test overwrites the reseed counter so a
  * test can reach the SP 800-90A limit without 2^48 generates. Tests only. */
 void ctr_drbg_set_reseed_counter_for_test(struct ctr_drbg *d, uint64_t n);

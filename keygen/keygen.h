@@ -11,14 +11,40 @@
 struct ossl_lib_ctx_st; /* OSSL_LIB_CTX, without pulling OpenSSL headers in */
 
 /* ---- the library context ---------------------------------------------------
- * keygen_init creates fount's own OSSL_LIB_CTX (the default provider for
- * now; the FIPS provider arrives with issue 3) and fetches the ciphers the
- * DRBG uses. Idempotent. */
+ * keygen_init creates fount's own OSSL_LIB_CTX and fetches the ciphers the
+ * DRBG uses; every algorithm fount runs comes from this context.
+ *
+ * `[crypto] fips = required` (the default): OpenSSL's FIPS provider from
+ * `fips_module_dir` (default <exe dir>/fips, then <exe dir>/../fips:
+ * fips.so and fipsmodule.cnf, built by `make fips`), plus `base` for
+ * encoders and decoders, with default properties "fips=yes". Without a
+ * working provider keygen_init fails with ERR_FIPS_UNAVAILABLE and
+ * keygen_init_error() says why. `fips = off`: OpenSSL's default provider.
+ *
+ * Randomness OpenSSL draws in this context comes from fount (keygen/rand.c):
+ * in default mode straight from the DRBG tree; in FIPS mode the FIPS
+ * module's own DRBG is seeded through its get_entropy upcall, which fount
+ * answers from drbg_generate_pr. Idempotent: a second call with a context
+ * in place returns ERR_OK (keygen_shutdown first to change mode). */
 err_t keygen_init(const struct config *cfg) MUST_CHECK;
 void keygen_shutdown(void);
 struct ossl_lib_ctx_st *keygen_libctx(void);
-/* keygen_provider_name returns e.g. "OpenSSL Default Provider 3.0.22". */
+/* keygen_provider_name returns e.g. "OpenSSL FIPS Provider 3.0.22" or
+ * "OpenSSL Default Provider 3.0.22". */
 const char *keygen_provider_name(void);
+/* keygen_fips_mode reports whether the context runs on the FIPS provider. */
+bool keygen_fips_mode(void);
+/* keygen_init_error returns why the last keygen_init failed ("" if it did
+ * not): one line, naming the file and how to fix it. */
+const char *keygen_init_error(void);
+
+/* keygen_rand_mix must be called before each asymmetric key generation. It
+ * draws from fount's DRBG tree and fails (ERR_NOT_OPERATIONAL, or the
+ * tree's error) when fount cannot deliver, so no key is made then. In FIPS
+ * mode it also reseeds the library context's DRBGs (primary with
+ * prediction resistance, then this thread's public and private) with
+ * fount's output as additional input. See README "FIPS mode". */
+err_t keygen_rand_mix(void) MUST_CHECK;
 
 /* ---- SP 800-90A r1 CTR_DRBG, AES-256, with derivation function -------------*/
 #define CTR_DRBG_KEY_LEN 32

@@ -1,27 +1,161 @@
 /* keygen/ossl.c — fount's own OpenSSL library context. Every OpenSSL object
- * keygen/ uses is fetched from this context, so switching to the FIPS
- * provider later changes one place: provider_choose(). */
+ * keygen/ uses is fetched from this context; provider_choose() is the one
+ * place the provider is chosen. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include <openssl/conf.h>
 
 #include "keygen/internal.h"
 
 static pthread_mutex_t ossl_lock = PTHREAD_MUTEX_INITIALIZER;
 static OSSL_LIB_CTX *libctx;
 static OSSL_PROVIDER *provider;
+static OSSL_PROVIDER *fount_provider; /* default mode: FOUNT-DRBG */
 static EVP_CIPHER *aes256_ctr_evp, *aes256_cbc_evp;
 static struct keygen_cipher aes256_ctr, aes256_cbc;
 static bool ciphers_ready;
 static char provider_name[128] = "(keygen not initialised)";
+static bool fips_mode;
+static char init_error[PATH_MAX + 160];
 
-/* provider_choose names the provider the whole of fount runs on: the one
- * place to change for the FIPS provider (issue 3). */
+/* The FIPS module's configuration written by `openssl fipsinstall` is at
+ * most a few hundred bytes; anything much larger is not one. */
+#define FIPS_CNF_MAX 16384
+
+/* provider_choose names the provider the whole of fount runs on. */
 static const char *provider_choose(const struct config *cfg)
 {
-	UNUSED(cfg);
-	return "default";
+	return cfg->crypto_fips ? "fips" : "default";
+}
+
+static bool is_file(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+/* fips_dir_find resolves the folder holding fips.so and fipsmodule.cnf:
+ * the configured one, else <exe dir>/fips, then <exe dir>/../fips (so both
+ * build/fount and build/tests/run find build/fips). */
+static err_t fips_dir_find(const struct config *cfg, char *out, size_t outlen)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 16], real[PATH_MAX];
+	static const char *const rel[] = {"fips", "../fips"};
+
+	if (cfg->crypto_fips_module_dir[0] != '\0') {
+		snprintf(out, outlen, "%s", cfg->crypto_fips_module_dir);
+		return ERR_OK;
+	}
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return ERR_SYSTEM;
+	exe[n] = '\0';
+	const char *dir = dirname(exe);
+	for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+		snprintf(cand, sizeof(cand), "%s/%s/fipsmodule.cnf", dir, rel[i]);
+		if (!is_file(cand))
+			continue;
+		snprintf(cand, sizeof(cand), "%s/%s", dir, rel[i]);
+		if (realpath(cand, real) == NULL)
+			continue;
+		snprintf(out, outlen, "%s", real);
+		return ERR_OK;
+	}
+	snprintf(out, outlen, "%s/fips", dir); /* named in the error message */
+	return ERR_OK;
+}
+
+static err_t read_small_file(const char *path, char *buf, size_t cap, size_t *out_len)
+{
+	err_t r = ERR_IO;
+	FILE *fp = fopen(path, "r");
+	if (fp == NULL)
+		return ERR_IO;
+	size_t n = fread(buf, 1, cap - 1, fp);
+	ENSURE_GOTO(!ferror(fp), ERR_IO);
+	ENSURE_GOTO(n < cap - 1, ERR_TOO_LARGE);
+	buf[n] = '\0';
+	*out_len = n;
+	r = ERR_OK;
+out:
+	fclose(fp);
+	return r;
+}
+
+/* load_fips loads the FIPS provider and base into |libctx| through an
+ * in-memory configuration (config(5)): fipsmodule.cnf's [fips_sect] gives
+ * the module its install-time MACs and options, which a provider gets only
+ * from configuration in 3.0 (OSSL_PROVIDER_load takes no parameters). */
+static err_t load_fips(OSSL_LIB_CTX *ctx, const char *dir)
+{
+	static const char head[] =
+		"openssl_conf = fount_conf\n"
+		"[fount_conf]\n"
+		"providers = fount_providers\n"
+		"[fount_providers]\n"
+		"fips = fips_sect\n"
+		"base = fount_base_sect\n"
+		"[fount_base_sect]\n"
+		"activate = 1\n";
+	err_t r = ERR_FIPS_UNAVAILABLE;
+	char so[PATH_MAX + 16], cnf[PATH_MAX + 32];
+	char *text = NULL;
+	size_t len = 0;
+	CONF *conf = NULL;
+	BIO *bio = NULL;
+	long eline = -1;
+
+	snprintf(so, sizeof(so), "%s/fips.so", dir);
+	snprintf(cnf, sizeof(cnf), "%s/fipsmodule.cnf", dir);
+	if (!is_file(so) || !is_file(cnf)) {
+		snprintf(init_error, sizeof(init_error),
+			 "no FIPS provider in %s (fips.so, fipsmodule.cnf): build it with 'make fips' as root, or set [crypto] fips = off",
+			 dir);
+		goto out;
+	}
+	text = malloc(sizeof(head) + FIPS_CNF_MAX);
+	ENSURE_GOTO(text != NULL, ERR_NOMEM);
+	memcpy(text, head, sizeof(head) - 1);
+	if (read_small_file(cnf, text + sizeof(head) - 1, FIPS_CNF_MAX, &len) != ERR_OK ||
+	    strstr(text, "[fips_sect]") == NULL) {
+		snprintf(init_error, sizeof(init_error),
+			 "%s is not a fipsmodule.cnf with a [fips_sect]: rebuild with 'make fips' as root", cnf);
+		goto out;
+	}
+	len += sizeof(head) - 1;
+	if (keygen_rand_install_fips(ctx, so) != ERR_OK) {
+		snprintf(init_error, sizeof(init_error),
+			 "cannot load %s: rebuild it with 'make fips' as root", so);
+		goto out;
+	}
+	OPENSSL_load_builtin_modules(); /* the "providers" configuration module */
+	conf = NCONF_new_ex(ctx, NULL);
+	bio = BIO_new_mem_buf(text, (int)len);
+	ENSURE_GOTO(conf != NULL && bio != NULL, ERR_NOMEM);
+	if (NCONF_load_bio(conf, bio, &eline) <= 0 || CONF_modules_load(conf, NULL, 0) <= 0 ||
+	    !OSSL_PROVIDER_available(ctx, "fips")) {
+		/* e.g. the module's self-tests or its integrity check failed */
+		unsigned long e = ERR_peek_last_error();
+		snprintf(init_error, sizeof(init_error),
+			 "the FIPS provider in %s does not load (%s): rebuild it with 'make fips' as root",
+			 dir, e != 0 ? ERR_reason_error_string(e) : "no reason given");
+		goto out;
+	}
+	/* every fetch without its own query gets a FIPS-approved algorithm */
+	ENSURE_GOTO(EVP_set_default_properties(ctx, "fips=yes") == 1, ERR_CRYPTO);
+	r = ERR_OK;
+out:
+	BIO_free(bio);
+	NCONF_free(conf);
+	free(text);
+	return r;
 }
 
 static void release_locked(void)
@@ -36,8 +170,12 @@ static void release_locked(void)
 	if (provider != NULL)
 		(void)OSSL_PROVIDER_unload(provider);
 	provider = NULL;
+	if (fount_provider != NULL)
+		(void)OSSL_PROVIDER_unload(fount_provider);
+	fount_provider = NULL;
 	OSSL_LIB_CTX_free(libctx);
 	libctx = NULL;
+	fips_mode = false;
 	snprintf(provider_name, sizeof(provider_name), "(keygen not initialised)");
 }
 
@@ -112,18 +250,27 @@ err_t keygen_init(const struct config *cfg)
 {
 	err_t r = ERR_INTERNAL;
 	const char *pname = provider_choose(cfg);
+	char dir[PATH_MAX];
 
 	pthread_mutex_lock(&ossl_lock);
 	if (libctx != NULL) {
 		r = ERR_OK; /* idempotent */
 		goto out;
 	}
+	init_error[0] = '\0';
 	libctx = OSSL_LIB_CTX_new();
 	ENSURE_GOTO(libctx != NULL, ERR_NOMEM);
+	if (cfg->crypto_fips) {
+		GUARD_GOTO(fips_dir_find(cfg, dir, sizeof(dir)));
+		GUARD_GOTO(load_fips(libctx, dir));
+		fips_mode = true;
+	} else {
+		GUARD_GOTO(keygen_rand_install_default(libctx, &fount_provider));
+	}
 	provider = OSSL_PROVIDER_load(libctx, pname);
 	if (provider == NULL) {
-		log_error("cannot load the OpenSSL \"%s\" provider", pname);
-		r = ERR_CRYPTO;
+		snprintf(init_error, sizeof(init_error), "cannot load the OpenSSL \"%s\" provider", pname);
+		r = cfg->crypto_fips ? ERR_FIPS_UNAVAILABLE : ERR_CRYPTO;
 		goto out;
 	}
 	aes256_ctr_evp = EVP_CIPHER_fetch(libctx, "AES-256-CTR", NULL);
@@ -131,7 +278,7 @@ err_t keygen_init(const struct config *cfg)
 	if (aes256_ctr_evp == NULL || aes256_cbc_evp == NULL ||
 	    resolve_cipher(aes256_ctr_evp, "AES-256-CTR", &aes256_ctr) != ERR_OK ||
 	    resolve_cipher(aes256_cbc_evp, "AES-256-CBC", &aes256_cbc) != ERR_OK) {
-		log_error("the \"%s\" provider lacks AES-256-CTR/CBC", pname);
+		snprintf(init_error, sizeof(init_error), "the \"%s\" provider lacks AES-256-CTR/CBC", pname);
 		r = ERR_CRYPTO;
 		goto out;
 	}
@@ -140,8 +287,13 @@ err_t keygen_init(const struct config *cfg)
 	log_debug("OpenSSL provider: %s", provider_name);
 	r = ERR_OK;
 out:
-	if (r != ERR_OK)
+	if (r != ERR_OK) {
+		if (init_error[0] == '\0')
+			snprintf(init_error, sizeof(init_error), "cannot set up the OpenSSL library context: %s",
+				 err_str(r));
+		log_error("%s", init_error);
 		release_locked();
+	}
 	pthread_mutex_unlock(&ossl_lock);
 	return r;
 }
@@ -161,6 +313,16 @@ struct ossl_lib_ctx_st *keygen_libctx(void)
 const char *keygen_provider_name(void)
 {
 	return provider_name;
+}
+
+bool keygen_fips_mode(void)
+{
+	return fips_mode;
+}
+
+const char *keygen_init_error(void)
+{
+	return init_error;
 }
 
 const struct keygen_cipher *keygen_aes256_ctr(void)

@@ -1,5 +1,6 @@
-/* tests/main.c — the CUnit runner. `run` runs every suite; `run NAME`
- * (make check SUITE=NAME) runs one. Exits non-zero if any test failed. */
+/* tests/main.c — the CUnit runner. `run` runs every suite; `run NAME...`
+ * (make check SUITE="a b") runs those. Exits non-zero if any test failed
+ * or a named suite does not exist. */
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,8 @@ static int by_name(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	const char *only = argc > 1 ? argv[1] : NULL;
+	char *const *only = argv + 1;
+	int n_only = argc - 1;
 	/* a break request in the caller's environment must not leak into the
 	 * tests that expect a healthy module */
 	unsetenv("FOUNT_SELFTEST_BREAK");
@@ -50,9 +52,25 @@ int main(int argc, char **argv)
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
+	for (int k = 0; k < n_only; k++) {
+		bool found = false;
+		for (size_t i = 0; i < num_suites; i++)
+			found = found || strcmp(only[k], suites[i].name) == 0;
+		if (!found) {
+			fprintf(stderr, "tests: no suite named '%s'; suites:", only[k]);
+			for (size_t i = 0; i < num_suites; i++)
+				fprintf(stderr, " %s", suites[i].name);
+			fprintf(stderr, "\n");
+			CU_cleanup_registry();
+			return 2;
+		}
+	}
 	size_t added = 0;
 	for (size_t i = 0; i < num_suites; i++) {
-		if (only && strcmp(only, suites[i].name) != 0)
+		bool wanted = n_only == 0;
+		for (int k = 0; k < n_only; k++)
+			wanted = wanted || strcmp(only[k], suites[i].name) == 0;
+		if (!wanted)
 			continue;
 		CU_pSuite s = CU_add_suite(suites[i].name, suites[i].init, suites[i].clean);
 		if (s == NULL)
@@ -63,10 +81,7 @@ int main(int argc, char **argv)
 		added++;
 	}
 	if (added == 0) {
-		fprintf(stderr, "tests: no suite named '%s'; suites:", only ? only : "");
-		for (size_t i = 0; i < num_suites; i++)
-			fprintf(stderr, " %s", suites[i].name);
-		fprintf(stderr, "\n");
+		fprintf(stderr, "tests: no suites\n");
 		CU_cleanup_registry();
 		return 2;
 	}

@@ -180,17 +180,19 @@ static void test_integrity_check_catches_tampering(void)
 	snprintf(src_mac, sizeof(src_mac), "%s.hmac", testlib_fount_bin());
 	copy_file(testlib_fount_bin(), bin);
 	const char *argv[] = {bin, "selftest", NULL};
+	/* the copy is away from build/fips: point it there */
+	const char *env[] = {testlib_fips_dir_env(), NULL};
 
 	/* no integrity file: refuse */
 	unlink(mac);
-	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, &res), 0);
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, env, NULL, &res), 0);
 	CU_ASSERT_EQUAL(res.status, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "integrity"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "fount.hmac"));
 
 	/* the genuine pair passes */
 	copy_file(src_mac, mac);
-	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, &res), 0);
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, env, NULL, &res), 0);
 	CU_ASSERT_EQUAL(res.status, 0);
 
 	/* one byte appended to the binary: refuse */
@@ -198,7 +200,7 @@ static void test_integrity_check_catches_tampering(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
 	fputc(0, fp);
 	fclose(fp);
-	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, &res), 0);
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, env, NULL, &res), 0);
 	CU_ASSERT_EQUAL(res.status, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "failed:   integrity"));
 }

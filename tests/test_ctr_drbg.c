@@ -11,7 +11,7 @@
 static int suite_init(void)
 {
 	struct config cfg;
-	config_defaults(&cfg);
+	testlib_config(&cfg);
 	return keygen_init(&cfg) == ERR_OK ? 0 : -1;
 }
 
@@ -375,9 +375,12 @@ static void test_differential_can_fail(void)
 static void test_provider_name(void)
 {
 	CU_ASSERT_PTR_NOT_NULL(keygen_libctx());
-	CU_ASSERT_PTR_NOT_NULL(strstr(keygen_provider_name(), "OpenSSL Default Provider 3."));
 	struct config cfg;
-	config_defaults(&cfg);
+	testlib_config(&cfg);
+	CU_ASSERT_PTR_NOT_NULL(strstr(keygen_provider_name(),
+				      cfg.crypto_fips ? "OpenSSL FIPS Provider 3.0." :
+				      "OpenSSL Default Provider 3.0."));
+	CU_ASSERT_EQUAL(keygen_fips_mode(), cfg.crypto_fips);
 	EXPECT_OK(keygen_init(&cfg)); /* idempotent */
 }
 

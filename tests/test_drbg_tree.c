@@ -21,7 +21,7 @@ static bool test_gate(void)
 
 static int suite_init(void)
 {
-	config_defaults(&cfg);
+	testlib_config(&cfg);
 	if (keygen_init(&cfg) != ERR_OK)
 		return -1;
 	err_t r = entropy_init(&cfg);

@@ -154,7 +154,7 @@ static void test_init_default_config_and_seeds(void)
 	struct entropy_status st[ENTROPY_MAX_SOURCES];
 
 	fresh();
-	config_defaults(&cfg);
+	testlib_config(&cfg);
 	EXPECT_OK(entropy_init(&cfg));
 	EXPECT_ERR(entropy_init(&cfg), ERR_USAGE); /* once until shutdown */
 	EXPECT_OK(entropy_get_seed(a, sizeof(a)));
@@ -196,7 +196,7 @@ static void test_init_config_errors(void)
 	uint8_t seed[32];
 
 	fresh();
-	config_defaults(&cfg);
+	testlib_config(&cfg);
 	snprintf(cfg.entropy_sources, sizeof(cfg.entropy_sources), "rdseed,bogus");
 	EXPECT_ERR(entropy_init(&cfg), ERR_CONFIG);
 	CU_ASSERT_EQUAL(entropy_status(st, ARRAY_SIZE(st)), 0); /* nothing half-done */
@@ -211,7 +211,7 @@ static void test_init_config_errors(void)
 	EXPECT_ERR(entropy_init(&cfg), ERR_CONFIG);
 
 	/* jitter alone, with its own H and alpha */
-	config_defaults(&cfg);
+	testlib_config(&cfg);
 	snprintf(cfg.entropy_sources, sizeof(cfg.entropy_sources), " jitter ");
 	cfg.entropy_jitter_h = 0.8;
 	cfg.entropy_alpha_log2 = 30;

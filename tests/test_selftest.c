@@ -11,7 +11,7 @@ static struct config cfg;
 
 static int suite_init(void)
 {
-	config_defaults(&cfg);
+	testlib_config(&cfg);
 	selftest_reset_for_testing();
 	return 0;
 }

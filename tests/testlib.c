@@ -10,6 +10,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+void testlib_config(struct config *cfg)
+{
+	char why[256];
+	if (config_load(cfg, NULL, false, why, sizeof(why)) != ERR_OK) {
+		fprintf(stderr, "testlib_config: %s\n", why);
+		abort();
+	}
+}
+
 uint8_t *testlib_hex(const char *hex, size_t *out_len)
 {
 	size_t cap = strlen(hex) / 2;
@@ -36,6 +45,19 @@ const char *testlib_fount_bin(void)
 {
 	const char *bin = getenv("FOUNT_BIN");
 	return bin ? bin : "build/fount";
+}
+
+const char *testlib_fips_dir_env(void)
+{
+	static char env[4200];
+	char dir[4096];
+	if (realpath(testlib_fount_bin(), dir) == NULL)
+		snprintf(dir, sizeof(dir), "%s", testlib_fount_bin());
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	snprintf(env, sizeof(env), "FOUNT_CRYPTO_FIPS_MODULE_DIR=%s/fips", dir);
+	return env;
 }
 
 int testlib_run(const char *const argv[], const char *const env[],

@@ -41,6 +41,11 @@ void testlib_register(const char *suite, int (*init)(void), int (*clean)(void),
 	} while (0)
 #define EXPECT_OK(call) EXPECT_ERR(call, ERR_OK)
 
+/* testlib_config fills |cfg| with the defaults and the FOUNT_<SECTION>_<KEY>
+ * environment (so FOUNT_CRYPTO_FIPS=off runs a suite on the default
+ * provider); aborts on a bad environment. */
+void testlib_config(struct config *cfg);
+
 /* testlib_hex decodes |hex| into a malloc'd buffer (NULL for ""), sets
  * *out_len, and aborts the test run on bad hex. */
 uint8_t *testlib_hex(const char *hex, size_t *out_len);
@@ -50,6 +55,11 @@ const char *testlib_path(const char *rel);
 
 /* testlib_fount_bin returns the path of the fount binary under test. */
 const char *testlib_fount_bin(void);
+
+/* testlib_fips_dir_env returns "FOUNT_CRYPTO_FIPS_MODULE_DIR=<the folder
+ * of the fount binary under test>/fips" (absolute), for a copy of the
+ * binary run from elsewhere. */
+const char *testlib_fips_dir_env(void);
 
 struct run_result {
 	int status;      /* exit code, or 128+signal */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL };
+enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL, KT_REQUIRED };
 
 struct config_key {
 	const char *section;
@@ -56,6 +56,10 @@ static const struct config_key config_keys[] = {
 	  "lock secret memory in RAM (turn off only where RLIMIT_MEMLOCK is too low)"),
 	K("log", "level", KT_LOGLEVEL, log_level, 0, 3,
 	  "error, warning, info or debug"),
+	K("crypto", "fips", KT_REQUIRED, crypto_fips, 0, 1,
+	  "required: run on the OpenSSL FIPS provider (built by 'make fips'), or refuse to start; off: OpenSSL's default provider"),
+	K("crypto", "fips_module_dir", KT_STRING, crypto_fips_module_dir, 0, 0,
+	  "folder with fips.so and fipsmodule.cnf (empty: <exe dir>/fips, then <exe dir>/../fips)"),
 };
 
 void config_defaults(struct config *cfg)
@@ -73,6 +77,8 @@ void config_defaults(struct config *cfg)
 	cfg->selftest_period_seconds = 86400;
 	cfg->security_mlock = true;
 	cfg->log_level = LOG_INFO;
+	cfg->crypto_fips = true; /* fount is a FIPS appliance */
+	cfg->crypto_fips_module_dir[0] = '\0';
 }
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
@@ -152,6 +158,19 @@ bad_int:
 		}
 		snprintf(why, whylen, "expected error, warning, info or debug");
 		return false;
+	case KT_REQUIRED: {
+		bool b;
+		if (strcasecmp(v, "required") == 0) {
+			b = true;
+		} else if (strcasecmp(v, "off") == 0) {
+			b = false;
+		} else {
+			snprintf(why, whylen, "expected required or off");
+			return false;
+		}
+		memcpy(field, &b, sizeof(b));
+		return true;
+	}
 	default:
 		snprintf(why, whylen, "internal: unknown key type");
 		return false;
@@ -288,6 +307,7 @@ void config_print(const struct config *cfg, void *vfp)
 		case KT_U64: { uint64_t u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%llu\n", (unsigned long long)u); break; }
 		case KT_BOOL: { bool b; memcpy(&b, field, sizeof(b)); fprintf(fp, "%s\n", b ? "on" : "off"); break; }
 		case KT_LOGLEVEL: { enum log_level l; memcpy(&l, field, sizeof(l)); fprintf(fp, "%s\n", level_names[l]); break; }
+		case KT_REQUIRED: { bool b; memcpy(&b, field, sizeof(b)); fprintf(fp, "%s\n", b ? "required" : "off"); break; }
 		default: fputs("?\n", fp); break;
 		}
 	}

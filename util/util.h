@@ -68,6 +68,7 @@ enum {
 	ERR_DRBG_REQUEST_TOO_LARGE = -403, /* more than 64 KiB in one generate */
 	ERR_DRBG_INPUT_TOO_LONG = -404,    /* entropy/nonce/personalization/adin too long */
 	ERR_DRBG_ENTROPY_TOO_SHORT = -405, /* entropy input below the security strength */
+	ERR_FIPS_UNAVAILABLE = -406,       /* fips = required, but the FIPS provider cannot be loaded */
 
 	ERR_SELFTEST = -500,               /* a power-on or on-demand self-test failed */
 	ERR_NOT_OPERATIONAL = -501,                  /* the module is not OPERATIONAL */
@@ -190,6 +191,9 @@ struct config {
 	bool security_mlock;
 	/* [log] */
 	enum log_level log_level;
+	/* [crypto] */
+	bool crypto_fips;               /* true: "required" (the default), false: "off" */
+	char crypto_fips_module_dir[256]; /* holds fips.so and fipsmodule.cnf; "" = beside the executable */
 };
 
 /* config_defaults fills |cfg| with the built-in defaults. */
