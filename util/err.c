@@ -33,9 +33,12 @@ static const struct err_entry err_table[] = {
 	{ERR_DRBG_REQUEST_TOO_LARGE, "DRBG request larger than 65536 bytes"},
 	{ERR_DRBG_INPUT_TOO_LONG, "DRBG input too long"},
 	{ERR_DRBG_ENTROPY_TOO_SHORT, "DRBG entropy input shorter than the security strength"},
+	{ERR_UNWRAP, "unwrap failed: wrong key or corrupted data"},
+	{ERR_KEY_FORMAT, "not a usable key (wrong type, size or encoding)"},
 	{ERR_SELFTEST, "self-test failed"},
 	{ERR_NOT_OPERATIONAL, "module is not operational (self-tests failed or not yet run)"},
 	{ERR_INTEGRITY, "software integrity check failed"},
+	{ERR_PCT, "pairwise-consistency test of a new key pair failed"},
 	{ERR_INTERNAL, "internal error"},
 };
 
