@@ -127,15 +127,15 @@ err_t keygen_aes_unwrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek
 
 	ENSURE(kek != NULL && in != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
 	*out_len = 0;
-	ENSURE(alg == KEYGEN_WRAP_KW || alg == KEYGEN_WRAP_KWP, ERR_INVALID_ARG);
-	ENSURE(kek_len == 16 || kek_len == 24 || kek_len == 32, ERR_INVALID_ARG);
+	ENSURE_GOTO(alg == KEYGEN_WRAP_KW || alg == KEYGEN_WRAP_KWP, ERR_INVALID_ARG);
+	ENSURE_GOTO(kek_len == 16 || kek_len == 24 || kek_len == 32, ERR_INVALID_ARG);
 	/* sizes before any allocation */
-	ENSURE(in_len <= KEYGEN_WRAP_MAX_INPUT + 2 * KW_BLOCK, ERR_TOO_LARGE);
+	ENSURE_GOTO(in_len <= KEYGEN_WRAP_MAX_INPUT + 2 * KW_BLOCK, ERR_TOO_LARGE);
 	/* a wrapped key is whole semiblocks: KW at least 3 (§6.2), KWP at
 	 * least 2 (§6.3); any other length is a damaged wrap */
-	ENSURE(in_len % KW_BLOCK == 0, ERR_UNWRAP);
-	ENSURE(in_len >= (alg == KEYGEN_WRAP_KW ? 3u : 2u) * KW_BLOCK, ERR_UNWRAP);
-	ENSURE(out_cap >= in_len - KW_BLOCK, ERR_TOO_LARGE);
+	ENSURE_GOTO(in_len % KW_BLOCK == 0, ERR_UNWRAP);
+	ENSURE_GOTO(in_len >= (alg == KEYGEN_WRAP_KW ? 3u : 2u) * KW_BLOCK, ERR_UNWRAP);
+	ENSURE_GOTO(out_cap >= in_len - KW_BLOCK, ERR_TOO_LARGE);
 	cipher = wrap_cipher(alg, kek_len);
 	ENSURE_GOTO(cipher != NULL, ERR_UNSUPPORTED);
 	scratch = secmem_alloc(in_len, &r);
@@ -148,6 +148,8 @@ err_t keygen_aes_unwrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek
 	*out_len = got;
 	r = ERR_OK;
 out:
+	/* no partial output: on any failure the caller's buffer holds zeros
+	 * where a key could have been */
 	if (r != ERR_OK)
 		secure_zero(out, out_cap < in_len ? out_cap : in_len);
 	secmem_free(scratch, in_len);
@@ -165,11 +167,13 @@ static EVP_PKEY_CTX *oaep_ctx(EVP_PKEY *kek, bool enc)
 {
 	char pad[] = OSSL_PKEY_RSA_PAD_MODE_OAEP;
 	char md[] = "SHA2-256", mgf[] = "SHA2-256";
+	/* construct_utf8_string measures the strings (the OSSL_PARAM_utf8_string
+	 * macro would pass length 0, i.e. "") */
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, pad, 0),
-		OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, md, 0),
-		OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, mgf, 0),
-		OSSL_PARAM_END,
+		OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, pad, 0),
+		OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, md, 0),
+		OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, mgf, 0),
+		OSSL_PARAM_construct_end(),
 	};
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(keygen_libctx(), kek, NULL);
 	if (ctx == NULL)
