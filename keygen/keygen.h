@@ -156,8 +156,9 @@ err_t keygen_sym_fill(const struct keygen_type *t, unsigned flags, uint8_t *out,
 /* ---- key pairs ----------------------------------------------------------------
  * keygen_pkey_generate makes a key pair of type |t| in keygen_libctx()
  * (EVP_PKEY_generate), then runs its pairwise-consistency test (FIPS 140-3
- * IG 10.3.A; SP 800-56A r3 §5.6.2.1.4 for X25519). The caller frees *out
- * with EVP_PKEY_free. Errors: ERR_INVALID_ARG (not a key-pair type),
+ * IG 10.3.A): sign/verify for RSA, ECDSA and Ed25519; for X25519 the
+ * public key recomputed from the private key (SP 800-56A r3 §5.6.2.1.4).
+ * The caller frees *out with EVP_PKEY_free. Errors: ERR_INVALID_ARG (not a key-pair type),
  * ERR_NOT_OPERATIONAL, ERR_UNSUPPORTED (the provider lacks the algorithm,
  * e.g. X25519/Ed25519 in some FIPS providers), ERR_CRYPTO, ERR_PCT (the PCT
  * failed: the failure handler was called and the key destroyed). */
