@@ -1,7 +1,7 @@
 /* bench/bench.c — fount's DRBG tree against its peers in one run: OpenSSL 3
  * RAND_bytes, getrandom(2), and raw AES-256-CTR through EVP (the ceiling:
  * the CTR_DRBG's keystream is exactly that). Then the entropy sources
- * (bench_entropy). Usage: bench [seconds_per_case], default 0.3.
+ * (bench_entropy) and key generation (bench_keys). Usage: bench [seconds_per_case], default 0.3.
  * Timing lives here only, never in the unit tests. */
 #include <pthread.h>
 #include <stdio.h>
@@ -198,6 +198,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.primary_reseeds, (unsigned long long)st.worker_reseeds,
 	       (unsigned long long)st.workers);
 
+	bench_keys(seconds);
 	bench_entropy(seconds);
 
 	drbg_tree_shutdown();

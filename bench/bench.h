@@ -6,4 +6,9 @@
  * without the SP 800-90B health tests (bench/bench_entropy.c). */
 void bench_entropy(double seconds_per_case);
 
+/* bench_keys prints keys per second for every key type through fount and
+ * through OpenSSL's own EVP keygen in the same library context, AES-256
+ * key generation rates, and AES-KW wraps per second (bench/bench_keys.c). */
+void bench_keys(double seconds_per_case);
+
 #endif

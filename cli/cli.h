@@ -19,6 +19,47 @@ int cmd_acvp(int argc, char **argv, const struct config *cfg);
 int cmd_serve(int argc, char **argv, const struct config *cfg);
 int cmd_version(int argc, char **argv, const struct config *cfg);
 int cmd_config(int argc, char **argv, const struct config *cfg);
+int cmd_keygen(int argc, char **argv, const struct config *cfg);
+int cmd_wrap(int argc, char **argv, const struct config *cfg);
+int cmd_unwrap(int argc, char **argv, const struct config *cfg);
+
+/* A buffer in secure memory: |len| bytes used of |cap| allocated. */
+struct cli_buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+void cli_buf_free(struct cli_buf *b);
+
+/* cli_read_file reads the regular file |path| (at most |max| bytes, not
+ * empty, size checked before allocation) into secure memory. On failure
+ * it prints "fount CMD: ..." naming |what| and |path|. */
+err_t cli_read_file(const char *cmd, const char *what, const char *path, size_t max,
+		    struct cli_buf *out) MUST_CHECK;
+/* cli_create_file creates |path| with |mode|, O_EXCL and O_NOFOLLOW (never
+ * overwrites, never follows a link); prints why and returns -1 on failure. */
+int cli_create_file(const char *cmd, const char *path, unsigned mode);
+bool cli_write_all(int fd, const void *buf, size_t len) MUST_CHECK;
+/* cli_finish_file syncs and closes |fd|; unless |ok|, or if that fails,
+ * it removes |path|. Does nothing for fd < 0. */
+void cli_finish_file(const char *path, int fd, bool ok);
+
+/* A key-encryption key: raw AES bytes (kw, kwp) or an RSA key (rsa-oaep). */
+struct evp_pkey_st;
+struct cli_kek {
+	int alg;             /* enum keygen_wrap_alg */
+	struct cli_buf aes;
+	struct evp_pkey_st *rsa;
+};
+/* cli_kek_load reads |path| as the KEK for |alg|: a raw 16/24/32-byte AES
+ * key, or an RSA key (public SPKI to wrap, private PKCS#8 to unwrap, when
+ * |private_key|), PEM or DER. Prints a one-line reason on failure. */
+err_t cli_kek_load(const char *cmd, const char *path, int alg, bool private_key,
+		   struct cli_kek *out) MUST_CHECK;
+void cli_kek_free(struct cli_kek *k);
+/* cli_wrap wraps |key| under |k| into a new heap buffer (*out; free());
+ * a wrapped key is not secret. Prints a one-line reason on failure. */
+err_t cli_wrap(const char *cmd, const struct cli_kek *k, const uint8_t *key, size_t key_len,
+	       uint8_t **out, size_t *out_len) MUST_CHECK;
 
 /* cli_usage_error prints "fount CMD: MESSAGE" and a pointer to --help on
  * stderr and returns EXIT_USAGE. */
@@ -27,10 +68,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* cli_power_on runs the power-on self-tests quietly and prints a one-line
  * reason on failure. Returns ERR_OK when the module is OPERATIONAL. */
 err_t cli_power_on(const struct config *cfg) MUST_CHECK;
-
-/* cli_write_all writes all |len| bytes to |fd|, retrying on EINTR and
- * short writes. Returns false (errno set) on failure. */
-bool cli_write_all(int fd, const void *buf, size_t len);
 
 /* cli_parse_size parses "N", "NK", "NM", "NG" (powers of 1024). */
 err_t cli_parse_size(const char *s, uint64_t *out) MUST_CHECK;

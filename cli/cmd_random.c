@@ -78,15 +78,9 @@ int cmd_random(int argc, char **argv, const struct config *cfg)
 		return EXIT_FAIL;
 
 	int fd = STDOUT_FILENO;
-	if (path) {
-		/* random bytes are often keys: private, and never clobber a file */
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0) {
-			fprintf(stderr, "fount random: cannot create %s: %s%s\n", path, strerror(errno),
-				errno == EEXIST ? " (remove it first; fount never overwrites)" : "");
-			return EXIT_FAIL;
-		}
-	}
+	/* random bytes are often keys: private, and never clobber a file */
+	if (path && (fd = cli_create_file("random", path, 0600)) < 0)
+		return EXIT_FAIL;
 
 	int rc = EXIT_FAIL;
 	err_t r = ERR_OK;
@@ -142,11 +136,7 @@ int cmd_random(int argc, char **argv, const struct config *cfg)
 out:
 	secmem_free(buf, CHUNK);
 	secmem_free(text, text_len);
-	if (path && fd >= 0) {
-		if (close(fd) != 0)
-			rc = EXIT_FAIL;
-		if (rc != EXIT_OK)
-			unlink(path); /* nothing half-written is left behind */
-	}
+	if (path)
+		cli_finish_file(path, fd, rc == EXIT_OK);
 	return rc;
 }

@@ -1,5 +1,4 @@
 /* cli/common.c — helpers shared by the sub-commands. */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,21 +44,6 @@ err_t cli_power_on(const struct config *cfg)
 	fprintf(stderr, "fount: power-on self-tests failed (%s); refusing to run\n",
 		cause ? cause : "unknown cause");
 	return r;
-}
-
-bool cli_write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
 }
 
 err_t cli_parse_size(const char *s, uint64_t *out)

@@ -20,6 +20,9 @@ static const char usage[] =
 	"commands:\n"
 	"  serve      run the service (power-on self-tests first)\n"
 	"  random     write random bytes from the DRBG (random -n 32 --hex)\n"
+	"  keygen     generate a key: AES, HMAC, RSA, EC, Ed25519, X25519 (keygen --type aes-256)\n"
+	"  wrap       wrap a key file under a KEK (AES-KW, AES-KWP, RSA-OAEP)\n"
+	"  unwrap     unwrap a wrapped key file\n"
 	"  selftest   run the power-on self-tests and show the results\n"
 	"  entropy    noise-source status, raw-sample capture for SP 800-90B assessment\n"
 	"  acvp       answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)\n"
@@ -40,7 +43,8 @@ struct command {
 static const struct command commands[] = {
 	{"serve", cmd_serve},       {"random", cmd_random}, {"selftest", cmd_selftest},
 	{"entropy", cmd_entropy},   {"acvp", cmd_acvp},     {"config", cmd_config},
-	{"version", cmd_version},
+	{"version", cmd_version},   {"keygen", cmd_keygen}, {"wrap", cmd_wrap},
+	{"unwrap", cmd_unwrap},
 };
 
 /* harden runs before anything reads a secret: no core dumps, and no

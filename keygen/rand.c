@@ -26,9 +26,9 @@
  * library context reaches those DRBGs in 3.0. So fount loads the unmodified
  * fips.so as a built-in provider whose init function is the module's own
  * OSSL_provider_init, called with the core's dispatch table except for
- * OSSL_FUNC_GET_ENTROPY/CLEANUP_ENTROPY, which fount answers from
- * drbg_generate_pr (its primary reseeds from the SP 800-90B health-tested
- * sources first), and OSSL_FUNC_CORE_GET_PARAMS, which adds the module's
+ * OSSL_FUNC_GET_ENTROPY/CLEANUP_ENTROPY, which fount answers with
+ * full-entropy seeds from its SP 800-90B health-tested pipeline
+ * (entropy_get_seed), and OSSL_FUNC_CORE_GET_PARAMS, which adds the module's
  * file name so the module's own integrity check still runs. The get_entropy
  * upcall is the interface the FIPS module defines for entropy from outside
  * its boundary; the module's DRBG, its CRNG test and its self-tests are
@@ -42,6 +42,7 @@
 #include <openssl/core.h>
 #include <openssl/crypto.h>
 
+#include "entropy/entropy.h"
 #include "keygen/internal.h"
 
 /* ---- the source: fount's DRBG tree, or a test source --------------------*/
@@ -116,6 +117,21 @@ void keygen_rand_clear_test_source(void)
 	test_drbg = NULL;
 	test_fail = false;
 	pthread_mutex_unlock(&test_lock);
+}
+
+err_t keygen_rand_kat_begin(void)
+{
+	/* a fixed, public seed: the KATs check algorithms, not randomness */
+	static const uint8_t kat_seed[32] = "fount power-on KAT randomness";
+	if (keygen_fips_mode())
+		return ERR_OK;
+	return keygen_rand_set_test_seed(kat_seed);
+}
+
+void keygen_rand_kat_end(void)
+{
+	if (!keygen_fips_mode())
+		keygen_rand_clear_test_source();
 }
 
 uint64_t keygen_rand_fips_upcalls_for_test(void)
@@ -344,11 +360,33 @@ static OSSL_FUNC_core_get_params_fn *core_get_params;
 static char fips_module_path[PATH_MAX];
 static OSSL_DISPATCH fips_in[128];           /* the core's table, amended */
 
+/* fips_source fills |out| with full-entropy seed material straight from
+ * the entropy pipeline: HMAC-SHA-256 over SP 800-90B health-tested samples
+ * (entropy_get_seed), the same input fount's own primary DRBG gets. Seed
+ * material is not output, so it is not behind the DRBG tree's gate: the
+ * FIPS module's DRBG can seed while the power-on KATs run, and every
+ * output path (key generation, wrapping, random bytes) checks the gate
+ * itself. Only the failure test hook is honoured here; a test seed never
+ * reaches the module's DRBG, which would keep it. */
+static err_t fips_source(uint8_t *out, size_t len)
+{
+	if (atomic_load(&test_active)) {
+		pthread_mutex_lock(&test_lock);
+		bool fail = test_fail;
+		pthread_mutex_unlock(&test_lock);
+		if (fail)
+			return ERR_ENTROPY_READ;
+	}
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < ENTROPY_SEED_MAX ? len - off : ENTROPY_SEED_MAX;
+		GUARD(entropy_get_seed(out + off, n));
+		off += n;
+	}
+	return ERR_OK;
+}
+
 /* fips_get_entropy answers OSSL_FUNC_GET_ENTROPY (provider-base(7)):
- * |entropy| bits in |min_len|..|max_len| bytes. fount answers from
- * drbg_generate_pr: full-entropy input from the health-tested sources goes
- * into fount's primary first (SP 800-90A §9.3.1), so the bytes carry the
- * DRBG's 256-bit strength (an SP 800-90C DRBG chain). */
+ * |entropy| bits in |min_len|..|max_len| bytes, from fips_source. */
 static size_t fips_get_entropy(const OSSL_CORE_HANDLE *handle, unsigned char **pout,
 			       int entropy, size_t min_len, size_t max_len)
 {
@@ -363,7 +401,7 @@ static size_t fips_get_entropy(const OSSL_CORE_HANDLE *handle, unsigned char **p
 	buf = OPENSSL_secure_malloc(n);
 	if (buf == NULL)
 		return 0;
-	if (source_generate(buf, n, true) != ERR_OK) {
+	if (fips_source(buf, n) != ERR_OK) {
 		/* fail closed: the FIPS DRBG cannot (re)seed, so no key is made */
 		OPENSSL_secure_clear_free(buf, n);
 		return 0;

@@ -17,28 +17,46 @@ struct selftest_entry {
 
 /* Run order: the integrity test first (IG 10.3.A), then the algorithms the
  * integrity test itself uses, then the rest. */
-static const struct selftest_entry tests[] = {
+static const struct selftest_entry algo_tests[] = {
 	{"integrity", selftest_integrity},
 	{"sha256", selftest_kat_sha256},
 	{"hmac-sha256", selftest_kat_hmac_sha256},
 	{"sha512", selftest_kat_sha512},
 	{"aes256-enc", selftest_kat_aes256_enc},
 	{"aes256-dec", selftest_kat_aes256_dec},
+	{"aes-kw", selftest_kat_aes_kw},
 	{"ctr-drbg", selftest_kat_ctr_drbg},
 	{"ctr-drbg-zeroize", selftest_kat_ctr_drbg_zeroize},
 	{"health-rct", selftest_health_rct},
 	{"health-apt", selftest_health_apt},
 };
-STATIC_ASSERT(ARRAY_SIZE(tests) + 3 <= SELFTEST_MAX_RESULTS, "result table too small");
+
+/* The KATs in which OpenSSL draws randomness (RSA blinding): at power-on
+ * they run after the noise sources' start-up test, inside
+ * keygen_rand_kat_begin/end, because the DRBG gate is still shut. */
+static const struct selftest_entry pkey_tests[] = {
+	{"rsa-sign", selftest_kat_rsa_sign},
+	{"ecdsa-verify", selftest_kat_ecdsa_verify},
+	{"eddsa-sign", selftest_kat_eddsa_sign},
+};
+STATIC_ASSERT(ARRAY_SIZE(algo_tests) + ARRAY_SIZE(pkey_tests) + 3 <= SELFTEST_MAX_RESULTS,
+	      "result table too small");
 
 /* "provider" (the library context: FIPS provider loaded, its own power-on
  * self-tests passed) comes first and is not in tests[]: it is set up once. */
 static const char *const names[] = {
 	"provider", "integrity", "sha256", "hmac-sha256", "sha512", "aes256-enc", "aes256-dec",
-	"ctr-drbg", "ctr-drbg-zeroize", "health-rct", "health-apt",
-	"entropy-startup", "drbg-instantiate",
+	"aes-kw", "ctr-drbg", "ctr-drbg-zeroize", "health-rct", "health-apt",
+	"entropy-startup", "rsa-sign", "ecdsa-verify", "eddsa-sign", "drbg-instantiate",
 };
-STATIC_ASSERT(ARRAY_SIZE(names) == ARRAY_SIZE(tests) + 3, "names and tests differ");
+STATIC_ASSERT(ARRAY_SIZE(names) == ARRAY_SIZE(algo_tests) + ARRAY_SIZE(pkey_tests) + 3,
+	      "names and tests differ");
+
+/* Conditional self-tests: keygen/'s pairwise-consistency tests, named as in
+ * keygen's key-type table (pct_name). */
+static const char *const conditional_names[] = {
+	"pct-rsa", "pct-ec", "pct-eddsa", "pct-x25519",
+};
 
 static atomic_int state = SELFTEST_POWER_ON;
 static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -88,7 +106,16 @@ static bool known_name(const char *name)
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (strcmp(names[i], name) == 0)
 			return true;
+	for (size_t i = 0; i < ARRAY_SIZE(conditional_names); i++)
+		if (strcmp(conditional_names[i], name) == 0)
+			return true;
 	return false;
+}
+
+size_t selftest_conditional_names(const char *const **out)
+{
+	*out = conditional_names;
+	return ARRAY_SIZE(conditional_names);
 }
 
 err_t selftest_set_break(const char *name)
@@ -113,6 +140,11 @@ static bool is_broken(const char *name)
 	return break_name[0] != '\0' && strcmp(break_name, name) == 0;
 }
 
+bool selftest_is_broken(const char *name)
+{
+	return is_broken(name);
+}
+
 static void log_hex(const char *label, const uint8_t *p, size_t len)
 {
 	char hex[2 * 64 + 1];
@@ -124,7 +156,7 @@ static void log_hex(const char *label, const uint8_t *p, size_t len)
 err_t selftest_check(const char *name, const uint8_t *expected,
 		     const uint8_t *actual, size_t len)
 {
-	uint8_t copy[128];
+	uint8_t copy[512];
 	const uint8_t *got = actual;
 	if (is_broken(name) && len > 0 && len <= sizeof(copy)) {
 		/* FOUNT_SELFTEST_BREAK: corrupt the computed value, as OpenSSL's
@@ -141,26 +173,36 @@ err_t selftest_check(const char *name, const uint8_t *expected,
 	return ERR_SELFTEST;
 }
 
-static void record(struct selftest_result *out, size_t max, size_t *n,
+static bool record(struct selftest_result *out, size_t max, size_t *n,
 		   const char *name, err_t r, uint64_t ns, const char *detail)
 {
 	if (out == NULL || *n >= max)
-		return;
+		return false;
 	out[*n].name = name;
 	out[*n].r = r;
 	out[*n].ns = ns;
 	snprintf(out[*n].detail, sizeof(out[*n].detail), "%s", detail ? detail : "");
+	out[*n].skipped = false;
 	(*n)++;
+	return true;
 }
 
 /* run_tests runs the table; on the first failure it latches ERROR, names
  * the test, and stops: nothing after a failed test can be trusted. */
-static err_t run_tests(struct selftest_result *out, size_t max, size_t *n)
+static err_t run_tests(const struct selftest_entry *tests, size_t num_tests,
+		       struct selftest_result *out, size_t max, size_t *n)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(tests); i++) {
+	for (size_t i = 0; i < num_tests; i++) {
 		char detail[96] = "";
 		uint64_t t0 = now_ns();
 		err_t r = tests[i].fn(detail, sizeof(detail));
+		if (r == SELFTEST_SKIPPED) {
+			/* the provider lacks the algorithm, so fount does not offer it */
+			if (record(out, max, n, tests[i].name, ERR_OK, now_ns() - t0, detail))
+				out[*n - 1].skipped = true;
+			log_warn("self-test %s skipped: %s", tests[i].name, detail);
+			continue;
+		}
 		record(out, max, n, tests[i].name, r, now_ns() - t0, r ? detail : "");
 		if (r != ERR_OK) {
 			log_error("self-test %s failed: %s%s%s", tests[i].name, err_str(r),
@@ -175,6 +217,13 @@ static err_t run_tests(struct selftest_result *out, size_t max, size_t *n)
 static void on_entropy_fatal(err_t why)
 {
 	selftest_enter_error(why, "entropy");
+}
+
+/* A failed pairwise-consistency test is a self-test failure (FIPS 140-3
+ * §7.10.3.3): latch ERROR, named after the PCT. */
+static void on_pct_failure(err_t why, const char *what)
+{
+	selftest_enter_error(why, what);
 }
 
 err_t selftest_power_on(const struct config *cfg, struct selftest_result *out,
@@ -200,6 +249,8 @@ err_t selftest_power_on(const struct config *cfg, struct selftest_result *out,
 	/* the gate and the fatal handler go in before anything can emit */
 	drbg_set_gate(selftest_operational);
 	entropy_set_fatal_handler(on_entropy_fatal);
+	keygen_set_pct_failure_handler(on_pct_failure);
+	keygen_set_pct_break_hook(selftest_is_broken);
 
 	uint64_t t0 = now_ns();
 	err_t e = keygen_init(cfg);
@@ -211,7 +262,7 @@ err_t selftest_power_on(const struct config *cfg, struct selftest_result *out,
 		selftest_enter_error(e, "provider");
 		goto out;
 	}
-	if (run_tests(out, max, &n) != ERR_OK)
+	if (run_tests(algo_tests, ARRAY_SIZE(algo_tests), out, max, &n) != ERR_OK)
 		goto out;
 
 	/* SP 800-90B §4.3: the noise sources' 1024-sample start-up tests */
@@ -225,6 +276,16 @@ err_t selftest_power_on(const struct config *cfg, struct selftest_result *out,
 		selftest_enter_error(e, "entropy-startup");
 		goto out;
 	}
+	e = keygen_rand_kat_begin();
+	if (e != ERR_OK) {
+		record(out, max, &n, "rsa-sign", e, 0, "cannot set up the KAT randomness");
+		selftest_enter_error(e, "rsa-sign");
+		goto out;
+	}
+	e = run_tests(pkey_tests, ARRAY_SIZE(pkey_tests), out, max, &n);
+	keygen_rand_kat_end();
+	if (e != ERR_OK)
+		goto out;
 	t0 = now_ns();
 	e = drbg_tree_init(cfg);
 	if (e == ERR_OK && is_broken("drbg-instantiate"))
@@ -264,7 +325,9 @@ err_t selftest_run(struct selftest_result *out, size_t max, size_t *out_n)
 	}
 	/* On-demand tests keep serving callers: FIPS 140-3 lets a module run
 	 * them while operational, and a failure still latches ERROR. */
-	r = run_tests(out, max, &n);
+	r = run_tests(algo_tests, ARRAY_SIZE(algo_tests), out, max, &n);
+	if (r == ERR_OK) /* operational: OpenSSL draws from fount's DRBG as always */
+		r = run_tests(pkey_tests, ARRAY_SIZE(pkey_tests), out, max, &n);
 	if (out_n)
 		*out_n = n;
 out:

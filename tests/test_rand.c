@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "entropy/entropy.h"
 #include "keygen/internal.h"
 #include "selftest/selftest.h"
 #include "tests/testlib.h"
@@ -132,12 +133,16 @@ static void test_default_mode_keys_come_from_fount(void)
 }
 
 /* FIPS mode: the module's own DRBG takes its entropy from fount's
- * get_entropy upcall. A fresh module instance (new library context) must
- * call it before its first key. */
+ * get_entropy upcall, answered by the health-tested entropy pipeline. A
+ * fresh module instance (new library context) must call it before its
+ * first key. (The pipeline must be up: a module DRBG that cannot
+ * instantiate latches the module's error state for the whole process.) */
 static void test_fips_mode_entropy_from_fount(void)
 {
 	static const uint8_t seed[32] = "fount test seed for FIPS mode..";
 
+	EXPECT_OK(entropy_init(&env_cfg));
+	/* keygen_rand_mix's additional input comes from the test source */
 	EXPECT_OK(keygen_rand_set_test_seed(seed));
 	switch_mode(true);
 	uint64_t before = keygen_rand_fips_upcalls_for_test();
@@ -168,6 +173,7 @@ static void test_fips_mode_entropy_from_fount(void)
 	CU_ASSERT_PTR_NOT_NULL(k);
 	EVP_PKEY_free(k);
 	keygen_rand_clear_test_source();
+	entropy_shutdown();
 }
 
 static void test_fips_required_without_module_fails(void)

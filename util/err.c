@@ -34,9 +34,12 @@ static const struct err_entry err_table[] = {
 	{ERR_DRBG_INPUT_TOO_LONG, "DRBG input too long"},
 	{ERR_DRBG_ENTROPY_TOO_SHORT, "DRBG entropy input shorter than the security strength"},
 	{ERR_FIPS_UNAVAILABLE, "the OpenSSL FIPS provider is not available (build it with 'make fips' as root, or set [crypto] fips = off)"},
+	{ERR_UNWRAP, "unwrap failed: wrong key or corrupted data"},
+	{ERR_KEY_FORMAT, "not a usable key (wrong type, size or encoding)"},
 	{ERR_SELFTEST, "self-test failed"},
 	{ERR_NOT_OPERATIONAL, "module is not operational (self-tests failed or not yet run)"},
 	{ERR_INTEGRITY, "software integrity check failed"},
+	{ERR_PCT, "pairwise-consistency test of a new key pair failed"},
 	{ERR_INTERNAL, "internal error"},
 };
 

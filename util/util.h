@@ -69,10 +69,13 @@ enum {
 	ERR_DRBG_INPUT_TOO_LONG = -404,    /* entropy/nonce/personalization/adin too long */
 	ERR_DRBG_ENTROPY_TOO_SHORT = -405, /* entropy input below the security strength */
 	ERR_FIPS_UNAVAILABLE = -406,       /* fips = required, but the FIPS provider cannot be loaded */
+	ERR_UNWRAP = -407,                 /* key unwrap integrity check failed */
+	ERR_KEY_FORMAT = -408,             /* a key file is not a usable key of that kind */
 
 	ERR_SELFTEST = -500,               /* a power-on or on-demand self-test failed */
 	ERR_NOT_OPERATIONAL = -501,                  /* the module is not OPERATIONAL */
 	ERR_INTEGRITY = -502,              /* the software integrity check failed */
+	ERR_PCT = -503,                    /* a new key pair failed its pairwise-consistency test */
 
 	ERR_INTERNAL = -900,
 };

@@ -1,0 +1,184 @@
+/* cli/keyfile.c — files of key material for keygen, wrap and unwrap:
+ * bounded reads into secure memory, private files created 0600 with
+ * O_EXCL (never overwritten), and removal of anything half-written. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include <openssl/evp.h>
+
+#include "keygen/keygen.h"
+
+err_t cli_read_file(const char *cmd, const char *what, const char *path, size_t max,
+		    struct cli_buf *out)
+{
+	err_t r = ERR_IO;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0) {
+		fprintf(stderr, "fount %s: cannot open %s %s: %s\n", cmd, what, path, strerror(errno));
+		return ERR_IO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "fount %s: %s %s is not a regular file\n", cmd, what, path);
+		goto out;
+	}
+	/* the size is checked before anything is allocated */
+	if (st.st_size <= 0 || (uint64_t)st.st_size > max) {
+		fprintf(stderr, "fount %s: %s %s has %lld bytes; expected 1 to %zu\n", cmd, what,
+			path, (long long)st.st_size, max);
+		r = ERR_TOO_LARGE;
+		goto out;
+	}
+	out->cap = (size_t)st.st_size;
+	out->p = secmem_alloc(out->cap, &r);
+	if (out->p == NULL) {
+		fprintf(stderr, "fount %s: %s\n", cmd, err_str(r));
+		goto out;
+	}
+	while (out->len < out->cap) {
+		ssize_t n = read(fd, out->p + out->len, out->cap - out->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "fount %s: cannot read %s %s\n", cmd, what, path);
+			r = ERR_IO;
+			goto out;
+		}
+		out->len += (size_t)n;
+	}
+	r = ERR_OK;
+out:
+	close(fd);
+	if (r != ERR_OK)
+		cli_buf_free(out);
+	return r;
+}
+
+void cli_buf_free(struct cli_buf *b)
+{
+	secmem_free(b->p, b->cap);
+	memset(b, 0, sizeof(*b));
+}
+
+int cli_create_file(const char *cmd, const char *path, unsigned mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	if (fd < 0)
+		fprintf(stderr, "fount %s: cannot create %s: %s%s\n", cmd, path, strerror(errno),
+			errno == EEXIST ? " (remove it first; fount never overwrites)" : "");
+	return fd;
+}
+
+bool cli_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+void cli_finish_file(const char *path, int fd, bool ok)
+{
+	if (fd < 0)
+		return;
+	/* fsync: a key file that claims success is on disk */
+	if (ok && fsync(fd) != 0)
+		ok = false;
+	if (close(fd) != 0)
+		ok = false;
+	if (!ok)
+		unlink(path); /* nothing half-written is left behind */
+}
+
+void cli_kek_free(struct cli_kek *k)
+{
+	cli_buf_free(&k->aes);
+	EVP_PKEY_free(k->rsa);
+	k->rsa = NULL;
+}
+
+err_t cli_kek_load(const char *cmd, const char *path, int alg, bool private_key,
+		   struct cli_kek *k)
+{
+	struct cli_buf b;
+	err_t r;
+
+	memset(k, 0, sizeof(*k));
+	k->alg = alg;
+	if (alg != KEYGEN_WRAP_RSA_OAEP) {
+		GUARD(cli_read_file(cmd, "KEK", path, 32, &k->aes));
+		if (k->aes.len != 16 && k->aes.len != 24 && k->aes.len != 32) {
+			fprintf(stderr, "fount %s: KEK %s must be a raw 16, 24 or 32-byte AES key, "
+				"not %zu bytes\n", cmd, path, k->aes.len);
+			cli_kek_free(k);
+			return ERR_KEY_FORMAT;
+		}
+		return ERR_OK;
+	}
+	GUARD(cli_read_file(cmd, "KEK", path, KEYGEN_MAX_KEY_FILE, &b));
+	r = keygen_pkey_decode(b.p, b.len, private_key ? KEYGEN_PART_PRIVATE : KEYGEN_PART_PUBLIC,
+			       &k->rsa);
+	cli_buf_free(&b);
+	if (r == ERR_OK && !EVP_PKEY_is_a(k->rsa, "RSA"))
+		r = ERR_KEY_FORMAT;
+	if (r != ERR_OK) {
+		fprintf(stderr, "fount %s: KEK %s is not an RSA %s key (%s, PEM or DER)\n", cmd, path,
+			private_key ? "private" : "public",
+			private_key ? "PKCS#8" : "SubjectPublicKeyInfo");
+		cli_kek_free(k);
+	}
+	return r;
+}
+
+err_t cli_wrap(const char *cmd, const struct cli_kek *k, const uint8_t *key, size_t key_len,
+	       uint8_t **out, size_t *out_len)
+{
+	err_t r;
+	*out = NULL;
+	*out_len = 0;
+	if (k->alg == KEYGEN_WRAP_RSA_OAEP) {
+		r = keygen_rsa_oaep_wrap(k->rsa, key, key_len, out, out_len);
+		if (r == ERR_TOO_LARGE)
+			fprintf(stderr, "fount %s: a %zu-byte key is too large for RSA-OAEP "
+				"under this KEK; use kwp\n", cmd, key_len);
+		else if (r != ERR_OK)
+			fprintf(stderr, "fount %s: wrap failed: %s\n", cmd, err_str(r));
+		return r;
+	}
+	size_t cap = keygen_aes_wrap_len((enum keygen_wrap_alg)k->alg, key_len);
+	if (cap == 0) {
+		fprintf(stderr, "fount %s: %s cannot wrap a %zu-byte key%s\n", cmd,
+			k->alg == KEYGEN_WRAP_KW ? "kw" : "kwp", key_len,
+			k->alg == KEYGEN_WRAP_KW ? " (it needs a multiple of 8 bytes, at least 16; use kwp)"
+						 : " (too large)");
+		return ERR_INVALID_ARG;
+	}
+	*out = malloc(cap);
+	if (*out == NULL) {
+		fprintf(stderr, "fount %s: %s\n", cmd, err_str(ERR_NOMEM));
+		return ERR_NOMEM;
+	}
+	r = keygen_aes_wrap((enum keygen_wrap_alg)k->alg, k->aes.p, k->aes.len, key, key_len,
+			    *out, cap, out_len);
+	if (r != ERR_OK) {
+		fprintf(stderr, "fount %s: wrap failed: %s\n", cmd, err_str(r));
+		free(*out);
+		*out = NULL;
+	}
+	return r;
+}
