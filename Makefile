@@ -4,7 +4,7 @@
 #   make              build build/fount (and its integrity file build/fount.hmac)
 #   make check        build and run every CUnit suite (SUITE=name runs one)
 #   make check SAN=1  the same under AddressSanitizer + UBSan (in build-san/)
-#   make bench        benchmarks against OpenSSL, getrandom and AES-CTR
+#   make bench        benchmarks against OpenSSL, getrandom, AES-CTR and pkcs11-tool
 #   make deps         install the Debian packages fount needs (root)
 #   V=1               show the full compiler command lines
 
@@ -26,8 +26,9 @@ else
   say = @printf '  %-7s %s\n'
 endif
 
-PKGS    := libcrypto inih jansson
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -linih -ljansson) -lm
+PKGS    := libcrypto inih jansson libpkcs11-helper-1
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -linih -ljansson -lpkcs11-helper) -ldl -lm
+CPPFLAGS += $(shell pkg-config --cflags libpkcs11-helper-1 2>/dev/null)
 TESTLIBS := -lcunit
 
 # The key of the build-time integrity HMAC over the fount binary. It is not a
@@ -36,7 +37,7 @@ TESTLIBS := -lcunit
 INTEGRITY_KEY := 666f756e742d696e746567726974792d686d61632d736861323536
 HMAC_FILE = openssl dgst -sha256 -mac HMAC -macopt hexkey:$(INTEGRITY_KEY) -r $(1) | cut -d' ' -f1 > $(1).hmac
 
-MODULES := util entropy keygen selftest
+MODULES := util entropy keygen hsm selftest
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 CLI_SRC := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/*.c)
