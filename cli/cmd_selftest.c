@@ -29,7 +29,10 @@ static int print_json(const struct selftest_result *res, size_t n, err_t verdict
 	for (size_t i = 0; i < n; i++) {
 		json_t *t = json_object();
 		json_object_set_new(t, "test", json_string(res[i].name));
-		json_object_set_new(t, "result", json_string(res[i].r == ERR_OK ? "pass" : "FAIL"));
+		json_object_set_new(t, "result", json_string(res[i].r != ERR_OK ? "FAIL" :
+							     res[i].skipped ? "skip" : "pass"));
+		if (res[i].skipped)
+			json_object_set_new(t, "detail", json_string(res[i].detail));
 		json_object_set_new(t, "ms", json_real((double)res[i].ns / 1e6));
 		if (res[i].r != ERR_OK) {
 			json_object_set_new(t, "error", json_string(err_str(res[i].r)));
@@ -72,9 +75,12 @@ int cmd_selftest(int argc, char **argv, const struct config *cfg)
 
 	printf("%-20s %-6s %10s\n", "test", "result", "time");
 	for (size_t i = 0; i < n; i++) {
-		printf("%-20s %-6s %8.3f ms", res[i].name, res[i].r == ERR_OK ? "pass" : "FAIL",
+		printf("%-20s %-6s %8.3f ms", res[i].name,
+		       res[i].r != ERR_OK ? "FAIL" : res[i].skipped ? "skip" : "pass",
 		       (double)res[i].ns / 1e6);
-		if (res[i].r != ERR_OK)
+		if (res[i].skipped)
+			printf("  skipped: %s", res[i].detail);
+		else if (res[i].r != ERR_OK)
 			printf("  %s%s%s", err_str(res[i].r), res[i].detail[0] ? ": " : "",
 			       res[i].detail);
 		putchar('\n');

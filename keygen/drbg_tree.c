@@ -333,6 +333,12 @@ err_t drbg_generate_pr(uint8_t *out, size_t len)
 	return generate(out, len, true);
 }
 
+bool drbg_gate_open(void)
+{
+	gate_fn g = atomic_load_explicit(&gate, memory_order_acquire);
+	return g != NULL && g();
+}
+
 void drbg_set_gate(bool (*operational)(void))
 {
 	atomic_store_explicit(&gate, operational, memory_order_release);

@@ -43,4 +43,9 @@ void ctr_drbg_set_reseed_counter_for_test(struct ctr_drbg *d, uint64_t n);
  * generate count since its last reseed (0 without a worker). Tests only. */
 uint64_t drbg_tree_worker_generates_for_test(void);
 
+/* drbg_gate_open reports whether the registered gate lets output out
+ * (false with no gate): asymmetric keygen checks it before it starts,
+ * since OpenSSL draws the key's randomness itself. */
+bool drbg_gate_open(void);
+
 #endif /* FOUNT_KEYGEN_INTERNAL_H */

@@ -9,6 +9,7 @@
 #include "util/util.h"
 
 struct ossl_lib_ctx_st; /* OSSL_LIB_CTX, without pulling OpenSSL headers in */
+struct evp_pkey_st;     /* EVP_PKEY */
 
 /* ---- the library context ---------------------------------------------------
  * keygen_init creates fount's own OSSL_LIB_CTX (the default provider for
@@ -102,5 +103,152 @@ struct drbg_stats {
 	uint64_t workers; /* live worker DRBGs */
 };
 void drbg_stats(struct drbg_stats *out);
+
+
+/* ---- key types ---------------------------------------------------------------
+ * One table of every key type fount generates: its name (as the CLI and
+ * the API spell it), its kind, and its size. */
+enum keygen_kind {
+	KEYGEN_KIND_SYM = 0, /* raw bytes: AES or HMAC keys */
+	KEYGEN_KIND_RSA,     /* RSA, e = 65537 */
+	KEYGEN_KIND_EC,      /* ECDSA/ECDH on a NIST prime curve */
+	KEYGEN_KIND_ED25519, /* EdDSA, RFC 8032 */
+	KEYGEN_KIND_X25519,  /* ECDH, RFC 7748 */
+};
+
+struct keygen_type {
+	const char *name;      /* "aes-256", "rsa-3072", "ec-p256", ... */
+	enum keygen_kind kind;
+	unsigned bits;         /* key bits (sym), modulus bits (RSA), field bits (EC) */
+	size_t sym_len;        /* bytes of a symmetric key; 0 for key pairs */
+	const char *ossl_name; /* OpenSSL key type ("RSA", "EC", "ED25519", ...), or NULL */
+	const char *group;     /* EC group name, or NULL */
+	const char *pct_name;  /* break-hook name of its PCT ("pct-rsa"...), or NULL */
+};
+
+/* keygen_types lists every key type; returns the count. */
+size_t keygen_types(const struct keygen_type **out);
+/* keygen_type_find returns the type called |name|, or NULL. */
+const struct keygen_type *keygen_type_find(const char *name);
+
+/* ---- symmetric keys ----------------------------------------------------------
+ * KEYGEN_F_PR: draw with prediction resistance (drbg_generate_pr: the
+ * primary reseeds from the live noise sources first). Without it the key
+ * comes from this thread's worker DRBG (drbg_generate), which is what a
+ * service minting many keys a second wants. Long-term keys (the CLI, KEKs)
+ * use KEYGEN_F_PR. */
+#define KEYGEN_F_PR 0x1u
+
+/* keygen_sym_generate allocates a key of |t|'s size in secure memory,
+ * fills it from the DRBG, and stores it in *out and its length in
+ * *out_len; free it with secmem_free(*out, *out_len). ERR_INVALID_ARG if
+ * |t| is not symmetric; ERR_NOT_OPERATIONAL outside OPERATIONAL. */
+err_t keygen_sym_generate(const struct keygen_type *t, unsigned flags,
+			  uint8_t **out, size_t *out_len) MUST_CHECK;
+
+/* keygen_sym_fill writes a key of |t|'s size into |out| (|out_cap| >=
+ * t->sym_len), which the caller keeps in secure memory: the hot path of a
+ * service minting many keys, with no allocation per key. On failure |out|
+ * is wiped. */
+err_t keygen_sym_fill(const struct keygen_type *t, unsigned flags, uint8_t *out,
+		      size_t out_cap) MUST_CHECK;
+
+/* ---- key pairs ----------------------------------------------------------------
+ * keygen_pkey_generate makes a key pair of type |t| in keygen_libctx()
+ * (EVP_PKEY_generate), then runs its pairwise-consistency test (FIPS 140-3
+ * IG 10.3.A; SP 800-56A r3 §5.6.2.1.4 for X25519). The caller frees *out
+ * with EVP_PKEY_free. Errors: ERR_INVALID_ARG (not a key-pair type),
+ * ERR_NOT_OPERATIONAL, ERR_UNSUPPORTED (the provider lacks the algorithm,
+ * e.g. X25519/Ed25519 in some FIPS providers), ERR_CRYPTO, ERR_PCT (the PCT
+ * failed: the failure handler was called and the key destroyed). */
+err_t keygen_pkey_generate(const struct keygen_type *t,
+			   struct evp_pkey_st **out) MUST_CHECK;
+
+/* keygen_pkey_pct runs |t|'s pairwise-consistency test on |pkey| (the
+ * same test keygen_pkey_generate runs). ERR_PCT on failure, which also
+ * calls the PCT failure handler. */
+err_t keygen_pkey_pct(const struct keygen_type *t,
+		      struct evp_pkey_st *pkey) MUST_CHECK;
+
+/* keygen_set_pct_failure_handler registers |fn|, called with the error and
+ * the PCT's name whenever a PCT fails. selftest/ registers its ERROR latch:
+ * a PCT failure is a self-test failure. */
+void keygen_set_pct_failure_handler(void (*fn)(err_t why, const char *what));
+/* keygen_set_pct_break_hook registers |fn|, asked with a PCT's name
+ * ("pct-rsa", ...) before each PCT; when it returns true the PCT corrupts
+ * its signature (or shared secret) before checking it, so the failure path
+ * runs. selftest/ registers its FOUNT_SELFTEST_BREAK lookup. */
+void keygen_set_pct_break_hook(bool (*fn)(const char *name));
+
+/* ---- encodings -----------------------------------------------------------------*/
+enum keygen_format { KEYGEN_FMT_PEM = 0, KEYGEN_FMT_DER };
+enum keygen_part {
+	KEYGEN_PART_PRIVATE = 0, /* PKCS#8 PrivateKeyInfo (RFC 5208), unencrypted */
+	KEYGEN_PART_PUBLIC,      /* SubjectPublicKeyInfo (RFC 5280 §4.1) */
+};
+
+/* keygen_pkey_encode writes |part| of |pkey| as |fmt| into a new
+ * secure-memory buffer (*out, *out_len; free with secmem_free). Every
+ * intermediate OpenSSL buffer is cleared on free. */
+err_t keygen_pkey_encode(const struct evp_pkey_st *pkey, enum keygen_part part,
+			 enum keygen_format fmt, uint8_t **out,
+			 size_t *out_len) MUST_CHECK;
+
+/* keygen_pkey_decode reads a PKCS#8 private key or a SubjectPublicKeyInfo
+ * public key, PEM or DER (detected), with OSSL_DECODER in keygen_libctx.
+ * |part| says which is wanted. ERR_KEY_FORMAT if it is neither;
+ * ERR_TOO_LARGE over KEYGEN_MAX_KEY_FILE bytes. */
+#define KEYGEN_MAX_KEY_FILE (64u * 1024)
+err_t keygen_pkey_decode(const uint8_t *in, size_t in_len, enum keygen_part part,
+			 struct evp_pkey_st **out) MUST_CHECK;
+
+/* keygen_pkey_type returns the table entry that matches |pkey| (algorithm
+ * and size), or NULL. */
+const struct keygen_type *keygen_pkey_type(const struct evp_pkey_st *pkey);
+
+/* ---- key wrapping --------------------------------------------------------------
+ * AES Key Wrap (SP 800-38F §6.2 KW, RFC 3394) and with padding (SP 800-38F
+ * §6.3 KWP, RFC 5649), the KEK size (16/24/32 bytes) choosing AES-128/192/
+ * 256; and RSA-OAEP (RFC 8017 §7.1) with SHA-256 and MGF1-SHA-256. */
+enum keygen_wrap_alg { KEYGEN_WRAP_KW = 0, KEYGEN_WRAP_KWP, KEYGEN_WRAP_RSA_OAEP };
+
+/* Largest key fount wraps (an RSA-4096 PKCS#8 PEM is ~3.3 KiB). */
+#define KEYGEN_WRAP_MAX_INPUT (16u * 1024)
+
+/* keygen_wrap_alg_find parses "kw", "kwp" or "rsa-oaep". */
+err_t keygen_wrap_alg_find(const char *name, enum keygen_wrap_alg *out) MUST_CHECK;
+
+/* keygen_aes_wrap_len returns the wrapped size of |in_len| bytes under
+ * KW (in_len + 8) or KWP (in_len rounded up to 8, + 8), or 0 when |in_len|
+ * is not wrappable: KW needs a multiple of 8 and at least 16 bytes; KWP
+ * at least 1; both at most KEYGEN_WRAP_MAX_INPUT. */
+size_t keygen_aes_wrap_len(enum keygen_wrap_alg alg, size_t in_len);
+
+/* keygen_aes_wrap wraps |in| under |kek| into |out| (|out_cap| >=
+ * keygen_aes_wrap_len). ERR_INVALID_ARG for a bad KEK or input size,
+ * ERR_TOO_LARGE when |out| is too small. */
+err_t keygen_aes_wrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek_len,
+		      const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+		      size_t *out_len) MUST_CHECK;
+
+/* keygen_aes_unwrap unwraps |in| into |out| (|out_cap| >= in_len - 8).
+ * ERR_UNWRAP when the integrity check fails (wrong KEK, tampered,
+ * truncated or extended data); on any failure |out| is wiped and *out_len
+ * is 0: nothing partial is returned. */
+err_t keygen_aes_unwrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek_len,
+			const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+			size_t *out_len) MUST_CHECK;
+
+/* keygen_rsa_oaep_wrap encrypts |in| to the RSA public key |kek|; *out is
+ * malloc'd (free()). ERR_TOO_LARGE if |in| exceeds k - 2*32 - 2 bytes
+ * (RFC 8017 §7.1.1). ERR_KEY_FORMAT if |kek| is not RSA. */
+err_t keygen_rsa_oaep_wrap(struct evp_pkey_st *kek, const uint8_t *in, size_t in_len,
+			   uint8_t **out, size_t *out_len) MUST_CHECK;
+/* keygen_rsa_oaep_unwrap decrypts with the RSA private key |kek| into a
+ * secure-memory buffer (free with secmem_free(*out, *out_cap)). Any
+ * decryption or padding failure is ERR_UNWRAP (one code, so the caller
+ * cannot become a padding oracle). */
+err_t keygen_rsa_oaep_unwrap(struct evp_pkey_st *kek, const uint8_t *in, size_t in_len,
+			     uint8_t **out, size_t *out_len, size_t *out_cap) MUST_CHECK;
 
 #endif /* FOUNT_KEYGEN_KEYGEN_H */

@@ -7,6 +7,16 @@
 /* Each self-test writes a short note on failure to |detail| and returns
  * ERR_OK or the reason. Known-answer comparisons go through
  * selftest_check(), which is where the break hook acts. */
+/* SELFTEST_SKIPPED: a self-test may return this (not an error) when the
+ * active provider lacks its algorithm, which fount then does not offer
+ * either; it is recorded as skipped, with the detail saying why. */
+#define SELFTEST_SKIPPED 1
+
+/* selftest_is_broken reports whether FOUNT_SELFTEST_BREAK names |name|.
+ * For tests whose answer is a verdict rather than a value: they corrupt
+ * their input instead of going through selftest_check. */
+bool selftest_is_broken(const char *name);
+
 typedef err_t (*selftest_fn)(char *detail, size_t detail_len);
 
 err_t selftest_integrity(char *detail, size_t detail_len);
@@ -17,6 +27,10 @@ err_t selftest_kat_sha512(char *detail, size_t detail_len);
 err_t selftest_kat_hmac_sha256(char *detail, size_t detail_len);
 err_t selftest_kat_ctr_drbg(char *detail, size_t detail_len);
 err_t selftest_kat_ctr_drbg_zeroize(char *detail, size_t detail_len);
+err_t selftest_kat_aes_kw(char *detail, size_t detail_len);
+err_t selftest_kat_rsa_sign(char *detail, size_t detail_len);
+err_t selftest_kat_ecdsa_verify(char *detail, size_t detail_len);
+err_t selftest_kat_eddsa_sign(char *detail, size_t detail_len);
 err_t selftest_health_rct(char *detail, size_t detail_len);
 err_t selftest_health_apt(char *detail, size_t detail_len);
 

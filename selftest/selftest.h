@@ -19,13 +19,14 @@ enum selftest_state {
 	SELFTEST_ERROR,
 };
 
-#define SELFTEST_MAX_RESULTS 16
+#define SELFTEST_MAX_RESULTS 24
 
 struct selftest_result {
 	const char *name;  /* stable test name, also the break-hook name */
 	err_t r;           /* ERR_OK, or why it failed */
 	uint64_t ns;       /* how long it took */
 	char detail[96];   /* a short note: the failing step, or "" */
+	bool skipped;      /* not run: the provider lacks the algorithm (r is ERR_OK) */
 };
 
 /* selftest_power_on runs the power-on sequence: POWER_ON -> SELF_TEST, then
@@ -63,6 +64,13 @@ err_t selftest_set_break(const char *name) MUST_CHECK;
 /* selftest_names lists the names of every self-test in run order; returns
  * the count. */
 size_t selftest_names(const char *const **out);
+
+/* selftest_conditional_names lists the conditional self-tests that
+ * FOUNT_SELFTEST_BREAK also accepts: the pairwise-consistency tests run on
+ * every new key pair ("pct-rsa", "pct-ec", "pct-eddsa", "pct-x25519"). They
+ * do not run at power-on; breaking one makes the next key pair of that
+ * kind fail its PCT, which latches ERROR. Returns the count. */
+size_t selftest_conditional_names(const char *const **out);
 
 /* selftest_check compares |actual| with |expected|; on a mismatch (or when
  * |name| is the broken test, after flipping a bit of a copy of |actual|) it

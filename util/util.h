@@ -69,10 +69,13 @@ enum {
 	ERR_DRBG_REQUEST_TOO_LARGE = -403, /* more than 64 KiB in one generate */
 	ERR_DRBG_INPUT_TOO_LONG = -404,    /* entropy/nonce/personalization/adin too long */
 	ERR_DRBG_ENTROPY_TOO_SHORT = -405, /* entropy input below the security strength */
+	ERR_UNWRAP = -406,                 /* key unwrap integrity check failed */
+	ERR_KEY_FORMAT = -407,             /* a key file is not a usable key of that kind */
 
 	ERR_SELFTEST = -500,               /* a power-on or on-demand self-test failed */
 	ERR_NOT_OPERATIONAL = -501,                  /* the module is not OPERATIONAL */
 	ERR_INTEGRITY = -502,              /* the software integrity check failed */
+	ERR_PCT = -503,                    /* a new key pair failed its pairwise-consistency test */
 
 	ERR_HSM = -600,                    /* a PKCS#11 call failed (see the log) */
 	ERR_HSM_MODULE = -601,             /* the PKCS#11 module cannot be loaded */

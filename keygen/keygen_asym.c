@@ -1,0 +1,372 @@
+/* keygen/keygen_asym.c — key pairs: RSA, EC, Ed25519, X25519, each made in
+ * fount's library context and checked by a pairwise-consistency test
+ * before anyone sees it; PKCS#8 / SubjectPublicKeyInfo in PEM or DER. */
+#include <openssl/buffer.h>
+#include <openssl/decoder.h>
+#include <openssl/ec.h>
+#include <openssl/encoder.h>
+#include <openssl/objects.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "keygen/internal.h"
+
+typedef void (*pct_failure_fn)(err_t why, const char *what);
+typedef bool (*pct_break_fn)(const char *name);
+
+static _Atomic pct_failure_fn pct_failure_handler;
+static _Atomic pct_break_fn pct_break_hook;
+
+void keygen_set_pct_failure_handler(void (*fn)(err_t why, const char *what))
+{
+	atomic_store(&pct_failure_handler, fn);
+}
+
+void keygen_set_pct_break_hook(bool (*fn)(const char *name))
+{
+	atomic_store(&pct_break_hook, fn);
+}
+
+/* pct_broken asks selftest/ (through the registered hook) whether the PCT
+ * |name| is the one FOUNT_SELFTEST_BREAK names. */
+static bool pct_broken(const char *name)
+{
+	pct_break_fn fn = atomic_load(&pct_break_hook);
+	return fn != NULL && name != NULL && fn(name);
+}
+
+/* rand_mix will feed fount's DRBG output into the library context's DRBG
+ * before OpenSSL draws a key's randomness (issue 3, the fips branch). */
+static err_t rand_mix(void) { return ERR_OK; } /* TODO(fips branch): keygen_rand_mix */
+
+/* The PCT message: any fixed message will do (FIPS 140-3 IG 10.3.A). */
+static const uint8_t kPctMsg[] = "fount pairwise-consistency test";
+
+/* pct_sign_verify signs kPctMsg with |pkey| and verifies the signature with
+ * the same key: RSA PKCS#1 v1.5 and ECDSA over SHA-256, pure Ed25519
+ * (RFC 8032 §5.1, no pre-hash). A break request flips a bit of the
+ * signature between the two, so verify must fail. */
+static err_t pct_sign_verify(const struct keygen_type *t, EVP_PKEY *pkey)
+{
+	err_t r = ERR_PCT;
+	OSSL_LIB_CTX *libctx = keygen_libctx();
+	const char *md = t->kind == KEYGEN_KIND_ED25519 ? NULL : "SHA2-256";
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	uint8_t *sig = NULL;
+	size_t sig_cap = 0, sig_len = 0;
+
+	ENSURE_GOTO(mctx != NULL, ERR_NOMEM);
+	if (EVP_DigestSignInit_ex(mctx, NULL, md, libctx, NULL, pkey, NULL) != 1 ||
+	    EVP_DigestSign(mctx, NULL, &sig_cap, kPctMsg, sizeof(kPctMsg)) != 1 ||
+	    sig_cap == 0)
+		goto out;
+	sig = OPENSSL_malloc(sig_cap);
+	ENSURE_GOTO(sig != NULL, ERR_NOMEM);
+	sig_len = sig_cap;
+	if (EVP_DigestSign(mctx, sig, &sig_len, kPctMsg, sizeof(kPctMsg)) != 1 || sig_len == 0)
+		goto out;
+	if (pct_broken(t->pct_name))
+		sig[sig_len / 2] ^= 0x01; /* FOUNT_SELFTEST_BREAK */
+	EVP_MD_CTX_free(mctx);
+	mctx = EVP_MD_CTX_new();
+	ENSURE_GOTO(mctx != NULL, ERR_NOMEM);
+	/* EVP_DigestVerify: 1 valid, 0 invalid, < 0 error; only 1 passes */
+	if (EVP_DigestVerifyInit_ex(mctx, NULL, md, libctx, NULL, pkey, NULL) != 1 ||
+	    EVP_DigestVerify(mctx, sig, sig_len, kPctMsg, sizeof(kPctMsg)) != 1)
+		goto out;
+	r = ERR_OK;
+out:
+	OPENSSL_free(sig);
+	EVP_MD_CTX_free(mctx);
+	return r;
+}
+
+/* derive runs X25519(|priv|, |peer|'s public key) into |out| (32 bytes). */
+static err_t derive(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t out[32])
+{
+	err_t r = ERR_PCT;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(keygen_libctx(), priv, NULL);
+	size_t len = 32;
+	ENSURE_GOTO(ctx != NULL, ERR_NOMEM);
+	if (EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer(ctx, peer) <= 0 ||
+	    EVP_PKEY_derive(ctx, out, &len) <= 0 || len != 32)
+		goto out;
+	r = ERR_OK;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return r;
+}
+
+/* pct_x25519: a key-agreement key cannot sign, so the PCT is an agreement
+ * with a fresh peer, both ways, and the two shared secrets must match
+ * (SP 800-56A r3 §5.6.2.1.4 allows recomputing the public key instead;
+ * the agreement also exercises the private scalar as it will be used).
+ * The secrets are compared in constant time and wiped. */
+static err_t pct_x25519(const struct keygen_type *t, EVP_PKEY *pkey)
+{
+	err_t r = ERR_PCT;
+	EVP_PKEY *peer = EVP_PKEY_Q_keygen(keygen_libctx(), NULL, "X25519");
+	uint8_t z1[32], z2[32];
+
+	ENSURE_GOTO(peer != NULL, ERR_PCT);
+	GUARD_GOTO(derive(pkey, peer, z1));
+	GUARD_GOTO(derive(peer, pkey, z2));
+	if (pct_broken(t->pct_name))
+		z2[0] ^= 0x01; /* FOUNT_SELFTEST_BREAK */
+	ENSURE_GOTO(ct_memeq(z1, z2, sizeof(z1)), ERR_PCT);
+	r = ERR_OK;
+out:
+	if (r != ERR_OK)
+		r = ERR_PCT;
+	secure_zero(z1, sizeof(z1));
+	secure_zero(z2, sizeof(z2));
+	EVP_PKEY_free(peer);
+	return r;
+}
+
+err_t keygen_pkey_pct(const struct keygen_type *t, EVP_PKEY *pkey)
+{
+	err_t r;
+	ENSURE(t != NULL && pkey != NULL, ERR_INVALID_ARG);
+	switch (t->kind) {
+	case KEYGEN_KIND_RSA:
+	case KEYGEN_KIND_EC:
+	case KEYGEN_KIND_ED25519:
+		r = pct_sign_verify(t, pkey);
+		break;
+	case KEYGEN_KIND_X25519:
+		r = pct_x25519(t, pkey);
+		break;
+	case KEYGEN_KIND_SYM:
+	default:
+		return ERR_INVALID_ARG;
+	}
+	if (r != ERR_OK) {
+		/* a PCT failure is a self-test failure: selftest/ latches ERROR */
+		pct_failure_fn fn = atomic_load(&pct_failure_handler);
+		log_error("pairwise-consistency test %s failed for a new %s key", t->pct_name, t->name);
+		if (fn != NULL)
+			fn(ERR_PCT, t->pct_name);
+		r = ERR_PCT;
+	}
+	return r;
+}
+
+/* keygen_params sets RSA's modulus size and e = 65537 (FIPS 186-5 §A.1.1
+ * allows 2^16 < e < 2^256), or the EC group. */
+static err_t keygen_params(const struct keygen_type *t, EVP_PKEY_CTX *ctx)
+{
+	unsigned bits = t->bits;
+	unsigned e = 65537;
+	OSSL_PARAM params[3];
+	size_t n = 0;
+
+	switch (t->kind) {
+	case KEYGEN_KIND_RSA:
+		params[n++] = OSSL_PARAM_construct_uint(OSSL_PKEY_PARAM_RSA_BITS, &bits);
+		params[n++] = OSSL_PARAM_construct_uint(OSSL_PKEY_PARAM_RSA_E, &e);
+		break;
+	case KEYGEN_KIND_EC:
+		params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+							       (char *)(uintptr_t)t->group, 0);
+		break;
+	case KEYGEN_KIND_ED25519:
+	case KEYGEN_KIND_X25519:
+		break;
+	case KEYGEN_KIND_SYM:
+	default:
+		return ERR_INVALID_ARG;
+	}
+	params[n] = OSSL_PARAM_construct_end();
+	if (n > 0 && EVP_PKEY_CTX_set_params(ctx, params) <= 0)
+		return ERR_CRYPTO;
+	return ERR_OK;
+}
+
+err_t keygen_pkey_generate(const struct keygen_type *t, EVP_PKEY **out)
+{
+	err_t r = ERR_CRYPTO;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	ENSURE(t != NULL && out != NULL, ERR_INVALID_ARG);
+	ENSURE(t->kind != KEYGEN_KIND_SYM && t->ossl_name != NULL, ERR_INVALID_ARG);
+	*out = NULL;
+	/* OpenSSL draws the randomness itself: check the gate first */
+	ENSURE(drbg_gate_open(), ERR_NOT_OPERATIONAL);
+	ctx = EVP_PKEY_CTX_new_from_name(keygen_libctx(), t->ossl_name, NULL);
+	if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0) {
+		log_error("%s keys are not available in this provider (%s)", t->name,
+			  keygen_provider_name());
+		r = ERR_UNSUPPORTED;
+		goto out;
+	}
+	GUARD_GOTO(keygen_params(t, ctx));
+	GUARD_GOTO(rand_mix());
+	if (EVP_PKEY_generate(ctx, &pkey) <= 0 || pkey == NULL) {
+		r = ERR_CRYPTO;
+		goto out;
+	}
+	GUARD_GOTO(keygen_pkey_pct(t, pkey));
+	*out = pkey;
+	pkey = NULL; /* transferred */
+	r = ERR_OK;
+out:
+	EVP_PKEY_free(pkey); /* frees (and clears) a key that failed its PCT */
+	EVP_PKEY_CTX_free(ctx);
+	return r;
+}
+
+/* ---- encodings ----------------------------------------------------------------*/
+
+err_t keygen_pkey_encode(const EVP_PKEY *pkey, enum keygen_part part,
+			 enum keygen_format fmt, uint8_t **out, size_t *out_len)
+{
+	err_t r = ERR_CRYPTO;
+	OSSL_ENCODER_CTX *ectx = NULL;
+	BIO *bio = NULL;
+	BUF_MEM *mem = NULL;
+	uint8_t *buf = NULL;
+	int selection;
+	const char *structure;
+
+	ENSURE(pkey != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
+	*out = NULL;
+	*out_len = 0;
+	switch (part) {
+	case KEYGEN_PART_PRIVATE:
+		selection = EVP_PKEY_KEYPAIR;
+		structure = "PrivateKeyInfo";
+		break;
+	case KEYGEN_PART_PUBLIC:
+		selection = EVP_PKEY_PUBLIC_KEY;
+		structure = "SubjectPublicKeyInfo";
+		break;
+	default:
+		return ERR_INVALID_ARG;
+	}
+	ENSURE(fmt == KEYGEN_FMT_PEM || fmt == KEYGEN_FMT_DER, ERR_INVALID_ARG);
+	ectx = OSSL_ENCODER_CTX_new_for_pkey(pkey, selection,
+					     fmt == KEYGEN_FMT_PEM ? "PEM" : "DER", structure, NULL);
+	ENSURE_GOTO(ectx != NULL && OSSL_ENCODER_CTX_get_num_encoders(ectx) > 0, ERR_UNSUPPORTED);
+	/* a memory BIO grows with BUF_MEM_grow_clean and frees with
+	 * OPENSSL_clear_free: no copy of the key is left in the heap */
+	bio = BIO_new(BIO_s_mem());
+	ENSURE_GOTO(bio != NULL, ERR_NOMEM);
+	if (OSSL_ENCODER_to_bio(ectx, bio) != 1 || BIO_get_mem_ptr(bio, &mem) <= 0 ||
+	    mem == NULL || mem->length == 0)
+		goto out;
+	buf = secmem_alloc(mem->length, &r);
+	if (buf == NULL)
+		goto out;
+	memcpy(buf, mem->data, mem->length);
+	*out = buf;
+	*out_len = mem->length;
+	buf = NULL; /* transferred */
+	r = ERR_OK;
+out:
+	BIO_free(bio);
+	OSSL_ENCODER_CTX_free(ectx);
+	return r;
+}
+
+static bool looks_like_pem(const uint8_t *in, size_t len)
+{
+	static const char begin[] = "-----BEGIN ";
+	while (len > 0 && (*in == ' ' || *in == '\t' || *in == '\r' || *in == '\n')) {
+		in++;
+		len--;
+	}
+	return len >= sizeof(begin) - 1 && memcmp(in, begin, sizeof(begin) - 1) == 0;
+}
+
+err_t keygen_pkey_decode(const uint8_t *in, size_t in_len, enum keygen_part part,
+			 EVP_PKEY **out)
+{
+	err_t r = ERR_KEY_FORMAT;
+	OSSL_DECODER_CTX *dctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p = in;
+	size_t left = in_len;
+	int selection;
+	const char *structure;
+	bool pem;
+
+	ENSURE(in != NULL && out != NULL, ERR_INVALID_ARG);
+	*out = NULL;
+	ENSURE(in_len > 0, ERR_KEY_FORMAT);
+	ENSURE(in_len <= KEYGEN_MAX_KEY_FILE, ERR_TOO_LARGE);
+	switch (part) {
+	case KEYGEN_PART_PRIVATE:
+		selection = EVP_PKEY_KEYPAIR;
+		structure = "PrivateKeyInfo";
+		break;
+	case KEYGEN_PART_PUBLIC:
+		selection = EVP_PKEY_PUBLIC_KEY;
+		structure = "SubjectPublicKeyInfo";
+		break;
+	default:
+		return ERR_INVALID_ARG;
+	}
+	pem = looks_like_pem(in, in_len);
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, pem ? "PEM" : "DER", structure, NULL,
+					     selection, keygen_libctx(), NULL);
+	ENSURE_GOTO(dctx != NULL && OSSL_DECODER_CTX_get_num_decoders(dctx) > 0, ERR_UNSUPPORTED);
+	if (OSSL_DECODER_from_data(dctx, &p, &left) != 1 || pkey == NULL)
+		goto out;
+	/* DER: exactly one structure, nothing after it */
+	ENSURE_GOTO(pem || left == 0, ERR_KEY_FORMAT);
+	ENSURE_GOTO(keygen_pkey_type(pkey) != NULL, ERR_KEY_FORMAT);
+	*out = pkey;
+	pkey = NULL; /* transferred */
+	r = ERR_OK;
+out:
+	EVP_PKEY_free(pkey);
+	OSSL_DECODER_CTX_free(dctx);
+	return r;
+}
+
+/* same_curve compares the key's group name with the table's NIST name,
+ * whichever alias OpenSSL reports ("prime256v1", "P-256", ...). */
+static bool same_curve(const EVP_PKEY *pkey, const char *nist_name)
+{
+	char name[64];
+	size_t len = 0;
+	if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name,
+					   sizeof(name), &len) != 1)
+		return false;
+	int nid = EC_curve_nist2nid(name);
+	if (nid == NID_undef)
+		nid = OBJ_txt2nid(name);
+	return nid != NID_undef && nid == EC_curve_nist2nid(nist_name);
+}
+
+const struct keygen_type *keygen_pkey_type(const EVP_PKEY *pkey)
+{
+	const struct keygen_type *all;
+	size_t n = keygen_types(&all);
+	if (pkey == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct keygen_type *t = &all[i];
+		if (t->kind == KEYGEN_KIND_SYM || !EVP_PKEY_is_a(pkey, t->ossl_name))
+			continue;
+		switch (t->kind) {
+		case KEYGEN_KIND_RSA:
+			if (EVP_PKEY_get_bits(pkey) == (int)t->bits)
+				return t;
+			break;
+		case KEYGEN_KIND_EC:
+			if (same_curve(pkey, t->group))
+				return t;
+			break;
+		case KEYGEN_KIND_ED25519:
+		case KEYGEN_KIND_X25519:
+			return t;
+		case KEYGEN_KIND_SYM:
+		default:
+			break;
+		}
+	}
+	return NULL;
+}
