@@ -19,6 +19,7 @@ int cmd_acvp(int argc, char **argv, const struct config *cfg);
 int cmd_serve(int argc, char **argv, const struct config *cfg);
 int cmd_version(int argc, char **argv, const struct config *cfg);
 int cmd_config(int argc, char **argv, const struct config *cfg);
+int cmd_hsm(int argc, char **argv, const struct config *cfg);
 
 /* cli_usage_error prints "fount CMD: MESSAGE" and a pointer to --help on
  * stderr and returns EXIT_USAGE. */

@@ -22,6 +22,7 @@ static const char usage[] =
 	"  random     write random bytes from the DRBG (random -n 32 --hex)\n"
 	"  selftest   run the power-on self-tests and show the results\n"
 	"  entropy    noise-source status, raw-sample capture for SP 800-90B assessment\n"
+	"  hsm        PKCS#11 HSMs: tokens, objects, keygen, import, seed\n"
 	"  acvp       answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)\n"
 	"  config     print the effective configuration\n"
 	"  version    print version and crypto provider\n"
@@ -40,7 +41,7 @@ struct command {
 static const struct command commands[] = {
 	{"serve", cmd_serve},       {"random", cmd_random}, {"selftest", cmd_selftest},
 	{"entropy", cmd_entropy},   {"acvp", cmd_acvp},     {"config", cmd_config},
-	{"version", cmd_version},
+	{"version", cmd_version},   {"hsm", cmd_hsm},
 };
 
 /* harden runs before anything reads a secret: no core dumps, and no

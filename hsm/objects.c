@@ -337,13 +337,26 @@ err_t hsm_kek_install(struct hsm *h, const char *label, const uint8_t *kek, size
 	return hsm_run(h, op_kek_install, &w, "install KEK");
 }
 
+/* unwrap_rv: SoftHSM 2.6.1 answers a failed RFC 5649 integrity check
+ * (wrong KEK, corrupted blob) to C_UnwrapKey with CKR_GENERAL_ERROR rather
+ * than CKR_WRAPPED_KEY_INVALID (PKCS#11 v2.40 §5.14). With a KEK handle and
+ * mechanism already known good, that is what it means. */
+static CK_RV unwrap_rv(CK_RV rv)
+{
+	if (rv == CKR_GENERAL_ERROR || rv == CKR_FUNCTION_FAILED) {
+		log_debug("hsm: C_UnwrapKey: %s taken as CKR_WRAPPED_KEY_INVALID", hsm_rv_name(rv));
+		return CKR_WRAPPED_KEY_INVALID;
+	}
+	return rv;
+}
+
 static CK_RV op_import(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 {
 	struct wrap_args *w = arg;
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE kt = CKK_AES;
 	CK_OBJECT_HANDLE kek, key;
-	CK_ULONG value_len = 0;
+	CK_ULONG value_len = 0, want_len = aes_len(w->type);
 	uint8_t id[8];
 	bool extractable = w->flags & HSM_KEY_EXTRACTABLE;
 	CK_RV rv = hsm_find_one(h, s, w->kek_label, CKO_SECRET_KEY, &kek);
@@ -365,10 +378,12 @@ static CK_RV op_import(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 	rv = h->fn->C_UnwrapKey(s, &kwp, kek, (CK_BYTE_PTR)(uintptr_t)w->in, w->in_len, t,
 				ARRAY_SIZE(t), &key);
 	if (rv != CKR_OK)
-		return rv;
+		return unwrap_rv(rv);
 	CK_ATTRIBUTE vl = ATTR(CKA_VALUE_LEN, &value_len, sizeof(value_len));
 	rv = h->fn->C_GetAttributeValue(s, key, &vl, 1);
-	if (rv != CKR_OK || value_len != aes_len(w->type)) {
+	/* SoftHSM 2.6.1 leaves CKA_VALUE_LEN at 0 on unwrapped keys; a token
+	 * that reports a length must report the one asked for */
+	if (rv != CKR_OK || (value_len != 0 && value_len != want_len)) {
 		/* an unwrapped key of the wrong size is not the key asked for */
 		(void)h->fn->C_DestroyObject(s, key);
 		return rv != CKR_OK ? rv : CKR_WRAPPED_KEY_INVALID;
@@ -477,7 +492,7 @@ static CK_RV op_kek_unwrap(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 	rv = h->fn->C_UnwrapKey(s, &kwp, kek, (CK_BYTE_PTR)(uintptr_t)w->in, w->in_len, t,
 				ARRAY_SIZE(t), &tmp);
 	if (rv != CKR_OK)
-		return rv;
+		return unwrap_rv(rv);
 	CK_ATTRIBUTE v = ATTR(CKA_VALUE, NULL, 0);
 	rv = h->fn->C_GetAttributeValue(s, tmp, &v, 1);
 	if (rv == CKR_OK && v.ulValueLen > w->cap)

@@ -89,8 +89,9 @@ err_t hsm_provider_add(const char *reference, const char *module)
 	}
 	if ((rv = pkcs11h_registerProvider(reference)) != CKR_OK)
 		return hsm_log_rv(NULL, "pkcs11h_registerProvider", rv);
+	/* LOCATION is a string property: pkcs11-helper copies the text */
 	rv = pkcs11h_setProviderProperty(reference, PKCS11H_PROVIDER_PROPERTY_LOCATION,
-					 &location, sizeof(location));
+					 location, strlen(location) + 1);
 	if (rv == CKR_OK)
 		rv = pkcs11h_setProviderProperty(reference, PKCS11H_PROVIDER_PROPERTY_INIT_ARGS,
 						 &args, sizeof(args));
