@@ -22,7 +22,9 @@ static const struct rv_entry rv_table[] = {
 	RV(CKR_CANCEL, ERR_HSM, false),
 	RV(CKR_HOST_MEMORY, ERR_NOMEM, false),
 	RV(CKR_SLOT_ID_INVALID, ERR_HSM_TOKEN_ABSENT, true),
-	RV(CKR_GENERAL_ERROR, ERR_HSM, false),
+	/* SoftHSM answers a write to a token whose storage went away with
+	 * CKR_GENERAL_ERROR: one reload tells a gone token from a real fault */
+	RV(CKR_GENERAL_ERROR, ERR_HSM, true),
 	RV(CKR_FUNCTION_FAILED, ERR_HSM, false),
 	RV(CKR_ARGUMENTS_BAD, ERR_INTERNAL, false),
 	RV(CKR_ATTRIBUTE_READ_ONLY, ERR_HSM_TEMPLATE, false),

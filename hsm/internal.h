@@ -18,20 +18,34 @@
 #define HSM_RV_DUPLICATE (CKR_VENDOR_DEFINED + 0x0f0e0002UL)
 #define HSM_RV_TOO_SMALL (CKR_VENDOR_DEFINED + 0x0f0e0003UL)
 
+/* One loaded PKCS#11 module, shared by every struct hsm that names it: a
+ * module is initialized once per process (PKCS#11 v2.40 §5.4: a second
+ * C_Initialize is CKR_CRYPTOKI_ALREADY_INITIALIZED, and one C_Finalize ends
+ * every session of the process). */
+struct hsm_module {
+	char path[256];
+	char reference[48];         /* pkcs11-helper provider reference */
+	unsigned refs;
+	unsigned gen;               /* bumped by every reload */
+	bool loaded;
+	void *dl;                   /* our reference on it (RTLD_NOLOAD) */
+	CK_FUNCTION_LIST_PTR fn;
+};
+
 struct hsm {
 	char name[CONFIG_HSM_NAME_MAX];
 	char module[256];
 	char token[64];
 	char pin_file[256];
-	char reference[48];         /* pkcs11-helper provider reference */
 	char rng_name[48];          /* entropy source name: "hsm" or "hsm.NAME" */
 	unsigned pool_size;
 
 	pthread_mutex_t lock;       /* guards everything below */
 	pthread_cond_t idle;        /* a session was returned */
 	bool connected;
-	void *dl;                   /* our reference on the module (RTLD_NOLOAD) */
-	CK_FUNCTION_LIST_PTR fn;
+	struct hsm_module *mod;     /* shared; NULL until first connect */
+	unsigned mod_gen;           /* mod->gen when this connection was made */
+	CK_FUNCTION_LIST_PTR fn;    /* mod->fn, valid while mod_gen == mod->gen */
 	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE pool[HSM_POOL_MAX];
 	bool busy[HSM_POOL_MAX];
@@ -67,9 +81,13 @@ CK_RV hsm_find_one(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
 /* hsm_global_get / hsm_global_put reference-count pkcs11h_initialize. */
 err_t hsm_global_get(void) MUST_CHECK;
 void hsm_global_put(void);
-/* hsm_provider_add registers, configures and initializes the provider
- * |reference| for |module|; hsm_provider_remove undoes it. */
-err_t hsm_provider_add(const char *reference, const char *module) MUST_CHECK;
-void hsm_provider_remove(const char *reference);
+/* hsm_module_get returns the shared, loaded module at |path| (loading it
+ * through pkcs11-helper on first use); hsm_module_put drops a reference
+ * and unloads it with the last. hsm_module_reload unloads and loads it
+ * again unless someone already did since generation |seen|. All take the
+ * global lock. */
+err_t hsm_module_get(const char *path, struct hsm_module **out) MUST_CHECK;
+void hsm_module_put(struct hsm_module *m);
+err_t hsm_module_reload(struct hsm_module *m, unsigned seen) MUST_CHECK;
 
 #endif /* FOUNT_HSM_INTERNAL_H */

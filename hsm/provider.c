@@ -75,7 +75,7 @@ void hsm_global_put(void)
  * the pointer. */
 static CK_C_INITIALIZE_ARGS init_args = {.flags = CKF_OS_LOCKING_OK};
 
-err_t hsm_provider_add(const char *reference, const char *module)
+static err_t hsm_provider_add(const char *reference, const char *module)
 {
 	CK_C_INITIALIZE_ARGS_PTR args = &init_args;
 	const char *location = module;
@@ -105,11 +105,103 @@ err_t hsm_provider_add(const char *reference, const char *module)
 	return ERR_OK;
 }
 
-void hsm_provider_remove(const char *reference)
+static void hsm_provider_remove(const char *reference)
 {
 	CK_RV rv = pkcs11h_removeProvider(reference);
 	if (rv != CKR_OK)
 		(void)hsm_log_rv(NULL, "pkcs11h_removeProvider", rv);
+}
+
+/* ---- the shared modules ---------------------------------------------------- */
+
+#define MAX_MODULES 8
+static struct hsm_module modules[MAX_MODULES];
+static unsigned module_seq;
+
+/* load_locked: global_lock held */
+static err_t load_locked(struct hsm_module *m)
+{
+	err_t r = ERR_HSM_MODULE;
+	CK_C_GetFunctionList get = NULL;
+	snprintf(m->reference, sizeof(m->reference), "fount-%u", ++module_seq);
+	GUARD(hsm_provider_add(m->reference, m->path));
+	m->dl = dlopen(m->path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	ENSURE_GOTO(m->dl != NULL, ERR_HSM_MODULE);
+	*(void **)&get = dlsym(m->dl, "C_GetFunctionList");
+	ENSURE_GOTO(get != NULL, ERR_HSM_MODULE);
+	ENSURE_GOTO(get(&m->fn) == CKR_OK && m->fn != NULL, ERR_HSM_MODULE);
+	m->loaded = true;
+	m->gen++;
+	r = ERR_OK;
+out:
+	if (r != ERR_OK) {
+		if (m->dl != NULL)
+			dlclose(m->dl);
+		m->dl = NULL;
+		m->fn = NULL;
+		hsm_provider_remove(m->reference);
+	}
+	return r;
+}
+
+static void unload_locked(struct hsm_module *m)
+{
+	if (!m->loaded)
+		return;
+	m->fn = NULL;
+	dlclose(m->dl);
+	m->dl = NULL;
+	hsm_provider_remove(m->reference); /* C_Finalize (§5.4) and dlclose */
+	m->loaded = false;
+	m->gen++;
+}
+
+err_t hsm_module_get(const char *path, struct hsm_module **out)
+{
+	err_t r = ERR_OK;
+	struct hsm_module *m = NULL, *free_slot = NULL;
+	pthread_mutex_lock(&global_lock);
+	for (size_t i = 0; i < MAX_MODULES; i++) {
+		if (modules[i].refs > 0 && strcmp(modules[i].path, path) == 0)
+			m = &modules[i];
+		else if (modules[i].refs == 0 && free_slot == NULL)
+			free_slot = &modules[i];
+	}
+	if (m == NULL) {
+		ENSURE_GOTO(free_slot != NULL, ERR_TOO_LARGE);
+		m = free_slot;
+		memset(m, 0, sizeof(*m));
+		snprintf(m->path, sizeof(m->path), "%s", path);
+	}
+	if (!m->loaded)
+		GUARD_GOTO(load_locked(m));
+	m->refs++;
+	*out = m;
+out:
+	pthread_mutex_unlock(&global_lock);
+	return r;
+}
+
+void hsm_module_put(struct hsm_module *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&global_lock);
+	if (m->refs > 0 && --m->refs == 0)
+		unload_locked(m);
+	pthread_mutex_unlock(&global_lock);
+}
+
+err_t hsm_module_reload(struct hsm_module *m, unsigned seen)
+{
+	err_t r = ERR_OK;
+	pthread_mutex_lock(&global_lock);
+	if (m->gen == seen || !m->loaded) {
+		unload_locked(m);
+		r = load_locked(m);
+	}
+	pthread_mutex_unlock(&global_lock);
+	return r;
 }
 
 /* ---- the PIN ----------------------------------------------------------- */
@@ -218,24 +310,23 @@ static CK_RV find_slot(struct hsm *h, CK_SLOT_ID *out)
 
 /* ---- connect / disconnect (h->lock held) --------------------------------- */
 
-static void disconnect_locked(struct hsm *h)
+/* disconnect_locked closes this handle's sessions; with |reload| it also
+ * reloads the module (the token went away). */
+static void disconnect_locked(struct hsm *h, bool reload)
 {
-	if (h->fn != NULL) {
-		/* PKCS#11 v2.40 §5.6 C_CloseAllSessions: also ends the login */
-		(void)h->fn->C_CloseAllSessions(h->slot);
-	}
+	bool live = h->mod != NULL && h->mod->loaded && h->mod_gen == h->mod->gen;
 	for (unsigned i = 0; i < HSM_POOL_MAX; i++) {
+		/* only our own sessions: others on the same token stay open */
+		if (live && h->pool[i] != CK_INVALID_HANDLE)
+			(void)h->fn->C_CloseSession(h->pool[i]);
 		h->pool[i] = CK_INVALID_HANDLE;
 		h->busy[i] = false;
 	}
+	h->nbusy = 0;
 	h->fn = NULL;
-	if (h->dl != NULL) {
-		dlclose(h->dl);
-		h->dl = NULL;
-	}
-	if (h->connected)
-		hsm_provider_remove(h->reference);
 	h->connected = false;
+	if (reload && h->mod != NULL && hsm_module_reload(h->mod, h->mod_gen) != ERR_OK)
+		log_warn("hsm%s%s: cannot reload %s", h->name[0] ? "." : "", h->name, h->module);
 }
 
 static err_t connect_locked(struct hsm *h)
@@ -245,18 +336,27 @@ static err_t connect_locked(struct hsm *h)
 	size_t pin_len = 0;
 	CK_RV rv;
 
-	GUARD(hsm_provider_add(h->reference, h->module));
-	h->connected = true; /* the provider is registered: disconnect removes it */
-	h->dl = dlopen(h->module, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-	ENSURE_GOTO(h->dl != NULL, ERR_HSM_MODULE);
-	CK_C_GetFunctionList get = NULL;
-	*(void **)&get = dlsym(h->dl, "C_GetFunctionList");
-	ENSURE_GOTO(get != NULL, ERR_HSM_MODULE);
-	if ((rv = get(&h->fn)) != CKR_OK || h->fn == NULL) {
-		r = ERR_HSM_MODULE;
-		goto out;
+	if (h->mod == NULL)
+		GUARD(hsm_module_get(h->module, &h->mod));
+	else if (!h->mod->loaded)
+		GUARD(hsm_module_reload(h->mod, h->mod->gen));
+	pthread_mutex_lock(&global_lock);
+	h->fn = h->mod->fn;
+	h->mod_gen = h->mod->gen;
+	pthread_mutex_unlock(&global_lock);
+	h->connected = true;
+	rv = find_slot(h, &h->slot);
+	if (rv != CKR_OK && h->reconnects > 0) {
+		/* a module may learn of tokens only in C_Initialize (SoftHSM
+		 * does): after a token went away, look again in a fresh load */
+		GUARD_GOTO(hsm_module_reload(h->mod, h->mod_gen));
+		pthread_mutex_lock(&global_lock);
+		h->fn = h->mod->fn;
+		h->mod_gen = h->mod->gen;
+		pthread_mutex_unlock(&global_lock);
+		rv = find_slot(h, &h->slot);
 	}
-	if ((rv = find_slot(h, &h->slot)) != CKR_OK) {
+	if (rv != CKR_OK) {
 		r = hsm_rv_to_err(rv);
 		log_warn("hsm%s%s: no token '%s' in %s", h->name[0] ? "." : "", h->name,
 			 h->token, h->module);
@@ -285,7 +385,7 @@ static err_t connect_locked(struct hsm *h)
 out:
 	secmem_free(pin, HSM_PIN_MAX);
 	if (r != ERR_OK)
-		disconnect_locked(h);
+		disconnect_locked(h, false);
 	return r;
 }
 
@@ -306,8 +406,6 @@ err_t hsm_open(const struct config_hsm *cfg, struct hsm **out)
 	snprintf(h->module, sizeof(h->module), "%s", cfg->module);
 	snprintf(h->token, sizeof(h->token), "%s", cfg->token);
 	snprintf(h->pin_file, sizeof(h->pin_file), "%s", cfg->pin_file);
-	snprintf(h->reference, sizeof(h->reference), "fount%s%s", cfg->name[0] ? "." : "",
-		 cfg->name);
 	h->pool_size = cfg->pool_size;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->idle, NULL);
@@ -324,6 +422,7 @@ err_t hsm_open(const struct config_hsm *cfg, struct hsm **out)
 	global = false;
 out:
 	if (h != NULL) {
+		hsm_module_put(h->mod);
 		pthread_cond_destroy(&h->idle);
 		pthread_mutex_destroy(&h->lock);
 		free(h);
@@ -338,11 +437,11 @@ void hsm_close(struct hsm *h)
 	if (h == NULL)
 		return;
 	pthread_mutex_lock(&h->lock);
-	if (h->connected && h->fn != NULL && h->pool[0] != CK_INVALID_HANDLE)
-		(void)h->fn->C_Logout(h->pool[0]);
-	if (h->connected)
-		disconnect_locked(h);
+	/* no C_Logout: the login is the process's, and another handle on the
+	 * same token may still use it; it ends with the last session (§5.6) */
+	disconnect_locked(h, false);
 	pthread_mutex_unlock(&h->lock);
+	hsm_module_put(h->mod);
 	pthread_cond_destroy(&h->idle);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
@@ -367,6 +466,8 @@ err_t hsm_run(struct hsm *h, hsm_op_fn op, void *arg, const char *what)
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		pthread_mutex_lock(&h->lock);
+		if (h->connected && h->mod_gen != h->mod->gen)
+			disconnect_locked(h, false); /* another handle reloaded the module */
 		if (!h->connected) {
 			err_t r = connect_locked(h);
 			if (r != ERR_OK) {
@@ -416,7 +517,7 @@ err_t hsm_run(struct hsm *h, hsm_op_fn op, void *arg, const char *what)
 			log_warn("hsm%s%s: token gone; reconnecting", h->name[0] ? "." : "", h->name);
 			while (h->nbusy > 0)
 				pthread_cond_wait(&h->idle, &h->lock);
-			disconnect_locked(h);
+			disconnect_locked(h, true);
 			h->generation++;
 			h->reconnects++;
 		}
@@ -441,17 +542,15 @@ err_t hsm_list_tokens(const struct config_hsm *cfg, struct hsm_token_info *out,
 		      size_t max, size_t *n)
 {
 	err_t r = ERR_INTERNAL;
-	bool global = false, provider = false;
+	bool global = false;
+	struct hsm_module *mod = NULL;
 	pkcs11h_token_id_list_t list = NULL;
-	char reference[48];
 
 	*n = 0;
 	ENSURE(cfg->module[0] != '\0', ERR_CONFIG);
-	snprintf(reference, sizeof(reference), "fount-list%s%s", cfg->name[0] ? "." : "", cfg->name);
 	GUARD_GOTO(hsm_global_get());
 	global = true;
-	GUARD_GOTO(hsm_provider_add(reference, cfg->module));
-	provider = true;
+	GUARD_GOTO(hsm_module_get(cfg->module, &mod));
 	CK_RV rv = pkcs11h_token_enumTokenIds(PKCS11H_ENUM_METHOD_RELOAD, &list);
 	if (rv != CKR_OK) {
 		r = hsm_log_rv(NULL, "pkcs11h_token_enumTokenIds", rv);
@@ -471,8 +570,7 @@ err_t hsm_list_tokens(const struct config_hsm *cfg, struct hsm_token_info *out,
 out:
 	if (list != NULL)
 		(void)pkcs11h_token_freeTokenIdList(list);
-	if (provider)
-		hsm_provider_remove(reference);
+	hsm_module_put(mod);
 	if (global)
 		hsm_global_put();
 	return r;
