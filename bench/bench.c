@@ -199,6 +199,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.workers);
 
 	bench_entropy(seconds);
+	bench_hsm(seconds);
 
 	drbg_tree_shutdown();
 	entropy_shutdown();

@@ -6,4 +6,9 @@
  * without the SP 800-90B health tests (bench/bench_entropy.c). */
 void bench_entropy(double seconds_per_case);
 
+/* bench_hsm compares fount's PKCS#11 path (RNG draws, seeding, imports by
+ * unwrap) with pkcs11-tool on a throw-away SoftHSMv2 token
+ * (bench/bench_hsm.c); skipped with a note when SoftHSM is absent. */
+void bench_hsm(double seconds_per_case);
+
 #endif
