@@ -6,7 +6,7 @@
 #   make check SAN=1  the same under AddressSanitizer + UBSan (in build-san/)
 #   make check-default  the crypto suites (CRYPTO_SUITES) on OpenSSL's default provider
 #   make fips         build OpenSSL's FIPS provider into build/fips (root, once)
-#   make bench        benchmarks against OpenSSL, getrandom and AES-CTR
+#   make bench        benchmarks against OpenSSL, getrandom, AES-CTR and pkcs11-tool
 #   make deps         install the Debian packages fount needs (root)
 #   make distclean    also remove build/fips (make clean keeps it)
 #   V=1               show the full compiler command lines
@@ -29,8 +29,9 @@ else
   say = @printf '  %-7s %s\n'
 endif
 
-PKGS    := libcrypto inih jansson
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -linih -ljansson) -lm
+PKGS    := libcrypto inih jansson libpkcs11-helper-1
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -linih -ljansson -lpkcs11-helper) -ldl -lm
+CPPFLAGS += $(shell pkg-config --cflags libpkcs11-helper-1 2>/dev/null)
 TESTLIBS := -lcunit
 
 # The key of the build-time integrity HMAC over the fount binary. It is not a
@@ -39,7 +40,7 @@ TESTLIBS := -lcunit
 INTEGRITY_KEY := 666f756e742d696e746567726974792d686d61632d736861323536
 HMAC_FILE = openssl dgst -sha256 -mac HMAC -macopt hexkey:$(INTEGRITY_KEY) -r $(1) | cut -d' ' -f1 > $(1).hmac
 
-MODULES := util entropy keygen selftest
+MODULES := util entropy keygen hsm selftest
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 CLI_SRC := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/*.c)

@@ -60,6 +60,7 @@ void cli_kek_free(struct cli_kek *k);
  * a wrapped key is not secret. Prints a one-line reason on failure. */
 err_t cli_wrap(const char *cmd, const struct cli_kek *k, const uint8_t *key, size_t key_len,
 	       uint8_t **out, size_t *out_len) MUST_CHECK;
+int cmd_hsm(int argc, char **argv, const struct config *cfg);
 
 /* cli_usage_error prints "fount CMD: MESSAGE" and a pointer to --help on
  * stderr and returns EXIT_USAGE. */

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "entropy/entropy.h"
+#include "hsm/hsm.h"
 #include "keygen/keygen.h"
 #include "selftest/selftest.h"
 
@@ -84,6 +85,20 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 
 	if (cli_power_on(cfg) != ERR_OK)
 		return EXIT_FAIL;
+	/* [hsm] rng_input = on: the HSM's C_GenerateRandom joins the DRBGs'
+	 * additional input (never credited); a missing HSM is logged, not fatal */
+	struct hsm *hsms[CONFIG_MAX_HSMS] = {NULL};
+	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++) {
+		const struct config_hsm *hc = &cfg->hsm[i];
+		if (!hc->used || !hc->rng_input || hc->module[0] == '\0')
+			continue;
+		err_t hr = hsm_open(hc, &hsms[i]);
+		if (hr == ERR_OK)
+			hr = hsm_register_rng(hsms[i]);
+		if (hr != ERR_OK)
+			log_warn("hsm%s%s: RNG not used as additional input: %s", hc->name[0] ? "." : "",
+				 hc->name, err_str(hr));
+	}
 	log_info("fount %s operational; provider %s", FOUNT_VERSION, keygen_provider_name());
 	log_status();
 
@@ -128,5 +143,10 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 			reported_error = true;
 		}
 	}
-	return EXIT_OK; /* main() wipes the DRBG tree on the way out */
+	/* the registered HSM sources point into hsms[]: the pipeline goes first */
+	drbg_tree_shutdown();
+	entropy_shutdown();
+	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
+		hsm_close(hsms[i]);
+	return EXIT_OK; /* main() wipes the rest on the way out */
 }

@@ -25,6 +25,7 @@ static const char usage[] =
 	"  unwrap     unwrap a wrapped key file\n"
 	"  selftest   run the power-on self-tests and show the results\n"
 	"  entropy    noise-source status, raw-sample capture for SP 800-90B assessment\n"
+	"  hsm        PKCS#11 HSMs: tokens, objects, keygen, import, seed\n"
 	"  acvp       answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)\n"
 	"  config     print the effective configuration\n"
 	"  version    print version and crypto provider\n"
@@ -44,7 +45,7 @@ static const struct command commands[] = {
 	{"serve", cmd_serve},       {"random", cmd_random}, {"selftest", cmd_selftest},
 	{"entropy", cmd_entropy},   {"acvp", cmd_acvp},     {"config", cmd_config},
 	{"version", cmd_version},   {"keygen", cmd_keygen}, {"wrap", cmd_wrap},
-	{"unwrap", cmd_unwrap},
+	{"unwrap", cmd_unwrap},     {"hsm", cmd_hsm},
 };
 
 /* harden runs before anything reads a secret: no core dumps, and no

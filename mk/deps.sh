@@ -2,7 +2,7 @@
 # mk/deps.sh — install the Debian 12 packages fount builds and tests with.
 # Idempotent: skips apt entirely when everything is already there.
 set -e
-PKGS="build-essential pkg-config openssl libssl-dev libinih-dev libjansson-dev libcunit1-dev"
+PKGS="build-essential pkg-config openssl libssl-dev libinih-dev libjansson-dev libcunit1-dev libpkcs11-helper1-dev softhsm2 opensc"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

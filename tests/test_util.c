@@ -16,6 +16,8 @@ static void test_err_table(void)
 	CU_ASSERT_EQUAL(err_category(ERR_NOT_OPERATIONAL), ERRCAT_SELFTEST);
 	CU_ASSERT_EQUAL(err_category(ERR_CONFIG), ERRCAT_USAGE);
 	CU_ASSERT_EQUAL(err_category(ERR_OK), ERRCAT_NONE);
+	CU_ASSERT_EQUAL(err_category(ERR_HSM_PIN_INCORRECT), ERRCAT_HSM);
+	CU_ASSERT_STRING_EQUAL(err_str(ERR_HSM_UNWRAP), "HSM rejected the wrapped key (wrong KEK or corrupted data)");
 	/* every code has its own text */
 	const err_t codes[] = {ERR_HEALTH_RCT, ERR_HEALTH_APT, ERR_HEALTH_RCT_PERMANENT,
 			       ERR_HEALTH_APT_PERMANENT, ERR_ENTROPY_EXHAUSTED, ERR_NOT_OPERATIONAL};

@@ -73,4 +73,24 @@ struct run_result {
 int testlib_run(const char *const argv[], const char *const env[],
 		const char *input, struct run_result *res);
 
+/* ---- throw-away SoftHSMv2 tokens ------------------------------------------
+ * testlib_softhsm_setup makes a temporary folder with its own softhsm2.conf
+ * and token directory and points SOFTHSM2_CONF (in this process, and so in
+ * every child) at it: never $HOME, never /var/lib/softhsm. Returns 0 on
+ * success; fails (never skips) when SoftHSM or pkcs11-tool is missing. */
+#define TESTLIB_SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
+int testlib_softhsm_setup(void);
+/* testlib_softhsm_token initializes a token |label| with user PIN |pin|
+ * (SO PIN "so-pin-1234") in the first free slot. */
+int testlib_softhsm_token(const char *label, const char *pin);
+/* testlib_softhsm_wipe deletes every token (the token directory's
+ * contents), as if the token had been pulled out. */
+int testlib_softhsm_wipe(void);
+/* testlib_softhsm_dir returns the temporary folder (for PIN and key files). */
+const char *testlib_softhsm_dir(void);
+/* testlib_softhsm_cleanup removes the folder. */
+void testlib_softhsm_cleanup(void);
+/* testlib_sh runs |cmd| with /bin/sh and returns its exit status. */
+int testlib_sh(const char *cmd);
+
 #endif

@@ -25,11 +25,16 @@ struct config_key {
 	double min, max;   /* numeric range, inclusive */
 	bool secret;       /* masked by config_print */
 	const char *help;
+	bool per_hsm;      /* offset is into struct config_hsm, for [hsm] and [hsm.NAME] */
 };
 
 #define K(sec, nm, ty, field, lo, hi, doc)                                     \
 	{sec, nm, ty, offsetof(struct config, field),                          \
-	 sizeof(((struct config *)0)->field), lo, hi, false, doc}
+	 sizeof(((struct config *)0)->field), lo, hi, false, doc, false}
+/* H: a key of every HSM section; the field is in struct config_hsm. */
+#define H(nm, ty, field, lo, hi, doc)                                          \
+	{"hsm", nm, ty, offsetof(struct config_hsm, field),                    \
+	 sizeof(((struct config_hsm *)0)->field), lo, hi, false, doc, true}
 
 static const struct config_key config_keys[] = {
 	K("entropy", "sources", KT_STRING, entropy_sources, 0, 0,
@@ -60,6 +65,16 @@ static const struct config_key config_keys[] = {
 	  "required: run on the OpenSSL FIPS provider (built by 'make fips'), or refuse to start; off: OpenSSL's default provider"),
 	K("crypto", "fips_module_dir", KT_STRING, crypto_fips_module_dir, 0, 0,
 	  "folder with fips.so and fipsmodule.cnf (empty: <exe dir>/fips, then <exe dir>/../fips)"),
+	H("module", KT_STRING, module, 0, 0,
+	  "PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so); empty = no HSM"),
+	H("token", KT_STRING, token, 0, 0,
+	  "token label, or serial:SERIAL"),
+	H("pin_file", KT_STRING, pin_file, 0, 0,
+	  "file holding the user PIN (mode 0600); FOUNT_HSM_PIN overrides"),
+	H("rng_input", KT_BOOL, rng_input, 0, 1,
+	  "mix C_GenerateRandom into the DRBGs as additional input (never credited)"),
+	H("pool_size", KT_UINT, pool_size, 1, 16,
+	  "PKCS#11 sessions kept open for concurrent callers"),
 };
 
 void config_defaults(struct config *cfg)
@@ -79,6 +94,60 @@ void config_defaults(struct config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->crypto_fips = true; /* fount is a FIPS appliance */
 	cfg->crypto_fips_module_dir[0] = '\0';
+	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
+		cfg->hsm[i].pool_size = 4;
+	cfg->hsm[0].used = true; /* [hsm] always exists; its module may be empty */
+}
+
+const struct config_hsm *config_hsm_find(const struct config *cfg, const char *name)
+{
+	if (name == NULL)
+		name = "";
+	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++) {
+		if (cfg->hsm[i].used && strcmp(cfg->hsm[i].name, name) == 0)
+			return &cfg->hsm[i];
+	}
+	return NULL;
+}
+
+/* hsm_section returns the struct config_hsm for |section| ("hsm" or
+ * "hsm.NAME"), taking a free entry for a new NAME; NULL with a reason in
+ * |why| if the name is bad or every entry is taken. */
+static struct config_hsm *hsm_section(struct config *cfg, const char *section,
+				      char *why, size_t whylen)
+{
+	if (strcmp(section, "hsm") == 0)
+		return &cfg->hsm[0];
+	const char *name = section + 4; /* after "hsm." */
+	size_t len = strlen(name);
+	if (len == 0 || len >= CONFIG_HSM_NAME_MAX) {
+		snprintf(why, whylen, "HSM name must be 1 to %d characters", CONFIG_HSM_NAME_MAX - 1);
+		return NULL;
+	}
+	for (const char *p = name; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') {
+			snprintf(why, whylen, "HSM name may hold only letters, digits, '-' and '_'");
+			return NULL;
+		}
+	}
+	for (size_t i = 1; i < CONFIG_MAX_HSMS; i++) {
+		if (cfg->hsm[i].used && strcmp(cfg->hsm[i].name, name) == 0)
+			return &cfg->hsm[i];
+	}
+	for (size_t i = 1; i < CONFIG_MAX_HSMS; i++) {
+		if (!cfg->hsm[i].used) {
+			cfg->hsm[i].used = true;
+			memcpy(cfg->hsm[i].name, name, len + 1);
+			return &cfg->hsm[i];
+		}
+	}
+	snprintf(why, whylen, "at most %d [hsm.NAME] sections", CONFIG_MAX_HSMS - 1);
+	return NULL;
+}
+
+static bool is_hsm_section(const char *section)
+{
+	return strcmp(section, "hsm") == 0 || strncmp(section, "hsm.", 4) == 0;
 }
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
@@ -95,10 +164,10 @@ static bool parse_bool(const char *v, bool *out)
 }
 
 /* set_value parses |v| into the field of |k|; on error writes why to |why|. */
-static bool set_value(struct config *cfg, const struct config_key *k,
+static bool set_value(void *base, const struct config_key *k,
 		      const char *v, char *why, size_t whylen)
 {
-	uint8_t *field = (uint8_t *)cfg + k->offset;
+	uint8_t *field = (uint8_t *)base + k->offset;
 	char *end = NULL;
 
 	switch (k->type) {
@@ -179,6 +248,8 @@ bad_int:
 
 static const struct config_key *find_key(const char *section, const char *name)
 {
+	if (is_hsm_section(section))
+		section = "hsm"; /* [hsm.NAME] has the keys of [hsm] */
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
 		if (strcmp(config_keys[i].section, section) == 0 &&
 		    strcmp(config_keys[i].name, name) == 0)
@@ -224,7 +295,15 @@ static int on_key(void *user, const char *section, const char *name,
 		return 0;
 	}
 	char why[128];
-	if (!set_value(pc->cfg, k, value, why, sizeof(why))) {
+	void *base = pc->cfg;
+	if (k->per_hsm && (base = hsm_section(pc->cfg, section, why, sizeof(why))) == NULL) {
+		snprintf(pc->errbuf, pc->errlen, "%s:%d: bad section [%s]: %s",
+			 pc->path, lineno, section, why);
+		pc->failed = true;
+		pc->failed_line = lineno;
+		return 0;
+	}
+	if (!set_value(base, k, value, why, sizeof(why))) {
 		snprintf(pc->errbuf, pc->errlen, "%s:%d: bad value for [%s] %s: %s",
 			 pc->path, lineno, section, name, why);
 		pc->failed = true;
@@ -276,12 +355,34 @@ err_t config_load(struct config *cfg, const char *path, bool required,
 		const char *v = getenv(name);
 		if (v == NULL)
 			continue;
-		if (!set_value(cfg, &config_keys[i], v, why, sizeof(why))) {
+		/* FOUNT_HSM_<KEY> sets [hsm]; named sections come from the file only */
+		void *base = config_keys[i].per_hsm ? (void *)&cfg->hsm[0] : (void *)cfg;
+		if (!set_value(base, &config_keys[i], v, why, sizeof(why))) {
 			snprintf(errbuf, errlen, "environment %s: %s", name, why);
 			return ERR_CONFIG;
 		}
 	}
 	return ERR_OK;
+}
+
+static void print_key(FILE *fp, const struct config_key *k, const void *base)
+{
+	const uint8_t *field = (const uint8_t *)base + k->offset;
+	fprintf(fp, "# %s\n%s = ", k->help, k->name);
+	if (k->secret) {
+		fputs("********\n", fp);
+		return;
+	}
+	switch (k->type) {
+	case KT_STRING: fprintf(fp, "%s\n", (const char *)field); break;
+	case KT_DOUBLE: { double d; memcpy(&d, field, sizeof(d)); fprintf(fp, "%g\n", d); break; }
+	case KT_UINT: { unsigned u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%u\n", u); break; }
+	case KT_U64: { uint64_t u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%llu\n", (unsigned long long)u); break; }
+	case KT_BOOL: { bool b; memcpy(&b, field, sizeof(b)); fprintf(fp, "%s\n", b ? "on" : "off"); break; }
+	case KT_LOGLEVEL: { enum log_level l; memcpy(&l, field, sizeof(l)); fprintf(fp, "%s\n", level_names[l]); break; }
+	case KT_REQUIRED: { bool b; memcpy(&b, field, sizeof(b)); fprintf(fp, "%s\n", b ? "required" : "off"); break; }
+	default: fputs("?\n", fp); break;
+	}
 }
 
 void config_print(const struct config *cfg, void *vfp)
@@ -290,25 +391,25 @@ void config_print(const struct config *cfg, void *vfp)
 	const char *section = "";
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
 		const struct config_key *k = &config_keys[i];
-		const uint8_t *field = (const uint8_t *)cfg + k->offset;
+		if (k->per_hsm)
+			continue;
 		if (strcmp(section, k->section) != 0) {
 			fprintf(fp, "%s[%s]\n", i ? "\n" : "", k->section);
 			section = k->section;
 		}
-		fprintf(fp, "# %s\n%s = ", k->help, k->name);
-		if (k->secret) {
-			fputs("********\n", fp);
+		print_key(fp, k, cfg);
+	}
+	for (size_t h = 0; h < CONFIG_MAX_HSMS; h++) {
+		const struct config_hsm *hc = &cfg->hsm[h];
+		if (!hc->used)
 			continue;
-		}
-		switch (k->type) {
-		case KT_STRING: fprintf(fp, "%s\n", (const char *)field); break;
-		case KT_DOUBLE: { double d; memcpy(&d, field, sizeof(d)); fprintf(fp, "%g\n", d); break; }
-		case KT_UINT: { unsigned u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%u\n", u); break; }
-		case KT_U64: { uint64_t u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%llu\n", (unsigned long long)u); break; }
-		case KT_BOOL: { bool b; memcpy(&b, field, sizeof(b)); fprintf(fp, "%s\n", b ? "on" : "off"); break; }
-		case KT_LOGLEVEL: { enum log_level l; memcpy(&l, field, sizeof(l)); fprintf(fp, "%s\n", level_names[l]); break; }
-		case KT_REQUIRED: { bool b; memcpy(&b, field, sizeof(b)); fprintf(fp, "%s\n", b ? "required" : "off"); break; }
-		default: fputs("?\n", fp); break;
-		}
+		fprintf(fp, "\n[hsm%s%s]\n", hc->name[0] ? "." : "", hc->name);
+		for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
+			if (config_keys[i].per_hsm)
+				print_key(fp, &config_keys[i], hc);
+		/* the PIN itself is never part of the configuration: only say
+		 * where it comes from */
+		if (h == 0 && getenv("FOUNT_HSM_PIN") != NULL)
+			fputs("# user PIN: from FOUNT_HSM_PIN (overrides pin_file)\n# pin = ********\n", fp);
 	}
 }

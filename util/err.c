@@ -40,6 +40,21 @@ static const struct err_entry err_table[] = {
 	{ERR_NOT_OPERATIONAL, "module is not operational (self-tests failed or not yet run)"},
 	{ERR_INTEGRITY, "software integrity check failed"},
 	{ERR_PCT, "pairwise-consistency test of a new key pair failed"},
+	{ERR_HSM, "HSM operation failed"},
+	{ERR_HSM_MODULE, "PKCS#11 module cannot be loaded (check [hsm] module)"},
+	{ERR_HSM_TOKEN_ABSENT, "HSM token not present (check [hsm] token)"},
+	{ERR_HSM_PIN_INCORRECT, "HSM rejected the PIN"},
+	{ERR_HSM_PIN_LOCKED, "HSM PIN is locked or expired"},
+	{ERR_HSM_PIN_MISSING, "no HSM PIN configured (set [hsm] pin_file or FOUNT_HSM_PIN)"},
+	{ERR_HSM_MECHANISM, "HSM does not support the mechanism"},
+	{ERR_HSM_NOT_SUPPORTED, "HSM does not support the function"},
+	{ERR_HSM_OBJECT_NOT_FOUND, "no such object on the HSM token"},
+	{ERR_HSM_DUPLICATE, "HSM object label is ambiguous or already taken"},
+	{ERR_HSM_UNWRAP, "HSM rejected the wrapped key (wrong KEK or corrupted data)"},
+	{ERR_HSM_KEY_POLICY, "HSM key attributes forbid the operation"},
+	{ERR_HSM_SESSION, "HSM session or login lost"},
+	{ERR_HSM_TOKEN_FULL, "HSM token is out of memory or space"},
+	{ERR_HSM_TEMPLATE, "HSM rejected the key attributes"},
 	{ERR_INTERNAL, "internal error"},
 };
 
@@ -62,6 +77,7 @@ enum err_category err_category(err_t r)
 	case 3: return ERRCAT_ENTROPY;
 	case 4: return ERRCAT_CRYPTO;
 	case 5: return ERRCAT_SELFTEST;
+	case 6: return ERRCAT_HSM;
 	default: return ERRCAT_INTERNAL;
 	}
 }

@@ -34,6 +34,7 @@ enum err_category {
 	ERRCAT_ENTROPY = 3,  /* noise sources and health tests */
 	ERRCAT_CRYPTO = 4,   /* DRBG and the OpenSSL library context */
 	ERRCAT_SELFTEST = 5, /* self-tests and the module state */
+	ERRCAT_HSM = 6,      /* PKCS#11 hardware security modules */
 	ERRCAT_INTERNAL = 9,
 };
 
@@ -76,6 +77,22 @@ enum {
 	ERR_NOT_OPERATIONAL = -501,                  /* the module is not OPERATIONAL */
 	ERR_INTEGRITY = -502,              /* the software integrity check failed */
 	ERR_PCT = -503,                    /* a new key pair failed its pairwise-consistency test */
+
+	ERR_HSM = -600,                    /* a PKCS#11 call failed (see the log) */
+	ERR_HSM_MODULE = -601,             /* the PKCS#11 module cannot be loaded */
+	ERR_HSM_TOKEN_ABSENT = -602,       /* no such token, or it went away */
+	ERR_HSM_PIN_INCORRECT = -603,      /* the token rejected the PIN */
+	ERR_HSM_PIN_LOCKED = -604,         /* the PIN is locked or expired */
+	ERR_HSM_PIN_MISSING = -605,        /* no PIN configured (pin_file or FOUNT_HSM_PIN) */
+	ERR_HSM_MECHANISM = -606,          /* the token does not support the mechanism */
+	ERR_HSM_NOT_SUPPORTED = -607,      /* the token does not support the function */
+	ERR_HSM_OBJECT_NOT_FOUND = -608,   /* no object with that label */
+	ERR_HSM_DUPLICATE = -609,          /* more than one object, or the label is taken */
+	ERR_HSM_UNWRAP = -610,             /* the wrapped key is invalid (wrong KEK?) */
+	ERR_HSM_KEY_POLICY = -611,         /* the key's attributes forbid the operation */
+	ERR_HSM_SESSION = -612,            /* the session or login was lost */
+	ERR_HSM_TOKEN_FULL = -613,         /* the token has no room or memory left */
+	ERR_HSM_TEMPLATE = -614,           /* the token rejected an attribute template */
 
 	ERR_INTERNAL = -900,
 };
@@ -175,6 +192,23 @@ uint64_t now_ns(void);
  * defaults work with no file at all. */
 #define CONFIG_DEFAULT_PATH "/etc/fount/fount.conf"
 #define CONFIG_MAX_SOURCES 8
+/* [hsm] plus up to three [hsm.NAME] sections. */
+#define CONFIG_MAX_HSMS 4
+#define CONFIG_HSM_NAME_MAX 32
+
+/* One configured PKCS#11 provider. hsm[0] of struct config is the [hsm]
+ * section (name ""); [hsm.NAME] sections take the next free entries in the
+ * order they first appear. The PIN is never part of the configuration:
+ * hsm/ reads it from |pin_file| (or FOUNT_HSM_PIN) into secure memory. */
+struct config_hsm {
+	bool used;                       /* the section appeared (or is [hsm]) */
+	char name[CONFIG_HSM_NAME_MAX];  /* "" for [hsm], NAME for [hsm.NAME] */
+	char module[256];                /* provider path; "" = not configured */
+	char token[64];                  /* token label, or "serial:SERIAL" */
+	char pin_file[256];              /* file holding the user PIN */
+	bool rng_input;                  /* register C_GenerateRandom as additional input */
+	unsigned pool_size;              /* sessions kept open for concurrent callers */
+};
 
 struct config {
 	/* [entropy] */
@@ -197,7 +231,14 @@ struct config {
 	/* [crypto] */
 	bool crypto_fips;               /* true: "required" (the default), false: "off" */
 	char crypto_fips_module_dir[256]; /* holds fips.so and fipsmodule.cnf; "" = beside the executable */
+	/* [hsm], [hsm.NAME] */
+	struct config_hsm hsm[CONFIG_MAX_HSMS];
 };
+
+/* config_hsm_find returns the HSM configured under |name| ("" or NULL for
+ * [hsm]), or NULL if there is none. */
+const struct config_hsm *config_hsm_find(const struct config *cfg,
+					 const char *name) NONNULL(1);
 
 /* config_defaults fills |cfg| with the built-in defaults. */
 void config_defaults(struct config *cfg) NONNULL(1);

@@ -1,0 +1,183 @@
+/* hsm/hsm.h — the one public header of hsm/: PKCS#11 hardware security
+ * modules through libpkcs11-helper.
+ *
+ * An HSM is one configured provider ([hsm] or [hsm.NAME]): a PKCS#11
+ * module, a token in it (by label or serial) and the user PIN. hsm_open
+ * loads the module, finds the token, opens a small pool of sessions and
+ * logs in; the PIN is read into secure memory and wiped right after
+ * C_Login. Every operation borrows a session from the pool, so several
+ * threads may use one struct hsm at once. When the token goes away
+ * (CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_REMOVED, a lost session or login),
+ * the next operation reloads the module, finds the token again by its
+ * configured label or serial, logs in again and retries once.
+ *
+ * Keys generated inside the HSM are sensitive and non-extractable unless
+ * asked otherwise. Keys made by fount enter the HSM only wrapped: fount
+ * wraps them under a KEK it shares with the HSM (AES key wrap with padding,
+ * RFC 5649) and the HSM unwraps them (C_UnwrapKey with
+ * CKM_AES_KEY_WRAP_PAD), so the plaintext key never crosses the PKCS#11
+ * boundary. No PIN and no key byte ever reaches a log or an error message.
+ *
+ * hsm/ sits between keygen/ and store/: it may use keygen's DRBG (to seed
+ * the HSM) and registers the HSM's RNG with entropy/ itself. */
+#ifndef FOUNT_HSM_HSM_H
+#define FOUNT_HSM_HSM_H
+
+#include "util/util.h"
+
+struct hsm;
+
+/* Largest wrapped key hsm_kek_wrap / hsm_export_wrapped return (an RSA-4096
+ * private key in PKCS#8 plus padding fits). */
+#define HSM_WRAPPED_MAX 4096
+/* Largest key hsm_kek_wrap accepts and hsm_kek_unwrap returns. */
+#define HSM_KEY_MAX 512
+/* Largest single hsm_random / hsm_seed request. */
+#define HSM_RANDOM_MAX 65536
+
+enum hsm_key_type {
+	HSM_KEY_AES_128,
+	HSM_KEY_AES_256,
+	HSM_KEY_RSA_3072,
+	HSM_KEY_EC_P256,
+};
+
+/* Flags for hsm_generate and hsm_import_wrapped. By default a key is
+ * sensitive (CKA_SENSITIVE), non-extractable (CKA_EXTRACTABLE false), a
+ * token object, and may encrypt/decrypt (AES), sign/verify (RSA, EC). */
+#define HSM_KEY_EXTRACTABLE (1u << 0) /* may leave the HSM wrapped (C_WrapKey) */
+#define HSM_KEY_KEK (1u << 1)         /* AES only: may wrap and unwrap other keys */
+
+/* hsm_key_type_parse maps "aes-128", "aes-256", "rsa-3072", "ec-p256".
+ * ERR_INVALID_ARG for anything else. */
+err_t hsm_key_type_parse(const char *s, enum hsm_key_type *out) MUST_CHECK NONNULL(1, 2);
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+/* hsm_open connects to the HSM configured in |cfg|: pkcs11h_initialize (on
+ * first use), registers and initializes the provider (CKF_OS_LOCKING_OK),
+ * finds the token, opens |cfg->pool_size| sessions and logs in as the user.
+ * Returns ERR_CONFIG if |cfg->module| is empty, ERR_HSM_MODULE if the
+ * module cannot be loaded, ERR_HSM_TOKEN_ABSENT if no token matches,
+ * ERR_HSM_PIN_MISSING / ERR_HSM_PIN_INCORRECT / ERR_HSM_PIN_LOCKED for PIN
+ * trouble. */
+err_t hsm_open(const struct config_hsm *cfg, struct hsm **out) MUST_CHECK NONNULL(1, 2);
+
+/* hsm_close logs out, closes the sessions, removes the provider and, with
+ * the last HSM, terminates pkcs11-helper. Does nothing on NULL. Any
+ * entropy source registered with hsm_register_rng must be gone first
+ * (entropy_shutdown). */
+void hsm_close(struct hsm *h);
+
+/* hsm_name returns the configured name ("" for [hsm]). */
+const char *hsm_name(const struct hsm *h) NONNULL(1);
+
+/* hsm_reconnects returns how many times |h| reloaded the module after the
+ * token went away. */
+unsigned hsm_reconnects(const struct hsm *h) NONNULL(1);
+
+/* ---- tokens and objects --------------------------------------------------- */
+
+struct hsm_token_info {
+	char label[33];
+	char serial[17];
+	char manufacturer[33];
+	char model[17];
+};
+
+/* hsm_list_tokens loads the module of |cfg| (no login) and describes up to
+ * |max| tokens present in it; *n is how many there are. */
+err_t hsm_list_tokens(const struct config_hsm *cfg, struct hsm_token_info *out,
+		      size_t max, size_t *n) MUST_CHECK NONNULL(1, 4);
+
+struct hsm_object_info {
+	char label[65];
+	char id_hex[65];          /* CKA_ID in hex, truncated to 32 bytes */
+	const char *class_name;   /* "secret-key", "private-key", "public-key", "data", ... */
+	const char *key_type;     /* "aes", "rsa", "ec", ... or "" */
+	unsigned long bits;       /* key size in bits, 0 if unknown */
+	int sensitive;            /* CKA_SENSITIVE: 1, 0, or -1 if not applicable */
+	int extractable;          /* CKA_EXTRACTABLE: 1, 0, or -1 */
+};
+
+/* hsm_list_objects describes up to |max| objects the user can see; *n is
+ * how many there are. */
+err_t hsm_list_objects(struct hsm *h, struct hsm_object_info *out, size_t max,
+		       size_t *n) MUST_CHECK NONNULL(1, 4);
+
+/* hsm_generate creates a key (AES) or key pair (RSA, EC; both halves get
+ * |label|) inside the HSM: C_GenerateKey / C_GenerateKeyPair (PKCS#11 v2.40
+ * §5.14). ERR_HSM_DUPLICATE if |label| is taken, ERR_HSM_MECHANISM if the
+ * token cannot generate that type. */
+err_t hsm_generate(struct hsm *h, enum hsm_key_type type, const char *label,
+		   unsigned flags) MUST_CHECK NONNULL(1, 3);
+
+/* hsm_destroy removes every object labelled |label|.
+ * ERR_HSM_OBJECT_NOT_FOUND if there is none. */
+err_t hsm_destroy(struct hsm *h, const char *label) MUST_CHECK NONNULL(1, 2);
+
+/* ---- moving keys in and out, wrapped --------------------------------------- */
+
+/* hsm_kek_install creates the AES key-encryption key |label| from |kek|
+ * (16 or 32 bytes): sensitive, non-extractable, usable only to wrap and
+ * unwrap. This is the one-time provisioning step (a key ceremony) that
+ * gives fount and the HSM a shared transport KEK; it is the only call that
+ * hands a plaintext key to the HSM. */
+err_t hsm_kek_install(struct hsm *h, const char *label, const uint8_t *kek,
+		      size_t kek_len, unsigned flags) MUST_CHECK NONNULL(1, 2, 3);
+
+/* hsm_import_wrapped unwraps |wrapped| (RFC 5649 AES key wrap with
+ * padding, made by fount under the same KEK) inside the HSM with the KEK
+ * labelled |kek_label| (C_UnwrapKey, CKM_AES_KEY_WRAP_PAD) into a new AES
+ * key of |type| labelled |label|. ERR_HSM_UNWRAP if the HSM rejects the
+ * blob (wrong KEK, corrupted), ERR_HSM_OBJECT_NOT_FOUND if there is no KEK,
+ * ERR_HSM_DUPLICATE if |label| is taken. */
+err_t hsm_import_wrapped(struct hsm *h, const char *kek_label,
+			 const uint8_t *wrapped, size_t wrapped_len,
+			 enum hsm_key_type type, const char *label,
+			 unsigned flags) MUST_CHECK NONNULL(1, 2, 3, 6);
+
+/* hsm_export_wrapped wraps the key |label| under |kek_label| inside the HSM
+ * (C_WrapKey, CKM_AES_KEY_WRAP_PAD). ERR_HSM_KEY_POLICY if the key is not
+ * extractable or the KEK may not wrap. */
+err_t hsm_export_wrapped(struct hsm *h, const char *kek_label, const char *label,
+			 uint8_t *out, size_t cap, size_t *out_len) MUST_CHECK
+	NONNULL(1, 2, 3, 4, 6);
+
+/* hsm_kek_wrap seals |key| under the HSM-resident KEK |kek_label| (for the
+ * key store): the key becomes a short-lived session object, the HSM wraps
+ * it with CKM_AES_KEY_WRAP_PAD, and the session object is destroyed. */
+err_t hsm_kek_wrap(struct hsm *h, const char *kek_label, const uint8_t *key,
+		   size_t key_len, uint8_t *out, size_t cap, size_t *out_len) MUST_CHECK
+	NONNULL(1, 2, 3, 5, 7);
+
+/* hsm_kek_unwrap opens what hsm_kek_wrap sealed: the HSM unwraps into a
+ * short-lived extractable session object whose value is copied to |out|
+ * (which should be secure memory) and which is then destroyed.
+ * ERR_HSM_UNWRAP for a wrong KEK or corrupted blob. */
+err_t hsm_kek_unwrap(struct hsm *h, const char *kek_label, const uint8_t *wrapped,
+		     size_t wrapped_len, uint8_t *out, size_t cap, size_t *out_len) MUST_CHECK
+	NONNULL(1, 2, 3, 5, 7);
+
+/* ---- the HSM's RNG ------------------------------------------------------------ */
+
+/* hsm_seed mixes |len| bytes into the HSM's RNG (C_SeedRandom).
+ * ERR_HSM_NOT_SUPPORTED if the token answers CKR_RANDOM_SEED_NOT_SUPPORTED
+ * or CKR_FUNCTION_NOT_SUPPORTED: an answer, not a failure of fount. */
+err_t hsm_seed(struct hsm *h, const uint8_t *seed, size_t len) MUST_CHECK NONNULL(1, 2);
+
+/* hsm_seed_from_drbg seeds the HSM with |len| bytes from drbg_generate
+ * (the module must be OPERATIONAL), in chunks of at most 4 KiB. */
+err_t hsm_seed_from_drbg(struct hsm *h, size_t len) MUST_CHECK NONNULL(1);
+
+/* hsm_random fills |out| with |len| <= HSM_RANDOM_MAX bytes from
+ * C_GenerateRandom. */
+err_t hsm_random(struct hsm *h, uint8_t *out, size_t len) MUST_CHECK NONNULL(1, 2);
+
+/* hsm_register_rng registers the HSM's RNG with entropy/ as an
+ * additional-input source named "hsm" (or "hsm.NAME"): never credited.
+ * |h| must outlive the entropy pipeline (entropy_shutdown before
+ * hsm_close). */
+err_t hsm_register_rng(struct hsm *h) MUST_CHECK NONNULL(1);
+
+#endif /* FOUNT_HSM_HSM_H */

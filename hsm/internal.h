@@ -1,0 +1,93 @@
+/* hsm/internal.h — private to hsm/: the provider and session pool, the
+ * CK_RV mapping, and the retry-once operation runner. */
+#ifndef FOUNT_HSM_INTERNAL_H
+#define FOUNT_HSM_INTERNAL_H
+
+#include <pkcs11-helper-1.0/pkcs11h-core.h>
+#include <pthread.h>
+
+#include "hsm/hsm.h"
+
+#define HSM_POOL_MAX 16
+#define HSM_PIN_MAX 256
+
+/* fount-private results an operation can return through its CK_RV: they
+ * sit in the vendor-defined range (PKCS#11 v2.40 §3.6 CKR_VENDOR_DEFINED)
+ * and never come from a token, because fount's own operations make them. */
+#define HSM_RV_NOT_FOUND (CKR_VENDOR_DEFINED + 0x0f0e0001UL)
+#define HSM_RV_DUPLICATE (CKR_VENDOR_DEFINED + 0x0f0e0002UL)
+#define HSM_RV_TOO_SMALL (CKR_VENDOR_DEFINED + 0x0f0e0003UL)
+
+/* One loaded PKCS#11 module, shared by every struct hsm that names it: a
+ * module is initialized once per process (PKCS#11 v2.40 §5.4: a second
+ * C_Initialize is CKR_CRYPTOKI_ALREADY_INITIALIZED, and one C_Finalize ends
+ * every session of the process). */
+struct hsm_module {
+	char path[256];
+	char reference[48];         /* pkcs11-helper provider reference */
+	unsigned refs;
+	unsigned gen;               /* bumped by every reload */
+	bool loaded;
+	void *dl;                   /* our reference on it (RTLD_NOLOAD) */
+	CK_FUNCTION_LIST_PTR fn;
+};
+
+struct hsm {
+	char name[CONFIG_HSM_NAME_MAX];
+	char module[256];
+	char token[64];
+	char pin_file[256];
+	char rng_name[48];          /* entropy source name: "hsm" or "hsm.NAME" */
+	unsigned pool_size;
+
+	pthread_mutex_t lock;       /* guards everything below */
+	pthread_cond_t idle;        /* a session was returned */
+	bool connected;
+	struct hsm_module *mod;     /* shared; NULL until first connect */
+	unsigned mod_gen;           /* mod->gen when this connection was made */
+	CK_FUNCTION_LIST_PTR fn;    /* mod->fn, valid while mod_gen == mod->gen */
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE pool[HSM_POOL_MAX];
+	bool busy[HSM_POOL_MAX];
+	unsigned nbusy;
+	unsigned generation;        /* bumped by every reconnect */
+	unsigned reconnects;
+};
+
+/* An operation on one session. It returns a CK_RV (or an HSM_RV_*). */
+typedef CK_RV (*hsm_op_fn)(struct hsm *h, CK_SESSION_HANDLE s, void *arg);
+
+/* hsm_run borrows a session, runs |op|, returns the session and maps the
+ * result to an err_t. If the token went away, it reconnects and runs |op|
+ * once more. |what| names the operation in the log. */
+err_t hsm_run(struct hsm *h, hsm_op_fn op, void *arg, const char *what) MUST_CHECK;
+
+/* hsm_rv_to_err maps a CK_RV (or HSM_RV_*) to fount's error code;
+ * hsm_rv_name returns its CKR_ name. Both are total. */
+err_t hsm_rv_to_err(CK_RV rv);
+const char *hsm_rv_name(CK_RV rv);
+/* hsm_rv_is_gone is true for the answers that mean the token, session or
+ * login is gone and reconnecting may help. */
+bool hsm_rv_is_gone(CK_RV rv);
+/* hsm_log_rv logs |what| failing with |rv| (its name and pkcs11-helper's
+ * text) and returns hsm_rv_to_err(rv). */
+err_t hsm_log_rv(const struct hsm *h, const char *what, CK_RV rv);
+
+/* hsm_find_one finds the single object of |cls| (or any class when
+ * |cls| is (CK_ULONG)-1) labelled |label|. HSM_RV_NOT_FOUND / HSM_RV_DUPLICATE. */
+CK_RV hsm_find_one(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
+		   CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *out);
+
+/* hsm_global_get / hsm_global_put reference-count pkcs11h_initialize. */
+err_t hsm_global_get(void) MUST_CHECK;
+void hsm_global_put(void);
+/* hsm_module_get returns the shared, loaded module at |path| (loading it
+ * through pkcs11-helper on first use); hsm_module_put drops a reference
+ * and unloads it with the last. hsm_module_reload unloads and loads it
+ * again unless someone already did since generation |seen|. All take the
+ * global lock. */
+err_t hsm_module_get(const char *path, struct hsm_module **out) MUST_CHECK;
+void hsm_module_put(struct hsm_module *m);
+err_t hsm_module_reload(struct hsm_module *m, unsigned seen) MUST_CHECK;
+
+#endif /* FOUNT_HSM_INTERNAL_H */
