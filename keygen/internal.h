@@ -35,6 +35,11 @@ struct keygen_cipher {
 const struct keygen_cipher *keygen_aes256_ctr(void);
 const struct keygen_cipher *keygen_aes256_cbc(void);
 
+/* keygen_wrap_cipher returns AES-<kek_len*8>-WRAP (|pad| false: SP 800-38F
+ * KW) or -WRAP-PAD (KWP), fetched once by keygen_init; NULL for another
+ * KEK size, before keygen_init, or if the provider lacks it. */
+const EVP_CIPHER *keygen_wrap_cipher(bool pad, size_t kek_len);
+
 /* ---- OpenSSL's randomness (keygen/rand.c) -------------------------------*/
 #define KEYGEN_RAND_NAME "FOUNT-DRBG"
 

@@ -20,6 +20,8 @@ static OSSL_LIB_CTX *libctx;
 static OSSL_PROVIDER *provider;
 static OSSL_PROVIDER *fount_provider; /* default mode: FOUNT-DRBG */
 static EVP_CIPHER *aes256_ctr_evp, *aes256_cbc_evp;
+/* AES-{128,192,256}-WRAP and -WRAP-PAD, fetched once: [pad][kek size] */
+static EVP_CIPHER *wrap_ciphers[2][3];
 static struct keygen_cipher aes256_ctr, aes256_cbc;
 static bool ciphers_ready;
 static char provider_name[128] = "(keygen not initialised)";
@@ -167,6 +169,12 @@ static void release_locked(void)
 	aes256_ctr_evp = NULL;
 	EVP_CIPHER_free(aes256_cbc_evp);
 	aes256_cbc_evp = NULL;
+	for (size_t p = 0; p < 2; p++) {
+		for (size_t k = 0; k < 3; k++) {
+			EVP_CIPHER_free(wrap_ciphers[p][k]);
+			wrap_ciphers[p][k] = NULL;
+		}
+	}
 	if (provider != NULL)
 		(void)OSSL_PROVIDER_unload(provider);
 	provider = NULL;
@@ -282,6 +290,15 @@ err_t keygen_init(const struct config *cfg)
 		r = ERR_CRYPTO;
 		goto out;
 	}
+	for (size_t p = 0; p < 2; p++) {
+		for (size_t k = 0; k < 3; k++) {
+			char name[32];
+			snprintf(name, sizeof(name), "AES-%zu-WRAP%s", 128 + 64 * k, p ? "-PAD" : "");
+			/* a provider without key wrap leaves NULL: wrapping then
+			 * fails with ERR_UNSUPPORTED, nothing else does */
+			wrap_ciphers[p][k] = EVP_CIPHER_fetch(libctx, name, NULL);
+		}
+	}
 	ciphers_ready = true;
 	GUARD_GOTO(describe_provider());
 	log_debug("OpenSSL provider: %s", provider_name);
@@ -333,4 +350,11 @@ const struct keygen_cipher *keygen_aes256_ctr(void)
 const struct keygen_cipher *keygen_aes256_cbc(void)
 {
 	return ciphers_ready ? &aes256_cbc : NULL;
+}
+
+const EVP_CIPHER *keygen_wrap_cipher(bool pad, size_t kek_len)
+{
+	if (!ciphers_ready || (kek_len != 16 && kek_len != 24 && kek_len != 32))
+		return NULL;
+	return wrap_ciphers[pad ? 1 : 0][(kek_len - 16) / 8];
 }

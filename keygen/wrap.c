@@ -1,8 +1,9 @@
 /* keygen/wrap.c — key wrapping: AES Key Wrap (SP 800-38F §6.2, RFC 3394),
  * AES Key Wrap with Padding (SP 800-38F §6.3, RFC 5649), and RSA-OAEP
  * (RFC 8017 §7.1) with SHA-256 and MGF1-SHA-256, all from fount's library
- * context. Unwrap never hands out partial output: it decrypts into secure
- * scratch memory and copies only after the integrity check passed. */
+ * context. Unwrap never hands out partial output: the plaintext lands in the
+ * caller's buffer (which holds keys, so should be secure memory), and any
+ * failure, the integrity check's included, wipes it before returning. */
 #include <string.h>
 
 #include "keygen/internal.h"
@@ -44,26 +45,13 @@ size_t keygen_aes_wrap_len(enum keygen_wrap_alg alg, size_t in_len)
 	}
 }
 
-/* wrap_cipher fetches AES-{128,192,256}-WRAP[-PAD] by the KEK's size. */
-static EVP_CIPHER *wrap_cipher(enum keygen_wrap_alg alg, size_t kek_len)
-{
-	char name[32];
-	if (kek_len != 16 && kek_len != 24 && kek_len != 32)
-		return NULL;
-	if (alg != KEYGEN_WRAP_KW && alg != KEYGEN_WRAP_KWP)
-		return NULL;
-	snprintf(name, sizeof(name), "AES-%zu-WRAP%s", kek_len * 8,
-		 alg == KEYGEN_WRAP_KWP ? "-PAD" : "");
-	return EVP_CIPHER_fetch(keygen_libctx(), name, NULL);
-}
-
 /* aes_wrap_run runs one wrap (enc) or unwrap (!enc) of |in| into |out|,
  * which holds at least in_len + 8 bytes. The default ICVs are used: RFC
  * 3394 §2.2.3.1 (A6A6A6A6A6A6A6A6) and RFC 5649 §3 (A65959A6 || MLI).
  * OpenSSL's wrap ciphers do the whole operation in one update and check
  * the ICV with CRYPTO_memcmp; a failed check returns an error and clears
  * the output. */
-static err_t aes_wrap_run(EVP_CIPHER *cipher, bool enc, const uint8_t *kek,
+static err_t aes_wrap_run(const EVP_CIPHER *cipher, bool enc, const uint8_t *kek,
 			  const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
 {
 	err_t r = enc ? ERR_CRYPTO : ERR_UNWRAP;
@@ -93,7 +81,7 @@ err_t keygen_aes_wrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek_l
 		      size_t *out_len)
 {
 	err_t r = ERR_INTERNAL;
-	EVP_CIPHER *cipher = NULL;
+	const EVP_CIPHER *cipher = NULL;
 	size_t want = keygen_aes_wrap_len(alg, in_len), got = 0;
 
 	ENSURE(kek != NULL && in != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
@@ -103,7 +91,7 @@ err_t keygen_aes_wrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek_l
 	ENSURE(in_len <= KEYGEN_WRAP_MAX_INPUT, ERR_TOO_LARGE);
 	ENSURE(want != 0, ERR_INVALID_ARG);
 	ENSURE(out_cap >= want, ERR_TOO_LARGE);
-	cipher = wrap_cipher(alg, kek_len);
+	cipher = keygen_wrap_cipher(alg == KEYGEN_WRAP_KWP, kek_len);
 	ENSURE_GOTO(cipher != NULL, ERR_UNSUPPORTED);
 	GUARD_GOTO(aes_wrap_run(cipher, true, kek, in, in_len, out, &got));
 	ENSURE_GOTO(got == want, ERR_CRYPTO);
@@ -112,7 +100,6 @@ err_t keygen_aes_wrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek_l
 out:
 	if (r != ERR_OK)
 		secure_zero(out, out_cap < want ? out_cap : want);
-	EVP_CIPHER_free(cipher);
 	return r;
 }
 
@@ -121,8 +108,7 @@ err_t keygen_aes_unwrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek
 			size_t *out_len)
 {
 	err_t r = ERR_INTERNAL;
-	EVP_CIPHER *cipher = NULL;
-	uint8_t *scratch = NULL;
+	const EVP_CIPHER *cipher = NULL;
 	size_t got = 0;
 
 	ENSURE(kek != NULL && in != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
@@ -136,15 +122,12 @@ err_t keygen_aes_unwrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek
 	ENSURE_GOTO(in_len % KW_BLOCK == 0, ERR_UNWRAP);
 	ENSURE_GOTO(in_len >= (alg == KEYGEN_WRAP_KW ? 3u : 2u) * KW_BLOCK, ERR_UNWRAP);
 	ENSURE_GOTO(out_cap >= in_len - KW_BLOCK, ERR_TOO_LARGE);
-	cipher = wrap_cipher(alg, kek_len);
+	cipher = keygen_wrap_cipher(alg == KEYGEN_WRAP_KWP, kek_len);
 	ENSURE_GOTO(cipher != NULL, ERR_UNSUPPORTED);
-	scratch = secmem_alloc(in_len, &r);
-	if (scratch == NULL)
-		goto out;
-	GUARD_GOTO(aes_wrap_run(cipher, false, kek, in, in_len, scratch, &got));
+	/* OpenSSL's unwrap writes in_len - 8 bytes, checked to fit above */
+	GUARD_GOTO(aes_wrap_run(cipher, false, kek, in, in_len, out, &got));
 	ENSURE_GOTO(got > 0 && got <= in_len - KW_BLOCK, ERR_UNWRAP);
 	ENSURE_GOTO(alg != KEYGEN_WRAP_KW || got == in_len - KW_BLOCK, ERR_UNWRAP);
-	memcpy(out, scratch, got);
 	*out_len = got;
 	r = ERR_OK;
 out:
@@ -152,8 +135,6 @@ out:
 	 * where a key could have been */
 	if (r != ERR_OK)
 		secure_zero(out, out_cap < in_len ? out_cap : in_len);
-	secmem_free(scratch, in_len);
-	EVP_CIPHER_free(cipher);
 	return r;
 }
 
