@@ -82,6 +82,17 @@ struct entropy_health {
 /* entropy_health_init resets |t| to test with cutoffs |c|. */
 void entropy_health_init(struct entropy_health *t, const struct entropy_health_cutoffs *c);
 
+/* entropy_health_restart starts a new RCT run and a new APT window at the
+ * next sample, keeping the cutoffs and counters. The pipeline calls it
+ * after an intermittent failure, once the failing block is discarded: a
+ * window that reached its cutoff would otherwise keep failing the fresh
+ * samples after it, turning one statistical event (expected once in 2^20
+ * windows at alpha = 2^-20) into a run of failures that disables the
+ * source. A source that stays bad fails again at once and runs into the
+ * retry limit; one that is stuck within a block still reaches the
+ * permanent cutoff there. */
+void entropy_health_restart(struct entropy_health *t);
+
 /* entropy_health_insert runs both tests on one sample. It returns ERR_OK,
  * ERR_HEALTH_RCT / ERR_HEALTH_APT when an intermittent cutoff is reached, or
  * ERR_HEALTH_RCT_PERMANENT / ERR_HEALTH_APT_PERMANENT when a permanent one

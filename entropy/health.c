@@ -102,6 +102,13 @@ void entropy_health_init(struct entropy_health *t, const struct entropy_health_c
 	t->c = *c;
 }
 
+void entropy_health_restart(struct entropy_health *t)
+{
+	t->rct_count = 0; /* the next sample starts a run of 1 */
+	t->apt_index = 0; /* and opens a new window */
+	t->apt_count = 0;
+}
+
 /* Severity order for "most severe result": permanent > intermittent > OK. */
 static int severity(err_t r)
 {

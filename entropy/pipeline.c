@@ -194,9 +194,13 @@ static err_t draw_block(struct slot *s, uint8_t out[PIPE_BLOCK])
 		 * retry budget bounds it either way. */
 		ENSURE_GOTO(s->src.read(s->src.ctx, buf, take) == ERR_OK, ERR_ENTROPY_READ);
 		/* Any health failure discards the whole block: no sample of it
-		 * reaches the output. The health state is kept, so a source
-		 * that stays bad escalates to a permanent failure. */
-		GUARD_GOTO(entropy_health_insert_block(&s->health, buf, take));
+		 * reaches the output. After an intermittent one the tests start
+		 * afresh (entropy_health_restart): the retry budget, not a
+		 * window that already failed, decides whether the source goes. */
+		r = entropy_health_insert_block(&s->health, buf, take);
+		if (is_intermittent(r))
+			entropy_health_restart(&s->health);
+		GUARD_GOTO(r);
 		ENSURE_GOTO(EVP_MAC_update(ctx, buf, take) == 1, ERR_CRYPTO);
 		need -= take;
 	}

@@ -15,6 +15,9 @@ enum fake_mode {
 	FAKE_GOES_STUCK, /* good for |good_for| samples, then stuck */
 	FAKE_RUNS,       /* good for |good_for|, then runs of 7: RCT intermittent
 			  * at H = 4 (cutoff 6) but never permanent (11) */
+	FAKE_BLIP,       /* good, except 20 samples from |good_for| on: 0,0,0,x
+			  * repeated, 15 zeros opening an APT window: one APT
+			  * event at H = 8 (cutoff 13), no RCT (cutoff 4) */
 };
 
 struct fake {
@@ -47,6 +50,11 @@ static err_t fake_read(void *ctx, uint8_t *out, size_t n)
 		case FAKE_GOES_STUCK:
 			if (f->produced >= f->good_for)
 				out[i] = 0x42;
+			break;
+		case FAKE_BLIP:
+			if (f->produced >= f->good_for && f->produced < f->good_for + 20)
+				out[i] = (f->produced - f->good_for) % 4u == 3u
+						 ? (uint8_t)(0x11u + f->produced) : 0x00;
 			break;
 		case FAKE_RUNS:
 			if (f->produced >= f->good_for) {
@@ -342,6 +350,35 @@ static void test_all_credited_broken_exhausted(void)
 	entropy_shutdown();
 }
 
+/* One statistical APT event (a biased stretch shorter than a block) costs
+ * one discarded block, not the source: the tests restart after it. Before
+ * entropy_health_restart the failed window kept failing every block for
+ * the rest of its 512 samples (12 blocks at H = 8) and the source was
+ * disabled after 8. */
+static void test_single_health_event_is_survived(void)
+{
+	/* window boundaries fall at multiples of 512 samples from the start-up
+	 * test on: the blip opens the window at sample 2048 */
+	struct fake f = {.mode = FAKE_BLIP, .good_for = 2048};
+	struct entropy_source s = fake_src("blip", &f);
+	struct entropy_status st[2];
+	uint8_t seed[32];
+
+	s.h = 8.0;
+	fresh();
+	EXPECT_OK(entropy_register(&s));
+	/* 40 samples per seed block at H = 8: 60 seeds run well past the blip */
+	for (int i = 0; i < 60; i++)
+		EXPECT_OK(entropy_get_seed(seed, sizeof(seed)));
+	CU_ASSERT_EQUAL(entropy_status(st, ARRAY_SIZE(st)), 1);
+	CU_ASSERT_TRUE(st[0].enabled);
+	CU_ASSERT_EQUAL(st[0].apt_failures, 1); /* it did happen, once */
+	CU_ASSERT_EQUAL(st[0].rct_failures, 0);
+	CU_ASSERT_EQUAL(fatal_calls, 0);
+	CU_ASSERT(f.produced > 2048 + 512);
+	entropy_shutdown();
+}
+
 static void test_raw_capture(void)
 {
 	static uint8_t buf[4096];
@@ -401,5 +438,6 @@ TEST_SUITE(entropy, suite_init, suite_clean,
 	   TEST(test_source_goes_bad_falls_through),
 	   TEST(test_intermittent_failures_disable_after_retries),
 	   TEST(test_all_credited_broken_exhausted),
+	   TEST(test_single_health_event_is_survived),
 	   TEST(test_raw_capture),
 	   TEST(test_register_invalid))
