@@ -62,13 +62,17 @@ out:
 	return r;
 }
 
-err_t selftest_integrity(char *detail, size_t len)
+/* The expected value, read from <binary>.hmac at the first run. Later
+ * (on-demand, periodic) runs compare against it: after an upgrade replaces
+ * the file, the running code is still the old one, and so is its value. */
+static uint8_t expected[32];
+static bool have_expected;
+
+static err_t read_expected(char *detail, size_t len)
 {
 	err_t r = ERR_INTEGRITY;
 	char exe[PATH_MAX], path[PATH_MAX + 8], hex[80];
-	uint8_t want[32], got[32];
-	size_t want_len = 0;
-	int fd = -1;
+	size_t n_read = 0;
 	FILE *fp = NULL;
 
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -85,24 +89,47 @@ err_t selftest_integrity(char *detail, size_t len)
 		goto out;
 	}
 	hex[strcspn(hex, "\r\n")] = '\0';
-	if (hex_decode(want, sizeof(want), &want_len, hex) != ERR_OK || want_len != 32) {
+	if (hex_decode(expected, sizeof(expected), &n_read, hex) != ERR_OK || n_read != 32) {
 		snprintf(detail, len, "malformed integrity file");
 		goto out;
 	}
-	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	have_expected = true;
+	r = ERR_OK;
+out:
+	if (fp)
+		fclose(fp);
+	return r;
+}
+
+err_t selftest_integrity(char *detail, size_t len)
+{
+	err_t r = ERR_INTEGRITY;
+	uint8_t got[32];
+	int fd = -1;
+
+	if (!have_expected && (r = read_expected(detail, len)) != ERR_OK)
+		goto out;
+	/* /proc/self/exe opens the file this process runs, even when a newer
+	 * one has been renamed over its path since */
+	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || hmac_file(fd, got) != ERR_OK) {
 		snprintf(detail, len, "cannot read own executable");
+		r = ERR_INTEGRITY;
 		goto out;
 	}
-	r = selftest_check("integrity", want, got, sizeof(got));
+	r = selftest_check("integrity", expected, got, sizeof(got));
 	if (r != ERR_OK) {
 		snprintf(detail, len, "HMAC-SHA-256 of the binary does not match");
 		r = ERR_INTEGRITY;
 	}
 out:
-	if (fp)
-		fclose(fp);
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+void selftest_integrity_forget(void)
+{
+	have_expected = false;
+	secure_zero(expected, sizeof(expected));
 }

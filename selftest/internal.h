@@ -20,6 +20,9 @@ bool selftest_is_broken(const char *name);
 typedef err_t (*selftest_fn)(char *detail, size_t detail_len);
 
 err_t selftest_integrity(char *detail, size_t detail_len);
+/* selftest_integrity_forget drops the cached expected value (a reset for
+ * testing: the next run reads <binary>.hmac again). */
+void selftest_integrity_forget(void);
 err_t selftest_kat_aes256_enc(char *detail, size_t detail_len);
 err_t selftest_kat_aes256_dec(char *detail, size_t detail_len);
 err_t selftest_kat_sha256(char *detail, size_t detail_len);

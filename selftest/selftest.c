@@ -344,6 +344,7 @@ void selftest_reset_for_testing(void)
 	error_cause = NULL;
 	break_name[0] = '\0';
 	powered_on = false;
+	selftest_integrity_forget();
 	power_on_verdict = ERR_NOT_OPERATIONAL;
 	pthread_mutex_unlock(&run_lock);
 }

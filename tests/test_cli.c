@@ -317,6 +317,46 @@ static void test_serve_lifecycle(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(slurp(log), "stopping on signal"));
 }
 
+/* An upgrade renames a new binary over the running one: the on-demand
+ * integrity test must still check the code that runs (/proc/self/exe,
+ * against the value read at power-on), not the new file. */
+static void test_serve_integrity_survives_binary_replacement(void)
+{
+	char bin[256], mac[256], src_mac[1024], fresh[256], cmd[1200];
+	const char *log = tmp("serve-upgrade.log");
+	snprintf(bin, sizeof(bin), "%s/fount-upgrade", tmpdir);
+	snprintf(mac, sizeof(mac), "%s/fount-upgrade.hmac", tmpdir);
+	snprintf(fresh, sizeof(fresh), "%s/fount-upgrade.new", tmpdir);
+	snprintf(src_mac, sizeof(src_mac), "%s.hmac", testlib_fount_bin());
+	copy_file(testlib_fount_bin(), bin);
+	copy_file(src_mac, mac);
+
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			_exit(127);
+		dup2(fd, 2);
+		putenv((char *)(uintptr_t)testlib_fips_dir_env());
+		execl(bin, bin, "serve", (char *)NULL);
+		_exit(127);
+	}
+	CU_ASSERT_TRUE(wait_for_log(log, "operational"));
+	/* the "upgrade": a different file renamed over the path, no .hmac */
+	copy_file(testlib_fount_bin(), fresh);
+	snprintf(cmd, sizeof(cmd), "printf x >> '%s' && mv '%s' '%s' && rm -f '%s'", fresh,
+		 fresh, bin, mac);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	kill(pid, SIGUSR1);
+	CU_ASSERT_TRUE(wait_for_log(log, "on-demand self-tests passed"));
+	kill(pid, SIGTERM);
+	int st = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT_PTR_NULL(strstr(slurp(log), "ERROR"));
+}
+
 static void test_serve_refuses_to_start_on_a_failed_selftest(void)
 {
 	const char *env[] = {"FOUNT_SELFTEST_BREAK=aes256-dec", NULL};
@@ -367,6 +407,7 @@ static void test_acvp_command(void)
 
 TEST_SUITE(cli, cli_init, cli_clean,
 	   TEST(test_serve_lifecycle), TEST(test_serve_refuses_to_start_on_a_failed_selftest),
+	   TEST(test_serve_integrity_survives_binary_replacement),
 	   TEST(test_acvp_command),
 	   TEST(test_random_hex), TEST(test_random_base64_and_sizes),
 	   TEST(test_random_file_private_and_never_overwritten),
