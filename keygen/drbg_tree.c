@@ -348,6 +348,19 @@ void drbg_set_gate(bool (*operational)(void))
 	atomic_store_explicit(&gate, operational, memory_order_release);
 }
 
+static _Atomic gate_fn service_gate;
+
+void keygen_set_service_gate(bool (*allowed)(void))
+{
+	atomic_store_explicit(&service_gate, allowed, memory_order_release);
+}
+
+bool keygen_service_allowed(void)
+{
+	gate_fn g = atomic_load_explicit(&service_gate, memory_order_acquire);
+	return g != NULL && g(); /* fail closed */
+}
+
 void drbg_reseed_all(void)
 {
 	pthread_mutex_lock(&tree_lock);

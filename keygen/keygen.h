@@ -123,6 +123,17 @@ void drbg_tree_shutdown(void);
  * generation is refused (fail closed). selftest/ registers its state check. */
 void drbg_set_gate(bool (*operational)(void));
 
+/* keygen_set_service_gate registers |allowed|, which every key service that
+ * is not random output (wrapping, unwrapping; hsm/'s key operations) calls
+ * first: ERR_NOT_OPERATIONAL unless it returns true. With none registered,
+ * they are refused (fail closed). selftest/ registers a check that lets
+ * them run in SELF_TEST (its own KATs: nothing outside the power-on
+ * sequence runs then, as in OpenSSL's ossl_prov_is_running) and in
+ * OPERATIONAL, and never in ERROR. */
+void keygen_set_service_gate(bool (*allowed)(void));
+/* keygen_service_allowed calls the registered service gate. */
+bool keygen_service_allowed(void);
+
 /* drbg_generate fills |out| with |len| random bytes from this thread's
  * worker, in chunks of at most 64 KiB, each a full SP 800-90A generate. */
 err_t drbg_generate(uint8_t *out, size_t len) MUST_CHECK;

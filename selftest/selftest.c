@@ -81,6 +81,14 @@ const char *selftest_state_name(enum selftest_state s)
 	}
 }
 
+/* services_allowed is keygen's service gate: the power-on KATs run in
+ * SELF_TEST, callers in OPERATIONAL; nothing in POWER_ON or ERROR. */
+static bool services_allowed(void)
+{
+	int st = atomic_load_explicit(&state, memory_order_acquire);
+	return st == SELFTEST_SELF_TEST || st == SELFTEST_OPERATIONAL;
+}
+
 bool selftest_operational(void)
 {
 	return atomic_load_explicit(&state, memory_order_acquire) == SELFTEST_OPERATIONAL;
@@ -248,6 +256,7 @@ err_t selftest_power_on(const struct config *cfg, struct selftest_result *out,
 
 	/* the gate and the fatal handler go in before anything can emit */
 	drbg_set_gate(selftest_operational);
+	keygen_set_service_gate(services_allowed);
 	entropy_set_fatal_handler(on_entropy_fatal);
 	keygen_set_pct_failure_handler(on_pct_failure);
 	keygen_set_pct_break_hook(selftest_is_broken);

@@ -63,6 +63,7 @@ static int suite_init(void)
 	if (r != ERR_OK && r != ERR_USAGE)
 		return -1;
 	drbg_set_gate(gate);
+	keygen_set_service_gate(gate);
 	if (drbg_tree_init(&cfg) != ERR_OK || drbg_generate(kek, sizeof(kek)) != ERR_OK)
 		return -1;
 	return hsm_open(&cfg.hsm[0], &h) == ERR_OK ? 0 : -1;
@@ -73,6 +74,7 @@ static int suite_clean(void)
 	/* the registered HSM source points at h: the pipeline goes first */
 	drbg_tree_shutdown();
 	drbg_set_gate(NULL);
+	keygen_set_service_gate(NULL);
 	entropy_shutdown();
 	hsm_close(h);
 	h = NULL;
