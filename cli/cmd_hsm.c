@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "cli/cli.h"
 #include "hsm/hsm.h"
 #include "keygen/keygen.h"
@@ -28,8 +30,13 @@ static const char usage[] =
 	"  kek-create --label L --out FILE   make a transport KEK (fount's DRBG), install it\n"
 	"                                    in the HSM, and keep fount's copy in FILE (0600)\n"
 	"  import --key FILE --kek-label L --kek-file F --label L2\n"
-	"                                    wrap an AES key from FILE under the KEK (AES-KWP,\n"
-	"                                    in fount) and unwrap it inside the HSM\n"
+	"                                    wrap the key in FILE under the KEK (AES-KWP, in\n"
+	"                                    fount) and unwrap it inside the HSM. FILE is an\n"
+	"                                    AES key (16 or 32 bytes, raw or hex) or a PKCS#8\n"
+	"                                    private key, PEM or DER, as 'fount keygen' writes\n"
+	"                                    it (rsa-2048/3072/4096, ec-p256/p384/p521): the\n"
+	"                                    private half is unwrapped, the public half is\n"
+	"                                    created beside it with the same label and id\n"
 	"  seed [--bytes N]                  seed the HSM's RNG from fount's DRBG (default 48)\n"
 	"\n"
 	"  --hsm NAME       use [hsm.NAME] instead of [hsm]\n"
@@ -49,45 +56,41 @@ static int fail(const char *what, err_t r)
 	return EXIT_FAIL;
 }
 
-/* read_key reads a 16- or 32-byte AES key from |path|: raw bytes, or hex
- * text (one line). The key lands in |key| (secure memory, 64 bytes). */
-static err_t read_key(const char *path, uint8_t *key, size_t *key_len)
+/* aes_key_parse takes |buf| as a 16- or 32-byte AES key: raw bytes, or
+ * hex text (one line). The key lands in |key| (secure memory, 64 bytes);
+ * |buf| is not changed. ERR_KEY_FORMAT if it is neither. */
+static err_t aes_key_parse(const uint8_t *buf, size_t len, uint8_t *key, size_t *key_len)
 {
-	err_t r = ERR_IO;
-	enum { CAP = 160 };
-	char *buf = secmem_alloc(CAP, &r);
-	size_t len = 0;
-	if (buf == NULL)
-		return r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	for (;;) {
-		ssize_t k = read(fd, buf + len, CAP - 1 - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-		if (len == CAP - 1)
-			break;
-	}
-	close(fd);
+	char hex[2 * 32 + 1];
+	err_t r = ERR_KEY_FORMAT;
 	if (len == 16 || len == 32) {
 		memcpy(key, buf, len);
 		*key_len = len;
-		r = ERR_OK;
-		goto out;
+		return ERR_OK;
 	}
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		buf[--len] = '\0';
-	r = ERR_KEY_FORMAT;
-	if ((len == 32 || len == 64) && hex_decode(key, 64, key_len, buf) == ERR_OK)
+		len--;
+	if (len != 32 && len != 64)
+		return ERR_KEY_FORMAT;
+	memcpy(hex, buf, len);
+	hex[len] = '\0';
+	if (hex_decode(key, 64, key_len, hex) == ERR_OK)
 		r = ERR_OK;
-out:
-	secmem_free(buf, CAP);
+	secure_zero(hex, sizeof(hex));
+	return r;
+}
+
+/* read_key reads a 16- or 32-byte AES key (raw or hex) from |path| into
+ * |key| (secure memory, 64 bytes); on failure one line names |what|. */
+static err_t read_key(const char *what, const char *path, uint8_t *key, size_t *key_len)
+{
+	struct cli_buf b;
+	err_t r = cli_read_file("hsm import", what, path, 160, &b);
+	if (r != ERR_OK)
+		return r;
+	if ((r = aes_key_parse(b.p, b.len, key, key_len)) != ERR_OK)
+		fprintf(stderr, "fount hsm import: %s: not a 16- or 32-byte %s (raw or hex)\n", path, what);
+	cli_buf_free(&b);
 	return r;
 }
 
@@ -122,10 +125,10 @@ static int sub_objects(struct hsm *h)
 		free(o);
 		return fail("objects", r);
 	}
-	printf("%-24s  %-16s  %-11s  %-7s  %5s  %-9s  %s\n", "label", "id", "class", "type",
+	printf("%-24s  %-40s  %-11s  %-7s  %5s  %-9s  %s\n", "label", "id", "class", "type",
 	       "bits", "sensitive", "extractable");
 	for (size_t i = 0; i < n && i < MAX; i++)
-		printf("%-24s  %-16s  %-11s  %-7s  %5lu  %-9s  %s\n", o[i].label, o[i].id_hex,
+		printf("%-24s  %-40s  %-11s  %-7s  %5lu  %-9s  %s\n", o[i].label, o[i].id_hex,
 		       o[i].class_name, o[i].key_type[0] ? o[i].key_type : "-", o[i].bits,
 		       tri(o[i].sensitive), tri(o[i].extractable));
 	free(o);
@@ -175,6 +178,28 @@ out:
 	return rc;
 }
 
+/* import_pair: the private key's PKCS#8 DER is wrapped in fount (RFC 5649)
+ * and unwrapped inside the HSM; the public half goes in as it is. */
+static err_t import_pair(struct hsm *h, EVP_PKEY *pkey, const uint8_t *kek, size_t kek_len,
+			 const char *kek_label, const char *label, unsigned flags)
+{
+	err_t r = ERR_INTERNAL;
+	uint8_t *der = NULL, *wrapped = NULL;
+	size_t der_len = 0, wcap = 0, wlen = 0;
+	GUARD_GOTO(keygen_pkey_encode(pkey, KEYGEN_PART_PRIVATE, KEYGEN_FMT_DER, &der, &der_len));
+	wcap = keygen_aes_wrap_len(KEYGEN_WRAP_KWP, der_len);
+	ENSURE_GOTO(wcap != 0, ERR_TOO_LARGE);
+	wrapped = malloc(wcap); /* a wrapped key is not secret */
+	ENSURE_GOTO(wrapped != NULL, ERR_NOMEM);
+	GUARD_GOTO(keygen_aes_wrap(KEYGEN_WRAP_KWP, kek, kek_len, der, der_len, wrapped, wcap, &wlen));
+	GUARD_GOTO(hsm_import_keypair(h, kek_label, wrapped, wlen, pkey, label, flags));
+	r = ERR_OK;
+out:
+	secmem_free(der, der_len);
+	free(wrapped);
+	return r;
+}
+
 static int sub_import(struct hsm *h, const char *key_path, const char *kek_path,
 		      const char *kek_label, const char *label, unsigned flags)
 {
@@ -183,16 +208,40 @@ static int sub_import(struct hsm *h, const char *key_path, const char *kek_path,
 	uint8_t *key = secmem_alloc(64, &r), *kek = key ? secmem_alloc(64, &r) : NULL;
 	uint8_t wrapped[64];
 	size_t key_len = 0, kek_len = 0, wlen = 0;
+	struct cli_buf kf = {0};
+	EVP_PKEY *pkey = NULL;
 	if (kek == NULL) {
 		rc = fail("import", r);
 		goto out;
 	}
-	if ((r = read_key(key_path, key, &key_len)) != ERR_OK) {
-		fprintf(stderr, "fount hsm import: %s: not a 16- or 32-byte AES key (raw or hex)\n", key_path);
+	/* the key file decides: a raw (or hex) AES key, or a PKCS#8 private
+	 * key as `fount keygen` writes it (PEM or DER) */
+	if (cli_read_file("hsm import", "key file", key_path, KEYGEN_MAX_KEY_FILE, &kf) != ERR_OK)
+		goto out;
+	if (aes_key_parse(kf.p, kf.len, key, &key_len) != ERR_OK &&
+	    keygen_pkey_decode(kf.p, kf.len, KEYGEN_PART_PRIVATE, &pkey) != ERR_OK) {
+		fprintf(stderr, "fount hsm import: %s: neither an AES key (16 or 32 bytes, raw or hex) "
+			"nor a PKCS#8 private key (PEM or DER)\n", key_path);
 		goto out;
 	}
-	if ((r = read_key(kek_path, kek, &kek_len)) != ERR_OK) {
-		fprintf(stderr, "fount hsm import: %s: not a 16- or 32-byte KEK (raw or hex)\n", kek_path);
+	cli_buf_free(&kf);
+	if (read_key("KEK", kek_path, kek, &kek_len) != ERR_OK)
+		goto out;
+	if (pkey != NULL) {
+		const char *type = keygen_pkey_type(pkey)->name;
+		r = import_pair(h, pkey, kek, kek_len, kek_label, label, flags);
+		if (r == ERR_UNSUPPORTED) {
+			fprintf(stderr, "fount hsm import: %s keys cannot be imported into an HSM "
+				"(rsa-2048/3072/4096 and ec-p256/p384/p521 can)\n", type);
+			goto out;
+		}
+		if (r != ERR_OK) {
+			rc = fail("import", r);
+			goto out;
+		}
+		printf("imported %s key pair '%s' (private key unwrapped inside the HSM under '%s')\n",
+		       type, label, kek_label);
+		rc = EXIT_OK;
 		goto out;
 	}
 	/* RFC 5649 in fount (keygen), RFC 5649 again inside the HSM: only the
@@ -210,6 +259,8 @@ static int sub_import(struct hsm *h, const char *key_path, const char *kek_path,
 	       label, kek_label);
 	rc = EXIT_OK;
 out:
+	cli_buf_free(&kf);
+	EVP_PKEY_free(pkey); /* clears the private key */
 	secmem_free(key, 64);
 	secmem_free(kek, 64);
 	return rc;

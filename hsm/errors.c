@@ -83,6 +83,8 @@ static const struct rv_entry rv_table[] = {
 	RV(HSM_RV_NOT_FOUND, ERR_HSM_OBJECT_NOT_FOUND, false),
 	RV(HSM_RV_DUPLICATE, ERR_HSM_DUPLICATE, false),
 	RV(HSM_RV_TOO_SMALL, ERR_TOO_LARGE, false),
+	RV(HSM_RV_MISMATCH, ERR_KEY_FORMAT, false),
+	RV(CKR_SIGNATURE_INVALID, ERR_HSM, false),
 };
 
 static const struct rv_entry *lookup(CK_RV rv)

@@ -16,7 +16,8 @@
  * wraps them under a KEK it shares with the HSM (AES key wrap with padding,
  * RFC 5649) and the HSM unwraps them (C_UnwrapKey with
  * CKM_AES_KEY_WRAP_PAD), so the plaintext key never crosses the PKCS#11
- * boundary. No PIN and no key byte ever reaches a log or an error message.
+ * boundary. For a key pair that is the private key's PKCS#8 DER; its public
+ * half, which is not secret, is created in the clear. No PIN and no key byte ever reaches a log or an error message.
  *
  * hsm/ sits between keygen/ and store/: it may use keygen's DRBG (to seed
  * the HSM) and registers the HSM's RNG with entropy/ itself. */
@@ -26,6 +27,7 @@
 #include "util/util.h"
 
 struct hsm;
+struct evp_pkey_st; /* EVP_PKEY, without pulling OpenSSL headers in */
 
 /* Largest wrapped key hsm_kek_wrap / hsm_export_wrapped return (an RSA-4096
  * private key in PKCS#8 plus padding fits). */
@@ -42,7 +44,7 @@ enum hsm_key_type {
 	HSM_KEY_EC_P256,
 };
 
-/* Flags for hsm_generate and hsm_import_wrapped. By default a key is
+/* Flags for hsm_generate, hsm_import_wrapped and hsm_import_keypair. By default a key is
  * sensitive (CKA_SENSITIVE), non-extractable (CKA_EXTRACTABLE false), a
  * token object, and may encrypt/decrypt (AES), sign/verify (RSA, EC). */
 #define HSM_KEY_EXTRACTABLE (1u << 0) /* may leave the HSM wrapped (C_WrapKey) */
@@ -136,6 +138,34 @@ err_t hsm_import_wrapped(struct hsm *h, const char *kek_label,
 			 const uint8_t *wrapped, size_t wrapped_len,
 			 enum hsm_key_type type, const char *label,
 			 unsigned flags) MUST_CHECK NONNULL(1, 2, 3, 6);
+
+/* hsm_import_keypair brings a key pair fount made into the HSM. |wrapped|
+ * is the private key's PKCS#8 PrivateKeyInfo DER (keygen_pkey_encode),
+ * wrapped by fount with RFC 5649 (keygen_aes_wrap, KEYGEN_WRAP_KWP) under
+ * its copy of the KEK labelled |kek_label|; the HSM unwraps it
+ * (C_UnwrapKey, CKM_AES_KEY_WRAP_PAD) into a CKO_PRIVATE_KEY (CKK_RSA or
+ * CKK_EC) labelled |label|: a token object, private, sensitive,
+ * non-extractable unless HSM_KEY_EXTRACTABLE, CKA_SIGN (and CKA_DECRYPT
+ * for RSA). The public half is read from |pub| (only its public
+ * parameters; it may be the whole key pair) and created with
+ * C_CreateObject as a CKO_PUBLIC_KEY with the same label, CKA_VERIFY (and
+ * CKA_ENCRYPT for RSA), and RSA CKA_MODULUS + CKA_PUBLIC_EXPONENT or EC
+ * CKA_EC_PARAMS (curve OID) + CKA_EC_POINT (uncompressed, DER OCTET
+ * STRING). Both halves get CKA_ID = SHA-1 of the subjectPublicKey (RFC
+ * 5280 §4.2.1.2 (1)). The HSM then signs with the new private key and
+ * verifies with the new public key (a pairwise-consistency test); a
+ * failure removes both.
+ *
+ * Types: RSA 2048/3072/4096, EC P-256/P-384/P-521. ERR_UNSUPPORTED for
+ * anything else (Ed25519, X25519). ERR_HSM_UNWRAP if the HSM rejects the
+ * blob (wrong KEK, corrupted, not PKCS#8), ERR_KEY_FORMAT if the private
+ * key is not the one |pub| belongs to, ERR_HSM_OBJECT_NOT_FOUND if there
+ * is no KEK, ERR_HSM_DUPLICATE if |label| is taken. Nothing is left on the
+ * token after a failure. */
+err_t hsm_import_keypair(struct hsm *h, const char *kek_label,
+			 const uint8_t *wrapped, size_t wrapped_len,
+			 const struct evp_pkey_st *pub, const char *label,
+			 unsigned flags) MUST_CHECK NONNULL(1, 2, 3, 5, 6);
 
 /* hsm_export_wrapped wraps the key |label| under |kek_label| inside the HSM
  * (C_WrapKey, CKM_AES_KEY_WRAP_PAD). ERR_HSM_KEY_POLICY if the key is not

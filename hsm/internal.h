@@ -17,6 +17,9 @@
 #define HSM_RV_NOT_FOUND (CKR_VENDOR_DEFINED + 0x0f0e0001UL)
 #define HSM_RV_DUPLICATE (CKR_VENDOR_DEFINED + 0x0f0e0002UL)
 #define HSM_RV_TOO_SMALL (CKR_VENDOR_DEFINED + 0x0f0e0003UL)
+/* an imported private key failed its pairwise-consistency test against
+ * the public half it came with: they are not one key pair */
+#define HSM_RV_MISMATCH (CKR_VENDOR_DEFINED + 0x0f0e0004UL)
 
 /* One loaded PKCS#11 module, shared by every struct hsm that names it: a
  * module is initialized once per process (PKCS#11 v2.40 §5.4: a second
@@ -77,6 +80,42 @@ err_t hsm_log_rv(const struct hsm *h, const char *what, CK_RV rv);
  * |cls| is (CK_ULONG)-1) labelled |label|. HSM_RV_NOT_FOUND / HSM_RV_DUPLICATE. */
 CK_RV hsm_find_one(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
 		   CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *out);
+
+/* ---- key pairs (hsm/keypair.c) --------------------------------------------- */
+
+/* A named curve: its OpenSSL/NIST name, field size and DER OID (the value
+ * of CKA_EC_PARAMS). */
+struct hsm_curve {
+	const char *group;
+	unsigned bits;
+	size_t oid_len;
+	uint8_t oid[10];
+};
+
+/* hsm_curve_by_oid returns the curve whose CKA_EC_PARAMS is |oid|, or NULL. */
+const struct hsm_curve *hsm_curve_by_oid(const uint8_t *oid, size_t len);
+
+#define HSM_KEYPAIR_ID_LEN 20 /* SHA-1 */
+
+/* The public half of a key pair as PKCS#11 attribute values. */
+struct hsm_pub {
+	const struct keygen_type *type;
+	CK_KEY_TYPE kt;                  /* CKK_RSA or CKK_EC */
+	uint8_t id[HSM_KEYPAIR_ID_LEN];  /* CKA_ID of both halves */
+	uint8_t modulus[512];            /* RSA: CKA_MODULUS */
+	size_t modulus_len;
+	uint8_t exponent[16];            /* RSA: CKA_PUBLIC_EXPONENT */
+	size_t exponent_len;
+	const struct hsm_curve *curve;   /* EC: CKA_EC_PARAMS is curve->oid */
+	uint8_t ec_point[3 + 1 + 2 * 66];/* EC: CKA_EC_POINT, DER OCTET STRING */
+	size_t ec_point_len;
+};
+
+/* hsm_pub_from_pkey reads the public half of |pkey| into |p|.
+ * ERR_UNSUPPORTED for a type fount does not import (Ed25519, X25519, RSA
+ * outside 2048..4096, curves other than P-256/384/521); ERR_KEY_FORMAT for
+ * a key it cannot read; ERR_CRYPTO if OpenSSL fails. */
+err_t hsm_pub_from_pkey(const struct evp_pkey_st *pkey, struct hsm_pub *p) MUST_CHECK;
 
 /* hsm_global_get / hsm_global_put reference-count pkcs11h_initialize. */
 err_t hsm_global_get(void) MUST_CHECK;

@@ -136,6 +136,7 @@ static void describe(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
 		ATTR(CKA_VALUE_LEN, &value_len, sizeof(value_len)),
 		ATTR(CKA_MODULUS_BITS, &modulus_bits, sizeof(modulus_bits)),
 		ATTR(CKA_EC_PARAMS, ec_params, sizeof(ec_params)),
+		ATTR(CKA_MODULUS, NULL, 0), /* length only */
 	};
 	/* PKCS#11 v2.40 §5.7 C_GetAttributeValue: an attribute that does not
 	 * apply (or is too long) gets CK_UNAVAILABLE_INFORMATION and the call
@@ -155,8 +156,11 @@ static void describe(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
 		info->bits = value_len * 8;
 	else if (a[7].ulValueLen == sizeof(modulus_bits))
 		info->bits = modulus_bits;
-	else if (a[8].ulValueLen == 10 && memcmp(ec_params, "\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10) == 0)
-		info->bits = 256;
+	else if (a[9].ulValueLen != CK_UNAVAILABLE_INFORMATION && a[9].ulValueLen > 0)
+		info->bits = a[9].ulValueLen * 8; /* SoftHSM 2.6.1 sets no CKA_MODULUS_BITS on private keys */
+	else if (a[8].ulValueLen != CK_UNAVAILABLE_INFORMATION &&
+		 hsm_curve_by_oid(ec_params, a[8].ulValueLen) != NULL)
+		info->bits = hsm_curve_by_oid(ec_params, a[8].ulValueLen)->bits;
 }
 
 static CK_RV op_list(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
@@ -294,7 +298,6 @@ err_t hsm_destroy(struct hsm *h, const char *label)
 
 struct wrap_args {
 	const char *kek_label, *label;
-	enum hsm_key_type type;
 	unsigned flags;
 	const uint8_t *in;
 	size_t in_len;
@@ -350,45 +353,140 @@ static CK_RV unwrap_rv(CK_RV rv)
 	return rv;
 }
 
-static CK_RV op_import(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
+/* What an import unwraps into. */
+struct import_args {
+	const char *kek_label, *label;
+	unsigned flags;
+	const uint8_t *in;
+	size_t in_len;
+	CK_OBJECT_CLASS cls;       /* CKO_SECRET_KEY or CKO_PRIVATE_KEY */
+	CK_KEY_TYPE kt;            /* CKK_AES, CKK_RSA or CKK_EC */
+	CK_ULONG want_len;         /* AES: the key size asked for */
+	const struct hsm_pub *pub; /* key pairs: the public half; else NULL */
+};
+
+/* check_aes_len: SoftHSM 2.6.1 leaves CKA_VALUE_LEN at 0 on unwrapped
+ * keys; a token that reports a length must report the one asked for (an
+ * unwrapped key of the wrong size is not the key asked for). */
+static CK_RV check_aes_len(struct hsm *h, CK_SESSION_HANDLE s, const struct import_args *a,
+			   CK_OBJECT_HANDLE key)
 {
-	struct wrap_args *w = arg;
-	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-	CK_KEY_TYPE kt = CKK_AES;
-	CK_OBJECT_HANDLE kek, key;
-	CK_ULONG value_len = 0, want_len = aes_len(w->type);
-	uint8_t id[8];
-	bool extractable = w->flags & HSM_KEY_EXTRACTABLE;
-	CK_RV rv = hsm_find_one(h, s, w->kek_label, CKO_SECRET_KEY, &kek);
+	CK_ULONG value_len = 0;
+	CK_ATTRIBUTE vl = ATTR(CKA_VALUE_LEN, &value_len, sizeof(value_len));
+	CK_RV rv = h->fn->C_GetAttributeValue(s, key, &vl, 1);
 	if (rv != CKR_OK)
 		return rv;
-	if ((rv = label_free(h, s, w->label)) != CKR_OK)
-		return rv;
-	if ((rv = h->fn->C_GenerateRandom(s, id, sizeof(id))) != CKR_OK)
-		return rv;
+	return value_len != 0 && value_len != a->want_len ? CKR_WRAPPED_KEY_INVALID : CKR_OK;
+}
+
+/* pair_pct signs a fixed 32-byte value with the new private key and
+ * verifies it with the new public key, both inside the HSM: the
+ * pairwise-consistency test of FIPS 140-3 IG 10.3.A, here proving that the
+ * public object describes the private key the HSM unwrapped. SoftHSM 2.6.1
+ * has no CKM_ECDSA_SHA256, so EC signs the value as a digest (CKM_ECDSA,
+ * current mechanisms §2.3.6); RSA uses CKM_SHA256_RSA_PKCS (§2.1.12). */
+static CK_RV pair_pct(struct hsm *h, CK_SESSION_HANDLE s, bool rsa, CK_OBJECT_HANDLE priv,
+		      CK_OBJECT_HANDLE pub)
+{
+	static const uint8_t msg[32] = "fount HSM import pairwise test";
+	CK_MECHANISM m = {rsa ? CKM_SHA256_RSA_PKCS : CKM_ECDSA, NULL, 0};
+	uint8_t sig[512];
+	CK_ULONG sig_len = sizeof(sig);
+	CK_RV rv = h->fn->C_SignInit(s, &m, priv);
+	if (rv == CKR_OK)
+		rv = h->fn->C_Sign(s, (CK_BYTE_PTR)(uintptr_t)msg, sizeof(msg), sig, &sig_len);
+	if (rv == CKR_OK)
+		rv = h->fn->C_VerifyInit(s, &m, pub);
+	if (rv == CKR_OK)
+		rv = h->fn->C_Verify(s, (CK_BYTE_PTR)(uintptr_t)msg, sizeof(msg), sig, sig_len);
+	if (rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE)
+		return HSM_RV_MISMATCH;
+	return rv;
+}
+
+/* add_public creates the public half of an imported pair (PKCS#11 v2.40
+ * base §4.8, current mechanisms §2.1.2 RSA / §2.3.3 EC public key objects)
+ * and checks it against the private half. */
+static CK_RV add_public(struct hsm *h, CK_SESSION_HANDLE s, const struct import_args *a,
+			CK_OBJECT_HANDLE priv)
+{
+	const struct hsm_pub *p = a->pub;
+	bool rsa = p->kt == CKK_RSA;
+	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+	CK_OBJECT_HANDLE pub;
 	CK_ATTRIBUTE t[] = {
-		ATTR(CKA_CLASS, &cls, sizeof(cls)), ATTR(CKA_KEY_TYPE, &kt, sizeof(kt)),
-		ATTR(CKA_LABEL, w->label, strlen(w->label)), ATTR(CKA_ID, id, sizeof(id)),
+		ATTR(CKA_CLASS, &cls, sizeof(cls)), ATTR(CKA_KEY_TYPE, &p->kt, sizeof(p->kt)),
+		ATTR(CKA_LABEL, a->label, strlen(a->label)), ATTR(CKA_ID, p->id, sizeof(p->id)),
+		ATTR_BOOL(CKA_TOKEN, true), ATTR_BOOL(CKA_PRIVATE, false),
+		ATTR_BOOL(CKA_VERIFY, true), ATTR_BOOL(CKA_ENCRYPT, rsa), ATTR_BOOL(CKA_WRAP, false),
+		rsa ? (CK_ATTRIBUTE)ATTR(CKA_MODULUS, p->modulus, p->modulus_len)
+		    : (CK_ATTRIBUTE)ATTR(CKA_EC_PARAMS, p->curve->oid, p->curve->oid_len),
+		rsa ? (CK_ATTRIBUTE)ATTR(CKA_PUBLIC_EXPONENT, p->exponent, p->exponent_len)
+		    : (CK_ATTRIBUTE)ATTR(CKA_EC_POINT, p->ec_point, p->ec_point_len),
+	};
+	CK_RV rv = h->fn->C_CreateObject(s, t, ARRAY_SIZE(t), &pub);
+	if (rv != CKR_OK)
+		return rv;
+	if ((rv = pair_pct(h, s, rsa, priv, pub)) != CKR_OK)
+		(void)h->fn->C_DestroyObject(s, pub); /* no half pair is left */
+	return rv;
+}
+
+/* op_import: the one unwrap-into-the-HSM path, for AES keys and for the
+ * private halves of key pairs. */
+static CK_RV op_import(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
+{
+	struct import_args *a = arg;
+	CK_OBJECT_HANDLE kek, key;
+	uint8_t rid[8];
+	const uint8_t *id = rid;
+	size_t id_len = sizeof(rid);
+	bool pair = a->pub != NULL, rsa = a->kt == CKK_RSA;
+	bool extractable = a->flags & HSM_KEY_EXTRACTABLE;
+	CK_RV rv = hsm_find_one(h, s, a->kek_label, CKO_SECRET_KEY, &kek);
+	if (rv != CKR_OK)
+		return rv;
+	if ((rv = label_free(h, s, a->label)) != CKR_OK)
+		return rv;
+	if (pair) {
+		id = a->pub->id; /* one CKA_ID for both halves */
+		id_len = sizeof(a->pub->id);
+	} else if ((rv = h->fn->C_GenerateRandom(s, rid, sizeof(rid))) != CKR_OK) {
+		return rv;
+	}
+	CK_ATTRIBUTE t[] = {
+		ATTR(CKA_CLASS, &a->cls, sizeof(a->cls)), ATTR(CKA_KEY_TYPE, &a->kt, sizeof(a->kt)),
+		ATTR(CKA_LABEL, a->label, strlen(a->label)), ATTR(CKA_ID, id, id_len),
 		ATTR_BOOL(CKA_TOKEN, true), ATTR_BOOL(CKA_PRIVATE, true),
 		ATTR_BOOL(CKA_SENSITIVE, true), ATTR_BOOL(CKA_EXTRACTABLE, extractable),
-		ATTR_BOOL(CKA_ENCRYPT, true), ATTR_BOOL(CKA_DECRYPT, true),
+		/* AES: encrypt/decrypt; RSA: sign/decrypt; EC: sign. Never a KEK:
+		 * SoftHSM 2.6.1 defaults CKA_UNWRAP (and CKA_WRAP) to true */
+		ATTR_BOOL(CKA_DECRYPT, !pair || rsa), ATTR_BOOL(CKA_UNWRAP, false),
+		pair ? (CK_ATTRIBUTE)ATTR_BOOL(CKA_SIGN, true) : (CK_ATTRIBUTE)ATTR_BOOL(CKA_ENCRYPT, true),
+		/* CKA_WRAP belongs to secret and public keys only (§4.8-4.10) */
+		pair ? (CK_ATTRIBUTE)ATTR_BOOL(CKA_SIGN_RECOVER, false) : (CK_ATTRIBUTE)ATTR_BOOL(CKA_WRAP, false),
 	};
 	/* PKCS#11 v2.40 §5.14 C_UnwrapKey: the HSM decrypts inside itself and
-	 * makes the object from |t|; the plaintext never comes back */
-	rv = h->fn->C_UnwrapKey(s, &kwp, kek, (CK_BYTE_PTR)(uintptr_t)w->in, w->in_len, t,
+	 * makes the object from |t|; the plaintext never comes back. For a
+	 * private key the plaintext is PKCS#8 PrivateKeyInfo, which SoftHSM
+	 * 2.6.1 decodes itself (its key material fills CKA_MODULUS etc. or
+	 * CKA_EC_PARAMS/CKA_VALUE; the template must not carry them) */
+	rv = h->fn->C_UnwrapKey(s, &kwp, kek, (CK_BYTE_PTR)(uintptr_t)a->in, a->in_len, t,
 				ARRAY_SIZE(t), &key);
 	if (rv != CKR_OK)
 		return unwrap_rv(rv);
-	CK_ATTRIBUTE vl = ATTR(CKA_VALUE_LEN, &value_len, sizeof(value_len));
-	rv = h->fn->C_GetAttributeValue(s, key, &vl, 1);
-	/* SoftHSM 2.6.1 leaves CKA_VALUE_LEN at 0 on unwrapped keys; a token
-	 * that reports a length must report the one asked for */
-	if (rv != CKR_OK || (value_len != 0 && value_len != want_len)) {
-		/* an unwrapped key of the wrong size is not the key asked for */
-		(void)h->fn->C_DestroyObject(s, key);
-		return rv != CKR_OK ? rv : CKR_WRAPPED_KEY_INVALID;
-	}
-	return CKR_OK;
+	rv = pair ? add_public(h, s, a, key) : check_aes_len(h, s, a, key);
+	if (rv != CKR_OK)
+		(void)h->fn->C_DestroyObject(s, key); /* not the key asked for */
+	return rv;
+}
+
+static err_t import(struct hsm *h, struct import_args *a)
+{
+	ENSURE(a->label[0] != '\0' && strlen(a->label) < 64, ERR_INVALID_ARG);
+	ENSURE(a->in_len >= 16 && a->in_len <= HSM_WRAPPED_MAX && a->in_len % 8 == 0,
+	       ERR_INVALID_ARG);
+	return hsm_run(h, op_import, a, "import (unwrap)");
 }
 
 err_t hsm_import_wrapped(struct hsm *h, const char *kek_label, const uint8_t *wrapped,
@@ -396,12 +494,23 @@ err_t hsm_import_wrapped(struct hsm *h, const char *kek_label, const uint8_t *wr
 			 unsigned flags)
 {
 	ENSURE(aes_len(type) != 0, ERR_UNSUPPORTED);
-	ENSURE(label[0] != '\0' && strlen(label) < 64, ERR_INVALID_ARG);
-	ENSURE(wrapped_len >= 16 && wrapped_len <= HSM_WRAPPED_MAX && wrapped_len % 8 == 0,
-	       ERR_INVALID_ARG);
-	struct wrap_args w = {.kek_label = kek_label, .label = label, .type = type,
-			      .flags = flags, .in = wrapped, .in_len = wrapped_len};
-	return hsm_run(h, op_import, &w, "import (unwrap)");
+	struct import_args a = {.kek_label = kek_label, .label = label, .flags = flags,
+				.in = wrapped, .in_len = wrapped_len, .cls = CKO_SECRET_KEY,
+				.kt = CKK_AES, .want_len = aes_len(type)};
+	return import(h, &a);
+}
+
+err_t hsm_import_keypair(struct hsm *h, const char *kek_label, const uint8_t *wrapped,
+			 size_t wrapped_len, const struct evp_pkey_st *pub, const char *label,
+			 unsigned flags)
+{
+	struct hsm_pub p;
+	ENSURE(!(flags & HSM_KEY_KEK), ERR_INVALID_ARG);
+	GUARD(hsm_pub_from_pkey(pub, &p));
+	struct import_args a = {.kek_label = kek_label, .label = label, .flags = flags,
+				.in = wrapped, .in_len = wrapped_len, .cls = CKO_PRIVATE_KEY,
+				.kt = p.kt, .pub = &p};
+	return import(h, &a);
 }
 
 static CK_RV wrap_object(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek,

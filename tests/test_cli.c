@@ -256,36 +256,6 @@ static void test_version(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "OpenSSL 3"));
 }
 
-static char *slurp(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	if (fp == NULL)
-		return NULL;
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	return buf;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-/* wait_for_log polls |path| until it contains |what| (up to ~10 s). */
-static bool wait_for_log(const char *path, const char *what)
-{
-	for (int i = 0; i < 200; i++) {
-		const char *log = slurp(path);
-		if (log != NULL && strstr(log, what) != NULL)
-			return true;
-		sleep_ms(50);
-	}
-	return false;
-}
-
 /* serve: comes up OPERATIONAL, logs status, answers SIGHUP (reseed all)
  * and SIGUSR1 (self-tests now), and stops cleanly on SIGTERM. */
 static void test_serve_lifecycle(void)
@@ -302,19 +272,19 @@ static void test_serve_lifecycle(void)
 		      (char *)NULL);
 		_exit(127);
 	}
-	CU_ASSERT_TRUE(wait_for_log(log, "operational"));
-	CU_ASSERT_TRUE(wait_for_log(log, "state=OPERATIONAL"));
+	CU_ASSERT_TRUE(testlib_wait_for_log(log, "operational"));
+	CU_ASSERT_TRUE(testlib_wait_for_log(log, "state=OPERATIONAL"));
 	kill(pid, SIGHUP);
-	CU_ASSERT_TRUE(wait_for_log(log, "SIGHUP: every DRBG reseeds"));
+	CU_ASSERT_TRUE(testlib_wait_for_log(log, "SIGHUP: every DRBG reseeds"));
 	kill(pid, SIGUSR1);
-	CU_ASSERT_TRUE(wait_for_log(log, "on-demand self-tests passed"));
+	CU_ASSERT_TRUE(testlib_wait_for_log(log, "on-demand self-tests passed"));
 	/* the status line after the heartbeat shows the primary reseeded */
-	CU_ASSERT_TRUE(wait_for_log(log, "primary_reseeds=1"));
+	CU_ASSERT_TRUE(testlib_wait_for_log(log, "primary_reseeds=1"));
 	kill(pid, SIGTERM);
 	int st = 0;
 	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
 	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(slurp(log), "stopping on signal"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(testlib_slurp(log), "stopping on signal"));
 }
 
 /* An upgrade renames a new binary over the running one: the on-demand
@@ -368,7 +338,7 @@ static void test_serve_refuses_to_start_on_a_failed_selftest(void)
 /* fount acvp over the shared sample: every answer matches. */
 static void test_acvp_command(void)
 {
-	char *req = slurp(testlib_path("tests/vectors/acvp/ctrDRBG-AES256-df-request.json"));
+	char *req = testlib_slurp(testlib_path("tests/vectors/acvp/ctrDRBG-AES256-df-request.json"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(req);
 	char *request = strdup(req);
 	const char *argv[] = {testlib_fount_bin(), "acvp", NULL};

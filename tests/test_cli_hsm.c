@@ -3,7 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/testlib.h"
 
@@ -107,6 +111,145 @@ static void test_kek_import_seed(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "seeded"));
 }
 
+/* fount_keygen runs `fount keygen --type T -o PRIV --pub PUB`. */
+static int fount_keygen(const char *type, const char *priv, const char *pub)
+{
+	const char *argv[] = {testlib_fount_bin(), "keygen", "--type", type, "-o", priv,
+			      "--pub", pub, NULL};
+	const char *env[] = {"FOUNT_SECURITY_MLOCK=off", NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, env, NULL, &res), 0);
+	return res.status;
+}
+
+/* fount_lines counts the lines of |s| that fount's CLI wrote ("fount ..."),
+ * leaving out log lines ("fount[PID]: warn: ..."): a failure is one line. */
+static int fount_lines(const char *s)
+{
+	int n = 0;
+	for (const char *line = s; *line; ) {
+		n += strncmp(line, "fount ", 6) == 0;
+		const char *nl = strchr(line, '\n');
+		if (nl == NULL)
+			break;
+		line = nl + 1;
+	}
+	return n;
+}
+
+#define P11 "pkcs11-tool --module " TESTLIB_SOFTHSM_MODULE " --token-label " LABEL \
+	" --login --pin " PIN
+
+/* A key pair from `fount keygen` goes into the HSM in one command; the
+ * HSM signs with it and OpenSSL verifies with the public key file. */
+static void test_import_keypair(void)
+{
+	char cmd[1024];
+	CU_ASSERT_EQUAL_FATAL(fount_keygen("rsa-3072", tfile("rsa.pem"), tfile("rsa.pub.pem")), 0);
+	CU_ASSERT_EQUAL_FATAL(fount_keygen("ec-p256", tfile("ec.pem"), tfile("ec.pub.pem")), 0);
+	CU_ASSERT_EQUAL(fount("import", "--key", tfile("rsa.pem"), "--kek-label", "cli-kek",
+			      "--kek-file", tfile("kek"), "--label", "cli-rsa-pair", NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "imported rsa-3072 key pair 'cli-rsa-pair'"));
+	/* DER works as well as PEM */
+	snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -outform DER -out %s", tfile("ec.pem"),
+		 tfile("ec.der"));
+	CU_ASSERT_EQUAL_FATAL(testlib_sh(cmd), 0);
+	CU_ASSERT_EQUAL(fount("import", "--key", tfile("ec.der"), "--kek-label", "cli-kek",
+			      "--kek-file", tfile("kek"), "--label", "cli-ec-pair", NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "imported ec-p256 key pair 'cli-ec-pair'"));
+	CU_ASSERT_EQUAL(fount("objects", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "private-key  rsa       3072  yes        no"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "public-key   ec         256  -          -"));
+	/* the label taken: exit 1, one line */
+	CU_ASSERT_EQUAL(fount("import", "--key", tfile("ec.pem"), "--kek-label", "cli-kek",
+			      "--kek-file", tfile("kek"), "--label", "cli-ec-pair", NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "already taken"));
+	CU_ASSERT_EQUAL(fount_lines(res.err), 1);
+	/* sign in the HSM by label's id, verify with fount's public key file */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && id=$(" P11 " -O --type privkey 2>/dev/null | grep -A1 'label: *cli-rsa-pair$' | "
+		 "sed -n 's/.*ID: *//p') && [ -n \"$id\" ] && echo fount > msg && "
+		 P11 " --sign --id $id -m SHA256-RSA-PKCS --input-file msg --output-file sig "
+		 ">/dev/null 2>&1 && openssl dgst -sha256 -verify rsa.pub.pem -signature sig msg >/dev/null",
+		 testlib_softhsm_dir());
+	CU_ASSERT_EQUAL(testlib_sh(cmd), 0);
+}
+
+static void test_import_bad_files(void)
+{
+	char cmd[512];
+	/* not a key at all */
+	snprintf(cmd, sizeof(cmd), "head -c 100 /dev/urandom > %s", tfile("junk"));
+	CU_ASSERT_EQUAL_FATAL(testlib_sh(cmd), 0);
+	CU_ASSERT_EQUAL(fount("import", "--key", tfile("junk"), "--kek-label", "cli-kek",
+			      "--kek-file", tfile("kek"), "--label", "x", NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "neither an AES key"));
+	CU_ASSERT_EQUAL(fount_lines(res.err), 1);
+	/* a public key is not something to import */
+	CU_ASSERT_EQUAL(fount("import", "--key", tfile("ec.pub.pem"), "--kek-label", "cli-kek",
+			      "--kek-file", tfile("kek"), "--label", "x", NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "nor a PKCS#8 private key"));
+	CU_ASSERT_EQUAL(fount_lines(res.err), 1);
+	/* missing file */
+	CU_ASSERT_EQUAL(fount("import", "--key", tfile("absent"), "--kek-label", "cli-kek",
+			      "--kek-file", tfile("kek"), "--label", "x", NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "cannot open key file"));
+	CU_ASSERT_EQUAL(fount_lines(res.err), 1);
+	/* a key type fount does not put into HSMs */
+	CU_ASSERT_EQUAL_FATAL(fount_keygen("ed25519", tfile("ed.pem"), tfile("ed.pub.pem")), 0);
+	CU_ASSERT_EQUAL(fount("import", "--key", tfile("ed.pem"), "--kek-label", "cli-kek",
+			      "--kek-file", tfile("kek"), "--label", "x", NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "ed25519 keys cannot be imported"));
+	CU_ASSERT_EQUAL(fount_lines(res.err), 1);
+	/* the wrong KEK file for a key pair */
+	CU_ASSERT_EQUAL(fount("import", "--key", tfile("ec.pem"), "--kek-label", "cli-kek",
+			      "--kek-file", tfile("otherkek"), "--label", "x", NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "wrong KEK"));
+	CU_ASSERT_EQUAL(fount_lines(res.err), 1);
+	/* no --label: a usage error */
+	CU_ASSERT_EQUAL(fount("import", "--key", tfile("ec.pem"), "--kek-label", "cli-kek",
+			      "--kek-file", tfile("kek"), NULL, NULL), 2);
+	CU_ASSERT_EQUAL(fount("import", "--help", NULL, NULL, NULL, NULL, NULL, NULL, NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "PKCS#8"));
+}
+
+/* serve with [hsm] rng_input = on: the HSM's RNG joins as an
+ * additional-input source (hsm=ok in the status line) and serve stops
+ * cleanly on SIGTERM. */
+static void test_serve_with_hsm_rng(void)
+{
+	const char *log = tfile("serve.log");
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			_exit(127);
+		dup2(fd, 2);
+		putenv(env_module);
+		putenv(env_token);
+		putenv(env_pin_file);
+		setenv("FOUNT_HSM_RNG_INPUT", "on", 1);
+		setenv("FOUNT_SECURITY_MLOCK", "off", 1);
+		execl(testlib_fount_bin(), testlib_fount_bin(), "serve", "--status-seconds", "1",
+		      (char *)NULL);
+		_exit(127);
+	}
+	CU_ASSERT_TRUE(testlib_wait_for_log(log, "operational"));
+	CU_ASSERT_TRUE(testlib_wait_for_log(log, " hsm=ok"));
+	/* SIGHUP: the primary reseeds, drawing additional input through it */
+	kill(pid, SIGHUP);
+	CU_ASSERT_TRUE(testlib_wait_for_log(log, "primary_reseeds=1"));
+	kill(pid, SIGTERM);
+	int st = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	const char *text = testlib_slurp(log);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "stopping on signal"));
+	CU_ASSERT_PTR_NULL(strstr(text, "RNG not used as additional input"));
+	CU_ASSERT_PTR_NULL(strstr(text, PIN));
+}
+
 static void test_failures(void)
 {
 	CU_ASSERT_EQUAL(fount_env("FOUNT_HSM_PIN=not-the-pin", "objects", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 1);
@@ -148,5 +291,6 @@ static void test_config_masks_pin(void)
 }
 
 TEST_SUITE(cli_hsm, cli_init, cli_clean, TEST(test_help_and_usage),
-	   TEST(test_tokens_objects_keygen), TEST(test_kek_import_seed), TEST(test_failures),
+	   TEST(test_tokens_objects_keygen), TEST(test_kek_import_seed), TEST(test_import_keypair),
+	   TEST(test_import_bad_files), TEST(test_serve_with_hsm_rng), TEST(test_failures),
 	   TEST(test_config_masks_pin))

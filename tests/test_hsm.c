@@ -1,6 +1,7 @@
 /* tests/test_hsm.c — hsm/ against throw-away SoftHSMv2 tokens, cross-checked
  * with OpenSC's pkcs11-tool and OpenSSL. */
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,231 @@ static void test_unwrap_failures(void)
 	EXPECT_ERR(hsm_destroy(h, "bad"), ERR_HSM_OBJECT_NOT_FOUND);
 }
 
+/* ---- key pairs ------------------------------------------------------------ */
+
+static EVP_PKEY *make_pair(const char *type)
+{
+	EVP_PKEY *k = NULL;
+	EXPECT_OK(keygen_pkey_generate(keygen_type_find(type), &k));
+	return k;
+}
+
+/* wrap_pkcs8 wraps |k|'s PKCS#8 DER under the 32-byte |kk| (KWP), as
+ * `fount hsm import` does. */
+static size_t wrap_pkcs8(EVP_PKEY *k, const uint8_t *kk, uint8_t *out, size_t cap)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0, wlen = 0;
+	EXPECT_OK(keygen_pkey_encode(k, KEYGEN_PART_PRIVATE, KEYGEN_FMT_DER, &der, &der_len));
+	EXPECT_OK(keygen_aes_wrap(KEYGEN_WRAP_KWP, kk, 32, der, der_len, out, cap, &wlen));
+	secmem_free(der, der_len);
+	return wlen;
+}
+
+/* check_pair checks both halves of |label| in hsm_list_objects and with
+ * pkcs11-tool, and copies their (common) CKA_ID in hex to |id|. */
+static void check_pair(const char *label, const char *type, unsigned long bits, int extractable,
+		       char id[65])
+{
+	static struct hsm_object_info o[64];
+	size_t n = 0;
+	char cmd[512];
+	id[0] = '\0';
+	EXPECT_OK(hsm_list_objects(h, o, 64, &n));
+	const struct hsm_object_info *pv = find(o, n, label, "private-key");
+	const struct hsm_object_info *pb = find(o, n, label, "public-key");
+	CU_ASSERT_PTR_NOT_NULL(pv);
+	CU_ASSERT_PTR_NOT_NULL(pb);
+	if (pv == NULL || pb == NULL)
+		return;
+	CU_ASSERT_STRING_EQUAL(pv->key_type, type);
+	CU_ASSERT_STRING_EQUAL(pb->key_type, type);
+	CU_ASSERT_EQUAL(pv->bits, bits);
+	CU_ASSERT_EQUAL(pb->bits, bits);
+	CU_ASSERT_EQUAL(pv->sensitive, 1);
+	CU_ASSERT_EQUAL(pv->extractable, extractable);
+	CU_ASSERT_EQUAL(strlen(pv->id_hex), 40); /* SHA-1 */
+	CU_ASSERT_STRING_EQUAL(pv->id_hex, pb->id_hex);
+	snprintf(id, 65, "%s", pv->id_hex);
+	/* OpenSC agrees: the label's private key block has the same ID and is
+	 * sensitive and (unless asked) not extractable. An unwrapped key is
+	 * neither "always sensitive" nor "never extractable" (PKCS#11 v2.40
+	 * §4.10: CKA_ALWAYS_SENSITIVE / CKA_NEVER_EXTRACTABLE are false for a
+	 * key that existed outside the token) */
+	snprintf(cmd, sizeof(cmd), "-O --type privkey | grep -A3 'label: *%s$' > %s", label,
+		 tfile("p11-priv"));
+	CU_ASSERT_EQUAL(p11(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "grep -q 'ID: *%s$' %s && grep -Eq 'Usage: +%s$' %s && "
+		 "grep -Eq 'Access: +sensitive%s$' %s", id, tfile("p11-priv"),
+		 strcmp(type, "rsa") == 0 ? "decrypt, sign" : "sign", tfile("p11-priv"),
+		 extractable ? ", extractable" : "", tfile("p11-priv"));
+	CU_ASSERT_EQUAL(testlib_sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "-O --type pubkey | grep -B4 -A3 'label: *%s$' | grep -q 'ID: *%s$'",
+		 label, id);
+	CU_ASSERT_EQUAL(p11(cmd), 0);
+}
+
+static void test_import_keypair_rsa(void)
+{
+	static uint8_t w[HSM_WRAPPED_MAX];
+	uint8_t data[100], sig[512], ct[512], back[512];
+	char id[65], args[512];
+	EVP_PKEY *k = make_pair("rsa-3072");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	size_t wlen = wrap_pkcs8(k, kek, w, sizeof(w));
+	EXPECT_OK(hsm_import_keypair(h, "kek", w, wlen, k, "kp-rsa", 0));
+	check_pair("kp-rsa", "rsa", 3072, 0, id);
+	CU_ASSERT_EQUAL(p11("-O --type pubkey | grep -q 'RSA 3072 bits'"), 0);
+
+	/* the HSM signs with the imported key; fount's copy verifies */
+	EXPECT_OK(drbg_generate(data, sizeof(data)));
+	CU_ASSERT_EQUAL_FATAL(write_file(tfile("data"), data, sizeof(data)), 0);
+	snprintf(args, sizeof(args), "--sign --id %s -m SHA256-RSA-PKCS --input-file %s --output-file %s",
+		 id, tfile("data"), tfile("sig"));
+	CU_ASSERT_EQUAL_FATAL(p11(args), 0);
+	int sig_len = read_file(tfile("sig"), sig, sizeof(sig));
+	CU_ASSERT_EQUAL_FATAL(sig_len, 384);
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	CU_ASSERT(EVP_DigestVerifyInit_ex(m, NULL, "SHA2-256", keygen_libctx(), NULL, k, NULL) == 1);
+	CU_ASSERT(EVP_DigestVerify(m, sig, (size_t)sig_len, data, sizeof(data)) == 1);
+	EVP_MD_CTX_free(m);
+
+	/* OpenSSL encrypts to the public key; the HSM decrypts. SoftHSM 2.6.1
+	 * does OAEP with SHA-1 only (CKR_ARGUMENTS_BAD for SHA-256) */
+	size_t ct_len = sizeof(ct);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(keygen_libctx(), k, NULL);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT(EVP_PKEY_encrypt_init(c) == 1);
+	CU_ASSERT(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1);
+	CU_ASSERT(EVP_PKEY_CTX_set_rsa_oaep_md_name(c, "SHA1", NULL) == 1);
+	CU_ASSERT(EVP_PKEY_encrypt(c, ct, &ct_len, data, 32) == 1);
+	EVP_PKEY_CTX_free(c);
+	CU_ASSERT_EQUAL_FATAL(write_file(tfile("ct"), ct, ct_len), 0);
+	snprintf(args, sizeof(args), "--decrypt --id %s -m RSA-PKCS-OAEP --hash-algorithm SHA-1 "
+		 "--mgf MGF1-SHA1 --input-file %s --output-file %s", id, tfile("ct"), tfile("pt"));
+	CU_ASSERT_EQUAL_FATAL(p11(args), 0);
+	CU_ASSERT_EQUAL(read_file(tfile("pt"), back, sizeof(back)), 32);
+	CU_ASSERT_EQUAL(memcmp(back, data, 32), 0);
+	EVP_PKEY_free(k);
+}
+
+static void test_import_keypair_ec(void)
+{
+	static uint8_t w[HSM_WRAPPED_MAX];
+	uint8_t data[100], dgst[32], sig[160];
+	unsigned dlen = 0;
+	char id[65], args[512];
+	EVP_PKEY *k = make_pair("ec-p256");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	size_t wlen = wrap_pkcs8(k, kek, w, sizeof(w));
+	EXPECT_OK(hsm_import_keypair(h, "kek", w, wlen, k, "kp-ec", 0));
+	check_pair("kp-ec", "ec", 256, 0, id);
+	/* CKA_EC_PARAMS is the P-256 OID; CKA_EC_POINT the DER OCTET STRING
+	 * (04 41) around the uncompressed point (04 X Y) */
+	snprintf(args, sizeof(args), "-O --type pubkey | grep -A2 'EC_POINT 256 bits' | "
+		 "grep -A1 'EC_POINT: *044104' | grep -q 'EC_PARAMS: *06082a8648ce3d030107'");
+	CU_ASSERT_EQUAL(p11(args), 0);
+
+	/* SoftHSM 2.6.1 has CKM_ECDSA but no CKM_ECDSA_SHA256: the HSM signs
+	 * a SHA-256 digest made here; OpenSSL verifies the DER signature */
+	EXPECT_OK(drbg_generate(data, sizeof(data)));
+	CU_ASSERT(EVP_Digest(data, sizeof(data), dgst, &dlen, EVP_sha256(), NULL) == 1);
+	CU_ASSERT_EQUAL_FATAL(write_file(tfile("dgst"), dgst, sizeof(dgst)), 0);
+	snprintf(args, sizeof(args), "--sign --id %s -m ECDSA --signature-format openssl "
+		 "--input-file %s --output-file %s", id, tfile("dgst"), tfile("esig"));
+	CU_ASSERT_EQUAL_FATAL(p11(args), 0);
+	int sig_len = read_file(tfile("esig"), sig, sizeof(sig));
+	CU_ASSERT_FATAL(sig_len > 0);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(keygen_libctx(), k, NULL);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT(EVP_PKEY_verify_init(c) == 1);
+	CU_ASSERT(EVP_PKEY_verify(c, sig, (size_t)sig_len, dgst, sizeof(dgst)) == 1);
+	dgst[0] ^= 1;
+	CU_ASSERT(EVP_PKEY_verify(c, sig, (size_t)sig_len, dgst, sizeof(dgst)) != 1);
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(k);
+}
+
+/* P-384 and P-521 too; extractable on request, and then C_WrapKey gives
+ * back the very PKCS#8 fount put in. */
+static void test_import_keypair_other_curves_and_export(void)
+{
+	static uint8_t w[HSM_WRAPPED_MAX], der[HSM_WRAPPED_MAX];
+	char id[65];
+	size_t der_len = 0;
+	EVP_PKEY *k384 = make_pair("ec-p384"), *k521 = make_pair("ec-p521"), *back = NULL;
+	CU_ASSERT_FATAL(k384 != NULL && k521 != NULL);
+	size_t wlen = wrap_pkcs8(k384, kek, w, sizeof(w));
+	EXPECT_OK(hsm_import_keypair(h, "kek", w, wlen, k384, "kp-p384", 0));
+	check_pair("kp-p384", "ec", 384, 0, id);
+	wlen = wrap_pkcs8(k521, kek, w, sizeof(w));
+	EXPECT_OK(hsm_import_keypair(h, "kek", w, wlen, k521, "kp-p521", HSM_KEY_EXTRACTABLE));
+	check_pair("kp-p521", "ec", 521, 1, id);
+	EXPECT_ERR(hsm_export_wrapped(h, "kek", "kp-p384", w, sizeof(w), &wlen), ERR_HSM_KEY_POLICY);
+	EXPECT_OK(hsm_export_wrapped(h, "kek", "kp-p521", w, sizeof(w), &wlen));
+	EXPECT_OK(keygen_aes_unwrap(KEYGEN_WRAP_KWP, kek, sizeof(kek), w, wlen, der, sizeof(der),
+				    &der_len));
+	/* SoftHSM 2.6.1 quirk: the PKCS#8 it wraps may carry trailing zero
+	 * bytes after the DER (seen: 98 bytes of P-521 PKCS#8 + 00 00), so
+	 * take the outer SEQUENCE only (X.690 §8.1.3 length) */
+	CU_ASSERT_FATAL(der_len > 4 && der[0] == 0x30);
+	size_t seq_len = der[1] < 0x80 ? 2u + der[1]
+			 : der[1] == 0x81 ? 3u + der[2] : 4u + ((size_t)der[2] << 8 | der[3]);
+	CU_ASSERT_FATAL(seq_len <= der_len);
+	for (size_t i = seq_len; i < der_len; i++)
+		CU_ASSERT_EQUAL(der[i], 0);
+	EXPECT_OK(keygen_pkey_decode(der, seq_len, KEYGEN_PART_PRIVATE, &back));
+	CU_ASSERT(back != NULL && EVP_PKEY_eq(back, k521) == 1);
+	secure_zero(der, sizeof(der));
+	EVP_PKEY_free(back);
+	EVP_PKEY_free(k384);
+	EVP_PKEY_free(k521);
+}
+
+static void test_import_keypair_failures(void)
+{
+	static uint8_t w[HSM_WRAPPED_MAX];
+	uint8_t other[32], junk[64];
+	size_t wlen = 0;
+	EVP_PKEY *a = make_pair("ec-p256"), *b = make_pair("ec-p256"), *r = make_pair("rsa-2048");
+	EVP_PKEY *ed = make_pair("ed25519");
+	CU_ASSERT_FATAL(a != NULL && b != NULL && r != NULL && ed != NULL);
+	EXPECT_OK(drbg_generate(other, sizeof(other)));
+	/* wrapped under a KEK the HSM does not hold */
+	wlen = wrap_pkcs8(a, other, w, sizeof(w));
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, wlen, a, "bad", 0), ERR_HSM_UNWRAP);
+	/* corrupted in transit: RFC 5649's integrity check fails in the HSM */
+	wlen = wrap_pkcs8(a, kek, w, sizeof(w));
+	w[wlen / 2] ^= 0x01;
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, wlen, a, "bad", 0), ERR_HSM_UNWRAP);
+	/* well wrapped, but not PKCS#8 */
+	EXPECT_OK(drbg_generate(junk, sizeof(junk)));
+	EXPECT_OK(keygen_aes_wrap(KEYGEN_WRAP_KWP, kek, sizeof(kek), junk, sizeof(junk), w,
+				  sizeof(w), &wlen));
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, wlen, a, "bad", 0), ERR_HSM_UNWRAP);
+	/* the private key of one pair with the public key of another: the
+	 * in-HSM pairwise test catches it */
+	wlen = wrap_pkcs8(a, kek, w, sizeof(w));
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, wlen, b, "bad", 0), ERR_KEY_FORMAT);
+	/* an EC private key said to be RSA: SoftHSM cannot decode it as RSA */
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, wlen, r, "bad", 0), ERR_HSM_UNWRAP);
+	/* no KEK, a label already taken, a KEK flag, Ed25519 */
+	EXPECT_ERR(hsm_import_keypair(h, "no-such-kek", w, wlen, a, "bad", 0), ERR_HSM_OBJECT_NOT_FOUND);
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, wlen, a, "kp-ec", 0), ERR_HSM_DUPLICATE);
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, wlen, a, "kek", 0), ERR_HSM_DUPLICATE);
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, wlen, a, "bad", HSM_KEY_KEK), ERR_INVALID_ARG);
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, 7, a, "bad", 0), ERR_INVALID_ARG);
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, wlen, ed, "bad", 0), ERR_UNSUPPORTED);
+	/* nothing half-made is left, and the good pair is still whole */
+	EXPECT_ERR(hsm_destroy(h, "bad"), ERR_HSM_OBJECT_NOT_FOUND);
+	char id[65];
+	check_pair("kp-ec", "ec", 256, 0, id);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+	EVP_PKEY_free(r);
+	EVP_PKEY_free(ed);
+}
+
 static void test_export_wrapped(void)
 {
 	uint8_t wrapped[HSM_WRAPPED_MAX], key[64];
@@ -421,6 +647,8 @@ static void test_token_removed_and_back(void)
 
 TEST_SUITE(hsm, suite_init, suite_clean,
 	   TEST(test_tokens), TEST(test_generate_and_list), TEST(test_import_by_unwrap),
-	   TEST(test_unwrap_failures), TEST(test_export_wrapped), TEST(test_kek_wrap_unwrap),
+	   TEST(test_unwrap_failures), TEST(test_import_keypair_rsa), TEST(test_import_keypair_ec),
+	   TEST(test_import_keypair_other_curves_and_export), TEST(test_import_keypair_failures),
+	   TEST(test_export_wrapped), TEST(test_kek_wrap_unwrap),
 	   TEST(test_rng), TEST(test_rng_entropy_source), TEST(test_pool_concurrency),
 	   TEST(test_open_failures), TEST(test_token_removed_and_back))

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 void testlib_config(struct config *cfg)
@@ -186,4 +187,28 @@ void testlib_softhsm_cleanup(void)
 	(void)testlib_sh(cmd);
 	softhsm_dir[0] = '\0';
 	unsetenv("SOFTHSM2_CONF");
+}
+
+char *testlib_slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL)
+		return NULL;
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return buf;
+}
+
+bool testlib_wait_for_log(const char *path, const char *what)
+{
+	for (int i = 0; i < 200; i++) {
+		const char *log = testlib_slurp(path);
+		if (log != NULL && strstr(log, what) != NULL)
+			return true;
+		struct timespec ts = {0, 50 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return false;
 }

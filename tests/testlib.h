@@ -73,6 +73,12 @@ struct run_result {
 int testlib_run(const char *const argv[], const char *const env[],
 		const char *input, struct run_result *res);
 
+/* testlib_slurp returns the first 64 KiB of |path| as a string in a static
+ * buffer, or NULL. testlib_wait_for_log polls |path| until it contains
+ * |what| (up to ~10 s): for following a daemon's log. */
+char *testlib_slurp(const char *path);
+bool testlib_wait_for_log(const char *path, const char *what);
+
 /* ---- throw-away SoftHSMv2 tokens ------------------------------------------
  * testlib_softhsm_setup makes a temporary folder with its own softhsm2.conf
  * and token directory and points SOFTHSM2_CONF (in this process, and so in
