@@ -312,19 +312,19 @@ static void test_serve_integrity_survives_binary_replacement(void)
 		execl(bin, bin, "serve", (char *)NULL);
 		_exit(127);
 	}
-	CU_ASSERT_TRUE(wait_for_log(log, "operational"));
+	CU_ASSERT_TRUE(testlib_wait_for_log(log, "operational"));
 	/* the "upgrade": a different file renamed over the path, no .hmac */
 	copy_file(testlib_fount_bin(), fresh);
 	snprintf(cmd, sizeof(cmd), "printf x >> '%s' && mv '%s' '%s' && rm -f '%s'", fresh,
 		 fresh, bin, mac);
 	CU_ASSERT_EQUAL(system(cmd), 0);
 	kill(pid, SIGUSR1);
-	CU_ASSERT_TRUE(wait_for_log(log, "on-demand self-tests passed"));
+	CU_ASSERT_TRUE(testlib_wait_for_log(log, "on-demand self-tests passed"));
 	kill(pid, SIGTERM);
 	int st = 0;
 	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
 	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	CU_ASSERT_PTR_NULL(strstr(slurp(log), "ERROR"));
+	CU_ASSERT_PTR_NULL(strstr(testlib_slurp(log), "ERROR"));
 }
 
 static void test_serve_refuses_to_start_on_a_failed_selftest(void)

@@ -98,6 +98,13 @@ static void test_break_on_demand_latches_error(void)
 	CU_ASSERT_EQUAL(selftest_state(), SELFTEST_ERROR);
 	CU_ASSERT_STRING_EQUAL(selftest_error_cause(), "ctr-drbg");
 	EXPECT_ERR(drbg_generate(buf, sizeof(buf)), ERR_NOT_OPERATIONAL);
+	/* key services stop too, not only random output */
+	static const uint8_t kek[32], key[32];
+	uint8_t wrapped[40];
+	size_t wrapped_len = 0;
+	EXPECT_ERR(keygen_aes_wrap(KEYGEN_WRAP_KW, kek, sizeof(kek), key, sizeof(key), wrapped,
+				   sizeof(wrapped), &wrapped_len),
+		   ERR_NOT_OPERATIONAL);
 	/* latched: clearing the break does not bring the module back */
 	EXPECT_OK(selftest_set_break(NULL));
 	EXPECT_ERR(selftest_run(res, ARRAY_SIZE(res), &n), ERR_NOT_OPERATIONAL);
