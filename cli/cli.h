@@ -39,9 +39,10 @@ err_t cli_read_file(const char *cmd, const char *what, const char *path, size_t 
  * overwrites, never follows a link); prints why and returns -1 on failure. */
 int cli_create_file(const char *cmd, const char *path, unsigned mode);
 bool cli_write_all(int fd, const void *buf, size_t len) MUST_CHECK;
-/* cli_finish_file syncs and closes |fd|; unless |ok|, or if that fails,
- * it removes |path|. Does nothing for fd < 0. */
-void cli_finish_file(const char *path, int fd, bool ok);
+/* cli_finish_file syncs and closes |fd|; unless |ok|, or if that fails
+ * (ENOSPC, EIO at close), it removes |path|. Returns whether the file is
+ * kept; for fd < 0 it does nothing and returns |ok|. */
+bool cli_finish_file(const char *path, int fd, bool ok) MUST_CHECK;
 
 /* A key-encryption key: raw AES bytes (kw, kwp) or an RSA key (rsa-oaep). */
 struct evp_pkey_st;

@@ -121,7 +121,9 @@ static int entropy_raw_cmd(int argc, char **argv)
 	uint8_t mask = (uint8_t)((1u << bits) - 1);
 	int rc = EXIT_FAIL;
 	uint8_t *buf = malloc(chunk);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* raw samples are not secret, and re-capturing is routine: an existing
+	 * regular file is replaced, but a symbolic link is never followed */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0 || buf == NULL) {
 		fprintf(stderr, "fount entropy raw: cannot create %s: %s\n", path, strerror(errno));
 		goto out;

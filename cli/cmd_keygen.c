@@ -107,9 +107,11 @@ int cmd_keygen(int argc, char **argv, const struct config *cfg)
 	size_t hex_cap = 0;
 	EVP_PKEY *pkey = NULL;
 
-	if (kek_path != NULL && cli_kek_load("keygen", kek_path, (int)alg, false, &kek) != ERR_OK)
-		goto out;
+	/* power-on first: the KEK is decoded in fount's library context (the
+	 * FIPS provider), which exists only after it */
 	if (cli_power_on(cfg) != ERR_OK)
+		goto out;
+	if (kek_path != NULL && cli_kek_load("keygen", kek_path, (int)alg, false, &kek) != ERR_OK)
 		goto out;
 	/* create the files first: refuse to overwrite before any work */
 	if (out_path != NULL && (fd = cli_create_file("keygen", out_path, 0600)) < 0)
@@ -165,8 +167,17 @@ int cmd_keygen(int argc, char **argv, const struct config *cfg)
 	}
 	rc = EXIT_OK;
 out:
-	cli_finish_file(out_path, fd, rc == EXIT_OK);
-	cli_finish_file(pub_path, pub_fd, rc == EXIT_OK);
+	{
+		bool kept = cli_finish_file(out_path, fd, rc == EXIT_OK);
+		if (!cli_finish_file(pub_path, pub_fd, kept) && kept) {
+			/* the public half failed late: drop the private one too */
+			if (fd >= 0)
+				unlink(out_path);
+			kept = false;
+		}
+		if (!kept)
+			rc = EXIT_FAIL;
+	}
 	secmem_free(key, key_len);
 	secmem_free(pub, pub_len);
 	secmem_free(hex, hex_cap);

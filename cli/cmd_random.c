@@ -137,6 +137,7 @@ out:
 	secmem_free(buf, CHUNK);
 	secmem_free(text, text_len);
 	if (path)
-		cli_finish_file(path, fd, rc == EXIT_OK);
+		if (!cli_finish_file(path, fd, rc == EXIT_OK))
+			rc = EXIT_FAIL;
 	return rc;
 }

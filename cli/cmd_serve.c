@@ -148,5 +148,6 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	entropy_shutdown();
 	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
 		hsm_close(hsms[i]);
-	return EXIT_OK; /* main() wipes the rest on the way out */
+	/* a supervisor sees that the service ended in ERROR */
+	return selftest_state() == SELFTEST_ERROR ? EXIT_FAIL : EXIT_OK;
 }

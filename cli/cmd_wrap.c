@@ -77,13 +77,15 @@ static int run(int argc, char **argv, const struct config *cfg, bool unwrap)
 	size_t wrapped_len = 0, key_len = 0, key_cap = 0;
 	err_t r;
 
+	/* power-on first: the KEK is decoded in fount's library context (the
+	 * FIPS provider), which exists only after it */
+	if (cli_power_on(cfg) != ERR_OK)
+		goto out;
 	if (cli_kek_load(cmd, kek_path, (int)alg, unwrap, &kek) != ERR_OK)
 		goto out;
 	/* a wrapped key is at most 16 bytes longer (KW, KWP) or k bytes (OAEP) */
 	if (cli_read_file(cmd, unwrap ? "wrapped key" : "key", in_path,
 			  KEYGEN_WRAP_MAX_INPUT + (unwrap ? 16 : 0), &in) != ERR_OK)
-		goto out;
-	if (cli_power_on(cfg) != ERR_OK)
 		goto out;
 	if ((fd = cli_create_file(cmd, out_path, 0600)) < 0)
 		goto out;
@@ -116,7 +118,8 @@ static int run(int argc, char **argv, const struct config *cfg, bool unwrap)
 	}
 	rc = EXIT_OK;
 out:
-	cli_finish_file(out_path, fd, rc == EXIT_OK);
+	if (!cli_finish_file(out_path, fd, rc == EXIT_OK))
+		rc = EXIT_FAIL;
 	free(wrapped);
 	secmem_free(key, key_cap);
 	cli_buf_free(&in);

@@ -92,17 +92,21 @@ bool cli_write_all(int fd, const void *buf, size_t len)
 	return true;
 }
 
-void cli_finish_file(const char *path, int fd, bool ok)
+bool cli_finish_file(const char *path, int fd, bool ok)
 {
 	if (fd < 0)
-		return;
+		return ok;
 	/* fsync: a key file that claims success is on disk */
+	bool wrote = ok;
 	if (ok && fsync(fd) != 0)
 		ok = false;
 	if (close(fd) != 0)
 		ok = false;
+	if (wrote && !ok)
+		fprintf(stderr, "fount: cannot finish %s: %s\n", path, strerror(errno));
 	if (!ok)
 		unlink(path); /* nothing half-written is left behind */
+	return ok;
 }
 
 void cli_kek_free(struct cli_kek *k)

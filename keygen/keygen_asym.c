@@ -217,6 +217,8 @@ err_t keygen_pkey_encode(const EVP_PKEY *pkey, enum keygen_part part,
 	const char *structure;
 
 	ENSURE(pkey != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
+	/* never OpenSSL's default context: that would bypass fips=yes */
+	ENSURE(keygen_libctx() != NULL, ERR_CRYPTO);
 	*out = NULL;
 	*out_len = 0;
 	switch (part) {
@@ -279,6 +281,8 @@ err_t keygen_pkey_decode(const uint8_t *in, size_t in_len, enum keygen_part part
 	bool pem;
 
 	ENSURE(in != NULL && out != NULL, ERR_INVALID_ARG);
+	/* never OpenSSL's default context: that would bypass fips=yes */
+	ENSURE(keygen_libctx() != NULL, ERR_CRYPTO);
 	*out = NULL;
 	ENSURE(in_len > 0, ERR_KEY_FORMAT);
 	ENSURE(in_len <= KEYGEN_MAX_KEY_FILE, ERR_TOO_LARGE);
