@@ -290,6 +290,8 @@ static err_t generate(uint8_t *out, size_t len, bool pr)
 
 	while (done < len) {
 		size_t n = len - done < CTR_DRBG_MAX_REQUEST ? len - done : CTR_DRBG_MAX_REQUEST;
+		/* a long request stops at the next chunk once ERROR latches */
+		ENSURE_GOTO(done == 0 || drbg_gate_open(), ERR_NOT_OPERATIONAL);
 		if (pr) {
 			/* SP 800-90A 9.3.1 through the tree: the primary reseeds from
 			 * live entropy, the worker reseeds from it, then generates */
@@ -327,14 +329,26 @@ out:
 	return r;
 }
 
+/* checked reports a failure that means a DRBG of the tree (or the seed
+ * conditioning) malfunctioned: an OpenSSL error inside a CTR_DRBG, which
+ * uninstantiates it, or a reseed counter past its limit. The module must
+ * stop: every later request would fail anyway, and the state must say
+ * why. (A dead noise source is reported by entropy/ itself.) */
+static err_t checked(err_t r)
+{
+	if (r == ERR_CRYPTO || r == ERR_DRBG_RESEED_REQUIRED)
+		keygen_report_failure(r, "drbg");
+	return r;
+}
+
 err_t drbg_generate(uint8_t *out, size_t len)
 {
-	return generate(out, len, false);
+	return checked(generate(out, len, false));
 }
 
 err_t drbg_generate_pr(uint8_t *out, size_t len)
 {
-	return generate(out, len, true);
+	return checked(generate(out, len, true));
 }
 
 bool drbg_gate_open(void)
@@ -349,6 +363,27 @@ void drbg_set_gate(bool (*operational)(void))
 }
 
 static _Atomic gate_fn service_gate;
+
+typedef void (*failure_fn)(err_t why, const char *what);
+static _Atomic failure_fn failure_handler;
+
+void keygen_set_failure_handler(void (*fn)(err_t why, const char *what))
+{
+	atomic_store(&failure_handler, fn);
+}
+
+void keygen_report_failure(err_t why, const char *what)
+{
+	failure_fn fn = atomic_load(&failure_handler);
+	log_error("%s failed: %s", what, err_str(why));
+	if (fn != NULL)
+		fn(why, what);
+}
+
+struct ctr_drbg *drbg_tree_primary_for_test(void)
+{
+	return tree.primary;
+}
 
 void keygen_set_service_gate(bool (*allowed)(void))
 {

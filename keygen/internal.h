@@ -79,4 +79,11 @@ uint64_t drbg_tree_worker_generates_for_test(void);
  * since OpenSSL draws the key's randomness itself. */
 bool drbg_gate_open(void);
 
+/* keygen_report_failure calls the handler keygen_set_failure_handler
+ * registered (if any) and logs what failed. */
+void keygen_report_failure(err_t why, const char *what);
+
+/* drbg_tree_primary_for_test returns the primary CTR_DRBG. Tests only. */
+struct ctr_drbg *drbg_tree_primary_for_test(void);
+
 #endif /* FOUNT_KEYGEN_INTERNAL_H */

@@ -220,10 +220,13 @@ err_t keygen_pkey_generate(const struct keygen_type *t,
 err_t keygen_pkey_pct(const struct keygen_type *t,
 		      struct evp_pkey_st *pkey) MUST_CHECK;
 
-/* keygen_set_pct_failure_handler registers |fn|, called with the error and
- * the PCT's name whenever a PCT fails. selftest/ registers its ERROR latch:
- * a PCT failure is a self-test failure. */
-void keygen_set_pct_failure_handler(void (*fn)(err_t why, const char *what));
+/* keygen_set_failure_handler registers |fn|, called with the error and what
+ * failed whenever keygen/ meets a failure that must stop the module: a
+ * pairwise-consistency test (named "pct-rsa", ...: a PCT failure is a
+ * self-test failure), or a DRBG of the tree that can no longer be trusted
+ * ("drbg": a CTR_DRBG operation failed, which uninstantiates it, or its
+ * seed could not be made). selftest/ registers its ERROR latch. */
+void keygen_set_failure_handler(void (*fn)(err_t why, const char *what));
 /* keygen_set_pct_break_hook registers |fn|, asked with a PCT's name
  * ("pct-rsa", ...) before each PCT; when it returns true the PCT corrupts
  * its signature (or shared secret) before checking it, so the failure path

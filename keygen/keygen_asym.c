@@ -11,16 +11,9 @@
 
 #include "keygen/internal.h"
 
-typedef void (*pct_failure_fn)(err_t why, const char *what);
 typedef bool (*pct_break_fn)(const char *name);
 
-static _Atomic pct_failure_fn pct_failure_handler;
 static _Atomic pct_break_fn pct_break_hook;
-
-void keygen_set_pct_failure_handler(void (*fn)(err_t why, const char *what))
-{
-	atomic_store(&pct_failure_handler, fn);
-}
 
 void keygen_set_pct_break_hook(bool (*fn)(const char *name))
 {
@@ -127,10 +120,8 @@ err_t keygen_pkey_pct(const struct keygen_type *t, EVP_PKEY *pkey)
 	}
 	if (r != ERR_OK) {
 		/* a PCT failure is a self-test failure: selftest/ latches ERROR */
-		pct_failure_fn fn = atomic_load(&pct_failure_handler);
 		log_error("pairwise-consistency test %s failed for a new %s key", t->pct_name, t->name);
-		if (fn != NULL)
-			fn(ERR_PCT, t->pct_name);
+		keygen_report_failure(ERR_PCT, t->pct_name);
 		r = ERR_PCT;
 	}
 	return r;

@@ -228,8 +228,9 @@ static void on_entropy_fatal(err_t why)
 }
 
 /* A failed pairwise-consistency test is a self-test failure (FIPS 140-3
- * §7.10.3.3): latch ERROR, named after the PCT. */
-static void on_pct_failure(err_t why, const char *what)
+ * §7.10.3.3), and a DRBG that failed cannot be trusted: latch ERROR, named
+ * after what failed. */
+static void on_keygen_failure(err_t why, const char *what)
 {
 	selftest_enter_error(why, what);
 }
@@ -258,7 +259,7 @@ err_t selftest_power_on(const struct config *cfg, struct selftest_result *out,
 	drbg_set_gate(selftest_operational);
 	keygen_set_service_gate(services_allowed);
 	entropy_set_fatal_handler(on_entropy_fatal);
-	keygen_set_pct_failure_handler(on_pct_failure);
+	keygen_set_failure_handler(on_keygen_failure);
 	keygen_set_pct_break_hook(selftest_is_broken);
 
 	uint64_t t0 = now_ns();

@@ -1,9 +1,10 @@
 /* tests/test_selftest.c — selftest/: the state machine, every break hook,
  * on-demand runs, and the ERROR latch when the noise sources die. */
+#include <pthread.h>
 #include <string.h>
 
 #include "entropy/entropy.h"
-#include "keygen/keygen.h"
+#include "keygen/internal.h"
 #include "selftest/selftest.h"
 #include "tests/testlib.h"
 
@@ -178,8 +179,42 @@ static void test_dead_source_at_runtime_latches_error(void)
 	selftest_reset_for_testing();
 }
 
+static void *generate_in_new_thread(void *arg)
+{
+	uint8_t buf[16];
+	*(err_t *)arg = drbg_generate(buf, sizeof(buf));
+	return NULL;
+}
+
+/* A DRBG that fails (here: the primary's reseed counter past SP 800-90A's
+ * 2^48, as if its state were corrupted) latches ERROR, named "drbg",
+ * instead of leaving the module OPERATIONAL with a dead primary. */
+static void test_drbg_failure_latches_error(void)
+{
+	struct selftest_result res[SELFTEST_MAX_RESULTS];
+	size_t n = 0;
+	uint8_t buf[16];
+	err_t got = ERR_OK;
+	pthread_t t;
+
+	selftest_reset_for_testing();
+	EXPECT_OK(selftest_power_on(&cfg, res, ARRAY_SIZE(res), &n));
+	ctr_drbg_set_reseed_counter_for_test(drbg_tree_primary_for_test(),
+					     CTR_DRBG_MAX_RESEED_COUNT + 1);
+	/* a new thread's worker draws its seed from the primary */
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, generate_in_new_thread, &got), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(got, ERR_DRBG_RESEED_REQUIRED);
+	CU_ASSERT_EQUAL(selftest_state(), SELFTEST_ERROR);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(selftest_error_cause());
+	CU_ASSERT_STRING_EQUAL(selftest_error_cause(), "drbg");
+	EXPECT_ERR(drbg_generate(buf, sizeof(buf)), ERR_NOT_OPERATIONAL);
+	selftest_reset_for_testing();
+}
+
 TEST_SUITE(selftest, suite_init, suite_clean,
 	   TEST(test_power_on_passes), TEST(test_every_break_is_caught_at_power_on),
 	   TEST(test_break_on_demand_latches_error), TEST(test_unknown_break_name),
 	   TEST(test_no_credited_source_fails_power_on),
-	   TEST(test_dead_source_at_runtime_latches_error))
+	   TEST(test_dead_source_at_runtime_latches_error),
+	   TEST(test_drbg_failure_latches_error))
