@@ -58,8 +58,9 @@ static int entropy_status_cmd(const struct config *cfg)
 		       st[i].last_error ? err_str(st[i].last_error) : "ok");
 	}
 	printf("\nRCT C: intermittent/permanent cutoff; APT W:C: window and cutoffs;\n"
-	       "AI: additional input only, never credited. state: %s\n",
-	       selftest_state_name(selftest_state()));
+	       "AI: additional input only, never credited.\n"
+	       "conditioner: HMAC-SHA-256 from the \"%s\" provider; state: %s\n",
+	       entropy_conditioner_provider(), selftest_state_name(selftest_state()));
 	return r == ERR_OK ? EXIT_OK : EXIT_FAIL;
 }
 

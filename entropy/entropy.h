@@ -145,6 +145,19 @@ void entropy_set_fatal_handler(void (*fn)(err_t why));
  * ERR_ENTROPY_NO_SOURCE if the source is unknown or absent. */
 err_t entropy_raw(const char *source, uint8_t *out, size_t n) MUST_CHECK;
 
+struct ossl_lib_ctx_st; /* OSSL_LIB_CTX */
+
+/* entropy_set_libctx makes the conditioner's HMAC-SHA-256 come from
+ * |libctx| (NULL: OpenSSL's default context). keygen_init registers its
+ * own context, so in FIPS mode the vetted conditioning function runs in the
+ * FIPS module; keygen_shutdown registers NULL before freeing it. */
+void entropy_set_libctx(struct ossl_lib_ctx_st *libctx);
+
+/* entropy_conditioner_provider returns the name of the OpenSSL provider
+ * whose HMAC-SHA-256 conditions the seeds ("fips", "default", ...), or
+ * "none" before the conditioner is set up. */
+const char *entropy_conditioner_provider(void);
+
 /* entropy_fork_prepare takes the pipeline lock and entropy_fork_release
  * drops it; keygen's pthread_atfork handlers call them around fork(), after
  * taking the DRBG tree's lock (the lock order everywhere: tree, then

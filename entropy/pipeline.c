@@ -8,6 +8,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/provider.h>
 
 #include "entropy/internal.h"
 
@@ -40,6 +41,7 @@ static struct {
 	bool fatal_fired; /* the fatal handler has been called */
 	void (*fatal)(err_t why);
 	EVP_MAC_CTX *mac; /* keyed HMAC-SHA-256 template, dup'ed per block */
+	OSSL_LIB_CTX *libctx; /* where the HMAC comes from (entropy_set_libctx) */
 } pipe = {
 	.alpha_log2 = PIPE_DEFAULT_ALPHA_LOG2,
 	.max_retries = PIPE_DEFAULT_MAX_RETRIES,
@@ -81,8 +83,9 @@ static err_t mac_template(void)
 
 	if (pipe.mac != NULL)
 		return ERR_OK;
-	/* default library context: entropy/ sits below keygen's context */
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	/* keygen's library context once it has registered it (the FIPS
+	 * provider's HMAC in FIPS mode); OpenSSL's default one before that */
+	mac = EVP_MAC_fetch(pipe.libctx, "HMAC", NULL);
 	ENSURE_GOTO(mac != NULL, ERR_CRYPTO);
 	ctx = EVP_MAC_CTX_new(mac);
 	ENSURE_GOTO(ctx != NULL, ERR_CRYPTO);
@@ -352,6 +355,31 @@ static void reset_locked(void)
 	pipe.fatal_fired = false;
 	EVP_MAC_CTX_free(pipe.mac);
 	pipe.mac = NULL;
+}
+
+void entropy_set_libctx(struct ossl_lib_ctx_st *libctx)
+{
+	(void)pthread_mutex_lock(&pipe_lock);
+	EVP_MAC_CTX_free(pipe.mac); /* it belongs to the old context */
+	pipe.mac = NULL;
+	pipe.libctx = libctx;
+	/* fetch now, not inside a FIPS module's get_entropy upcall */
+	if (libctx != NULL && mac_template() != ERR_OK)
+		log_warn("HMAC-SHA-256 unavailable in the registered library context");
+	(void)pthread_mutex_unlock(&pipe_lock);
+}
+
+const char *entropy_conditioner_provider(void)
+{
+	const char *name = "none";
+	(void)pthread_mutex_lock(&pipe_lock);
+	if (pipe.mac != NULL) {
+		const OSSL_PROVIDER *p = EVP_MAC_get0_provider(EVP_MAC_CTX_get0_mac(pipe.mac));
+		if (p != NULL)
+			name = OSSL_PROVIDER_get0_name(p); /* static for the provider's life */
+	}
+	(void)pthread_mutex_unlock(&pipe_lock);
+	return name;
 }
 
 void entropy_shutdown(void)

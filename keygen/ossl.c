@@ -13,6 +13,7 @@
 
 #include <openssl/conf.h>
 
+#include "entropy/entropy.h"
 #include "keygen/internal.h"
 
 static pthread_mutex_t ossl_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -162,6 +163,7 @@ out:
 
 static void release_locked(void)
 {
+	entropy_set_libctx(NULL); /* the conditioner's HMAC lives in libctx */
 	ciphers_ready = false;
 	memset(&aes256_ctr, 0, sizeof(aes256_ctr));
 	memset(&aes256_cbc, 0, sizeof(aes256_cbc));
@@ -302,6 +304,8 @@ err_t keygen_init(const struct config *cfg)
 	ciphers_ready = true;
 	GUARD_GOTO(describe_provider());
 	log_debug("OpenSSL provider: %s", provider_name);
+	/* the entropy conditioner's HMAC-SHA-256 comes from this context too */
+	entropy_set_libctx(libctx);
 	r = ERR_OK;
 out:
 	if (r != ERR_OK) {
