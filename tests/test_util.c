@@ -213,6 +213,13 @@ static void test_config_errors_name_line_and_key(void)
 	EXPECT_ERR(config_load(&c, p, true, err, sizeof(err)), ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "mlock"));
 
+	/* a line past libinih's limit is named, not split into two */
+	char longline[400];
+	snprintf(longline, sizeof(longline), "[entropy]\n# fine\nsources = %0250d\n", 0);
+	p = write_conf("long.conf", longline);
+	EXPECT_ERR(config_load(&c, p, true, err, sizeof(err)), ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "long.conf:3: line longer than"));
+
 	p = write_conf("syntax.conf", "[drbg\nreseed_interval = 5\n");
 	EXPECT_ERR(config_load(&c, p, true, err, sizeof(err)), ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "syntax.conf:1"));

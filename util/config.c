@@ -269,13 +269,27 @@ struct parse_ctx {
 	int failed_line;
 };
 
-/* line_reader is libinih's fgets-like reader, counting lines as it goes. */
+/* line_reader is libinih's fgets-like reader, counting lines as it goes.
+ * Debian's libinih reads at most INI_MAX_LINE - 1 (199) characters a line
+ * and would take the rest for a line of its own: a longer line stops the
+ * parse with an error that says so. */
 static char *line_reader(char *str, int num, void *stream)
 {
 	struct parse_ctx *pc = stream;
+	if (pc->failed)
+		return NULL;
 	char *line = fgets(str, num, pc->fp);
-	if (line != NULL)
-		pc->lineno++;
+	if (line == NULL)
+		return NULL;
+	pc->lineno++;
+	size_t len = strlen(line);
+	if (len == (size_t)num - 1 && line[len - 1] != '\n' && !feof(pc->fp)) {
+		snprintf(pc->errbuf, pc->errlen, "%s:%d: line longer than %d characters",
+			 pc->path, pc->lineno, num - 2);
+		pc->failed = true;
+		pc->failed_line = pc->lineno;
+		return NULL;
+	}
 	return line;
 }
 
