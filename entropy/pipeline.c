@@ -444,7 +444,7 @@ err_t entropy_init(const struct config *cfg)
 {
 	err_t r = ERR_INTERNAL;
 	char buf[sizeof(cfg->entropy_sources) + 1];
-	const char *names[ENTROPY_MAX_SOURCES];
+	const char *names[ENTROPY_MAX_SOURCES] = {0}; /* -fanalyzer cannot see count bounds it */
 	size_t count = 0;
 
 	ENSURE_REF(cfg);

@@ -55,6 +55,10 @@ struct hsm {
 	unsigned nbusy;
 	unsigned generation;        /* bumped by every reconnect */
 	unsigned reconnects;
+	/* a PIN given in the environment, moved into secure memory at the first
+	 * read (and wiped out of the environment) for logins after reconnects */
+	char *env_pin;
+	size_t env_pin_len;
 };
 
 /* An operation on one session. It returns a CK_RV (or an HSM_RV_*). */

@@ -209,7 +209,7 @@ err_t hsm_module_reload(struct hsm_module *m, unsigned seen)
 /* read_pin puts the user PIN in |pin| (secure memory of HSM_PIN_MAX bytes):
  * from FOUNT_HSM_PIN (FOUNT_HSM_<NAME>_PIN for [hsm.NAME]) if set, else
  * from the pin file (trailing newline dropped). */
-static err_t read_pin(const struct hsm *h, char *pin, size_t *pin_len)
+static err_t read_pin(struct hsm *h, char *pin, size_t *pin_len)
 {
 	char env[96];
 	int n = snprintf(env, sizeof(env), "FOUNT_HSM%s%s_PIN", h->name[0] ? "_" : "", h->name);
@@ -217,13 +217,26 @@ static err_t read_pin(const struct hsm *h, char *pin, size_t *pin_len)
 		return ERR_INTERNAL;
 	for (char *p = env; *p; p++)
 		*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-	const char *v = getenv(env);
-	if (v != NULL) {
+	char *v = getenv(env);
+	if (v != NULL && h->env_pin == NULL) {
 		size_t len = strlen(v);
 		if (len == 0 || len >= HSM_PIN_MAX)
 			return ERR_HSM_PIN_MISSING;
-		memcpy(pin, v, len);
-		*pin_len = len;
+		err_t r = ERR_NOMEM;
+		char *keep = secmem_alloc(HSM_PIN_MAX, &r);
+		if (keep == NULL)
+			return r;
+		memcpy(keep, v, len);
+		/* the environment is ordinary memory that /proc/PID/environ shows
+		 * and children inherit: wipe the PIN there, keep it locked here */
+		secure_zero(v, len);
+		(void)unsetenv(env);
+		h->env_pin = keep;
+		h->env_pin_len = len;
+	}
+	if (h->env_pin != NULL) {
+		memcpy(pin, h->env_pin, h->env_pin_len);
+		*pin_len = h->env_pin_len;
 		return ERR_OK;
 	}
 	if (h->pin_file[0] == '\0')
@@ -442,6 +455,7 @@ void hsm_close(struct hsm *h)
 	disconnect_locked(h, false);
 	pthread_mutex_unlock(&h->lock);
 	hsm_module_put(h->mod);
+	secmem_free(h->env_pin, HSM_PIN_MAX);
 	pthread_cond_destroy(&h->idle);
 	pthread_mutex_destroy(&h->lock);
 	free(h);

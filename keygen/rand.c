@@ -398,12 +398,14 @@ static size_t fips_get_entropy(const OSSL_CORE_HANDLE *handle, unsigned char **p
 		n = min_len;
 	if (n == 0 || n > max_len || n > CTR_DRBG_MAX_REQUEST)
 		return 0;
-	buf = OPENSSL_secure_malloc(n);
+	/* seed material: locked, guard-paged, wiped (OpenSSL's secure heap is
+	 * ordinary heap unless CRYPTO_secure_malloc_init ran) */
+	buf = secmem_alloc(n, NULL);
 	if (buf == NULL)
 		return 0;
 	if (fips_source(buf, n) != ERR_OK) {
 		/* fail closed: the FIPS DRBG cannot (re)seed, so no key is made */
-		OPENSSL_secure_clear_free(buf, n);
+		secmem_free(buf, n);
 		return 0;
 	}
 	atomic_fetch_add(&fips_upcalls, 1);
@@ -415,7 +417,7 @@ static void fips_cleanup_entropy(const OSSL_CORE_HANDLE *handle, unsigned char *
 				 size_t len)
 {
 	UNUSED(handle);
-	OPENSSL_secure_clear_free(buf, len);
+	secmem_free(buf, len); /* len is what fips_get_entropy returned */
 }
 
 /* fips_core_get_params passes the core's answer through and adds the
