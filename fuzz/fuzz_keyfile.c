@@ -28,11 +28,18 @@ static void round_trip(EVP_PKEY *pkey, enum keygen_part part)
 	}
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_keygen_once();
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum keygen_part parts[] = { KEYGEN_PART_PRIVATE, KEYGEN_PART_PUBLIC };
 
-	fuzz_keygen_once();
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		EVP_PKEY *pkey = (EVP_PKEY *)(uintptr_t)1; /* must be reset */
 		err_t r = keygen_pkey_decode(data, size, parts[i], &pkey);

@@ -129,13 +129,23 @@ static void fuzz_aes(enum keygen_wrap_alg alg, uint8_t sel, const uint8_t *in, s
 	free(out);
 }
 
+static EVP_PKEY *oaep_key_cached;
+
+static void oaep_key_free(void)
+{
+	EVP_PKEY_free(oaep_key_cached);
+	oaep_key_cached = NULL;
+}
+
 static EVP_PKEY *oaep_key(void)
 {
-	static EVP_PKEY *key;
-	if (key == NULL)
-		FUZZ_CHECK(keygen_pkey_decode((const uint8_t *)oaep_key_pem, sizeof(oaep_key_pem) - 1,
-					      KEYGEN_PART_PRIVATE, &key) == ERR_OK);
-	return key;
+	if (oaep_key_cached == NULL) {
+		FUZZ_CHECK(keygen_pkey_decode((const uint8_t *)oaep_key_pem,
+					      sizeof(oaep_key_pem) - 1, KEYGEN_PART_PRIVATE,
+					      &oaep_key_cached) == ERR_OK);
+		atexit(oaep_key_free); /* runs before keygen's release */
+	}
+	return oaep_key_cached;
 }
 
 static void fuzz_oaep(const uint8_t *in, size_t in_len)
@@ -156,20 +166,25 @@ static void fuzz_oaep(const uint8_t *in, size_t in_len)
 	secmem_free(out, out_cap);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	if (size < 2)
-		return 0;
+	(void)argc;
+	(void)argv;
 	fuzz_keygen_once();
 	/* RSA decryption blinds with randomness from the library context: in
 	 * default mode that is the DRBG tree, which is not running here, so
 	 * draw it from the fixed-seed source the power-on KATs use (which
-	 * also makes every run reproducible). */
-	static bool rand_ready;
-	if (!rand_ready) {
-		FUZZ_CHECK(keygen_rand_kat_begin() == ERR_OK);
-		rand_ready = true;
-	}
+	 * also makes every run reproducible). fuzz_keygen_once's exit
+	 * handler ends it. */
+	FUZZ_CHECK(keygen_rand_kat_begin() == ERR_OK);
+	(void)oaep_key();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 2)
+		return 0;
 	switch (data[0] % 3u) {
 	case 0: fuzz_aes(KEYGEN_WRAP_KW, data[1], data + 2, size - 2); break;
 	case 1: fuzz_aes(KEYGEN_WRAP_KWP, data[1], data + 2, size - 2); break;
