@@ -132,7 +132,7 @@ FUZZ_BINS := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
 $(B)/fuzz/%: fuzz/%.c $(LIBFOUNT)
 	@mkdir -p $(@D)
 	$(say) LD $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(FUZZ_MAIN) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(FUZZ_MAIN) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS)
 fuzz: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); $$f fuzz/corpus/$$n/* || exit 1; done
 
@@ -182,4 +182,4 @@ distclean: clean
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# //'
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(FUZZ_BINS:=.d)

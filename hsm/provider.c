@@ -27,7 +27,11 @@ static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned global_refs;
 
 /* pkcs11-helper's log lines go to fount's log: they carry function names
- * and CK_RVs, never a PIN (pkcs11-helper logs PIN pointers, not text). */
+ * and CK_RVs, never a PIN (pkcs11-helper logs PIN pointers, not text).
+ * PRINTF_LIKE(3, 0) marks |fmt| as a vprintf format, so clang's
+ * -Wformat-nonliteral accepts passing it on to vsnprintf. */
+static void log_hook(void *const data, const unsigned flags, const char *const fmt, va_list ap)
+	PRINTF_LIKE(3, 0);
 static void log_hook(void *const data, const unsigned flags, const char *const fmt, va_list ap)
 {
 	char line[512];

@@ -7,6 +7,21 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* Under AddressSanitizer, LeakSanitizer does not scan memory the program
+ * mmaps itself, so an OpenSSL object referenced only from secure memory
+ * (a CTR_DRBG's cipher contexts) looks leaked. Each secure region is
+ * registered as a root region while it is mapped. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SECMEM_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SECMEM_LSAN 1
+#endif
+#endif
+#ifdef SECMEM_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 static atomic_bool mlock_on = true;
 
 void secmem_set_mlock(bool on) { atomic_store(&mlock_on, on); }
@@ -51,6 +66,9 @@ void *secmem_alloc(size_t len, err_t *out_err)
 		r = ERR_MLOCK; /* never swap a secret to disk */
 		goto out;
 	}
+#ifdef SECMEM_LSAN
+	__lsan_register_root_region(data, span);
+#endif
 	if (out_err)
 		*out_err = ERR_OK;
 	return data;
@@ -69,6 +87,9 @@ void secmem_free(void *p, size_t len)
 	size_t pg = page_size();
 	size_t span = data_span(len);
 	secure_zero(p, span);
+#ifdef SECMEM_LSAN
+	__lsan_unregister_root_region(p, span);
+#endif
 	if (atomic_load(&mlock_on))
 		(void)munlock(p, span);
 	munmap((uint8_t *)p - pg, span + 2 * pg);
