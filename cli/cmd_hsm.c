@@ -62,22 +62,27 @@ static int fail(const char *what, err_t r)
 static err_t aes_key_parse(const uint8_t *buf, size_t len, uint8_t *key, size_t *key_len)
 {
 	char hex[2 * 32 + 1];
-	err_t r = ERR_KEY_FORMAT;
+	size_t text = len;
+
+	/* hex first: 32 hex digits written with `echo -n` are 32 bytes too, and
+	 * must not become an AES-256 key made of ASCII. (A random 32-byte raw
+	 * key is all hex digits with probability (22/256)^32, about 1e-34.) */
+	while (text > 0 && (buf[text - 1] == '\n' || buf[text - 1] == '\r'))
+		text--;
+	if (text == 32 || text == 64) {
+		memcpy(hex, buf, text);
+		hex[text] = '\0';
+		err_t r = hex_decode(key, 64, key_len, hex);
+		secure_zero(hex, sizeof(hex));
+		if (r == ERR_OK)
+			return ERR_OK;
+	}
 	if (len == 16 || len == 32) {
 		memcpy(key, buf, len);
 		*key_len = len;
 		return ERR_OK;
 	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	if (len != 32 && len != 64)
-		return ERR_KEY_FORMAT;
-	memcpy(hex, buf, len);
-	hex[len] = '\0';
-	if (hex_decode(key, 64, key_len, hex) == ERR_OK)
-		r = ERR_OK;
-	secure_zero(hex, sizeof(hex));
-	return r;
+	return ERR_KEY_FORMAT;
 }
 
 /* read_key reads a 16- or 32-byte AES key (raw or hex) from |path| into
@@ -135,20 +140,6 @@ static int sub_objects(struct hsm *h)
 	return EXIT_OK;
 }
 
-/* write_new_file creates |path| (0600, never overwriting) holding |p|. */
-static err_t write_new_file(const char *path, const uint8_t *p, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return ERR_IO;
-	ssize_t k = write(fd, p, len);
-	if (close(fd) != 0 || k != (ssize_t)len) {
-		unlink(path);
-		return ERR_IO;
-	}
-	return ERR_OK;
-}
-
 static int sub_kek_create(struct hsm *h, const char *label, const char *out)
 {
 	err_t r = ERR_INTERNAL;
@@ -161,11 +152,13 @@ static int sub_kek_create(struct hsm *h, const char *label, const char *out)
 		rc = fail("kek-create", r);
 		goto out;
 	}
-	if ((r = write_new_file(out, kek, 32)) != ERR_OK) {
-		fprintf(stderr, "fount hsm kek-create: cannot create %s: %s\n", out,
-			errno == EEXIST ? "it exists (fount never overwrites)" : strerror(errno));
+	/* fount's copy first, synced: never a KEK in the HSM without it */
+	int fd = cli_create_file("hsm kek-create", out, 0600);
+	if (fd < 0)
 		goto out;
-	}
+	bool wrote = cli_write_all(fd, kek, 32);
+	if (!cli_finish_file(out, fd, wrote))
+		goto out;
 	if ((r = hsm_kek_install(h, label, kek, 32, 0)) != ERR_OK) {
 		unlink(out); /* no orphan copy of a KEK the HSM does not have */
 		rc = fail("kek-create", r);

@@ -93,6 +93,9 @@ static void test_tokens_objects_keygen(void)
 				   " | grep -q 'never extractable'"), 0);
 }
 
+#define P11 "pkcs11-tool --module " TESTLIB_SOFTHSM_MODULE " --token-label " LABEL \
+	" --login --pin " PIN
+
 static void test_kek_import_seed(void)
 {
 	char cmd[512];
@@ -107,6 +110,29 @@ static void test_kek_import_seed(void)
 	CU_ASSERT_EQUAL(fount("import", "--key", tfile("key"), "--kek-label", "cli-kek", "--kek-file",
 			      tfile("otherkek"), "--label", "cli-bad", NULL), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "wrong KEK"));
+	/* 32 hex digits without a newline (echo -n) are an AES-128 key in hex,
+	 * not a 32-byte raw key made of ASCII */
+	snprintf(cmd, sizeof(cmd), "printf %%s 00112233445566778899aabbccddeeff > %s",
+		 tfile("hexkey"));
+	CU_ASSERT_EQUAL_FATAL(testlib_sh(cmd), 0);
+	CU_ASSERT_EQUAL(fount("import", "--key", tfile("hexkey"), "--kek-label", "cli-kek",
+			      "--kek-file", tfile("kek"), "--label", "cli-hex128", NULL), 0);
+	/* SoftHSM reports no size for unwrapped keys (CKA_VALUE_LEN 0), so
+	 * prove the key by use: the HSM's AES-CBC of a block with it equals
+	 * OpenSSL's AES-128-CBC under 00112233...eeff */
+	CU_ASSERT_EQUAL(fount("objects", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 0);
+	const char *row = strstr(res.out, "cli-hex128");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+	char id[41] = "";
+	CU_ASSERT_EQUAL_FATAL(sscanf(row, "%*s %40s", id), 1);
+	snprintf(cmd, sizeof(cmd),
+		 "printf 0123456789abcdef > %s && " P11 " --encrypt --id %s -m AES-CBC"
+		 " --iv 00000000000000000000000000000000 --input-file %s --output-file %s"
+		 " >/dev/null 2>&1 && openssl enc -aes-128-cbc -nopad -K 00112233445566778899aabbccddeeff"
+		 " -iv 00000000000000000000000000000000 -in %s -out %s && cmp %s %s",
+		 tfile("block"), id, tfile("block"), tfile("hsm.ct"), tfile("block"),
+		 tfile("ossl.ct"), tfile("hsm.ct"), tfile("ossl.ct"));
+	CU_ASSERT_EQUAL(testlib_sh(cmd), 0);
 	CU_ASSERT_EQUAL(fount("seed", "--bytes", "4096", NULL, NULL, NULL, NULL, NULL, NULL), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "seeded"));
 }
@@ -135,9 +161,6 @@ static int fount_lines(const char *s)
 	}
 	return n;
 }
-
-#define P11 "pkcs11-tool --module " TESTLIB_SOFTHSM_MODULE " --token-label " LABEL \
-	" --login --pin " PIN
 
 /* A key pair from `fount keygen` goes into the HSM in one command; the
  * HSM signs with it and OpenSSL verifies with the public key file. */
