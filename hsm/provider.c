@@ -200,10 +200,22 @@ err_t hsm_module_reload(struct hsm_module *m, unsigned seen)
 {
 	err_t r = ERR_OK;
 	pthread_mutex_lock(&global_lock);
+	if (m->refs > 1 && m->loaded) {
+		/* Another handle ([hsm.NAME] with the same module) may be inside
+		 * a PKCS#11 call on this module's function list right now:
+		 * C_Finalize and dlclose under it would be a use after free.
+		 * Sessions are reopened without a reload instead; a module that
+		 * learns of tokens only in C_Initialize (SoftHSM) then needs a
+		 * restart of fount to see a re-created token. */
+		log_warn("hsm: %s is shared by several HSM sections: not reloading it",
+			 m->path);
+		goto out;
+	}
 	if (m->gen == seen || !m->loaded) {
 		unload_locked(m);
 		r = load_locked(m);
 	}
+out:
 	pthread_mutex_unlock(&global_lock);
 	return r;
 }
