@@ -266,17 +266,9 @@ static void test_version(void)
 static void test_serve_lifecycle(void)
 {
 	const char *log = tmp("serve.log");
-	pid_t pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0)
-			_exit(127);
-		dup2(fd, 2);
-		execl(testlib_fount_bin(), testlib_fount_bin(), "serve", "--status-seconds", "1",
-		      (char *)NULL);
-		_exit(127);
-	}
+	const char *argv[] = {testlib_fount_bin(), "serve", "--status-seconds", "1", NULL};
+	pid_t pid = testlib_spawn(log, argv, NULL);
+	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_TRUE(testlib_wait_for_log(log, "operational"));
 	CU_ASSERT_TRUE(testlib_wait_for_log(log, "state=OPERATIONAL"));
 	kill(pid, SIGHUP);
@@ -306,17 +298,10 @@ static void test_serve_integrity_survives_binary_replacement(void)
 	copy_file(testlib_fount_bin(), bin);
 	copy_file(src_mac, mac);
 
-	pid_t pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0)
-			_exit(127);
-		dup2(fd, 2);
-		putenv((char *)(uintptr_t)testlib_fips_dir_env());
-		execl(bin, bin, "serve", (char *)NULL);
-		_exit(127);
-	}
+	const char *argv[] = {bin, "serve", NULL};
+	const char *env[] = {testlib_fips_dir_env(), NULL};
+	pid_t pid = testlib_spawn(log, argv, env);
+	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_TRUE(testlib_wait_for_log(log, "operational"));
 	/* the "upgrade": a different file renamed over the path, no .hmac */
 	copy_file(testlib_fount_bin(), fresh);

@@ -241,22 +241,11 @@ static void test_import_bad_files(void)
 static void test_serve_with_hsm_rng(void)
 {
 	const char *log = tfile("serve.log");
-	pid_t pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0)
-			_exit(127);
-		dup2(fd, 2);
-		putenv(env_module);
-		putenv(env_token);
-		putenv(env_pin_file);
-		setenv("FOUNT_HSM_RNG_INPUT", "on", 1);
-		setenv("FOUNT_SECURITY_MLOCK", "off", 1);
-		execl(testlib_fount_bin(), testlib_fount_bin(), "serve", "--status-seconds", "1",
-		      (char *)NULL);
-		_exit(127);
-	}
+	const char *argv[] = {testlib_fount_bin(), "serve", "--status-seconds", "1", NULL};
+	const char *env[] = {env_module, env_token, env_pin_file, "FOUNT_HSM_RNG_INPUT=on",
+			     "FOUNT_SECURITY_MLOCK=off", NULL};
+	pid_t pid = testlib_spawn(log, argv, env);
+	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_TRUE(testlib_wait_for_log(log, "operational"));
 	CU_ASSERT_TRUE(testlib_wait_for_log(log, " hsm=ok"));
 	/* SIGHUP: the primary reseeds, drawing additional input through it */

@@ -189,6 +189,21 @@ void testlib_softhsm_cleanup(void)
 	unsetenv("SOFTHSM2_CONF");
 }
 
+int testlib_spawn(const char *log, const char *const argv[], const char *const env[])
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return (int)pid;
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		_exit(127);
+	dup2(fd, 2);
+	for (size_t i = 0; env && env[i]; i++)
+		putenv((char *)(uintptr_t)env[i]);
+	execv(argv[0], (char *const *)(uintptr_t)argv);
+	_exit(127);
+}
+
 char *testlib_slurp(const char *path)
 {
 	FILE *fp = fopen(path, "rb");

@@ -77,6 +77,11 @@ int testlib_run(const char *const argv[], const char *const env[],
  * buffer, or NULL. testlib_wait_for_log polls |path| until it contains
  * |what| (up to ~10 s): for following a daemon's log. */
 char *testlib_slurp(const char *path);
+
+/* testlib_spawn starts argv[0] (a path) with |argv| and extra environment
+ * entries |env| ("K=V", NULL-terminated, may be NULL) in the background,
+ * its stderr to the new file |log|; returns the pid, or -1. */
+int testlib_spawn(const char *log, const char *const argv[], const char *const env[]);
 bool testlib_wait_for_log(const char *path, const char *what);
 
 /* ---- throw-away SoftHSMv2 tokens ------------------------------------------
