@@ -41,10 +41,9 @@ const char *keygen_init_error(void);
 
 /* keygen_rand_mix must be called before each asymmetric key generation. It
  * draws from fount's DRBG tree and fails (ERR_NOT_OPERATIONAL, or the
- * tree's error) when fount cannot deliver, so no key is made then. In FIPS
- * mode it also reseeds the library context's DRBGs (primary with
- * prediction resistance, then this thread's public and private) with
- * fount's output as additional input. See README "FIPS mode". */
+ * tree's error) when fount cannot deliver, so no key is made then: in FIPS
+ * mode a source failing *inside* EVP_PKEY_generate would latch the FIPS
+ * module's own error state for the process. See README "FIPS mode". */
 err_t keygen_rand_mix(void) MUST_CHECK;
 
 /* keygen_rand_kat_begin and keygen_rand_kat_end bracket the power-on KATs

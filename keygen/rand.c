@@ -505,33 +505,16 @@ out:
 
 err_t keygen_rand_mix(void)
 {
-	err_t r = ERR_INTERNAL;
-	uint8_t adin[32];
-	OSSL_LIB_CTX *ctx = keygen_libctx();
-
-	ENSURE(ctx != NULL, ERR_NOT_OPERATIONAL);
-	/* fails while fount's pipeline cannot deliver: no key then */
-	GUARD_GOTO(source_generate(adin, sizeof(adin), false));
-	if (!keygen_fips_mode()) {
-		r = ERR_OK; /* OpenSSL draws every byte from fount at generation */
-		goto out;
-	}
-	/* FIPS mode: the library context's own DRBGs (what RAND_bytes_ex on
-	 * fount's context uses) reseed now: the primary with prediction
-	 * resistance (entropy through fips_get_entropy), the children from
-	 * it, all with fount's output as additional input (SP 800-90A
-	 * §9.2). The module's internal DRBGs, which EVP_PKEY_generate uses,
-	 * are not reachable through 3.0's API; they take their entropy from
-	 * fips_get_entropy whenever they (re)seed. */
-	EVP_RAND_CTX *drbgs[3] = {RAND_get0_primary(ctx), RAND_get0_public(ctx),
-				  RAND_get0_private(ctx)};
-	for (size_t i = 0; i < ARRAY_SIZE(drbgs); i++) {
-		ENSURE_GOTO(drbgs[i] != NULL, ERR_CRYPTO);
-		ENSURE_GOTO(EVP_RAND_reseed(drbgs[i], i == 0, NULL, 0, adin, sizeof(adin)) == 1,
-			    ERR_CRYPTO);
-	}
-	r = ERR_OK;
-out:
-	secure_zero(adin, sizeof(adin));
+	uint8_t probe[32];
+	ENSURE(keygen_libctx() != NULL, ERR_NOT_OPERATIONAL);
+	/* Fails while fount's pipeline cannot deliver (gate shut, DRBG or
+	 * sources failed): then no key generation starts. In default mode
+	 * OpenSSL draws every byte of the key from fount at generation; in
+	 * FIPS mode the module's own DRBGs, which EVP_PKEY_generate uses, take
+	 * their entropy from fips_get_entropy whenever they (re)seed. (The
+	 * library context's RAND_get0_primary/public/private DRBGs are not in
+	 * the path of any key, so reseeding them would only cost time.) */
+	err_t r = source_generate(probe, sizeof(probe), false);
+	secure_zero(probe, sizeof(probe));
 	return r;
 }
