@@ -88,6 +88,15 @@ static err_t rng_probe(void *ctx)
 static err_t rng_read(void *ctx, uint8_t *out, size_t n)
 {
 	struct hsm *h = ctx;
+	/* This runs under the DRBG tree's and the entropy pipeline's locks,
+	 * and additional input is optional: when every session is busy, skip
+	 * the HSM this time rather than hold every reseed behind it. (A single
+	 * C_GenerateRandom that hangs still would: PKCS#11 has no timeout.) */
+	pthread_mutex_lock(&h->lock);
+	bool busy = h->connected && h->nbusy >= h->pool_size;
+	pthread_mutex_unlock(&h->lock);
+	if (busy)
+		return ERR_ENTROPY_READ;
 	while (n > 0) {
 		size_t k = n < HSM_RANDOM_MAX ? n : HSM_RANDOM_MAX;
 		if (hsm_random(h, out, k) != ERR_OK)

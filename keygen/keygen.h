@@ -114,7 +114,9 @@ uint64_t ctr_drbg_reseed_counter(const struct ctr_drbg *d);
 /* drbg_tree_init instantiates the primary. Requires keygen_init and
  * entropy_init. */
 err_t drbg_tree_init(const struct config *cfg) MUST_CHECK;
-/* drbg_tree_shutdown wipes and frees the primary and every worker. */
+/* drbg_tree_shutdown wipes and frees the primary and every worker. No
+ * other thread may be inside drbg_generate* meanwhile (the hot path takes
+ * no lock): stop them first, as serve does before it returns. */
 void drbg_tree_shutdown(void);
 
 /* drbg_set_gate registers |operational|; every drbg_generate* first calls it
