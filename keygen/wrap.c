@@ -2,8 +2,9 @@
  * AES Key Wrap with Padding (SP 800-38F §6.3, RFC 5649), and RSA-OAEP
  * (RFC 8017 §7.1) with SHA-256 and MGF1-SHA-256, all from fount's library
  * context. Unwrap never hands out partial output: the plaintext lands in the
- * caller's buffer (which holds keys, so should be secure memory), and any
- * failure, the integrity check's included, wipes it before returning. */
+ * caller's buffer (which holds keys, so should be secure memory) when it
+ * has room for OpenSSL's failure-path cleanse, else in locked scratch
+ * memory; any failure, the integrity check's included, wipes it. */
 #include <string.h>
 
 #include "keygen/internal.h"
@@ -111,6 +112,7 @@ err_t keygen_aes_unwrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek
 {
 	err_t r = ERR_INTERNAL;
 	const EVP_CIPHER *cipher = NULL;
+	uint8_t *scratch = NULL;
 	size_t got = 0;
 
 	ENSURE(kek != NULL && in != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
@@ -128,13 +130,24 @@ err_t keygen_aes_unwrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek
 	ENSURE_GOTO(out_cap >= in_len - KW_BLOCK, ERR_TOO_LARGE);
 	cipher = keygen_wrap_cipher(alg == KEYGEN_WRAP_KWP, kek_len);
 	ENSURE_GOTO(cipher != NULL, ERR_UNSUPPORTED);
-	/* OpenSSL's unwrap writes in_len - 8 bytes, checked to fit above */
-	GUARD_GOTO(aes_wrap_run(cipher, false, kek, in, in_len, out, &got));
+	/* OpenSSL's unwrap writes in_len - 8 bytes on success, but on a failed
+	 * check it cleanses in_len bytes (crypto/modes/wrap128.c): with less
+	 * room than that, unwrap into locked scratch and copy on success */
+	if (out_cap >= in_len) {
+		GUARD_GOTO(aes_wrap_run(cipher, false, kek, in, in_len, out, &got));
+	} else {
+		scratch = secmem_alloc(in_len, &r);
+		ENSURE_GOTO(scratch != NULL, r);
+		GUARD_GOTO(aes_wrap_run(cipher, false, kek, in, in_len, scratch, &got));
+		ENSURE_GOTO(got <= out_cap, ERR_UNWRAP);
+		memcpy(out, scratch, got);
+	}
 	ENSURE_GOTO(got > 0 && got <= in_len - KW_BLOCK, ERR_UNWRAP);
 	ENSURE_GOTO(alg != KEYGEN_WRAP_KW || got == in_len - KW_BLOCK, ERR_UNWRAP);
 	*out_len = got;
 	r = ERR_OK;
 out:
+	secmem_free(scratch, in_len);
 	/* no partial output: on any failure the caller's buffer holds zeros
 	 * where a key could have been */
 	if (r != ERR_OK)

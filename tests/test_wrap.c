@@ -90,6 +90,33 @@ static void test_rfc_vectors(void)
 	}
 }
 
+static bool all_zero(const uint8_t *p, size_t n);
+
+/* A failed unwrap into a buffer of exactly the documented minimum,
+ * wr_len - 8, must not touch a byte past it: OpenSSL cleanses in_len bytes
+ * on a failed check, and ASan cannot see that write (it is assembly), so
+ * the canary is compared byte by byte. */
+static void test_failed_unwrap_stays_in_bounds(void)
+{
+	static const uint8_t kek[32] = {1}, other[32] = {2}, key[32] = {3};
+	const enum keygen_wrap_alg algs[] = {KEYGEN_WRAP_KW, KEYGEN_WRAP_KWP};
+	for (size_t a = 0; a < ARRAY_SIZE(algs); a++) {
+		uint8_t wr[40], buf[32 + 16];
+		size_t wr_len = 0, n = 99;
+		EXPECT_OK(keygen_aes_wrap(algs[a], kek, sizeof(kek), key, sizeof(key), wr,
+					  sizeof(wr), &wr_len));
+		CU_ASSERT_EQUAL_FATAL(wr_len, 40);
+		memset(buf, 0xaa, sizeof(buf));
+		EXPECT_ERR(keygen_aes_unwrap(algs[a], other, sizeof(other), wr, wr_len, buf,
+					     wr_len - 8, &n),
+			   ERR_UNWRAP);
+		CU_ASSERT_EQUAL(n, 0);
+		CU_ASSERT_TRUE(all_zero(buf, wr_len - 8));
+		for (size_t i = wr_len - 8; i < sizeof(buf); i++)
+			CU_ASSERT_EQUAL(buf[i], 0xaa);
+	}
+}
+
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	uint8_t acc = 0;
@@ -246,4 +273,5 @@ static void test_rsa_oaep(void)
 }
 
 TEST_SUITE(wrap, suite_init, suite_clean, TEST(test_rfc_vectors),
+	   TEST(test_failed_unwrap_stays_in_bounds),
 	   TEST(test_round_trips_and_tampering), TEST(test_size_checks), TEST(test_rsa_oaep))
