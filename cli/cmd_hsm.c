@@ -157,6 +157,8 @@ static int sub_kek_create(struct hsm *h, const char *label, const char *out)
 	if (fd < 0)
 		goto out;
 	bool wrote = cli_write_all(fd, kek, 32);
+	if (!wrote)
+		fprintf(stderr, "fount hsm kek-create: cannot write %s: %s\n", out, strerror(errno));
 	if (!cli_finish_file(out, fd, wrote))
 		goto out;
 	if ((r = hsm_kek_install(h, label, kek, 32, 0)) != ERR_OK) {

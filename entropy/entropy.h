@@ -160,8 +160,10 @@ const char *entropy_conditioner_provider(void);
 
 /* entropy_fork_prepare takes the pipeline lock and entropy_fork_release
  * drops it; keygen's pthread_atfork handlers call them around fork(), after
- * taking the DRBG tree's lock (the lock order everywhere: tree, then
- * pipeline), so a child never inherits the pipeline locked mid-seed. */
+ * taking the DRBG tree's lock, so a child never inherits the pipeline
+ * locked mid-seed. Lock order everywhere: keygen's tree lock (or its
+ * library-context lock), then this pipeline lock, then an HSM handle's
+ * lock (its RNG as additional input), then hsm/'s module lock. */
 void entropy_fork_prepare(void);
 void entropy_fork_release(void);
 

@@ -189,7 +189,9 @@ static err_t draw_block(struct slot *s, uint8_t out[PIPE_BLOCK])
 
 	GUARD_GOTO(mac_template());
 	ctx = EVP_MAC_CTX_dup(pipe.mac);
-	ENSURE_GOTO(ctx != NULL, ERR_CRYPTO);
+	/* an allocation failure, not a broken conditioner: ERR_CRYPTO would
+	 * latch the module's ERROR state */
+	ENSURE_GOTO(ctx != NULL, ERR_NOMEM);
 	while (need > 0) {
 		const size_t take = need < sizeof(buf) ? need : sizeof(buf);
 
@@ -459,6 +461,10 @@ err_t entropy_init(const struct config *cfg)
 	GUARD_GOTO(parse_sources(buf, names, &count));
 	pipe.alpha_log2 = cfg->entropy_alpha_log2;
 	pipe.max_retries = cfg->entropy_max_retries;
+	/* the conditioner is fetched here, not later inside a FIPS module's
+	 * get_entropy upcall (entropy_shutdown dropped it, not the context) */
+	if (pipe.libctx != NULL)
+		GUARD_GOTO(mac_template());
 
 	for (size_t i = 0; i < count; i++) {
 		const struct entropy_source *b = builtin(names[i], true);

@@ -244,7 +244,9 @@ static err_t read_pin(struct hsm *h, char *pin, size_t *pin_len)
 			return r;
 		memcpy(keep, v, len);
 		/* the environment is ordinary memory that /proc/PID/environ shows
-		 * and children inherit: wipe the PIN there, keep it locked here */
+		 * and children inherit: wipe the PIN there, keep it locked here.
+		 * (unsetenv is not thread-safe against getenv elsewhere: hsm_open
+		 * runs before serve starts its threads.) */
 		secure_zero(v, len);
 		(void)unsetenv(env);
 		h->env_pin = keep;
@@ -452,6 +454,7 @@ err_t hsm_open(const struct config_hsm *cfg, struct hsm **out)
 out:
 	if (h != NULL) {
 		hsm_module_put(h->mod);
+		secmem_free(h->env_pin, HSM_PIN_MAX); /* wiped, like hsm_close does */
 		pthread_cond_destroy(&h->idle);
 		pthread_mutex_destroy(&h->lock);
 		free(h);
