@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 #define MAX_SUITES 64
 

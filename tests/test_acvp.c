@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 #define REQUEST "tests/vectors/acvp/ctrDRBG-AES256-df-request.json"
 #define EXPECTED "tests/vectors/acvp/ctrDRBG-AES256-df-expected.json"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "selftest/selftest.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 static char tmpdir[64];
 static struct run_result res;

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 #define LABEL "fount-cli"
 #define PIN "cli-pin-2468"

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "keygen/keygen.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 static char tmpdir[64];
 static struct run_result res;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "keygen/internal.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 static int suite_init(void)
 {

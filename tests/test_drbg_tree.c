@@ -9,7 +9,7 @@
 
 #include "entropy/entropy.h"
 #include "keygen/internal.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 static struct config cfg;
 static bool gate_open = true;

@@ -6,7 +6,7 @@
 #include <sys/random.h>
 
 #include "entropy/entropy.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 enum fake_mode {
 	FAKE_GOOD,       /* the kernel CSPRNG */

@@ -7,7 +7,7 @@
 #include <sys/random.h>
 
 #include "entropy/entropy.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 static unsigned apt(unsigned bits, double h, unsigned a)
 {

@@ -11,7 +11,7 @@
 #include "entropy/entropy.h"
 #include "hsm/hsm.h"
 #include "keygen/keygen.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 #define LABEL "fount-test"
 #define PIN "user-pin-5678"

@@ -13,7 +13,7 @@
 #include "entropy/entropy.h"
 #include "keygen/internal.h"
 #include "selftest/selftest.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 static struct config env_cfg;
 

@@ -6,7 +6,7 @@
 #include "entropy/entropy.h"
 #include "keygen/internal.h"
 #include "selftest/selftest.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 static struct config cfg;
 

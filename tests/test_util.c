@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 static void test_err_table(void)
 {

@@ -7,7 +7,7 @@
 
 #include "keygen/keygen.h"
 #include "selftest/selftest.h"
-#include "tests/testlib.h"
+#include "tests/helpers.h"
 
 static struct config cfg;
 

@@ -1,7 +1,7 @@
-/* tests/testlib.h — shared test code: suite registration, error-code
+/* tests/helpers.h — shared test code: suite registration, error-code
  * assertions, hex, vector files, and running the fount binary. */
-#ifndef FOUNT_TESTS_TESTLIB_H
-#define FOUNT_TESTS_TESTLIB_H
+#ifndef FOUNT_TESTS_HELPERS_H
+#define FOUNT_TESTS_HELPERS_H
 
 #include <CUnit/CUnit.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
-/* tests/testlib.c — shared test helpers. */
-#include "tests/testlib.h"
+/* tests/helpers.c — shared test helpers. */
+#include "tests/helpers.h"
 
 #include <fcntl.h>
 #include <poll.h>
