@@ -84,6 +84,7 @@ static const struct rv_entry rv_table[] = {
 	RV(HSM_RV_DUPLICATE, ERR_HSM_DUPLICATE, false),
 	RV(HSM_RV_TOO_SMALL, ERR_TOO_LARGE, false),
 	RV(HSM_RV_MISMATCH, ERR_KEY_FORMAT, false),
+	RV(HSM_RV_ORPHAN, ERR_HSM, false),
 	RV(CKR_SIGNATURE_INVALID, ERR_HSM, false),
 };
 

@@ -20,6 +20,9 @@
 /* an imported private key failed its pairwise-consistency test against
  * the public half it came with: they are not one key pair */
 #define HSM_RV_MISMATCH (CKR_VENDOR_DEFINED + 0x0f0e0004UL)
+/* an object fount created could not be removed after a later step failed
+ * (the session went away between them): never retried, the log names it */
+#define HSM_RV_ORPHAN (CKR_VENDOR_DEFINED + 0x0f0e0005UL)
 
 /* One loaded PKCS#11 module, shared by every struct hsm that names it: a
  * module is initialized once per process (PKCS#11 v2.40 §5.4: a second

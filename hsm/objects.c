@@ -481,8 +481,15 @@ static CK_RV op_import(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 	if (rv != CKR_OK)
 		return unwrap_rv(rv);
 	rv = pair ? add_public(h, s, a, key) : check_aes_len(h, s, a, key);
-	if (rv != CKR_OK)
-		(void)h->fn->C_DestroyObject(s, key); /* not the key asked for */
+	if (rv != CKR_OK && h->fn->C_DestroyObject(s, key) != CKR_OK) {
+		/* not the key asked for, and it stays: a retry (hsm_run retries
+		 * when the session went away) would only meet it as a duplicate
+		 * label, so stop here and say what is on the token */
+		log_error("hsm%s%s: import of '%s' failed and its half-made object could not "
+			  "be removed; check 'fount hsm objects' and destroy it",
+			  h->name[0] ? "." : "", h->name, a->label);
+		return HSM_RV_ORPHAN;
+	}
 	return rv;
 }
 
