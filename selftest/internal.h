@@ -19,6 +19,10 @@ bool selftest_is_broken(const char *name);
 
 typedef err_t (*selftest_fn)(char *detail, size_t detail_len);
 
+/* selftest_note writes |what| (a fixed text, never a secret) as the
+ * failing test's detail. */
+void selftest_note(char *detail, size_t detail_len, const char *what);
+
 err_t selftest_integrity(char *detail, size_t detail_len);
 /* selftest_integrity_forget drops the cached expected value (a reset for
  * testing: the next run reads <binary>.hmac again). */

@@ -65,12 +65,6 @@ static const uint8_t kDrbgReseedOutput[64] = {
 	0xff, 0xaf, 0xa8, 0xd5, 0x26, 0x76, 0x26, 0xcc, 0x0d, 0x89, 0x66, 0xab, 0xc2, 0x11, 0xa8, 0x2f,
 	0xf1, 0x36, 0xa3, 0x2b, 0x52, 0xcd, 0x1a, 0x2d, 0xe4, 0x82, 0xac, 0x3c, 0xbb, 0xa9, 0x17, 0x90};
 
-static void note(char *detail, size_t len, const char *what)
-{
-	if (len)
-		snprintf(detail, len, "%s", what);
-}
-
 /* aes256_ecb runs one block of AES-256-ECB in keygen's library context. */
 static err_t aes256_ecb(bool encrypt, const uint8_t in[16], uint8_t out[16])
 {
@@ -97,7 +91,7 @@ err_t selftest_kat_aes256_enc(char *detail, size_t len)
 	uint8_t out[16];
 	err_t r = aes256_ecb(true, kAesPlain, out);
 	if (r != ERR_OK) {
-		note(detail, len, "AES-256-ECB encrypt unavailable");
+		selftest_note(detail, len, "AES-256-ECB encrypt unavailable");
 		return r;
 	}
 	return selftest_check("aes256-enc", kAesCipher, out, sizeof(out));
@@ -108,7 +102,7 @@ err_t selftest_kat_aes256_dec(char *detail, size_t len)
 	uint8_t out[16];
 	err_t r = aes256_ecb(false, kAesCipher, out);
 	if (r != ERR_OK) {
-		note(detail, len, "AES-256-ECB decrypt unavailable");
+		selftest_note(detail, len, "AES-256-ECB decrypt unavailable");
 		return r;
 	}
 	return selftest_check("aes256-dec", kAesPlain, out, sizeof(out));
@@ -134,7 +128,7 @@ err_t selftest_kat_sha256(char *detail, size_t len)
 {
 	uint8_t out[32];
 	if (digest("SHA2-256", kShaMsg, sizeof(kShaMsg), out, sizeof(out)) != ERR_OK) {
-		note(detail, len, "SHA-256 unavailable");
+		selftest_note(detail, len, "SHA-256 unavailable");
 		return ERR_CRYPTO;
 	}
 	return selftest_check("sha256", kSha256Abc, out, sizeof(out));
@@ -144,7 +138,7 @@ err_t selftest_kat_sha512(char *detail, size_t len)
 {
 	uint8_t out[64];
 	if (digest("SHA2-512", kShaMsg, sizeof(kShaMsg), out, sizeof(out)) != ERR_OK) {
-		note(detail, len, "SHA-512 unavailable");
+		selftest_note(detail, len, "SHA-512 unavailable");
 		return ERR_CRYPTO;
 	}
 	return selftest_check("sha512", kSha512Abc, out, sizeof(out));
@@ -158,7 +152,7 @@ err_t selftest_kat_hmac_sha256(char *detail, size_t len)
 		      sizeof(kHmacKey), (const uint8_t *)kHmacData,
 		      strlen(kHmacData), out, sizeof(out), &n) == NULL ||
 	    n != sizeof(out)) {
-		note(detail, len, "HMAC-SHA-256 unavailable");
+		selftest_note(detail, len, "HMAC-SHA-256 unavailable");
 		return ERR_CRYPTO;
 	}
 	return selftest_check("hmac-sha256", kHmacSha256, out, sizeof(out));
@@ -172,22 +166,22 @@ err_t selftest_kat_ctr_drbg(char *detail, size_t len)
 	uint8_t out[64];
 
 	GUARD_GOTO(ctr_drbg_new(&d));
-	note(detail, len, "instantiate");
+	selftest_note(detail, len, "instantiate");
 	GUARD_GOTO(ctr_drbg_instantiate(d, kDrbgEntropy, sizeof(kDrbgEntropy),
 					kDrbgNonce, sizeof(kDrbgNonce),
 					(const uint8_t *)kDrbgPers, strlen(kDrbgPers)));
-	note(detail, len, "generate");
+	selftest_note(detail, len, "generate");
 	GUARD_GOTO(ctr_drbg_generate(d, out, sizeof(out), (const uint8_t *)kDrbgAd,
 				     strlen(kDrbgAd)));
 	GUARD_GOTO(selftest_check("ctr-drbg", kDrbgOutput, out, sizeof(out)));
-	note(detail, len, "reseed");
+	selftest_note(detail, len, "reseed");
 	GUARD_GOTO(ctr_drbg_reseed(d, kDrbgEntropy2, sizeof(kDrbgEntropy2),
 				   (const uint8_t *)kDrbgAd, strlen(kDrbgAd)));
-	note(detail, len, "generate after reseed");
+	selftest_note(detail, len, "generate after reseed");
 	GUARD_GOTO(ctr_drbg_generate(d, out, sizeof(out), (const uint8_t *)kDrbgAd,
 				     strlen(kDrbgAd)));
 	GUARD_GOTO(selftest_check("ctr-drbg", kDrbgReseedOutput, out, sizeof(out)));
-	note(detail, len, "");
+	selftest_note(detail, len, "");
 	r = ERR_OK;
 out:
 	ctr_drbg_free(d);
@@ -208,7 +202,7 @@ err_t selftest_kat_ctr_drbg_zeroize(char *detail, size_t len)
 	GUARD_GOTO(ctr_drbg_generate(d, out, sizeof(out), NULL, 0));
 	ctr_drbg_uninstantiate(d);
 	uint8_t nonzero[1] = {ctr_drbg_is_zero(d) ? 0 : 1};
-	note(detail, len, nonzero[0] ? "state not zero after uninstantiate" : "");
+	selftest_note(detail, len, nonzero[0] ? "state not zero after uninstantiate" : "");
 	r = selftest_check("ctr-drbg-zeroize", zero, nonzero, 1);
 out:
 	ctr_drbg_free(d);
@@ -272,7 +266,7 @@ err_t selftest_health_rct(char *detail, size_t len)
 	/* the run of C identical samples ends at index C - 1 */
 	put_u32(want, ERR_HEALTH_RCT, c.rct_intermittent - 1);
 	put_u32(got, code, index);
-	note(detail, len, code == ERR_HEALTH_RCT ? "" : "stuck sequence not caught by RCT");
+	selftest_note(detail, len, code == ERR_HEALTH_RCT ? "" : "stuck sequence not caught by RCT");
 	return selftest_check("health-rct", want, got, sizeof(got));
 }
 
@@ -296,6 +290,6 @@ err_t selftest_health_apt(char *detail, size_t len)
 	}
 	put_u32(want, ERR_HEALTH_APT, expect);
 	put_u32(got, code, index);
-	note(detail, len, code == ERR_HEALTH_APT ? "" : "biased sequence not caught by APT");
+	selftest_note(detail, len, code == ERR_HEALTH_APT ? "" : "biased sequence not caught by APT");
 	return selftest_check("health-apt", want, got, sizeof(got));
 }

@@ -201,12 +201,6 @@ static const uint8_t kEdSig[64] = {
 	0x5f, 0xb8, 0x82, 0x15, 0x90, 0xa3, 0x3b, 0xac, 0xc6, 0x1e, 0x39, 0x70, 0x1c, 0xf9, 0xb4, 0x6b,
 	0xd2, 0x5b, 0xf5, 0xf0, 0x59, 0x5b, 0xbe, 0x24, 0x65, 0x51, 0x41, 0x43, 0x8e, 0x7a, 0x10, 0x0b};
 
-static void note(char *detail, size_t len, const char *what)
-{
-	if (len)
-		snprintf(detail, len, "%s", what);
-}
-
 /* AES-KW: wrap and compare with RFC 3394 §4.6, then unwrap and compare. */
 err_t selftest_kat_aes_kw(char *detail, size_t len)
 {
@@ -215,14 +209,14 @@ err_t selftest_kat_aes_kw(char *detail, size_t len)
 	err_t r = keygen_aes_wrap(KEYGEN_WRAP_KW, kKwKek, sizeof(kKwKek), kKwKeyData,
 				  sizeof(kKwKeyData), wrapped, sizeof(wrapped), &n);
 	if (r != ERR_OK || n != sizeof(wrapped)) {
-		note(detail, len, "AES-256-WRAP unavailable");
+		selftest_note(detail, len, "AES-256-WRAP unavailable");
 		return r != ERR_OK ? r : ERR_CRYPTO;
 	}
 	GUARD(selftest_check("aes-kw", kKwWrapped, wrapped, sizeof(wrapped)));
 	r = keygen_aes_unwrap(KEYGEN_WRAP_KW, kKwKek, sizeof(kKwKek), kKwWrapped,
 			      sizeof(kKwWrapped), key, sizeof(key), &n);
 	if (r != ERR_OK || n != sizeof(key)) {
-		note(detail, len, "AES-256-WRAP unwrap of the RFC 3394 vector failed");
+		selftest_note(detail, len, "AES-256-WRAP unwrap of the RFC 3394 vector failed");
 		return ERR_SELFTEST;
 	}
 	return selftest_check("aes-kw", kKwKeyData, key, sizeof(key));
@@ -270,18 +264,18 @@ err_t selftest_kat_rsa_sign(char *detail, size_t len)
 	size_t sig_len = sizeof(sig);
 
 	if (keygen_pkey_decode(kRsaKey, sizeof(kRsaKey), KEYGEN_PART_PRIVATE, &pkey) != ERR_OK) {
-		note(detail, len, "cannot load the RSA test key");
+		selftest_note(detail, len, "cannot load the RSA test key");
 		goto out;
 	}
 	if (sign_once(pkey, "SHA2-256", (const uint8_t *)kRsaMsg, sizeof(kRsaMsg) - 1, sig,
 		      &sig_len) != ERR_OK || sig_len != sizeof(kRsaSig)) {
-		note(detail, len, "RSA PKCS#1 v1.5 SHA-256 signing failed");
+		selftest_note(detail, len, "RSA PKCS#1 v1.5 SHA-256 signing failed");
 		goto out;
 	}
 	GUARD_GOTO(selftest_check("rsa-sign", kRsaSig, sig, sig_len));
 	if (!verify_once(pkey, "SHA2-256", (const uint8_t *)kRsaMsg, sizeof(kRsaMsg) - 1,
 			 kRsaSig, sizeof(kRsaSig))) {
-		note(detail, len, "RSA verification of the known signature failed");
+		selftest_note(detail, len, "RSA verification of the known signature failed");
 		r = ERR_SELFTEST;
 		goto out;
 	}
@@ -301,7 +295,7 @@ err_t selftest_kat_ecdsa_verify(char *detail, size_t len)
 	uint8_t msg[sizeof(kEcMsg) - 1];
 
 	if (keygen_pkey_decode(kEcPub, sizeof(kEcPub), KEYGEN_PART_PUBLIC, &pkey) != ERR_OK) {
-		note(detail, len, "cannot load the P-256 test key");
+		selftest_note(detail, len, "cannot load the P-256 test key");
 		r = ERR_CRYPTO;
 		goto out;
 	}
@@ -310,12 +304,12 @@ err_t selftest_kat_ecdsa_verify(char *detail, size_t len)
 	if (selftest_is_broken("ecdsa-verify"))
 		sig[sizeof(sig) - 1] ^= 0x01; /* FOUNT_SELFTEST_BREAK */
 	if (!verify_once(pkey, "SHA2-256", msg, sizeof(msg), sig, sizeof(sig))) {
-		note(detail, len, "the known ECDSA P-256 signature did not verify");
+		selftest_note(detail, len, "the known ECDSA P-256 signature did not verify");
 		goto out;
 	}
 	msg[0] ^= 0x01;
 	if (verify_once(pkey, "SHA2-256", msg, sizeof(msg), sig, sizeof(sig))) {
-		note(detail, len, "ECDSA accepted a signature on a changed message");
+		selftest_note(detail, len, "ECDSA accepted a signature on a changed message");
 		goto out;
 	}
 	r = ERR_OK;
@@ -335,7 +329,7 @@ err_t selftest_kat_eddsa_sign(char *detail, size_t len)
 	size_t pub_len = sizeof(pub), sig_len = sizeof(sig);
 
 	if (alg == NULL) {
-		note(detail, len, "Ed25519 not available in this provider");
+		selftest_note(detail, len, "Ed25519 not available in this provider");
 		r = SELFTEST_SKIPPED;
 		goto out;
 	}
@@ -343,13 +337,13 @@ err_t selftest_kat_eddsa_sign(char *detail, size_t len)
 					       sizeof(kEdSeed));
 	if (pkey == NULL || EVP_PKEY_get_raw_public_key(pkey, pub, &pub_len) != 1 ||
 	    pub_len != sizeof(pub)) {
-		note(detail, len, "cannot load the RFC 8032 test key");
+		selftest_note(detail, len, "cannot load the RFC 8032 test key");
 		goto out;
 	}
 	GUARD_GOTO(selftest_check("eddsa-sign", kEdPub, pub, sizeof(pub)));
 	if (sign_once(pkey, NULL, (const uint8_t *)"", 0, sig, &sig_len) != ERR_OK ||
 	    sig_len != sizeof(sig)) {
-		note(detail, len, "Ed25519 signing failed");
+		selftest_note(detail, len, "Ed25519 signing failed");
 		goto out;
 	}
 	r = selftest_check("eddsa-sign", kEdSig, sig, sizeof(sig));

@@ -42,21 +42,44 @@ static const struct selftest_entry pkey_tests[] = {
 STATIC_ASSERT(ARRAY_SIZE(algo_tests) + ARRAY_SIZE(pkey_tests) + 3 <= SELFTEST_MAX_RESULTS,
 	      "result table too small");
 
-/* "provider" (the library context: FIPS provider loaded, its own power-on
- * self-tests passed) comes first and is not in tests[]: it is set up once. */
-static const char *const names[] = {
-	"provider", "integrity", "sha256", "hmac-sha256", "sha512", "aes256-enc", "aes256-dec",
-	"aes-kw", "ctr-drbg", "ctr-drbg-zeroize", "health-rct", "health-apt",
-	"entropy-startup", "rsa-sign", "ecdsa-verify", "eddsa-sign", "drbg-instantiate",
-};
-STATIC_ASSERT(ARRAY_SIZE(names) == ARRAY_SIZE(algo_tests) + ARRAY_SIZE(pkey_tests) + 3,
-	      "names and tests differ");
+/* The steps of the power-on sequence that are not KATs: the library
+ * context (FIPS provider loaded, its own power-on self-tests passed), the
+ * noise sources' start-up tests, and the primary DRBG's instantiation. */
+#define STEP_PROVIDER "provider"
+#define STEP_ENTROPY "entropy-startup"
+#define STEP_DRBG "drbg-instantiate"
 
-/* Conditional self-tests: keygen/'s pairwise-consistency tests, named as in
- * keygen's key-type table (pct_name). */
-static const char *const conditional_names[] = {
-	"pct-rsa", "pct-ec", "pct-eddsa", "pct-x25519",
-};
+/* The names of every power-on test in run order, and of the conditional
+ * ones (keygen/'s pairwise-consistency tests, from its key-type table):
+ * derived from the tables, once, so a test added there is named here. */
+enum { NUM_NAMES = ARRAY_SIZE(algo_tests) + ARRAY_SIZE(pkey_tests) + 3, MAX_CONDITIONAL = 16 };
+static const char *names[NUM_NAMES];
+static const char *conditional_names[MAX_CONDITIONAL];
+static size_t num_conditional;
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void build_names(void)
+{
+	size_t n = 0;
+	names[n++] = STEP_PROVIDER;
+	for (size_t i = 0; i < ARRAY_SIZE(algo_tests); i++)
+		names[n++] = algo_tests[i].name;
+	names[n++] = STEP_ENTROPY;
+	for (size_t i = 0; i < ARRAY_SIZE(pkey_tests); i++)
+		names[n++] = pkey_tests[i].name;
+	names[n++] = STEP_DRBG;
+
+	const struct keygen_type *types;
+	size_t num_types = keygen_types(&types);
+	for (size_t i = 0; i < num_types; i++) {
+		const char *pct = types[i].pct_name;
+		bool seen = pct == NULL;
+		for (size_t j = 0; j < num_conditional && !seen; j++)
+			seen = strcmp(conditional_names[j], pct) == 0;
+		if (!seen && num_conditional < MAX_CONDITIONAL)
+			conditional_names[num_conditional++] = pct;
+	}
+}
 
 static atomic_int state = SELFTEST_POWER_ON;
 static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -111,10 +134,11 @@ const char *selftest_error_cause(void)
 
 static bool known_name(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+	pthread_once(&names_once, build_names);
+	for (size_t i = 0; i < NUM_NAMES; i++)
 		if (strcmp(names[i], name) == 0)
 			return true;
-	for (size_t i = 0; i < ARRAY_SIZE(conditional_names); i++)
+	for (size_t i = 0; i < num_conditional; i++)
 		if (strcmp(conditional_names[i], name) == 0)
 			return true;
 	return false;
@@ -122,8 +146,9 @@ static bool known_name(const char *name)
 
 size_t selftest_conditional_names(const char *const **out)
 {
+	pthread_once(&names_once, build_names);
 	*out = conditional_names;
-	return ARRAY_SIZE(conditional_names);
+	return num_conditional;
 }
 
 err_t selftest_set_break(const char *name)
@@ -139,8 +164,15 @@ err_t selftest_set_break(const char *name)
 
 size_t selftest_names(const char *const **out)
 {
+	pthread_once(&names_once, build_names);
 	*out = names;
-	return ARRAY_SIZE(names);
+	return NUM_NAMES;
+}
+
+void selftest_note(char *detail, size_t detail_len, const char *what)
+{
+	if (detail_len)
+		snprintf(detail, detail_len, "%s", what);
 }
 
 static bool is_broken(const char *name)
@@ -222,6 +254,20 @@ static err_t run_tests(const struct selftest_entry *tests, size_t num_tests,
 	return ERR_OK;
 }
 
+/* step records one of the STEP_* parts of the power-on sequence: its
+ * result |e| (|broken| instead, when FOUNT_SELFTEST_BREAK names it), with
+ * |why| as the detail on failure, which latches ERROR. */
+static err_t step(const char *name, err_t e, uint64_t t0, err_t broken, const char *why,
+		  struct selftest_result *out, size_t max, size_t *n)
+{
+	if (e == ERR_OK && is_broken(name))
+		e = broken;
+	record(out, max, n, name, e, now_ns() - t0, e ? why : "");
+	if (e != ERR_OK)
+		selftest_enter_error(e, name);
+	return e;
+}
+
 static void on_entropy_fatal(err_t why)
 {
 	selftest_enter_error(why, "entropy");
@@ -263,33 +309,21 @@ err_t selftest_power_on(const struct config *cfg, struct selftest_result *out,
 	keygen_set_pct_break_hook(selftest_is_broken);
 
 	uint64_t t0 = now_ns();
-	err_t e = keygen_init(cfg);
-	if (e == ERR_OK && is_broken("provider"))
-		e = ERR_SELFTEST;
-	record(out, max, &n, "provider", e, now_ns() - t0,
-	       e ? "cannot set up the OpenSSL library context" : "");
-	if (e != ERR_OK) {
-		selftest_enter_error(e, "provider");
+	if (step(STEP_PROVIDER, keygen_init(cfg), t0, ERR_SELFTEST,
+		 "cannot set up the OpenSSL library context", out, max, &n) != ERR_OK)
 		goto out;
-	}
 	if (run_tests(algo_tests, ARRAY_SIZE(algo_tests), out, max, &n) != ERR_OK)
 		goto out;
 
 	/* SP 800-90B §4.3: the noise sources' 1024-sample start-up tests */
 	t0 = now_ns();
-	e = entropy_init(cfg);
-	if (e == ERR_OK && is_broken("entropy-startup"))
-		e = ERR_ENTROPY_STARTUP;
-	record(out, max, &n, "entropy-startup", e, now_ns() - t0,
-	       e ? "no credited entropy source passed its start-up test" : "");
-	if (e != ERR_OK) {
-		selftest_enter_error(e, "entropy-startup");
+	if (step(STEP_ENTROPY, entropy_init(cfg), t0, ERR_ENTROPY_STARTUP,
+		 "no credited entropy source passed its start-up test", out, max, &n) != ERR_OK)
 		goto out;
-	}
-	e = keygen_rand_kat_begin();
+	err_t e = keygen_rand_kat_begin();
 	if (e != ERR_OK) {
-		record(out, max, &n, "rsa-sign", e, 0, "cannot set up the KAT randomness");
-		selftest_enter_error(e, "rsa-sign");
+		record(out, max, &n, pkey_tests[0].name, e, 0, "cannot set up the KAT randomness");
+		selftest_enter_error(e, pkey_tests[0].name);
 		goto out;
 	}
 	e = run_tests(pkey_tests, ARRAY_SIZE(pkey_tests), out, max, &n);
@@ -297,15 +331,9 @@ err_t selftest_power_on(const struct config *cfg, struct selftest_result *out,
 	if (e != ERR_OK)
 		goto out;
 	t0 = now_ns();
-	e = drbg_tree_init(cfg);
-	if (e == ERR_OK && is_broken("drbg-instantiate"))
-		e = ERR_SELFTEST;
-	record(out, max, &n, "drbg-instantiate", e, now_ns() - t0,
-	       e ? "cannot instantiate the primary DRBG" : "");
-	if (e != ERR_OK) {
-		selftest_enter_error(e, "drbg-instantiate");
+	if (step(STEP_DRBG, drbg_tree_init(cfg), t0, ERR_SELFTEST,
+		 "cannot instantiate the primary DRBG", out, max, &n) != ERR_OK)
 		goto out;
-	}
 
 	int expect = SELFTEST_SELF_TEST;
 	/* a source may have failed meanwhile: only SELF_TEST moves on */
