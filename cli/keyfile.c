@@ -17,48 +17,37 @@
 err_t cli_read_file(const char *cmd, const char *what, const char *path, size_t max,
 		    struct cli_buf *out)
 {
-	err_t r = ERR_IO;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	err_t r = ERR_NOMEM;
 
 	memset(out, 0, sizeof(*out));
-	if (fd < 0) {
-		fprintf(stderr, "fount %s: cannot open %s %s: %s\n", cmd, what, path, strerror(errno));
-		return ERR_IO;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "fount %s: %s %s is not a regular file\n", cmd, what, path);
-		goto out;
-	}
-	/* the size is checked before anything is allocated */
-	if (st.st_size <= 0 || (uint64_t)st.st_size > max) {
-		fprintf(stderr, "fount %s: %s %s has %lld bytes; expected 1 to %zu\n", cmd, what,
-			path, (long long)st.st_size, max);
-		r = ERR_TOO_LARGE;
-		goto out;
-	}
-	out->cap = (size_t)st.st_size;
-	out->p = secmem_alloc(out->cap, &r);
+	out->p = secmem_alloc(max, &r);
 	if (out->p == NULL) {
 		fprintf(stderr, "fount %s: %s\n", cmd, err_str(r));
-		goto out;
+		return r;
 	}
-	while (out->len < out->cap) {
-		ssize_t n = read(fd, out->p + out->len, out->cap - out->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "fount %s: cannot read %s %s\n", cmd, what, path);
-			r = ERR_IO;
-			goto out;
-		}
-		out->len += (size_t)n;
+	out->cap = max;
+	r = file_read_bounded(path, out->p, out->cap, &out->len, NULL);
+	switch (r) {
+	case ERR_OK:
+		if (out->len > 0)
+			return ERR_OK;
+		fprintf(stderr, "fount %s: %s %s is empty\n", cmd, what, path);
+		r = ERR_TOO_LARGE;
+		break;
+	case ERR_IO:
+		fprintf(stderr, "fount %s: cannot open %s %s: %s\n", cmd, what, path, strerror(errno));
+		break;
+	case ERR_INVALID_ARG:
+		fprintf(stderr, "fount %s: %s %s is not a regular file\n", cmd, what, path);
+		break;
+	case ERR_TOO_LARGE:
+		fprintf(stderr, "fount %s: %s %s is larger than %zu bytes\n", cmd, what, path, max);
+		break;
+	default:
+		fprintf(stderr, "fount %s: cannot read %s %s: %s\n", cmd, what, path, strerror(errno));
+		break;
 	}
-	r = ERR_OK;
-out:
-	close(fd);
-	if (r != ERR_OK)
-		cli_buf_free(out);
+	cli_buf_free(out);
 	return r;
 }
 

@@ -260,42 +260,26 @@ static err_t read_pin(struct hsm *h, char *pin, size_t *pin_len)
 	if (h->pin_file[0] == '\0')
 		return ERR_HSM_PIN_MISSING;
 
-	err_t r = ERR_HSM_PIN_MISSING;
-	int fd = open(h->pin_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	if (fd < 0) {
+	/* one byte of the buffer stays free for a terminating NUL */
+	unsigned mode = 0;
+	size_t len = 0;
+	err_t r = file_read_bounded(h->pin_file, (uint8_t *)pin, HSM_PIN_MAX - 1, &len, &mode);
+	if (r == ERR_IO) {
 		log_warn("hsm: cannot open PIN file %s: %s", h->pin_file, strerror(errno));
 		return ERR_HSM_PIN_MISSING;
 	}
-	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+	if (r != ERR_OK)
+		return r;
+	if ((mode & 077) != 0)
 		log_warn("hsm: PIN file %s is readable by others (chmod 600 it)", h->pin_file);
-	size_t len = 0;
-	for (;;) {
-		ssize_t k = read(fd, pin + len, HSM_PIN_MAX - 1 - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
-		if (len == HSM_PIN_MAX - 1) {
-			r = ERR_TOO_LARGE;
-			goto out;
-		}
-	}
 	while (len > 0 && (pin[len - 1] == '\n' || pin[len - 1] == '\r'))
 		pin[--len] = '\0';
-	ENSURE_GOTO(len > 0, ERR_HSM_PIN_MISSING);
-	*pin_len = len;
-	r = ERR_OK;
-out:
-	close(fd);
-	if (r != ERR_OK)
+	if (len == 0) {
 		secure_zero(pin, HSM_PIN_MAX);
-	return r;
+		return ERR_HSM_PIN_MISSING;
+	}
+	*pin_len = len;
+	return ERR_OK;
 }
 
 /* ---- token lookup ------------------------------------------------------ */

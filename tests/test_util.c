@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/helpers.h"
@@ -160,6 +161,31 @@ static int config_clean(void)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+static void test_file_read_bounded(void)
+{
+	uint8_t buf[8];
+	size_t n = 99;
+	unsigned mode = 0;
+	char link[160], dir[160];
+	const char *p = write_conf("eight.bin", "12345678");
+	chmod(p, 0640);
+	EXPECT_OK(file_read_bounded(p, buf, sizeof(buf), &n, &mode));
+	CU_ASSERT(n == 8 && memcmp(buf, "12345678", 8) == 0);
+	CU_ASSERT_EQUAL(mode, 0640);
+	/* one byte too many: refused, and nothing of it is left in |buf| */
+	p = write_conf("nine.bin", "123456789");
+	memset(buf, 0, sizeof(buf));
+	EXPECT_ERR(file_read_bounded(p, buf, sizeof(buf), &n, NULL), ERR_TOO_LARGE);
+	CU_ASSERT_EQUAL(n, 0);
+	/* never through a symbolic link; never a directory */
+	snprintf(link, sizeof(link), "%s/link.bin", tmpdir);
+	CU_ASSERT_EQUAL_FATAL(symlink(p, link), 0);
+	EXPECT_ERR(file_read_bounded(link, buf, sizeof(buf), &n, NULL), ERR_IO);
+	snprintf(dir, sizeof(dir), "%s", tmpdir);
+	EXPECT_ERR(file_read_bounded(dir, buf, sizeof(buf), &n, NULL), ERR_INVALID_ARG);
+	EXPECT_ERR(file_read_bounded("/nonexistent/x", buf, sizeof(buf), &n, NULL), ERR_IO);
+}
+
 static void test_config_defaults_no_file(void)
 {
 	struct config c;
@@ -247,5 +273,5 @@ TEST_SUITE(util, NULL, NULL,
 	   TEST(test_secmem_guard_and_wipe), TEST(test_secure_zero_stack))
 
 TEST_SUITE(config, config_init, config_clean,
-	   TEST(test_config_defaults_no_file), TEST(test_config_file_and_env),
+	   TEST(test_file_read_bounded), TEST(test_config_defaults_no_file), TEST(test_config_file_and_env),
 	   TEST(test_config_errors_name_line_and_key), TEST(test_config_print_roundtrip))

@@ -1,9 +1,12 @@
-/* util/misc.c — logging, hex and time helpers. */
+/* util/misc.c — logging, hex, bounded file reads and time. */
 #include "util/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +65,50 @@ err_t hex_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *hex)
 	}
 	*out_len = n / 2;
 	return ERR_OK;
+}
+
+err_t file_read_bounded(const char *path, uint8_t *out, size_t cap, size_t *out_len,
+			unsigned *out_mode)
+{
+	err_t r = ERR_SYSTEM;
+	struct stat st;
+	size_t len = 0;
+
+	*out_len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return ERR_IO;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	ENSURE_GOTO(S_ISREG(st.st_mode), ERR_INVALID_ARG);
+	/* the size is checked before anything is read */
+	ENSURE_GOTO(st.st_size >= 0 && (uint64_t)st.st_size <= cap, ERR_TOO_LARGE);
+	for (;;) {
+		/* one byte more than |cap| is asked for: a file that grew is seen */
+		uint8_t extra;
+		ssize_t n = len < cap ? read(fd, out + len, cap - len) : read(fd, &extra, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		ENSURE_GOTO(len < cap, ERR_TOO_LARGE);
+		len += (size_t)n;
+	}
+	if (out_mode != NULL)
+		*out_mode = (unsigned)(st.st_mode & 07777);
+	*out_len = len;
+	r = ERR_OK;
+out:
+	{
+		int saved = errno; /* for the caller's message */
+		close(fd);
+		if (r != ERR_OK)
+			secure_zero(out, len);
+		errno = saved;
+	}
+	return r;
 }
 
 uint64_t now_ns(void)

@@ -182,6 +182,17 @@ void hex_encode(char *out, const uint8_t *in, size_t len);
 err_t hex_decode(uint8_t *out, size_t out_cap, size_t *out_len,
 		 const char *hex) MUST_CHECK;
 
+/* ---- files --------------------------------------------------------------*/
+/* file_read_bounded reads the whole regular file |path| into |out| (|cap|
+ * bytes; secure memory when the file holds a secret) and sets *out_len.
+ * It never follows a symbolic link and checks the size before reading.
+ * ERR_IO if it cannot be opened, ERR_SYSTEM if it cannot be read (errno
+ * set for both), ERR_INVALID_ARG if it is not a regular file,
+ * ERR_TOO_LARGE if it holds more than |cap| bytes. *out_mode (may be NULL)
+ * gets its permission bits. On failure |out| is wiped. */
+err_t file_read_bounded(const char *path, uint8_t *out, size_t cap, size_t *out_len,
+			unsigned *out_mode) MUST_CHECK NONNULL(1, 2, 4);
+
 /* ---- time ---------------------------------------------------------------*/
 /* now_ns returns CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);
