@@ -227,3 +227,16 @@ bool testlib_wait_for_log(const char *path, const char *what)
 	}
 	return false;
 }
+
+int testlib_tmpdir_create(char dir[64], const char *tag)
+{
+	snprintf(dir, 64, "/tmp/fount-%s-XXXXXX", tag);
+	return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+int testlib_tmpdir_remove(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return testlib_sh(cmd) == 0 ? 0 : -1;
+}

@@ -101,6 +101,12 @@ int testlib_softhsm_wipe(void);
 const char *testlib_softhsm_dir(void);
 /* testlib_softhsm_cleanup removes the folder. */
 void testlib_softhsm_cleanup(void);
+/* testlib_tmpdir_create makes a fresh /tmp/fount-|tag|-XXXXXX folder into
+ * |dir| (64 bytes); testlib_tmpdir_remove deletes it and everything in it.
+ * Both return 0 on success, as CUnit suite init/clean functions do. */
+int testlib_tmpdir_create(char dir[64], const char *tag);
+int testlib_tmpdir_remove(const char *dir);
+
 /* testlib_sh runs |cmd| with /bin/sh and returns its exit status. */
 int testlib_sh(const char *cmd);
 

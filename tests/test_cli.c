@@ -21,15 +21,12 @@ static struct run_result res;
 
 static int cli_init(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fount-cli-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return testlib_tmpdir_create(tmpdir, "cli");
 }
 
 static int cli_clean(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return testlib_tmpdir_remove(tmpdir);
 }
 
 /* fount runs the binary with up to 8 arguments and optional environment. */

@@ -17,15 +17,12 @@ static struct run_result res;
 
 static int suite_init(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fount-keys-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return testlib_tmpdir_create(tmpdir, "keys");
 }
 
 static int suite_clean(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return testlib_tmpdir_remove(tmpdir);
 }
 
 /* fount runs the binary with up to 11 arguments (NULL-terminated). */

@@ -150,15 +150,12 @@ static const char *write_conf(const char *name, const char *text)
 
 static int config_init(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fount-test-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return testlib_tmpdir_create(tmpdir, "test");
 }
 
 static int config_clean(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return testlib_tmpdir_remove(tmpdir);
 }
 
 static void test_file_read_bounded(void)
