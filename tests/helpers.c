@@ -240,3 +240,12 @@ int testlib_tmpdir_remove(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return testlib_sh(cmd) == 0 ? 0 : -1;
 }
+
+const char *testlib_file(const char *dir, const char *name)
+{
+	static char path[8][256];
+	static int k;
+	k = (k + 1) % 8;
+	snprintf(path[k], sizeof(path[k]), "%s/%s", dir, name);
+	return path[k];
+}

@@ -106,6 +106,9 @@ void testlib_softhsm_cleanup(void);
  * Both return 0 on success, as CUnit suite init/clean functions do. */
 int testlib_tmpdir_create(char dir[64], const char *tag);
 int testlib_tmpdir_remove(const char *dir);
+/* testlib_file returns |dir|/|name| in one of 8 rotating static buffers,
+ * so up to 8 paths can be used in one expression. */
+const char *testlib_file(const char *dir, const char *name);
 
 /* testlib_sh runs |cmd| with /bin/sh and returns its exit status. */
 int testlib_sh(const char *cmd);

@@ -40,11 +40,7 @@ static int fount(const char *const env[], const char *a1, const char *a2,
 
 static const char *tmp(const char *name)
 {
-	static char path[4][128];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(path[k], sizeof(path[k]), "%s/%s", tmpdir, name);
-	return path[k];
+	return testlib_file(tmpdir, name);
 }
 
 static long file_size(const char *path)

@@ -19,11 +19,7 @@ static char env_module[128], env_token[64], env_pin_file[200];
 
 static const char *tfile(const char *name)
 {
-	static char path[4][160];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(path[k], sizeof(path[k]), "%s/%s", testlib_softhsm_dir(), name);
-	return path[k];
+	return testlib_file(testlib_softhsm_dir(), name);
 }
 
 static int cli_init(void)

@@ -35,11 +35,7 @@ static int fount_argv(const char *const argv[])
 
 static const char *tmp(const char *name)
 {
-	static char path[8][128];
-	static int k;
-	k = (k + 1) % 8;
-	snprintf(path[k], sizeof(path[k]), "%s/%s", tmpdir, name);
-	return path[k];
+	return testlib_file(tmpdir, name);
 }
 
 static long mode_of(const char *path)

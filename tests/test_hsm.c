@@ -27,11 +27,7 @@ static bool gate(void)
 
 static const char *tfile(const char *name)
 {
-	static char path[4][160];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(path[k], sizeof(path[k]), "%s/%s", testlib_softhsm_dir(), name);
-	return path[k];
+	return testlib_file(testlib_softhsm_dir(), name);
 }
 
 static int write_file(const char *path, const void *p, size_t len)
