@@ -442,6 +442,31 @@ void ttlv_enc_interval(struct ttlv_enc *e, uint32_t tag, uint32_t seconds)
 	item(e, tag, TTLV_INTERVAL, b, 4);
 }
 
+uint8_t *ttlv_enc_bytes_reserve(struct ttlv_enc *e, uint32_t tag, size_t n)
+{
+	if (n > UINT32_MAX) {
+		if (e->err == ERR_OK)
+			e->err = ERR_TOO_LARGE;
+		return NULL;
+	}
+	size_t total = TTLV_HEADER_LEN + n + pad8(n);
+	if (!room(e, total))
+		return NULL;
+	uint8_t *p = e->buf + e->len;
+	put_header(p, tag, TTLV_BYTES, (uint32_t)n);
+	memset(p + TTLV_HEADER_LEN, 0, n + pad8(n));
+	e->len += total;
+	return p + TTLV_HEADER_LEN;
+}
+
+void ttlv_enc_raw(struct ttlv_enc *e, const uint8_t *p, size_t n)
+{
+	if (n == 0 || !room(e, n))
+		return;
+	memcpy(e->buf + e->len, p, n);
+	e->len += n;
+}
+
 void ttlv_enc_item(struct ttlv_enc *e, const struct ttlv_item *it)
 {
 	uint8_t b[8];

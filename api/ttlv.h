@@ -118,6 +118,13 @@ void ttlv_enc_cstr(struct ttlv_enc *e, uint32_t tag, const char *s) NONNULL(1, 3
 void ttlv_enc_bytes(struct ttlv_enc *e, uint32_t tag, const uint8_t *p, size_t n) NONNULL(1);
 void ttlv_enc_datetime(struct ttlv_enc *e, uint32_t tag, int64_t posix_seconds) NONNULL(1);
 void ttlv_enc_interval(struct ttlv_enc *e, uint32_t tag, uint32_t seconds) NONNULL(1);
+/* ttlv_enc_bytes_reserve writes the header and padding of an |n|-byte Byte
+ * String and returns where its value goes, for the caller to fill (random
+ * bytes straight into the response), or NULL after an error. */
+uint8_t *ttlv_enc_bytes_reserve(struct ttlv_enc *e, uint32_t tag, size_t n) NONNULL(1);
+/* ttlv_enc_raw appends |n| bytes of items already encoded (by another
+ * encoder) as they are. */
+void ttlv_enc_raw(struct ttlv_enc *e, const uint8_t *p, size_t n) NONNULL(1);
 /* ttlv_enc_item copies a decoded item (and its children) unchanged. */
 void ttlv_enc_item(struct ttlv_enc *e, const struct ttlv_item *it) NONNULL(1, 2);
 

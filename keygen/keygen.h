@@ -145,6 +145,12 @@ err_t drbg_generate_pr(uint8_t *out, size_t len) MUST_CHECK;
 /* drbg_reseed_all makes every DRBG reseed before its next output: the
  * primary from the entropy sources, each worker from the primary. */
 void drbg_reseed_all(void);
+/* drbg_add_input mixes up to CTR_DRBG_MAX_INPUT_LEN bytes of |in| into the
+ * primary DRBG as additional input (SP 800-90A 9.3: never credited as
+ * entropy) and makes every worker reseed from it; *out_used says how many
+ * were taken. A caller's seed (KMIP RNG Seed) can only add to the state,
+ * never replace it. ERR_NOT_OPERATIONAL outside OPERATIONAL. */
+err_t drbg_add_input(const uint8_t *in, size_t len, size_t *out_used) MUST_CHECK NONNULL(3);
 
 struct drbg_stats {
 	uint64_t primary_reseeds;
