@@ -17,9 +17,11 @@ done
 
 # apt-get source and apt-cache showsrc read deb-src entries only; Debian 12
 # images ship just "Types: deb" in deb822 /etc/apt/sources.list.d/debian.sources.
+# APT_DIR: apt's configuration folder (a test points it at a fake one)
+APT_DIR=${APT_DIR:-/etc/apt}
 has_deb_src() {
-  grep -Eqs '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list && return 0
-  grep -Eqs '^[[:space:]]*Types:.*deb-src' /etc/apt/sources.list.d/*.sources && return 0
+  grep -Eqs '^[[:space:]]*deb-src[[:space:]]' "$APT_DIR"/sources.list "$APT_DIR"/sources.list.d/*.list && return 0
+  grep -Eqs '^[[:space:]]*Types:.*deb-src' "$APT_DIR"/sources.list.d/*.sources && return 0
   return 1
 }
 root() { [ "$(id -u)" = 0 ]; }
@@ -33,15 +35,15 @@ if [ -n "$missing" ] || [ "$need_src" = 1 ]; then
     exit 1
   fi
   if [ "$need_src" = 1 ]; then
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    if [ -f "$APT_DIR/sources.list.d/debian.sources" ]; then
       # the same URIs, suites, components and keys, as source entries
-      SRCLIST=/etc/apt/sources.list.d/fount-deb-src.sources
-      sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > "$SRCLIST"
-    elif [ -f /etc/apt/sources.list ]; then
-      SRCLIST=/etc/apt/sources.list.d/fount-deb-src.list
-      sed -n 's/^[[:space:]]*deb[[:space:]]/deb-src /p' /etc/apt/sources.list > "$SRCLIST"
+      SRCLIST="$APT_DIR/sources.list.d/fount-deb-src.sources"
+      sed 's/^Types:.*/Types: deb-src/' "$APT_DIR/sources.list.d/debian.sources" > "$SRCLIST"
+    elif [ -f "$APT_DIR/sources.list" ]; then
+      SRCLIST="$APT_DIR/sources.list.d/fount-deb-src.list"
+      sed -n 's/^[[:space:]]*deb[[:space:]]/deb-src /p' "$APT_DIR/sources.list" > "$SRCLIST"
     else
-      echo "fount: no apt sources found to derive a deb-src entry from: add a deb-src line for Debian 12 to /etc/apt/sources.list" >&2
+      echo "fount: no apt sources found to derive a deb-src entry from: add a deb-src line for Debian 12 to $APT_DIR/sources.list" >&2
       exit 1
     fi
     echo "fount: added $SRCLIST"
