@@ -79,11 +79,14 @@ if [ -n "$FIPS_TARBALL" ]; then
 	fi
 	REL=${NAME%.tar.gz}
 	SRC="$DIR/src-$REL"
-	# The build steps of the Security Policies (and README-FIPS.md,
-	# "Installing the FIPS module"): `./Configure enable-fips`, `make`,
-	# then `make install_fips`, which copies providers/fips.so and runs
-	# that release's own `openssl fipsinstall`. No other Configure options:
-	# the Security Policy's method must be followed unchanged. install_fips
+	# The build steps of README-FIPS.md ("Installing the FIPS module") of
+	# these releases: `./Configure enable-fips`, `make`, then `make
+	# install_fips`, which copies providers/fips.so and runs that
+	# release's own `openssl fipsinstall`. Public summaries of the 3.0.9
+	# and 3.1.2 Security Policies give the same three commands; the
+	# Policy's own text (linked from the certificate) was not available
+	# here, so the operator checks it. No other Configure options: a
+	# Security Policy's method must be followed unchanged. install_fips
 	# installs into a staging DESTDIR here; fips.so and fipsmodule.cnf are
 	# then copied byte for byte into DIR.
 	rm -rf "$SRC"
