@@ -7,7 +7,7 @@
 #   make check-default  the crypto suites (CRYPTO_SUITES) on OpenSSL's default provider
 #   make fips         build OpenSSL's FIPS provider into build/fips (FIPS_TARBALL=: from a validated release)
 #   make bench        benchmarks against OpenSSL, getrandom, AES-CTR and pkcs11-tool
-#   make deps         install the Debian packages fount needs (root)
+#   make deps         install the packages fount needs; upgrade libssl3 only if the mirror lacks its source (root)
 #   make distclean    also remove build/fips (make clean keeps it)
 #   V=1               show the full compiler command lines
 
