@@ -13,8 +13,8 @@
 #
 # and exits 0; otherwise one line on stderr naming the fix, exit 1.
 #
-# Why an older source will do: OSSL_PROVIDER-FIPS(7), NOTES (OpenSSL 3.0.13
-# and later, commit 4e258b5f): "Normally, it is possible to utilize a FIPS
+# Why an older source will do: OSSL_PROVIDER-FIPS(7), NOTES (added by
+# openssl/openssl commit 4e258b5fe981): "Normally, it is possible to utilize a FIPS
 # provider constructed from one of the validated versions alongside libcrypto
 # and libssl compiled from any release within the same major release series."
 # README-FIPS.md says the same of the core: newer releases "can be used to
