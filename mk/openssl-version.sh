@@ -20,8 +20,9 @@
 # README-FIPS.md says the same of the core: newer releases "can be used to
 # build all other components ... but the FIPS provider must be built as
 # specified in the Security Policy (normally with a different version of the
-# source code)". A provider from a *newer* release than the core is not
-# covered by that, so a newer source is only used after upgrading the core.
+# source code)". OpenSSL's own examples pair an older provider with a newer
+# core (the downloads page: the 3.0.8 provider with OpenSSL 3.3), so a newer
+# source is only used after upgrading the core to it.
 set -eu
 
 die() { echo "fount: openssl: $*" >&2; exit 1; }
