@@ -5,9 +5,9 @@
 #   make check        build and run every CUnit suite on the FIPS provider (SUITE="a b" runs some)
 #   make check SAN=1  the same under AddressSanitizer + UBSan (in build-san/)
 #   make check-default  the crypto suites (CRYPTO_SUITES) on OpenSSL's default provider
-#   make fips         build OpenSSL's FIPS provider into build/fips (root, once)
+#   make fips         build OpenSSL's FIPS provider into build/fips (FIPS_TARBALL=: from a validated release)
 #   make bench        benchmarks against OpenSSL, getrandom, AES-CTR and pkcs11-tool
-#   make deps         install the Debian packages fount needs (root)
+#   make deps         install the packages fount needs; upgrade libssl3 only if the mirror lacks its source (root)
 #   make distclean    also remove build/fips (make clean keeps it)
 #   V=1               show the full compiler command lines
 
@@ -62,12 +62,17 @@ BENCHRUN := $(B)/bench/bench
 $(B)/entropy/%.o: CFLAGS += $(WARN_STRICT)
 $(B)/selftest/integrity.o: CPPFLAGS += -DFOUNT_INTEGRITY_KEY=\"$(INTEGRITY_KEY)\"
 
-# OpenSSL's FIPS provider, built from Debian's openssl source by mk/fips.sh
-# into one folder that every build variant shares: fount looks for it in
-# <exe dir>/fips, then <exe dir>/../fips, so build-san/ and build-fuzz/ get a
-# symlink. The file target makes a second `make` a no-op.
-FIPS_DIR := build/fips
-FIPS_CNF := $(FIPS_DIR)/fipsmodule.cnf
+# OpenSSL's FIPS provider, built by mk/fips.sh from Debian's openssl source
+# (the version mk/openssl-version.sh selects) or, with
+# FIPS_TARBALL=/path/openssl-3.1.2.tar.gz, from a validated release tarball
+# whose published SHA-256 it checks. One folder that every build variant
+# shares: fount looks for it in <exe dir>/fips, then <exe dir>/../fips, so
+# build-san/ and build-fuzz/ get a symlink. mk/fips.sh runs on every `make`
+# and exits at once when $(FIPS_DIR)/VERSION matches the installed libssl3
+# (or names an operator's tarball build), so a second `make` builds nothing
+# and a libssl3 upgrade rebuilds.
+FIPS_DIR ?= build/fips
+FIPS_TARBALL ?=
 FIPS_LINK := $(if $(filter build,$(B)),,$(B)/fips)
 
 # Suites that exercise the library context; `make test` runs them a second
@@ -78,15 +83,11 @@ CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap cli_keys
 .PHONY: all check check-default bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips
 all: $(FOUNT) fips
 
-fips: $(FIPS_CNF) $(FIPS_LINK)
-
-$(FIPS_CNF):
-	$(Q)sh mk/fips.sh $(FIPS_DIR)
-
+fips:
+	$(Q)FIPS_TARBALL='$(FIPS_TARBALL)' sh mk/fips.sh $(FIPS_DIR)
 ifneq ($(FIPS_LINK),)
-$(FIPS_LINK): | $(FIPS_CNF)
-	@mkdir -p $(@D)
-	$(Q)ln -sfn ../$(FIPS_DIR) $@
+	@mkdir -p $(dir $(FIPS_LINK))
+	$(Q)[ -L $(FIPS_LINK) ] || ln -sfn $(if $(filter /%,$(FIPS_DIR)),$(FIPS_DIR),../$(FIPS_DIR)) $(FIPS_LINK)
 endif
 
 $(B)/%.o: %.c

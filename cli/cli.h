@@ -18,6 +18,14 @@ int cmd_entropy(int argc, char **argv, const struct config *cfg);
 int cmd_acvp(int argc, char **argv, const struct config *cfg);
 int cmd_serve(int argc, char **argv, const struct config *cfg);
 int cmd_version(int argc, char **argv, const struct config *cfg);
+/* cli_provider_json returns a new JSON object describing the loaded
+ * provider (name, version, buildinfo, dir, validated, validation), for
+ * `fount version --json` and `fount selftest --json`. */
+struct json_t;
+struct json_t *cli_provider_json(void);
+/* cli_provider_print prints the provider's name, version, folder and validation
+ * as "key: value" lines, the keys padded to |width| columns. */
+void cli_provider_print(int width);
 int cmd_config(int argc, char **argv, const struct config *cfg);
 int cmd_keygen(int argc, char **argv, const struct config *cfg);
 int cmd_wrap(int argc, char **argv, const struct config *cfg);

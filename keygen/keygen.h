@@ -35,6 +35,29 @@ struct ossl_lib_ctx_st *keygen_libctx(void);
 const char *keygen_provider_name(void);
 /* keygen_fips_mode reports whether the context runs on the FIPS provider. */
 bool keygen_fips_mode(void);
+
+/* keygen_provider_info describes the provider keygen_init loaded, as the
+ * provider itself reports it (OSSL_PROVIDER_get_params: "name", "version",
+ * "buildinfo"), the folder its fips.so and fipsmodule.cnf were loaded from
+ * ("" for the default provider), and whether that version is a validated
+ * one (keygen_fips_validation). All "" before keygen_init. */
+struct keygen_provider_info {
+	char name[64];        /* "OpenSSL FIPS Provider" */
+	char version[32];     /* "3.0.22" */
+	char buildinfo[64];   /* "3.0.22" */
+	char dir[4096];       /* "/opt/fount/fips" */
+	bool validated;       /* the version is on a CMVP certificate */
+	char validation[192]; /* "yes (FIPS 140-3 #4985)" or "no (...)" */
+};
+const struct keygen_provider_info *keygen_provider_info(void);
+
+/* keygen_fips_validation looks the provider |name| |version| up in fount's
+ * one table of validated OpenSSL FIPS provider versions (keygen/fips_status.c)
+ * and writes "yes (FIPS 140-3 #4985)", "yes (FIPS 140-2 #4282, ...)" or
+ * "no (<why>; see README, FIPS mode)" into |out|; returns whether it is
+ * validated. |fips| false (the default provider) is always "no". */
+bool keygen_fips_validation(bool fips, const char *name, const char *version,
+			    char *out, size_t outlen);
 /* keygen_init_error returns why the last keygen_init failed ("" if it did
  * not): one line, naming the file and how to fix it. */
 const char *keygen_init_error(void);
