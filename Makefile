@@ -49,7 +49,6 @@ FUZZ_SRC := $(wildcard fuzz/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
-CLI_LIB_OBJ := $(filter-out $(B)/cli/main.o,$(CLI_OBJ))
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(B)/%.o)
 
@@ -94,11 +93,14 @@ $(B)/%.o: %.c
 	$(say) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIBFOUNT): $(LIB_OBJ) $(CLI_LIB_OBJ)
+# libfount.a holds the modules only; cli/ is the fount program and is linked
+# into build/fount alone, so nothing the tests, benchmarks or fuzz targets
+# need can hide in it.
+$(LIBFOUNT): $(LIB_OBJ)
 	$(say) AR $@
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(FOUNT): $(B)/cli/main.o $(LIBFOUNT)
+$(FOUNT): $(CLI_OBJ) $(LIBFOUNT)
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 	$(say) HMAC $@.hmac

@@ -1,10 +1,11 @@
-/* cli/cli.h — the fount command line: one entry point per sub-command,
- * shared helpers, and the ACVP harness. */
+/* cli/cli.h — the fount command line: one entry point per sub-command
+ * and the helpers they share (argument parsing, files, printing). */
 #ifndef FOUNT_CLI_CLI_H
 #define FOUNT_CLI_CLI_H
 
 #include <stdio.h>
 
+#include "selftest/selftest.h" /* acvp_run, for `fount acvp` */
 #include "util/util.h"
 
 #define FOUNT_VERSION "0.1.0"
@@ -84,20 +85,5 @@ struct progress {
 void progress_start(struct progress *p, const char *label, uint64_t total);
 void progress_update(struct progress *p, uint64_t done);
 void progress_finish(struct progress *p);
-
-/* Largest ACVP request acvp_run reads, in bytes. */
-#define ACVP_MAX_INPUT (16u << 20)
-
-/* acvp_run reads an ACVP ctrDRBG revision 1.0 request (a bare vector set,
- * or the ACVP array form [{"acvVersion":...}, {vector set}]) from |in|,
- * runs every test on the CTR_DRBG primitives directly (no gate), and
- * writes the response vector set to |out| in the same form. Groups fount
- * does not support (mode other than AES-256, derFunc false) and malformed
- * groups or tests get an "error" member in the response and a line on
- * |err|. Returns ERR_OK if every test ran, ERR_UNSUPPORTED if some group was
- * unsupported, ERR_PARSE if the request or some group or test was malformed
- * (for a request that is not a vector set at all, nothing is written to
- * |out|), ERR_TOO_LARGE if it exceeds ACVP_MAX_INPUT. */
-err_t acvp_run(FILE *in, FILE *out, FILE *err) MUST_CHECK;
 
 #endif
