@@ -396,6 +396,12 @@ bool keygen_service_allowed(void)
 	return g != NULL && g(); /* fail closed */
 }
 
+err_t keygen_gate(void)
+{
+	/* no key service outside SELF_TEST (its KATs) and OPERATIONAL */
+	return keygen_service_allowed() ? ERR_OK : ERR_NOT_OPERATIONAL;
+}
+
 void drbg_reseed_all(void)
 {
 	pthread_mutex_lock(&tree_lock);

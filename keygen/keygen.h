@@ -39,13 +39,6 @@ bool keygen_fips_mode(void);
  * not): one line, naming the file and how to fix it. */
 const char *keygen_init_error(void);
 
-/* keygen_rand_mix must be called before each asymmetric key generation. It
- * draws from fount's DRBG tree and fails (ERR_NOT_OPERATIONAL, or the
- * tree's error) when fount cannot deliver, so no key is made then: in FIPS
- * mode a source failing *inside* EVP_PKEY_generate would latch the FIPS
- * module's own error state for the process. See README "FIPS mode". */
-err_t keygen_rand_mix(void) MUST_CHECK;
-
 /* keygen_rand_kat_begin and keygen_rand_kat_end bracket the power-on KATs
  * that make OpenSSL draw randomness (RSA blinding) while the module is in
  * SELF_TEST and the DRBG tree's gate is shut. In default mode, OpenSSL's
@@ -132,7 +125,10 @@ void drbg_set_gate(bool (*operational)(void));
  * sequence runs then, as in OpenSSL's ossl_prov_is_running) and in
  * OPERATIONAL, and never in ERROR. */
 void keygen_set_service_gate(bool (*allowed)(void));
-/* keygen_service_allowed calls the registered service gate. */
+/* keygen_service_allowed reports whether key services may run now: the
+ * registered service gate's answer, false with none registered. It is the
+ * state check behind keygen/'s and hsm/'s entry gates (hsm/ calls it in
+ * the one path every HSM operation takes). */
 bool keygen_service_allowed(void);
 
 /* drbg_generate fills |out| with |len| random bytes from this thread's
