@@ -5,6 +5,7 @@
 #   make check        build and run every CUnit suite on the FIPS provider (SUITE="a b" runs some)
 #   make check SAN=1  the same under AddressSanitizer + UBSan (in build-san/)
 #   make check-default  the crypto suites (CRYPTO_SUITES) on OpenSSL's default provider
+#   make check-layers   fail on an #include that breaks util <- entropy <- keygen <- hsm <- store <- api
 #   make fips         build OpenSSL's FIPS provider into build/fips (root, once)
 #   make bench        benchmarks against OpenSSL, getrandom, AES-CTR and pkcs11-tool
 #   make deps         install the Debian packages fount needs (root)
@@ -74,7 +75,7 @@ FIPS_LINK := $(if $(filter build,$(B)),,$(B)/fips)
 # crypto suites add them here.
 CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap export cli_keys
 
-.PHONY: all check check-default bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips
+.PHONY: all check check-default check-layers bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips
 all: $(FOUNT) fips
 
 fips: $(FIPS_CNF) $(FIPS_LINK)
@@ -114,6 +115,12 @@ $(TESTRUN): $(TEST_OBJ) $(LIBFOUNT)
 
 check: $(TESTRUN) $(FOUNT) fips
 	$(Q)FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(SUITE)
+
+# The module layering (DESIGN.md): a module includes only its own headers
+# and the public <folder>/<folder>.h of modules below it; mk/check-layers.sh
+# names every file:line that does not. The layers suite tests the checker.
+check-layers:
+	$(Q)sh mk/check-layers.sh
 
 check-default: $(TESTRUN) $(FOUNT)
 	$(Q)FOUNT_CRYPTO_FIPS=off FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(CRYPTO_SUITES)
@@ -159,10 +166,11 @@ serve: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)exec $(FOUNT) serve
 
-# Every test: the suites on the FIPS provider and the crypto suites on the
+# Every test: the include layering, the suites on the FIPS provider and the crypto suites on the
 # default provider, the same again under ASan+UBSan, and the fuzz targets'
 # replay over their corpora.
 test: deps
+	$(Q)$(MAKE) --no-print-directory check-layers
 	$(Q)$(MAKE) --no-print-directory fips
 	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTRUN)
 	$(Q)$(MAKE) --no-print-directory check
@@ -182,6 +190,6 @@ distclean: clean
 	rm -rf build
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# //'
+	@sed -n '2,14p' Makefile | sed 's/^# //'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(FUZZ_BINS:=.d)
