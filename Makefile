@@ -5,6 +5,7 @@
 #   make check        build and run every CUnit suite on the FIPS provider (SUITE="a b" runs some)
 #   make check SAN=1  the same under AddressSanitizer + UBSan (in build-san/)
 #   make check-default  the crypto suites (CRYPTO_SUITES) on OpenSSL's default provider
+#   make check-layers   fail on an #include that breaks util <- entropy <- keygen <- hsm <- store <- api
 #   make fips         build OpenSSL's FIPS provider into build/fips (FIPS_TARBALL=: from a validated release)
 #   make bench        benchmarks against OpenSSL, getrandom, AES-CTR and pkcs11-tool
 #   make deps         install the packages fount needs; upgrade libssl3 only if the mirror lacks its source (root)
@@ -49,7 +50,6 @@ FUZZ_SRC := $(wildcard fuzz/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
-CLI_LIB_OBJ := $(filter-out $(B)/cli/main.o,$(CLI_OBJ))
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(B)/%.o)
 
@@ -78,9 +78,9 @@ FIPS_LINK := $(if $(filter build,$(B)),,$(B)/fips)
 # Suites that exercise the library context; `make test` runs them a second
 # time on the default provider (FOUNT_CRYPTO_FIPS=off). Branches adding
 # crypto suites add them here.
-CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap cli_keys
+CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap export cli_keys
 
-.PHONY: all check check-default bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips
+.PHONY: all check check-default check-layers bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips
 all: $(FOUNT) fips
 
 fips:
@@ -95,11 +95,14 @@ $(B)/%.o: %.c
 	$(say) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIBFOUNT): $(LIB_OBJ) $(CLI_LIB_OBJ)
+# libfount.a holds the modules only; cli/ is the fount program and is linked
+# into build/fount alone, so nothing the tests, benchmarks or fuzz targets
+# need can hide in it.
+$(LIBFOUNT): $(LIB_OBJ)
 	$(say) AR $@
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(FOUNT): $(B)/cli/main.o $(LIBFOUNT)
+$(FOUNT): $(CLI_OBJ) $(LIBFOUNT)
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 	$(say) HMAC $@.hmac
@@ -113,6 +116,12 @@ $(TESTRUN): $(TEST_OBJ) $(LIBFOUNT)
 
 check: $(TESTRUN) $(FOUNT) fips
 	$(Q)FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(SUITE)
+
+# The module layering (DESIGN.md): a module includes only its own headers
+# and the public <folder>/<folder>.h of modules below it; mk/check-layers.sh
+# names every file:line that does not. The layers suite tests the checker.
+check-layers:
+	$(Q)sh mk/check-layers.sh
 
 check-default: $(TESTRUN) $(FOUNT)
 	$(Q)FOUNT_CRYPTO_FIPS=off FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(CRYPTO_SUITES)
@@ -158,10 +167,11 @@ serve: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)exec $(FOUNT) serve
 
-# Every test: the suites on the FIPS provider and the crypto suites on the
+# Every test: the include layering, the suites on the FIPS provider and the crypto suites on the
 # default provider, the same again under ASan+UBSan, and the fuzz targets'
 # replay over their corpora.
 test: deps
+	$(Q)$(MAKE) --no-print-directory check-layers
 	$(Q)$(MAKE) --no-print-directory fips
 	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTRUN)
 	$(Q)$(MAKE) --no-print-directory check
@@ -181,6 +191,6 @@ distclean: clean
 	rm -rf build
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# //'
+	@sed -n '2,14p' Makefile | sed 's/^# //'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(FUZZ_BINS:=.d)
