@@ -5,9 +5,10 @@
 #   make check        build and run every CUnit suite on the FIPS provider (SUITE="a b" runs some)
 #   make check SAN=1  the same under AddressSanitizer + UBSan (in build-san/)
 #   make check-default  the crypto suites (CRYPTO_SUITES) on OpenSSL's default provider
-#   make fips         build OpenSSL's FIPS provider into build/fips (root, once)
+#   make check-layers   fail on an #include that breaks util <- entropy <- keygen <- hsm <- store <- api
+#   make fips         build OpenSSL's FIPS provider into build/fips (FIPS_TARBALL=: from a validated release)
 #   make bench        benchmarks against OpenSSL, getrandom, AES-CTR and pkcs11-tool
-#   make deps         install the Debian packages fount needs (root)
+#   make deps         install the packages fount needs; upgrade libssl3 only if the mirror lacks its source (root)
 #   make distclean    also remove build/fips (make clean keeps it)
 #   V=1               show the full compiler command lines
 
@@ -49,7 +50,6 @@ FUZZ_SRC := $(wildcard fuzz/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
-CLI_LIB_OBJ := $(filter-out $(B)/cli/main.o,$(CLI_OBJ))
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(B)/%.o)
 
@@ -63,31 +63,32 @@ $(B)/entropy/%.o: CFLAGS += $(WARN_STRICT)
 $(B)/api/%.o: CFLAGS += $(WARN_STRICT)
 $(B)/selftest/integrity.o: CPPFLAGS += -DFOUNT_INTEGRITY_KEY=\"$(INTEGRITY_KEY)\"
 
-# OpenSSL's FIPS provider, built from Debian's openssl source by mk/fips.sh
-# into one folder that every build variant shares: fount looks for it in
-# <exe dir>/fips, then <exe dir>/../fips, so build-san/ and build-fuzz/ get a
-# symlink. The file target makes a second `make` a no-op.
-FIPS_DIR := build/fips
-FIPS_CNF := $(FIPS_DIR)/fipsmodule.cnf
+# OpenSSL's FIPS provider, built by mk/fips.sh from Debian's openssl source
+# (the version mk/openssl-version.sh selects) or, with
+# FIPS_TARBALL=/path/openssl-3.1.2.tar.gz, from a validated release tarball
+# whose published SHA-256 it checks. One folder that every build variant
+# shares: fount looks for it in <exe dir>/fips, then <exe dir>/../fips, so
+# build-san/ and build-fuzz/ get a symlink. mk/fips.sh runs on every `make`
+# and exits at once when $(FIPS_DIR)/VERSION matches the installed libssl3
+# (or names an operator's tarball build), so a second `make` builds nothing
+# and a libssl3 upgrade rebuilds.
+FIPS_DIR ?= build/fips
+FIPS_TARBALL ?=
 FIPS_LINK := $(if $(filter build,$(B)),,$(B)/fips)
 
 # Suites that exercise the library context; `make test` runs them a second
 # time on the default provider (FOUNT_CRYPTO_FIPS=off). Branches adding
 # crypto suites add them here.
-CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap cli_keys
+CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap export cli_keys
 
-.PHONY: all check check-default bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips
+.PHONY: all check check-default check-layers bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips
 all: $(FOUNT) fips
 
-fips: $(FIPS_CNF) $(FIPS_LINK)
-
-$(FIPS_CNF):
-	$(Q)sh mk/fips.sh $(FIPS_DIR)
-
+fips:
+	$(Q)FIPS_TARBALL='$(FIPS_TARBALL)' sh mk/fips.sh $(FIPS_DIR)
 ifneq ($(FIPS_LINK),)
-$(FIPS_LINK): | $(FIPS_CNF)
-	@mkdir -p $(@D)
-	$(Q)ln -sfn ../$(FIPS_DIR) $@
+	@mkdir -p $(dir $(FIPS_LINK))
+	$(Q)[ -L $(FIPS_LINK) ] || ln -sfn $(if $(filter /%,$(FIPS_DIR)),$(FIPS_DIR),../$(FIPS_DIR)) $(FIPS_LINK)
 endif
 
 $(B)/%.o: %.c
@@ -95,11 +96,14 @@ $(B)/%.o: %.c
 	$(say) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIBFOUNT): $(LIB_OBJ) $(CLI_LIB_OBJ)
+# libfount.a holds the modules only; cli/ is the fount program and is linked
+# into build/fount alone, so nothing the tests, benchmarks or fuzz targets
+# need can hide in it.
+$(LIBFOUNT): $(LIB_OBJ)
 	$(say) AR $@
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(FOUNT): $(B)/cli/main.o $(LIBFOUNT)
+$(FOUNT): $(CLI_OBJ) $(LIBFOUNT)
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 	$(say) HMAC $@.hmac
@@ -113,6 +117,12 @@ $(TESTRUN): $(TEST_OBJ) $(LIBFOUNT)
 
 check: $(TESTRUN) $(FOUNT) fips
 	$(Q)FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(SUITE)
+
+# The module layering (DESIGN.md): a module includes only its own headers
+# and the public <folder>/<folder>.h of modules below it; mk/check-layers.sh
+# names every file:line that does not. The layers suite tests the checker.
+check-layers:
+	$(Q)sh mk/check-layers.sh
 
 check-default: $(TESTRUN) $(FOUNT)
 	$(Q)FOUNT_CRYPTO_FIPS=off FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(CRYPTO_SUITES)
@@ -158,10 +168,11 @@ serve: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)exec $(FOUNT) serve
 
-# Every test: the suites on the FIPS provider and the crypto suites on the
+# Every test: the include layering, the suites on the FIPS provider and the crypto suites on the
 # default provider, the same again under ASan+UBSan, and the fuzz targets'
 # replay over their corpora.
 test: deps
+	$(Q)$(MAKE) --no-print-directory check-layers
 	$(Q)$(MAKE) --no-print-directory fips
 	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTRUN)
 	$(Q)$(MAKE) --no-print-directory check
@@ -181,6 +192,6 @@ distclean: clean
 	rm -rf build
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# //'
+	@sed -n '2,14p' Makefile | sed 's/^# //'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(FUZZ_BINS:=.d)

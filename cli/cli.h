@@ -1,10 +1,12 @@
-/* cli/cli.h — the fount command line: one entry point per sub-command,
- * shared helpers, and the ACVP harness. */
+/* cli/cli.h — the fount command line: one entry point per sub-command
+ * and the helpers they share (argument parsing, files, printing). */
 #ifndef FOUNT_CLI_CLI_H
 #define FOUNT_CLI_CLI_H
 
 #include <stdio.h>
 
+#include "keygen/keygen.h"     /* struct keygen_kek, enum keygen_wrap_alg */
+#include "selftest/selftest.h" /* acvp_run, for `fount acvp` */
 #include "util/util.h"
 
 #define FOUNT_VERSION "0.1.0"
@@ -18,6 +20,14 @@ int cmd_entropy(int argc, char **argv, const struct config *cfg);
 int cmd_acvp(int argc, char **argv, const struct config *cfg);
 int cmd_serve(int argc, char **argv, const struct config *cfg);
 int cmd_version(int argc, char **argv, const struct config *cfg);
+/* cli_provider_json returns a new JSON object describing the loaded
+ * provider (name, version, buildinfo, dir, validated, validation), for
+ * `fount version --json` and `fount selftest --json`. */
+struct json_t;
+struct json_t *cli_provider_json(void);
+/* cli_provider_print prints the provider's name, version, folder and validation
+ * as "key: value" lines, the keys padded to |width| columns. */
+void cli_provider_print(int width);
 int cmd_config(int argc, char **argv, const struct config *cfg);
 int cmd_keygen(int argc, char **argv, const struct config *cfg);
 int cmd_wrap(int argc, char **argv, const struct config *cfg);
@@ -44,23 +54,15 @@ bool cli_write_all(int fd, const void *buf, size_t len) MUST_CHECK;
  * kept; for fd < 0 it does nothing and returns |ok|. */
 bool cli_finish_file(const char *path, int fd, bool ok) MUST_CHECK;
 
-/* A key-encryption key: raw AES bytes (kw, kwp) or an RSA key (rsa-oaep). */
-struct evp_pkey_st;
-struct cli_kek {
-	int alg;             /* enum keygen_wrap_alg */
-	struct cli_buf aes;
-	struct evp_pkey_st *rsa;
-};
-/* cli_kek_load reads |path| as the KEK for |alg|: a raw 16/24/32-byte AES
- * key, or an RSA key (public SPKI to wrap, private PKCS#8 to unwrap, when
- * |private_key|), PEM or DER. Prints a one-line reason on failure. */
-err_t cli_kek_load(const char *cmd, const char *path, int alg, bool private_key,
-		   struct cli_kek *out) MUST_CHECK;
-void cli_kek_free(struct cli_kek *k);
-/* cli_wrap wraps |key| under |k| into a new heap buffer (*out; free());
- * a wrapped key is not secret. Prints a one-line reason on failure. */
-err_t cli_wrap(const char *cmd, const struct cli_kek *k, const uint8_t *key, size_t key_len,
-	       uint8_t **out, size_t *out_len) MUST_CHECK;
+/* cli_kek_load reads |path| as the KEK for |alg| (keygen_kek_load: a raw
+ * 16/24/32-byte AES key, or an RSA key, public SPKI to wrap, private
+ * PKCS#8 to unwrap when |private_key|, PEM or DER). Prints a one-line
+ * reason on failure. */
+err_t cli_kek_load(const char *cmd, const char *path, enum keygen_wrap_alg alg,
+		   bool private_key, struct keygen_kek *out) MUST_CHECK;
+/* cli_wrap_error prints why a |key_len|-byte key could not be wrapped
+ * with |alg| (keygen_kek_wrap's |r|), naming the fix where there is one. */
+void cli_wrap_error(const char *cmd, enum keygen_wrap_alg alg, size_t key_len, err_t r);
 int cmd_hsm(int argc, char **argv, const struct config *cfg);
 
 /* cli_usage_error prints "fount CMD: MESSAGE" and a pointer to --help on
@@ -84,20 +86,5 @@ struct progress {
 void progress_start(struct progress *p, const char *label, uint64_t total);
 void progress_update(struct progress *p, uint64_t done);
 void progress_finish(struct progress *p);
-
-/* Largest ACVP request acvp_run reads, in bytes. */
-#define ACVP_MAX_INPUT (16u << 20)
-
-/* acvp_run reads an ACVP ctrDRBG revision 1.0 request (a bare vector set,
- * or the ACVP array form [{"acvVersion":...}, {vector set}]) from |in|,
- * runs every test on the CTR_DRBG primitives directly (no gate), and
- * writes the response vector set to |out| in the same form. Groups fount
- * does not support (mode other than AES-256, derFunc false) and malformed
- * groups or tests get an "error" member in the response and a line on
- * |err|. Returns ERR_OK if every test ran, ERR_UNSUPPORTED if some group was
- * unsupported, ERR_PARSE if the request or some group or test was malformed
- * (for a request that is not a vector set at all, nothing is written to
- * |out|), ERR_TOO_LARGE if it exceeds ACVP_MAX_INPUT. */
-err_t acvp_run(FILE *in, FILE *out, FILE *err) MUST_CHECK;
 
 #endif

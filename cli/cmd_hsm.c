@@ -1,15 +1,13 @@
 /* cli/cmd_hsm.c — `fount hsm`: tokens, objects, keygen, import, seed and
- * kek-create against a PKCS#11 HSM ([hsm] or [hsm.NAME] in the config). */
+ * kek-create against a PKCS#11 HSM ([hsm] or [hsm.NAME] in the config).
+ * The import and the KEK ceremony are hsm/import.c's (hsm_import,
+ * hsm_kek_create); this file parses, reads and writes files, and prints. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "cli/cli.h"
 #include "hsm/hsm.h"
@@ -56,44 +54,16 @@ static int fail(const char *what, err_t r)
 	return EXIT_FAIL;
 }
 
-/* aes_key_parse takes |buf| as a 16- or 32-byte AES key: raw bytes, or
- * hex text (one line). The key lands in |key| (secure memory, 64 bytes);
- * |buf| is not changed. ERR_KEY_FORMAT if it is neither. */
-static err_t aes_key_parse(const uint8_t *buf, size_t len, uint8_t *key, size_t *key_len)
-{
-	char hex[2 * 32 + 1];
-	size_t text = len;
-
-	/* hex first: 32 hex digits written with `echo -n` are 32 bytes too, and
-	 * must not become an AES-256 key made of ASCII. (A random 32-byte raw
-	 * key is all hex digits with probability (22/256)^32, about 1e-34.) */
-	while (text > 0 && (buf[text - 1] == '\n' || buf[text - 1] == '\r'))
-		text--;
-	if (text == 32 || text == 64) {
-		memcpy(hex, buf, text);
-		hex[text] = '\0';
-		err_t r = hex_decode(key, 64, key_len, hex);
-		secure_zero(hex, sizeof(hex));
-		if (r == ERR_OK)
-			return ERR_OK;
-	}
-	if (len == 16 || len == 32) {
-		memcpy(key, buf, len);
-		*key_len = len;
-		return ERR_OK;
-	}
-	return ERR_KEY_FORMAT;
-}
-
 /* read_key reads a 16- or 32-byte AES key (raw or hex) from |path| into
- * |key| (secure memory, 64 bytes); on failure one line names |what|. */
+ * |key| (secure memory, HSM_AES_KEY_MAX bytes); on failure one line names
+ * |what|. */
 static err_t read_key(const char *what, const char *path, uint8_t *key, size_t *key_len)
 {
 	struct cli_buf b;
 	err_t r = cli_read_file("hsm import", what, path, 160, &b);
 	if (r != ERR_OK)
 		return r;
-	if ((r = aes_key_parse(b.p, b.len, key, key_len)) != ERR_OK)
+	if ((r = hsm_aes_key_parse(b.p, b.len, key, HSM_AES_KEY_MAX, key_len)) != ERR_OK)
 		fprintf(stderr, "fount hsm import: %s: not a 16- or 32-byte %s (raw or hex)\n", path, what);
 	cli_buf_free(&b);
 	return r;
@@ -140,59 +110,44 @@ static int sub_objects(struct hsm *h)
 	return EXIT_OK;
 }
 
-static int sub_kek_create(struct hsm *h, const char *label, const char *out)
+/* fount's copy of a new KEK: a file created 0600 (never overwritten) and
+ * synced before the HSM gets the KEK; removed again if it does not. */
+struct kek_file {
+	const char *path;
+	bool reported; /* keep printed why it failed */
+};
+
+static err_t kek_file_keep(void *ctx, const uint8_t *kek, size_t len)
 {
-	err_t r = ERR_INTERNAL;
-	uint8_t *kek = secmem_alloc(32, &r);
-	int rc = EXIT_FAIL;
-	if (kek == NULL)
-		return fail("kek-create", r);
-	/* a long-term key: prediction resistance reseeds from the noise first */
-	if ((r = drbg_generate_pr(kek, 32)) != ERR_OK) {
-		rc = fail("kek-create", r);
-		goto out;
-	}
-	/* fount's copy first, synced: never a KEK in the HSM without it */
-	int fd = cli_create_file("hsm kek-create", out, 0600);
+	struct kek_file *f = ctx;
+	int fd = cli_create_file("hsm kek-create", f->path, 0600);
+	f->reported = true;
 	if (fd < 0)
-		goto out;
-	bool wrote = cli_write_all(fd, kek, 32);
+		return ERR_IO;
+	bool wrote = cli_write_all(fd, kek, len);
 	if (!wrote)
-		fprintf(stderr, "fount hsm kek-create: cannot write %s: %s\n", out, strerror(errno));
-	if (!cli_finish_file(out, fd, wrote))
-		goto out;
-	if ((r = hsm_kek_install(h, label, kek, 32, 0)) != ERR_OK) {
-		unlink(out); /* no orphan copy of a KEK the HSM does not have */
-		rc = fail("kek-create", r);
-		goto out;
-	}
-	printf("KEK '%s' installed (AES-256, wrap/unwrap only); fount's copy: %s\n", label, out);
-	rc = EXIT_OK;
-out:
-	secmem_free(kek, 32);
-	return rc;
+		fprintf(stderr, "fount hsm kek-create: cannot write %s: %s\n", f->path, strerror(errno));
+	if (!cli_finish_file(f->path, fd, wrote))
+		return ERR_IO;
+	f->reported = false;
+	return ERR_OK;
 }
 
-/* import_pair: the private key's PKCS#8 DER is wrapped in fount (RFC 5649)
- * and unwrapped inside the HSM; the public half goes in as it is. */
-static err_t import_pair(struct hsm *h, EVP_PKEY *pkey, const uint8_t *kek, size_t kek_len,
-			 const char *kek_label, const char *label, unsigned flags)
+static void kek_file_discard(void *ctx)
 {
-	err_t r = ERR_INTERNAL;
-	uint8_t *der = NULL, *wrapped = NULL;
-	size_t der_len = 0, wcap = 0, wlen = 0;
-	GUARD_GOTO(keygen_pkey_encode(pkey, KEYGEN_PART_PRIVATE, KEYGEN_FMT_DER, &der, &der_len));
-	wcap = keygen_aes_wrap_len(KEYGEN_WRAP_KWP, der_len);
-	ENSURE_GOTO(wcap != 0, ERR_TOO_LARGE);
-	wrapped = malloc(wcap); /* a wrapped key is not secret */
-	ENSURE_GOTO(wrapped != NULL, ERR_NOMEM);
-	GUARD_GOTO(keygen_aes_wrap(KEYGEN_WRAP_KWP, kek, kek_len, der, der_len, wrapped, wcap, &wlen));
-	GUARD_GOTO(hsm_import_keypair(h, kek_label, wrapped, wlen, pkey, label, flags));
-	r = ERR_OK;
-out:
-	secmem_free(der, der_len);
-	free(wrapped);
-	return r;
+	struct kek_file *f = ctx;
+	unlink(f->path);
+}
+
+static int sub_kek_create(struct hsm *h, const char *label, const char *out)
+{
+	struct kek_file f = {out, false};
+	const struct hsm_kek_copy copy = {kek_file_keep, kek_file_discard, &f};
+	err_t r = hsm_kek_create(h, label, &copy);
+	if (r != ERR_OK)
+		return f.reported ? EXIT_FAIL : fail("kek-create", r);
+	printf("KEK '%s' installed (AES-256, wrap/unwrap only); fount's copy: %s\n", label, out);
+	return EXIT_OK;
 }
 
 static int sub_import(struct hsm *h, const char *key_path, const char *kek_path,
@@ -200,11 +155,10 @@ static int sub_import(struct hsm *h, const char *key_path, const char *kek_path,
 {
 	err_t r = ERR_INTERNAL;
 	int rc = EXIT_FAIL;
-	uint8_t *key = secmem_alloc(64, &r), *kek = key ? secmem_alloc(64, &r) : NULL;
-	uint8_t wrapped[64];
-	size_t key_len = 0, kek_len = 0, wlen = 0;
+	uint8_t *kek = secmem_alloc(HSM_AES_KEY_MAX, &r);
+	size_t kek_len = 0;
 	struct cli_buf kf = {0};
-	EVP_PKEY *pkey = NULL;
+	struct hsm_import_key *key = NULL;
 	if (kek == NULL) {
 		rc = fail("import", r);
 		goto out;
@@ -213,8 +167,7 @@ static int sub_import(struct hsm *h, const char *key_path, const char *kek_path,
 	 * key as `fount keygen` writes it (PEM or DER) */
 	if (cli_read_file("hsm import", "key file", key_path, KEYGEN_MAX_KEY_FILE, &kf) != ERR_OK)
 		goto out;
-	if (aes_key_parse(kf.p, kf.len, key, &key_len) != ERR_OK &&
-	    keygen_pkey_decode(kf.p, kf.len, KEYGEN_PART_PRIVATE, &pkey) != ERR_OK) {
+	if (hsm_import_key_parse(kf.p, kf.len, &key) != ERR_OK) {
 		fprintf(stderr, "fount hsm import: %s: neither an AES key (16 or 32 bytes, raw or hex) "
 			"nor a PKCS#8 private key (PEM or DER)\n", key_path);
 		goto out;
@@ -222,42 +175,28 @@ static int sub_import(struct hsm *h, const char *key_path, const char *kek_path,
 	cli_buf_free(&kf);
 	if (read_key("KEK", kek_path, kek, &kek_len) != ERR_OK)
 		goto out;
-	if (pkey != NULL) {
-		const char *type = keygen_pkey_type(pkey)->name;
-		r = import_pair(h, pkey, kek, kek_len, kek_label, label, flags);
-		if (r == ERR_UNSUPPORTED) {
-			fprintf(stderr, "fount hsm import: %s keys cannot be imported into an HSM "
-				"(rsa-2048/3072/4096 and ec-p256/p384/p521 can)\n", type);
-			goto out;
-		}
-		if (r != ERR_OK) {
-			rc = fail("import", r);
-			goto out;
-		}
-		printf("imported %s key pair '%s' (private key unwrapped inside the HSM under '%s')\n",
-		       type, label, kek_label);
-		rc = EXIT_OK;
+	const struct keygen_type *t = hsm_import_key_type(key);
+	r = hsm_import(h, kek_label, kek, kek_len, key, label, flags);
+	if (r == ERR_UNSUPPORTED && t->kind != KEYGEN_KIND_SYM) {
+		fprintf(stderr, "fount hsm import: %s keys cannot be imported into an HSM "
+			"(rsa-2048/3072/4096 and ec-p256/p384/p521 can)\n", t->name);
 		goto out;
 	}
-	/* RFC 5649 in fount (keygen), RFC 5649 again inside the HSM: only the
-	 * wrapped form crosses the PKCS#11 boundary */
-	r = keygen_aes_wrap(KEYGEN_WRAP_KWP, kek, kek_len, key, key_len, wrapped,
-			    sizeof(wrapped), &wlen);
-	if (r == ERR_OK)
-		r = hsm_import_wrapped(h, kek_label, wrapped, wlen,
-				       key_len == 16 ? HSM_KEY_AES_128 : HSM_KEY_AES_256, label, flags);
 	if (r != ERR_OK) {
 		rc = fail("import", r);
 		goto out;
 	}
-	printf("imported AES-%zu key '%s' (unwrapped inside the HSM under '%s')\n", key_len * 8,
-	       label, kek_label);
+	if (t->kind == KEYGEN_KIND_SYM)
+		printf("imported AES-%u key '%s' (unwrapped inside the HSM under '%s')\n", t->bits,
+		       label, kek_label);
+	else
+		printf("imported %s key pair '%s' (private key unwrapped inside the HSM under '%s')\n",
+		       t->name, label, kek_label);
 	rc = EXIT_OK;
 out:
 	cli_buf_free(&kf);
-	EVP_PKEY_free(pkey); /* clears the private key */
-	secmem_free(key, 64);
-	secmem_free(kek, 64);
+	hsm_import_key_free(key);
+	secmem_free(kek, HSM_AES_KEY_MAX);
 	return rc;
 }
 

@@ -1,10 +1,9 @@
 /* cli/cmd_keygen.c — `fount keygen`: a new key of any type in the table,
  * written to private files (or, for a symmetric key without --out, as hex
- * on stdout), optionally wrapped under a KEK first. */
+ * on stdout), optionally wrapped under a KEK first. The key itself comes
+ * from keygen_export; this file parses the arguments and writes files. */
 #include <getopt.h>
-#include <openssl/evp.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,7 +49,7 @@ int cmd_keygen(int argc, char **argv, const struct config *cfg)
 	};
 	const char *type_name = NULL, *out_path = NULL, *pub_path = NULL, *fmt_name = NULL;
 	const char *kek_path = NULL, *alg_name = NULL;
-	struct cli_kek kek = {0};
+	struct keygen_kek kek = {0};
 	enum keygen_wrap_alg alg = KEYGEN_WRAP_KWP;
 	int c;
 
@@ -101,17 +100,15 @@ int cmd_keygen(int argc, char **argv, const struct config *cfg)
 
 	int rc = EXIT_FAIL, fd = -1, pub_fd = -1;
 	err_t r = ERR_OK;
-	uint8_t *key = NULL, *pub = NULL, *wrapped = NULL;
-	size_t key_len = 0, pub_len = 0, wrapped_len = 0;
+	struct keygen_export e = {0};
 	char *hex = NULL;
 	size_t hex_cap = 0;
-	EVP_PKEY *pkey = NULL;
 
 	/* power-on first: the KEK is decoded in fount's library context (the
 	 * FIPS provider), which exists only after it */
 	if (cli_power_on(cfg) != ERR_OK)
 		goto out;
-	if (kek_path != NULL && cli_kek_load("keygen", kek_path, (int)alg, false, &kek) != ERR_OK)
+	if (kek_path != NULL && cli_kek_load("keygen", kek_path, alg, false, &kek) != ERR_OK)
 		goto out;
 	/* create the files first: refuse to overwrite before any work */
 	if (out_path != NULL && (fd = cli_create_file("keygen", out_path, 0600)) < 0)
@@ -119,49 +116,38 @@ int cmd_keygen(int argc, char **argv, const struct config *cfg)
 	if (pub_path != NULL && (pub_fd = cli_create_file("keygen", pub_path, 0644)) < 0)
 		goto out;
 
-	if (sym) {
-		/* a long-term key: prediction resistance (SP 800-90A §9.3.1) */
-		r = keygen_sym_generate(t, KEYGEN_F_PR, &key, &key_len);
-	} else {
-		r = keygen_pkey_generate(t, &pkey);
-		if (r == ERR_OK)
-			r = keygen_pkey_encode(pkey, KEYGEN_PART_PRIVATE, fmt, &key, &key_len);
-		if (r == ERR_OK && pub_path != NULL)
-			r = keygen_pkey_encode(pkey, KEYGEN_PART_PUBLIC, fmt, &pub, &pub_len);
+	/* a long-term key: prediction resistance (SP 800-90A §9.3.1) */
+	r = keygen_export(t, fmt, KEYGEN_F_PR | (pub_path != NULL ? KEYGEN_EXPORT_PUB : 0),
+			  kek_path != NULL ? &kek : NULL, &e);
+	if (r != ERR_OK && e.plain_len != 0) {
+		cli_wrap_error("keygen", alg, e.plain_len, r);
+		goto out;
 	}
 	if (r != ERR_OK) {
 		fprintf(stderr, "fount keygen: cannot generate a %s key: %s\n", t->name, err_str(r));
 		goto out;
 	}
-	const uint8_t *body = key;
-	size_t body_len = key_len;
-	if (kek_path != NULL) {
-		if (cli_wrap("keygen", &kek, key, key_len, &wrapped, &wrapped_len) != ERR_OK)
-			goto out;
-		body = wrapped;
-		body_len = wrapped_len;
-	}
 	if (fd >= 0) {
-		if (!cli_write_all(fd, body, body_len)) {
+		if (!cli_write_all(fd, e.key.p, e.key.len)) {
 			perror("fount keygen: write");
 			goto out;
 		}
 	} else {
 		/* a symmetric key (or its wrap) as one line of hex on stdout */
-		hex_cap = 2 * body_len + 2;
+		hex_cap = 2 * e.key.len + 2;
 		hex = secmem_alloc(hex_cap, &r);
 		if (hex == NULL) {
 			fprintf(stderr, "fount keygen: %s\n", err_str(r));
 			goto out;
 		}
-		hex_encode(hex, body, body_len);
-		hex[2 * body_len] = '\n';
-		if (!cli_write_all(STDOUT_FILENO, hex, 2 * body_len + 1)) {
+		hex_encode(hex, e.key.p, e.key.len);
+		hex[2 * e.key.len] = '\n';
+		if (!cli_write_all(STDOUT_FILENO, hex, 2 * e.key.len + 1)) {
 			perror("fount keygen: write");
 			goto out;
 		}
 	}
-	if (pub_fd >= 0 && !cli_write_all(pub_fd, pub, pub_len)) {
+	if (pub_fd >= 0 && !cli_write_all(pub_fd, e.pub.p, e.pub.len)) {
 		perror("fount keygen: write");
 		goto out;
 	}
@@ -178,11 +164,8 @@ out:
 		if (!kept)
 			rc = EXIT_FAIL;
 	}
-	secmem_free(key, key_len);
-	secmem_free(pub, pub_len);
+	keygen_export_free(&e);
 	secmem_free(hex, hex_cap);
-	free(wrapped);
-	EVP_PKEY_free(pkey);
-	cli_kek_free(&kek);
+	keygen_kek_free(&kek);
 	return rc;
 }

@@ -18,6 +18,9 @@ static const char usage[] =
 	"and prints a table of test, result and time. Exits 0 only if all pass.\n"
 	"FOUNT_SELFTEST_BREAK=<test> corrupts one test to show its failure.\n"
 	"\n"
+	"Below the table: the provider's name, version and folder as it reports\n"
+	"them, and whether that version is a validated FIPS module.\n"
+	"\n"
 	"      --json   one JSON object instead of the table\n"
 	"  -h, --help   this text\n";
 
@@ -37,6 +40,8 @@ static int print_json(const struct selftest_result *res, size_t n, err_t verdict
 	json_object_set_new(root, "state", json_string(selftest_state_name(selftest_state())));
 	json_object_set_new(root, "provider", json_string(keygen_provider_name()));
 	json_object_set_new(root, "fips_mode", json_string(fips_mode_name(cfg)));
+	if (keygen_provider_info()->name[0] != '\0')
+		json_object_set_new(root, "provider_info", cli_provider_json());
 	if (keygen_init_error()[0] != '\0')
 		json_object_set_new(root, "why", json_string(keygen_init_error()));
 	json_object_set_new(root, "passed", json_boolean(verdict == ERR_OK));
@@ -103,8 +108,11 @@ int cmd_selftest(int argc, char **argv, const struct config *cfg)
 	size_t total = selftest_names(&names);
 	for (size_t i = n; i < total; i++)
 		printf("%-20s %-6s %10s\n", names[i], "skip", "-");
-	printf("\nprovider: %s\nfips:     %s\nstate:    %s\n", keygen_provider_name(),
-	       fips_mode_name(cfg), selftest_state_name(selftest_state()));
+	printf("\nprovider: %s\n", keygen_provider_name());
+	if (keygen_provider_info()->name[0] != '\0')
+		cli_provider_print(9);
+	printf("fips:     %s\nstate:    %s\n", fips_mode_name(cfg),
+	       selftest_state_name(selftest_state()));
 	if (keygen_init_error()[0] != '\0')
 		printf("why:      %s\n", keygen_init_error());
 	if (verdict != ERR_OK) {

@@ -1,10 +1,9 @@
 /* cli/cmd_wrap.c — `fount wrap` and `fount unwrap`: an existing key file
  * wrapped under, or unwrapped from, a KEK. The output is created 0600 with
- * O_EXCL and removed again if anything fails. */
+ * O_EXCL and removed again if anything fails. The wrapping is
+ * keygen_kek_wrap / keygen_kek_unwrap; this file parses and writes. */
 #include <getopt.h>
-#include <openssl/evp.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -71,17 +70,16 @@ static int run(int argc, char **argv, const struct config *cfg, bool unwrap)
 		return cli_usage_error(cmd, "--out must be a new file");
 
 	int rc = EXIT_FAIL, fd = -1;
-	struct cli_kek kek = {0};
+	struct keygen_kek kek = {0};
 	struct cli_buf in = {0};
-	uint8_t *wrapped = NULL, *key = NULL;
-	size_t wrapped_len = 0, key_len = 0, key_cap = 0;
+	struct keygen_buf res = {0};
 	err_t r;
 
 	/* power-on first: the KEK is decoded in fount's library context (the
 	 * FIPS provider), which exists only after it */
 	if (cli_power_on(cfg) != ERR_OK)
 		goto out;
-	if (cli_kek_load(cmd, kek_path, (int)alg, unwrap, &kek) != ERR_OK)
+	if (cli_kek_load(cmd, kek_path, alg, unwrap, &kek) != ERR_OK)
 		goto out;
 	/* a wrapped key is at most 16 bytes longer (KW, KWP) or k bytes (OAEP) */
 	if (cli_read_file(cmd, unwrap ? "wrapped key" : "key", in_path,
@@ -90,29 +88,19 @@ static int run(int argc, char **argv, const struct config *cfg, bool unwrap)
 	if ((fd = cli_create_file(cmd, out_path, 0600)) < 0)
 		goto out;
 	if (!unwrap) {
-		if (cli_wrap(cmd, &kek, in.p, in.len, &wrapped, &wrapped_len) != ERR_OK)
-			goto out;
-		if (!cli_write_all(fd, wrapped, wrapped_len)) {
-			fprintf(stderr, "fount %s: cannot write %s\n", cmd, out_path);
+		r = keygen_kek_wrap(&kek, in.p, in.len, &res);
+		if (r != ERR_OK) {
+			cli_wrap_error(cmd, alg, in.len, r);
 			goto out;
 		}
-		rc = EXIT_OK;
-		goto out;
-	}
-	if (alg == KEYGEN_WRAP_RSA_OAEP) {
-		r = keygen_rsa_oaep_unwrap(kek.rsa, in.p, in.len, &key, &key_len, &key_cap);
 	} else {
-		key_cap = in.len;
-		key = secmem_alloc(key_cap, &r);
-		if (key != NULL)
-			r = keygen_aes_unwrap(alg, kek.aes.p, kek.aes.len, in.p, in.len, key, key_cap,
-					      &key_len);
+		r = keygen_kek_unwrap(&kek, in.p, in.len, &res);
+		if (r != ERR_OK) {
+			fprintf(stderr, "fount %s: %s\n", cmd, err_str(r));
+			goto out;
+		}
 	}
-	if (r != ERR_OK) {
-		fprintf(stderr, "fount %s: %s\n", cmd, err_str(r));
-		goto out;
-	}
-	if (!cli_write_all(fd, key, key_len)) {
+	if (!cli_write_all(fd, res.p, res.len)) {
 		fprintf(stderr, "fount %s: cannot write %s\n", cmd, out_path);
 		goto out;
 	}
@@ -120,10 +108,9 @@ static int run(int argc, char **argv, const struct config *cfg, bool unwrap)
 out:
 	if (!cli_finish_file(out_path, fd, rc == EXIT_OK))
 		rc = EXIT_FAIL;
-	free(wrapped);
-	secmem_free(key, key_cap);
+	keygen_buf_free(&res);
 	cli_buf_free(&in);
-	cli_kek_free(&kek);
+	keygen_kek_free(&kek);
 	return rc;
 }
 

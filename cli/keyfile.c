@@ -1,6 +1,7 @@
 /* cli/keyfile.c — files of key material for keygen, wrap and unwrap:
  * bounded reads into secure memory, private files created 0600 with
- * O_EXCL (never overwritten), and removal of anything half-written. */
+ * O_EXCL (never overwritten), removal of anything half-written, and the
+ * one-line messages for KEKs that cannot be loaded or cannot wrap. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,8 +11,6 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include <openssl/evp.h>
-
 #include "keygen/keygen.h"
 
 err_t cli_read_file(const char *cmd, const char *what, const char *path, size_t max,
@@ -98,80 +97,38 @@ bool cli_finish_file(const char *path, int fd, bool ok)
 	return ok;
 }
 
-void cli_kek_free(struct cli_kek *k)
-{
-	cli_buf_free(&k->aes);
-	EVP_PKEY_free(k->rsa);
-	k->rsa = NULL;
-}
-
-err_t cli_kek_load(const char *cmd, const char *path, int alg, bool private_key,
-		   struct cli_kek *k)
+err_t cli_kek_load(const char *cmd, const char *path, enum keygen_wrap_alg alg,
+		   bool private_key, struct keygen_kek *k)
 {
 	struct cli_buf b;
 	err_t r;
 
 	memset(k, 0, sizeof(*k));
-	k->alg = alg;
-	if (alg != KEYGEN_WRAP_RSA_OAEP) {
-		GUARD(cli_read_file(cmd, "KEK", path, 32, &k->aes));
-		if (k->aes.len != 16 && k->aes.len != 24 && k->aes.len != 32) {
-			fprintf(stderr, "fount %s: KEK %s must be a raw 16, 24 or 32-byte AES key, "
-				"not %zu bytes\n", cmd, path, k->aes.len);
-			cli_kek_free(k);
-			return ERR_KEY_FORMAT;
-		}
-		return ERR_OK;
-	}
-	GUARD(cli_read_file(cmd, "KEK", path, KEYGEN_MAX_KEY_FILE, &b));
-	r = keygen_pkey_decode(b.p, b.len, private_key ? KEYGEN_PART_PRIVATE : KEYGEN_PART_PUBLIC,
-			       &k->rsa);
-	cli_buf_free(&b);
-	if (r == ERR_OK && !EVP_PKEY_is_a(k->rsa, "RSA"))
-		r = ERR_KEY_FORMAT;
-	if (r != ERR_OK) {
+	GUARD(cli_read_file(cmd, "KEK", path, keygen_kek_max_len(alg), &b));
+	r = keygen_kek_load(alg, private_key ? KEYGEN_PART_PRIVATE : KEYGEN_PART_PUBLIC, b.p,
+			    b.len, k);
+	if (r != ERR_OK && alg != KEYGEN_WRAP_RSA_OAEP)
+		fprintf(stderr, "fount %s: KEK %s must be a raw 16, 24 or 32-byte AES key, "
+			"not %zu bytes\n", cmd, path, b.len);
+	else if (r != ERR_OK)
 		fprintf(stderr, "fount %s: KEK %s is not an RSA %s key (%s, PEM or DER)\n", cmd, path,
 			private_key ? "private" : "public",
 			private_key ? "PKCS#8" : "SubjectPublicKeyInfo");
-		cli_kek_free(k);
-	}
+	cli_buf_free(&b);
 	return r;
 }
 
-err_t cli_wrap(const char *cmd, const struct cli_kek *k, const uint8_t *key, size_t key_len,
-	       uint8_t **out, size_t *out_len)
+void cli_wrap_error(const char *cmd, enum keygen_wrap_alg alg, size_t key_len, err_t r)
 {
-	err_t r;
-	*out = NULL;
-	*out_len = 0;
-	if (k->alg == KEYGEN_WRAP_RSA_OAEP) {
-		r = keygen_rsa_oaep_wrap(k->rsa, key, key_len, out, out_len);
-		if (r == ERR_TOO_LARGE)
-			fprintf(stderr, "fount %s: a %zu-byte key is too large for RSA-OAEP "
-				"under this KEK; use kwp\n", cmd, key_len);
-		else if (r != ERR_OK)
-			fprintf(stderr, "fount %s: wrap failed: %s\n", cmd, err_str(r));
-		return r;
-	}
-	size_t cap = keygen_aes_wrap_len((enum keygen_wrap_alg)k->alg, key_len);
-	if (cap == 0) {
+	if (alg == KEYGEN_WRAP_RSA_OAEP && r == ERR_TOO_LARGE)
+		fprintf(stderr, "fount %s: a %zu-byte key is too large for RSA-OAEP "
+			"under this KEK; use kwp\n", cmd, key_len);
+	else if (alg != KEYGEN_WRAP_RSA_OAEP && r == ERR_INVALID_ARG &&
+		 keygen_aes_wrap_len(alg, key_len) == 0)
 		fprintf(stderr, "fount %s: %s cannot wrap a %zu-byte key%s\n", cmd,
-			k->alg == KEYGEN_WRAP_KW ? "kw" : "kwp", key_len,
-			k->alg == KEYGEN_WRAP_KW ? " (it needs a multiple of 8 bytes, at least 16; use kwp)"
-						 : " (too large)");
-		return ERR_INVALID_ARG;
-	}
-	*out = malloc(cap);
-	if (*out == NULL) {
-		fprintf(stderr, "fount %s: %s\n", cmd, err_str(ERR_NOMEM));
-		return ERR_NOMEM;
-	}
-	r = keygen_aes_wrap((enum keygen_wrap_alg)k->alg, k->aes.p, k->aes.len, key, key_len,
-			    *out, cap, out_len);
-	if (r != ERR_OK) {
+			alg == KEYGEN_WRAP_KW ? "kw" : "kwp", key_len,
+			alg == KEYGEN_WRAP_KW ? " (it needs a multiple of 8 bytes, at least 16; use kwp)"
+					      : " (too large)");
+	else
 		fprintf(stderr, "fount %s: wrap failed: %s\n", cmd, err_str(r));
-		free(*out);
-		*out = NULL;
-	}
-	return r;
 }

@@ -39,7 +39,8 @@ static err_t rct_cutoff(unsigned *out, double h, unsigned a)
  * log(W - j + 1) (no lgamma: glibc's lgammal is not thread-safe). Every term
  * is >= 2^-8*512 = 2^-4096, well inside long double range, so the sum is
  * taken in linear space with ~1e-16 relative error; it reproduces every
- * value of the SP 800-90B Table 2 and reference/entropy.md §1.2. */
+ * value of SP 800-90B §4.4.2 Table 2 and BoringSSL's static_asserts on
+ * AdaptiveProportionTestCutoff (crypto/fipsmodule/entropy). */
 static unsigned apt_cutoff(unsigned w, double h, unsigned a)
 {
 	const long double lp = -(long double)h * logl(2.0L);  /* ln p */

@@ -8,9 +8,10 @@
 /* Intel DRNG Software Implementation Guide rev 2.1 §5.2.1: retry RDRAND 10
  * times in a tight loop before declaring it broken. */
 #define ENTROPY_RDRAND_RETRIES 10
-/* RDSEED failing (CF=0) is normal under load (62-74% measured on a 2-vCPU
- * KVM guest, reference/entropy.md §2); retry with PAUSE back-off, but with a
- * bound so a dead DRNG cannot hang the caller. Attempts per 64-bit value. */
+/* RDSEED failing (CF=0) is normal under load (62-74% of attempts measured
+ * on a 2-vCPU KVM guest). Retry with PAUSE back-off (Intel DRNG Software
+ * Implementation Guide rev 2.1 §5.3.1), but with a bound so a dead DRNG
+ * cannot hang the caller. Attempts per 64-bit value. */
 #define ENTROPY_RDSEED_RETRIES 4096
 /* Linux arch/x86/kernel/cpu/rdrand.c: SANITY_CHECK_LOOPS 8. */
 #define ENTROPY_SANITY_SAMPLES 8

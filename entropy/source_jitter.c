@@ -3,8 +3,9 @@
  * bits of the time a small memory-access and arithmetic loop takes: cache,
  * TLB, pipeline and interrupt effects make that time vary. The design is
  * fount's; the idea and the H ~ 0.5..0.8 per 8-bit delta range are those of
- * jitterentropy and BoringSSL's jitter source (reference/entropy.md §1.4,
- * §1.5). The claim must be confirmed per platform with `fount entropy raw`
+ * smuellerDD/jitterentropy-library and BoringSSL's jitter source
+ * (crypto/fipsmodule/entropy/jitter.cc.inc: 8-bit deltas of a
+ * memory-access loop, assessed at H = 0.8). The claim must be confirmed per platform with `fount entropy raw`
  * and NIST's ea_non_iid before it is relied on. */
 #include <string.h>
 #include <time.h>

@@ -1,5 +1,5 @@
 /* fuzz/fuzz_acvp.c — feeds arbitrary bytes to the ACVP harness
- * (cli/acvp.c) as a request. Built with FOUNT_LIBFUZZER (clang
+ * (selftest/acvp.c) as a request. Built with FOUNT_LIBFUZZER (clang
  * -fsanitize=fuzzer) it is a libFuzzer target; otherwise main() replays the
  * files named on the command line (`make fuzz` replays
  * fuzz/corpus/fuzz_acvp/). */
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "fuzz/fuzz.h"
+#include "selftest/selftest.h"
 
 static FILE *sink;
 

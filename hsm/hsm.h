@@ -6,7 +6,10 @@
  * loads the module, finds the token, opens a small pool of sessions and
  * logs in; the PIN is read into secure memory and wiped right after
  * C_Login. Every operation borrows a session from the pool, so several
- * threads may use one struct hsm at once. When the token goes away
+ * threads may use one struct hsm at once. Every key service and every use
+ * of the token's RNG is refused with ERR_NOT_OPERATIONAL unless the module
+ * is in SELF_TEST or OPERATIONAL (keygen_service_allowed); listing and
+ * destroying objects are not key services and work in any state. When the token goes away
  * (CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_REMOVED, a lost session or login),
  * the next operation reloads the module, finds the token again by its
  * configured label or serial, logs in again and retries once.
@@ -28,6 +31,7 @@
 
 struct hsm;
 struct evp_pkey_st; /* EVP_PKEY, without pulling OpenSSL headers in */
+struct keygen_type; /* keygen/keygen.h */
 
 /* Largest wrapped key hsm_kek_wrap / hsm_export_wrapped return (an RSA-4096
  * private key in PKCS#8 plus padding fits). */
@@ -209,5 +213,68 @@ err_t hsm_random(struct hsm *h, uint8_t *out, size_t len) MUST_CHECK NONNULL(1, 
  * |h| must outlive the entropy pipeline (entropy_shutdown before
  * hsm_close). */
 err_t hsm_register_rng(struct hsm *h) MUST_CHECK NONNULL(1);
+
+/* ---- fount's keys into the HSM, and the KEK ceremony (hsm/import.c) -------- */
+
+/* A key to import, as `fount keygen` writes it: an AES key or a key pair's
+ * private key. Opaque; it lives in secure memory. */
+struct hsm_import_key;
+
+/* Largest AES key hsm_aes_key_parse returns. */
+#define HSM_AES_KEY_MAX 32
+
+/* hsm_aes_key_parse takes |in| as a 16- or 32-byte AES key: one line of
+ * hex (32 or 64 digits, a trailing newline allowed), else the raw bytes.
+ * Hex is tried first, so 32 hex digits written with `echo -n` are an
+ * AES-128 key, not an AES-256 key made of ASCII. The key lands in |out|
+ * (|cap| >= HSM_AES_KEY_MAX; secure memory), its length in *out_len.
+ * ERR_KEY_FORMAT if |in| is neither. */
+err_t hsm_aes_key_parse(const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+			size_t *out_len) MUST_CHECK NONNULL(1, 3, 5);
+
+/* hsm_import_key_parse reads |in| as an AES key (hsm_aes_key_parse) or,
+ * failing that, a PKCS#8 private key, PEM or DER (keygen_pkey_decode).
+ * ERR_KEY_FORMAT if it is neither. Free *out with hsm_import_key_free. */
+err_t hsm_import_key_parse(const uint8_t *in, size_t len,
+			   struct hsm_import_key **out) MUST_CHECK NONNULL(1, 3);
+/* hsm_import_key_type returns the key's entry in keygen's type table
+ * (aes-128 or aes-256 for an AES key). */
+const struct keygen_type *hsm_import_key_type(const struct hsm_import_key *k) NONNULL(1);
+/* hsm_import_key_free wipes and frees |k|. Does nothing on NULL. */
+void hsm_import_key_free(struct hsm_import_key *k);
+
+/* hsm_import brings |key| into the HSM as |label|, wrapped on the way:
+ * fount wraps it under |kek| (its copy of the HSM's KEK |kek_label|, 16 or
+ * 32 bytes) with AES-KWP (RFC 5649) and the HSM unwraps it
+ * (hsm_import_wrapped for an AES key; for a key pair, its PKCS#8 DER
+ * through hsm_import_keypair, which creates the public half and runs the
+ * HSM's sign/verify check). The plaintext never crosses the PKCS#11
+ * boundary and is wiped here. ERR_UNSUPPORTED for key pairs an HSM does
+ * not take (Ed25519, X25519); ERR_HSM_UNWRAP when the HSM's KEK is not
+ * |kek|; otherwise the errors of the calls named above. */
+err_t hsm_import(struct hsm *h, const char *kek_label, const uint8_t *kek, size_t kek_len,
+		 const struct hsm_import_key *key, const char *label,
+		 unsigned flags) MUST_CHECK NONNULL(1, 2, 3, 5, 6);
+
+/* How hsm_kek_create keeps fount's copy of a new KEK. */
+struct hsm_kek_copy {
+	/* keep stores the copy durably (for `fount hsm kek-create`, a file
+	 * created 0600 and synced) and returns ERR_OK only once it is */
+	err_t (*keep)(void *ctx, const uint8_t *kek, size_t len);
+	/* discard removes the copy again: the HSM did not take the KEK */
+	void (*discard)(void *ctx);
+	void *ctx;
+};
+
+/* hsm_kek_create runs the KEK ceremony: a new AES-256 KEK from fount's
+ * DRBG with prediction resistance (drbg_generate_pr, SP 800-90A §9.3.1;
+ * the module must be OPERATIONAL), fount's copy kept first (copy->keep)
+ * so that the HSM never holds a KEK fount lacks, then installed in the
+ * HSM as |label| (hsm_kek_install); if that fails the copy is discarded.
+ * The KEK is wiped before the call returns. ERR_INVALID_ARG for an empty
+ * or over-long label (checked before the draw); keep's error if it fails;
+ * otherwise the errors of the calls named above. */
+err_t hsm_kek_create(struct hsm *h, const char *label,
+		     const struct hsm_kek_copy *copy) MUST_CHECK NONNULL(1, 2, 3);
 
 #endif /* FOUNT_HSM_HSM_H */

@@ -69,8 +69,20 @@ typedef CK_RV (*hsm_op_fn)(struct hsm *h, CK_SESSION_HANDLE s, void *arg);
 
 /* hsm_run borrows a session, runs |op|, returns the session and maps the
  * result to an err_t. If the token went away, it reconnects and runs |op|
- * once more. |what| names the operation in the log. */
+ * once more. |what| names the operation in the log.
+ *
+ * It is hsm/'s one entry gate: unless keygen_service_allowed() (the module
+ * is in SELF_TEST or OPERATIONAL, never ERROR) it returns
+ * ERR_NOT_OPERATIONAL before it touches the token. Every operation on a
+ * session goes through it or through hsm_run_inventory, so a new entry
+ * point cannot skip the check by accident. */
 err_t hsm_run(struct hsm *h, hsm_op_fn op, void *arg, const char *what) MUST_CHECK;
+
+/* hsm_run_inventory is hsm_run without the gate, for the two operations
+ * that neither use nor hand out key material or random bytes: listing the
+ * objects (`fount hsm objects` runs without the power-on self-tests) and
+ * destroying them. Everything else uses hsm_run. */
+err_t hsm_run_inventory(struct hsm *h, hsm_op_fn op, void *arg, const char *what) MUST_CHECK;
 
 /* hsm_rv_to_err maps a CK_RV (or HSM_RV_*) to fount's error code;
  * hsm_rv_name returns its CKR_ name. Both are total. */

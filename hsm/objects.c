@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "hsm/internal.h"
-#include "keygen/keygen.h"
 
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 
@@ -185,7 +184,7 @@ static CK_RV op_list(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 err_t hsm_list_objects(struct hsm *h, struct hsm_object_info *out, size_t max, size_t *n)
 {
 	struct list_args la = {out, max, 0};
-	err_t r = hsm_run(h, op_list, &la, "list objects");
+	err_t r = hsm_run_inventory(h, op_list, &la, "list objects");
 	*n = la.n;
 	return r;
 }
@@ -262,8 +261,6 @@ static CK_RV op_generate(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 
 err_t hsm_generate(struct hsm *h, enum hsm_key_type type, const char *label, unsigned flags)
 {
-	/* key services only while the module may serve them */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
 	ENSURE(label[0] != '\0' && strlen(label) < 64, ERR_INVALID_ARG);
 	ENSURE(!(flags & HSM_KEY_KEK) || aes_len(type) != 0, ERR_INVALID_ARG);
 	struct gen_args g = {type, label, flags};
@@ -294,7 +291,7 @@ static CK_RV op_destroy(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 
 err_t hsm_destroy(struct hsm *h, const char *label)
 {
-	return hsm_run(h, op_destroy, (void *)(uintptr_t)label, "destroy");
+	return hsm_run_inventory(h, op_destroy, (void *)(uintptr_t)label, "destroy");
 }
 
 /* ---- wrapping ---------------------------------------------------------------- */
@@ -337,8 +334,6 @@ static CK_RV op_kek_install(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 err_t hsm_kek_install(struct hsm *h, const char *label, const uint8_t *kek, size_t kek_len,
 		      unsigned flags)
 {
-	/* key services only while the module may serve them */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
 	ENSURE(kek_len == 16 || kek_len == 32, ERR_INVALID_ARG);
 	ENSURE(label[0] != '\0' && strlen(label) < 64, ERR_INVALID_ARG);
 	struct wrap_args w = {.label = label, .in = kek, .in_len = kek_len, .flags = flags};
@@ -505,8 +500,6 @@ err_t hsm_import_wrapped(struct hsm *h, const char *kek_label, const uint8_t *wr
 			 size_t wrapped_len, enum hsm_key_type type, const char *label,
 			 unsigned flags)
 {
-	/* key services only while the module may serve them */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
 	ENSURE(aes_len(type) != 0, ERR_UNSUPPORTED);
 	struct import_args a = {.kek_label = kek_label, .label = label, .flags = flags,
 				.in = wrapped, .in_len = wrapped_len, .cls = CKO_SECRET_KEY,
@@ -518,8 +511,6 @@ err_t hsm_import_keypair(struct hsm *h, const char *kek_label, const uint8_t *wr
 			 size_t wrapped_len, const struct evp_pkey_st *pub, const char *label,
 			 unsigned flags)
 {
-	/* key services only while the module may serve them */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
 	struct hsm_pub p;
 	ENSURE(!(flags & HSM_KEY_KEK), ERR_INVALID_ARG);
 	GUARD(hsm_pub_from_pkey(pub, &p));
@@ -556,8 +547,6 @@ static CK_RV op_export(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 err_t hsm_export_wrapped(struct hsm *h, const char *kek_label, const char *label,
 			 uint8_t *out, size_t cap, size_t *out_len)
 {
-	/* key services only while the module may serve them */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
 	struct wrap_args w = {.kek_label = kek_label, .label = label, .out = out, .cap = cap};
 	*out_len = 0;
 	GUARD(hsm_run(h, op_export, &w, "export (wrap)"));
@@ -593,8 +582,6 @@ static CK_RV op_kek_wrap(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 err_t hsm_kek_wrap(struct hsm *h, const char *kek_label, const uint8_t *key, size_t key_len,
 		   uint8_t *out, size_t cap, size_t *out_len)
 {
-	/* key services only while the module may serve them */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
 	ENSURE(key_len >= 1 && key_len <= HSM_KEY_MAX, ERR_INVALID_ARG);
 	struct wrap_args w = {.kek_label = kek_label, .in = key, .in_len = key_len,
 			      .out = out, .cap = cap};
@@ -639,8 +626,6 @@ static CK_RV op_kek_unwrap(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 err_t hsm_kek_unwrap(struct hsm *h, const char *kek_label, const uint8_t *wrapped,
 		     size_t wrapped_len, uint8_t *out, size_t cap, size_t *out_len)
 {
-	/* key services only while the module may serve them */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
 	ENSURE(wrapped_len >= 16 && wrapped_len <= HSM_WRAPPED_MAX && wrapped_len % 8 == 0,
 	       ERR_INVALID_ARG);
 	struct wrap_args w = {.kek_label = kek_label, .in = wrapped, .in_len = wrapped_len,

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "hsm/internal.h"
+#include "keygen/keygen.h"
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned global_refs;
@@ -477,7 +478,7 @@ unsigned hsm_reconnects(const struct hsm *h)
 
 /* ---- the session pool ------------------------------------------------------ */
 
-err_t hsm_run(struct hsm *h, hsm_op_fn op, void *arg, const char *what)
+static err_t run(struct hsm *h, hsm_op_fn op, void *arg, const char *what)
 {
 	CK_RV rv = CKR_GENERAL_ERROR;
 
@@ -543,6 +544,19 @@ err_t hsm_run(struct hsm *h, hsm_op_fn op, void *arg, const char *what)
 	if (rv == CKR_OK)
 		return ERR_OK;
 	return hsm_log_rv(h, what, rv);
+}
+
+err_t hsm_run(struct hsm *h, hsm_op_fn op, void *arg, const char *what)
+{
+	/* hsm/'s one entry gate: no key service, no random bytes in or out of
+	 * the token, outside SELF_TEST (its KATs) and OPERATIONAL */
+	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
+	return run(h, op, arg, what);
+}
+
+err_t hsm_run_inventory(struct hsm *h, hsm_op_fn op, void *arg, const char *what)
+{
+	return run(h, op, arg, what);
 }
 
 /* ---- listing tokens ------------------------------------------------------------ */

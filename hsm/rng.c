@@ -27,8 +27,6 @@ static CK_RV op_random(struct hsm *h, CK_SESSION_HANDLE s, void *arg)
 
 err_t hsm_seed(struct hsm *h, const uint8_t *seed, size_t len)
 {
-	/* key services only while the module may serve them */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
 	ENSURE(len >= 1 && len <= HSM_RANDOM_MAX, ERR_INVALID_ARG);
 	struct buf_args b = {(uint8_t *)(uintptr_t)seed, len};
 	err_t r = hsm_run(h, op_seed, &b, "C_SeedRandom");
@@ -58,8 +56,6 @@ out:
 
 err_t hsm_random(struct hsm *h, uint8_t *out, size_t len)
 {
-	/* key services only while the module may serve them */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
 	ENSURE(len <= HSM_RANDOM_MAX, ERR_INVALID_ARG);
 	if (len == 0)
 		return ERR_OK;

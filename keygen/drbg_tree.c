@@ -1,7 +1,9 @@
 /* keygen/drbg_tree.c — the DRBG tree: one primary CTR_DRBG seeded from the
  * entropy pipeline, one worker CTR_DRBG per thread seeded from the primary
- * (an RBGC chain, SP 800-90C; the layout of OpenSSL's and BoringSSL's
- * trees, reference/entropy.md §4).
+ * (an RBGC chain, SP 800-90C; the layout of OpenSSL's tree, a locked
+ * <primary> with per-thread <public> and <private> DRBGs chained to it,
+ * doc/man7/EVP_RAND.pod, and of BoringSSL's per-thread CTR-DRBGs,
+ * crypto/fipsmodule/rand/rand.cc.inc).
  *
  * Hot path (drbg_generate on a thread whose worker is current): the gate,
  * one atomic load of the reseed epoch, one load of the fork marker, a coarse
@@ -394,6 +396,12 @@ bool keygen_service_allowed(void)
 {
 	gate_fn g = atomic_load_explicit(&service_gate, memory_order_acquire);
 	return g != NULL && g(); /* fail closed */
+}
+
+err_t keygen_gate(void)
+{
+	/* no key service outside SELF_TEST (its KATs) and OPERATIONAL */
+	return keygen_service_allowed() ? ERR_OK : ERR_NOT_OPERATIONAL;
 }
 
 void drbg_reseed_all(void)

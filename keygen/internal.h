@@ -41,6 +41,15 @@ const struct keygen_cipher *keygen_aes256_cbc(void);
 const EVP_CIPHER *keygen_wrap_cipher(bool pad, size_t kek_len);
 
 /* ---- OpenSSL's randomness (keygen/rand.c) -------------------------------*/
+
+/* keygen_rand_mix checks, before each asymmetric key generation, that
+ * fount's DRBG tree can deliver: it draws a probe from the source OpenSSL
+ * will draw from and fails (ERR_NOT_OPERATIONAL, or the tree's error) when
+ * fount cannot, so keygen_pkey_generate makes no key then. In FIPS mode a
+ * source failing *inside* EVP_PKEY_generate would latch the FIPS module's
+ * own error state for the process (OpenSSL providers/fips/self_test.c,
+ * ossl_set_error_state). keygen_pkey_generate is its only caller. */
+err_t keygen_rand_mix(void) MUST_CHECK;
 #define KEYGEN_RAND_NAME "FOUNT-DRBG"
 
 /* keygen_rand_install_default registers and loads the "fount" provider in
@@ -73,6 +82,13 @@ void ctr_drbg_set_reseed_counter_for_test(struct ctr_drbg *d, uint64_t n);
 /* drbg_tree_worker_generates_for_test returns the calling thread's worker
  * generate count since its last reseed (0 without a worker). Tests only. */
 uint64_t drbg_tree_worker_generates_for_test(void);
+
+/* keygen_gate is keygen/'s entry gate for the key services that are not
+ * random output (the wrap and unwrap entry points of keygen/wrap.c, and
+ * through them keygen_kek_wrap, keygen_kek_unwrap and keygen_export):
+ * ERR_OK while keygen_service_allowed(), else ERR_NOT_OPERATIONAL. Random
+ * output and keys have their own gate (drbg_set_gate, drbg_gate_open). */
+err_t keygen_gate(void) MUST_CHECK;
 
 /* drbg_gate_open reports whether the registered gate lets output out
  * (false with no gate): asymmetric keygen checks it before it starts,

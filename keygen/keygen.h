@@ -35,16 +35,32 @@ struct ossl_lib_ctx_st *keygen_libctx(void);
 const char *keygen_provider_name(void);
 /* keygen_fips_mode reports whether the context runs on the FIPS provider. */
 bool keygen_fips_mode(void);
+
+/* keygen_provider_info describes the provider keygen_init loaded, as the
+ * provider itself reports it (OSSL_PROVIDER_get_params: "name", "version",
+ * "buildinfo"), the folder its fips.so and fipsmodule.cnf were loaded from
+ * ("" for the default provider), and whether that version is a validated
+ * one (keygen_fips_validation). All "" before keygen_init. */
+struct keygen_provider_info {
+	char name[64];        /* "OpenSSL FIPS Provider" */
+	char version[32];     /* "3.0.22" */
+	char buildinfo[64];   /* "3.0.22" */
+	char dir[4096];       /* "/opt/fount/fips" */
+	bool validated;       /* the version is on a CMVP certificate */
+	char validation[192]; /* "yes (FIPS 140-3 #4985)" or "no (...)" */
+};
+const struct keygen_provider_info *keygen_provider_info(void);
+
+/* keygen_fips_validation looks the provider |name| |version| up in fount's
+ * one table of validated OpenSSL FIPS provider versions (keygen/fips_status.c)
+ * and writes "yes (FIPS 140-3 #4985)", "yes (FIPS 140-2 #4282, ...)" or
+ * "no (<why>; see README, FIPS mode)" into |out|; returns whether it is
+ * validated. |fips| false (the default provider) is always "no". */
+bool keygen_fips_validation(bool fips, const char *name, const char *version,
+			    char *out, size_t outlen);
 /* keygen_init_error returns why the last keygen_init failed ("" if it did
  * not): one line, naming the file and how to fix it. */
 const char *keygen_init_error(void);
-
-/* keygen_rand_mix must be called before each asymmetric key generation. It
- * draws from fount's DRBG tree and fails (ERR_NOT_OPERATIONAL, or the
- * tree's error) when fount cannot deliver, so no key is made then: in FIPS
- * mode a source failing *inside* EVP_PKEY_generate would latch the FIPS
- * module's own error state for the process. See README "FIPS mode". */
-err_t keygen_rand_mix(void) MUST_CHECK;
 
 /* keygen_rand_kat_begin and keygen_rand_kat_end bracket the power-on KATs
  * that make OpenSSL draw randomness (RSA blinding) while the module is in
@@ -132,7 +148,10 @@ void drbg_set_gate(bool (*operational)(void));
  * sequence runs then, as in OpenSSL's ossl_prov_is_running) and in
  * OPERATIONAL, and never in ERROR. */
 void keygen_set_service_gate(bool (*allowed)(void));
-/* keygen_service_allowed calls the registered service gate. */
+/* keygen_service_allowed reports whether key services may run now: the
+ * registered service gate's answer, false with none registered. It is the
+ * state check behind keygen/'s and hsm/'s entry gates (hsm/ calls it in
+ * the one path every HSM operation takes). */
 bool keygen_service_allowed(void);
 
 /* drbg_generate fills |out| with |len| random bytes from this thread's
@@ -310,5 +329,110 @@ err_t keygen_rsa_oaep_wrap(struct evp_pkey_st *kek, const uint8_t *in, size_t in
  * cannot become a padding oracle). */
 err_t keygen_rsa_oaep_unwrap(struct evp_pkey_st *kek, const uint8_t *in, size_t in_len,
 			     uint8_t **out, size_t *out_len, size_t *out_cap) MUST_CHECK;
+
+/* ---- key export ------------------------------------------------------------------
+ * A new key's bytes as a KMIP Create, an HTTP key request or `fount keygen`
+ * hands them out: generated, encoded and, when asked, wrapped under a KEK,
+ * all in secure memory. (keygen/export.c) */
+
+/* A buffer of key material in secure memory: |len| bytes used of |cap|
+ * mapped. keygen_buf_free wipes and frees it and empties |b|; it does
+ * nothing on an empty buffer. */
+struct keygen_buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+void keygen_buf_free(struct keygen_buf *b);
+
+/* A key-encryption key: a raw AES key (kw, kwp) in secure memory, or an
+ * RSA key (rsa-oaep): the public key wraps, the private key unwraps. */
+struct keygen_kek {
+	enum keygen_wrap_alg alg;
+	struct keygen_buf aes;   /* kw, kwp: 16, 24 or 32 bytes */
+	struct evp_pkey_st *rsa; /* rsa-oaep */
+};
+
+/* Largest raw AES KEK (AES-256). */
+#define KEYGEN_KEK_AES_MAX 32
+
+/* keygen_kek_max_len returns the longest encoding keygen_kek_load takes
+ * for |alg|: KEYGEN_KEK_AES_MAX for kw and kwp, KEYGEN_MAX_KEY_FILE for
+ * rsa-oaep. */
+size_t keygen_kek_max_len(enum keygen_wrap_alg alg);
+
+/* keygen_kek_load takes |in| as the KEK for |alg| into *out: for kw and
+ * kwp a raw 16, 24 or 32-byte AES key (copied into secure memory); for
+ * rsa-oaep an RSA key, PEM or DER, decoded in keygen_libctx(): a
+ * SubjectPublicKeyInfo when |part| is KEYGEN_PART_PUBLIC (to wrap), a
+ * PKCS#8 private key when KEYGEN_PART_PRIVATE (to unwrap). ERR_KEY_FORMAT
+ * if |in| is not that (a wrong size, not a key, not RSA), ERR_TOO_LARGE
+ * over keygen_kek_max_len(alg). On failure *out is empty. Free with
+ * keygen_kek_free. */
+err_t keygen_kek_load(enum keygen_wrap_alg alg, enum keygen_part part, const uint8_t *in,
+		      size_t in_len, struct keygen_kek *out) MUST_CHECK;
+
+/* keygen_kek_load_file reads the KEK from |path| (file_read_bounded: a
+ * regular file, never through a symbolic link, at most
+ * keygen_kek_max_len(alg) bytes, into secure memory) and loads it as
+ * keygen_kek_load does. The file's errors are file_read_bounded's (ERR_IO,
+ * ERR_SYSTEM with errno set, ERR_INVALID_ARG, ERR_TOO_LARGE); an empty
+ * file is ERR_KEY_FORMAT. */
+err_t keygen_kek_load_file(enum keygen_wrap_alg alg, enum keygen_part part, const char *path,
+			   struct keygen_kek *out) MUST_CHECK;
+
+/* keygen_kek_free wipes and frees |k| and leaves it empty. */
+void keygen_kek_free(struct keygen_kek *k);
+
+/* keygen_kek_wrap wraps |key| under |k| (k->alg) into *out (secure memory;
+ * a wrap is not secret, but one buffer type keeps freeing simple).
+ * ERR_INVALID_ARG when kw or kwp cannot wrap |key_len| bytes
+ * (keygen_aes_wrap_len is 0: kw wants a multiple of 8, at least 16;
+ * KEYGEN_WRAP_MAX_INPUT at most), ERR_TOO_LARGE when the key is longer
+ * than RSA-OAEP takes under this KEK (RFC 8017 §7.1.1); otherwise
+ * keygen_aes_wrap's or keygen_rsa_oaep_wrap's errors. On failure *out is
+ * empty. */
+err_t keygen_kek_wrap(const struct keygen_kek *k, const uint8_t *key, size_t key_len,
+		      struct keygen_buf *out) MUST_CHECK;
+
+/* keygen_kek_unwrap undoes keygen_kek_wrap: the key lands in *out (secure
+ * memory). A wrong KEK or damaged input is ERR_UNWRAP and nothing is
+ * returned. */
+err_t keygen_kek_unwrap(const struct keygen_kek *k, const uint8_t *in, size_t in_len,
+			struct keygen_buf *out) MUST_CHECK;
+
+/* keygen_export's flags, besides KEYGEN_F_PR (a symmetric key drawn with
+ * prediction resistance; key pairs draw through keygen_pkey_generate). */
+#define KEYGEN_EXPORT_PUB 0x100u /* key pairs: return the public key too */
+
+struct keygen_export {
+	/* the symmetric key's raw bytes, or the private key's PKCS#8
+	 * PrivateKeyInfo in the format asked for; wrapped under the KEK
+	 * when one was given */
+	struct keygen_buf key;
+	/* with KEYGEN_EXPORT_PUB: the SubjectPublicKeyInfo, same format */
+	struct keygen_buf pub;
+	/* the length of the key's encoding before any wrap: 0 when making or
+	 * encoding the key failed; when only the wrap failed, the length
+	 * that could not be wrapped (for the caller's message) */
+	size_t plain_len;
+};
+
+/* keygen_export makes a new key of type |t| and returns its bytes in *out:
+ * a symmetric key with keygen_sym_generate (|flags| & KEYGEN_F_PR chooses
+ * prediction resistance); a key pair with keygen_pkey_generate (its
+ * pairwise-consistency test passed), its private key encoded as |fmt|
+ * (ignored for symmetric keys). With |kek| (may be NULL) the key is
+ * wrapped (keygen_kek_wrap) and its plaintext wiped before the call
+ * returns. ERR_INVALID_ARG for KEYGEN_EXPORT_PUB on a symmetric type, for
+ * flags it does not know, or for kw with a key pair (kw takes whole 8-byte
+ * blocks, which a PKCS#8 encoding is only by chance: use kwp), all checked
+ * before a key is made; otherwise
+ * the errors of the steps named above. On failure *out holds no key
+ * (see plain_len). Free with keygen_export_free. */
+err_t keygen_export(const struct keygen_type *t, enum keygen_format fmt, unsigned flags,
+		    const struct keygen_kek *kek, struct keygen_export *out) MUST_CHECK;
+
+/* keygen_export_free wipes and frees both buffers of |e|. */
+void keygen_export_free(struct keygen_export *e);
 
 #endif /* FOUNT_KEYGEN_KEYGEN_H */

@@ -178,7 +178,7 @@ err_t keygen_pkey_generate(const struct keygen_type *t, EVP_PKEY **out)
 	}
 	GUARD_GOTO(keygen_params(t, ctx));
 	/* fount's DRBG must be able to deliver before OpenSSL draws: see
-	 * keygen_rand_mix in keygen/keygen.h */
+	 * keygen_rand_mix in keygen/internal.h */
 	GUARD_GOTO(keygen_rand_mix());
 	if (EVP_PKEY_generate(ctx, &pkey) <= 0 || pkey == NULL) {
 		r = ERR_CRYPTO;

@@ -26,8 +26,9 @@ static EVP_CIPHER *wrap_ciphers[2][3];
 static struct keygen_cipher aes256_ctr, aes256_cbc;
 static bool ciphers_ready;
 static char provider_name[128] = "(keygen not initialised)";
+static struct keygen_provider_info provider_info;
 static bool fips_mode;
-static char init_error[PATH_MAX + 160];
+static char init_error[PATH_MAX + 512];
 
 /* The FIPS module's configuration written by `openssl fipsinstall` is at
  * most a few hundred bytes; anything much larger is not one. */
@@ -96,8 +97,13 @@ out:
  * in-memory configuration (config(5)): fipsmodule.cnf's [fips_sect] gives
  * the module its install-time MACs and options, which a provider gets only
  * from configuration in 3.0 (OSSL_PROVIDER_load takes no parameters). */
-static err_t load_fips(OSSL_LIB_CTX *ctx, const char *dir)
+static err_t load_fips(OSSL_LIB_CTX *ctx, const char *dir, bool configured)
 {
+	/* a folder the operator configured holds their own (e.g. a vendor's)
+	 * module: `make fips` is not the fix there */
+	const char *fix = configured
+		? "reinstall it there (openssl fipsinstall -module fips.so -out fipsmodule.cnf) or correct [crypto] fips_module_dir"
+		: "rebuild it with 'make fips'";
 	static const char head[] =
 		"openssl_conf = fount_conf\n"
 		"[fount_conf]\n"
@@ -119,8 +125,8 @@ static err_t load_fips(OSSL_LIB_CTX *ctx, const char *dir)
 	snprintf(cnf, sizeof(cnf), "%s/fipsmodule.cnf", dir);
 	if (!is_file(so) || !is_file(cnf)) {
 		snprintf(init_error, sizeof(init_error),
-			 "no FIPS provider in %s (fips.so, fipsmodule.cnf): build it with 'make fips' as root, or set [crypto] fips = off",
-			 dir);
+			 "no FIPS provider in %s (fips.so, fipsmodule.cnf): build one with 'make fips'%s, or set [crypto] fips = off",
+			 dir, configured ? " or correct [crypto] fips_module_dir" : "");
 		goto out;
 	}
 	text = malloc(sizeof(head) + FIPS_CNF_MAX);
@@ -129,13 +135,13 @@ static err_t load_fips(OSSL_LIB_CTX *ctx, const char *dir)
 	if (read_small_file(cnf, text + sizeof(head) - 1, FIPS_CNF_MAX, &len) != ERR_OK ||
 	    strstr(text, "[fips_sect]") == NULL) {
 		snprintf(init_error, sizeof(init_error),
-			 "%s is not a fipsmodule.cnf with a [fips_sect]: rebuild with 'make fips' as root", cnf);
+			 "%s is not a fipsmodule.cnf with a [fips_sect]: %s", cnf, fix);
 		goto out;
 	}
 	len += sizeof(head) - 1;
 	if (keygen_rand_install_fips(ctx, so) != ERR_OK) {
 		snprintf(init_error, sizeof(init_error),
-			 "cannot load %s: rebuild it with 'make fips' as root", so);
+			 "cannot load %s: %s", so, fix);
 		goto out;
 	}
 	OPENSSL_load_builtin_modules(); /* the "providers" configuration module */
@@ -147,8 +153,8 @@ static err_t load_fips(OSSL_LIB_CTX *ctx, const char *dir)
 		/* e.g. the module's self-tests or its integrity check failed */
 		unsigned long e = ERR_peek_last_error();
 		snprintf(init_error, sizeof(init_error),
-			 "the FIPS provider in %s does not load (%s): rebuild it with 'make fips' as root",
-			 dir, e != 0 ? ERR_reason_error_string(e) : "no reason given");
+			 "the FIPS provider in %s does not load (%s): %s",
+			 dir, e != 0 ? ERR_reason_error_string(e) : "its integrity check or self-tests failed", fix);
 		goto out;
 	}
 	/* every fetch without its own query gets a FIPS-approved algorithm */
@@ -187,6 +193,7 @@ static void release_locked(void)
 	libctx = NULL;
 	fips_mode = false;
 	snprintf(provider_name, sizeof(provider_name), "(keygen not initialised)");
+	memset(&provider_info, 0, sizeof(provider_info));
 }
 
 /* has_name reports whether the colon-separated |names| include |name|. */
@@ -240,19 +247,31 @@ out:
 	return r;
 }
 
-/* describe_provider fills provider_name with "<name> <version>". */
-static err_t describe_provider(void)
+/* describe_provider fills provider_name with "<name> <version>" and
+ * provider_info from the loaded provider's own parameters (the FIPS
+ * module answers them in providers/fips/fipsprov.c, fips_get_params), so
+ * a provider from fips_module_dir reports its own version, not libcrypto's.
+ * |dir| is where fips.so came from ("" for the default provider). */
+static err_t describe_provider(const char *dir)
 {
-	const char *name = NULL, *version = NULL;
+	const char *name = NULL, *version = NULL, *build = NULL;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, &name, 0),
 		OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, &version, 0),
+		OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_BUILDINFO, &build, 0),
 		OSSL_PARAM_END,
 	};
 	if (OSSL_PROVIDER_get_params(provider, params) != 1 || name == NULL)
 		return ERR_CRYPTO;
 	snprintf(provider_name, sizeof(provider_name), "%s %s", name,
 		 version != NULL ? version : "(unknown version)");
+	struct keygen_provider_info *pi = &provider_info;
+	snprintf(pi->name, sizeof(pi->name), "%s", name);
+	snprintf(pi->version, sizeof(pi->version), "%s", version != NULL ? version : "");
+	snprintf(pi->buildinfo, sizeof(pi->buildinfo), "%s", build != NULL ? build : "");
+	snprintf(pi->dir, sizeof(pi->dir), "%s", dir);
+	pi->validated = keygen_fips_validation(fips_mode, pi->name, pi->version,
+					       pi->validation, sizeof(pi->validation));
 	return ERR_OK;
 }
 
@@ -260,7 +279,7 @@ err_t keygen_init(const struct config *cfg)
 {
 	err_t r = ERR_INTERNAL;
 	const char *pname = provider_choose(cfg);
-	char dir[PATH_MAX];
+	char dir[PATH_MAX] = "";
 
 	pthread_mutex_lock(&ossl_lock);
 	if (libctx != NULL) {
@@ -272,7 +291,7 @@ err_t keygen_init(const struct config *cfg)
 	ENSURE_GOTO(libctx != NULL, ERR_NOMEM);
 	if (cfg->crypto_fips) {
 		GUARD_GOTO(fips_dir_find(cfg, dir, sizeof(dir)));
-		GUARD_GOTO(load_fips(libctx, dir));
+		GUARD_GOTO(load_fips(libctx, dir, cfg->crypto_fips_module_dir[0] != '\0'));
 		fips_mode = true;
 	} else {
 		GUARD_GOTO(keygen_rand_install_default(libctx, &fount_provider));
@@ -302,7 +321,7 @@ err_t keygen_init(const struct config *cfg)
 		}
 	}
 	ciphers_ready = true;
-	GUARD_GOTO(describe_provider());
+	GUARD_GOTO(describe_provider(fips_mode ? dir : ""));
 	log_debug("OpenSSL provider: %s", provider_name);
 	/* the entropy conditioner's HMAC-SHA-256 comes from this context too */
 	entropy_set_libctx(libctx);
@@ -334,6 +353,11 @@ struct ossl_lib_ctx_st *keygen_libctx(void)
 const char *keygen_provider_name(void)
 {
 	return provider_name;
+}
+
+const struct keygen_provider_info *keygen_provider_info(void)
+{
+	return &provider_info;
 }
 
 bool keygen_fips_mode(void)

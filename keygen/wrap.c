@@ -87,8 +87,7 @@ err_t keygen_aes_wrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek_l
 
 	ENSURE(kek != NULL && in != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
 	*out_len = 0;
-	/* no key service outside SELF_TEST (its KATs) and OPERATIONAL */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
+	GUARD(keygen_gate());
 	ENSURE(alg == KEYGEN_WRAP_KW || alg == KEYGEN_WRAP_KWP, ERR_INVALID_ARG);
 	ENSURE(kek_len == 16 || kek_len == 24 || kek_len == 32, ERR_INVALID_ARG);
 	ENSURE(in_len <= KEYGEN_WRAP_MAX_INPUT, ERR_TOO_LARGE);
@@ -117,8 +116,7 @@ err_t keygen_aes_unwrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek
 
 	ENSURE(kek != NULL && in != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
 	*out_len = 0;
-	/* no key service outside SELF_TEST (its KATs) and OPERATIONAL */
-	ENSURE_GOTO(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
+	GUARD_GOTO(keygen_gate());
 	ENSURE_GOTO(alg == KEYGEN_WRAP_KW || alg == KEYGEN_WRAP_KWP, ERR_INVALID_ARG);
 	ENSURE_GOTO(kek_len == 16 || kek_len == 24 || kek_len == 32, ERR_INVALID_ARG);
 	/* sizes before any allocation */
@@ -194,8 +192,7 @@ err_t keygen_rsa_oaep_wrap(EVP_PKEY *kek, const uint8_t *in, size_t in_len,
 	ENSURE(kek != NULL && in != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
 	*out = NULL;
 	*out_len = 0;
-	/* no key service outside SELF_TEST (its KATs) and OPERATIONAL */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
+	GUARD(keygen_gate());
 	ENSURE(EVP_PKEY_is_a(kek, "RSA"), ERR_KEY_FORMAT);
 	ENSURE(EVP_PKEY_get_size(kek) > 0, ERR_KEY_FORMAT);
 	k = (size_t)EVP_PKEY_get_size(kek);
@@ -233,8 +230,7 @@ err_t keygen_rsa_oaep_unwrap(EVP_PKEY *kek, const uint8_t *in, size_t in_len,
 	*out = NULL;
 	*out_len = 0;
 	*out_cap = 0;
-	/* no key service outside SELF_TEST (its KATs) and OPERATIONAL */
-	ENSURE(keygen_service_allowed(), ERR_NOT_OPERATIONAL);
+	GUARD(keygen_gate());
 	ENSURE(EVP_PKEY_is_a(kek, "RSA"), ERR_KEY_FORMAT);
 	ENSURE(EVP_PKEY_get_size(kek) > 0, ERR_KEY_FORMAT);
 	k = (size_t)EVP_PKEY_get_size(kek);

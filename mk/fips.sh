@@ -1,88 +1,156 @@
 #!/bin/sh
-# mk/fips.sh DIR — build OpenSSL's FIPS provider from Debian's own `openssl`
-# source package, for the exact version of the installed libcrypto, into DIR
-# (build/fips): DIR/fips.so and DIR/fipsmodule.cnf. Nothing is installed
-# over the system's OpenSSL; the system `openssl` binary only runs
-# `fipsinstall` (openssl-fipsinstall(1)) on the module built here.
+# mk/fips.sh DIR — build OpenSSL's FIPS provider into DIR (build/fips):
+# DIR/fips.so, DIR/fipsmodule.cnf and DIR/VERSION (what it was built from).
 #
-# Only the steps that need root (adding a deb-src entry, apt-get update) need
-# root; with deb-src present it runs as any user. Idempotent: exits at once
-# when DIR holds a module for the installed version.
+# By default from Debian's own `openssl` source package, at the version
+# mk/openssl-version.sh selects (the installed libssl3's, or the newest older
+# 3.0.x the mirror has; `make deps` has already upgraded libssl3 when the
+# mirror only has a newer one). That provider is the same code family as the
+# validated 3.0 modules but NOT a validated module (README, "FIPS mode").
+#
+# With FIPS_TARBALL=/path/openssl-X.Y.Z.tar.gz: from an operator-supplied
+# release tarball of a validated version, after checking its SHA-256 against
+# the value OpenSSL published (table below); anything else is refused before
+# anything is built.
+#
+# Nothing is installed over the system's OpenSSL; no root is needed (mk/deps.sh
+# does the apt work). Idempotent: exits at once when DIR/VERSION says DIR holds
+# what would be built, so a second `make` does nothing, and a libssl3 upgrade
+# (a new installed version) rebuilds. A provider built from a tarball stays
+# until DIR/VERSION is removed.
 set -eu
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=${1:-build/fips}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+FIPS_TARBALL=${FIPS_TARBALL:-}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 
 say() { echo "fount: fips: $*" >&2; }
 die() { echo "fount: fips: $*" >&2; exit 1; }
+have_module() { [ -f "$DIR/fips.so" ] && [ -f "$DIR/fipsmodule.cnf" ]; }
+STAMP=$(cat "$DIR/VERSION" 2>/dev/null || true)
 
-# The provider must be built from the source of the libcrypto it runs in:
-# a 3.0.x FIPS module is only validated with, and only tested against, its
-# own 3.0.x core. Pin the exact Debian version of the installed libssl3.
-VER=$(dpkg-query -W -f='${Version}' libssl3 2>/dev/null) ||
-	die "libssl3 is not installed (run 'make deps' as root)"
-UPSTREAM=${VER%%-*}
-case "$UPSTREAM" in
-3.0.*) ;;
-*) die "libssl3 $VER is not OpenSSL 3.0.x; this script builds 3.0 FIPS providers" ;;
-esac
+# install_module SO OPENSSL: copy SO into DIR and let OPENSSL (an `openssl`
+# command) run the module's self-tests and record its HMAC-SHA-256 integrity
+# value in fipsmodule.cnf (openssl-fipsinstall(1)).
+install_module() {
+	cp "$1" "$DIR/fips.so.tmp"
+	mv "$DIR/fips.so.tmp" "$DIR/fips.so"
+	$2 fipsinstall -module "$DIR/fips.so" -out "$DIR/fipsmodule.cnf.tmp" \
+		-provider_name fips -quiet ||
+		die "openssl fipsinstall failed for $DIR/fips.so"
+	mv "$DIR/fipsmodule.cnf.tmp" "$DIR/fipsmodule.cnf"
+}
 
-if [ -f "$DIR/fips.so" ] && [ -f "$DIR/fipsmodule.cnf" ] &&
-   [ "$(cat "$DIR/VERSION" 2>/dev/null)" = "$VER" ]; then
+# ---- A. an operator-supplied validated release tarball ---------------------
+# published_sha256 NAME: the SHA-256 OpenSSL published for the release
+# tarball NAME (https://www.openssl.org/source/NAME.sha256, also at
+# https://github.com/openssl/openssl/releases/download/openssl-X.Y.Z/NAME.sha256).
+# Each value below was cross-checked against several independent build
+# recipes that verify the same download (Spack, Bitcoin Core's depends/,
+# Omnibus, CMake ExternalProject URL_HASH, Nix) found with the search tool.
+# Only the validated versions OpenSSL lists on its downloads page
+# (https://www.openssl.org/source/, "The following OpenSSL version(s) are
+# FIPS validated": 3.0.8 and 3.0.9 on CMVP #4282; 3.1.2 on FIPS 140-3
+# #4985 per https://openssl-library.org/post/2025-03-11-fips-140-3/).
+# 3.0.0 is left out: OpenSSL marks it "historic", no longer listed on its
+# certificate since the 3.0.8 update.
+published_sha256() {
+	case "$1" in
+	openssl-3.0.8.tar.gz) echo 6c13d2bf38fdf31eac3ce2a347073673f5d63263398f1f69d0df4a41253e4b3e ;;
+	openssl-3.0.9.tar.gz) echo eb1ab04781474360f77c318ab89d8c5a03abc38e63d65a603cabbf1b00a1dc90 ;;
+	openssl-3.1.2.tar.gz) echo a0ce69b8b97ea6a35b96875235aa453b966ba3cba8af2de23657d8b6767d6539 ;;
+	*) return 1 ;;
+	esac
+}
+
+if [ -n "$FIPS_TARBALL" ]; then
+	[ -f "$FIPS_TARBALL" ] || die "FIPS_TARBALL=$FIPS_TARBALL: no such file"
+	NAME=$(basename "$FIPS_TARBALL")
+	WANT=$(published_sha256 "$NAME") ||
+		die "$NAME is not a validated OpenSSL FIPS provider release fount knows: give FIPS_TARBALL one of openssl-3.0.8.tar.gz, openssl-3.0.9.tar.gz, openssl-3.1.2.tar.gz (unrenamed, from https://www.openssl.org/source/old/)"
+	GOT=$(sha256sum "$FIPS_TARBALL" | cut -d' ' -f1)
+	[ "$GOT" = "$WANT" ] ||
+		die "$FIPS_TARBALL has SHA-256 $GOT, not the $WANT OpenSSL published for $NAME: download it again from https://www.openssl.org/source/old/"
+	if have_module && [ "$STAMP" = "tarball $NAME $GOT" ]; then
+		exit 0
+	fi
+	REL=${NAME%.tar.gz}
+	SRC="$DIR/src-$REL"
+	# The build steps of README-FIPS.md ("Installing the FIPS module") of
+	# these releases: `./Configure enable-fips`, `make`, then `make
+	# install_fips`, which copies providers/fips.so and runs that
+	# release's own `openssl fipsinstall`. Public summaries of the 3.0.9
+	# and 3.1.2 Security Policies give the same three commands; the
+	# Policy's own text (linked from the certificate) was not available
+	# here, so the operator checks it. No other Configure options: a
+	# Security Policy's method must be followed unchanged. install_fips
+	# installs into a staging DESTDIR here; fips.so and fipsmodule.cnf are
+	# then copied byte for byte into DIR.
+	rm -rf "$SRC"
+	mkdir -p "$SRC"
+	tar -C "$SRC" -xzf "$FIPS_TARBALL"
+	[ -f "$SRC/$REL/Configure" ] || die "$FIPS_TARBALL did not unpack to $SRC/$REL"
+	START=$(date +%s)
+	say "building the FIPS provider of $REL (validated source, SHA-256 checked; $JOBS jobs)"
+	(
+		cd "$SRC/$REL"
+		./Configure enable-fips >/dev/null
+		make -s -j"$JOBS" >/dev/null
+		make -s install_fips DESTDIR="$SRC/stage" >/dev/null
+	) || die "building $REL failed (see $SRC/$REL)"
+	so=$(find "$SRC/stage" -name fips.so -type f | head -n 1)
+	cnf=$(find "$SRC/stage" -name fipsmodule.cnf -type f | head -n 1)
+	[ -n "$so" ] && [ -n "$cnf" ] || die "make install_fips of $REL left no fips.so/fipsmodule.cnf in $SRC/stage"
+	cp "$so" "$DIR/fips.so.tmp" && mv "$DIR/fips.so.tmp" "$DIR/fips.so"
+	cp "$cnf" "$DIR/fipsmodule.cnf.tmp" && mv "$DIR/fipsmodule.cnf.tmp" "$DIR/fipsmodule.cnf"
+	echo "tarball $NAME $GOT" > "$DIR/VERSION"
+	say "built in $(( $(date +%s) - START )) s: $DIR/fips.so ($REL); follow the rest of its Security Policy for a validated set-up"
 	exit 0
 fi
 
-need_root() {
-	if [ "$(id -u)" != 0 ]; then
-		die "$1 needs root. Run as root: make fips   (or: sudo make fips)"
-	fi
-}
+# an operator's validated build stays until its stamp is removed
+case "$STAMP" in
+"tarball "*) have_module && exit 0 ;;
+esac
 
-# ---- 1. a deb-src entry for the suites the binary packages come from -----
-# apt-get source reads deb-src entries only; Debian 12 images ship just
-# "Types: deb" in deb822 /etc/apt/sources.list.d/debian.sources.
-has_deb_src() {
-	grep -Eqs '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list && return 0
-	grep -Eqs '^[[:space:]]*Types:.*deb-src' /etc/apt/sources.list.d/*.sources && return 0
-	return 1
-}
-SRCLIST=/etc/apt/sources.list.d/fount-deb-src.sources
-if ! has_deb_src; then
-	need_root "adding a deb-src entry to apt"
-	if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-		# the same URIs, suites, components and keys, as source entries
-		sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > "$SRCLIST"
-	elif [ -f /etc/apt/sources.list ]; then
-		SRCLIST=/etc/apt/sources.list.d/fount-deb-src.list
-		sed -n 's/^[[:space:]]*deb[[:space:]]/deb-src /p' /etc/apt/sources.list > "$SRCLIST"
-	else
-		die "no apt sources found to derive a deb-src entry from"
-	fi
-	say "added $SRCLIST"
-	FORCE_UPDATE=1
-fi
+# ---- B. Debian's openssl source ---------------------------------------------
+# The provider need not be built from the installed libcrypto's own release:
+# OpenSSL documents that a FIPS provider runs with the libcrypto of any later
+# release of the same major series (OSSL_PROVIDER-FIPS(7), NOTES;
+# README-FIPS.md). mk/openssl-version.sh prefers the installed version's
+# source and otherwise takes the newest older 3.0.x source the mirror has.
+VER=$(dpkg-query -W -f='${Version}' libssl3 2>/dev/null) ||
+	die "libssl3 is not installed (run 'make deps' as root)"
+# fast path: built for this libssl3 already (the stamp names both versions)
+case "$STAMP" in
+"debian "*" libssl3 $VER") have_module && exit 0 ;;
+esac
 
-# ---- 2. the source package, pinned to the installed version ----------------
+DECISION=$(sh "$HERE/openssl-version.sh") || exit 1
+SRCVER=${DECISION#* }
+case "$DECISION" in
+upgrade\ *)
+	die "the mirror has no openssl source for the installed libssl3 $VER: run 'make deps' as root (it upgrades libssl3, libssl-dev and openssl to $SRCVER)" ;;
+esac
+UPSTREAM=${SRCVER%%-*}
+
+# ---- the source package at the selected version -----------------------------
 SRC="$DIR/src"
 TREE="$SRC/openssl-$UPSTREAM"
-if [ ! -f "$TREE/Configure" ] || [ "$(cat "$SRC/VERSION" 2>/dev/null)" != "$VER" ]; then
+if [ ! -f "$TREE/Configure" ] || [ "$(cat "$SRC/VERSION" 2>/dev/null)" != "$SRCVER" ]; then
 	rm -rf "$SRC"
 	mkdir -p "$SRC"
-	if [ "${FORCE_UPDATE:-0}" = 1 ] || ! (cd "$SRC" && apt-get source --print-uris "openssl=$VER" >/dev/null 2>&1); then
-		need_root "apt-get update"
-		say "apt-get update"
-		apt-get update -qq
-	fi
-	say "apt-get source openssl=$VER"
+	say "apt-get source openssl=$SRCVER"
 	# as root apt warns that it cannot drop privileges for the download;
 	# a partial download (some mirrors lack the .dsc) is handled below
-	(cd "$SRC" && apt-get source --download-only -qq "openssl=$VER" 2>&1 |
+	(cd "$SRC" && apt-get source --download-only -qq "openssl=$SRCVER" 2>&1 |
 		grep -v 'unsandboxed as root' >&2) || true
-	DSC="$SRC/openssl_$VER.dsc"
+	DSC="$SRC/openssl_$SRCVER.dsc"
 	ORIG="$SRC/openssl_$UPSTREAM.orig.tar.gz"
-	if [ -f "$DSC" ] && [ -f "$SRC/openssl_$VER.debian.tar.xz" ]; then
+	if [ -f "$DSC" ] && [ -f "$SRC/openssl_$SRCVER.debian.tar.xz" ]; then
 		# the Debian source as the binary packages were built from it
 		(cd "$SRC" && dpkg-source -q -x "$DSC" "openssl-$UPSTREAM" >/dev/null)
 	elif [ -f "$ORIG" ]; then
@@ -91,19 +159,19 @@ if [ ! -f "$TREE/Configure" ] || [ "$(cat "$SRC/VERSION" 2>/dev/null)" != "$VER"
 		# index gives, and build upstream $UPSTREAM (Debian's patches touch
 		# packaging and defaults, not providers/fips).
 		# (--print-uris omits files already in the current folder)
-		want=$(cd / && apt-get source --print-uris "openssl=$VER" 2>/dev/null |
+		want=$(cd / && apt-get source --print-uris "openssl=$SRCVER" 2>/dev/null |
 			awk -v f="openssl_$UPSTREAM.orig.tar.gz" '$2 == f { sub("SHA256:", "", $4); print $4 }')
 		got=$(sha256sum "$ORIG" | cut -d' ' -f1)
 		[ -n "$want" ] && [ "$want" = "$got" ] ||
 			die "$ORIG does not match the SHA256 in apt's Sources index"
-		say "warning: Debian's .dsc for $VER is not on the mirror; building the verified upstream tarball"
+		say "warning: Debian's .dsc for $SRCVER is not on the mirror; building the verified upstream tarball"
 		tar -C "$SRC" -xzf "$ORIG"
 	fi
-	[ -f "$TREE/Configure" ] || die "apt-get source openssl=$VER did not unpack $TREE"
-	echo "$VER" > "$SRC/VERSION"
+	[ -f "$TREE/Configure" ] || die "apt-get source openssl=$SRCVER did not unpack $TREE"
+	echo "$SRCVER" > "$SRC/VERSION"
 fi
 
-# ---- 3. configure and build only the provider ------------------------------
+# ---- configure and build only the provider ---------------------------------
 # enable-fips builds providers/fips.so; no-legacy and no-tests drop what the
 # provider build does not need.
 # build_generated makes the generated headers; providers/fips.so then pulls
@@ -120,14 +188,9 @@ say "building providers/fips.so (OpenSSL $UPSTREAM, $JOBS jobs)"
 ) || die "building the provider failed (see $TREE)"
 say "built in $(( $(date +%s) - START )) s"
 
-# ---- 4. install it into DIR and write its configuration --------------------
-cp "$TREE/providers/fips.so" "$DIR/fips.so.tmp"
-mv "$DIR/fips.so.tmp" "$DIR/fips.so"
-# fipsinstall runs the module's self-tests and records its HMAC-SHA-256
-# integrity value in fipsmodule.cnf (openssl-fipsinstall(1)).
-openssl fipsinstall -module "$DIR/fips.so" -out "$DIR/fipsmodule.cnf.tmp" \
-	-provider_name fips -quiet ||
-	die "openssl fipsinstall failed for $DIR/fips.so"
-mv "$DIR/fipsmodule.cnf.tmp" "$DIR/fipsmodule.cnf"
-echo "$VER" > "$DIR/VERSION"
-say "$DIR/fips.so and $DIR/fipsmodule.cnf ready (OpenSSL $UPSTREAM FIPS provider, Debian $VER)"
+# ---- install it into DIR and write its configuration ----------------------
+# the system's openssl runs fipsinstall; the stamp names the source and the
+# libssl3 it was selected for, so a libssl3 upgrade selects again
+install_module "$TREE/providers/fips.so" openssl
+echo "debian $SRCVER libssl3 $VER" > "$DIR/VERSION"
+say "$DIR/fips.so and $DIR/fipsmodule.cnf ready (OpenSSL $UPSTREAM FIPS provider from Debian's $SRCVER source, for libssl3 $VER; not a validated module: README \"FIPS mode\")"

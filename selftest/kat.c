@@ -39,9 +39,10 @@ static const uint8_t kHmacSha256[32] = {
 	0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
 
 /* CTR_DRBG AES-256 with df: google/boringssl
- * crypto/fipsmodule/self_check/self_check.cc.inc (its power-on DRBG KAT),
- * reproduced by an independent SP 800-90A implementation
- * (shared/reference/entropy.md §6.4). It covers personalization,
+ * crypto/fipsmodule/self_check/self_check.cc.inc (its power-on DRBG KAT:
+ * kDRBGEntropy, kDRBGNonce, kDRBGPersonalization, kDRBGAD, kDRBGOutput,
+ * kDRBGEntropy2, kDRBGReseedOutput); fount's CTR_DRBG, written from SP
+ * 800-90A §10.2.1, reproduces both outputs. It covers personalization,
  * additional input on generate and a reseed with additional input. */
 static const uint8_t kDrbgEntropy[32] = {
 	0xc4, 0xda, 0x07, 0x40, 0xd5, 0x05, 0xf1, 0xee, 0x28, 0x0b, 0x95, 0xe5, 0x8c, 0x49, 0x31, 0xac,

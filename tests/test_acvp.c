@@ -1,4 +1,4 @@
-/* tests/test_acvp.c — cli/acvp.c: the ACVP ctrDRBG sample answers, the
+/* tests/test_acvp.c — selftest/acvp.c: the ACVP ctrDRBG sample answers, the
  * array form, and malformed or unsupported requests. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "cli/cli.h"
+#include "selftest/selftest.h"
 #include "tests/helpers.h"
 
 #define REQUEST "tests/vectors/acvp/ctrDRBG-AES256-df-request.json"

@@ -43,8 +43,9 @@ static void expect_bytes(const uint8_t *got, const char *want_hex, size_t len)
 	free(want);
 }
 
-/* reference/entropy.md §6.2: CAVP drbgvectors_pr_false, AES-256 use df,
- * COUNT = 0 (also in mbedtls library/ctr_drbg.c) */
+/* NIST CAVP drbgvectors_pr_false CTR_DRBG.rsp, [AES-256 use df]
+ * [PredictionResistance = False], COUNT = 0 (also in mbedtls
+ * library/ctr_drbg.c) */
 static void test_cavp_pr_false(void)
 {
 	size_t el, nl, pl, rl;

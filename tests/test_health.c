@@ -23,7 +23,8 @@ static unsigned rct(double h, unsigned a)
 	return c.rct_intermittent;
 }
 
-/* SP 800-90B Table 2 and reference/entropy.md §1.2 */
+/* The alpha = 2^-20 values are SP 800-90B §4.4.2 Table 2; the 2^-40 ones
+ * come from the same formula, 1 + CRITBINOM(W, 2^-H, 1 - alpha). */
 static void test_cutoffs_apt_tables(void)
 {
 	const double hb[] = {0.2, 0.4, 0.6, 0.8, 1.0};

@@ -20,9 +20,16 @@ static struct config cfg;
 static struct hsm *h;
 static uint8_t kek[32]; /* fount's copy of the transport KEK "kek" */
 
+static bool service_open = true; /* what the service gate answers */
+
 static bool gate(void)
 {
 	return true;
+}
+
+static bool service_gate(void)
+{
+	return service_open;
 }
 
 static const char *tfile(const char *name)
@@ -60,7 +67,7 @@ static int suite_init(void)
 	if (r != ERR_OK && r != ERR_USAGE)
 		return -1;
 	drbg_set_gate(gate);
-	keygen_set_service_gate(gate);
+	keygen_set_service_gate(service_gate);
 	if (drbg_tree_init(&cfg) != ERR_OK || drbg_generate(kek, sizeof(kek)) != ERR_OK)
 		return -1;
 	return hsm_open(&cfg.hsm[0], &h) == ERR_OK ? 0 : -1;
@@ -514,6 +521,206 @@ static void test_kek_wrap_unwrap(void)
 	secure_zero(back, sizeof(back));
 }
 
+/* hsm_aes_key_parse and hsm_import_key_parse: what a key file may hold. */
+static void test_import_key_parse(void)
+{
+	uint8_t out[HSM_AES_KEY_MAX], raw[33];
+	size_t n = 0;
+	struct hsm_import_key *k = NULL;
+	static const char hex128[] = "00112233445566778899aabbccddeeff";
+	static const char hex256[] = "00112233445566778899AABBCCDDEEFF"
+				     "00112233445566778899aabbccddeeff\n";
+	/* hex first: 32 digits are an AES-128 key, not 32 ASCII bytes */
+	EXPECT_OK(hsm_aes_key_parse((const uint8_t *)hex128, 32, out, sizeof(out), &n));
+	CU_ASSERT(n == 16 && out[0] == 0x00 && out[15] == 0xff);
+	EXPECT_OK(hsm_aes_key_parse((const uint8_t *)hex256, sizeof(hex256) - 1, out, sizeof(out), &n));
+	CU_ASSERT(n == 32 && out[10] == 0xaa && out[26] == 0xaa);
+	/* raw bytes, 16 or 32 */
+	EXPECT_OK(drbg_generate(raw, sizeof(raw)));
+	raw[0] = 0xff; /* not a hex digit */
+	EXPECT_OK(hsm_aes_key_parse(raw, 32, out, sizeof(out), &n));
+	CU_ASSERT(n == 32 && memcmp(out, raw, 32) == 0);
+	EXPECT_OK(hsm_aes_key_parse(raw, 16, out, sizeof(out), &n));
+	CU_ASSERT_EQUAL(n, 16);
+	EXPECT_ERR(hsm_aes_key_parse(raw, 24, out, sizeof(out), &n), ERR_KEY_FORMAT);
+	EXPECT_ERR(hsm_aes_key_parse(raw, 33, out, sizeof(out), &n), ERR_KEY_FORMAT);
+	CU_ASSERT_EQUAL(n, 0);
+	EXPECT_ERR(hsm_aes_key_parse(raw, 16, out, 16, &n), ERR_INVALID_ARG);
+	/* the import parser: AES keys and PKCS#8 private keys, nothing else */
+	EXPECT_OK(hsm_import_key_parse((const uint8_t *)hex128, 32, &k));
+	CU_ASSERT_STRING_EQUAL(hsm_import_key_type(k)->name, "aes-128");
+	hsm_import_key_free(k);
+	EVP_PKEY *pk = make_pair("ec-p384");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pk);
+	uint8_t *pem = NULL, *spki = NULL;
+	size_t pem_len = 0, spki_len = 0;
+	EXPECT_OK(keygen_pkey_encode(pk, KEYGEN_PART_PRIVATE, KEYGEN_FMT_PEM, &pem, &pem_len));
+	EXPECT_OK(keygen_pkey_encode(pk, KEYGEN_PART_PUBLIC, KEYGEN_FMT_PEM, &spki, &spki_len));
+	EXPECT_OK(hsm_import_key_parse(pem, pem_len, &k));
+	CU_ASSERT_STRING_EQUAL(hsm_import_key_type(k)->name, "ec-p384");
+	hsm_import_key_free(k);
+	k = NULL;
+	EXPECT_ERR(hsm_import_key_parse(spki, spki_len, &k), ERR_KEY_FORMAT);
+	EXPECT_ERR(hsm_import_key_parse(raw, 20, &k), ERR_KEY_FORMAT);
+	CU_ASSERT_PTR_NULL(k);
+	hsm_import_key_free(NULL);
+	secmem_free(pem, pem_len);
+	secmem_free(spki, spki_len);
+	EVP_PKEY_free(pk);
+}
+
+/* hsm_import: an AES key and a key pair, wrapped in fount and unwrapped in
+ * the HSM under "kek"; the wrong KEK copy, a type HSMs do not take. */
+static void test_import(void)
+{
+	uint8_t aes[32], other[32];
+	struct hsm_import_key *k = NULL;
+	char id[65];
+	EXPECT_OK(drbg_generate(aes, sizeof(aes)));
+	EXPECT_OK(drbg_generate(other, sizeof(other)));
+	EXPECT_OK(hsm_import_key_parse(aes, sizeof(aes), &k));
+	EXPECT_OK(hsm_import(h, "kek", kek, sizeof(kek), k, "imp-aes", 0));
+	EXPECT_ERR(hsm_import(h, "kek", other, sizeof(other), k, "imp-aes2", 0), ERR_HSM_UNWRAP);
+	EXPECT_ERR(hsm_import(h, "kek", kek, sizeof(kek), k, "imp-aes", 0), ERR_HSM_DUPLICATE);
+	EXPECT_ERR(hsm_import(h, "kek", kek, 24, k, "imp-aes3", 0), ERR_INVALID_ARG);
+	EXPECT_ERR(hsm_import(h, "kek", kek, sizeof(kek), k, "", 0), ERR_INVALID_ARG);
+	hsm_import_key_free(k);
+	static const char *const types[] = {"ec-p256", "ed25519"};
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		EVP_PKEY *pk = make_pair(types[i]);
+		uint8_t *der = NULL;
+		size_t der_len = 0;
+		CU_ASSERT_PTR_NOT_NULL_FATAL(pk);
+		EXPECT_OK(keygen_pkey_encode(pk, KEYGEN_PART_PRIVATE, KEYGEN_FMT_DER, &der, &der_len));
+		EXPECT_OK(hsm_import_key_parse(der, der_len, &k));
+		if (i == 0) {
+			EXPECT_OK(hsm_import(h, "kek", kek, sizeof(kek), k, "imp-ec", 0));
+			check_pair("imp-ec", "ec", 256, 0, id);
+		} else {
+			EXPECT_ERR(hsm_import(h, "kek", kek, sizeof(kek), k, "imp-ed", 0), ERR_UNSUPPORTED);
+			EXPECT_ERR(hsm_destroy(h, "imp-ed"), ERR_HSM_OBJECT_NOT_FOUND);
+		}
+		hsm_import_key_free(k);
+		secmem_free(der, der_len);
+		EVP_PKEY_free(pk);
+	}
+	EXPECT_ERR(hsm_destroy(h, "imp-aes2"), ERR_HSM_OBJECT_NOT_FOUND);
+	secure_zero(aes, sizeof(aes));
+}
+
+/* A copy store for hsm_kek_create that records what happened. */
+struct copy_log {
+	uint8_t kek[32];
+	size_t len;
+	int kept, discarded;
+	err_t fail_with; /* keep's answer */
+};
+
+static err_t copy_keep(void *ctx, const uint8_t *k, size_t len)
+{
+	struct copy_log *c = ctx;
+	if (c->fail_with != ERR_OK)
+		return c->fail_with;
+	CU_ASSERT_FATAL(len <= sizeof(c->kek));
+	memcpy(c->kek, k, len);
+	c->len = len;
+	c->kept++;
+	return ERR_OK;
+}
+
+static void copy_discard(void *ctx)
+{
+	struct copy_log *c = ctx;
+	c->discarded++;
+}
+
+/* The KEK ceremony: fount's copy first, then the HSM; the copy is the
+ * HSM's KEK; a failed install discards the copy; a failed copy installs
+ * nothing. */
+static void test_kek_create(void)
+{
+	struct copy_log log = {0};
+	const struct hsm_kek_copy copy = {copy_keep, copy_discard, &log};
+	uint8_t key[32], w[40];
+	size_t wlen = 0;
+	EXPECT_OK(hsm_kek_create(h, "ceremony", &copy));
+	CU_ASSERT(log.kept == 1 && log.discarded == 0 && log.len == 32);
+	/* a key wrapped under fount's copy unwraps inside the HSM */
+	EXPECT_OK(drbg_generate(key, sizeof(key)));
+	EXPECT_OK(keygen_aes_wrap(KEYGEN_WRAP_KWP, log.kek, log.len, key, sizeof(key), w, sizeof(w),
+				  &wlen));
+	EXPECT_OK(hsm_import_wrapped(h, "ceremony", w, wlen, HSM_KEY_AES_256, "ceremony-key", 0));
+	/* the label is taken: the HSM refuses, and the copy goes */
+	EXPECT_ERR(hsm_kek_create(h, "ceremony", &copy), ERR_HSM_DUPLICATE);
+	CU_ASSERT(log.kept == 2 && log.discarded == 1);
+	/* the copy cannot be kept: nothing reaches the HSM */
+	log.fail_with = ERR_IO;
+	EXPECT_ERR(hsm_kek_create(h, "ceremony-2", &copy), ERR_IO);
+	EXPECT_ERR(hsm_destroy(h, "ceremony-2"), ERR_HSM_OBJECT_NOT_FOUND);
+	CU_ASSERT(log.kept == 2 && log.discarded == 1);
+	/* a bad label is refused before anything is drawn or kept */
+	log.fail_with = ERR_OK;
+	EXPECT_ERR(hsm_kek_create(h, "", &copy), ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(log.kept, 2);
+	secure_zero(&log, sizeof(log));
+	secure_zero(key, sizeof(key));
+}
+
+/* Outside SELF_TEST and OPERATIONAL (the service gate shut) every key
+ * service and every use of the token's RNG is refused, and nothing reaches
+ * the token; listing and destroying objects still work. */
+static void test_gate_refuses_key_services(void)
+{
+	static uint8_t w[HSM_WRAPPED_MAX];
+	static struct hsm_object_info o[128];
+	uint8_t key[32], wk[40], buf[64], out[64];
+	size_t wlen = 0, wklen = 0, n = 0, before = 0, got = 0;
+	struct hsm_import_key *ik = NULL;
+	struct copy_log log = {0};
+	const struct hsm_kek_copy copy = {copy_keep, copy_discard, &log};
+	/* everything prepared while the gate is open */
+	EVP_PKEY *pk = make_pair("ec-p256");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pk);
+	wlen = wrap_pkcs8(pk, kek, w, sizeof(w));
+	EXPECT_OK(drbg_generate(key, sizeof(key)));
+	EXPECT_OK(keygen_aes_wrap(KEYGEN_WRAP_KWP, kek, sizeof(kek), key, sizeof(key), wk,
+				  sizeof(wk), &wklen));
+	EXPECT_OK(hsm_import_key_parse(key, sizeof(key), &ik));
+	EXPECT_OK(hsm_list_objects(h, o, ARRAY_SIZE(o), &before));
+
+	service_open = false;
+	EXPECT_ERR(hsm_generate(h, HSM_KEY_AES_256, "gate-gen", 0), ERR_NOT_OPERATIONAL);
+	EXPECT_ERR(hsm_kek_install(h, "gate-kek", kek, sizeof(kek), 0), ERR_NOT_OPERATIONAL);
+	EXPECT_ERR(hsm_import_wrapped(h, "kek", wk, wklen, HSM_KEY_AES_256, "gate-imp", 0),
+		   ERR_NOT_OPERATIONAL);
+	EXPECT_ERR(hsm_import_keypair(h, "kek", w, wlen, pk, "gate-pair", 0), ERR_NOT_OPERATIONAL);
+	EXPECT_ERR(hsm_import(h, "kek", kek, sizeof(kek), ik, "gate-imp2", 0), ERR_NOT_OPERATIONAL);
+	EXPECT_ERR(hsm_export_wrapped(h, "kek", "exportable", buf, sizeof(buf), &got),
+		   ERR_NOT_OPERATIONAL);
+	EXPECT_ERR(hsm_kek_wrap(h, "kek", key, sizeof(key), buf, sizeof(buf), &got),
+		   ERR_NOT_OPERATIONAL);
+	CU_ASSERT_EQUAL(got, 0);
+	EXPECT_ERR(hsm_kek_unwrap(h, "kek", wk, wklen, out, sizeof(out), &got), ERR_NOT_OPERATIONAL);
+	CU_ASSERT_EQUAL(got, 0);
+	EXPECT_ERR(hsm_seed(h, key, sizeof(key)), ERR_NOT_OPERATIONAL);
+	EXPECT_ERR(hsm_seed_from_drbg(h, 48), ERR_NOT_OPERATIONAL);
+	EXPECT_ERR(hsm_random(h, buf, sizeof(buf)), ERR_NOT_OPERATIONAL);
+	/* the ceremony: the HSM refuses the KEK, so fount's copy is discarded */
+	EXPECT_ERR(hsm_kek_create(h, "gate-ceremony", &copy), ERR_NOT_OPERATIONAL);
+	CU_ASSERT_EQUAL(log.kept, log.discarded);
+	/* inventory works, and shows that nothing was added */
+	EXPECT_OK(hsm_list_objects(h, o, ARRAY_SIZE(o), &n));
+	CU_ASSERT_EQUAL(n, before);
+	EXPECT_ERR(hsm_destroy(h, "gate-gen"), ERR_HSM_OBJECT_NOT_FOUND);
+	service_open = true;
+
+	EXPECT_OK(hsm_random(h, buf, sizeof(buf)));
+	hsm_import_key_free(ik);
+	EVP_PKEY_free(pk);
+	secure_zero(key, sizeof(key));
+	secure_zero(&log, sizeof(log));
+}
+
 static void test_rng(void)
 {
 	uint8_t a[64], b[64];
@@ -645,6 +852,7 @@ TEST_SUITE(hsm, suite_init, suite_clean,
 	   TEST(test_tokens), TEST(test_generate_and_list), TEST(test_import_by_unwrap),
 	   TEST(test_unwrap_failures), TEST(test_import_keypair_rsa), TEST(test_import_keypair_ec),
 	   TEST(test_import_keypair_other_curves_and_export), TEST(test_import_keypair_failures),
-	   TEST(test_export_wrapped), TEST(test_kek_wrap_unwrap),
+	   TEST(test_export_wrapped), TEST(test_kek_wrap_unwrap), TEST(test_import_key_parse),
+	   TEST(test_import), TEST(test_kek_create), TEST(test_gate_refuses_key_services),
 	   TEST(test_rng), TEST(test_rng_entropy_source), TEST(test_pool_concurrency),
 	   TEST(test_open_failures), TEST(test_token_removed_and_back))

@@ -272,6 +272,55 @@ static void test_rsa_oaep(void)
 	EVP_PKEY_free(ec);
 }
 
+/* In ERROR every wrap and unwrap entry point refuses, whatever the KEK:
+ * keygen/'s gate (keygen_gate), and keygen_kek_* and keygen_export on top
+ * of them. (The selftest suite checks one of them after a broken KAT.) */
+static void test_error_state_refuses_wrapping(void)
+{
+	static const uint8_t aes[32], key[32];
+	uint8_t buf[64], *p = NULL;
+	size_t n = 0, cap = 0;
+	EVP_PKEY *rsa = NULL;
+	struct keygen_kek kek = {0};
+	struct keygen_buf out = {0};
+	struct keygen_export e = {0};
+	EXPECT_OK(keygen_pkey_generate(keygen_type_find("rsa-2048"), &rsa));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rsa);
+	EXPECT_OK(keygen_kek_load(KEYGEN_WRAP_KWP, KEYGEN_PART_PRIVATE, aes, sizeof(aes), &kek));
+	uint8_t wrapped[40], oaep[256];
+	size_t wlen = 0, olen = 0;
+	EXPECT_OK(keygen_aes_wrap(KEYGEN_WRAP_KW, aes, sizeof(aes), key, sizeof(key), wrapped,
+				  sizeof(wrapped), &wlen));
+	EXPECT_OK(keygen_rsa_oaep_wrap(rsa, key, sizeof(key), &p, &olen));
+	CU_ASSERT_FATAL(p != NULL && olen == sizeof(oaep));
+	memcpy(oaep, p, olen);
+	free(p);
+	p = NULL;
+
+	selftest_enter_error(ERR_SELFTEST, "test");
+	CU_ASSERT_EQUAL_FATAL(selftest_state(), SELFTEST_ERROR);
+	EXPECT_ERR(keygen_aes_wrap(KEYGEN_WRAP_KWP, aes, sizeof(aes), key, sizeof(key), buf,
+				   sizeof(buf), &n), ERR_NOT_OPERATIONAL);
+	EXPECT_ERR(keygen_aes_unwrap(KEYGEN_WRAP_KW, aes, sizeof(aes), wrapped, wlen, buf,
+				     sizeof(buf), &n), ERR_NOT_OPERATIONAL);
+	CU_ASSERT_EQUAL(n, 0);
+	EXPECT_ERR(keygen_rsa_oaep_wrap(rsa, key, sizeof(key), &p, &n), ERR_NOT_OPERATIONAL);
+	CU_ASSERT_PTR_NULL(p);
+	EXPECT_ERR(keygen_rsa_oaep_unwrap(rsa, oaep, olen, &p, &n, &cap), ERR_NOT_OPERATIONAL);
+	CU_ASSERT_PTR_NULL(p);
+	EXPECT_ERR(keygen_kek_wrap(&kek, key, sizeof(key), &out), ERR_NOT_OPERATIONAL);
+	EXPECT_ERR(keygen_kek_unwrap(&kek, wrapped, wlen, &out), ERR_NOT_OPERATIONAL);
+	CU_ASSERT_PTR_NULL(out.p);
+	EXPECT_ERR(keygen_export(keygen_type_find("aes-256"), KEYGEN_FMT_PEM, 0, &kek, &e),
+		   ERR_NOT_OPERATIONAL);
+	CU_ASSERT_PTR_NULL(e.key.p);
+
+	keygen_kek_free(&kek);
+	EVP_PKEY_free(rsa);
+	CU_ASSERT_EQUAL(suite_init(), 0); /* back to OPERATIONAL for the rest */
+}
+
 TEST_SUITE(wrap, suite_init, suite_clean, TEST(test_rfc_vectors),
 	   TEST(test_failed_unwrap_stays_in_bounds),
-	   TEST(test_round_trips_and_tampering), TEST(test_size_checks), TEST(test_rsa_oaep))
+	   TEST(test_round_trips_and_tampering), TEST(test_size_checks), TEST(test_rsa_oaep),
+	   TEST(test_error_state_refuses_wrapping))

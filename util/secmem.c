@@ -33,7 +33,9 @@ static size_t page_size(void)
 	return p > 0 ? (size_t)p : 4096;
 }
 
-/* Data pages rounded up to whole pages, plus one guard page on each side. */
+/* data_span rounds |len| up to whole pages: the readable, writable, locked
+ * part of a secure mapping. The two PROT_NONE guard pages around it are not
+ * included; secmem_alloc and secmem_free add 2 * page_size() for them. */
 static size_t data_span(size_t len)
 {
 	size_t pg = page_size();

@@ -1,11 +1,13 @@
-/* cli/acvp.c — the ACVP harness for ctrDRBG revision 1.0 (AES-256, df).
+/* selftest/acvp.c — the ACVP harness for ctrDRBG revision 1.0 (AES-256, df).
  *
- * How a test runs (/work/shared/vectors/acvp/README.md, SP 800-90A r1):
- * instantiate with entropyInput, nonce and persoString; walk otherInput in
- * order — "reSeed" reseeds with its entropyInput and additionalInput,
- * "generate" generates returnedBitsLen bits with its additionalInput, and
- * with predResistance first reseeds with its entropyInput (§9.3.1); the
- * answer is the output of the last generate.
+ * How a test runs (NIST's ACVP DRBG JSON specification, usnistgov/ACVP
+ * draft-vassilev-acvp-drbg, and SP 800-90A r1 §9; a sample request with
+ * its answers is in tests/vectors/acvp/): instantiate with entropyInput,
+ * nonce and persoString; walk otherInput in order — "reSeed" reseeds with
+ * its entropyInput and additionalInput, "generate" generates
+ * returnedBitsLen bits with its additionalInput, and with predResistance
+ * first reseeds with its entropyInput (§9.3.1); the answer is the output
+ * of the last generate.
  *
  * Every size in the request is checked against its *Len field and against
  * fount's limits before anything is allocated. */
@@ -13,8 +15,8 @@
 
 #include <jansson.h>
 
-#include "cli/cli.h"
 #include "keygen/keygen.h"
+#include "selftest/selftest.h"
 
 /* SP 800-90A Table 3: at most 2^19 bits per generate. */
 #define ACVP_MAX_RETURNED_BITS (CTR_DRBG_MAX_REQUEST * 8)
