@@ -30,8 +30,8 @@ else
   say = @printf '  %-7s %s\n'
 endif
 
-PKGS    := libcrypto inih jansson libpkcs11-helper-1
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -linih -ljansson -lpkcs11-helper) -ldl -lm
+PKGS    := libssl libcrypto inih jansson libpkcs11-helper-1
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -linih -ljansson -lpkcs11-helper) -ldl -lm
 CPPFLAGS += $(shell pkg-config --cflags libpkcs11-helper-1 2>/dev/null)
 TESTLIBS := -lcunit
 

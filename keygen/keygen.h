@@ -10,6 +10,7 @@
 
 struct ossl_lib_ctx_st; /* OSSL_LIB_CTX, without pulling OpenSSL headers in */
 struct evp_pkey_st;     /* EVP_PKEY */
+struct x509_st;         /* X509 */
 
 /* ---- the library context ---------------------------------------------------
  * keygen_init creates fount's own OSSL_LIB_CTX and fetches the ciphers the
@@ -434,5 +435,46 @@ err_t keygen_export(const struct keygen_type *t, enum keygen_format fmt, unsigne
 
 /* keygen_export_free wipes and frees both buffers of |e|. */
 void keygen_export_free(struct keygen_export *e);
+
+/* ---- X.509 certificates for fount's own PKI (keygen/x509.c) ----------------
+ * Signed in keygen_libctx() with SHA-256; serials from the DRBG. */
+struct keygen_cert_spec {
+	const char *cn;                /* subject CN, at most 64 bytes */
+	const char *org;               /* subject O, or NULL */
+	const char *const *dns;        /* subjectAltName DNS names */
+	size_t n_dns;
+	const char *const *ips;        /* subjectAltName IP addresses (v4 or v6) */
+	size_t n_ips;
+	bool ca;                       /* a CA: CA:TRUE, keyCertSign, cRLSign */
+	bool server_auth, client_auth; /* a leaf's extendedKeyUsage */
+	unsigned days;                 /* validity, 1 to 36500 */
+};
+
+/* keygen_cert_issue makes a certificate for |subject_key| as |spec| says,
+ * signed by |issuer_key| as |issuer| (NULL: self-signed, then issuer_key is
+ * the subject's own key). ERR_INVALID_ARG for a CN, name or address that
+ * is empty, too long or not well-formed; ERR_NOT_OPERATIONAL outside
+ * SELF_TEST/OPERATIONAL. */
+err_t keygen_cert_issue(const struct keygen_cert_spec *spec, struct evp_pkey_st *subject_key,
+			struct evp_pkey_st *issuer_key, struct x509_st *issuer,
+			struct x509_st **out) MUST_CHECK;
+
+/* keygen_csr_sign checks a PKCS#10 request (PEM or DER; its signature
+ * proves the requester holds the key, which must be a key type fount
+ * knows) and issues a certificate for its key as |spec| says: the subject
+ * comes from |spec|, never from the request. ERR_KEY_FORMAT for a request
+ * that does not parse or verify. */
+err_t keygen_csr_sign(const uint8_t *csr, size_t csr_len, const struct keygen_cert_spec *spec,
+		      struct evp_pkey_st *issuer_key, struct x509_st *issuer,
+		      struct x509_st **out) MUST_CHECK;
+
+/* keygen_cert_encode writes |cert| as PEM into a malloc'd buffer (not
+ * secret); keygen_cert_decode reads one PEM or DER certificate. */
+err_t keygen_cert_encode(const struct x509_st *cert, uint8_t **out, size_t *out_len) MUST_CHECK;
+err_t keygen_cert_decode(const uint8_t *in, size_t in_len, struct x509_st **out) MUST_CHECK;
+
+/* keygen_cert_sha256 is the SHA-256 of the certificate's DER encoding: the
+ * fingerprint clients are pinned and mapped to tenants by. */
+err_t keygen_cert_sha256(const struct x509_st *cert, uint8_t out[32]) MUST_CHECK;
 
 #endif /* FOUNT_KEYGEN_KEYGEN_H */
