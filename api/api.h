@@ -55,4 +55,36 @@ void api_kmip_stats(struct api_kmip *s, struct api_kmip_stats *out) NONNULL(1, 2
  * threads and frees |s|. NULL does nothing. */
 void api_kmip_stop(struct api_kmip *s);
 
+/* ---- fount's own PKI (api/pki.c) -------------------------------------------
+ * <state_dir>/pki holds a CA, the server's certificate and the client
+ * certificates it issued. */
+#define API_PKI_PATH 4096
+#define API_PKI_MAX_NAMES 32
+struct api_pki {
+	char dir[API_PKI_PATH], clients[API_PKI_PATH];
+	char ca_cert[API_PKI_PATH], ca_key[API_PKI_PATH];
+	char server_cert[API_PKI_PATH], server_key[API_PKI_PATH];
+};
+
+/* api_pki_paths fills |out| with the paths under |state_dir|. */
+err_t api_pki_paths(const char *state_dir, struct api_pki *out) MUST_CHECK NONNULL(1, 2);
+
+/* api_pki_init makes what is missing of the CA and the server certificate
+ * (SANs: |names|, DNS names and IP addresses) and sets *created when it
+ * made anything. Existing files are used as they are. */
+err_t api_pki_init(const char *state_dir, const char *const *names, size_t n_names, struct api_pki *out,
+		   bool *created, char *why, size_t why_len) MUST_CHECK;
+
+/* api_pki_issue makes a client key and certificate (CN |tenant|, EKU
+ * clientAuth) signed by the CA, as |dir|/|tenant|.pem and .key (0600); it
+ * never overwrites. */
+err_t api_pki_issue(const struct api_pki *p, const char *tenant, const char *dir, char *cert_path,
+		    char *key_path, size_t path_len, char *why, size_t why_len) MUST_CHECK;
+
+/* api_pki_sign signs a client's PKCS#10 request (vCenter's "KMS-signed
+ * CSR" mode) for |tenant|: the CN is the tenant's, the key the request's.
+ * *pem is the certificate (malloc'd). */
+err_t api_pki_sign(const struct api_pki *p, const char *tenant, const uint8_t *csr, size_t csr_len,
+		   uint8_t **pem, size_t *pem_len, char *why, size_t why_len) MUST_CHECK;
+
 #endif
