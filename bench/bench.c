@@ -3,7 +3,8 @@
  * the CTR_DRBG's keystream is exactly that). Then the entropy sources
  * (bench_entropy) and key generation (bench_keys). Usage: bench [seconds_per_case
  * [section]], default 0.3 s and every section; a section is drbg, keys,
- * entropy or hsm (`make bench BENCH_ARGS="0.3 keys"`).
+ * sym (keys without the key pairs), entropy or hsm
+ * (`make bench BENCH_ARGS="0.3 keys"`).
  * Timing lives here only, never in the unit tests. */
 #include <pthread.h>
 #include <stdio.h>
@@ -212,6 +213,8 @@ int main(int argc, char **argv)
 
 	if (want(only, "keys"))
 		bench_keys(seconds);
+	else if (only != NULL && strcmp(only, "sym") == 0)
+		bench_keys_sym(seconds);
 	if (want(only, "entropy"))
 		bench_entropy(seconds);
 	if (want(only, "hsm"))
