@@ -185,10 +185,17 @@ static struct size_class *class_for(size_t len)
 	return NULL;
 }
 
+/* meta_span: the bytes of an arena's bookkeeping with |words| bitmap words */
+static size_t meta_span(size_t words)
+{
+	return data_span(sizeof(struct arena) + words * sizeof(uint64_t));
+}
+
 /* arena_new maps an arena of |pages| pages for |c| and files it in
  * address order. Called with c->lock held. */
-static struct arena *arena_new(struct size_class *c, size_t pages, err_t *out_err)
+static err_t arena_new(struct size_class *c, size_t pages)
 {
+	err_t r = ERR_OK;
 	size_t span = pages * page_size();
 	size_t num_slots = span / c->slot;
 	size_t words = (num_slots + 63) / 64;
@@ -196,38 +203,43 @@ static struct arena *arena_new(struct size_class *c, size_t pages, err_t *out_er
 	bool lock = atomic_load(&mlock_on);
 
 	if (c->num_arenas == c->cap_arenas) {
-		size_t cap = c->cap_arenas ? 2 * c->cap_arenas : 8;
-		struct arena **grown = realloc(c->arenas, cap * sizeof(*grown));
-		if (grown == NULL) {
-			*out_err = ERR_NOMEM;
-			return NULL;
-		}
+		/* the index grows by doubling, in pages of its own */
+		size_t cap = c->cap_arenas ? 2 * c->cap_arenas : 512;
+		void *grown = mmap(NULL, cap * sizeof(c->arenas[0]), PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (grown == MAP_FAILED)
+			return ERR_NOMEM;
+		if (c->num_arenas > 0)
+			memcpy(grown, c->arenas, c->num_arenas * sizeof(c->arenas[0]));
+		if (c->arenas != NULL)
+			munmap(c->arenas, c->cap_arenas * sizeof(c->arenas[0]));
 		c->arenas = grown;
 		c->cap_arenas = cap;
 	}
-	a = calloc(1, sizeof(*a) + words * sizeof(a->bits[0]));
-	if (a == NULL) {
-		*out_err = ERR_NOMEM;
-		return NULL;
-	}
-	a->data = map_guarded(span, lock, out_err);
+	/* the bookkeeping (not secret) on a page of its own, away from the
+	 * slots; anonymous memory starts zeroed */
+	void *meta = mmap(NULL, meta_span(words), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	if (meta == MAP_FAILED)
+		return ERR_NOMEM;
+	a = meta;
+	a->data = map_guarded(span, lock, &r);
 	if (a->data == NULL) {
-		free(a);
-		return NULL;
+		munmap(meta, meta_span(words));
+		return r;
 	}
 	a->span = span;
 	a->num_slots = num_slots;
 	a->locked = lock;
 	size_t at = c->num_arenas;
-	while (at > 0 && c->arenas[at - 1]->data > a->data)
-		at--;
-	memmove(&c->arenas[at + 1], &c->arenas[at], (c->num_arenas - at) * sizeof(c->arenas[0]));
+	for (; at > 0 && c->arenas[at - 1]->data > a->data; at--)
+		c->arenas[at] = c->arenas[at - 1];
 	c->arenas[at] = a;
 	c->num_arenas++;
 	c->free_slots += num_slots;
 	c->empty_arenas++;
 	c->hint = at;
-	return a;
+	return ERR_OK;
 }
 
 /* arena_find returns the index of the arena holding |p|, or SIZE_MAX. */
@@ -276,7 +288,8 @@ static void *slab_alloc(struct size_class *c, err_t *out_err)
 	pthread_mutex_lock(&c->lock);
 	if (c->free_slots == 0) {
 		size_t pages = c->next_pages;
-		if (arena_new(c, pages, out_err) == NULL)
+		*out_err = arena_new(c, pages);
+		if (*out_err != ERR_OK)
 			goto out;
 		if (c->next_pages < ARENA_MAX_PAGES)
 			c->next_pages *= 2;
@@ -344,7 +357,7 @@ static bool slab_free(struct size_class *c, uint8_t *p)
 		memmove(&c->arenas[i], &c->arenas[i + 1], (c->num_arenas - i - 1) * sizeof(c->arenas[0]));
 		c->num_arenas--;
 		c->hint = 0;
-		free(a);
+		munmap(a, meta_span((a->num_slots + 63) / 64));
 	}
 	pthread_mutex_unlock(&c->lock);
 	return true;
