@@ -247,13 +247,15 @@ static void bench_sym_and_wrap(double seconds)
 	double rb = rate_of(rand_bytes, NULL, seconds, &r4);
 	printf("%-46s %14s\n", "AES-256 key generation (32 B, one core)", "keys/s");
 	printf("%-46s %14.0f%s\n", "fount keygen_sym_fill (worker DRBG)", fill, r1 ? " (failed)" : "");
-	printf("%-46s %14.0f%s\n", "fount keygen_sym_generate (+ secmem per key)", alloc,
+	printf("%-46s %14.0f%s\n", "fount keygen_sym_generate (a key in secmem)", alloc,
 	       r2 ? " (failed)" : "");
 	printf("%-46s %14.0f%s\n", "fount keygen_sym_fill, prediction resistance", pr,
 	       r3 ? " (failed)" : "");
 	printf("%-46s %14.0f%s\n", "OpenSSL RAND_priv_bytes_ex (same libctx)", rb, r4 ? " (failed)" : "");
-	printf("target >= 1,000,000/s: keygen_sym_fill %s (%.2fx RAND_priv_bytes)\n\n",
-	       fill >= 1e6 ? "met" : "NOT met", fill / rb);
+	printf("target >= 1,000,000/s: keygen_sym_fill %s (%.2fx RAND_priv_bytes), "
+	       "keygen_sym_generate %s (%.2fx keygen_sym_fill)\n\n",
+	       fill >= 1e6 ? "met" : "NOT met", fill / rb, alloc >= 1e6 ? "met" : "NOT met",
+	       alloc / fill);
 
 	EVP_CIPHER *c = EVP_CIPHER_fetch(keygen_libctx(), "AES-256-WRAP", NULL);
 	err_t r5 = ERR_OK, r6 = ERR_OK;
