@@ -1,10 +1,13 @@
 /* tests/test_util.c — util/: errors, secure memory, hex, configuration. */
+#include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/helpers.h"
@@ -64,15 +67,16 @@ static void on_segv(int sig)
 static void test_secmem_guard_and_wipe(void)
 {
 	err_t r = ERR_INTERNAL;
-	uint8_t *p = secmem_alloc(100, &r);
+	long pg = sysconf(_SC_PAGESIZE);
+	/* more than an arena slot holds: pages of its own */
+	uint8_t *p = secmem_alloc((size_t)pg, &r);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	EXPECT_OK(r);
-	for (size_t i = 0; i < 100; i++)
+	for (long i = 0; i < pg; i++)
 		CU_ASSERT_EQUAL(p[i], 0);
 	memset(p, 0xa5, 100);
 
 	/* the page after the data is a guard page: touching it faults */
-	long pg = sysconf(_SC_PAGESIZE);
 	struct sigaction sa = {0}, old_segv, old_bus;
 	sa.sa_handler = on_segv;
 	sigaction(SIGSEGV, &sa, &old_segv);
@@ -92,10 +96,326 @@ static void test_secmem_guard_and_wipe(void)
 	secure_zero(p, 100);
 	for (size_t i = 0; i < 100; i++)
 		CU_ASSERT_EQUAL(p[i], 0);
-	secmem_free(p, 100);
+	secmem_free(p, (size_t)pg);
 	secmem_free(NULL, 0);
 
 	EXPECT_ERR((secmem_alloc(0, &r) == NULL ? r : ERR_OK), ERR_INVALID_ARG);
+}
+
+/* ---- the arenas of small secrets ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SECMEM_TEST_ASAN 1
+#endif
+
+/* run_child runs |fn| in a child process with stderr on /dev/null and
+ * returns its wait status (-1 if fork failed). */
+static int run_child(void (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0)
+			dup2(fd, 2);
+		fn(arg);
+		_exit(0);
+	}
+	int st = 0;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return st;
+}
+
+static bool killed_by(int st, int sig)
+{
+	return st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == sig;
+}
+
+/* vma_of finds the mapping holding |p| in /proc/self/smaps: its bounds,
+ * its VmFlags line and its Locked: size in kB. */
+static bool vma_of(const void *p, uintptr_t *start, uintptr_t *end, char *flags,
+		   size_t flags_cap, long *locked_kb)
+{
+	FILE *fp = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false, found = false;
+	if (fp == NULL)
+		return false;
+	*locked_kb = -1;
+	flags[0] = '\0';
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			if (found)
+				break; /* the next mapping starts */
+			in = (uintptr_t)p >= a && (uintptr_t)p < b;
+			if (in) {
+				*start = a;
+				*end = b;
+				found = true;
+			}
+			continue;
+		}
+		if (in && strncmp(line, "Locked:", 7) == 0)
+			*locked_kb = strtol(line + 7, NULL, 10);
+		if (in && strncmp(line, "VmFlags:", 8) == 0)
+			snprintf(flags, flags_cap, "%s", line + 8);
+	}
+	fclose(fp);
+	return found;
+}
+
+static bool has_flag(const char *flags, const char *f)
+{
+	char want[8];
+	snprintf(want, sizeof(want), " %s", f);
+	const char *at = strstr(flags, want);
+	return at != NULL && (at[3] == ' ' || at[3] == '\n' || at[3] == '\0');
+}
+
+struct ptr_len {
+	uint8_t *p;
+	size_t len;
+};
+
+static int by_address(const void *a, const void *b)
+{
+	const struct ptr_len *x = a, *y = b;
+	return x->p < y->p ? -1 : x->p > y->p;
+}
+
+/* Slots of every size never overlap, and each keeps what was written. */
+static void test_secmem_slots_disjoint(void)
+{
+	static const size_t sizes[] = {1, 31, 32, 33, 64, 100, 128, 200, 256, 500, 512, 513};
+	enum { PER_SIZE = 300 };
+	static struct ptr_len all[ARRAY_SIZE(sizes) * PER_SIZE];
+	size_t n = 0;
+	for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
+		for (size_t i = 0; i < PER_SIZE; i++) {
+			err_t r = ERR_INTERNAL;
+			uint8_t *p = secmem_alloc(sizes[s], &r);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+			EXPECT_OK(r);
+			for (size_t k = 0; k < sizes[s]; k++)
+				CU_ASSERT_EQUAL_FATAL(p[k], 0);
+			memset(p, (int)(n & 0xff), sizes[s]);
+			all[n++] = (struct ptr_len){p, sizes[s]};
+		}
+	}
+	qsort(all, n, sizeof(all[0]), by_address);
+	size_t bad = 0;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (all[i].p + all[i].len > all[i + 1].p)
+			bad++;
+	CU_ASSERT_EQUAL(bad, 0);
+	/* every pattern intact, then free in address order */
+	for (size_t i = 0; i < n; i++) {
+		uint8_t v = all[i].p[0];
+		for (size_t k = 0; k < all[i].len; k++)
+			if (all[i].p[k] != v)
+				bad++;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	for (size_t i = 0; i < n; i++)
+		secmem_free(all[i].p, all[i].len);
+}
+
+/* A freed slot is wiped at once (not only when it is handed out again). */
+static void test_secmem_free_wipes_slot(void)
+{
+	err_t r;
+	uint8_t *p = secmem_alloc(64, &r), *held[128] = {0};
+	size_t nh = 0;
+	bool neighbour = false;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	/* hold a neighbouring slot, so the arena stays mapped after the free */
+	while (nh < ARRAY_SIZE(held) && !neighbour) {
+		held[nh] = secmem_alloc(64, &r);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(held[nh]);
+		neighbour = held[nh] == p + 64 || held[nh] == p - 64;
+		nh++;
+	}
+	CU_ASSERT_TRUE_FATAL(neighbour);
+	memset(p, 0xa5, 64);
+	secmem_free(p, 64);
+	size_t nonzero = 0;
+	for (size_t i = 0; i < 64; i++)
+		nonzero += ((volatile uint8_t *)p)[i] != 0;
+	CU_ASSERT_EQUAL(nonzero, 0);
+	for (size_t i = 0; i < nh; i++)
+		secmem_free(held[i], 64);
+}
+
+static void child_double_free(void *arg)
+{
+	UNUSED(arg);
+	err_t r;
+	uint8_t *p = secmem_alloc(32, &r);
+	secmem_free(p, 32);
+	secmem_free(p, 32);
+}
+
+static void child_foreign_free(void *arg)
+{
+	UNUSED(arg);
+	uint8_t *heap = malloc(32);
+	secmem_free(heap, 32);
+}
+
+static void child_interior_free(void *arg)
+{
+	UNUSED(arg);
+	err_t r;
+	uint8_t *p = secmem_alloc(100, &r);
+	secmem_free(p + 8, 100);
+}
+
+static void child_wrong_length_free(void *arg)
+{
+	UNUSED(arg);
+	err_t r;
+	uint8_t *p = secmem_alloc(100, &r); /* a 128-byte slot */
+	secmem_free(p, 20);                 /* says it is a 32-byte one */
+}
+
+static void child_large_foreign_free(void *arg)
+{
+	UNUSED(arg);
+	static uint8_t not_ours[8192];
+	secmem_free(not_ours + 1, 5000);
+}
+
+/* A bad free stops the process with a message, as OpenSSL's secure heap
+ * does, instead of corrupting the bookkeeping. */
+static void test_secmem_bad_free_aborts(void)
+{
+	CU_ASSERT_TRUE(killed_by(run_child(child_double_free, NULL), SIGABRT));
+	CU_ASSERT_TRUE(killed_by(run_child(child_foreign_free, NULL), SIGABRT));
+	CU_ASSERT_TRUE(killed_by(run_child(child_interior_free, NULL), SIGABRT));
+	CU_ASSERT_TRUE(killed_by(run_child(child_wrong_length_free, NULL), SIGABRT));
+	CU_ASSERT_TRUE(killed_by(run_child(child_large_foreign_free, NULL), SIGABRT));
+}
+
+static void child_touch(void *arg)
+{
+	volatile uint8_t *at = arg;
+	signal(SIGSEGV, SIG_DFL); /* the kernel's verdict, not a sanitizer's report */
+	*at = 1;
+}
+
+/* The arena has a guard page before and after it: a write just past
+ * either end faults. The arena is excluded from core dumps and locked. */
+static void test_secmem_arena_guarded_locked(void)
+{
+	bool was = secmem_mlock_enabled();
+	secmem_set_mlock(true);
+	err_t r;
+	uint8_t *p = secmem_alloc(48, &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	EXPECT_OK(r);
+	uintptr_t start = 0, end = 0;
+	char flags[512];
+	long locked_kb = -1;
+	CU_ASSERT_TRUE_FATAL(vma_of(p, &start, &end, flags, sizeof(flags), &locked_kb));
+	CU_ASSERT_TRUE(has_flag(flags, "rd") && has_flag(flags, "wr"));
+	CU_ASSERT_TRUE(has_flag(flags, "dd")); /* MADV_DONTDUMP */
+#ifndef SECMEM_TEST_ASAN /* AddressSanitizer's mlock interceptor does nothing */
+	CU_ASSERT_TRUE(has_flag(flags, "lo")); /* mlock */
+	CU_ASSERT_EQUAL(locked_kb * 1024, (long)(end - start));
+#endif
+	/* the last byte of the arena is writable, the next one is not */
+	CU_ASSERT_EQUAL(run_child(child_touch, (void *)(end - 1)), 0);
+	CU_ASSERT_TRUE(killed_by(run_child(child_touch, (void *)end), SIGSEGV));
+	CU_ASSERT_TRUE(killed_by(run_child(child_touch, (void *)(start - 1)), SIGSEGV));
+	secmem_free(p, 48);
+	secmem_set_mlock(was);
+}
+
+/* Wipe-on-fork needs pages of the secret's own; an arena slot is refused
+ * (the kernel would wipe its neighbours too). */
+static void test_secmem_wipe_on_fork(void)
+{
+	err_t r;
+	uint64_t *slot = secmem_alloc(sizeof(*slot), &r);
+	uint64_t *own = secmem_alloc_pages(sizeof(*own), &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(slot);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(own);
+	EXPECT_ERR(secmem_wipe_on_fork(slot, sizeof(*slot)), ERR_INVALID_ARG);
+	*own = 42;
+	EXPECT_OK(secmem_wipe_on_fork(own, sizeof(*own)));
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(*(volatile uint64_t *)own == 0 ? 0 : 1);
+	int st = -1;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT_EQUAL(*own, 42);
+	secmem_free(own, sizeof(*own));
+	secmem_free(slot, sizeof(*slot));
+}
+
+/* Sizes at the edges behave as before the arenas. */
+static void test_secmem_odd_sizes(void)
+{
+	err_t r = ERR_OK;
+	CU_ASSERT_PTR_NULL(secmem_alloc(0, &r));
+	EXPECT_ERR(r, ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NULL(secmem_alloc(SIZE_MAX / 2 + 1, &r));
+	EXPECT_ERR(r, ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NULL(secmem_alloc(SIZE_MAX / 4, &r)); /* no such address space */
+	EXPECT_ERR(r, ERR_NOMEM);
+	CU_ASSERT_PTR_NULL(secmem_alloc_pages(0, &r));
+	EXPECT_ERR(r, ERR_INVALID_ARG);
+	uint8_t *big = secmem_alloc(1 << 20, &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	big[(1 << 20) - 1] = 1;
+	secmem_free(big, 1 << 20);
+}
+
+#define SECMEM_THREADS 4
+#define SECMEM_ROUNDS 20000
+
+static void *secmem_thread(void *arg)
+{
+	uintptr_t id = (uintptr_t)arg, bad = 0;
+	struct ptr_len live[16] = {{0}};
+	uint32_t x = (uint32_t)id * 2654435761u + 1;
+	for (size_t i = 0; i < SECMEM_ROUNDS; i++) {
+		struct ptr_len *s = &live[i % ARRAY_SIZE(live)];
+		if (s->p != NULL) {
+			for (size_t k = 0; k < s->len; k++)
+				bad += s->p[k] != (uint8_t)(id + s->len);
+			secmem_free(s->p, s->len);
+		}
+		x = x * 1103515245u + 12345u;
+		s->len = i % 97 == 0 ? 2000 : 1 + (x >> 8) % 512;
+		err_t r;
+		s->p = secmem_alloc(s->len, &r);
+		if (s->p == NULL) {
+			bad++;
+			continue;
+		}
+		memset(s->p, (int)(uint8_t)(id + s->len), s->len);
+	}
+	for (size_t j = 0; j < ARRAY_SIZE(live); j++)
+		secmem_free(live[j].p, live[j].len);
+	return (void *)bad;
+}
+
+/* Threads allocating and freeing at once never see each other's bytes. */
+static void test_secmem_threads(void)
+{
+	pthread_t th[SECMEM_THREADS];
+	for (uintptr_t t = 0; t < SECMEM_THREADS; t++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[t], NULL, secmem_thread, (void *)(t + 1)), 0);
+	for (size_t t = 0; t < SECMEM_THREADS; t++) {
+		void *bad = (void *)1;
+		CU_ASSERT_EQUAL(pthread_join(th[t], &bad), 0);
+		CU_ASSERT_PTR_NULL(bad);
+	}
 }
 
 /* In the style of OpenBSD's explicit_bzero regress: put a secret in a stack
@@ -267,7 +587,10 @@ static void test_config_print_roundtrip(void)
 
 TEST_SUITE(util, NULL, NULL,
 	   TEST(test_err_table), TEST(test_hex), TEST(test_ct_memeq),
-	   TEST(test_secmem_guard_and_wipe), TEST(test_secure_zero_stack))
+	   TEST(test_secmem_guard_and_wipe), TEST(test_secmem_slots_disjoint),
+	   TEST(test_secmem_free_wipes_slot), TEST(test_secmem_bad_free_aborts),
+	   TEST(test_secmem_arena_guarded_locked), TEST(test_secmem_wipe_on_fork),
+	   TEST(test_secmem_odd_sizes), TEST(test_secmem_threads), TEST(test_secure_zero_stack))
 
 TEST_SUITE(config, config_init, config_clean,
 	   TEST(test_file_read_bounded), TEST(test_config_defaults_no_file), TEST(test_config_file_and_env),

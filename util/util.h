@@ -133,20 +133,30 @@ enum err_category err_category(err_t r);
 	} while (0)
 
 /* ---- secure memory -----------------------------------------------------
- * secmem_alloc returns |len| zeroed bytes on their own pages, with an
- * inaccessible guard page on each side, excluded from core dumps
- * (MADV_DONTDUMP) and locked in RAM (mlock). Locking can be turned off
+ * secmem_alloc returns |len| zeroed bytes excluded from core dumps
+ * (MADV_DONTDUMP) and locked in RAM (mlock). Up to 512 bytes, the bytes are
+ * a slot of a locked arena (a run of pages with an inaccessible guard page
+ * before and after the run); larger requests get pages of their own with a
+ * guard page on each side. Locking can be turned off
  * with secmem_set_mlock(false) (config `[security] mlock = off`, or
  * FOUNT_SECURITY_MLOCK=off) where RLIMIT_MEMLOCK is too low, as on some CI
  * hosts. Returns NULL and sets *out_err (if not NULL) on failure. */
 void *secmem_alloc(size_t len, err_t *out_err) MUST_CHECK;
 
-/* secmem_free wipes |len| bytes at |p|, unlocks and unmaps them. |len| must
- * be the length given to secmem_alloc. Does nothing on NULL. */
+/* secmem_alloc_pages is secmem_alloc with pages of the secret's own at any
+ * size, for memory that needs page attributes (secmem_wipe_on_fork). */
+void *secmem_alloc_pages(size_t len, err_t *out_err) MUST_CHECK;
+
+/* secmem_free wipes |len| bytes at |p| (a slot: the whole slot) and gives
+ * them back. |len| must be the length given to secmem_alloc. Does nothing
+ * on NULL; a pointer secmem_alloc did not return, or one freed twice,
+ * aborts the process with a message. */
 void secmem_free(void *p, size_t len);
 
 /* secmem_wipe_on_fork asks the kernel to zero the pages holding |p| in a
- * child process (MADV_WIPEONFORK). Returns ERR_SYSTEM where unsupported. */
+ * child process (MADV_WIPEONFORK). Returns ERR_SYSTEM where unsupported,
+ * ERR_INVALID_ARG for an arena slot (its pages hold other secrets too):
+ * allocate |p| with secmem_alloc_pages. */
 err_t secmem_wipe_on_fork(void *p, size_t len) MUST_CHECK;
 
 void secmem_set_mlock(bool on);
