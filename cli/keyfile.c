@@ -57,47 +57,6 @@ void cli_buf_free(struct cli_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int cli_create_file(const char *cmd, const char *path, unsigned mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
-	if (fd < 0)
-		fprintf(stderr, "fount %s: cannot create %s: %s%s\n", cmd, path, strerror(errno),
-			errno == EEXIST ? " (remove it first; fount never overwrites)" : "");
-	return fd;
-}
-
-bool cli_write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-bool cli_finish_file(const char *path, int fd, bool ok)
-{
-	if (fd < 0)
-		return ok;
-	/* fsync: a key file that claims success is on disk */
-	bool wrote = ok;
-	if (ok && fsync(fd) != 0)
-		ok = false;
-	if (close(fd) != 0)
-		ok = false;
-	if (wrote && !ok)
-		fprintf(stderr, "fount: cannot finish %s: %s\n", path, strerror(errno));
-	if (!ok)
-		unlink(path); /* nothing half-written is left behind */
-	return ok;
-}
-
 void cli_kek_free(struct cli_kek *k)
 {
 	cli_buf_free(&k->aes);
