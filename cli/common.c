@@ -85,14 +85,6 @@ err_t cli_power_on(const struct config *cfg)
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].r == ERR_OK)
 			continue;
-		if (res[i].r == ERR_MLOCK) {
-			/* the test did not fail: its secure memory could not be
-			 * locked, and the fix is the limit, not the code */
-			char what[96];
-			snprintf(what, sizeof(what), "power-on self-test '%s'", res[i].name);
-			cli_mlock_error(what);
-			return r;
-		}
 		if (keygen_init_error()[0] != '\0') {
 			/* the provider: its message names the folder and the fix */
 			fprintf(stderr, "fount: %s; refusing to run\n", keygen_init_error());

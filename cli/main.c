@@ -112,6 +112,9 @@ int main(int argc, char **argv)
 		cfg_path = NULL;
 	if (cfg_path == NULL)
 		cfg_path = CONFIG_DEFAULT_PATH;
+	const char *const *sources;
+	size_t num_sources = entropy_credited_names(&sources);
+	config_set_source_names(sources, num_sources);
 	if (config_load(&cfg, cfg_path, required, err, sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "fount: %s\n", err);
 		return EXIT_USAGE;

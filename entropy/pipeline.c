@@ -414,13 +414,26 @@ void entropy_shutdown(void)
 	(void)pthread_mutex_unlock(&pipe_lock);
 }
 
+static const struct entropy_source *const all_builtin[] = {
+	&entropy_source_rdseed, &entropy_source_jitter,
+	&entropy_source_rdrand, &entropy_source_getrandom,
+};
+
+size_t entropy_credited_names(const char *const **out)
+{
+	static const char *names[ARRAY_SIZE(all_builtin)];
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(all_builtin); i++)
+		if (all_builtin[i]->credited)
+			names[n++] = all_builtin[i]->name;
+	*out = names;
+	return n;
+}
+
 static const struct entropy_source *builtin(const char *name, bool credited_only)
 {
-	static const struct entropy_source *const all[] = {
-		&entropy_source_rdseed, &entropy_source_jitter,
-		&entropy_source_rdrand, &entropy_source_getrandom,
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+	const struct entropy_source *const *all = all_builtin;
+	for (size_t i = 0; i < ARRAY_SIZE(all_builtin); i++)
 		if (strcmp(all[i]->name, name) == 0 && (all[i]->credited || !credited_only))
 			return all[i];
 	return NULL;

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL, KT_REQUIRED };
+enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL, KT_REQUIRED, KT_SOURCES };
 
 struct config_key {
 	const char *section;
@@ -40,7 +40,7 @@ struct config_key {
 	 sizeof(((struct config_hsm *)0)->field), lo, hi, false, doc, true}
 
 static const struct config_key config_keys[] = {
-	K("entropy", "sources", KT_STRING, entropy_sources, 0, 0,
+	K("entropy", "sources", KT_SOURCES, entropy_sources, 0, 0,
 	  "credited noise sources, tried in order (rdseed, jitter)"),
 	K("entropy", "rdseed_h", KT_DOUBLE, entropy_rdseed_h, 0.01, 8,
 	  "claimed min-entropy (bits) per 8-bit RDSEED sample"),
@@ -155,6 +155,74 @@ static bool is_hsm_section(const char *section)
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
+/* The names [entropy] sources may hold. util/ knows nothing of entropy/
+ * (dependencies point one way), so the list is the caller's to give
+ * (config_set_source_names, from entropy_credited_names). Without one
+ * the syntax and duplicates are still checked, the names at entropy_init. */
+static const char *const *source_names;
+static size_t num_source_names;
+
+void config_set_source_names(const char *const *names, size_t n)
+{
+	source_names = names;
+	num_source_names = names != NULL ? n : 0;
+}
+
+/* check_sources validates a comma-separated list of source names: at
+ * least one, none empty, none twice, each one of source_names (exactly,
+ * case included, as entropy_init matches them). */
+static bool check_sources(const char *v, char *why, size_t whylen)
+{
+	char names[CONFIG_MAX_SOURCES][32];
+	size_t count = 0;
+	const char *p = v;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		size_t n = strcspn(p, ",");
+		size_t len = n;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0) {
+			snprintf(why, whylen, "%s", count == 0 && p[n] == '\0' ?
+				 "at least one noise source is needed" :
+				 "an empty name in the list (two commas, or one at an end)");
+			return false;
+		}
+		if (len >= sizeof(names[0]) || count == CONFIG_MAX_SOURCES) {
+			snprintf(why, whylen, "at most %d names of up to %zu characters",
+				 CONFIG_MAX_SOURCES, sizeof(names[0]) - 1);
+			return false;
+		}
+		memcpy(names[count], p, len);
+		names[count][len] = '\0';
+		bool known = num_source_names == 0;
+		for (size_t i = 0; i < num_source_names && !known; i++)
+			known = strcmp(source_names[i], names[count]) == 0;
+		if (!known) {
+			char list[128] = "";
+			for (size_t i = 0; i < num_source_names; i++) {
+				size_t used = strlen(list);
+				snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+					 source_names[i]);
+			}
+			snprintf(why, whylen, "unknown source '%s' (known: %s)", names[count], list);
+			return false;
+		}
+		for (size_t i = 0; i < count; i++) {
+			if (strcmp(names[i], names[count]) == 0) {
+				snprintf(why, whylen, "source '%s' listed twice", names[count]);
+				return false;
+			}
+		}
+		count++;
+		if (p[n] == '\0')
+			return true;
+		p += n + 1;
+	}
+}
+
 static bool parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = {"1", "on", "yes", "true"};
@@ -174,6 +242,11 @@ static bool set_value(void *base, const struct config_key *k,
 	char *end = NULL;
 
 	switch (k->type) {
+	case KT_SOURCES:
+		if (!check_sources(v, why, whylen))
+			return false;
+		/* stored as the string it is */
+		__attribute__((fallthrough));
 	case KT_STRING:
 		if (strlen(v) >= k->size) {
 			snprintf(why, whylen, "value longer than %zu characters", k->size - 1);
@@ -497,6 +570,7 @@ static void print_key(FILE *fp, const struct config_key *k, const void *base)
 		return;
 	}
 	switch (k->type) {
+	case KT_SOURCES:
 	case KT_STRING: fprintf(fp, "%s\n", (const char *)field); break;
 	case KT_DOUBLE: { double d; memcpy(&d, field, sizeof(d)); fprintf(fp, "%g\n", d); break; }
 	case KT_UINT: { unsigned u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%u\n", u); break; }

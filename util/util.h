@@ -305,6 +305,12 @@ void config_defaults(struct config *cfg) NONNULL(1);
 err_t config_load(struct config *cfg, const char *path, bool required,
 		  char *errbuf, size_t errlen) MUST_CHECK NONNULL(1, 4);
 
+/* config_set_source_names gives config_load the |n| names that [entropy]
+ * sources may hold (|names| must outlive every later config_load). util/
+ * cannot ask entropy/ itself; cli/main.c passes entropy_credited_names().
+ * Without it only the list's syntax and duplicates are checked. */
+void config_set_source_names(const char *const *names, size_t n);
+
 /* config_print writes the effective configuration as INI to |fp| (FILE*),
  * with any secret values masked. */
 void config_print(const struct config *cfg, void *fp) NONNULL(1, 2);
