@@ -18,6 +18,17 @@
 #include "selftest/selftest.h"
 #include "tests/helpers.h"
 
+/* AddressSanitizer intercepts mlock and mlockall and makes them succeed
+ * without doing anything (compiler-rt, sanitizer_common_interceptors.inc:
+ * MlockIsUnsupported), so in a SAN=1 build no page is ever locked and an
+ * RLIMIT_MEMLOCK of 0 cannot fail: the memory-locking checks run in the
+ * plain build only. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MLOCK_IS_REAL 0
+#else
+#define MLOCK_IS_REAL 1
+#endif
+
 static char tmpdir[64];
 static struct run_result res;
 
@@ -568,6 +579,10 @@ static void test_interrupted_keygen_pair(void)
  * setpriv drops it from the bounding set, so the child is root without it. */
 static void test_mlock_failure_names_the_fix(void)
 {
+	if (!MLOCK_IS_REAL) {
+		fprintf(stderr, "\n  ASan build: mlock is a no-op, checked in the plain build");
+		return;
+	}
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd),
 		 "ulimit -l 0 && exec /usr/bin/setpriv --bounding-set=-ipc_lock --inh-caps=-ipc_lock "
@@ -748,8 +763,10 @@ static void test_serve_locks_all_memory(void)
 		CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 		fprintf(stderr, "\n  mlock=%s: VmLck %ld kB, VmRSS %ld kB", on ? "on" : "off", lck, rss);
 		CU_ASSERT(rss > 0);
-		if (on) {
+		if (on && MLOCK_IS_REAL) {
 			CU_ASSERT(lck >= rss * 9 / 10); /* every resident page, not a few secure ones */
+		} else if (on) {
+			fprintf(stderr, " (ASan build: mlock is a no-op, checked in the plain build)");
 		} else {
 			CU_ASSERT_EQUAL(lck, 0);
 		}
