@@ -205,7 +205,8 @@ err_t file_read_bounded(const char *path, uint8_t *out, size_t cap, size_t *out_
  * in place. Returns the descriptor, or -1 with errno set: EEXIST, EISDIR
  * (a folder), ENOTSUP (a socket or block device), or open(2)'s. Files
  * committed while others are still open count as one output: a signal
- * before the last commit removes them all. At most OUTFILE_MAX at once. */
+ * before the last commit removes them all. At most OUTFILE_MAX at once;
+ * not thread-safe (the CLI opens and commits from its one thread). */
 #define OUTFILE_MAX 8
 #define OUTFILE_REPLACE 1u
 int outfile_open(const char *path, unsigned mode, unsigned flags) MUST_CHECK;
