@@ -1,4 +1,6 @@
 /* tests/test_util.c — util/: errors, secure memory, hex, configuration. */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -11,6 +13,17 @@
 #include <unistd.h>
 
 #include "tests/helpers.h"
+
+/* AddressSanitizer intercepts mlock and mlockall and makes them succeed
+ * without doing anything (compiler-rt, sanitizer_common_interceptors.inc:
+ * MlockIsUnsupported), so in a SAN=1 build no page is ever locked and an
+ * RLIMIT_MEMLOCK of 0 cannot fail: the memory-locking checks run in the
+ * plain build only. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MLOCK_IS_REAL 0
+#else
+#define MLOCK_IS_REAL 1
+#endif
 
 static void test_err_table(void)
 {
@@ -585,6 +598,316 @@ static void test_config_print_roundtrip(void)
 	CU_ASSERT_STRING_EQUAL(d.entropy_sources, c.entropy_sources);
 }
 
+
+/* Files that exist but cannot be used are errors, never "no file"; the
+ * read is bounded; a NUL byte is an error at its line. */
+static void test_config_unusable_files(void)
+{
+	struct config c;
+	char err[512], path[160];
+
+	EXPECT_ERR(config_load(&c, tmpdir, false, err, sizeof(err)), ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, tmpdir));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "a directory"));
+	snprintf(path, sizeof(path), "%s/fifo.conf", tmpdir);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+	/* O_NONBLOCK: no writer, yet no wait */
+	EXPECT_ERR(config_load(&c, path, false, err, sizeof(err)), ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "a FIFO"));
+	EXPECT_ERR(config_load(&c, "/dev/zero", true, err, sizeof(err)), ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "a device"));
+	snprintf(path, sizeof(path), "%s/dangling.conf", tmpdir);
+	CU_ASSERT_EQUAL_FATAL(symlink("/nonexistent/fount.conf", path), 0);
+	EXPECT_ERR(config_load(&c, path, false, err, sizeof(err)), ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "symbolic link"));
+	/* a link to a good file is fine */
+	const char *good = write_conf("good.conf", "[drbg]\nreseed_seconds = 9\n");
+	snprintf(path, sizeof(path), "%s/link.conf", tmpdir);
+	CU_ASSERT_EQUAL_FATAL(symlink(good, path), 0);
+	EXPECT_OK(config_load(&c, path, true, err, sizeof(err)));
+	CU_ASSERT_EQUAL(c.drbg_reseed_seconds, 9);
+	/* empty is the defaults */
+	EXPECT_OK(config_load(&c, write_conf("empty.conf", ""), true, err, sizeof(err)));
+
+	snprintf(path, sizeof(path), "%s/nul.conf", tmpdir);
+	FILE *fp = fopen(path, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fwrite("[entropy]\nsources = jitter\0,rdseed\n", 1, 35, fp);
+	fclose(fp);
+	EXPECT_ERR(config_load(&c, path, true, err, sizeof(err)), ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "nul.conf:2: NUL byte"));
+
+	/* exactly the cap is read; one byte more is refused */
+	snprintf(path, sizeof(path), "%s/cap.conf", tmpdir);
+	fp = fopen(path, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	for (unsigned i = 0; i < CONFIG_MAX_FILE / 16; i++)
+		fputs("# fifteen chars\n", fp);
+	fclose(fp);
+	EXPECT_OK(config_load(&c, path, true, err, sizeof(err)));
+	fp = fopen(path, "ab");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputc('\n', fp);
+	fclose(fp);
+	EXPECT_ERR(config_load(&c, path, true, err, sizeof(err)), ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "larger than 1024 KiB"));
+}
+
+/* [entropy] sources: syntax and duplicates always, names against the
+ * list the caller gives (util/ cannot ask entropy/). */
+static void test_config_sources_checked(void)
+{
+	static const char *const known[] = {"alpha", "beta"};
+	struct config c;
+	char err[512];
+
+	config_set_source_names(known, ARRAY_SIZE(known));
+	EXPECT_OK(config_load(&c, write_conf("s1.conf", "[entropy]\nsources = beta , alpha\n"), true,
+			      err, sizeof(err)));
+	CU_ASSERT_STRING_EQUAL(c.entropy_sources, "beta , alpha");
+	static const struct { const char *v, *why; } bad[] = {
+		{"gamma", "unknown source 'gamma' (known: alpha, beta)"},
+		{"ALPHA", "unknown source 'ALPHA'"},
+		{"alpha,alpha", "listed twice"},
+		{"", "at least one"},
+		{",,,", "empty name"},
+		{"alpha,", "empty name"},
+		{" , beta", "empty name"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char text[96];
+		snprintf(text, sizeof(text), "[entropy]\n\nsources = %s\n", bad[i].v);
+		EXPECT_ERR(config_load(&c, write_conf("s2.conf", text), true, err, sizeof(err)),
+			   ERR_CONFIG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "s2.conf:3"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].why));
+	}
+	setenv("FOUNT_ENTROPY_SOURCES", "alpha,gamma", 1);
+	EXPECT_ERR(config_load(&c, NULL, false, err, sizeof(err)), ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "FOUNT_ENTROPY_SOURCES"));
+	unsetenv("FOUNT_ENTROPY_SOURCES");
+	/* no list: any name, still no duplicates */
+	config_set_source_names(NULL, 0);
+	EXPECT_OK(config_load(&c, write_conf("s3.conf", "[entropy]\nsources = gamma\n"), true,
+			      err, sizeof(err)));
+	EXPECT_ERR(config_load(&c, write_conf("s3.conf", "[entropy]\nsources = g,g\n"), true, err,
+			       sizeof(err)), ERR_CONFIG);
+}
+
+/* ---- output files ------------------------------------------------------ */
+
+static char outdir[64];
+
+static int outfile_init(void)
+{
+	return testlib_tmpdir_create(outdir, "outfile");
+}
+
+static int outfile_clean(void)
+{
+	outfile_test_force_named(false);
+	return testlib_tmpdir_remove(outdir);
+}
+
+/* entries counts what is in outdir; *hidden the dot-files among them. */
+static int entries(int *hidden)
+{
+	DIR *d = opendir(outdir);
+	int n = 0;
+	*hidden = 0;
+	if (d == NULL)
+		return -1;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		n++;
+		*hidden += e->d_name[0] == '.';
+	}
+	closedir(d);
+	return n;
+}
+
+static void clear_outdir(void)
+{
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/* '%s'/.[!.]*", outdir, outdir);
+	CU_ASSERT_EQUAL(testlib_sh(cmd), 0);
+}
+
+static const char *out_path(const char *name)
+{
+	return testlib_file(outdir, name);
+}
+
+/* Both ways (O_TMPFILE and the temporary name): the file has no name until
+ * the commit, keeps its mode, and an existing name is never replaced, not
+ * even one that appears while the file is written. */
+static void test_outfile_commit_never_overwrites(void)
+{
+	for (int named = 0; named <= 1; named++) {
+		int hidden = 0;
+		char f[128];
+		clear_outdir();
+		outfile_test_force_named(named);
+		snprintf(f, sizeof(f), "%s", out_path("key.bin"));
+		int fd = outfile_open(f, 0600, 0);
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_EQUAL(write(fd, "secret", 6), 6);
+		CU_ASSERT_EQUAL(access(f, F_OK), -1); /* no name yet */
+		CU_ASSERT_EQUAL(entries(&hidden), named);
+		CU_ASSERT_EQUAL(hidden, named);
+		EXPECT_OK(outfile_commit(fd));
+		struct stat st;
+		CU_ASSERT_EQUAL_FATAL(stat(f, &st), 0);
+		CU_ASSERT_EQUAL(st.st_size, 6);
+		CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+		CU_ASSERT_EQUAL(entries(&hidden), 1);
+		CU_ASSERT_EQUAL(hidden, 0);
+		/* there now: refused at open */
+		errno = 0;
+		CU_ASSERT_EQUAL(outfile_open(f, 0600, 0), -1);
+		CU_ASSERT_EQUAL(errno, EEXIST);
+		/* appears meanwhile: refused at commit, and nothing is left */
+		char g[128];
+		snprintf(g, sizeof(g), "%s", out_path("late.bin"));
+		fd = outfile_open(g, 0644, 0);
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_EQUAL(write(fd, "mine", 4), 4);
+		FILE *fp = fopen(g, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+		fputs("theirs!", fp);
+		fclose(fp);
+		EXPECT_ERR(outfile_commit(fd), ERR_IO);
+		CU_ASSERT_EQUAL(errno, EEXIST);
+		CU_ASSERT_EQUAL(stat(g, &st), 0);
+		CU_ASSERT_EQUAL(st.st_size, 7);
+		CU_ASSERT_EQUAL(entries(&hidden), 2);
+		CU_ASSERT_EQUAL(hidden, 0);
+		/* abort: nothing */
+		fd = outfile_open(out_path("dropped.bin"), 0600, 0);
+		CU_ASSERT_FATAL(fd >= 0);
+		outfile_abort(fd);
+		CU_ASSERT_EQUAL(entries(&hidden), 2);
+		/* OUTFILE_REPLACE replaces a regular file whole */
+		fd = outfile_open(g, 0644, OUTFILE_REPLACE);
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_EQUAL(write(fd, "new", 3), 3);
+		CU_ASSERT_EQUAL(stat(g, &st), 0);
+		CU_ASSERT_EQUAL(st.st_size, 7); /* the old one until the commit */
+		EXPECT_OK(outfile_commit(fd));
+		CU_ASSERT_EQUAL(stat(g, &st), 0);
+		CU_ASSERT_EQUAL(st.st_size, 3);
+		CU_ASSERT_EQUAL(entries(&hidden), 2);
+		CU_ASSERT_EQUAL(hidden, 0);
+	}
+	outfile_test_force_named(false);
+}
+
+static void test_outfile_devices_fifos_dirs(void)
+{
+	int fd = outfile_open("/dev/null", 0600, 0);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, "x", 1), 1);
+	EXPECT_OK(outfile_commit(fd));
+	errno = 0;
+	CU_ASSERT_EQUAL(outfile_open(outdir, 0600, 0), -1);
+	CU_ASSERT_EQUAL(errno, EISDIR);
+	errno = 0;
+	CU_ASSERT_EQUAL(outfile_open(outdir, 0600, OUTFILE_REPLACE), -1);
+	CU_ASSERT_EQUAL(errno, EISDIR);
+	/* a link to a device is written through; a link to a file is not */
+	char link[128];
+	snprintf(link, sizeof(link), "%s", out_path("null.link"));
+	CU_ASSERT_EQUAL_FATAL(symlink("/dev/null", link), 0);
+	fd = outfile_open(link, 0600, 0);
+	CU_ASSERT_FATAL(fd >= 0);
+	EXPECT_OK(outfile_commit(fd));
+	struct stat st;
+	CU_ASSERT_EQUAL(lstat(link, &st), 0);
+	CU_ASSERT_TRUE(S_ISLNK(st.st_mode));
+	unlink(link);
+	CU_ASSERT_EQUAL_FATAL(symlink("/nonexistent/target", link), 0);
+	errno = 0;
+	CU_ASSERT_EQUAL(outfile_open(link, 0600, 0), -1);
+	CU_ASSERT_EQUAL(errno, EEXIST);
+	unlink(link);
+}
+
+/* The temporary-name way under a signal: the handler removes the
+ * temporary file, and a file already committed while another of the same
+ * output is still open (a key before its public half) goes too. */
+static void test_outfile_signal_removes_everything(void)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		int hidden = 0;
+		clear_outdir();
+		pid_t pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0) {
+			outfile_test_force_named(true);
+			int a = outfile_open(out_path("key.pem"), 0600, 0);
+			int b = outfile_open(out_path("key.pub"), 0644, 0);
+			if (a < 0 || b < 0 || write(a, "k", 1) != 1 || write(b, "p", 1) != 1)
+				_exit(3);
+			if (outfile_commit(a) != ERR_OK || access(out_path("key.pem"), F_OK) != 0)
+				_exit(4);
+			raise(sigs[i]);
+			_exit(5);
+		}
+		int st = 0;
+		CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+		CU_ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == sigs[i]);
+		CU_ASSERT_EQUAL(entries(&hidden), 0);
+	}
+	/* after the last commit the pair is final: a signal removes nothing */
+	clear_outdir();
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		outfile_test_force_named(true);
+		int a = outfile_open(out_path("key.pem"), 0600, 0);
+		int b = outfile_open(out_path("key.pub"), 0644, 0);
+		if (a < 0 || b < 0 || outfile_commit(a) != ERR_OK || outfile_commit(b) != ERR_OK)
+			_exit(3);
+		raise(SIGTERM);
+		_exit(5);
+	}
+	int st = 0, hidden = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	CU_ASSERT_EQUAL(entries(&hidden), 2);
+	CU_ASSERT_EQUAL(hidden, 0);
+}
+
+/* memlock_all locks what the process has (checked in a child, so the test
+ * runner itself stays unlocked). */
+static void test_memlock_all(void)
+{
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		if (memlock_all() != ERR_OK)
+			_exit(2);
+		FILE *fp = fopen("/proc/self/status", "r");
+		char line[256];
+		long lck = -1, rss = -1;
+		while (fp != NULL && fgets(line, sizeof(line), fp) != NULL) {
+			if (strncmp(line, "VmLck:", 6) == 0)
+				lck = strtol(line + 6, NULL, 10);
+			if (strncmp(line, "VmRSS:", 6) == 0)
+				rss = strtol(line + 6, NULL, 10);
+		}
+		_exit(!MLOCK_IS_REAL || (lck > 0 && lck >= rss * 9 / 10) ? 0 : 1);
+	}
+	int st = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char limit[32];
+	memlock_limit_text(limit, sizeof(limit));
+	CU_ASSERT(strlen(limit) > 0);
+}
+
 TEST_SUITE(util, NULL, NULL,
 	   TEST(test_err_table), TEST(test_hex), TEST(test_ct_memeq),
 	   TEST(test_secmem_guard_and_wipe), TEST(test_secmem_slots_disjoint),
@@ -594,4 +917,9 @@ TEST_SUITE(util, NULL, NULL,
 
 TEST_SUITE(config, config_init, config_clean,
 	   TEST(test_file_read_bounded), TEST(test_config_defaults_no_file), TEST(test_config_file_and_env),
-	   TEST(test_config_errors_name_line_and_key), TEST(test_config_print_roundtrip))
+	   TEST(test_config_errors_name_line_and_key), TEST(test_config_print_roundtrip),
+	   TEST(test_config_unusable_files), TEST(test_config_sources_checked))
+
+TEST_SUITE(outfile, outfile_init, outfile_clean,
+	   TEST(test_outfile_commit_never_overwrites), TEST(test_outfile_devices_fifos_dirs),
+	   TEST(test_outfile_signal_removes_everything), TEST(test_memlock_all))
