@@ -1,7 +1,10 @@
 /* bench/bench.c — fount's DRBG tree against its peers in one run: OpenSSL 3
  * RAND_bytes, getrandom(2), and raw AES-256-CTR through EVP (the ceiling:
  * the CTR_DRBG's keystream is exactly that). Then the entropy sources
- * (bench_entropy) and key generation (bench_keys). Usage: bench [seconds_per_case], default 0.3.
+ * (bench_entropy) and key generation (bench_keys). Usage: bench [seconds_per_case
+ * [section]], default 0.3 s and every section; a section is drbg, keys,
+ * sym (keys without the key pairs), entropy or hsm
+ * (`make bench BENCH_ARGS="0.3 keys"`).
  * Timing lives here only, never in the unit tests. */
 #include <pthread.h>
 #include <stdio.h>
@@ -148,11 +151,18 @@ static bool gate_open(void)
 	return true;
 }
 
+/* want: no section named runs every section */
+static bool want(const char *only, const char *section)
+{
+	return only == NULL || strcmp(only, section) == 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const size_t sizes[] = {32, 4096, 65536, 1 << 20};
 	static const char *const size_names[] = {"32 B", "4 KiB", "64 KiB", "1 MiB"};
 	double seconds = argc > 1 ? atof(argv[1]) : 0.3;
+	const char *only = argc > 2 ? argv[2] : NULL;
 	struct config cfg;
 	if (seconds <= 0 || seconds > 10)
 		seconds = 0.3;
@@ -180,8 +190,10 @@ int main(int argc, char **argv)
 	printf("fount DRBG benchmark (%.2f s per case; %s; %s)\n", seconds, keygen_provider_name(),
 	       OpenSSL_version(OPENSSL_VERSION));
 	printf("NOTE: self-tests are not run in the bench; the DRBG and key-service gates are forced open.\n\n");
-	printf("%-7s %-3s %-22s %14s %11s\n", "size", "thr", "implementation", "calls/s", "MB/s");
-	for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
+	if (want(only, "drbg"))
+		printf("%-7s %-3s %-22s %14s %11s\n", "size", "thr", "implementation", "calls/s",
+		       "MB/s");
+	for (size_t s = 0; s < ARRAY_SIZE(sizes) && want(only, "drbg"); s++) {
 		for (int threads = 1; threads <= MAX_THREADS; threads++) {
 			double rate[ARRAY_SIZE(impls)];
 			for (size_t i = 0; i < ARRAY_SIZE(impls); i++) {
@@ -199,9 +211,14 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.primary_reseeds, (unsigned long long)st.worker_reseeds,
 	       (unsigned long long)st.workers);
 
-	bench_keys(seconds);
-	bench_entropy(seconds);
-	bench_hsm(seconds);
+	if (want(only, "keys"))
+		bench_keys(seconds);
+	else if (only != NULL && strcmp(only, "sym") == 0)
+		bench_keys_sym(seconds);
+	if (want(only, "entropy"))
+		bench_entropy(seconds);
+	if (want(only, "hsm"))
+		bench_hsm(seconds);
 
 	drbg_tree_shutdown();
 	entropy_shutdown();

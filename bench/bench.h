@@ -10,6 +10,8 @@ void bench_entropy(double seconds_per_case);
  * through OpenSSL's own EVP keygen in the same library context, AES-256
  * key generation rates, and AES-KW wraps per second (bench/bench_keys.c). */
 void bench_keys(double seconds_per_case);
+/* bench_keys_sym is bench_keys without the key pairs: AES keys and AES-KW. */
+void bench_keys_sym(double seconds_per_case);
 /* bench_hsm compares fount's PKCS#11 path (RNG draws, seeding, imports by
  * unwrap) with pkcs11-tool on a throw-away SoftHSMv2 token
  * (bench/bench_hsm.c); skipped with a note when SoftHSM is absent. */

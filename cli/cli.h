@@ -45,14 +45,23 @@ void cli_buf_free(struct cli_buf *b);
  * it prints "fount CMD: ..." naming |what| and |path|. */
 err_t cli_read_file(const char *cmd, const char *what, const char *path, size_t max,
 		    struct cli_buf *out) MUST_CHECK;
-/* cli_create_file creates |path| with |mode|, O_EXCL and O_NOFOLLOW (never
- * overwrites, never follows a link); prints why and returns -1 on failure. */
+/* cli_create_file starts the new file |path| with |mode| (outfile_open:
+ * it appears under its name only when cli_finish_file commits it; never
+ * overwrites a file; a character device or FIFO such as /dev/null or
+ * /dev/stdout is written in place); prints why and returns -1 on failure.
+ * cli_open_output is the same with outfile_open's |flags|. */
 int cli_create_file(const char *cmd, const char *path, unsigned mode);
+int cli_open_output(const char *cmd, const char *path, unsigned mode, unsigned flags);
 bool cli_write_all(int fd, const void *buf, size_t len) MUST_CHECK;
-/* cli_finish_file syncs and closes |fd|; unless |ok|, or if that fails
- * (ENOSPC, EIO at close), it removes |path|. Returns whether the file is
- * kept; for fd < 0 it does nothing and returns |ok|. */
+/* cli_finish_file commits |fd| (fsync, name, folder fsync) if |ok|, or
+ * drops it; if the commit fails (ENOSPC, EIO, the name taken meanwhile)
+ * nothing is left either. Returns whether the file is kept; for fd < 0 it
+ * does nothing and returns |ok|. */
 bool cli_finish_file(const char *path, int fd, bool ok) MUST_CHECK;
+
+/* cli_mlock_error prints the one line for a failed mlock or mlockall in
+ * |what|: the RLIMIT_MEMLOCK in force and the two fixes. */
+void cli_mlock_error(const char *what);
 
 /* cli_kek_load reads |path| as the KEK for |alg| (keygen_kek_load: a raw
  * 16/24/32-byte AES key, or an RSA key, public SPKI to wrap, private
@@ -68,6 +77,16 @@ int cmd_hsm(int argc, char **argv, const struct config *cfg);
 /* cli_usage_error prints "fount CMD: MESSAGE" and a pointer to --help on
  * stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* cli_option_error reports what getopt_long returned |c| for (':' for a
+ * missing argument, '?' for anything else) in one line, "option '-n'
+ * requires an argument" or "unknown option '--foo'", and returns
+ * EXIT_USAGE. The option string must start with ':' (after any '+') and
+ * opterr be 0, so that getopt prints nothing itself. |opts| is the table
+ * given to getopt_long. */
+struct option;
+int cli_option_error(const char *cmd, int c, int argc, char *const argv[],
+		     const struct option *opts);
 
 /* cli_power_on runs the power-on self-tests quietly and prints a one-line
  * reason on failure. Returns ERR_OK when the module is OPERATIONAL. */

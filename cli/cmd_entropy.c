@@ -82,7 +82,7 @@ static int entropy_raw_cmd(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:n:b:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:n:b:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': source = optarg; break;
 		case 'n':
@@ -100,7 +100,7 @@ static int entropy_raw_cmd(int argc, char **argv)
 		case 'R': restart = true; break;
 		case 'o': path = optarg; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return cli_usage_error("entropy raw", "unknown option");
+		default: return cli_option_error("entropy raw", c, argc, argv, opts);
 		}
 	}
 	if (optind < argc)
@@ -123,10 +123,12 @@ static int entropy_raw_cmd(int argc, char **argv)
 	int rc = EXIT_FAIL;
 	uint8_t *buf = malloc(chunk);
 	/* raw samples are not secret, and re-capturing is routine: an existing
-	 * regular file is replaced, but a symbolic link is never followed */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || buf == NULL) {
-		fprintf(stderr, "fount entropy raw: cannot create %s: %s\n", path, strerror(errno));
+	 * regular file is replaced, whole and only once the capture is
+	 * complete (a symbolic link is replaced, never followed) */
+	int fd = buf == NULL ? -1 : cli_open_output("entropy raw", path, 0644, OUTFILE_REPLACE);
+	if (fd < 0) {
+		if (buf == NULL)
+			fprintf(stderr, "fount entropy raw: %s\n", err_str(ERR_NOMEM));
 		goto out;
 	}
 	struct progress prog;
@@ -150,12 +152,13 @@ static int entropy_raw_cmd(int argc, char **argv)
 		progress_update(&prog, done);
 	}
 	progress_finish(&prog);
-	fprintf(stderr, "wrote %llu %u-bit samples from %s to %s\n", (unsigned long long)total,
-		bits, source, path);
 	rc = EXIT_OK;
 out:
-	if (fd >= 0 && close(fd) != 0)
+	if (!cli_finish_file(path, fd, rc == EXIT_OK))
 		rc = EXIT_FAIL;
+	if (rc == EXIT_OK)
+		fprintf(stderr, "wrote %llu %u-bit samples from %s to %s\n",
+			(unsigned long long)total, bits, source, path);
 	free(buf);
 	return rc;
 }

@@ -226,7 +226,7 @@ int cmd_hsm(int argc, char **argv, const struct config *cfg)
 	/* optind 0 re-initializes glibc's getopt, so it permutes again after
 	 * main's "+" scan: the sub-command may come before or after options */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "n:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H': name = optarg; break;
 		case 't': type_s = optarg; break;
@@ -241,7 +241,7 @@ int cmd_hsm(int argc, char **argv, const struct config *cfg)
 			break;
 		case 'x': flags |= HSM_KEY_EXTRACTABLE; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return cli_usage_error("hsm", "unknown option");
+		default: return cli_option_error("hsm", c, argc, argv, opts);
 		}
 	}
 	if (optind >= argc)

@@ -54,7 +54,7 @@ int cmd_keygen(int argc, char **argv, const struct config *cfg)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': type_name = optarg; break;
 		case 'o': out_path = optarg; break;
@@ -63,7 +63,7 @@ int cmd_keygen(int argc, char **argv, const struct config *cfg)
 		case 'w': kek_path = optarg; break;
 		case 'a': alg_name = optarg; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return cli_usage_error("keygen", "unknown option");
+		default: return cli_option_error("keygen", c, argc, argv, opts);
 		}
 	}
 	if (optind < argc)

@@ -56,11 +56,11 @@ int cmd_version(int argc, char **argv, const struct config *cfg)
 	bool json = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': fputs(version_usage, stdout); return EXIT_OK;
-		default: return cli_usage_error("version", "unknown option");
+		default: return cli_option_error("version", c, argc, argv, opts);
 		}
 	}
 	if (optind < argc)

@@ -49,7 +49,7 @@ int cmd_random(int argc, char **argv, const struct config *cfg)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (cli_parse_size(optarg, &total) != ERR_OK)
@@ -62,7 +62,7 @@ int cmd_random(int argc, char **argv, const struct config *cfg)
 		case 'o': path = optarg; break;
 		case 'p': pr = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return cli_usage_error("random", "unknown option");
+		default: return cli_option_error("random", c, argc, argv, opts);
 		}
 	}
 	if (optind < argc)

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "keygen/keygen.h"
@@ -33,6 +34,67 @@ static const char *fips_mode_name(const struct config *cfg)
 	return cfg->crypto_fips ? "unavailable" : "off";
 }
 
+/* ---- who runs each pairwise-consistency test ----
+ * pct_owners lists each PCT once ("rsa", "ec", ...), with whether the FIPS
+ * module runs it (keygen_pct_by_module) or fount does. */
+#define PCT_MAX 8
+struct pct_owner {
+	const char *name; /* without "pct-" */
+	bool by_module;
+};
+
+static size_t pct_owners(struct pct_owner out[PCT_MAX])
+{
+	const struct keygen_type *all;
+	size_t n = keygen_types(&all), k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = all[i].pct_name;
+		if (name == NULL)
+			continue;
+		if (strncmp(name, "pct-", 4) == 0)
+			name += 4;
+		bool seen = false;
+		for (size_t j = 0; j < k && !seen; j++)
+			seen = strcmp(out[j].name, name) == 0;
+		if (!seen && k < PCT_MAX)
+			out[k++] = (struct pct_owner){name, keygen_pct_by_module(&all[i])};
+	}
+	return k;
+}
+
+/* print_pct_line: "pct:      rsa, ec by the FIPS module; eddsa, x25519 by fount" */
+static void print_pct_line(void)
+{
+	struct pct_owner o[PCT_MAX];
+	size_t n = pct_owners(o);
+	const char *sep = "";
+	printf("pct:      ");
+	for (int pass = 0; pass < 2; pass++) {
+		bool module = pass == 0, any = false;
+		for (size_t i = 0; i < n; i++) {
+			if (o[i].by_module != module)
+				continue;
+			printf("%s%s", any ? ", " : sep, o[i].name);
+			any = true;
+		}
+		if (any) {
+			printf(" by %s", module ? "the FIPS module" : "fount");
+			sep = "; ";
+		}
+	}
+	putchar('\n');
+}
+
+static json_t *pct_json(void)
+{
+	struct pct_owner o[PCT_MAX];
+	size_t n = pct_owners(o);
+	json_t *obj = json_object();
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(obj, o[i].name, json_string(o[i].by_module ? "fips-module" : "fount"));
+	return obj;
+}
+
 static int print_json(const struct selftest_result *res, size_t n, err_t verdict,
 		      const struct config *cfg)
 {
@@ -45,6 +107,8 @@ static int print_json(const struct selftest_result *res, size_t n, err_t verdict
 	if (keygen_init_error()[0] != '\0')
 		json_object_set_new(root, "why", json_string(keygen_init_error()));
 	json_object_set_new(root, "passed", json_boolean(verdict == ERR_OK));
+	if (keygen_libctx() != NULL)
+		json_object_set_new(root, "pct", pct_json());
 	for (size_t i = 0; i < n; i++) {
 		json_t *t = json_object();
 		json_object_set_new(t, "test", json_string(res[i].name));
@@ -76,11 +140,11 @@ int cmd_selftest(int argc, char **argv, const struct config *cfg)
 	bool json = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return cli_usage_error("selftest", "unknown option");
+		default: return cli_option_error("selftest", c, argc, argv, opts);
 		}
 	}
 	if (optind < argc)
@@ -115,6 +179,8 @@ int cmd_selftest(int argc, char **argv, const struct config *cfg)
 	       selftest_state_name(selftest_state()));
 	if (keygen_init_error()[0] != '\0')
 		printf("why:      %s\n", keygen_init_error());
+	if (keygen_libctx() != NULL)
+		print_pct_line();
 	if (verdict != ERR_OK) {
 		const char *cause = selftest_error_cause();
 		printf("failed:   %s\n", cause ? cause : "?");

@@ -71,6 +71,10 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 			status_seconds = (unsigned)v;
 			continue;
 		}
+		if (strcmp(argv[i], "--status-seconds") == 0)
+			return cli_usage_error("serve", "option '--status-seconds' requires an argument");
+		if (argv[i][0] == '-')
+			return cli_usage_error("serve", "unknown option '%s'", argv[i]);
 		return cli_usage_error("serve", "unexpected argument '%s'", argv[i]);
 	}
 

@@ -50,14 +50,14 @@ static int run(int argc, char **argv, const struct config *cfg, bool unwrap)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:a:i:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:a:i:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': kek_path = optarg; break;
 		case 'a': alg_name = optarg; break;
 		case 'i': in_path = optarg; break;
 		case 'o': out_path = optarg; break;
 		case 'h': fputs(unwrap ? unwrap_usage : wrap_usage, stdout); return EXIT_OK;
-		default: return cli_usage_error(cmd, "unknown option");
+		default: return cli_option_error(cmd, c, argc, argv, opts);
 		}
 	}
 	if (optind < argc)

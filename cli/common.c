@@ -1,8 +1,11 @@
 /* cli/common.c — helpers shared by the sub-commands. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -12,12 +15,64 @@
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "fount %s: ", cmd);
+	/* NULL: the options before the command */
+	fprintf(stderr, "fount%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see 'fount %s --help')\n", cmd);
+	fprintf(stderr, " (see 'fount%s%s --help')\n", cmd ? " " : "", cmd ? cmd : "");
 	return EXIT_USAGE;
+}
+
+/* The option getopt_long stopped at. For a long option it advanced optind
+ * past it, so argv[optind - 1] is "--name" (or "--name=value"); a short
+ * option is optopt, which is 0 for an unknown long option. A short option
+ * in the middle of a group ("-zx") does not advance optind: argv[optind - 1]
+ * is then an earlier word, so it counts as the long option only if its name
+ * is in |opts| with that val (or optopt is 0). See getopt(3). */
+static bool long_option_at(char *const argv[], int argc, const struct option *opts,
+			   char *name, size_t name_len)
+{
+	if (optind < 1 || optind > argc || argv[optind - 1] == NULL)
+		return false;
+	const char *w = argv[optind - 1];
+	if (strncmp(w, "--", 2) != 0 || w[2] == '\0')
+		return false;
+	size_t n = strcspn(w + 2, "=");
+	snprintf(name, name_len, "--%.*s", (int)n, w + 2);
+	if (optopt == 0)
+		return true;
+	for (const struct option *o = opts; o != NULL && o->name != NULL; o++)
+		if (strlen(o->name) == n && strncmp(o->name, w + 2, n) == 0 && o->val == optopt)
+			return true;
+	return false;
+}
+
+int cli_option_error(const char *cmd, int c, int argc, char *const argv[],
+		     const struct option *opts)
+{
+	char name[64];
+	if (long_option_at(argv, argc, opts, name, sizeof(name))) {
+		if (optopt == 0)
+			return cli_usage_error(cmd, "unknown option '%s'", name);
+		if (c == ':')
+			return cli_usage_error(cmd, "option '%s' requires an argument", name);
+		return cli_usage_error(cmd, "option '%s' takes no argument", name);
+	}
+	if (c == ':')
+		return cli_usage_error(cmd, "option '-%c' requires an argument", optopt);
+	if (optopt > ' ' && optopt < 127)
+		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+	return cli_usage_error(cmd, "unknown option");
+}
+
+void cli_mlock_error(const char *what)
+{
+	char limit[32];
+	memlock_limit_text(limit, sizeof(limit));
+	fprintf(stderr, "fount: %s: cannot lock memory in RAM (mlock: RLIMIT_MEMLOCK is %s); "
+		"raise the limit (ulimit -l, LimitMEMLOCK=infinity in a systemd unit) or set "
+		"[security] mlock = off\n", what, limit);
 }
 
 err_t cli_power_on(const struct config *cfg)
@@ -49,9 +104,13 @@ err_t cli_power_on(const struct config *cfg)
 err_t cli_parse_size(const char *s, uint64_t *out)
 {
 	char *end = NULL;
+	/* a digit first: strtoull would take " 5", "+5" and "-5" (as 2^64-5) */
 	if (s == NULL || *s < '0' || *s > '9')
 		return ERR_PARSE;
+	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return ERR_TOO_LARGE; /* strtoull clamps to ULLONG_MAX */
 	unsigned shift = 0;
 	switch (*end) {
 	case '\0': break;
@@ -109,4 +168,69 @@ void progress_finish(struct progress *p)
 	p->done = p->total;
 	progress_draw(p);
 	fputc('\n', stderr);
+}
+
+/* ---- output files: util/file.c does the work, these print why ---------- */
+
+int cli_create_file(const char *cmd, const char *path, unsigned mode)
+{
+	return cli_open_output(cmd, path, mode, 0);
+}
+
+int cli_open_output(const char *cmd, const char *path, unsigned mode, unsigned flags)
+{
+	int fd = outfile_open(path, mode, flags);
+	if (fd >= 0)
+		return fd;
+	switch (errno) {
+	case EEXIST:
+		fprintf(stderr, "fount %s: cannot create %s: %s (remove it first; fount never "
+			"overwrites)\n", cmd, path, strerror(EEXIST));
+		break;
+	case EISDIR:
+		fprintf(stderr, "fount %s: cannot write to %s: it is a directory (name a file in "
+			"it)\n", cmd, path);
+		break;
+	case ENOTSUP:
+		fprintf(stderr, "fount %s: cannot write to %s: it exists and is not a regular file, "
+			"a character device or a FIFO\n", cmd, path);
+		break;
+	default:
+		fprintf(stderr, "fount %s: cannot create %s: %s\n", cmd, path, strerror(errno));
+		break;
+	}
+	return -1;
+}
+
+bool cli_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+bool cli_finish_file(const char *path, int fd, bool ok)
+{
+	if (fd < 0)
+		return ok;
+	if (!ok) {
+		outfile_abort(fd); /* nothing half-written is left behind */
+		return false;
+	}
+	/* fsync, then the name: a key file that claims success is on disk */
+	if (outfile_commit(fd) != ERR_OK) {
+		fprintf(stderr, "fount: cannot finish %s: %s%s\n", path, strerror(errno),
+			errno == EEXIST ? " (it appeared while fount was writing; fount never "
+					  "overwrites)" : "");
+		return false;
+	}
+	return true;
 }

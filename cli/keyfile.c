@@ -1,7 +1,7 @@
 /* cli/keyfile.c — files of key material for keygen, wrap and unwrap:
- * bounded reads into secure memory, private files created 0600 with
- * O_EXCL (never overwritten), removal of anything half-written, and the
- * one-line messages for KEKs that cannot be loaded or cannot wrap. */
+ * bounded reads into secure memory, and the one-line messages for KEKs
+ * that cannot be loaded or cannot wrap. (Output files are written through
+ * cli/common.c's cli_create_file / cli_finish_file.) */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -54,47 +54,6 @@ void cli_buf_free(struct cli_buf *b)
 {
 	secmem_free(b->p, b->cap);
 	memset(b, 0, sizeof(*b));
-}
-
-int cli_create_file(const char *cmd, const char *path, unsigned mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
-	if (fd < 0)
-		fprintf(stderr, "fount %s: cannot create %s: %s%s\n", cmd, path, strerror(errno),
-			errno == EEXIST ? " (remove it first; fount never overwrites)" : "");
-	return fd;
-}
-
-bool cli_write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-bool cli_finish_file(const char *path, int fd, bool ok)
-{
-	if (fd < 0)
-		return ok;
-	/* fsync: a key file that claims success is on disk */
-	bool wrote = ok;
-	if (ok && fsync(fd) != 0)
-		ok = false;
-	if (close(fd) != 0)
-		ok = false;
-	if (wrote && !ok)
-		fprintf(stderr, "fount: cannot finish %s: %s\n", path, strerror(errno));
-	if (!ok)
-		unlink(path); /* nothing half-written is left behind */
-	return ok;
 }
 
 err_t cli_kek_load(const char *cmd, const char *path, enum keygen_wrap_alg alg,

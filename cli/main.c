@@ -31,7 +31,8 @@ static const char usage[] =
 	"  version    print version and crypto provider\n"
 	"\n"
 	"options:\n"
-	"  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH " if present)\n"
+	"  -c, --config FILE   configuration file (default $FOUNT_CONFIG, else\n"
+	"                      " CONFIG_DEFAULT_PATH ", if present)\n"
 	"  -v, --verbose       log debug messages\n"
 	"  -q, --quiet         log errors only\n"
 	"  -h, --help          this text; 'fount COMMAND --help' for a command\n";
@@ -74,17 +75,18 @@ int main(int argc, char **argv)
 
 	harden();
 
+	/* getopt prints nothing: each command reports an option error in one
+	 * line of its own (cli_option_error), for every getopt_long after this */
+	opterr = 0;
 	/* '+': stop at the command, whose options are its own */
-	while ((c = getopt_long(argc, argv, "+c:vqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:c:vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': cfg_path = optarg; break;
 		case 'v': verbosity = 1; break;
 		case 'q': verbosity = -1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		case 'V': printf("fount %s\n", FOUNT_VERSION); return EXIT_OK;
-		default:
-			fprintf(stderr, "fount: unknown option (see 'fount --help')\n");
-			return EXIT_USAGE;
+		default: return cli_option_error(NULL, c, argc, argv, opts);
 		}
 	}
 	if (optind >= argc) {
@@ -104,14 +106,29 @@ int main(int argc, char **argv)
 	struct config cfg;
 	char err[512];
 	bool required = cfg_path != NULL;
+	/* FOUNT_CONFIG moves the default file (which, like the default, may
+	 * be absent), for a test or a second instance; -c wins */
+	if (cfg_path == NULL && (cfg_path = getenv("FOUNT_CONFIG")) != NULL && *cfg_path == '\0')
+		cfg_path = NULL;
 	if (cfg_path == NULL)
 		cfg_path = CONFIG_DEFAULT_PATH;
+	const char *const *sources;
+	size_t num_sources = entropy_credited_names(&sources);
+	config_set_source_names(sources, num_sources);
 	if (config_load(&cfg, cfg_path, required, err, sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "fount: %s\n", err);
 		return EXIT_USAGE;
 	}
 	secmem_set_mlock(cfg.security_mlock);
 	log_set_level(verbosity > 0 ? LOG_DEBUG : verbosity < 0 ? LOG_ERROR : cfg.log_level);
+	/* before any secret exists: with mlock on, every page is locked, so
+	 * the copies OpenSSL keeps in its own heap (the AES key schedule of
+	 * each DRBG) cannot be swapped out either; secure memory keeps its
+	 * guard pages and wiping on top */
+	if (cfg.security_mlock && memlock_all() != ERR_OK) {
+		cli_mlock_error("[security] mlock = on");
+		return EXIT_FAIL;
+	}
 
 	int rc = cmd->fn(argc - optind, argv + optind, &cfg);
 	/* zeroize every DRBG and seed buffer before the process ends */

@@ -145,6 +145,10 @@ void entropy_set_fatal_handler(void (*fn)(err_t why));
  * ERR_ENTROPY_NO_SOURCE if the source is unknown or absent. */
 err_t entropy_raw(const char *source, uint8_t *out, size_t n) MUST_CHECK;
 
+/* entropy_credited_names returns the names [entropy] sources may hold (the
+ * built-in credited sources) and sets *out to them. */
+size_t entropy_credited_names(const char *const **out) NONNULL(1);
+
 struct ossl_lib_ctx_st; /* OSSL_LIB_CTX */
 
 /* entropy_set_libctx makes the conditioner's HMAC-SHA-256 come from

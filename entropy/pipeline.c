@@ -99,9 +99,10 @@ out:
 	return r;
 }
 
-/* start_up runs SP 800-90B §4.3 start-up testing: ENTROPY_STARTUP_SAMPLES
- * consecutive samples through the continuous tests, none of them used. */
-static err_t start_up(struct slot *s)
+/* start_up_once runs one SP 800-90B §4.3 start-up test:
+ * ENTROPY_STARTUP_SAMPLES consecutive samples through the continuous
+ * tests, none of them used. */
+static err_t start_up_once(struct slot *s)
 {
 	err_t r = ERR_INTERNAL;
 	uint8_t buf[PIPE_CHUNK];
@@ -118,6 +119,28 @@ static err_t start_up(struct slot *s)
 out:
 	secure_zero(buf, sizeof(buf)); /* raw noise is seed material */
 	return r;
+}
+
+/* start_up runs the start-up test, and treats an intermittent failure as
+ * the pipeline does everywhere else: the samples are discarded (they are
+ * never used anyway) and the test runs again on fresh ones, up to
+ * max_retries times in a row. A permanent failure (the alpha^2 cutoffs, a
+ * source that is really stuck) fails at once. Without the retry one
+ * statistical event at start-up disabled the only credited source of a
+ * host without RDSEED: on the loaded 2-vCPU dev host that was about one
+ * `fount random` in 700, each refusing to run. The failures still count
+ * in the source's status. */
+static err_t start_up(struct slot *s)
+{
+	err_t r = ERR_INTERNAL;
+	for (unsigned attempt = 1;; attempt++) {
+		r = start_up_once(s);
+		if (!is_intermittent(r) || attempt >= pipe.max_retries)
+			return r;
+		log_debug("%s: start-up test: %s; discarded, testing fresh samples (%u of %u)",
+			  s->name, err_str(r), attempt, pipe.max_retries);
+		entropy_health_restart(&s->health);
+	}
 }
 
 /* register_locked adds |src| (validated) and, for a credited source, runs
@@ -391,13 +414,26 @@ void entropy_shutdown(void)
 	(void)pthread_mutex_unlock(&pipe_lock);
 }
 
+static const struct entropy_source *const all_builtin[] = {
+	&entropy_source_rdseed, &entropy_source_jitter,
+	&entropy_source_rdrand, &entropy_source_getrandom,
+};
+
+size_t entropy_credited_names(const char *const **out)
+{
+	static const char *names[ARRAY_SIZE(all_builtin)];
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(all_builtin); i++)
+		if (all_builtin[i]->credited)
+			names[n++] = all_builtin[i]->name;
+	*out = names;
+	return n;
+}
+
 static const struct entropy_source *builtin(const char *name, bool credited_only)
 {
-	static const struct entropy_source *const all[] = {
-		&entropy_source_rdseed, &entropy_source_jitter,
-		&entropy_source_rdrand, &entropy_source_getrandom,
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+	const struct entropy_source *const *all = all_builtin;
+	for (size_t i = 0; i < ARRAY_SIZE(all_builtin); i++)
 		if (strcmp(all[i]->name, name) == 0 && (all[i]->credited || !credited_only))
 			return all[i];
 	return NULL;

@@ -463,7 +463,7 @@ err_t drbg_tree_init(const struct config *cfg)
 	tree.primary_interval = cfg->drbg_primary_reseed_interval;
 	tree.primary_seconds = cfg->drbg_primary_reseed_seconds;
 
-	uint64_t *marker = secmem_alloc(sizeof(*marker), &r);
+	uint64_t *marker = secmem_alloc_pages(sizeof(*marker), &r); /* wiped on fork */
 	ENSURE_GOTO(marker != NULL, r);
 	fork_marker = marker;
 	if (secmem_wipe_on_fork(marker, sizeof(*marker)) != ERR_OK)

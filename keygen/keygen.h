@@ -247,6 +247,13 @@ err_t keygen_pkey_generate(const struct keygen_type *t,
 err_t keygen_pkey_pct(const struct keygen_type *t,
 		      struct evp_pkey_st *pkey) MUST_CHECK;
 
+/* keygen_pct_by_module reports whether the FIPS module runs its own PCT on
+ * every key of type |t| (RSA and EC keys in FIPS mode); for those,
+ * keygen_pkey_generate relies on the module's PCT instead of running
+ * keygen_pkey_pct as well, and a pct-rsa/pct-ec break corrupts the
+ * module's PCT. */
+bool keygen_pct_by_module(const struct keygen_type *t);
+
 /* keygen_set_failure_handler registers |fn|, called with the error and what
  * failed whenever keygen/ meets a failure that must stop the module: a
  * pairwise-consistency test (named "pct-rsa", ...: a PCT failure is a

@@ -1,11 +1,17 @@
 /* keygen/keygen_asym.c — key pairs: RSA, EC, Ed25519, X25519, each made in
- * fount's library context and checked by a pairwise-consistency test
- * before anyone sees it; PKCS#8 / SubjectPublicKeyInfo in PEM or DER. */
+ * fount's library context and checked by a pairwise-consistency test (the
+ * FIPS module's or fount's) before anyone sees it; PKCS#8 /
+ * SubjectPublicKeyInfo in PEM or DER. */
 #include <openssl/buffer.h>
+#include <openssl/core_names.h>
 #include <openssl/decoder.h>
 #include <openssl/ec.h>
 #include <openssl/encoder.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/proverr.h>
+#include <openssl/self_test.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -101,6 +107,15 @@ out:
 	return r;
 }
 
+/* pct_failed logs a failed PCT and reports it: a PCT failure is a
+ * self-test failure, selftest/ latches ERROR. */
+static err_t pct_failed(const struct keygen_type *t, const char *by)
+{
+	log_error("pairwise-consistency test %s failed for a new %s key (%s)", t->pct_name, t->name, by);
+	keygen_report_failure(ERR_PCT, t->pct_name);
+	return ERR_PCT;
+}
+
 err_t keygen_pkey_pct(const struct keygen_type *t, EVP_PKEY *pkey)
 {
 	err_t r;
@@ -118,13 +133,99 @@ err_t keygen_pkey_pct(const struct keygen_type *t, EVP_PKEY *pkey)
 	default:
 		return ERR_INVALID_ARG;
 	}
-	if (r != ERR_OK) {
-		/* a PCT failure is a self-test failure: selftest/ latches ERROR */
-		log_error("pairwise-consistency test %s failed for a new %s key", t->pct_name, t->name);
-		keygen_report_failure(ERR_PCT, t->pct_name);
-		r = ERR_PCT;
-	}
+	if (r != ERR_OK)
+		r = pct_failed(t, "fount's test");
 	return r;
+}
+
+/* ---- the FIPS module's own PCT --------------------------------------------
+ * The OpenSSL 3.0 FIPS module tests every RSA and EC key pair it makes and
+ * enters its error state when the test fails: crypto/rsa/rsa_gen.c,
+ * rsa_keygen (pairwise_test = 1 under FIPS_MODULE: PKCS#1 v1.5 encrypt,
+ * then decrypt) and crypto/ec/ec_key.c, ec_generate_key (the same: ECDSA
+ * sign, then verify). Its Ed25519 and X25519 generation has no such test
+ * (providers/implementations/keymgmt/ecx_kmgmt.c, ecx_gen), nor has any
+ * key the default provider makes. FIPS 140-3 IG 10.3.A asks for one PCT
+ * per key, so fount runs its own only where the module ran none. */
+bool keygen_pct_by_module(const struct keygen_type *t)
+{
+	return t != NULL && keygen_fips_mode() &&
+	       (t->kind == KEYGEN_KIND_RSA || t->kind == KEYGEN_KIND_EC);
+}
+
+/* made_by_fips_module: the key generator of |ctx| is the FIPS provider
+ * (and not, say, a provider configured beside it). */
+static bool made_by_fips_module(const EVP_PKEY_CTX *ctx)
+{
+	const OSSL_PROVIDER *prov = EVP_PKEY_CTX_get0_provider(ctx);
+	return prov != NULL && strcmp(OSSL_PROVIDER_get0_name(prov), "fips") == 0;
+}
+
+/* module_failed: after a failed EVP_PKEY_generate, did the module's PCT
+ * fail? Then the module has left its running state, or (configured with
+ * conditional-errors = 0) it has queued PROV_R_FIPS_MODULE_CONDITIONAL_ERROR
+ * (providers/fips/self_test.c, ossl_set_error_state). */
+static bool module_failed(const EVP_PKEY_CTX *ctx)
+{
+	int running = 1;
+	OSSL_PARAM params[] = {OSSL_PARAM_int(OSSL_PROV_PARAM_STATUS, &running), OSSL_PARAM_END};
+	const OSSL_PROVIDER *prov = EVP_PKEY_CTX_get0_provider(ctx);
+	unsigned long first = ERR_peek_error(), last = ERR_peek_last_error();
+	if (prov != NULL && OSSL_PROVIDER_get_params(prov, params) == 1 && running == 0)
+		return true;
+	for (int i = 0; i < 2; i++) {
+		unsigned long e = i == 0 ? first : last;
+		if (ERR_GET_LIB(e) == ERR_LIB_PROV &&
+		    (ERR_GET_REASON(e) == PROV_R_FIPS_MODULE_CONDITIONAL_ERROR ||
+		     ERR_GET_REASON(e) == PROV_R_FIPS_MODULE_ENTERING_ERROR_STATE))
+			return true;
+	}
+	return false;
+}
+
+/* FOUNT_SELFTEST_BREAK=pct-rsa|pct-ec in FIPS mode corrupts the module's
+ * own PCT, through the self-test callback of fount's library context: the
+ * module calls it with phase "Corrupt" between the sign (or encrypt) and
+ * the verify, and flips a byte when it returns 0 (crypto/self_test_core.c,
+ * OSSL_SELF_TEST_oncorrupt_byte). The callback is installed only once a
+ * break is asked for, acts only for the thread that asked, and passes
+ * every event on to a callback that was installed before it. */
+static _Thread_local bool corrupt_module_pct;
+static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
+static OSSL_CALLBACK *prev_cb;
+static void *prev_cbarg;
+
+static int module_pct_cb(const OSSL_PARAM params[], void *arg)
+{
+	const OSSL_PARAM *ph = OSSL_PARAM_locate_const(params, OSSL_PROV_PARAM_SELF_TEST_PHASE);
+	const OSSL_PARAM *ty = OSSL_PARAM_locate_const(params, OSSL_PROV_PARAM_SELF_TEST_TYPE);
+	const char *phase = NULL, *type = NULL;
+	UNUSED(arg);
+	if (corrupt_module_pct && ph != NULL && ty != NULL &&
+	    OSSL_PARAM_get_utf8_string_ptr(ph, &phase) == 1 &&
+	    OSSL_PARAM_get_utf8_string_ptr(ty, &type) == 1 &&
+	    strcmp(phase, OSSL_SELF_TEST_PHASE_CORRUPT) == 0 &&
+	    strcmp(type, OSSL_SELF_TEST_TYPE_PCT) == 0)
+		return 0; /* corrupt it */
+	pthread_mutex_lock(&cb_lock);
+	OSSL_CALLBACK *next = prev_cb;
+	void *next_arg = prev_cbarg;
+	pthread_mutex_unlock(&cb_lock);
+	return next != NULL ? next(params, next_arg) : 1;
+}
+
+static void module_pct_cb_install(OSSL_LIB_CTX *libctx)
+{
+	OSSL_CALLBACK *cb = NULL;
+	void *cbarg = NULL;
+	pthread_mutex_lock(&cb_lock);
+	OSSL_SELF_TEST_get_callback(libctx, &cb, &cbarg);
+	if (cb != module_pct_cb) {
+		prev_cb = cb;
+		prev_cbarg = cbarg;
+		OSSL_SELF_TEST_set_callback(libctx, module_pct_cb, NULL);
+	}
+	pthread_mutex_unlock(&cb_lock);
 }
 
 /* keygen_params sets RSA's modulus size and e = 65537 (FIPS 186-5 §A.1.1
@@ -180,11 +281,21 @@ err_t keygen_pkey_generate(const struct keygen_type *t, EVP_PKEY **out)
 	/* fount's DRBG must be able to deliver before OpenSSL draws: see
 	 * keygen_rand_mix in keygen/internal.h */
 	GUARD_GOTO(keygen_rand_mix());
-	if (EVP_PKEY_generate(ctx, &pkey) <= 0 || pkey == NULL) {
-		r = ERR_CRYPTO;
+	bool by_module = keygen_pct_by_module(t) && made_by_fips_module(ctx);
+	if (by_module && pct_broken(t->pct_name)) {
+		module_pct_cb_install(keygen_libctx());
+		corrupt_module_pct = true; /* FOUNT_SELFTEST_BREAK */
+	}
+	int ok = EVP_PKEY_generate(ctx, &pkey);
+	corrupt_module_pct = false;
+	if (ok <= 0 || pkey == NULL) {
+		r = by_module && module_failed(ctx) ? pct_failed(t, "the FIPS module's test")
+						    : ERR_CRYPTO;
 		goto out;
 	}
-	GUARD_GOTO(keygen_pkey_pct(t, pkey));
+	/* one PCT per key: the module's, or else fount's */
+	if (!by_module)
+		GUARD_GOTO(keygen_pkey_pct(t, pkey));
 	*out = pkey;
 	pkey = NULL; /* transferred */
 	r = ERR_OK;

@@ -128,10 +128,14 @@ err_t keygen_aes_unwrap(enum keygen_wrap_alg alg, const uint8_t *kek, size_t kek
 	ENSURE_GOTO(out_cap >= in_len - KW_BLOCK, ERR_TOO_LARGE);
 	cipher = keygen_wrap_cipher(alg == KEYGEN_WRAP_KWP, kek_len);
 	ENSURE_GOTO(cipher != NULL, ERR_UNSUPPORTED);
-	/* OpenSSL's unwrap writes in_len - 8 bytes on success, but on a failed
-	 * check it cleanses in_len bytes (crypto/modes/wrap128.c): with less
-	 * room than that, unwrap into locked scratch and copy on success */
-	if (out_cap >= in_len) {
+	/* Both unwraps write in_len - 8 bytes. On a failed check KW
+	 * (CRYPTO_128_unwrap) cleanses the in_len - 8 it wrote, KWP
+	 * (CRYPTO_128_unwrap_pad) cleanses in_len (crypto/modes/wrap128.c):
+	 * with less room than that, unwrap into locked scratch and copy on
+	 * success. A KW unwrap into a key-sized buffer, the usual call, thus
+	 * costs no allocation and no copy of the key. */
+	size_t room = alg == KEYGEN_WRAP_KW ? in_len - KW_BLOCK : in_len;
+	if (out_cap >= room) {
 		GUARD_GOTO(aes_wrap_run(cipher, false, kek, in, in_len, out, &got));
 	} else {
 		scratch = secmem_alloc(in_len, &r);

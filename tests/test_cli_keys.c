@@ -265,7 +265,21 @@ static void test_broken_selftest_refuses_keys(void)
 	CU_ASSERT_FALSE(exists(tmp("never2")));
 }
 
+/* `fount selftest` says who runs each PCT: in FIPS mode the module tests
+ * RSA and EC keys, fount the rest; on the default provider fount all. */
+static void test_selftest_names_pct_owners(void)
+{
+	const char *off = getenv("FOUNT_CRYPTO_FIPS");
+	bool fips = off == NULL || strcmp(off, "off") != 0;
+	CU_ASSERT_EQUAL(fount("selftest"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, fips ? "\npct:      rsa, ec by the FIPS module; eddsa, x25519 by fount\n"
+						  : "\npct:      rsa, ec, eddsa, x25519 by fount\n"));
+	CU_ASSERT_EQUAL(fount("selftest", "--json"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, fips ? "\"ec\": \"fips-module\"" : "\"ec\": \"fount\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "\"x25519\": \"fount\""));
+}
+
 TEST_SUITE(cli_keys, suite_init, suite_clean, TEST(test_keygen_every_type_to_files),
 	   TEST(test_keygen_hex_and_refusals), TEST(test_keygen_wrapped_and_unwrap),
 	   TEST(test_wrap_unwrap_files), TEST(test_bad_usage_exit_2),
-	   TEST(test_broken_selftest_refuses_keys))
+	   TEST(test_broken_selftest_refuses_keys), TEST(test_selftest_names_pct_owners))

@@ -355,6 +355,26 @@ static void test_all_credited_broken_exhausted(void)
  * entropy_health_restart the failed window kept failing every block for
  * the rest of its 512 samples (12 blocks at H = 8) and the source was
  * disabled after 8. */
+/* One intermittent event inside the start-up test is discarded and the
+ * test runs again on fresh samples, as everywhere else: one statistical
+ * event (expected under load) no longer disables the only credited source. */
+static void test_startup_intermittent_failure_is_retried(void)
+{
+	/* the blip opens the APT window at sample 512 of the first run */
+	struct fake f = {.mode = FAKE_BLIP, .good_for = 512};
+	struct entropy_source s = fake_src("blip", &f);
+	struct entropy_status st[2];
+
+	s.h = 8.0;
+	fresh();
+	EXPECT_OK(entropy_register(&s));
+	CU_ASSERT_EQUAL(entropy_status(st, ARRAY_SIZE(st)), 1);
+	CU_ASSERT_TRUE(st[0].enabled);
+	CU_ASSERT_EQUAL(st[0].apt_failures, 1); /* counted all the same */
+	CU_ASSERT_EQUAL(st[0].samples_tested, 2 * ENTROPY_STARTUP_SAMPLES);
+	entropy_shutdown();
+}
+
 static void test_single_health_event_is_survived(void)
 {
 	/* window boundaries fall at multiples of 512 samples from the start-up
@@ -434,6 +454,7 @@ TEST_SUITE(entropy, suite_init, suite_clean,
 	   TEST(test_init_default_config_and_seeds),
 	   TEST(test_init_config_errors),
 	   TEST(test_stuck_source_fails_startup),
+	   TEST(test_startup_intermittent_failure_is_retried),
 	   TEST(test_absent_source_skipped),
 	   TEST(test_source_goes_bad_falls_through),
 	   TEST(test_intermittent_failures_disable_after_retries),

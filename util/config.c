@@ -8,13 +8,16 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL, KT_REQUIRED };
+enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL, KT_REQUIRED, KT_SOURCES };
 
 struct config_key {
 	const char *section;
@@ -37,7 +40,7 @@ struct config_key {
 	 sizeof(((struct config_hsm *)0)->field), lo, hi, false, doc, true}
 
 static const struct config_key config_keys[] = {
-	K("entropy", "sources", KT_STRING, entropy_sources, 0, 0,
+	K("entropy", "sources", KT_SOURCES, entropy_sources, 0, 0,
 	  "credited noise sources, tried in order (rdseed, jitter)"),
 	K("entropy", "rdseed_h", KT_DOUBLE, entropy_rdseed_h, 0.01, 8,
 	  "claimed min-entropy (bits) per 8-bit RDSEED sample"),
@@ -152,6 +155,74 @@ static bool is_hsm_section(const char *section)
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
+/* The names [entropy] sources may hold. util/ knows nothing of entropy/
+ * (dependencies point one way), so the list is the caller's to give
+ * (config_set_source_names, from entropy_credited_names). Without one
+ * the syntax and duplicates are still checked, the names at entropy_init. */
+static const char *const *source_names;
+static size_t num_source_names;
+
+void config_set_source_names(const char *const *names, size_t n)
+{
+	source_names = names;
+	num_source_names = names != NULL ? n : 0;
+}
+
+/* check_sources validates a comma-separated list of source names: at
+ * least one, none empty, none twice, each one of source_names (exactly,
+ * case included, as entropy_init matches them). */
+static bool check_sources(const char *v, char *why, size_t whylen)
+{
+	char names[CONFIG_MAX_SOURCES][32];
+	size_t count = 0;
+	const char *p = v;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		size_t n = strcspn(p, ",");
+		size_t len = n;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0) {
+			snprintf(why, whylen, "%s", count == 0 && p[n] == '\0' ?
+				 "at least one noise source is needed" :
+				 "an empty name in the list (two commas, or one at an end)");
+			return false;
+		}
+		if (len >= sizeof(names[0]) || count == CONFIG_MAX_SOURCES) {
+			snprintf(why, whylen, "at most %d names of up to %zu characters",
+				 CONFIG_MAX_SOURCES, sizeof(names[0]) - 1);
+			return false;
+		}
+		memcpy(names[count], p, len);
+		names[count][len] = '\0';
+		bool known = num_source_names == 0;
+		for (size_t i = 0; i < num_source_names && !known; i++)
+			known = strcmp(source_names[i], names[count]) == 0;
+		if (!known) {
+			char list[128] = "";
+			for (size_t i = 0; i < num_source_names; i++) {
+				size_t used = strlen(list);
+				snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+					 source_names[i]);
+			}
+			snprintf(why, whylen, "unknown source '%s' (known: %s)", names[count], list);
+			return false;
+		}
+		for (size_t i = 0; i < count; i++) {
+			if (strcmp(names[i], names[count]) == 0) {
+				snprintf(why, whylen, "source '%s' listed twice", names[count]);
+				return false;
+			}
+		}
+		count++;
+		if (p[n] == '\0')
+			return true;
+		p += n + 1;
+	}
+}
+
 static bool parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = {"1", "on", "yes", "true"};
@@ -171,6 +242,11 @@ static bool set_value(void *base, const struct config_key *k,
 	char *end = NULL;
 
 	switch (k->type) {
+	case KT_SOURCES:
+		if (!check_sources(v, why, whylen))
+			return false;
+		/* stored as the string it is */
+		__attribute__((fallthrough));
 	case KT_STRING:
 		if (strlen(v) >= k->size) {
 			snprintf(why, whylen, "value longer than %zu characters", k->size - 1);
@@ -327,6 +403,120 @@ static int on_key(void *user, const char *section, const char *name,
 	return 1;
 }
 
+/* read_config_file reads the whole of |path| into a new NUL-terminated
+ * heap buffer (*out, *out_len; NULL when an optional file is absent).
+ * Only a missing file (ENOENT, and not a dangling symbolic link) counts as
+ * absent, and only when not |required|: a file that exists but cannot be
+ * read (EACCES, EIO, ...) is an error, as is a directory, a device or a
+ * FIFO. The file is opened O_NONBLOCK, so a FIFO is refused without
+ * waiting for a writer, and read to at most CONFIG_MAX_FILE bytes, so
+ * /proc-style files whose st_size is 0 are bounded too. */
+static err_t read_config_file(const char *path, bool required, char **out, size_t *out_len,
+			      char *errbuf, size_t errlen)
+{
+	err_t r = ERR_CONFIG;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+
+	*out = NULL;
+	*out_len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT && lstat(path, &st) == 0) {
+			snprintf(errbuf, errlen, "%s: cannot open: it is a symbolic link to a missing file",
+				 path);
+			return ERR_CONFIG;
+		}
+		if (e == ENOENT && !required)
+			return ERR_OK;
+		snprintf(errbuf, errlen, "%s: cannot open: %s", path, strerror(e));
+		return ERR_CONFIG;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(errbuf, errlen, "%s: cannot read: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(errbuf, errlen, "%s: not a regular file (%s); give the path of a file",
+			 path, S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
+			 S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "a special file");
+		goto out;
+	}
+	if ((uint64_t)st.st_size > CONFIG_MAX_FILE)
+		goto too_large;
+	buf = malloc(CONFIG_MAX_FILE + 2);
+	if (buf == NULL) {
+		snprintf(errbuf, errlen, "%s: %s", path, err_str(ERR_NOMEM));
+		goto out;
+	}
+	for (;;) {
+		/* one byte past the cap is asked for, so a file that grew is seen */
+		ssize_t n = read(fd, buf + len, CONFIG_MAX_FILE + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(errbuf, errlen, "%s: cannot read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > CONFIG_MAX_FILE)
+			goto too_large;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+	r = ERR_OK;
+	goto out;
+too_large:
+	snprintf(errbuf, errlen, "%s: larger than %u KiB; is it the configuration file?", path,
+		 CONFIG_MAX_FILE / 1024);
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* parse_config_text parses |len| bytes of |text| (NUL-terminated) read
+ * from |path|. A NUL byte inside the text is an error at its line: libinih
+ * reads lines as C strings and would silently drop the rest of the line
+ * ("sources = jitter\0,rdseed" would mean "jitter"). */
+static err_t parse_config_text(struct config *cfg, const char *path, char *text, size_t len,
+			       char *errbuf, size_t errlen)
+{
+	const char *nul = memchr(text, '\0', len);
+	if (nul != NULL) {
+		int line = 1;
+		for (const char *p = text; p < nul; p++)
+			line += *p == '\n';
+		snprintf(errbuf, errlen, "%s:%d: NUL byte in the file (is it a text file?)", path, line);
+		return ERR_CONFIG;
+	}
+	if (len == 0)
+		return ERR_OK;
+	FILE *fp = fmemopen(text, len, "r");
+	if (fp == NULL) {
+		snprintf(errbuf, errlen, "%s: %s", path, err_str(ERR_NOMEM));
+		return ERR_CONFIG;
+	}
+	struct parse_ctx pc = {cfg, fp, 0, path, errbuf, errlen, false, 0};
+	int line = ini_parse_stream(line_reader, &pc, on_key, &pc);
+	fclose(fp);
+	/* report whichever problem comes first in the file */
+	if (pc.failed && (line == 0 || pc.failed_line <= line))
+		return ERR_CONFIG;
+	if (line != 0) {
+		snprintf(errbuf, errlen, "%s:%d: syntax error (expected [section] or key = value)",
+			 path, line);
+		return ERR_CONFIG;
+	}
+	return ERR_OK;
+}
+
 static void env_name(char *out, size_t outlen, const struct config_key *k)
 {
 	snprintf(out, outlen, "FOUNT_%s_%s", k->section, k->name);
@@ -342,24 +532,16 @@ err_t config_load(struct config *cfg, const char *path, bool required,
 		errbuf[0] = '\0';
 
 	if (path != NULL) {
-		FILE *fp = fopen(path, "r");
-		if (fp == NULL) {
-			if (required) {
-				snprintf(errbuf, errlen, "%s: cannot open: %s", path, strerror(errno));
-				return ERR_CONFIG;
-			}
-		} else {
-			struct parse_ctx pc = {cfg, fp, 0, path, errbuf, errlen, false, 0};
-			int line = ini_parse_stream(line_reader, &pc, on_key, &pc);
-			fclose(fp);
-			/* report whichever problem comes first in the file */
-			if (pc.failed && (line == 0 || pc.failed_line <= line))
-				return ERR_CONFIG;
-			if (line != 0) {
-				snprintf(errbuf, errlen, "%s:%d: syntax error (expected [section] or key = value)",
-					 path, line);
-				return ERR_CONFIG;
-			}
+		char *text = NULL;
+		size_t len = 0;
+		err_t r = read_config_file(path, required, &text, &len, errbuf, errlen);
+		if (r != ERR_OK)
+			return r;
+		if (text != NULL) {
+			r = parse_config_text(cfg, path, text, len, errbuf, errlen);
+			free(text);
+			if (r != ERR_OK)
+				return r;
 		}
 	}
 
@@ -388,6 +570,7 @@ static void print_key(FILE *fp, const struct config_key *k, const void *base)
 		return;
 	}
 	switch (k->type) {
+	case KT_SOURCES:
 	case KT_STRING: fprintf(fp, "%s\n", (const char *)field); break;
 	case KT_DOUBLE: { double d; memcpy(&d, field, sizeof(d)); fprintf(fp, "%g\n", d); break; }
 	case KT_UINT: { unsigned u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%u\n", u); break; }

@@ -133,20 +133,30 @@ enum err_category err_category(err_t r);
 	} while (0)
 
 /* ---- secure memory -----------------------------------------------------
- * secmem_alloc returns |len| zeroed bytes on their own pages, with an
- * inaccessible guard page on each side, excluded from core dumps
- * (MADV_DONTDUMP) and locked in RAM (mlock). Locking can be turned off
+ * secmem_alloc returns |len| zeroed bytes excluded from core dumps
+ * (MADV_DONTDUMP) and locked in RAM (mlock). Up to 512 bytes, the bytes are
+ * a slot of a locked arena (a run of pages with an inaccessible guard page
+ * before and after the run); larger requests get pages of their own with a
+ * guard page on each side. Locking can be turned off
  * with secmem_set_mlock(false) (config `[security] mlock = off`, or
  * FOUNT_SECURITY_MLOCK=off) where RLIMIT_MEMLOCK is too low, as on some CI
  * hosts. Returns NULL and sets *out_err (if not NULL) on failure. */
 void *secmem_alloc(size_t len, err_t *out_err) MUST_CHECK;
 
-/* secmem_free wipes |len| bytes at |p|, unlocks and unmaps them. |len| must
- * be the length given to secmem_alloc. Does nothing on NULL. */
+/* secmem_alloc_pages is secmem_alloc with pages of the secret's own at any
+ * size, for memory that needs page attributes (secmem_wipe_on_fork). */
+void *secmem_alloc_pages(size_t len, err_t *out_err) MUST_CHECK;
+
+/* secmem_free wipes |len| bytes at |p| (a slot: the whole slot) and gives
+ * them back. |len| must be the length given to secmem_alloc. Does nothing
+ * on NULL; a pointer secmem_alloc did not return, or one freed twice,
+ * aborts the process with a message. */
 void secmem_free(void *p, size_t len);
 
 /* secmem_wipe_on_fork asks the kernel to zero the pages holding |p| in a
- * child process (MADV_WIPEONFORK). Returns ERR_SYSTEM where unsupported. */
+ * child process (MADV_WIPEONFORK). Returns ERR_SYSTEM where unsupported,
+ * ERR_INVALID_ARG for an arena slot (its pages hold other secrets too):
+ * allocate |p| with secmem_alloc_pages. */
 err_t secmem_wipe_on_fork(void *p, size_t len) MUST_CHECK;
 
 void secmem_set_mlock(bool on);
@@ -193,6 +203,47 @@ err_t hex_decode(uint8_t *out, size_t out_cap, size_t *out_len,
 err_t file_read_bounded(const char *path, uint8_t *out, size_t cap, size_t *out_len,
 			unsigned *out_mode) MUST_CHECK NONNULL(1, 2, 4);
 
+/* ---- output files -------------------------------------------------------
+ * outfile_open starts writing |path| (mode |mode|, less the umask) so that
+ * it appears only complete: under no name (O_TMPFILE) or a temporary
+ * ".NAME.XXXXXX" in the same folder until outfile_commit links it into
+ * place; outfile_abort, any failure, and SIGINT/SIGTERM/SIGHUP before the
+ * commit leave nothing behind. An existing name is never overwritten (not
+ * at open, not at commit: EEXIST) unless |flags| has OUTFILE_REPLACE (a
+ * regular file or symbolic link is then replaced whole). A character
+ * device or a FIFO (also through a link, such as /dev/stdout) is written
+ * in place. Returns the descriptor, or -1 with errno set: EEXIST, EISDIR
+ * (a folder), ENOTSUP (a socket or block device), or open(2)'s. Files
+ * committed while others are still open count as one output: a signal
+ * before the last commit removes them all. At most OUTFILE_MAX at once;
+ * not thread-safe (the CLI opens and commits from its one thread). */
+#define OUTFILE_MAX 8
+#define OUTFILE_REPLACE 1u
+int outfile_open(const char *path, unsigned mode, unsigned flags) MUST_CHECK;
+/* outfile_commit fsyncs, names and closes |fd| and fsyncs the folder.
+ * ERR_IO (errno set) if any step fails; nothing is left behind then.
+ * ERR_INVALID_ARG if |fd| is not from outfile_open. */
+err_t outfile_commit(int fd) MUST_CHECK;
+/* outfile_abort closes |fd| and removes what outfile_open made. */
+void outfile_abort(int fd);
+/* outfile_test_force_named makes outfile_open skip O_TMPFILE, for the
+ * tests of the temporary-name path. */
+void outfile_test_force_named(bool on);
+
+/* ---- process hardening ----------------------------------------------------
+ * memlock_all locks every page the process has and will have in RAM
+ * (mlockall(2) MCL_CURRENT | MCL_FUTURE, with MCL_ONFAULT where the kernel
+ * has it, Linux 4.4+, so reserved but untouched mappings are not made
+ * resident), so that copies of secrets outside secure memory (OpenSSL's
+ * own key schedules and buffers) cannot reach swap either. ERR_MLOCK with
+ * errno set if the kernel refuses (RLIMIT_MEMLOCK below the process's
+ * size without CAP_IPC_LOCK). */
+err_t memlock_all(void) MUST_CHECK;
+
+/* memlock_limit_text writes RLIMIT_MEMLOCK in words ("0 bytes",
+ * "8192 KiB", "unlimited") to |out| for messages. */
+void memlock_limit_text(char *out, size_t len);
+
 /* ---- time ---------------------------------------------------------------*/
 /* now_ns returns CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);
@@ -202,6 +253,8 @@ uint64_t now_ns(void);
  * as FOUNT_<SECTION>_<KEY> (upper case), which wins over the file. The
  * defaults work with no file at all. */
 #define CONFIG_DEFAULT_PATH "/etc/fount/fount.conf"
+/* The largest configuration file config_load reads, in bytes. */
+#define CONFIG_MAX_FILE (1024u * 1024u)
 #define CONFIG_MAX_SOURCES 8
 /* [hsm] plus up to three [hsm.NAME] sections. */
 #define CONFIG_MAX_HSMS 4
@@ -255,11 +308,19 @@ const struct config_hsm *config_hsm_find(const struct config *cfg,
 void config_defaults(struct config *cfg) NONNULL(1);
 
 /* config_load loads defaults, then |path| (if not NULL), then the
- * environment. A missing file is an error only when |required|. On error
+ * environment. A missing file is an error only when |required|; a file
+ * that exists but cannot be read, is not a regular file, is larger than
+ * CONFIG_MAX_FILE or holds a NUL byte is always one. On error
  * it writes a one-line message naming the file, line and key to |errbuf|
  * and returns ERR_CONFIG. */
 err_t config_load(struct config *cfg, const char *path, bool required,
 		  char *errbuf, size_t errlen) MUST_CHECK NONNULL(1, 4);
+
+/* config_set_source_names gives config_load the |n| names that [entropy]
+ * sources may hold (|names| must outlive every later config_load). util/
+ * cannot ask entropy/ itself; cli/main.c passes entropy_credited_names().
+ * Without it only the list's syntax and duplicates are checked. */
+void config_set_source_names(const char *const *names, size_t n);
 
 /* config_print writes the effective configuration as INI to |fp| (FILE*),
  * with any secret values masked. */
