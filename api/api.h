@@ -55,6 +55,13 @@ void api_kmip_stats(struct api_kmip *s, struct api_kmip_stats *out) NONNULL(1, 2
  * threads and frees |s|. NULL does nothing. */
 void api_kmip_stop(struct api_kmip *s);
 
+/* api_tenant_binding_line formats one line of the tenant bindings file
+ * (api/auth.c): |kind| "fingerprint" (|fp| the certificate's SHA-256),
+ * "issuer-cn" (|fp| the CA certificate's, |cn|) or "cn" (|cn|), for
+ * |tenant|. ERR_INVALID_ARG for a tenant or CN the file cannot hold. */
+err_t api_tenant_binding_line(const char *kind, const uint8_t fp[32], const char *cn, const char *tenant,
+			      char *out, size_t out_len) MUST_CHECK;
+
 /* ---- fount's own PKI (api/pki.c) -------------------------------------------
  * <state_dir>/pki holds a CA, the server's certificate and the client
  * certificates it issued. */

@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "api/api.h"
 #include "api/auth.h"
 #include "keygen/keygen.h"
 
@@ -291,7 +292,7 @@ err_t auth_identify(struct auth *a, struct x509_st *leaf, struct x509_st *issuer
 	return ERR_OK;
 }
 
-err_t auth_binding_line(const char *kind, const uint8_t fp[32], const char *cn, const char *tenant,
+err_t api_tenant_binding_line(const char *kind, const uint8_t fp[32], const char *cn, const char *tenant,
 			char *out, size_t out_len)
 {
 	char hex[65];

@@ -26,8 +26,4 @@ err_t auth_identify(struct auth *a, struct x509_st *leaf, struct x509_st *issuer
 /* auth_tenant_valid: 1 to AUTH_TENANT_MAX bytes, no control characters. */
 bool auth_tenant_valid(const char *t, size_t len);
 
-/* auth_binding_line formats one line of the bindings file. */
-err_t auth_binding_line(const char *kind, const uint8_t fp[32], const char *cn, const char *tenant,
-			char *out, size_t out_len) MUST_CHECK;
-
 #endif

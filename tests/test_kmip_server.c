@@ -546,10 +546,10 @@ static void test_tenant_mapping(void)
 	EXPECT_OK(keygen_cert_sha256(unpinned.cert, fp));
 	EXPECT_OK(keygen_cert_sha256(ca.cert, cafp));
 	char l1[256], l2[256], l3[256];
-	EXPECT_OK(auth_binding_line("fingerprint", fp, NULL, "vcenter", l1, sizeof l1));
-	EXPECT_OK(auth_binding_line("issuer-cn", cafp, "tenant-serveronly", "ops", l2, sizeof l2));
-	EXPECT_OK(auth_binding_line("cn", NULL, "tenant-foreign", "tenant-a", l3, sizeof l3));
-	EXPECT_ERR(auth_binding_line("cn", NULL, "x", "two words", l3, sizeof l3), ERR_INVALID_ARG);
+	EXPECT_OK(api_tenant_binding_line("fingerprint", fp, NULL, "vcenter", l1, sizeof l1));
+	EXPECT_OK(api_tenant_binding_line("issuer-cn", cafp, "tenant-serveronly", "ops", l2, sizeof l2));
+	EXPECT_OK(api_tenant_binding_line("cn", NULL, "tenant-foreign", "tenant-a", l3, sizeof l3));
+	EXPECT_ERR(api_tenant_binding_line("cn", NULL, "x", "two words", l3, sizeof l3), ERR_INVALID_ARG);
 	FILE *f = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fprintf(f, "# bindings\n%s%s%s", l1, l2, l3);
