@@ -30,8 +30,8 @@ else
   say = @printf '  %-7s %s\n'
 endif
 
-PKGS    := libcrypto inih jansson libpkcs11-helper-1
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -linih -ljansson -lpkcs11-helper) -ldl -lm
+PKGS    := libssl libcrypto inih jansson libpkcs11-helper-1
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -linih -ljansson -lpkcs11-helper) -ldl -lm
 CPPFLAGS += $(shell pkg-config --cflags libpkcs11-helper-1 2>/dev/null)
 TESTLIBS := -lcunit
 
@@ -41,7 +41,7 @@ TESTLIBS := -lcunit
 INTEGRITY_KEY := 666f756e742d696e746567726974792d686d61632d736861323536
 HMAC_FILE = openssl dgst -sha256 -mac HMAC -macopt hexkey:$(INTEGRITY_KEY) -r $(1) | cut -d' ' -f1 > $(1).hmac
 
-MODULES := util entropy keygen hsm selftest
+MODULES := util entropy keygen hsm selftest api
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 CLI_SRC := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/*.c)
@@ -60,6 +60,7 @@ BENCHRUN := $(B)/bench/bench
 
 # Stricter conversion warnings where sizes come from outside.
 $(B)/entropy/%.o: CFLAGS += $(WARN_STRICT)
+$(B)/api/%.o: CFLAGS += $(WARN_STRICT)
 $(B)/selftest/integrity.o: CPPFLAGS += -DFOUNT_INTEGRITY_KEY=\"$(INTEGRITY_KEY)\"
 
 # OpenSSL's FIPS provider, built by mk/fips.sh from Debian's openssl source

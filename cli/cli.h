@@ -73,6 +73,8 @@ err_t cli_kek_load(const char *cmd, const char *path, enum keygen_wrap_alg alg,
  * with |alg| (keygen_kek_wrap's |r|), naming the fix where there is one. */
 void cli_wrap_error(const char *cmd, enum keygen_wrap_alg alg, size_t key_len, err_t r);
 int cmd_hsm(int argc, char **argv, const struct config *cfg);
+int cmd_ca(int argc, char **argv, const struct config *cfg);
+int cmd_tenant(int argc, char **argv, const struct config *cfg);
 
 /* cli_usage_error prints "fount CMD: MESSAGE" and a pointer to --help on
  * stderr and returns EXIT_USAGE. */

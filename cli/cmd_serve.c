@@ -1,12 +1,15 @@
-/* cli/cmd_serve.c — `fount serve`: the power-on self-tests, then keep the
- * DRBG tree and the noise sources exercised and report status. The
- * listeners (KMIP, HTTP, EGD) arrive with later issues. */
+/* cli/cmd_serve.c — `fount serve`: the power-on self-tests, the KMIP
+ * listener (api/), then keep the DRBG tree and the noise sources exercised
+ * and report status. The HTTP and EGD listeners arrive with later issues. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "api/api.h"
 #include "cli/cli.h"
 #include "entropy/entropy.h"
 #include "hsm/hsm.h"
@@ -54,6 +57,105 @@ static void run_selftests(void)
 		log_info("on-demand self-tests passed (%zu tests)", n);
 	else
 		log_error("on-demand self-tests failed: %s", err_str(r));
+}
+
+/* split_names appends the ',' or ' ' separated words of |list| to |names|. */
+static size_t split_names(char *list, const char **names, size_t n, size_t cap)
+{
+	for (char *save = NULL, *w = strtok_r(list, ", ", &save); w != NULL && n < cap;
+	     w = strtok_r(NULL, ", ", &save))
+		names[n++] = w;
+	return n;
+}
+
+/* write_pykmip_conf writes a PyKMIP client configuration for the first
+ * client certificate beside it, once. */
+static void write_pykmip_conf(const struct api_pki *pki, const char *cert, const char *key, unsigned port)
+{
+	char path[API_PKI_PATH + 16], text[4 * API_PKI_PATH + 256];
+	snprintf(path, sizeof path, "%s/pykmip.conf", pki->clients);
+	int n = snprintf(text, sizeof text,
+			 "[client]\nhost=127.0.0.1\nport=%u\ncertfile=%s\nkeyfile=%s\nca_certs=%s\n"
+			 "cert_reqs=CERT_REQUIRED\nssl_version=PROTOCOL_SSLv23\n"
+			 "do_handshake_on_connect=True\nsuppress_ragged_eofs=True\n",
+			 port, cert, key, pki->ca_cert);
+	int fd = outfile_open(path, 0644, 0);
+	if (fd < 0 || n <= 0 || (size_t)n >= sizeof text || !cli_write_all(fd, text, (size_t)n) ||
+	    outfile_commit(fd) != ERR_OK) {
+		if (fd >= 0 && errno != EEXIST)
+			log_warn("cannot write %s: %s", path, strerror(errno));
+		return;
+	}
+	log_info("PyKMIP client configuration: %s (copy it to ~/.pykmip/pykmip.conf)", path);
+}
+
+/* start_kmip starts the KMIP listener unless [kmip] listen = off. With no
+ * certificates configured it uses fount's own PKI in the state directory,
+ * made on first start, with a first client certificate "default". */
+static err_t start_kmip(const struct config *cfg, struct api_kmip **out)
+{
+	*out = NULL;
+	if (cfg->kmip_listen[0] == '\0' || strcmp(cfg->kmip_listen, "off") == 0) {
+		log_info("KMIP: off ([kmip] listen = off)");
+		return ERR_OK;
+	}
+	char why[512] = "";
+	struct api_pki pki;
+	bool own = cfg->kmip_cert[0] == '\0' || cfg->kmip_key[0] == '\0' || cfg->kmip_client_ca[0] == '\0';
+	if (own) {
+		char extra[sizeof cfg->kmip_hostnames], host[256] = "";
+		const char *names[API_PKI_MAX_NAMES];
+		size_t n = 0;
+		names[n++] = "localhost";
+		if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0' && strcmp(host, "localhost") != 0)
+			names[n++] = host;
+		names[n++] = "127.0.0.1";
+		names[n++] = "::1";
+		snprintf(extra, sizeof extra, "%s", cfg->kmip_hostnames);
+		n = split_names(extra, names, n, API_PKI_MAX_NAMES);
+		bool created = false;
+		err_t r = api_pki_init(cfg->service_state_dir, names, n, &pki, &created, why, sizeof why);
+		if (r != ERR_OK) {
+			fprintf(stderr, "fount serve: %s\n", why);
+			return r;
+		}
+		if (created) {
+			log_info("made fount's CA: %s (key %s)", pki.ca_cert, pki.ca_key);
+			log_info("made the KMIP server certificate: %s (key %s)", pki.server_cert, pki.server_key);
+		}
+		char cert[API_PKI_PATH + 128], key[API_PKI_PATH + 128];
+		r = api_pki_issue(&pki, "default", pki.clients, cert, key, sizeof cert, why, sizeof why);
+		if (r == ERR_OK)
+			log_info("made a client certificate for tenant \"default\": %s (key %s)", cert, key);
+		else if (r != ERR_IO) /* ERR_IO: it exists already */
+			log_warn("no first client certificate: %s", why);
+		if (r == ERR_OK) {
+			const char *colon = strrchr(cfg->kmip_listen, ':');
+			write_pykmip_conf(&pki, cert, key, colon != NULL ? (unsigned)atoi(colon + 1) : 5696);
+		}
+	}
+	char bindings[sizeof cfg->service_state_dir + 16];
+	snprintf(bindings, sizeof bindings, "%s/tenants", cfg->service_state_dir);
+	struct api_kmip_options o = {
+		.listen = cfg->kmip_listen,
+		.cert_file = cfg->kmip_cert[0] ? cfg->kmip_cert : pki.server_cert,
+		.key_file = cfg->kmip_key[0] ? cfg->kmip_key : pki.server_key,
+		.client_ca = cfg->kmip_client_ca[0] ? cfg->kmip_client_ca : pki.ca_cert,
+		.pins = cfg->kmip_pins,
+		.bindings = bindings,
+		.admins = cfg->kmip_admins,
+		.tls_compat = cfg->kmip_tls_compat,
+		.max_message = cfg->kmip_max_message,
+		.max_connections = cfg->kmip_max_connections,
+	};
+	err_t r = api_kmip_start(&o, out, why, sizeof why);
+	if (r != ERR_OK) {
+		fprintf(stderr, "fount serve: %s\n", why);
+		return r;
+	}
+	log_info("KMIP listening on %s (port %u): certificate %s, client CAs %s, tenant bindings %s",
+		 cfg->kmip_listen, api_kmip_port(*out), o.cert_file, o.client_ca, bindings);
+	return ERR_OK;
 }
 
 int cmd_serve(int argc, char **argv, const struct config *cfg)
@@ -104,6 +206,14 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 				 hc->name, err_str(hr));
 	}
 	log_info("fount %s operational; provider %s", FOUNT_VERSION, keygen_provider_name());
+	struct api_kmip *kmip = NULL;
+	if (start_kmip(cfg, &kmip) != ERR_OK) {
+		drbg_tree_shutdown();
+		entropy_shutdown();
+		for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
+			hsm_close(hsms[i]);
+		return EXIT_FAIL;
+	}
 	log_status();
 
 	uint64_t next_status = now_ns() + (uint64_t)status_seconds * 1000000000u;
@@ -147,6 +257,8 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 			reported_error = true;
 		}
 	}
+	/* no request may be in flight when the DRBG state is wiped */
+	api_kmip_stop(kmip);
 	/* the registered HSM sources point into hsms[]: the pipeline goes first */
 	drbg_tree_shutdown();
 	entropy_shutdown();

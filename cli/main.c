@@ -18,7 +18,7 @@ static const char usage[] =
 	"fount: a health-tested entropy and key-generation service.\n"
 	"\n"
 	"commands:\n"
-	"  serve      run the service (power-on self-tests first)\n"
+	"  serve      run the service: self-tests, then KMIP on [kmip] listen (5696)\n"
 	"  random     write random bytes from the DRBG (random -n 32 --hex)\n"
 	"  keygen     generate a key: AES, HMAC, RSA, EC, Ed25519, X25519 (keygen --type aes-256)\n"
 	"  wrap       wrap a key file under a KEK (AES-KW, AES-KWP, RSA-OAEP)\n"
@@ -26,6 +26,8 @@ static const char usage[] =
 	"  selftest   run the power-on self-tests and show the results\n"
 	"  entropy    noise-source status, raw-sample capture for SP 800-90B assessment\n"
 	"  hsm        PKCS#11 HSMs: tokens, objects, keygen, import, seed\n"
+	"  ca         fount's CA for KMIP clients: init, issue a client certificate, sign a CSR\n"
+	"  tenant     bind a client certificate to a tenant (tenant bind NAME --cert FILE)\n"
 	"  acvp       answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)\n"
 	"  config     print the effective configuration\n"
 	"  version    print version and crypto provider\n"
@@ -46,7 +48,8 @@ static const struct command commands[] = {
 	{"serve", cmd_serve},       {"random", cmd_random}, {"selftest", cmd_selftest},
 	{"entropy", cmd_entropy},   {"acvp", cmd_acvp},     {"config", cmd_config},
 	{"version", cmd_version},   {"keygen", cmd_keygen}, {"wrap", cmd_wrap},
-	{"unwrap", cmd_unwrap},     {"hsm", cmd_hsm},
+	{"unwrap", cmd_unwrap},     {"hsm", cmd_hsm},       {"ca", cmd_ca},
+	{"tenant", cmd_tenant},
 };
 
 /* harden runs before anything reads a secret: no core dumps, and no

@@ -512,3 +512,32 @@ uint64_t drbg_tree_worker_generates_for_test(void)
 {
 	return tls_worker != NULL ? tls_worker->generates : 0;
 }
+
+err_t drbg_add_input(const uint8_t *in, size_t len, size_t *out_used)
+{
+	uint8_t scratch[16];
+	*out_used = 0;
+	gate_fn g = atomic_load_explicit(&gate, memory_order_acquire);
+	if (g == NULL || !g())
+		return ERR_NOT_OPERATIONAL;
+	ENSURE(in != NULL || len == 0, ERR_INVALID_ARG);
+	size_t n = len < CTR_DRBG_MAX_INPUT_LEN ? len : CTR_DRBG_MAX_INPUT_LEN;
+	if (n == 0)
+		return ERR_OK;
+	/* SP 800-90A 10.2.1.5.2 step 2: a generate's additional input is
+	 * mixed into the state through CTR_DRBG_Update before any output;
+	 * nothing about it is credited, and the 16 output bytes are dropped */
+	pthread_mutex_lock(&tree_lock);
+	err_t r = tree.primary != NULL
+			  ? ctr_drbg_generate(tree.primary, scratch, sizeof(scratch), in, n)
+			  : ERR_DRBG_UNINSTANTIATED;
+	if (r == ERR_OK) {
+		tree.primary_generates++;
+		atomic_fetch_add(&epoch, 1); /* every worker reseeds from it */
+	}
+	pthread_mutex_unlock(&tree_lock);
+	secure_zero(scratch, sizeof(scratch));
+	if (r == ERR_OK)
+		*out_used = n;
+	return r;
+}

@@ -10,6 +10,7 @@
 
 struct ossl_lib_ctx_st; /* OSSL_LIB_CTX, without pulling OpenSSL headers in */
 struct evp_pkey_st;     /* EVP_PKEY */
+struct x509_st;         /* X509 */
 
 /* ---- the library context ---------------------------------------------------
  * keygen_init creates fount's own OSSL_LIB_CTX and fetches the ciphers the
@@ -164,6 +165,12 @@ err_t drbg_generate_pr(uint8_t *out, size_t len) MUST_CHECK;
 /* drbg_reseed_all makes every DRBG reseed before its next output: the
  * primary from the entropy sources, each worker from the primary. */
 void drbg_reseed_all(void);
+/* drbg_add_input mixes up to CTR_DRBG_MAX_INPUT_LEN bytes of |in| into the
+ * primary DRBG as additional input (SP 800-90A 9.3: never credited as
+ * entropy) and makes every worker reseed from it; *out_used says how many
+ * were taken. A caller's seed (KMIP RNG Seed) can only add to the state,
+ * never replace it. ERR_NOT_OPERATIONAL outside OPERATIONAL. */
+err_t drbg_add_input(const uint8_t *in, size_t len, size_t *out_used) MUST_CHECK NONNULL(3);
 
 struct drbg_stats {
 	uint64_t primary_reseeds;
@@ -435,5 +442,46 @@ err_t keygen_export(const struct keygen_type *t, enum keygen_format fmt, unsigne
 
 /* keygen_export_free wipes and frees both buffers of |e|. */
 void keygen_export_free(struct keygen_export *e);
+
+/* ---- X.509 certificates for fount's own PKI (keygen/x509.c) ----------------
+ * Signed in keygen_libctx() with SHA-256; serials from the DRBG. */
+struct keygen_cert_spec {
+	const char *cn;                /* subject CN, at most 64 bytes */
+	const char *org;               /* subject O, or NULL */
+	const char *const *dns;        /* subjectAltName DNS names */
+	size_t n_dns;
+	const char *const *ips;        /* subjectAltName IP addresses (v4 or v6) */
+	size_t n_ips;
+	bool ca;                       /* a CA: CA:TRUE, keyCertSign, cRLSign */
+	bool server_auth, client_auth; /* a leaf's extendedKeyUsage */
+	unsigned days;                 /* validity, 1 to 36500 */
+};
+
+/* keygen_cert_issue makes a certificate for |subject_key| as |spec| says,
+ * signed by |issuer_key| as |issuer| (NULL: self-signed, then issuer_key is
+ * the subject's own key). ERR_INVALID_ARG for a CN, name or address that
+ * is empty, too long or not well-formed; ERR_NOT_OPERATIONAL outside
+ * SELF_TEST/OPERATIONAL. */
+err_t keygen_cert_issue(const struct keygen_cert_spec *spec, struct evp_pkey_st *subject_key,
+			struct evp_pkey_st *issuer_key, struct x509_st *issuer,
+			struct x509_st **out) MUST_CHECK;
+
+/* keygen_csr_sign checks a PKCS#10 request (PEM or DER; its signature
+ * proves the requester holds the key, which must be a key type fount
+ * knows) and issues a certificate for its key as |spec| says: the subject
+ * comes from |spec|, never from the request. ERR_KEY_FORMAT for a request
+ * that does not parse or verify. */
+err_t keygen_csr_sign(const uint8_t *csr, size_t csr_len, const struct keygen_cert_spec *spec,
+		      struct evp_pkey_st *issuer_key, struct x509_st *issuer,
+		      struct x509_st **out) MUST_CHECK;
+
+/* keygen_cert_encode writes |cert| as PEM into a malloc'd buffer (not
+ * secret); keygen_cert_decode reads one PEM or DER certificate. */
+err_t keygen_cert_encode(const struct x509_st *cert, uint8_t **out, size_t *out_len) MUST_CHECK;
+err_t keygen_cert_decode(const uint8_t *in, size_t in_len, struct x509_st **out) MUST_CHECK;
+
+/* keygen_cert_sha256 is the SHA-256 of the certificate's DER encoding: the
+ * fingerprint clients are pinned and mapped to tenants by. */
+err_t keygen_cert_sha256(const struct x509_st *cert, uint8_t out[32]) MUST_CHECK;
 
 #endif /* FOUNT_KEYGEN_KEYGEN_H */

@@ -44,6 +44,13 @@ int main(int argc, char **argv)
 	/* a break request in the caller's environment must not leak into the
 	 * tests that expect a healthy module */
 	unsetenv("FOUNT_SELFTEST_BREAK");
+	/* a `fount serve` a test starts listens for KMIP only when that test
+	 * asks (FOUNT_KMIP_LISTEN in its own environment), and keeps its state
+	 * in a throw-away folder, never /var/lib/fount */
+	setenv("FOUNT_KMIP_LISTEN", "off", 0);
+	char state[64] = "";
+	if (getenv("FOUNT_SERVICE_STATE_DIR") == NULL && testlib_tmpdir_create(state, "state") == 0)
+		setenv("FOUNT_SERVICE_STATE_DIR", state, 1);
 	/* tests drive error paths on purpose: keep their logs out of the
 	 * report unless asked for (FOUNT_TEST_LOG=1) */
 	if (getenv("FOUNT_TEST_LOG") == NULL)
@@ -92,5 +99,7 @@ int main(int argc, char **argv)
 	unsigned tfailed = CU_get_number_of_tests_failed();
 	printf("\n%u passed, %u failed\n", ran - tfailed, tfailed);
 	CU_cleanup_registry();
+	if (state[0] != '\0')
+		(void)testlib_tmpdir_remove(state);
 	return failed ? 1 : 0;
 }

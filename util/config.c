@@ -68,6 +68,28 @@ static const struct config_key config_keys[] = {
 	  "required: run on the OpenSSL FIPS provider (built by 'make fips'), or refuse to start; off: OpenSSL's default provider"),
 	K("crypto", "fips_module_dir", KT_STRING, crypto_fips_module_dir, 0, 0,
 	  "folder with fips.so and fipsmodule.cnf (empty: <exe dir>/fips, then <exe dir>/../fips)"),
+	K("service", "state_dir", KT_STRING, service_state_dir, 0, 0,
+	  "fount's state: CA and certificates (pki/), tenant bindings, KEK file, database"),
+	K("kmip", "listen", KT_STRING, kmip_listen, 0, 0,
+	  "KMIP over mutual TLS: HOST:PORT, [IPV6]:PORT or :PORT; off: no KMIP listener"),
+	K("kmip", "max_message", KT_UINT, kmip_max_message, 1024, 67108864,
+	  "largest KMIP request accepted, in bytes (checked from its header)"),
+	K("kmip", "max_connections", KT_UINT, kmip_max_connections, 1, 65536,
+	  "KMIP connections open at once; more are closed at once"),
+	K("kmip", "admins", KT_STRING, kmip_admins, 0, 0,
+	  "tenants that manage every object's lifecycle and attributes (',' separated)"),
+	K("kmip", "tls_compat", KT_BOOL, kmip_tls_compat, 0, 1,
+	  "also offer the TLS 1.2 AES-CBC-SHA256 suites older KMIP clients use"),
+	K("kmip", "cert", KT_STRING, kmip_cert, 0, 0,
+	  "server certificate chain, PEM (empty: <state_dir>/pki/server.pem, made on first start)"),
+	K("kmip", "key", KT_STRING, kmip_key, 0, 0,
+	  "server private key, PEM, mode 0600 (empty: <state_dir>/pki/server.key)"),
+	K("kmip", "client_ca", KT_STRING, kmip_client_ca, 0, 0,
+	  "CA certificates client certificates must chain to (empty: <state_dir>/pki/ca.pem)"),
+	K("kmip", "pins", KT_STRING, kmip_pins, 0, 0,
+	  "SHA-256 fingerprints of self-signed client certificates trusted as they are"),
+	K("kmip", "hostnames", KT_STRING, kmip_hostnames, 0, 0,
+	  "more DNS names and IP addresses for the server certificate fount makes (',' separated)"),
 	H("module", KT_STRING, module, 0, 0,
 	  "PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so); empty = no HSM"),
 	H("token", KT_STRING, token, 0, 0,
@@ -79,6 +101,19 @@ static const struct config_key config_keys[] = {
 	H("pool_size", KT_UINT, pool_size, 1, 16,
 	  "PKCS#11 sessions kept open for concurrent callers"),
 };
+
+void config_default_state_dir(char *out, size_t len)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	if (geteuid() == 0)
+		snprintf(out, len, "/var/lib/fount");
+	else if (xdg != NULL && xdg[0] == '/')
+		snprintf(out, len, "%s/fount", xdg);
+	else if (home != NULL && home[0] == '/')
+		snprintf(out, len, "%s/.local/state/fount", home);
+	else
+		snprintf(out, len, "./fount-state");
+}
 
 void config_defaults(struct config *cfg)
 {
@@ -97,6 +132,10 @@ void config_defaults(struct config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->crypto_fips = true; /* fount is a FIPS appliance */
 	cfg->crypto_fips_module_dir[0] = '\0';
+	config_default_state_dir(cfg->service_state_dir, sizeof(cfg->service_state_dir));
+	snprintf(cfg->kmip_listen, sizeof(cfg->kmip_listen), "0.0.0.0:5696");
+	cfg->kmip_max_message = 1u << 20;
+	cfg->kmip_max_connections = 256;
 	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
 		cfg->hsm[i].pool_size = 4;
 	cfg->hsm[0].used = true; /* [hsm] always exists; its module may be empty */

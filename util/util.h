@@ -295,6 +295,19 @@ struct config {
 	/* [crypto] */
 	bool crypto_fips;               /* true: "required" (the default), false: "off" */
 	char crypto_fips_module_dir[256]; /* holds fips.so and fipsmodule.cnf; "" = beside the executable */
+	/* [service] */
+	char service_state_dir[256];    /* CA, certificates, KEK file and database */
+	/* [kmip] */
+	char kmip_listen[128];          /* HOST:PORT, or "off" */
+	unsigned kmip_max_message;      /* largest request, bytes */
+	unsigned kmip_max_connections;
+	char kmip_admins[512];          /* tenants with admin rights, ',' separated */
+	bool kmip_tls_compat;           /* also the TLS 1.2 AES-CBC-SHA256 suites */
+	char kmip_cert[256];            /* server certificate; "" = <state_dir>/pki/server.pem */
+	char kmip_key[256];             /* its key; "" = <state_dir>/pki/server.key */
+	char kmip_client_ca[256];       /* client CAs; "" = <state_dir>/pki/ca.pem */
+	char kmip_pins[1024];           /* SHA-256 fingerprints of trusted self-signed clients */
+	char kmip_hostnames[512];       /* more SANs for the server certificate fount makes */
 	/* [hsm], [hsm.NAME] */
 	struct config_hsm hsm[CONFIG_MAX_HSMS];
 };
@@ -303,6 +316,11 @@ struct config {
  * [hsm]), or NULL if there is none. */
 const struct config_hsm *config_hsm_find(const struct config *cfg,
 					 const char *name) NONNULL(1);
+
+/* config_default_state_dir writes the default [service] state_dir:
+ * /var/lib/fount for root, else $XDG_STATE_HOME/fount, else
+ * ~/.local/state/fount. */
+void config_default_state_dir(char *out, size_t len) NONNULL(1);
 
 /* config_defaults fills |cfg| with the built-in defaults. */
 void config_defaults(struct config *cfg) NONNULL(1);

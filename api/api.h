@@ -1,0 +1,97 @@
+/* api/api.h — the one public header of api/: start, stop and inspect the
+ * listeners through which clients reach fount. Today: the KMIP server
+ * (KMIP 1.0-1.4, TTLV over mutual TLS, port 5696). */
+#ifndef FOUNT_API_API_H
+#define FOUNT_API_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+/* What a KMIP listener needs. Paths are PEM files; strings are copied at
+ * start. */
+struct api_kmip_options {
+	const char *listen;      /* "HOST:PORT", "[V6]:PORT" or ":PORT"; port 0 picks one */
+	const char *cert_file;   /* the server's certificate (and chain) */
+	const char *key_file;    /* its private key (0600) */
+	const char *client_ca;   /* CA certificates client certificates chain to */
+	const char *pins;        /* SHA-256 fingerprints (hex, ',' or ' ' separated) of
+				  * self-signed client certificates trusted as they are,
+				  * or NULL */
+	const char *bindings;    /* a tenant bindings file (api/auth.c), or NULL */
+	const char *admins;      /* tenant names with admin rights, ',' separated, or NULL */
+	bool tls_compat;         /* also offer TLS 1.2 AES-CBC-SHA256 suites (older clients) */
+	size_t max_message;      /* largest request accepted, bytes (0: 1 MiB) */
+	unsigned max_connections;      /* 0: 256 */
+	unsigned handshake_timeout_ms; /* 0: 10 s */
+	unsigned idle_timeout_ms;      /* between requests; 0: 300 s */
+	unsigned message_timeout_ms;   /* to receive one whole request; 0: 30 s */
+};
+
+struct api_kmip;
+
+/* api_kmip_start loads the certificates, binds the listener and starts
+ * serving on threads of its own. On failure it returns an error and writes
+ * a one-line reason naming the file or address and the fix to |why|. */
+err_t api_kmip_start(const struct api_kmip_options *o, struct api_kmip **out, char *why,
+		     size_t why_len) MUST_CHECK NONNULL(1, 2);
+
+/* api_kmip_port returns the TCP port it listens on. */
+uint16_t api_kmip_port(const struct api_kmip *s) NONNULL(1);
+
+struct api_kmip_stats {
+	uint64_t connections;        /* accepted TCP connections */
+	uint64_t handshakes_failed;  /* no, an untrusted or a refused client certificate, or bad TLS */
+	uint64_t refused_busy;       /* closed at once: max_connections reached */
+	uint64_t requests;           /* request messages answered */
+	uint64_t timeouts;           /* connections closed on a handshake, idle or message timeout */
+	unsigned active;             /* connections open now */
+};
+void api_kmip_stats(struct api_kmip *s, struct api_kmip_stats *out) NONNULL(1, 2);
+
+/* api_kmip_stop closes the listener and every connection, waits for their
+ * threads and frees |s|. NULL does nothing. */
+void api_kmip_stop(struct api_kmip *s);
+
+/* api_tenant_binding_line formats one line of the tenant bindings file
+ * (api/auth.c): |kind| "fingerprint" (|fp| the certificate's SHA-256),
+ * "issuer-cn" (|fp| the CA certificate's, |cn|) or "cn" (|cn|), for
+ * |tenant|. ERR_INVALID_ARG for a tenant or CN the file cannot hold. */
+err_t api_tenant_binding_line(const char *kind, const uint8_t fp[32], const char *cn, const char *tenant,
+			      char *out, size_t out_len) MUST_CHECK;
+
+/* ---- fount's own PKI (api/pki.c) -------------------------------------------
+ * <state_dir>/pki holds a CA, the server's certificate and the client
+ * certificates it issued. */
+#define API_PKI_PATH 4096
+#define API_PKI_MAX_NAMES 32
+struct api_pki {
+	char dir[API_PKI_PATH], clients[API_PKI_PATH];
+	char ca_cert[API_PKI_PATH], ca_key[API_PKI_PATH];
+	char server_cert[API_PKI_PATH], server_key[API_PKI_PATH];
+};
+
+/* api_pki_paths fills |out| with the paths under |state_dir|. */
+err_t api_pki_paths(const char *state_dir, struct api_pki *out) MUST_CHECK NONNULL(1, 2);
+
+/* api_pki_init makes what is missing of the CA and the server certificate
+ * (SANs: |names|, DNS names and IP addresses) and sets *created when it
+ * made anything. Existing files are used as they are. */
+err_t api_pki_init(const char *state_dir, const char *const *names, size_t n_names, struct api_pki *out,
+		   bool *created, char *why, size_t why_len) MUST_CHECK;
+
+/* api_pki_issue makes a client key and certificate (CN |tenant|, EKU
+ * clientAuth) signed by the CA, as |dir|/|tenant|.pem and .key (0600); it
+ * never overwrites. */
+err_t api_pki_issue(const struct api_pki *p, const char *tenant, const char *dir, char *cert_path,
+		    char *key_path, size_t path_len, char *why, size_t why_len) MUST_CHECK;
+
+/* api_pki_sign signs a client's PKCS#10 request (vCenter's "KMS-signed
+ * CSR" mode) for |tenant|: the CN is the tenant's, the key the request's.
+ * *pem is the certificate (malloc'd). */
+err_t api_pki_sign(const struct api_pki *p, const char *tenant, const uint8_t *csr, size_t csr_len,
+		   uint8_t **pem, size_t *pem_len, char *why, size_t why_len) MUST_CHECK;
+
+#endif

@@ -1,0 +1,506 @@
+/* api/kmip_server.c — the KMIP listener: TCP, mutual TLS (api/tls.c), one
+ * thread per connection, messages framed by their 8-byte TTLV header.
+ *
+ * A client that is slow, silent or hostile costs one connection thread
+ * and nothing else: the number of connections is capped (more are closed
+ * at once), the handshake, the wait between requests and the receipt of
+ * each whole request have time limits, a request's size is checked from its
+ * header before its body is read or anything is allocated, and every
+ * request buffer is in secure memory (a Register carries key material) and
+ * wiped after use. vCenter opens a connection per operation and retries
+ * failed handshakes many times while trust is being set up: a failed
+ * handshake is logged at info level and costs only its own thread. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "api/api.h"
+#include "api/auth.h"
+#include "api/internal.h"
+#include "api/tls.h"
+
+#define DEFAULT_MAX_MESSAGE (1u << 20)
+#define DEFAULT_MAX_CONNECTIONS 256
+/* A response may be larger than the largest request: RNG Retrieve of up
+ * to 1 MiB, Get of a large certificate. */
+#define MAX_RESPONSE ((size_t)2 << 20)
+#define THREAD_STACK (256 * 1024)
+
+struct conn {
+	struct api_kmip *srv;
+	int fd;
+	char addr[64];
+	struct conn *prev, *next; /* in srv->conns, under srv->lock */
+};
+
+struct api_kmip {
+	int listen_fd;
+	uint16_t port;
+	SSL_CTX *ctx;
+	struct auth *auth;
+	struct tls_pins pins;
+	size_t max_message;
+	unsigned max_connections;
+	unsigned handshake_ms, idle_ms, message_ms;
+	pthread_t acceptor;
+	atomic_bool stopping;
+
+	pthread_mutex_t lock;
+	pthread_cond_t idle; /* signalled when the last connection ends */
+	struct conn *conns;
+	unsigned active;
+
+	atomic_uint_fast64_t n_connections, n_handshakes_failed, n_refused_busy, n_requests, n_timeouts;
+};
+
+static void set_timeout(int fd, int opt, unsigned ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	(void)setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv);
+}
+
+/* wait_readable waits until |fd| (or OpenSSL's buffer) has data, up to
+ * |ms|. Returns 1 readable, 0 timed out, -1 error or stop. */
+static int wait_readable(struct conn *c, SSL *ssl, unsigned ms)
+{
+	if (SSL_pending(ssl) > 0)
+		return 1;
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	for (;;) {
+		int k = poll(&p, 1, (int)ms);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (atomic_load(&c->srv->stopping))
+			return -1;
+		return k < 0 ? -1 : k;
+	}
+}
+
+/* read_full reads exactly |n| bytes before |deadline| (now_ns() clock). */
+static bool read_full(struct conn *c, SSL *ssl, uint8_t *buf, size_t n, uint64_t deadline, bool *timed_out)
+{
+	size_t got = 0;
+	while (got < n) {
+		uint64_t now = now_ns();
+		if (now >= deadline) {
+			*timed_out = true;
+			return false;
+		}
+		unsigned left_ms = (unsigned)((deadline - now) / 1000000u) + 1;
+		int w = wait_readable(c, ssl, left_ms);
+		if (w <= 0) {
+			*timed_out = w == 0;
+			return false;
+		}
+		size_t chunk = n - got > INT32_MAX ? INT32_MAX : n - got;
+		set_timeout(c->fd, SO_RCVTIMEO, left_ms);
+		int k = SSL_read(ssl, buf + got, (int)chunk);
+		if (k <= 0) {
+			int e = SSL_get_error(ssl, k);
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+				continue;
+			return false;
+		}
+		got += (size_t)k;
+	}
+	return true;
+}
+
+static bool write_full(SSL *ssl, const uint8_t *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		size_t chunk = n - done > INT32_MAX ? INT32_MAX : n - done;
+		int k = SSL_write(ssl, buf + done, (int)chunk);
+		if (k <= 0)
+			return false;
+		done += (size_t)k;
+	}
+	return true;
+}
+
+/* answer sends a response to a request that could not be read (too large,
+ * not TTLV): through kmip_process, which answers Invalid Message. */
+static void answer_unreadable(SSL *ssl, const struct kmip_peer *peer, const uint8_t *hdr, size_t len)
+{
+	struct ttlv_enc resp;
+	if (kmip_process(hdr, len, peer, MAX_RESPONSE, &resp) == ERR_OK)
+		(void)write_full(ssl, resp.buf, resp.len);
+	ttlv_enc_free(&resp);
+}
+
+/* serve runs one authenticated connection: request, response, until the
+ * client closes, a limit is hit or the server stops. */
+static void serve(struct conn *c, SSL *ssl, const struct kmip_peer *peer)
+{
+	struct api_kmip *s = c->srv;
+	for (;;) {
+		int w = wait_readable(c, ssl, s->idle_ms);
+		if (w <= 0) {
+			if (w == 0)
+				atomic_fetch_add(&s->n_timeouts, 1);
+			return;
+		}
+		uint64_t deadline = now_ns() + (uint64_t)s->message_ms * 1000000u;
+		uint8_t hdr[TTLV_HEADER_LEN];
+		bool timed_out = false;
+		if (!read_full(c, ssl, hdr, sizeof hdr, deadline, &timed_out)) {
+			if (timed_out)
+				atomic_fetch_add(&s->n_timeouts, 1);
+			return;
+		}
+		size_t len = 0;
+		err_t r = ttlv_frame_len(hdr, s->max_message, &len);
+		if (r != ERR_OK) {
+			/* answer, then close: the rest of the stream cannot be framed */
+			log_info("%s (%s): %s; closing", c->addr, peer->tenant,
+				 r == ERR_TOO_LARGE ? "request larger than [kmip] max_message"
+						    : "not a KMIP message");
+			answer_unreadable(ssl, peer, hdr, sizeof hdr);
+			return;
+		}
+		err_t me = ERR_OK;
+		uint8_t *msg = secmem_alloc(len, &me);
+		if (msg == NULL) {
+			log_warn("%s: no memory for a %zu-byte request: %s", c->addr, len, err_str(me));
+			return;
+		}
+		memcpy(msg, hdr, sizeof hdr);
+		bool ok = read_full(c, ssl, msg + sizeof hdr, len - sizeof hdr, deadline, &timed_out);
+		if (ok) {
+			struct ttlv_enc resp;
+			ok = kmip_process(msg, len, peer, MAX_RESPONSE, &resp) == ERR_OK;
+			if (ok) {
+				set_timeout(c->fd, SO_SNDTIMEO, s->message_ms);
+				ok = write_full(ssl, resp.buf, resp.len);
+			}
+			ttlv_enc_free(&resp);
+			atomic_fetch_add(&s->n_requests, 1);
+		} else if (timed_out) {
+			atomic_fetch_add(&s->n_timeouts, 1);
+			log_info("%s (%s): request not complete after %u ms; closing", c->addr, peer->tenant,
+				 s->message_ms);
+		}
+		secmem_free(msg, len);
+		if (!ok)
+			return;
+	}
+}
+
+static void conn_remove(struct conn *c)
+{
+	struct api_kmip *s = c->srv;
+	pthread_mutex_lock(&s->lock);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	if (--s->active == 0)
+		pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct api_kmip *s = c->srv;
+	SSL *ssl = SSL_new(s->ctx);
+	struct kmip_peer peer;
+	memset(&peer, 0, sizeof peer);
+
+	if (ssl == NULL || SSL_set_fd(ssl, c->fd) != 1)
+		goto out;
+	/* the handshake: its own deadline */
+	set_timeout(c->fd, SO_RCVTIMEO, s->handshake_ms);
+	set_timeout(c->fd, SO_SNDTIMEO, s->handshake_ms);
+	uint64_t t0 = now_ns();
+	int k = SSL_accept(ssl);
+	if (k != 1) {
+		unsigned long e = ERR_peek_last_error();
+		long v = SSL_get_verify_result(ssl);
+		bool slow = now_ns() - t0 >= (uint64_t)s->handshake_ms * 1000000u;
+		atomic_fetch_add(slow ? &s->n_timeouts : &s->n_handshakes_failed, 1);
+		log_info("%s: TLS handshake failed: %s", c->addr,
+			 slow ? "timed out"
+			 : v != X509_V_OK ? X509_verify_cert_error_string(v)
+			 : e != 0 && ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e)
+									    : "connection closed");
+		goto out;
+	}
+	X509 *leaf = SSL_get0_peer_certificate(ssl);
+	STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+	X509 *issuer = chain != NULL && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+	if (auth_identify(s->auth, leaf, issuer, &peer) != ERR_OK) {
+		atomic_fetch_add(&s->n_handshakes_failed, 1);
+		log_info("%s: the client certificate names no tenant (no CN and no binding): closing; "
+			 "bind it with 'fount tenant bind'",
+			 c->addr);
+		goto out;
+	}
+	log_debug("%s: tenant %s%s", c->addr, peer.tenant, peer.admin ? " (admin)" : "");
+	serve(c, ssl, &peer);
+	if (!atomic_load(&s->stopping))
+		(void)SSL_shutdown(ssl);
+out:
+	SSL_free(ssl);
+	ERR_clear_error();
+	close(c->fd);
+	conn_remove(c);
+	free(c);
+	return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+	struct api_kmip *s = arg;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	while (!atomic_load(&s->stopping)) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (atomic_load(&s->stopping))
+				break;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept: %s; pausing 100 ms", strerror(errno));
+				struct timespec ts = {0, 100000000};
+				nanosleep(&ts, NULL);
+				continue;
+			}
+			log_error("accept: %s", strerror(errno));
+			break;
+		}
+		atomic_fetch_add(&s->n_connections, 1);
+		int one = 1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		struct conn *c = calloc(1, sizeof *c);
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		c->srv = s;
+		c->fd = fd;
+		char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+		(void)getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port,
+				  NI_NUMERICHOST | NI_NUMERICSERV);
+		snprintf(c->addr, sizeof c->addr, "%s:%s", host, port);
+
+		pthread_mutex_lock(&s->lock);
+		bool busy = s->active >= s->max_connections;
+		if (!busy) {
+			c->next = s->conns;
+			if (s->conns != NULL)
+				s->conns->prev = c;
+			s->conns = c;
+			s->active++;
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (busy) {
+			atomic_fetch_add(&s->n_refused_busy, 1);
+			close(fd);
+			free(c);
+			continue;
+		}
+		pthread_t t;
+		if (pthread_create(&t, &attr, conn_main, c) != 0) {
+			log_warn("%s: no thread for the connection; closing", c->addr);
+			close(fd);
+			conn_remove(c);
+			free(c);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	return NULL;
+}
+
+/* parse_listen splits "HOST:PORT", "[V6]:PORT" or ":PORT". */
+static err_t parse_listen(const char *l, char *host, size_t host_len, char *port, size_t port_len)
+{
+	const char *colon;
+	if (l[0] == '[') {
+		const char *end = strchr(l, ']');
+		ENSURE(end != NULL && end[1] == ':', ERR_CONFIG);
+		ENSURE((size_t)(end - l - 1) < host_len, ERR_CONFIG);
+		memcpy(host, l + 1, (size_t)(end - l - 1));
+		host[end - l - 1] = '\0';
+		colon = end + 1;
+	} else {
+		colon = strrchr(l, ':');
+		ENSURE(colon != NULL && (size_t)(colon - l) < host_len, ERR_CONFIG);
+		memcpy(host, l, (size_t)(colon - l));
+		host[colon - l] = '\0';
+	}
+	ENSURE(strlen(colon + 1) > 0 && strlen(colon + 1) < port_len, ERR_CONFIG);
+	for (const char *p = colon + 1; *p != '\0'; p++)
+		ENSURE(*p >= '0' && *p <= '9', ERR_CONFIG);
+	snprintf(port, port_len, "%s", colon + 1);
+	return ERR_OK;
+}
+
+static err_t bind_listener(struct api_kmip *s, const char *listen_on, char *why, size_t why_len)
+{
+	char host[256], port[8];
+	if (parse_listen(listen_on, host, sizeof host, port, sizeof port) != ERR_OK) {
+		snprintf(why, why_len, "[kmip] listen = %s: want HOST:PORT, [IPV6]:PORT or :PORT", listen_on);
+		return ERR_CONFIG;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+	struct addrinfo *res = NULL;
+	int g = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &res);
+	if (g != 0) {
+		snprintf(why, why_len, "[kmip] listen = %s: %s", listen_on, gai_strerror(g));
+		return ERR_CONFIG;
+	}
+	int fd = -1, saved = 0;
+	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		int one = 1;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 511) != 0) {
+			saved = errno;
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(why, why_len, "cannot listen on %s: %s%s", listen_on, strerror(saved),
+			 saved == EADDRINUSE ? " (another server has the port: stop it or change [kmip] listen)"
+			 : saved == EACCES   ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+					     : "");
+		return ERR_IO;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							 : ((struct sockaddr_in *)&ss)->sin_port);
+	s->listen_fd = fd;
+	return ERR_OK;
+}
+
+err_t api_kmip_start(const struct api_kmip_options *o, struct api_kmip **out, char *why, size_t why_len)
+{
+	char none[1];
+	if (why == NULL || why_len == 0) {
+		why = none;
+		why_len = sizeof none;
+	}
+	why[0] = '\0';
+	*out = NULL;
+	struct api_kmip *s = calloc(1, sizeof *s);
+	ENSURE(s != NULL, ERR_NOMEM);
+	s->listen_fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->idle, NULL);
+	s->max_message = o->max_message ? o->max_message : DEFAULT_MAX_MESSAGE;
+	s->max_connections = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
+	s->handshake_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : 10000;
+	s->idle_ms = o->idle_timeout_ms ? o->idle_timeout_ms : 300000;
+	s->message_ms = o->message_timeout_ms ? o->message_timeout_ms : 30000;
+
+	/* a client that goes away mid-response must cost an EPIPE, not the
+	 * process: OpenSSL writes to the socket with write(2) */
+	signal(SIGPIPE, SIG_IGN);
+	err_t r = tls_pins_parse(o->pins, &s->pins);
+	if (r != ERR_OK) {
+		snprintf(why, why_len, "[kmip] pins: want SHA-256 fingerprints of 64 hex digits, at most %d",
+			 TLS_MAX_PINS);
+		goto fail;
+	}
+	struct tls_server_options to = {
+		.cert_file = o->cert_file,
+		.key_file = o->key_file,
+		.client_ca = o->client_ca,
+		.pins = &s->pins,
+		.tls_compat = o->tls_compat,
+	};
+	if ((r = tls_server_ctx(&to, &s->ctx, why, why_len)) != ERR_OK)
+		goto fail;
+	if ((r = auth_new(o->bindings, o->admins, &s->auth, why, why_len)) != ERR_OK)
+		goto fail;
+	if ((r = bind_listener(s, o->listen, why, why_len)) != ERR_OK)
+		goto fail;
+	if (pthread_create(&s->acceptor, NULL, accept_main, s) != 0) {
+		snprintf(why, why_len, "cannot start the KMIP listener thread");
+		r = ERR_SYSTEM;
+		goto fail;
+	}
+	*out = s;
+	return ERR_OK;
+fail:
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	SSL_CTX_free(s->ctx);
+	auth_free(s->auth);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->idle);
+	free(s);
+	return r;
+}
+
+uint16_t api_kmip_port(const struct api_kmip *s)
+{
+	return s->port;
+}
+
+void api_kmip_stats(struct api_kmip *s, struct api_kmip_stats *out)
+{
+	out->connections = atomic_load(&s->n_connections);
+	out->handshakes_failed = atomic_load(&s->n_handshakes_failed);
+	out->refused_busy = atomic_load(&s->n_refused_busy);
+	out->requests = atomic_load(&s->n_requests);
+	out->timeouts = atomic_load(&s->n_timeouts);
+	pthread_mutex_lock(&s->lock);
+	out->active = s->active;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void api_kmip_stop(struct api_kmip *s)
+{
+	if (s == NULL)
+		return;
+	atomic_store(&s->stopping, true);
+	/* wake the acceptor and every connection blocked in poll or read */
+	shutdown(s->listen_fd, SHUT_RDWR);
+	pthread_join(s->acceptor, NULL);
+	close(s->listen_fd);
+	pthread_mutex_lock(&s->lock);
+	for (struct conn *c = s->conns; c != NULL; c = c->next)
+		shutdown(c->fd, SHUT_RDWR);
+	while (s->active > 0)
+		pthread_cond_wait(&s->idle, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	SSL_CTX_free(s->ctx);
+	auth_free(s->auth);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->idle);
+	secure_zero(&s->pins, sizeof s->pins);
+	free(s);
+}

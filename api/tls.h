@@ -1,0 +1,38 @@
+/* api/tls.h — fount's TLS server contexts (api/tls.c). Private to api/. */
+#ifndef FOUNT_API_TLS_H
+#define FOUNT_API_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+struct ssl_ctx_st;
+
+#define TLS_MAX_PINS 64
+
+/* SHA-256 fingerprints of self-signed client certificates trusted as they are. */
+struct tls_pins {
+	uint8_t sha256[TLS_MAX_PINS][32];
+	size_t n;
+};
+
+/* tls_pins_parse reads fingerprints as 64 hex digits each, optionally
+ * "sha256:"-prefixed or with ':' between bytes (openssl x509 -fingerprint),
+ * separated by ',' or ' '. */
+err_t tls_pins_parse(const char *s, struct tls_pins *out) MUST_CHECK NONNULL(2);
+bool tls_pinned(const struct tls_pins *p, const uint8_t fp[32]);
+
+struct tls_server_options {
+	const char *cert_file, *key_file, *client_ca;
+	const struct tls_pins *pins;
+	bool tls_compat;
+};
+
+/* tls_server_ctx makes an SSL_CTX with fount's server policy (api/tls.c).
+ * On failure |why| names the file and the fix. */
+err_t tls_server_ctx(const struct tls_server_options *o, struct ssl_ctx_st **out, char *why,
+		     size_t why_len) MUST_CHECK;
+
+#endif

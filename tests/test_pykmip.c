@@ -1,0 +1,97 @@
+/* tests/test_pykmip.c — interoperability with a real KMIP client:
+ * python3-pykmip's KMIPProxy (Debian's /usr/bin/python3) against `fount
+ * serve` over mutual TLS, with the PKI and the pykmip.conf fount makes on
+ * its first start, at KMIP 1.2 (PyKMIP's default) and 1.4. */
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/helpers.h"
+
+static char dir[64];
+static int serve_pid = -1;
+static char conf[160];
+
+/* free_port asks the kernel for a free loopback port */
+static unsigned free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t l = sizeof a;
+	unsigned port = 0;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &l) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int suite_init(void)
+{
+	if (access("/usr/bin/python3", X_OK) != 0 ||
+	    testlib_sh("/usr/bin/python3 -c 'import kmip' 2>/dev/null") != 0) {
+		fprintf(stderr, "pykmip: python3-pykmip is missing (make deps installs it)\n");
+		return -1;
+	}
+	if (testlib_tmpdir_create(dir, "pykmip") != 0)
+		return -1;
+	static char env_state[128], env_listen[64];
+	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s/state", dir);
+	snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=127.0.0.1:%u", free_port());
+	const char *env[] = {env_state, env_listen, testlib_fips_dir_env(), NULL};
+	const char *argv[] = {testlib_fount_bin(), "serve", NULL};
+	const char *log = testlib_file(dir, "serve.log");
+	serve_pid = testlib_spawn(log, argv, env);
+	if (serve_pid < 0 || !testlib_wait_for_log(log, "KMIP listening on")) {
+		fprintf(stderr, "pykmip: fount serve did not start: %s\n", testlib_slurp(log));
+		return -1;
+	}
+	snprintf(conf, sizeof conf, "%s/state/pki/clients/pykmip.conf", dir);
+	return access(conf, R_OK) == 0 ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+	if (serve_pid > 0) {
+		kill(serve_pid, SIGTERM);
+		waitpid(serve_pid, NULL, 0);
+	}
+	testlib_tmpdir_remove(dir);
+	return 0;
+}
+
+static void run_client(const char *version)
+{
+	struct run_result *res = calloc(1, sizeof *res);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+	const char *argv[] = {"/usr/bin/python3", testlib_path("tests/interop/pykmip_basic.py"), conf,
+			      version, NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, res), 0);
+	if (res->status != 0)
+		fprintf(stderr, "\n  pykmip %s: %s%s\n", version, res->out, res->err);
+	CU_ASSERT_EQUAL(res->status, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"discover_status\": \"SUCCESS\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"versions\": [\"1.4\", \"1.3\", \"1.2\", \"1.1\", \"1.0\"]"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"RNG_RETRIEVE\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"vendor\": \"fount\""));
+	free(res);
+}
+
+static void test_pykmip_1_2(void)
+{
+	run_client("1.2");
+}
+
+static void test_pykmip_1_4(void)
+{
+	run_client("1.4");
+}
+
+TEST_SUITE(pykmip, suite_init, suite_clean, TEST(test_pykmip_1_2), TEST(test_pykmip_1_4))
