@@ -324,8 +324,9 @@ static void *accept_main(void *arg)
 			continue;
 		}
 		pthread_t t;
-		if (pthread_create(&t, &attr, conn_main, c) != 0) {
-			log_warn("%s: no thread for the connection; closing", c->addr);
+		int e = pthread_create(&t, &attr, conn_main, c);
+		if (e != 0) {
+			log_warn("%s: no thread for the connection (%s); closing", c->addr, strerror(e));
 			close(fd);
 			conn_remove(c);
 			free(c);

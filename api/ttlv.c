@@ -7,6 +7,7 @@
  * the caller keeps (in secure memory when it may hold key material). */
 #include "api/ttlv.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,7 +271,68 @@ size_t ttlv_count(const struct ttlv_item *s, uint32_t tag)
 
 /* ---- encoder ---------------------------------------------------------- */
 
-#define ENC_INITIAL 1024
+#define ENC_INITIAL 256
+
+/* Buffers of more than the secure arenas' largest slot are mappings of
+ * their own, and mapping, locking and unmapping one per message costs more
+ * than a small message (munmap shoots down TLB entries on every core). So
+ * released buffers are kept, wiped, in a small pool shared by all threads
+ * (a server thread lives as long as its connection, often one request). */
+#define POOL_SLOTS 32
+#define POOL_MIN 1024
+#define POOL_MAX ((size_t)4 << 20)
+struct pooled {
+	uint8_t *p;
+	size_t cap;
+};
+static struct pooled pool[POOL_SLOTS];
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* buf_get returns a zeroed secure buffer of at least |want| bytes and sets
+ * *cap to its size. */
+static uint8_t *buf_get(size_t want, size_t *cap, err_t *r)
+{
+	if (want >= POOL_MIN && want <= POOL_MAX) {
+		uint8_t *p = NULL;
+		pthread_mutex_lock(&pool_lock);
+		size_t best = POOL_SLOTS;
+		for (size_t i = 0; i < POOL_SLOTS; i++)
+			if (pool[i].p != NULL && pool[i].cap >= want &&
+			    (best == POOL_SLOTS || pool[i].cap < pool[best].cap))
+				best = i;
+		if (best != POOL_SLOTS) {
+			p = pool[best].p;
+			*cap = pool[best].cap;
+			pool[best] = (struct pooled){0};
+		}
+		pthread_mutex_unlock(&pool_lock);
+		if (p != NULL)
+			return p;
+	}
+	*cap = want;
+	return secmem_alloc(want, r);
+}
+
+/* buf_put wipes the first |used| bytes of |p| (the rest was never written
+ * since it was last wiped) and keeps it for a later message, or frees it. */
+static void buf_put(uint8_t *p, size_t cap, size_t used)
+{
+	if (p == NULL)
+		return;
+	if (cap >= POOL_MIN && cap <= POOL_MAX) {
+		secure_zero(p, used < cap ? used : cap);
+		pthread_mutex_lock(&pool_lock);
+		for (size_t i = 0; i < POOL_SLOTS; i++) {
+			if (pool[i].p == NULL) {
+				pool[i] = (struct pooled){p, cap};
+				p = NULL;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&pool_lock);
+	}
+	secmem_free(p, cap); /* nothing when pooled */
+}
 
 void ttlv_enc_init(struct ttlv_enc *e, size_t max)
 {
@@ -282,7 +344,7 @@ void ttlv_enc_free(struct ttlv_enc *e)
 {
 	if (e == NULL)
 		return;
-	secmem_free(e->buf, e->cap);
+	buf_put(e->buf, e->cap, e->len);
 	memset(e, 0, sizeof *e);
 }
 
@@ -303,16 +365,17 @@ static bool room(struct ttlv_enc *e, size_t n)
 	if (cap > e->max)
 		cap = e->max;
 	err_t r = ERR_OK;
-	uint8_t *nb = secmem_alloc(cap, &r);
+	size_t got = 0;
+	uint8_t *nb = buf_get(cap, &got, &r);
 	if (nb == NULL) {
 		e->err = r != ERR_OK ? r : ERR_NOMEM;
 		return false;
 	}
 	if (e->len > 0)
 		memcpy(nb, e->buf, e->len);
-	secmem_free(e->buf, e->cap);
+	buf_put(e->buf, e->cap, e->len);
 	e->buf = nb;
-	e->cap = cap;
+	e->cap = got;
 	return true;
 }
 

@@ -3,7 +3,7 @@
  * the CTR_DRBG's keystream is exactly that). Then the entropy sources
  * (bench_entropy) and key generation (bench_keys). Usage: bench [seconds_per_case
  * [section]], default 0.3 s and every section; a section is drbg, keys,
- * sym (keys without the key pairs), entropy or hsm
+ * sym (keys without the key pairs), entropy, hsm or kmip
  * (`make bench BENCH_ARGS="0.3 keys"`).
  * Timing lives here only, never in the unit tests. */
 #include <pthread.h>
@@ -219,6 +219,8 @@ int main(int argc, char **argv)
 		bench_entropy(seconds);
 	if (want(only, "hsm"))
 		bench_hsm(seconds);
+	if (want(only, "kmip"))
+		bench_kmip(seconds);
 
 	drbg_tree_shutdown();
 	entropy_shutdown();

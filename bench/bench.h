@@ -16,5 +16,8 @@ void bench_keys_sym(double seconds_per_case);
  * unwrap) with pkcs11-tool on a throw-away SoftHSMv2 token
  * (bench/bench_hsm.c); skipped with a note when SoftHSM is absent. */
 void bench_hsm(double seconds_per_case);
+/* bench_kmip loads the KMIP server over mutual TLS on loopback (1 and 16
+ * clients) and pykmip-server with the same generator (bench/bench_kmip.c). */
+void bench_kmip(double seconds_per_case);
 
 #endif

@@ -1,0 +1,427 @@
+/* bench/bench_kmip.c — the KMIP server under load from a C generator over
+ * persistent mutual-TLS connections on loopback (1 and 16 clients, one
+ * thread each, requests back to back): operations per second, p50 and p99
+ * latency; then new TLS handshakes per second, full against resumed. In the
+ * same run the same generator drives Debian's pykmip-server (the peer) with
+ * the operation both implement, Discover Versions.
+ *
+ * fount's listener runs in this process (api_kmip_start) on its library
+ * context; the clients use OpenSSL's default context, as a separate client
+ * would. Both share the machine's two cores, so the figures are what one
+ * host does serving and loading itself at once. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "api/api.h"
+#include "api/internal.h"
+#include "bench/bench.h"
+#include "keygen/keygen.h"
+
+#define MAX_CLIENTS 16
+#define MAX_SAMPLES 400000
+
+struct target {
+	uint16_t port;
+	const char *ca, *cert, *key;
+};
+
+struct job {
+	const struct target *t;
+	const uint8_t *req;
+	size_t req_len;
+	double seconds;
+	/* out */
+	uint64_t ops, errors;
+	double *lat_us;
+	size_t n_lat;
+};
+
+static SSL_CTX *client_ctx(const struct target *t)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL || SSL_CTX_load_verify_file(ctx, t->ca) != 1 ||
+	    SSL_CTX_use_certificate_file(ctx, t->cert, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, t->key, SSL_FILETYPE_PEM) != 1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+	return ctx;
+}
+
+static int tcp(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int one = 1;
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static SSL *connect_tls(SSL_CTX *ctx, uint16_t port, SSL_SESSION *resume, int *out_fd)
+{
+	int fd = tcp(port);
+	if (fd < 0)
+		return NULL;
+	SSL *ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	if (resume != NULL)
+		SSL_set_session(ssl, resume);
+	if (SSL_connect(ssl) != 1) {
+		SSL_free(ssl);
+		close(fd);
+		ERR_clear_error();
+		return NULL;
+	}
+	*out_fd = fd;
+	return ssl;
+}
+
+static bool read_n(SSL *ssl, uint8_t *b, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		int k = SSL_read(ssl, b + got, (int)(n - got));
+		if (k <= 0)
+			return false;
+		got += (size_t)k;
+	}
+	return true;
+}
+
+/* one request and its whole response; false on any failure */
+static bool roundtrip(SSL *ssl, const uint8_t *req, size_t len, uint8_t *buf, size_t cap)
+{
+	if (SSL_write(ssl, req, (int)len) != (int)len || !read_n(ssl, buf, 8))
+		return false;
+	size_t total = 0;
+	if (ttlv_frame_len(buf, cap, &total) != ERR_OK)
+		return false;
+	return read_n(ssl, buf + 8, total - 8);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *client_main(void *arg)
+{
+	struct job *j = arg;
+	SSL_CTX *ctx = client_ctx(j->t);
+	int fd = -1;
+	SSL *ssl = ctx != NULL ? connect_tls(ctx, j->t->port, NULL, &fd) : NULL;
+	/* heap, not __thread: a large static TLS block would not fit the
+	 * server's 256 KiB connection-thread stacks in this same process */
+	size_t cap = 1 << 17;
+	uint8_t *buf = malloc(cap);
+	if (ssl == NULL || buf == NULL) {
+		j->errors++;
+		free(buf);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	double end = now_s() + j->seconds;
+	for (;;) {
+		double t0 = now_s();
+		if (t0 >= end)
+			break;
+		if (!roundtrip(ssl, j->req, j->req_len, buf, cap)) {
+			j->errors++;
+			break;
+		}
+		double dt = now_s() - t0;
+		j->ops++;
+		if (j->n_lat < MAX_SAMPLES)
+			j->lat_us[j->n_lat++] = dt * 1e6;
+	}
+	SSL_shutdown(ssl);
+	SSL_free(ssl);
+	close(fd);
+	SSL_CTX_free(ctx);
+	free(buf);
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct result {
+	double ops_s, p50_us, p99_us;
+	uint64_t errors;
+};
+
+static struct result load(const struct target *t, const uint8_t *req, size_t len, int clients, double seconds)
+{
+	struct job jobs[MAX_CLIENTS];
+	pthread_t th[MAX_CLIENTS];
+	struct result r = {0};
+	double *all = malloc(sizeof(double) * MAX_SAMPLES * (size_t)clients);
+	if (all == NULL)
+		return r;
+	for (int i = 0; i < clients; i++) {
+		jobs[i] = (struct job){.t = t, .req = req, .req_len = len, .seconds = seconds,
+				       .lat_us = all + (size_t)i * MAX_SAMPLES};
+		pthread_create(&th[i], NULL, client_main, &jobs[i]);
+	}
+	size_t n = 0;
+	uint64_t ops = 0;
+	for (int i = 0; i < clients; i++) {
+		pthread_join(th[i], NULL);
+		ops += jobs[i].ops;
+		r.errors += jobs[i].errors;
+		memmove(all + n, jobs[i].lat_us, jobs[i].n_lat * sizeof(double));
+		n += jobs[i].n_lat;
+	}
+	qsort(all, n, sizeof(double), cmp_double);
+	r.ops_s = (double)ops / seconds;
+	r.p50_us = n > 0 ? all[n / 2] : 0;
+	r.p99_us = n > 0 ? all[(n * 99) / 100] : 0;
+	free(all);
+	return r;
+}
+
+/* handshakes: new connections per second, each a full handshake or a
+ * resumption of the first session, one request each */
+static double handshakes(const struct target *t, int version, bool resume, double seconds, const uint8_t *req,
+			 size_t len)
+{
+	SSL_CTX *ctx = client_ctx(t);
+	if (ctx != NULL)
+		SSL_CTX_set_max_proto_version(ctx, version);
+	int fd = -1;
+	static uint8_t buf[1 << 16];
+	SSL *first = ctx != NULL ? connect_tls(ctx, t->port, NULL, &fd) : NULL;
+	if (first == NULL) {
+		SSL_CTX_free(ctx);
+		return 0;
+	}
+	(void)roundtrip(first, req, len, buf, sizeof buf); /* TLS 1.3 sends its ticket after the handshake */
+	SSL_SESSION *sess = SSL_get1_session(first);
+	SSL_shutdown(first);
+	SSL_free(first);
+	close(fd);
+	uint64_t n = 0, reused = 0;
+	double end = now_s() + seconds;
+	while (now_s() < end) {
+		SSL *ssl = connect_tls(ctx, t->port, resume ? sess : NULL, &fd);
+		if (ssl == NULL)
+			break;
+		if (roundtrip(ssl, req, len, buf, sizeof buf))
+			n++;
+		reused += SSL_session_reused(ssl) == 1;
+		if (resume) {
+			SSL_SESSION_free(sess);
+			sess = SSL_get1_session(ssl);
+		}
+		SSL_shutdown(ssl);
+		SSL_free(ssl);
+		close(fd);
+	}
+	SSL_SESSION_free(sess);
+	SSL_CTX_free(ctx);
+	if (resume && reused < n)
+		printf("  (only %llu of %llu connections resumed)\n", (unsigned long long)reused, (unsigned long long)n);
+	return (double)n / seconds;
+}
+
+static size_t request(uint8_t *out, size_t cap, uint32_t op, int32_t minor, int32_t data_length)
+{
+	struct ttlv_enc e;
+	ttlv_enc_init(&e, cap);
+	ttlv_enc_begin(&e, KMIP_TAG_REQUEST_MESSAGE);
+	ttlv_enc_begin(&e, KMIP_TAG_REQUEST_HEADER);
+	ttlv_enc_begin(&e, KMIP_TAG_PROTOCOL_VERSION);
+	ttlv_enc_int(&e, KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
+	ttlv_enc_int(&e, KMIP_TAG_PROTOCOL_VERSION_MINOR, minor);
+	ttlv_enc_end(&e);
+	ttlv_enc_int(&e, KMIP_TAG_BATCH_COUNT, 1);
+	ttlv_enc_end(&e);
+	ttlv_enc_begin(&e, KMIP_TAG_BATCH_ITEM);
+	ttlv_enc_enum(&e, KMIP_TAG_OPERATION, op);
+	ttlv_enc_begin(&e, KMIP_TAG_REQUEST_PAYLOAD);
+	if (data_length > 0)
+		ttlv_enc_int(&e, KMIP_TAG_DATA_LENGTH, data_length);
+	ttlv_enc_end(&e);
+	ttlv_enc_end(&e);
+	ttlv_enc_end(&e);
+	size_t n = 0;
+	if (ttlv_enc_finish(&e) == ERR_OK && e.len <= cap) {
+		memcpy(out, e.buf, e.len);
+		n = e.len;
+	}
+	ttlv_enc_free(&e);
+	return n;
+}
+
+static bool port_open(uint16_t port)
+{
+	int fd = tcp(port);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static uint16_t free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t l = sizeof a;
+	uint16_t p = 0;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &l) == 0)
+		p = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return p;
+}
+
+/* start_pykmip runs Debian's pykmip-server with fount's certificates on a
+ * free port; returns its pid (and the port), or -1 when it is not there. */
+static pid_t start_pykmip(const char *dir, const struct api_pki *pki, uint16_t *out_port)
+{
+	if (access("/usr/bin/pykmip-server", X_OK) != 0)
+		return -1;
+	uint16_t port = free_port();
+	char conf[512], db[512], log[512];
+	snprintf(conf, sizeof conf, "%s/pykmip-server.conf", dir);
+	snprintf(db, sizeof db, "%s/pykmip.db", dir);
+	snprintf(log, sizeof log, "%s/pykmip-server.log", dir);
+	FILE *f = fopen(conf, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f,
+		"[server]\nhostname=127.0.0.1\nport=%u\ncertificate_path=%s\nkey_path=%s\nca_path=%s\n"
+		"auth_suite=TLS1.2\nenable_tls_client_auth=True\nlogging_level=ERROR\ndatabase_path=%s\n",
+		port, pki->server_cert, pki->server_key, pki->ca_cert, db);
+	fclose(f);
+	pid_t pid = fork();
+	if (pid == 0) {
+		FILE *lf = freopen(log, "w", stderr);
+		(void)lf;
+		execl("/usr/bin/python3", "python3", "/usr/bin/pykmip-server", "-f", conf, "-l", log, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && pid > 0; i++) {
+		if (port_open(port)) {
+			*out_port = port;
+			return pid;
+		}
+		struct timespec ts = {0, 50000000};
+		nanosleep(&ts, NULL);
+	}
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+void bench_kmip(double seconds)
+{
+	char dir[] = "/tmp/fount-bench-kmip-XXXXXX";
+	if (mkdtemp(dir) == NULL)
+		return;
+	signal(SIGPIPE, SIG_IGN);
+	double s = seconds < 1.0 ? 1.0 : seconds; /* enough requests for a p99 */
+	const char *names[] = {"localhost", "127.0.0.1"};
+	struct api_pki pki;
+	bool created;
+	char why[512], cert[API_PKI_PATH + 64], key[API_PKI_PATH + 64];
+	if (api_pki_init(dir, names, 2, &pki, &created, why, sizeof why) != ERR_OK ||
+	    api_pki_issue(&pki, "bench", pki.clients, cert, key, sizeof cert, why, sizeof why) != ERR_OK) {
+		printf("kmip: no PKI: %s\n", why);
+		return;
+	}
+	struct api_kmip_options o = {.listen = "127.0.0.1:0", .cert_file = pki.server_cert,
+				     .key_file = pki.server_key, .client_ca = pki.ca_cert};
+	struct api_kmip *srv = NULL;
+	if (api_kmip_start(&o, &srv, why, sizeof why) != ERR_OK) {
+		printf("kmip: cannot start: %s\n", why);
+		return;
+	}
+	struct target fount = {.port = api_kmip_port(srv), .ca = pki.ca_cert, .cert = cert, .key = key};
+	uint8_t rng32[256], rng4k[256], dv[256];
+	size_t l32 = request(rng32, sizeof rng32, KMIP_OPERATION_RNG_RETRIEVE, 4, 32);
+	size_t l4k = request(rng4k, sizeof rng4k, KMIP_OPERATION_RNG_RETRIEVE, 4, 4096);
+	size_t ldv = request(dv, sizeof dv, KMIP_OPERATION_DISCOVER_VERSIONS, 2, 0);
+
+	printf("KMIP over mutual TLS on loopback (%.1f s per case; generator and server on the same 2 cores)\n", s);
+	printf("%-28s %-8s %7s %12s %10s %10s\n", "operation", "server", "clients", "ops/s", "p50 ms", "p99 ms");
+	const struct {
+		const char *name;
+		const uint8_t *req;
+		const size_t *len;
+	} ops[] = {{"RNG Retrieve 32 B", rng32, &l32}, {"RNG Retrieve 4 KiB", rng4k, &l4k}, {"Discover Versions", dv, &ldv}};
+	static const int clients[] = {1, 16};
+	double dv_fount[2] = {0};
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+		for (size_t c = 0; c < 2; c++) {
+			struct result r = load(&fount, ops[i].req, *ops[i].len, clients[c], s);
+			printf("%-28s %-8s %7d %12.0f %10.3f %10.3f%s\n", ops[i].name, "fount", clients[c], r.ops_s,
+			       r.p50_us / 1000, r.p99_us / 1000, r.errors ? "  (errors)" : "");
+			if (i == 2)
+				dv_fount[c] = r.ops_s;
+		}
+	}
+	uint16_t pport = 0;
+	pid_t pyk = start_pykmip(dir, &pki, &pport);
+	if (pyk > 0) {
+		struct target peer = {.port = pport, .ca = pki.ca_cert, .cert = cert, .key = key};
+		for (size_t c = 0; c < 2; c++) {
+			struct result r = load(&peer, dv, ldv, clients[c], s);
+			printf("%-28s %-8s %7d %12.0f %10.3f %10.3f%s\n", "Discover Versions", "pykmip", clients[c], r.ops_s,
+			       r.p50_us / 1000, r.p99_us / 1000, r.errors ? "  (errors)" : "");
+			if (r.ops_s > 0)
+				printf("%-28s %-8s %7d   fount/pykmip-server = %.1fx\n", "", "", clients[c],
+				       dv_fount[c] / r.ops_s);
+		}
+		kill(pyk, SIGTERM);
+		waitpid(pyk, NULL, 0);
+	} else {
+		printf("(pykmip-server not run: /usr/bin/pykmip-server missing or did not start)\n");
+	}
+	printf("\nnew connections/s, one RNG Retrieve each (server key RSA-2048, client key RSA-2048):\n");
+	static const struct {
+		int v;
+		const char *name;
+	} vs[] = {{TLS1_3_VERSION, "TLS 1.3 (resumed: PSK with ECDHE)"}, {TLS1_2_VERSION, "TLS 1.2 (resumed: session id)"}};
+	for (size_t i = 0; i < ARRAY_SIZE(vs); i++) {
+		double full = handshakes(&fount, vs[i].v, false, s, rng32, l32);
+		double resumed = handshakes(&fount, vs[i].v, true, s, rng32, l32);
+		printf("  %-36s full %6.0f   resumed %6.0f   (%.1fx)\n", vs[i].name, full, resumed,
+		       full > 0 ? resumed / full : 0);
+	}
+	printf("\n");
+	api_kmip_stop(srv);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("(could not remove %s)\n", dir);
+}
