@@ -76,6 +76,12 @@ struct api_pki {
 /* api_pki_paths fills |out| with the paths under |state_dir|. */
 err_t api_pki_paths(const char *state_dir, struct api_pki *out) MUST_CHECK NONNULL(1, 2);
 
+/* api_pki_names fills |names| (up to |cap|) with the names a server
+ * certificate fount makes gets: localhost, this host's name, 127.0.0.1, ::1,
+ * then the ',' or ' ' separated words of |extra| ([kmip] hostnames), kept
+ * in |buf| (|buf_len| bytes, which must outlive |names|). Returns how many. */
+size_t api_pki_names(const char *extra, char *buf, size_t buf_len, const char **names, size_t cap) NONNULL(2, 4);
+
 /* api_pki_init makes what is missing of the CA and the server certificate
  * (SANs: |names|, DNS names and IP addresses) and sets *created when it
  * made anything. Existing files are used as they are. */

@@ -35,6 +35,35 @@ static err_t path_in(char *out, size_t cap, const char *dir, const char *name)
 	return k > 0 && (size_t)k < cap ? ERR_OK : ERR_TOO_LARGE;
 }
 
+size_t api_pki_names(const char *extra, char *buf, size_t buf_len, const char **names, size_t cap)
+{
+	size_t n = 0;
+	/* buf: the host name, then a copy of |extra| to cut into words */
+	size_t host_len = 0;
+	buf[0] = '\0';
+	if (cap > 0)
+		names[n++] = "localhost";
+	if (buf_len > 1 && gethostname(buf, buf_len / 2) == 0) {
+		buf[buf_len / 2 - 1] = '\0';
+		host_len = strlen(buf);
+		if (host_len > 0 && strcmp(buf, "localhost") != 0 && n < cap)
+			names[n++] = buf;
+	}
+	if (n < cap)
+		names[n++] = "127.0.0.1";
+	if (n < cap)
+		names[n++] = "::1";
+	char *words = buf + host_len + 1;
+	size_t room = buf_len - host_len - 1;
+	if (extra != NULL && room > 1) {
+		snprintf(words, room, "%s", extra);
+		for (char *save = NULL, *w = strtok_r(words, ", ", &save); w != NULL && n < cap;
+		     w = strtok_r(NULL, ", ", &save))
+			names[n++] = w;
+	}
+	return n;
+}
+
 err_t api_pki_paths(const char *state_dir, struct api_pki *out)
 {
 	memset(out, 0, sizeof *out);

@@ -74,17 +74,8 @@ static err_t read_cert(const char *cmd, const char *path, X509 **out)
 static int ca_init(const struct config *cfg, const char **hosts, size_t n_hosts)
 {
 	const char *names[API_PKI_MAX_NAMES];
-	char host[256] = "", extra[sizeof cfg->kmip_hostnames];
-	size_t n = 0;
-	names[n++] = "localhost";
-	if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0' && strcmp(host, "localhost") != 0)
-		names[n++] = host;
-	names[n++] = "127.0.0.1";
-	names[n++] = "::1";
-	snprintf(extra, sizeof extra, "%s", cfg->kmip_hostnames);
-	for (char *save = NULL, *w = strtok_r(extra, ", ", &save); w != NULL && n < API_PKI_MAX_NAMES;
-	     w = strtok_r(NULL, ", ", &save))
-		names[n++] = w;
+	char buf[sizeof cfg->kmip_hostnames + 512];
+	size_t n = api_pki_names(cfg->kmip_hostnames, buf, sizeof buf, names, API_PKI_MAX_NAMES);
 	for (size_t i = 0; i < n_hosts && n < API_PKI_MAX_NAMES; i++)
 		names[n++] = hosts[i];
 	struct api_pki pki;

@@ -59,15 +59,6 @@ static void run_selftests(void)
 		log_error("on-demand self-tests failed: %s", err_str(r));
 }
 
-/* split_names appends the ',' or ' ' separated words of |list| to |names|. */
-static size_t split_names(char *list, const char **names, size_t n, size_t cap)
-{
-	for (char *save = NULL, *w = strtok_r(list, ", ", &save); w != NULL && n < cap;
-	     w = strtok_r(NULL, ", ", &save))
-		names[n++] = w;
-	return n;
-}
-
 /* write_pykmip_conf writes a PyKMIP client configuration for the first
  * client certificate beside it, once. */
 static void write_pykmip_conf(const struct api_pki *pki, const char *cert, const char *key, unsigned port)
@@ -103,16 +94,9 @@ static err_t start_kmip(const struct config *cfg, struct api_kmip **out)
 	struct api_pki pki;
 	bool own = cfg->kmip_cert[0] == '\0' || cfg->kmip_key[0] == '\0' || cfg->kmip_client_ca[0] == '\0';
 	if (own) {
-		char extra[sizeof cfg->kmip_hostnames], host[256] = "";
+		char buf[sizeof cfg->kmip_hostnames + 512];
 		const char *names[API_PKI_MAX_NAMES];
-		size_t n = 0;
-		names[n++] = "localhost";
-		if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0' && strcmp(host, "localhost") != 0)
-			names[n++] = host;
-		names[n++] = "127.0.0.1";
-		names[n++] = "::1";
-		snprintf(extra, sizeof extra, "%s", cfg->kmip_hostnames);
-		n = split_names(extra, names, n, API_PKI_MAX_NAMES);
+		size_t n = api_pki_names(cfg->kmip_hostnames, buf, sizeof buf, names, API_PKI_MAX_NAMES);
 		bool created = false;
 		err_t r = api_pki_init(cfg->service_state_dir, names, n, &pki, &created, why, sizeof why);
 		if (r != ERR_OK) {
