@@ -175,7 +175,8 @@ static void serve(struct conn *c, SSL *ssl, const struct kmip_peer *peer)
 			return;
 		}
 		err_t me = ERR_OK;
-		uint8_t *msg = secmem_alloc(len, &me);
+		size_t cap = 0;
+		uint8_t *msg = ttlv_buf_get(len, &cap, &me);
 		if (msg == NULL) {
 			log_warn("%s: no memory for a %zu-byte request: %s", c->addr, len, err_str(me));
 			return;
@@ -196,7 +197,7 @@ static void serve(struct conn *c, SSL *ssl, const struct kmip_peer *peer)
 			log_info("%s (%s): request not complete after %u ms; closing", c->addr, peer->tenant,
 				 s->message_ms);
 		}
-		secmem_free(msg, len);
+		ttlv_buf_put(msg, cap, len);
 		if (!ok)
 			return;
 	}

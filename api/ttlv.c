@@ -288,9 +288,9 @@ struct pooled {
 static struct pooled pool[POOL_SLOTS];
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* buf_get returns a zeroed secure buffer of at least |want| bytes and sets
+/* ttlv_buf_get returns a zeroed secure buffer of at least |want| bytes and sets
  * *cap to its size. */
-static uint8_t *buf_get(size_t want, size_t *cap, err_t *r)
+uint8_t *ttlv_buf_get(size_t want, size_t *cap, err_t *r)
 {
 	if (want >= POOL_MIN && want <= POOL_MAX) {
 		uint8_t *p = NULL;
@@ -313,9 +313,9 @@ static uint8_t *buf_get(size_t want, size_t *cap, err_t *r)
 	return secmem_alloc(want, r);
 }
 
-/* buf_put wipes the first |used| bytes of |p| (the rest was never written
+/* ttlv_buf_put wipes the first |used| bytes of |p| (the rest was never written
  * since it was last wiped) and keeps it for a later message, or frees it. */
-static void buf_put(uint8_t *p, size_t cap, size_t used)
+void ttlv_buf_put(uint8_t *p, size_t cap, size_t used)
 {
 	if (p == NULL)
 		return;
@@ -344,7 +344,7 @@ void ttlv_enc_free(struct ttlv_enc *e)
 {
 	if (e == NULL)
 		return;
-	buf_put(e->buf, e->cap, e->len);
+	ttlv_buf_put(e->buf, e->cap, e->len);
 	memset(e, 0, sizeof *e);
 }
 
@@ -366,14 +366,14 @@ static bool room(struct ttlv_enc *e, size_t n)
 		cap = e->max;
 	err_t r = ERR_OK;
 	size_t got = 0;
-	uint8_t *nb = buf_get(cap, &got, &r);
+	uint8_t *nb = ttlv_buf_get(cap, &got, &r);
 	if (nb == NULL) {
 		e->err = r != ERR_OK ? r : ERR_NOMEM;
 		return false;
 	}
 	if (e->len > 0)
 		memcpy(nb, e->buf, e->len);
-	buf_put(e->buf, e->cap, e->len);
+	ttlv_buf_put(e->buf, e->cap, e->len);
 	e->buf = nb;
 	e->cap = got;
 	return true;

@@ -141,6 +141,13 @@ void ttlv_enc_rewind(struct ttlv_enc *e, struct ttlv_mark m) NONNULL(1);
 
 static inline err_t ttlv_enc_error(const struct ttlv_enc *e) { return e->err; }
 
+/* ttlv_buf_get returns a zeroed buffer in secure memory of at least |want|
+ * bytes (its size in *cap), from a small pool of released ones when it can;
+ * ttlv_buf_put wipes its first |used| bytes and returns it to the pool (or
+ * frees it). The encoder's buffers and the server's request buffers. */
+uint8_t *ttlv_buf_get(size_t want, size_t *cap, err_t *r) NONNULL(2, 3);
+void ttlv_buf_put(uint8_t *p, size_t cap, size_t used);
+
 /* ttlv_enc_finish checks that every Structure was closed and returns the
  * first error, or ERR_OK with the message at e->buf, e->len bytes. */
 err_t ttlv_enc_finish(struct ttlv_enc *e) MUST_CHECK NONNULL(1);
