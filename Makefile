@@ -30,8 +30,8 @@ else
   say = @printf '  %-7s %s\n'
 endif
 
-PKGS    := libcrypto inih jansson libpkcs11-helper-1
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -linih -ljansson -lpkcs11-helper) -ldl -lm
+PKGS    := libcrypto inih jansson libpkcs11-helper-1 sqlite3
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto -linih -ljansson -lpkcs11-helper -lsqlite3) -ldl -lm
 CPPFLAGS += $(shell pkg-config --cflags libpkcs11-helper-1 2>/dev/null)
 TESTLIBS := -lcunit
 
@@ -41,7 +41,7 @@ TESTLIBS := -lcunit
 INTEGRITY_KEY := 666f756e742d696e746567726974792d686d61632d736861323536
 HMAC_FILE = openssl dgst -sha256 -mac HMAC -macopt hexkey:$(INTEGRITY_KEY) -r $(1) | cut -d' ' -f1 > $(1).hmac
 
-MODULES := util entropy keygen hsm selftest
+MODULES := util entropy keygen hsm store selftest
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 CLI_SRC := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/*.c)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL, KT_REQUIRED };
 
@@ -75,7 +76,42 @@ static const struct config_key config_keys[] = {
 	  "mix C_GenerateRandom into the DRBGs as additional input (never credited)"),
 	H("pool_size", KT_UINT, pool_size, 1, 16,
 	  "PKCS#11 sessions kept open for concurrent callers"),
+	/* [service] and [store]: the key store (store/) */
+	K("service", "state_dir", KT_STRING, service_state_dir, 0, 0,
+	  "folder for the database, KEK file, dev CA and certificates (created 0700)"),
+	K("store", "path", KT_STRING, store_path, 0, 0,
+	  "SQLite database of managed objects (default <state_dir>/fount.db)"),
+	K("store", "kek", KT_STRING, store_kek, 0, 0,
+	  "key-encryption key sealing stored keys: file:PATH (32 bytes, mode 0600, created on first start) or hsm:LABEL"),
 };
+
+/* ---- [service] / [store] defaults -------------------------------------- */
+
+/* store_keys_derive fills an empty [store] path or kek from state_dir. */
+static void store_keys_derive(struct config *cfg)
+{
+	if (cfg->store_path[0] == '\0')
+		snprintf(cfg->store_path, sizeof(cfg->store_path), "%s/fount.db",
+			 cfg->service_state_dir);
+	if (cfg->store_kek[0] == '\0')
+		snprintf(cfg->store_kek, sizeof(cfg->store_kek), "file:%s/store.kek",
+			 cfg->service_state_dir);
+}
+
+/* store_keys_defaults: /var/lib/fount as root, else the XDG state home. */
+static void store_keys_defaults(struct config *cfg)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	if (geteuid() == 0)
+		snprintf(cfg->service_state_dir, sizeof(cfg->service_state_dir), "/var/lib/fount");
+	else if (xdg != NULL && xdg[0] == '/')
+		snprintf(cfg->service_state_dir, sizeof(cfg->service_state_dir), "%s/fount", xdg);
+	else
+		snprintf(cfg->service_state_dir, sizeof(cfg->service_state_dir),
+			 "%s/.local/state/fount", home != NULL && home[0] ? home : ".");
+	cfg->store_path[0] = cfg->store_kek[0] = '\0';
+	store_keys_derive(cfg);
+}
 
 void config_defaults(struct config *cfg)
 {
@@ -97,6 +133,7 @@ void config_defaults(struct config *cfg)
 	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
 		cfg->hsm[i].pool_size = 4;
 	cfg->hsm[0].used = true; /* [hsm] always exists; its module may be empty */
+	store_keys_defaults(cfg);
 }
 
 const struct config_hsm *config_hsm_find(const struct config *cfg, const char *name)
@@ -338,6 +375,7 @@ err_t config_load(struct config *cfg, const char *path, bool required,
 		  char *errbuf, size_t errlen)
 {
 	config_defaults(cfg);
+	cfg->store_path[0] = cfg->store_kek[0] = '\0'; /* derived below, after the file and environment */
 	if (errlen)
 		errbuf[0] = '\0';
 
@@ -376,6 +414,7 @@ err_t config_load(struct config *cfg, const char *path, bool required,
 			return ERR_CONFIG;
 		}
 	}
+	store_keys_derive(cfg);
 	return ERR_OK;
 }
 
