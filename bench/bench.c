@@ -202,6 +202,7 @@ int main(int argc, char **argv)
 	bench_keys(seconds);
 	bench_entropy(seconds);
 	bench_hsm(seconds);
+	bench_store(seconds);
 
 	drbg_tree_shutdown();
 	entropy_shutdown();

@@ -14,5 +14,9 @@ void bench_keys(double seconds_per_case);
  * unwrap) with pkcs11-tool on a throw-away SoftHSMv2 token
  * (bench/bench_hsm.c); skipped with a note when SoftHSM is absent. */
 void bench_hsm(double seconds_per_case);
+/* bench_store compares durable store_put rates (1 and 16 threads) with a
+ * plain SQLite loop of one INSERT per COMMIT, WAL + synchronous=FULL
+ * (bench/bench_store.c). */
+void bench_store(double seconds_per_case);
 
 #endif
