@@ -721,9 +721,10 @@ static err_t verify_one(void *vctx, const struct store_row *row, const uint8_t *
 	c->r->failed++;
 	if (c->r->n_failed_ids < VERIFY_MAX_IDS) {
 		if (c->r->failed_ids == NULL) {
-			c->r->failed_ids = calloc(VERIFY_MAX_IDS, sizeof(*c->r->failed_ids));
-			if (c->r->failed_ids == NULL)
+			char(*ids)[STORE_ID_MAX + 1] = calloc(VERIFY_MAX_IDS, sizeof(*ids));
+			if (ids == NULL)
 				return ERR_NOMEM;
+			c->r->failed_ids = ids; /* store_verify_free frees it */
 		}
 		memcpy(c->r->failed_ids[c->r->n_failed_ids++], row->id, sizeof(row->id));
 	}

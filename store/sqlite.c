@@ -863,6 +863,8 @@ static err_t put_bytes(uint8_t **buf, size_t *cap, size_t *len, const void *p, s
 		       bool nul, size_t *off)
 {
 	GUARD(grow(buf, cap, *len + n + 1));
+	if (*buf == NULL)
+		return ERR_NOMEM;
 	*off = *len;
 	if (n)
 		memcpy(*buf + *len, p, n);

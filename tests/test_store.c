@@ -612,7 +612,7 @@ static void test_find_filters(void)
 	for (int i = 0; i < 6; i++) {
 		struct store_attr a[3];
 		char name[8];
-		snprintf(name, sizeof(name), "k%d", i);
+		snprintf(name, sizeof(name), "k%u", (unsigned)i % 10u);
 		size_t na = 0;
 		store_attr_text(&a[na++], "Name", 0, name);
 		if (i == 0 || i == 1)
