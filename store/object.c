@@ -229,6 +229,14 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 		snprintf(errbuf, errlen, "store: [store] path and kek must be set");
 		return ERR_CONFIG;
 	}
+	/* the database's folder (normally [service] state_dir) is made 0700 */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", o->path);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		GUARD(store_state_dir_ensure(dir, errbuf, errlen));
+	}
 	struct store *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return ERR_NOMEM;

@@ -198,7 +198,7 @@ err_t store_state_dir_ensure(const char *dir, char *errbuf, size_t errlen) MUST_
 	NONNULL(1);
 
 /* store_open opens (creating, or migrating to the current schema) the
- * database |o->path| and loads the KEK: for file:PATH the 32-byte file,
+ * database |o->path| (its folder made 0700 when missing) and loads the KEK: for file:PATH the 32-byte file,
  * created 0600 from drbg_generate_pr when missing and refused when its
  * mode is wider than 0600 or its size is not 32; for hsm:LABEL a 256-bit
  * data key created once, kept in the database wrapped by the HSM's KEK

@@ -1295,6 +1295,18 @@ static void test_config_keys(void)
 	CU_ASSERT_EQUAL(stat(dir, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
 	EXPECT_OK(store_state_dir_ensure(dir, eb, sizeof(eb)));
+
+	/* store_open makes the database's folder 0700 */
+	char db[256], kek[280];
+	snprintf(db, sizeof(db), "%s/state/new/fount.db", tmp);
+	snprintf(kek, sizeof(kek), "file:%s/state/new/store.kek", tmp);
+	struct store_options o = {db, kek, NULL, 0, 0, 0};
+	struct store *s = NULL;
+	EXPECT_OK(store_open(&o, &s, eb, sizeof(eb)));
+	store_close(s);
+	snprintf(dir, sizeof(dir), "%s/state/new", tmp);
+	CU_ASSERT_EQUAL(stat(dir, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
 }
 
 TEST_SUITE(store, suite_init, suite_clean,
