@@ -30,8 +30,8 @@ else
   say = @printf '  %-7s %s\n'
 endif
 
-PKGS    := libssl libcrypto inih jansson libpkcs11-helper-1
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -linih -ljansson -lpkcs11-helper) -ldl -lm
+PKGS    := libssl libcrypto inih jansson libpkcs11-helper-1 sqlite3
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -linih -ljansson -lpkcs11-helper -lsqlite3) -ldl -lm
 CPPFLAGS += $(shell pkg-config --cflags libpkcs11-helper-1 2>/dev/null)
 TESTLIBS := -lcunit
 
@@ -41,7 +41,7 @@ TESTLIBS := -lcunit
 INTEGRITY_KEY := 666f756e742d696e746567726974792d686d61632d736861323536
 HMAC_FILE = openssl dgst -sha256 -mac HMAC -macopt hexkey:$(INTEGRITY_KEY) -r $(1) | cut -d' ' -f1 > $(1).hmac
 
-MODULES := util entropy keygen hsm selftest api
+MODULES := util entropy keygen hsm store selftest api
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 CLI_SRC := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/*.c)
@@ -79,7 +79,7 @@ FIPS_LINK := $(if $(filter build,$(B)),,$(B)/fips)
 # Suites that exercise the library context; `make test` runs them a second
 # time on the default provider (FOUNT_CRYPTO_FIPS=off). Branches adding
 # crypto suites add them here.
-CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap export cli_keys
+CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap export cli_keys store
 
 .PHONY: all check check-default check-layers bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips
 all: $(FOUNT) fips

@@ -221,6 +221,8 @@ int main(int argc, char **argv)
 		bench_hsm(seconds);
 	if (want(only, "kmip"))
 		bench_kmip(seconds);
+	if (want(only, "store"))
+		bench_store(seconds);
 
 	drbg_tree_shutdown();
 	entropy_shutdown();

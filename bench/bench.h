@@ -19,5 +19,9 @@ void bench_hsm(double seconds_per_case);
 /* bench_kmip loads the KMIP server over mutual TLS on loopback (1 and 16
  * clients) and pykmip-server with the same generator (bench/bench_kmip.c). */
 void bench_kmip(double seconds_per_case);
+/* bench_store compares durable store_put rates (1 and 16 threads) with a
+ * plain SQLite loop of one INSERT per COMMIT, WAL + synchronous=FULL
+ * (bench/bench_store.c). */
+void bench_store(double seconds_per_case);
 
 #endif

@@ -338,6 +338,48 @@ err_t keygen_rsa_oaep_wrap(struct evp_pkey_st *kek, const uint8_t *in, size_t in
 err_t keygen_rsa_oaep_unwrap(struct evp_pkey_st *kek, const uint8_t *in, size_t in_len,
 			     uint8_t **out, size_t *out_len, size_t *out_cap) MUST_CHECK;
 
+/* ---- authenticated encryption (keygen/aead.c) ----------------------------------
+ * AES-GCM (SP 800-38D) and SHA-256 in keygen_libctx(): the FIPS provider in
+ * FIPS mode. Key services: ERR_NOT_OPERATIONAL outside SELF_TEST and
+ * OPERATIONAL (keygen_service_allowed). */
+#define KEYGEN_AEAD_IV_LEN 12   /* 96-bit IVs (SP 800-38D §8.2.2, RBG-based) */
+#define KEYGEN_AEAD_TAG_LEN 16  /* 128-bit tags */
+#define KEYGEN_AEAD_OVERHEAD (KEYGEN_AEAD_IV_LEN + KEYGEN_AEAD_TAG_LEN)
+#define KEYGEN_AEAD_MAX_INPUT (1u << 20)
+#define KEYGEN_SHA256_LEN 32
+
+/* keygen_aes_gcm_encrypt encrypts |in| under |key| (16, 24 or 32 bytes)
+ * with the caller's |iv| (1..128 bytes) and |aad|, writing |in_len| bytes
+ * to |out| and a |tag_len|-byte tag (12..16) to |tag|. For known-answer
+ * tests and protocols that carry their own IV; storing keys uses
+ * keygen_aead_seal, which draws the IV itself. */
+err_t keygen_aes_gcm_encrypt(const uint8_t *key, size_t key_len, const uint8_t *iv,
+			     size_t iv_len, const uint8_t *aad, size_t aad_len,
+			     const uint8_t *in, size_t in_len, uint8_t *out, uint8_t *tag,
+			     size_t tag_len) MUST_CHECK;
+/* keygen_aes_gcm_decrypt undoes it: ERR_UNWRAP when the tag does not match
+ * (wrong key, IV, AAD, or damaged data), and then |out| is wiped. */
+err_t keygen_aes_gcm_decrypt(const uint8_t *key, size_t key_len, const uint8_t *iv,
+			     size_t iv_len, const uint8_t *aad, size_t aad_len,
+			     const uint8_t *in, size_t in_len, uint8_t *out,
+			     const uint8_t *tag, size_t tag_len) MUST_CHECK;
+
+/* keygen_aead_seal writes IV (12 random bytes from drbg_generate) ||
+ * ciphertext || tag (16) to |out| (|out_cap| >= in_len +
+ * KEYGEN_AEAD_OVERHEAD) and sets *out_len. */
+err_t keygen_aead_seal(const uint8_t *key, size_t key_len, const uint8_t *aad, size_t aad_len,
+		       const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+		       size_t *out_len) MUST_CHECK;
+/* keygen_aead_open opens what keygen_aead_seal made into |out| (secure
+ * memory; |out_cap| >= in_len - KEYGEN_AEAD_OVERHEAD). ERR_UNWRAP for a
+ * wrong key or AAD or any damage; nothing partial is returned. */
+err_t keygen_aead_open(const uint8_t *key, size_t key_len, const uint8_t *aad, size_t aad_len,
+		       const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+		       size_t *out_len) MUST_CHECK;
+
+/* keygen_sha256 hashes |in| (SHA2-256, FIPS 180-4). */
+err_t keygen_sha256(const uint8_t *in, size_t len, uint8_t out[KEYGEN_SHA256_LEN]) MUST_CHECK;
+
 /* ---- key export ------------------------------------------------------------------
  * A new key's bytes as a KMIP Create, an HTTP key request or `fount keygen`
  * hands them out: generated, encoded and, when asked, wrapped under a KEK,

@@ -100,6 +100,11 @@ static const struct config_key config_keys[] = {
 	  "mix C_GenerateRandom into the DRBGs as additional input (never credited)"),
 	H("pool_size", KT_UINT, pool_size, 1, 16,
 	  "PKCS#11 sessions kept open for concurrent callers"),
+	/* [store]: the key store (store/) */
+	K("store", "path", KT_STRING, store_path, 0, 0,
+	  "SQLite database of managed objects (default <state_dir>/fount.db)"),
+	K("store", "kek", KT_STRING, store_kek, 0, 0,
+	  "key-encryption key sealing stored keys: file:PATH (32 bytes, mode 0600, created on first start) or hsm:LABEL"),
 };
 
 void config_default_state_dir(char *out, size_t len)
@@ -113,6 +118,17 @@ void config_default_state_dir(char *out, size_t len)
 		snprintf(out, len, "%s/.local/state/fount", home);
 	else
 		snprintf(out, len, "./fount-state");
+}
+
+/* store_keys_derive fills an empty [store] path or kek from state_dir. */
+static void store_keys_derive(struct config *cfg)
+{
+	if (cfg->store_path[0] == '\0')
+		snprintf(cfg->store_path, sizeof(cfg->store_path), "%s/fount.db",
+			 cfg->service_state_dir);
+	if (cfg->store_kek[0] == '\0')
+		snprintf(cfg->store_kek, sizeof(cfg->store_kek), "file:%s/store.kek",
+			 cfg->service_state_dir);
 }
 
 void config_defaults(struct config *cfg)
@@ -139,6 +155,8 @@ void config_defaults(struct config *cfg)
 	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
 		cfg->hsm[i].pool_size = 4;
 	cfg->hsm[0].used = true; /* [hsm] always exists; its module may be empty */
+	cfg->store_path[0] = cfg->store_kek[0] = '\0';
+	store_keys_derive(cfg);
 }
 
 const struct config_hsm *config_hsm_find(const struct config *cfg, const char *name)
@@ -567,6 +585,7 @@ err_t config_load(struct config *cfg, const char *path, bool required,
 		  char *errbuf, size_t errlen)
 {
 	config_defaults(cfg);
+	cfg->store_path[0] = cfg->store_kek[0] = '\0'; /* derived below, after the file and environment */
 	if (errlen)
 		errbuf[0] = '\0';
 
@@ -597,6 +616,7 @@ err_t config_load(struct config *cfg, const char *path, bool required,
 			return ERR_CONFIG;
 		}
 	}
+	store_keys_derive(cfg);
 	return ERR_OK;
 }
 

@@ -55,6 +55,22 @@ static const struct err_entry err_table[] = {
 	{ERR_HSM_SESSION, "HSM session or login lost"},
 	{ERR_HSM_TOKEN_FULL, "HSM token is out of memory or space"},
 	{ERR_HSM_TEMPLATE, "HSM rejected the key attributes"},
+	{ERR_STORE, "key store database error"},
+	{ERR_STORE_NOT_FOUND, "no such object"},
+	{ERR_STORE_DESTROYED, "object destroyed: its key material is gone"},
+	{ERR_STORE_STATE, "the object's state does not allow this change"},
+	{ERR_STORE_ACTIVE, "an active object cannot be destroyed (revoke it first)"},
+	{ERR_STORE_MANAGED_ATTR, "the attribute is managed by the server and cannot be changed"},
+	{ERR_STORE_ATTR_EXISTS, "the single-valued attribute is already set"},
+	{ERR_STORE_ATTR_NOT_FOUND, "no such attribute"},
+	{ERR_STORE_FULL, "key store disk full: nothing was written"},
+	{ERR_STORE_COMMIT_UNKNOWN, "key store I/O error at commit: the outcome is unknown (the write may be durable)"},
+	{ERR_STORE_KEK, "the key store was sealed under a different key-encryption key"},
+	{ERR_STORE_SEAL, "sealed key material fails to open (tampered, moved or wrong key)"},
+	{ERR_STORE_SCHEMA, "the key store database schema is newer than this fount"},
+	{ERR_STORE_CORRUPT, "the key store database is damaged"},
+	{ERR_STORE_BUSY, "the key store database is locked by another process"},
+	{ERR_STORE_IO, "key store I/O error: nothing was written"},
 	{ERR_INTERNAL, "internal error"},
 };
 
@@ -78,6 +94,7 @@ enum err_category err_category(err_t r)
 	case 4: return ERRCAT_CRYPTO;
 	case 5: return ERRCAT_SELFTEST;
 	case 6: return ERRCAT_HSM;
+	case 7: return ERRCAT_STORE;
 	default: return ERRCAT_INTERNAL;
 	}
 }

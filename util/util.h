@@ -35,6 +35,7 @@ enum err_category {
 	ERRCAT_CRYPTO = 4,   /* DRBG and the OpenSSL library context */
 	ERRCAT_SELFTEST = 5, /* self-tests and the module state */
 	ERRCAT_HSM = 6,      /* PKCS#11 hardware security modules */
+	ERRCAT_STORE = 7,    /* the managed-object store (store/) */
 	ERRCAT_INTERNAL = 9,
 };
 
@@ -93,6 +94,24 @@ enum {
 	ERR_HSM_SESSION = -612,            /* the session or login was lost */
 	ERR_HSM_TOKEN_FULL = -613,         /* the token has no room or memory left */
 	ERR_HSM_TEMPLATE = -614,           /* the token rejected an attribute template */
+
+	/* store/: the managed-object store */
+	ERR_STORE = -700,                  /* the database failed (see the log) */
+	ERR_STORE_NOT_FOUND = -701,        /* no such object (or another tenant's) */
+	ERR_STORE_DESTROYED = -702,        /* the object is destroyed: no key material */
+	ERR_STORE_STATE = -703,            /* the object's state does not allow the change */
+	ERR_STORE_ACTIVE = -704,           /* an Active object cannot be destroyed */
+	ERR_STORE_MANAGED_ATTR = -705,     /* the attribute is managed by the server */
+	ERR_STORE_ATTR_EXISTS = -706,      /* a single-valued attribute is already set */
+	ERR_STORE_ATTR_NOT_FOUND = -707,   /* no attribute with that name and index */
+	ERR_STORE_FULL = -708,             /* the disk is full: nothing was written */
+	ERR_STORE_COMMIT_UNKNOWN = -709,   /* I/O error at commit: the write may or may not be durable */
+	ERR_STORE_KEK = -710,              /* the database was sealed under another KEK */
+	ERR_STORE_SEAL = -711,             /* a sealed record fails to open (tampered or moved) */
+	ERR_STORE_SCHEMA = -712,           /* the database schema is newer than this fount */
+	ERR_STORE_CORRUPT = -713,          /* the database file is damaged */
+	ERR_STORE_BUSY = -714,             /* the database is locked by another process */
+	ERR_STORE_IO = -715,               /* an I/O error: nothing was written */
 
 	ERR_INTERNAL = -900,
 };
@@ -310,6 +329,11 @@ struct config {
 	char kmip_hostnames[512];       /* more SANs for the server certificate fount makes */
 	/* [hsm], [hsm.NAME] */
 	struct config_hsm hsm[CONFIG_MAX_HSMS];
+	/* [store] path and kek (store/). The defaults: path
+	 * <state_dir>/fount.db; kek file:<state_dir>/store.kek (config_load
+	 * derives them from the state_dir in effect when they are not set). */
+	char store_path[512];
+	char store_kek[512];
 };
 
 /* config_hsm_find returns the HSM configured under |name| ("" or NULL for

@@ -1,0 +1,764 @@
+/* store/object.c — managed objects: identifiers, tenants, attributes, the
+ * KMIP 1.4 lifecycle (§3.22 and its transition table), and the public API
+ * of store.h on top of a backend (store/internal.h).
+ *
+ * Every rule lives here, backend-neutral: a write is a function run inside
+ * the backend's group-committed transaction, which loads the row, checks
+ * the tenant and the state, and writes, so two writers never interleave
+ * between the check and the write. Key material is sealed (seal.c) on the
+ * caller's thread before the request is queued. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "keygen/keygen.h"
+#include "store/internal.h"
+
+struct store {
+	const struct store_backend_ops *ops;
+	struct store_backend *b;
+	struct store_seal *seal;
+};
+
+int64_t store_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int64_t now_realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- attributes ------------------------------------------------------------ */
+
+/* The attributes the server manages: the fixed columns and what the
+ * lifecycle sets (KMIP 1.4 §3: "Modifiable by client: No"). */
+static const char *const managed_attrs[] = {
+	"Unique Identifier",
+	"Object Type",
+	"State",
+	"Initial Date",
+	"Last Change Date",
+	"Digest",
+	"Destroy Date",
+	"Activation Date",
+	"Deactivation Date",
+	"Compromise Date",
+	"Compromise Occurrence Date",
+	"Revocation Reason",
+	"Original Creation Date",
+	"Cryptographic Algorithm",
+	"Cryptographic Length",
+	"Cryptographic Usage Mask",
+	"Key Format Type",
+	"Fresh",
+	"Random Number Generator",
+	"Lease Time",
+};
+
+static const char *const multi_attrs[] = {
+	"Name", "Object Group", "Link", "Application Specific Information",
+	"Alternative Name", "Cryptographic Parameters", "Key Value Location",
+};
+
+bool store_attr_is_managed(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(managed_attrs); i++)
+		if (strcmp(name, managed_attrs[i]) == 0)
+			return true;
+	return false;
+}
+
+bool store_attr_is_multi(const char *name)
+{
+	if (strncmp(name, "x-", 2) == 0 || strncmp(name, "y-", 2) == 0)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(multi_attrs); i++)
+		if (strcmp(name, multi_attrs[i]) == 0)
+			return true;
+	return false;
+}
+
+void store_attr_int(struct store_attr *a, const char *name, uint32_t index, uint8_t type,
+		    int64_t v)
+{
+	memset(a, 0, sizeof(*a));
+	a->name = name;
+	a->index = index;
+	a->type = type;
+	uint64_t u = (uint64_t)v;
+	for (int i = 7; i >= 0; i--) {
+		a->int_buf_[i] = (uint8_t)u;
+		u >>= 8;
+	}
+	a->value = a->int_buf_;
+	a->value_len = 8;
+}
+
+void store_attr_text(struct store_attr *a, const char *name, uint32_t index, const char *text)
+{
+	memset(a, 0, sizeof(*a));
+	a->name = name;
+	a->index = index;
+	a->type = STORE_V_TEXT;
+	a->value = (const uint8_t *)text;
+	a->value_len = strlen(text);
+}
+
+err_t store_attr_get_int(const struct store_attr *a, int64_t *out)
+{
+	ENSURE(a->value_len == 8 && a->value != NULL, ERR_PARSE);
+	uint64_t u = 0;
+	for (int i = 0; i < 8; i++)
+		u = u << 8 | a->value[i];
+	*out = (int64_t)u;
+	return ERR_OK;
+}
+
+static bool is_int_type(uint8_t t)
+{
+	return t == STORE_V_INTEGER || t == STORE_V_LONG_INTEGER || t == STORE_V_ENUMERATION ||
+	       t == STORE_V_BOOLEAN || t == STORE_V_DATE_TIME || t == STORE_V_INTERVAL;
+}
+
+/* attr_check validates an attribute from a caller (not its index). */
+static err_t attr_check(const struct store_attr *a)
+{
+	ENSURE(a->name != NULL, ERR_INVALID_ARG);
+	size_t nl = strlen(a->name);
+	ENSURE(nl > 0 && nl <= STORE_ATTR_NAME_MAX, ERR_INVALID_ARG);
+	ENSURE(a->type >= STORE_V_STRUCTURE && a->type <= STORE_V_INTERVAL, ERR_INVALID_ARG);
+	ENSURE(a->value_len <= STORE_ATTR_VALUE_MAX, ERR_TOO_LARGE);
+	ENSURE(a->value != NULL || a->value_len == 0, ERR_INVALID_ARG);
+	ENSURE(!is_int_type(a->type) || a->value_len == 8, ERR_INVALID_ARG);
+	if (a->type == STORE_V_TEXT)
+		ENSURE(memchr(a->value, '\0', a->value_len) == NULL, ERR_INVALID_ARG);
+	ENSURE(a->search == NULL || strlen(a->search) <= STORE_ATTR_VALUE_MAX, ERR_TOO_LARGE);
+	ENSURE(!store_attr_is_managed(a->name), ERR_STORE_MANAGED_ATTR);
+	return ERR_OK;
+}
+
+static bool id_ok(const char *id)
+{
+	size_t n = strnlen(id, STORE_ID_MAX + 1);
+	return n > 0 && n <= STORE_ID_MAX;
+}
+
+static bool tenant_ok(const char *t)
+{
+	size_t n = strnlen(t, STORE_TENANT_MAX + 1);
+	return n > 0 && n <= STORE_TENANT_MAX;
+}
+
+/* visible: the tenant check. A foreign object is "not found". */
+static err_t visible(const struct store_row *row, const char *tenant, unsigned flags)
+{
+	if (flags & STORE_F_ADMIN)
+		return ERR_OK;
+	return strcmp(row->tenant, tenant) == 0 ? ERR_OK : ERR_STORE_NOT_FOUND;
+}
+
+static bool is_destroyed(uint32_t state)
+{
+	return state == STORE_STATE_DESTROYED || state == STORE_STATE_DESTROYED_COMPROMISED;
+}
+
+/* ---- identifiers -------------------------------------------------------------- */
+
+/* new_id writes a random UUID v4 (RFC 9562 §5.4) from the DRBG. */
+static err_t new_id(char out[STORE_ID_MAX + 1])
+{
+	uint8_t u[16];
+	GUARD(drbg_generate(u, sizeof(u)));
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	char hex[33];
+	hex_encode(hex, u, sizeof(u));
+	snprintf(out, STORE_ID_MAX + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+		 hex + 16, hex + 20);
+	return ERR_OK;
+}
+
+/* ---- open and close -------------------------------------------------------------- */
+
+err_t store_state_dir_ensure(const char *dir, char *errbuf, size_t errlen)
+{
+	char p[4096];
+	size_t n = strlen(dir);
+	ENSURE(n > 0 && n < sizeof(p), ERR_INVALID_ARG);
+	memcpy(p, dir, n + 1);
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			if (errbuf != NULL && errlen)
+				snprintf(errbuf, errlen, "store: cannot create %s: %s", p, strerror(errno));
+			return ERR_IO;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		if (errbuf != NULL && errlen)
+			snprintf(errbuf, errlen, "store: %s is not a directory", dir);
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+err_t store_open(const struct store_options *o, struct store **out, char *errbuf, size_t errlen)
+{
+	char dummy[8];
+	if (errbuf == NULL || errlen == 0) {
+		errbuf = dummy;
+		errlen = sizeof(dummy);
+	}
+	errbuf[0] = '\0';
+	*out = NULL;
+	if (o->path == NULL || o->path[0] == '\0' || o->kek == NULL || o->kek[0] == '\0') {
+		snprintf(errbuf, errlen, "store: [store] path and kek must be set");
+		return ERR_CONFIG;
+	}
+	/* the database's folder (normally [service] state_dir) is made 0700 */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", o->path);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		GUARD(store_state_dir_ensure(dir, errbuf, errlen));
+	}
+	struct store *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ERR_NOMEM;
+	s->ops = &store_sqlite_ops;
+	struct store_backend_params p = {
+		o->max_batch ? o->max_batch : 128,
+		o->max_wait_us,
+		o->readers ? o->readers : 4,
+	};
+	if (p.max_batch > 4096)
+		p.max_batch = 4096;
+	if (p.readers > 64)
+		p.readers = 64;
+	if (p.max_wait_us > 100000)
+		p.max_wait_us = 100000;
+	err_t r = s->ops->open(o->path, &p, &s->b, errbuf, errlen);
+	if (r == ERR_OK)
+		r = seal_open(o->kek, o->hsm, s->ops, s->b, o->path, &s->seal, errbuf, errlen);
+	if (r != ERR_OK) {
+		if (errbuf[0] == '\0')
+			snprintf(errbuf, errlen, "store: cannot open %s: %s", o->path, err_str(r));
+		store_close(s);
+		return r;
+	}
+	*out = s;
+	return ERR_OK;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->b != NULL)
+		s->ops->close(s->b);
+	seal_close(s->seal);
+	free(s);
+}
+
+void store_object_free(struct store_object *o)
+{
+	if (o == NULL)
+		return;
+	free(o->attrs);
+	free(o->mem_);
+	o->attrs = NULL;
+	o->mem_ = NULL;
+	o->n_attrs = 0;
+}
+
+/* ---- put ---------------------------------------------------------------------------- */
+
+struct put_ctx {
+	const struct store_backend_ops *ops;
+	struct store_row row;
+	const struct store_new_object *n;
+	const uint8_t *sealed;
+	size_t sealed_len;
+};
+
+static err_t apply_put(struct store_txn *t, void *vctx)
+{
+	const struct put_ctx *c = vctx;
+	GUARD(c->ops->txn_row_insert(t, &c->row));
+	for (size_t i = 0; i < c->n->n_attrs; i++) {
+		err_t r = c->ops->txn_attr_insert(t, c->row.id, &c->n->attrs[i]);
+		if (r == ERR_STORE_ATTR_EXISTS)
+			return ERR_INVALID_ARG; /* a duplicate (name, index) in the request */
+		GUARD(r);
+	}
+	if (c->sealed != NULL)
+		GUARD(c->ops->txn_material_put(t, c->row.id, c->sealed, c->sealed_len));
+	return ERR_OK;
+}
+
+static bool type_ok(uint32_t t)
+{
+	return t >= STORE_OBJ_CERTIFICATE && t <= STORE_OBJ_OPAQUE;
+}
+
+err_t store_put(struct store *s, const struct store_new_object *n, char id_out[STORE_ID_MAX + 1])
+{
+	id_out[0] = '\0';
+	ENSURE(n->tenant != NULL && tenant_ok(n->tenant), ERR_INVALID_ARG);
+	ENSURE(type_ok(n->type), ERR_INVALID_ARG);
+	ENSURE(n->n_attrs <= STORE_ATTRS_MAX, ERR_TOO_LARGE);
+	ENSURE(n->attrs != NULL || n->n_attrs == 0, ERR_INVALID_ARG);
+	ENSURE(n->material != NULL || n->material_len == 0, ERR_INVALID_ARG);
+	ENSURE(n->material_len <= STORE_MATERIAL_MAX, ERR_TOO_LARGE);
+	for (size_t i = 0; i < n->n_attrs; i++) {
+		GUARD(attr_check(&n->attrs[i]));
+		if (n->attrs[i].index != 0 && !store_attr_is_multi(n->attrs[i].name))
+			return ERR_INVALID_ARG;
+	}
+
+	struct put_ctx c;
+	memset(&c, 0, sizeof(c));
+	c.ops = s->ops;
+	c.n = n;
+	struct store_row *row = &c.row;
+	int64_t now = store_now();
+	GUARD(new_id(row->id));
+	snprintf(row->tenant, sizeof(row->tenant), "%s", n->tenant);
+	row->type = n->type;
+	row->alg = n->alg;
+	row->length = n->length;
+	row->usage_mask = n->usage_mask;
+	row->key_format = n->key_format;
+	row->initial_date = now;
+	row->last_change_date = now;
+	row->original_creation_date = n->original_creation_date ? n->original_creation_date : now;
+	row->created_ns = now_realtime_ns();
+	row->activation_date = n->activation_date;
+	/* KMIP 1.4 §3.22: an Activation Date in the past or now starts the
+	 * object Active */
+	row->state = n->activation_date != 0 && n->activation_date <= now ? STORE_STATE_ACTIVE
+									 : STORE_STATE_PRE_ACTIVE;
+	uint8_t *sealed = NULL;
+	if (n->material != NULL) {
+		size_t cap = n->material_len + STORE_SEAL_OVERHEAD;
+		sealed = malloc(cap);
+		if (sealed == NULL)
+			return ERR_NOMEM;
+		err_t r = seal_material(s->seal, row->id, row->type, n->material, n->material_len,
+					sealed, cap, &c.sealed_len, row->digest);
+		if (r != ERR_OK) {
+			free(sealed);
+			return r;
+		}
+		row->has_digest = true;
+		c.sealed = sealed;
+	}
+	err_t r = s->ops->submit(s->b, apply_put, &c);
+	free(sealed);
+	if (r == ERR_OK)
+		memcpy(id_out, row->id, sizeof(row->id));
+	return r;
+}
+
+/* ---- get ------------------------------------------------------------------------------- */
+
+static err_t load_visible(struct store *s, const char *id, const char *tenant, unsigned flags,
+			  struct store_row *row)
+{
+	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
+	GUARD(s->ops->row_get(s->b, id, row));
+	return visible(row, tenant, flags);
+}
+
+err_t store_get(struct store *s, const char *id, const char *tenant, unsigned flags,
+		struct store_object *out)
+{
+	struct store_row row;
+	memset(out, 0, sizeof(*out));
+	GUARD(load_visible(s, id, tenant, flags, &row));
+	memcpy(out->id, row.id, sizeof(out->id));
+	memcpy(out->tenant, row.tenant, sizeof(out->tenant));
+	out->type = row.type;
+	out->state = row.state;
+	out->alg = row.alg;
+	out->length = row.length;
+	out->usage_mask = row.usage_mask;
+	out->key_format = row.key_format;
+	out->revocation_reason = row.revocation_reason;
+	out->initial_date = row.initial_date;
+	out->activation_date = row.activation_date;
+	out->deactivation_date = row.deactivation_date;
+	out->destroy_date = row.destroy_date;
+	out->compromise_date = row.compromise_date;
+	out->compromise_occurrence_date = row.compromise_occurrence_date;
+	out->last_change_date = row.last_change_date;
+	out->original_creation_date = row.original_creation_date;
+	out->has_digest = row.has_digest;
+	memcpy(out->digest, row.digest, sizeof(out->digest));
+	size_t len = 0;
+	err_t r = s->ops->material_get(s->b, id, NULL, 0, &len);
+	if (r != ERR_OK && r != ERR_STORE_NOT_FOUND)
+		return r;
+	out->has_material = r == ERR_OK;
+	r = s->ops->attrs_get(s->b, id, &out->attrs, &out->n_attrs, &out->mem_);
+	if (r != ERR_OK)
+		store_object_free(out);
+	return r;
+}
+
+err_t store_get_material(struct store *s, const char *id, const char *tenant, unsigned flags,
+			 uint8_t **out, size_t *out_len)
+{
+	struct store_row row;
+	*out = NULL;
+	*out_len = 0;
+	GUARD(load_visible(s, id, tenant, flags, &row));
+	ENSURE(!is_destroyed(row.state), ERR_STORE_DESTROYED);
+	uint8_t *sealed = malloc(STORE_SEALED_MAX);
+	size_t n = 0;
+	if (sealed == NULL)
+		return ERR_NOMEM;
+	err_t r = s->ops->material_get(s->b, id, sealed, STORE_SEALED_MAX, &n);
+	if (r == ERR_STORE_NOT_FOUND) {
+		/* destroyed meanwhile, or put without material */
+		struct store_row again;
+		r = s->ops->row_get(s->b, id, &again);
+		if (r == ERR_OK && is_destroyed(again.state))
+			r = ERR_STORE_DESTROYED;
+		else if (r == ERR_OK)
+			r = row.has_digest ? ERR_STORE_SEAL : ERR_OK;
+		free(sealed);
+		return r;
+	}
+	if (r == ERR_OK)
+		r = seal_unseal(s->seal, row.id, row.type, sealed, n, out, out_len);
+	free(sealed);
+	return r;
+}
+
+/* ---- writes on an existing object ----------------------------------------------------- */
+
+struct change_ctx {
+	const struct store_backend_ops *ops;
+	const char *id, *tenant;
+	unsigned flags;
+	int64_t now;
+	/* attributes */
+	const struct store_attr *attr;
+	const char *name;
+	uint32_t index;
+	uint32_t index_out;
+	/* lifecycle */
+	enum { CH_ACTIVATE, CH_REVOKE, CH_DESTROY } op;
+	uint32_t reason;
+	int64_t occurred;
+};
+
+static err_t change_begin(struct store_txn *t, struct change_ctx *c, struct store_row *row)
+{
+	GUARD(c->ops->txn_row_get(t, c->id, row));
+	return visible(row, c->tenant, c->flags);
+}
+
+static err_t change_end(struct store_txn *t, struct change_ctx *c, struct store_row *row)
+{
+	row->last_change_date = c->now;
+	return c->ops->txn_row_update(t, row);
+}
+
+static err_t apply_attr_add(struct store_txn *t, void *vctx)
+{
+	struct change_ctx *c = vctx;
+	struct store_row row;
+	uint64_t count = 0;
+	uint32_t next = 0;
+	GUARD(change_begin(t, c, &row));
+	GUARD(c->ops->txn_attr_count(t, c->id, c->attr->name, &count, &next));
+	struct store_attr a = *c->attr;
+	if (store_attr_is_multi(a.name)) {
+		a.index = next;
+	} else {
+		ENSURE(count == 0, ERR_STORE_ATTR_EXISTS);
+		a.index = 0;
+	}
+	GUARD(c->ops->txn_attr_insert(t, c->id, &a));
+	c->index_out = a.index;
+	return change_end(t, c, &row);
+}
+
+static err_t apply_attr_modify(struct store_txn *t, void *vctx)
+{
+	struct change_ctx *c = vctx;
+	struct store_row row;
+	GUARD(change_begin(t, c, &row));
+	GUARD(c->ops->txn_attr_update(t, c->id, c->attr));
+	return change_end(t, c, &row);
+}
+
+static err_t apply_attr_delete(struct store_txn *t, void *vctx)
+{
+	struct change_ctx *c = vctx;
+	struct store_row row;
+	uint64_t n = 0;
+	GUARD(change_begin(t, c, &row));
+	GUARD(c->ops->txn_attr_delete(t, c->id, c->name, c->index, &n));
+	ENSURE(n > 0, ERR_STORE_ATTR_NOT_FOUND);
+	return change_end(t, c, &row);
+}
+
+static err_t change_prepare(struct store *s, struct change_ctx *c, const char *id,
+			    const char *tenant, unsigned flags)
+{
+	memset(c, 0, sizeof(*c));
+	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
+	ENSURE((flags & STORE_F_ADMIN) || tenant_ok(tenant), ERR_STORE_NOT_FOUND);
+	c->ops = s->ops;
+	c->id = id;
+	c->tenant = tenant;
+	c->flags = flags;
+	c->now = store_now();
+	return ERR_OK;
+}
+
+err_t store_attr_add(struct store *s, const char *id, const char *tenant, unsigned flags,
+		     const struct store_attr *a, uint32_t *index_out)
+{
+	struct change_ctx c;
+	GUARD(change_prepare(s, &c, id, tenant, flags));
+	GUARD(attr_check(a));
+	c.attr = a;
+	GUARD(s->ops->submit(s->b, apply_attr_add, &c));
+	if (index_out != NULL)
+		*index_out = c.index_out;
+	return ERR_OK;
+}
+
+err_t store_attr_modify(struct store *s, const char *id, const char *tenant, unsigned flags,
+			const struct store_attr *a)
+{
+	struct change_ctx c;
+	GUARD(change_prepare(s, &c, id, tenant, flags));
+	GUARD(attr_check(a));
+	c.attr = a;
+	return s->ops->submit(s->b, apply_attr_modify, &c);
+}
+
+err_t store_attr_delete(struct store *s, const char *id, const char *tenant, unsigned flags,
+			const char *name, uint32_t index)
+{
+	struct change_ctx c;
+	GUARD(change_prepare(s, &c, id, tenant, flags));
+	ENSURE(name[0] != '\0' && strlen(name) <= STORE_ATTR_NAME_MAX, ERR_INVALID_ARG);
+	ENSURE(!store_attr_is_managed(name), ERR_STORE_MANAGED_ATTR);
+	c.name = name;
+	c.index = index;
+	return s->ops->submit(s->b, apply_attr_delete, &c);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+/* apply_lifecycle: the KMIP 1.4 §3.22 transitions fount performs.
+ *   Activate:  Pre-Active -> Active (transition 2)
+ *   Revoke, not compromise: Pre-Active / Active -> Deactivated (3, 6)
+ *   Revoke, compromise: Pre-Active / Active / Deactivated -> Compromised
+ *     (4, 7, 10), Destroyed -> Destroyed Compromised (9)
+ *   Destroy:   Pre-Active / Deactivated -> Destroyed (5, 8),
+ *              Compromised -> Destroyed Compromised (11); Active refused */
+static err_t apply_lifecycle(struct store_txn *t, void *vctx)
+{
+	struct change_ctx *c = vctx;
+	struct store_row row;
+	GUARD(change_begin(t, c, &row));
+	switch (c->op) {
+	case CH_ACTIVATE:
+		ENSURE(row.state == STORE_STATE_PRE_ACTIVE, ERR_STORE_STATE);
+		row.state = STORE_STATE_ACTIVE;
+		row.activation_date = c->now;
+		break;
+	case CH_REVOKE:
+		if (c->reason == STORE_REVOKE_KEY_COMPROMISE || c->reason == STORE_REVOKE_CA_COMPROMISE) {
+			if (row.state == STORE_STATE_DESTROYED)
+				row.state = STORE_STATE_DESTROYED_COMPROMISED;
+			else if (row.state == STORE_STATE_PRE_ACTIVE || row.state == STORE_STATE_ACTIVE ||
+				 row.state == STORE_STATE_DEACTIVATED)
+				row.state = STORE_STATE_COMPROMISED;
+			else
+				return ERR_STORE_STATE;
+			row.compromise_date = c->now;
+			row.compromise_occurrence_date = c->occurred ? c->occurred : c->now;
+		} else {
+			ENSURE(row.state == STORE_STATE_PRE_ACTIVE || row.state == STORE_STATE_ACTIVE,
+			       ERR_STORE_STATE);
+			row.state = STORE_STATE_DEACTIVATED;
+			row.deactivation_date = c->now;
+		}
+		row.revocation_reason = c->reason;
+		break;
+	case CH_DESTROY:
+		ENSURE(row.state != STORE_STATE_ACTIVE, ERR_STORE_ACTIVE);
+		ENSURE(!is_destroyed(row.state), ERR_STORE_DESTROYED);
+		row.state = row.state == STORE_STATE_COMPROMISED ? STORE_STATE_DESTROYED_COMPROMISED
+								 : STORE_STATE_DESTROYED;
+		row.destroy_date = c->now;
+		GUARD(c->ops->txn_material_wipe(t, c->id));
+		break;
+	default:
+		return ERR_INTERNAL;
+	}
+	return change_end(t, c, &row);
+}
+
+err_t store_activate(struct store *s, const char *id, const char *tenant, unsigned flags)
+{
+	struct change_ctx c;
+	GUARD(change_prepare(s, &c, id, tenant, flags));
+	c.op = CH_ACTIVATE;
+	return s->ops->submit(s->b, apply_lifecycle, &c);
+}
+
+err_t store_revoke(struct store *s, const char *id, const char *tenant, unsigned flags,
+		   uint32_t reason, int64_t occurred)
+{
+	struct change_ctx c;
+	GUARD(change_prepare(s, &c, id, tenant, flags));
+	ENSURE(reason >= STORE_REVOKE_UNSPECIFIED && reason <= STORE_REVOKE_PRIVILEGE_WITHDRAWN,
+	       ERR_INVALID_ARG);
+	c.op = CH_REVOKE;
+	c.reason = reason;
+	c.occurred = occurred;
+	return s->ops->submit(s->b, apply_lifecycle, &c);
+}
+
+err_t store_destroy(struct store *s, const char *id, const char *tenant, unsigned flags)
+{
+	struct change_ctx c;
+	GUARD(change_prepare(s, &c, id, tenant, flags));
+	c.op = CH_DESTROY;
+	return s->ops->submit(s->b, apply_lifecycle, &c);
+}
+
+/* ---- find ------------------------------------------------------------------------------ */
+
+err_t store_find(struct store *s, const struct store_query *q, struct store_found *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!(q->flags & STORE_F_ADMIN))
+		ENSURE(q->tenant != NULL && tenant_ok(q->tenant), ERR_INVALID_ARG);
+	ENSURE(q->custom != NULL || q->n_custom == 0, ERR_INVALID_ARG);
+	ENSURE(q->n_custom <= 16, ERR_TOO_LARGE);
+	for (size_t i = 0; i < q->n_custom; i++) {
+		ENSURE(q->custom[i].name != NULL, ERR_INVALID_ARG);
+		ENSURE(q->custom[i].value != NULL || q->custom[i].value_len == 0, ERR_INVALID_ARG);
+	}
+	return s->ops->find(s->b, q, out);
+}
+
+void store_found_free(struct store_found *f)
+{
+	if (f == NULL)
+		return;
+	free(f->ids);
+	f->ids = NULL;
+	f->n = 0;
+}
+
+/* ---- access log ------------------------------------------------------------------------- */
+
+struct access_ctx {
+	const struct store_backend_ops *ops;
+	const char *id, *tenant, *op;
+	const uint8_t *fp;
+	int64_t time;
+};
+
+static err_t apply_access(struct store_txn *t, void *vctx)
+{
+	const struct access_ctx *c = vctx;
+	return c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time);
+}
+
+err_t store_record_access(struct store *s, const char *id, const char *tenant,
+			  const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
+			  int64_t time_s)
+{
+	ENSURE(id_ok(id) && tenant_ok(tenant), ERR_INVALID_ARG);
+	ENSURE(operation[0] != '\0' && strlen(operation) <= 64, ERR_INVALID_ARG);
+	struct access_ctx c = {s->ops, id, tenant, operation, fingerprint,
+			       time_s ? time_s : store_now()};
+	return s->ops->submit(s->b, apply_access, &c);
+}
+
+err_t store_access_count(struct store *s, const char *id, uint64_t *out)
+{
+	return s->ops->access_count(s->b, id, out);
+}
+
+/* ---- verify and stats ------------------------------------------------------------------- */
+
+#define VERIFY_MAX_IDS 1024
+
+struct verify_ctx {
+	struct store *s;
+	struct store_verify_result *r;
+};
+
+static err_t verify_one(void *vctx, const struct store_row *row, const uint8_t *sealed, size_t len)
+{
+	struct verify_ctx *c = vctx;
+	c->r->checked++;
+	err_t e = seal_check(c->s->seal, row, sealed, len);
+	if (e == ERR_NOT_OPERATIONAL)
+		return e;
+	if (e == ERR_OK)
+		return ERR_OK;
+	c->r->failed++;
+	if (c->r->n_failed_ids < VERIFY_MAX_IDS) {
+		if (c->r->failed_ids == NULL) {
+			char(*ids)[STORE_ID_MAX + 1] = calloc(VERIFY_MAX_IDS, sizeof(*ids));
+			if (ids == NULL)
+				return ERR_NOMEM;
+			c->r->failed_ids = ids; /* store_verify_free frees it */
+		}
+		memcpy(c->r->failed_ids[c->r->n_failed_ids++], row->id, sizeof(row->id));
+	}
+	return ERR_OK;
+}
+
+err_t store_verify(struct store *s, struct store_verify_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct verify_ctx c = {s, out};
+	err_t r = s->ops->each_sealed(s->b, verify_one, &c);
+	if (r != ERR_OK)
+		store_verify_free(out);
+	return r;
+}
+
+void store_verify_free(struct store_verify_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->failed_ids);
+	r->failed_ids = NULL;
+	r->n_failed_ids = 0;
+}
+
+void store_stats(struct store *s, struct store_stats *out)
+{
+	s->ops->stats(s->b, out);
+}

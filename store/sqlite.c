@@ -1,0 +1,1272 @@
+/* store/sqlite.c — the embedded backend: SQLite 3 in WAL mode with
+ * synchronous=FULL on every connection, the schema and its migrations, and
+ * the group commit.
+ *
+ * One writer thread owns the write connection and drains a queue of write
+ * requests: BEGIN IMMEDIATE, then each request inside SAVEPOINT r ...
+ * RELEASE r (ROLLBACK TO r when it fails, so one request's error does not
+ * fail the others), then one COMMIT, i.e. one fdatasync of the -wal for the
+ * whole batch (store-ha.md §1.1-1.2). Only after COMMIT returns SQLITE_OK
+ * is any request of the batch answered with success. SQLITE_FULL at commit
+ * means the batch rolled back (every request gets ERR_STORE_FULL); an
+ * IOERR at commit means the outcome is unknown (the commit frame may be on
+ * disk, §1.3), so every request gets ERR_STORE_COMMIT_UNKNOWN and the
+ * writer connection is closed and reopened. Readers have their own
+ * connections and never wait for the writer (WAL).
+ *
+ * SQLite C API facts used here: sqlite3_open_v2 with SQLITE_OPEN_NOMUTEX
+ * (each connection is used by one thread at a time), sqlite3_prepare_v3
+ * with SQLITE_PREPARE_PERSISTENT for the cached statements, and
+ * sqlite3_get_autocommit() to learn that an error rolled the transaction
+ * back (sqlite.org/c3ref/get_autocommit.html, lang_transaction.html). */
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/internal.h"
+
+/* ---- schema and migrations ------------------------------------------------ */
+
+static const char *const migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+	"CREATE TABLE objects("
+	" id TEXT PRIMARY KEY, tenant TEXT NOT NULL, type INTEGER NOT NULL,"
+	" state INTEGER NOT NULL, alg INTEGER NOT NULL, length INTEGER NOT NULL,"
+	" usage_mask INTEGER NOT NULL, key_format INTEGER NOT NULL,"
+	" revocation_reason INTEGER NOT NULL, initial_date INTEGER NOT NULL,"
+	" activation_date INTEGER NOT NULL, deactivation_date INTEGER NOT NULL,"
+	" destroy_date INTEGER NOT NULL, compromise_date INTEGER NOT NULL,"
+	" compromise_occurrence_date INTEGER NOT NULL, last_change_date INTEGER NOT NULL,"
+	" original_creation_date INTEGER NOT NULL, created_ns INTEGER NOT NULL, digest BLOB);"
+	"CREATE INDEX objects_tenant_order ON objects(tenant, created_ns, id);"
+	"CREATE INDEX objects_order ON objects(created_ns, id);"
+	"CREATE TABLE attributes("
+	" id TEXT NOT NULL REFERENCES objects(id), name TEXT NOT NULL, idx INTEGER NOT NULL,"
+	" type INTEGER NOT NULL, value BLOB NOT NULL, search TEXT,"
+	" PRIMARY KEY(id, name, idx)) WITHOUT ROWID;"
+	"CREATE INDEX attributes_search ON attributes(name, search) WHERE search IS NOT NULL;"
+	"CREATE INDEX attributes_value ON attributes(name, value);"
+	"CREATE TABLE material(id TEXT PRIMARY KEY REFERENCES objects(id), sealed BLOB NOT NULL);"
+	"CREATE TABLE access_log(seq INTEGER PRIMARY KEY, id TEXT NOT NULL,"
+	" tenant TEXT NOT NULL, fingerprint BLOB NOT NULL, operation TEXT NOT NULL,"
+	" time INTEGER NOT NULL);"
+	"CREATE INDEX access_log_id ON access_log(id);",
+};
+static const char *extra_migration; /* tests only */
+
+unsigned store_schema_version(void)
+{
+	return (unsigned)ARRAY_SIZE(migrations) + (extra_migration != NULL);
+}
+
+void store_testing_extra_migration(const char *sql)
+{
+	extra_migration = sql;
+}
+
+/* ---- connections and cached statements ------------------------------------- */
+
+#define ROW_COLS                                                                        \
+	"id, tenant, type, state, alg, length, usage_mask, key_format, revocation_reason," \
+	" initial_date, activation_date, deactivation_date, destroy_date, compromise_date," \
+	" compromise_occurrence_date, last_change_date, original_creation_date, created_ns," \
+	" digest"
+
+enum stmt_id {
+	S_ROW_GET, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
+	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_ZERO, S_MAT_DEL, S_ACCESS_INSERT,
+	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_COUNT_
+};
+
+static const char *const stmt_sql[S_COUNT_] = {
+	[S_ROW_GET] = "SELECT " ROW_COLS " FROM objects WHERE id = ?1",
+	[S_ROW_INSERT] = "INSERT INTO objects(" ROW_COLS ") VALUES"
+			 " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+	[S_ROW_UPDATE] = "UPDATE objects SET tenant=?2, type=?3, state=?4, alg=?5, length=?6,"
+			 " usage_mask=?7, key_format=?8, revocation_reason=?9, initial_date=?10,"
+			 " activation_date=?11, deactivation_date=?12, destroy_date=?13,"
+			 " compromise_date=?14, compromise_occurrence_date=?15,"
+			 " last_change_date=?16, original_creation_date=?17, created_ns=?18,"
+			 " digest=?19 WHERE id=?1",
+	[S_ATTR_INSERT] = "INSERT INTO attributes(id, name, idx, type, value, search)"
+			  " VALUES (?1,?2,?3,?4,?5,?6)",
+	[S_ATTR_UPDATE] = "UPDATE attributes SET type=?4, value=?5, search=?6"
+			  " WHERE id=?1 AND name=?2 AND idx=?3",
+	[S_ATTR_DEL_ONE] = "DELETE FROM attributes WHERE id=?1 AND name=?2 AND idx=?3",
+	[S_ATTR_DEL_ALL] = "DELETE FROM attributes WHERE id=?1 AND name=?2",
+	[S_ATTR_COUNT] = "SELECT count(*), coalesce(max(idx) + 1, 0) FROM attributes"
+			 " WHERE id=?1 AND name=?2",
+	[S_MAT_PUT] = "INSERT OR REPLACE INTO material(id, sealed) VALUES (?1, ?2)",
+	[S_MAT_ZERO] = "UPDATE material SET sealed = zeroblob(length(sealed)) WHERE id=?1",
+	[S_MAT_DEL] = "DELETE FROM material WHERE id=?1",
+	[S_ACCESS_INSERT] = "INSERT INTO access_log(id, tenant, fingerprint, operation, time)"
+			    " VALUES (?1,?2,?3,?4,?5)",
+	[S_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+	[S_META_GET] = "SELECT value FROM meta WHERE key=?1",
+	[S_ATTRS_GET] = "SELECT name, idx, type, value, search FROM attributes WHERE id=?1"
+			" ORDER BY name, idx",
+	[S_MAT_GET] = "SELECT sealed FROM material WHERE id=?1",
+	[S_ACCESS_COUNT] = "SELECT count(*) FROM access_log WHERE id=?1",
+};
+
+struct conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[S_COUNT_];
+	bool busy; /* readers: lent out */
+};
+
+struct req {
+	store_apply_fn fn;
+	void *ctx;
+	err_t result;
+	bool done;
+	struct req *next;
+};
+
+struct store_txn {
+	struct conn *c;
+	int fatal_rc; /* the last SQLite error a statement of this request met */
+};
+
+struct store_backend {
+	char path[4096];
+	struct store_backend_params p;
+	struct conn w;          /* the writer's, owned by the writer thread */
+	struct conn *readers;
+	pthread_mutex_t rmu;
+	pthread_cond_t rcv;
+
+	pthread_mutex_t mu;     /* the queue and the stats */
+	pthread_cond_t work, done;
+	struct req *head, *tail;
+	size_t queued;
+	bool stopping, thread_started;
+	pthread_t thread;
+	struct store_stats stats;
+};
+
+static err_t map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE: return ERR_OK;
+	case SQLITE_FULL: return ERR_STORE_FULL;
+	case SQLITE_IOERR: return ERR_STORE_IO;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB: return ERR_STORE_CORRUPT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return ERR_STORE_BUSY;
+	case SQLITE_NOMEM: return ERR_NOMEM;
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_READONLY: return ERR_IO;
+	case SQLITE_CONSTRAINT: return ERR_INVALID_ARG;
+	case SQLITE_TOOBIG: return ERR_TOO_LARGE;
+	default: return ERR_STORE;
+	}
+}
+
+static void conn_close(struct conn *c)
+{
+	for (size_t i = 0; i < S_COUNT_; i++) {
+		sqlite3_finalize(c->st[i]);
+		c->st[i] = NULL;
+	}
+	if (c->db != NULL)
+		sqlite3_close_v2(c->db);
+	c->db = NULL;
+}
+
+static int exec(struct conn *c, const char *sql)
+{
+	return sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+}
+
+/* conn_open opens |path| with the pragmas every connection needs. */
+static err_t conn_open(struct conn *c, const char *path, bool reader, char *errbuf,
+		       size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	int rc = sqlite3_open_v2(path, &c->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(errbuf, errlen, "store: cannot open %s: %s", path,
+			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		conn_close(c);
+		return map_rc(rc) == ERR_STORE ? ERR_IO : map_rc(rc);
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, 5000);
+	/* synchronous is per connection (store-ha.md §1.1): set it on every one */
+	rc = exec(c, "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;");
+	if (rc == SQLITE_OK && !reader) {
+		sqlite3_stmt *st = NULL;
+		rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *m = (const char *)sqlite3_column_text(st, 0);
+			rc = m != NULL && strcmp(m, "wal") == 0 ? SQLITE_OK : SQLITE_ERROR;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc == SQLITE_OK && reader)
+		rc = exec(c, "PRAGMA query_only=ON");
+	if (rc != SQLITE_OK) {
+		snprintf(errbuf, errlen, "store: %s: cannot set WAL mode and synchronous=FULL: %s",
+			 path, sqlite3_errmsg(c->db));
+		err_t r = map_rc(rc);
+		conn_close(c);
+		return r;
+	}
+	return ERR_OK;
+}
+
+static sqlite3_stmt *stmt(struct conn *c, enum stmt_id id, int *rc)
+{
+	if (c->st[id] == NULL) {
+		*rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+					 &c->st[id], NULL);
+		if (*rc != SQLITE_OK) {
+			log_error("prepare: %s", sqlite3_errmsg(c->db));
+			return NULL;
+		}
+	}
+	*rc = SQLITE_OK;
+	return c->st[id];
+}
+
+static void done_stmt(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* ---- readers ----------------------------------------------------------------- */
+
+static struct conn *reader_get(struct store_backend *b)
+{
+	pthread_mutex_lock(&b->rmu);
+	for (;;) {
+		for (unsigned i = 0; i < b->p.readers; i++) {
+			if (!b->readers[i].busy) {
+				b->readers[i].busy = true;
+				pthread_mutex_unlock(&b->rmu);
+				return &b->readers[i];
+			}
+		}
+		pthread_cond_wait(&b->rcv, &b->rmu);
+	}
+}
+
+static void reader_put(struct store_backend *b, struct conn *c)
+{
+	pthread_mutex_lock(&b->rmu);
+	c->busy = false;
+	pthread_cond_signal(&b->rcv);
+	pthread_mutex_unlock(&b->rmu);
+}
+
+/* ---- rows ---------------------------------------------------------------------- */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static void bind_row(sqlite3_stmt *st, const struct store_row *r)
+{
+	bind_text(st, 1, r->id);
+	bind_text(st, 2, r->tenant);
+	const int64_t v[] = {r->type, r->state, r->alg, r->length, r->usage_mask, r->key_format,
+			     r->revocation_reason, r->initial_date, r->activation_date,
+			     r->deactivation_date, r->destroy_date, r->compromise_date,
+			     r->compromise_occurrence_date, r->last_change_date,
+			     r->original_creation_date, r->created_ns};
+	for (int i = 0; i < (int)ARRAY_SIZE(v); i++)
+		sqlite3_bind_int64(st, 3 + i, v[i]);
+	if (r->has_digest)
+		sqlite3_bind_blob(st, 19, r->digest, STORE_DIGEST_LEN, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 19);
+}
+
+static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	snprintf(dst, cap, "%s", s ? s : "");
+}
+
+static void read_row(sqlite3_stmt *st, struct store_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	copy_text(r->id, sizeof(r->id), st, 0);
+	copy_text(r->tenant, sizeof(r->tenant), st, 1);
+	r->type = (uint32_t)sqlite3_column_int64(st, 2);
+	r->state = (uint32_t)sqlite3_column_int64(st, 3);
+	r->alg = (uint32_t)sqlite3_column_int64(st, 4);
+	r->length = (uint32_t)sqlite3_column_int64(st, 5);
+	r->usage_mask = (uint32_t)sqlite3_column_int64(st, 6);
+	r->key_format = (uint32_t)sqlite3_column_int64(st, 7);
+	r->revocation_reason = (uint32_t)sqlite3_column_int64(st, 8);
+	r->initial_date = sqlite3_column_int64(st, 9);
+	r->activation_date = sqlite3_column_int64(st, 10);
+	r->deactivation_date = sqlite3_column_int64(st, 11);
+	r->destroy_date = sqlite3_column_int64(st, 12);
+	r->compromise_date = sqlite3_column_int64(st, 13);
+	r->compromise_occurrence_date = sqlite3_column_int64(st, 14);
+	r->last_change_date = sqlite3_column_int64(st, 15);
+	r->original_creation_date = sqlite3_column_int64(st, 16);
+	r->created_ns = sqlite3_column_int64(st, 17);
+	if (sqlite3_column_bytes(st, 18) == STORE_DIGEST_LEN) {
+		memcpy(r->digest, sqlite3_column_blob(st, 18), STORE_DIGEST_LEN);
+		r->has_digest = true;
+	}
+}
+
+static err_t conn_row_get(struct conn *c, const char *id, struct store_row *out, int *rc_out)
+{
+	int rc;
+	sqlite3_stmt *st = stmt(c, S_ROW_GET, &rc);
+	err_t r;
+	if (st == NULL) {
+		*rc_out = rc;
+		return map_rc(rc);
+	}
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		read_row(st, out);
+		r = ERR_OK;
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		r = ERR_STORE_NOT_FOUND;
+		rc = SQLITE_OK;
+	} else {
+		r = map_rc(rc);
+	}
+	done_stmt(st);
+	*rc_out = rc;
+	return r;
+}
+
+/* ---- the writer's primitives ------------------------------------------------- */
+
+/* run_write steps a bound statement to completion and records an error. */
+static err_t run_write(struct store_txn *t, sqlite3_stmt *st, int64_t *changes)
+{
+	int rc = sqlite3_step(st);
+	done_stmt(st);
+	if (rc != SQLITE_DONE) {
+		t->fatal_rc = rc;
+		return map_rc(rc);
+	}
+	if (changes != NULL)
+		*changes = sqlite3_changes64(t->c->db);
+	return ERR_OK;
+}
+
+#define TXN_STMT(t, id, st)                                                            \
+	int rc_;                                                                       \
+	sqlite3_stmt *st = stmt((t)->c, (id), &rc_);                                   \
+	if (st == NULL) {                                                              \
+		(t)->fatal_rc = rc_;                                                   \
+		return map_rc(rc_);                                                    \
+	}
+
+static err_t txn_row_get(struct store_txn *t, const char *id, struct store_row *out)
+{
+	int rc = SQLITE_OK;
+	err_t r = conn_row_get(t->c, id, out, &rc);
+	if (rc != SQLITE_OK)
+		t->fatal_rc = rc;
+	return r;
+}
+
+static err_t txn_row_insert(struct store_txn *t, const struct store_row *row)
+{
+	TXN_STMT(t, S_ROW_INSERT, st);
+	bind_row(st, row);
+	return run_write(t, st, NULL);
+}
+
+static err_t txn_row_update(struct store_txn *t, const struct store_row *row)
+{
+	TXN_STMT(t, S_ROW_UPDATE, st);
+	bind_row(st, row);
+	int64_t n = 0;
+	GUARD(run_write(t, st, &n));
+	return n == 1 ? ERR_OK : ERR_STORE_NOT_FOUND;
+}
+
+static void bind_attr(sqlite3_stmt *st, const char *id, const struct store_attr *a)
+{
+	static const uint8_t empty[1];
+	bind_text(st, 1, id);
+	bind_text(st, 2, a->name);
+	sqlite3_bind_int64(st, 3, a->index);
+	sqlite3_bind_int(st, 4, a->type);
+	sqlite3_bind_blob(st, 5, a->value_len ? a->value : empty, (int)a->value_len, SQLITE_STATIC);
+	if (a->search != NULL)
+		bind_text(st, 6, a->search);
+	else if (a->type == STORE_V_TEXT)
+		sqlite3_bind_text(st, 6, a->value_len ? (const char *)a->value : "",
+				  (int)a->value_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+}
+
+static err_t txn_attr_insert(struct store_txn *t, const char *id, const struct store_attr *a)
+{
+	TXN_STMT(t, S_ATTR_INSERT, st);
+	bind_attr(st, id, a);
+	err_t r = run_write(t, st, NULL);
+	if (r == ERR_INVALID_ARG) { /* a duplicate (name, index): not fatal */
+		t->fatal_rc = SQLITE_OK;
+		return ERR_STORE_ATTR_EXISTS;
+	}
+	return r;
+}
+
+static err_t txn_attr_update(struct store_txn *t, const char *id, const struct store_attr *a)
+{
+	TXN_STMT(t, S_ATTR_UPDATE, st);
+	bind_attr(st, id, a);
+	int64_t n = 0;
+	GUARD(run_write(t, st, &n));
+	return n > 0 ? ERR_OK : ERR_STORE_ATTR_NOT_FOUND;
+}
+
+static err_t txn_attr_delete(struct store_txn *t, const char *id, const char *name,
+			     uint32_t index, uint64_t *n_deleted)
+{
+	bool all = index == STORE_ALL_INDEXES;
+	TXN_STMT(t, all ? S_ATTR_DEL_ALL : S_ATTR_DEL_ONE, st);
+	bind_text(st, 1, id);
+	bind_text(st, 2, name);
+	if (!all)
+		sqlite3_bind_int64(st, 3, index);
+	int64_t n = 0;
+	GUARD(run_write(t, st, &n));
+	*n_deleted = (uint64_t)n;
+	return ERR_OK;
+}
+
+static err_t txn_attr_count(struct store_txn *t, const char *id, const char *name,
+			    uint64_t *count, uint32_t *next)
+{
+	TXN_STMT(t, S_ATTR_COUNT, st);
+	bind_text(st, 1, id);
+	bind_text(st, 2, name);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*count = (uint64_t)sqlite3_column_int64(st, 0);
+		int64_t nx = sqlite3_column_int64(st, 1);
+		*next = nx > (int64_t)(UINT32_MAX - 1) ? UINT32_MAX : (uint32_t)nx;
+		rc = SQLITE_OK;
+	}
+	done_stmt(st);
+	if (rc != SQLITE_OK) {
+		t->fatal_rc = rc;
+		return map_rc(rc);
+	}
+	return *next == UINT32_MAX ? ERR_TOO_LARGE : ERR_OK;
+}
+
+static err_t txn_material_put(struct store_txn *t, const char *id, const uint8_t *sealed,
+			      size_t len)
+{
+	TXN_STMT(t, S_MAT_PUT, st);
+	bind_text(st, 1, id);
+	sqlite3_bind_blob(st, 2, sealed, (int)len, SQLITE_STATIC);
+	return run_write(t, st, NULL);
+}
+
+static err_t txn_material_wipe(struct store_txn *t, const char *id)
+{
+	/* overwrite the blob in place, then delete the row; secure_delete
+	 * zeroes the freed space as well */
+	{
+		TXN_STMT(t, S_MAT_ZERO, st);
+		bind_text(st, 1, id);
+		GUARD(run_write(t, st, NULL));
+	}
+	TXN_STMT(t, S_MAT_DEL, st2);
+	bind_text(st2, 1, id);
+	return run_write(t, st2, NULL);
+}
+
+static err_t txn_access_insert(struct store_txn *t, const char *id, const char *tenant,
+			       const uint8_t *fp, const char *op, int64_t time_s)
+{
+	TXN_STMT(t, S_ACCESS_INSERT, st);
+	bind_text(st, 1, id);
+	bind_text(st, 2, tenant);
+	sqlite3_bind_blob(st, 3, fp, STORE_FINGERPRINT_LEN, SQLITE_STATIC);
+	bind_text(st, 4, op);
+	sqlite3_bind_int64(st, 5, time_s);
+	return run_write(t, st, NULL);
+}
+
+static err_t txn_meta_put(struct store_txn *t, const char *key, const uint8_t *v, size_t len)
+{
+	TXN_STMT(t, S_META_PUT, st);
+	bind_text(st, 1, key);
+	sqlite3_bind_blob(st, 2, v, (int)len, SQLITE_STATIC);
+	return run_write(t, st, NULL);
+}
+
+/* ---- group commit --------------------------------------------------------------- */
+
+static err_t writer_reopen(struct store_backend *b)
+{
+	char eb[256];
+	conn_close(&b->w);
+	err_t r = conn_open(&b->w, b->path, false, eb, sizeof(eb));
+	if (r != ERR_OK)
+		log_error("%s", eb);
+	return r;
+}
+
+/* fail_all gives every request of |list| (up to |end|) that has not failed
+ * on its own the error |r|. */
+static void fail_ok(struct req *list, err_t r)
+{
+	for (struct req *q = list; q != NULL; q = q->next)
+		if (q->result == ERR_OK)
+			q->result = r;
+}
+
+static void run_batch(struct store_backend *b, struct req *list, size_t n)
+{
+	struct conn *c = &b->w;
+	int rc = c->db ? exec(c, "BEGIN IMMEDIATE") : SQLITE_CANTOPEN;
+	if (rc != SQLITE_OK) {
+		err_t r = map_rc(rc);
+		for (struct req *q = list; q != NULL; q = q->next)
+			q->result = r;
+		if (c->db == NULL || (rc & 0xff) == SQLITE_IOERR)
+			(void)writer_reopen(b);
+		else if (!sqlite3_get_autocommit(c->db))
+			exec(c, "ROLLBACK");
+		return;
+	}
+	err_t fatal = ERR_OK;
+	for (struct req *q = list; q != NULL; q = q->next) {
+		if (fatal != ERR_OK) {
+			q->result = fatal;
+			continue;
+		}
+		struct store_txn t = {c, SQLITE_OK};
+		rc = exec(c, "SAVEPOINT r");
+		if (rc != SQLITE_OK) {
+			t.fatal_rc = rc;
+			q->result = map_rc(rc);
+		} else {
+			q->result = q->fn(&t, q->ctx);
+			if (q->result != ERR_OK && !sqlite3_get_autocommit(c->db))
+				exec(c, "ROLLBACK TO r");
+			if (!sqlite3_get_autocommit(c->db))
+				exec(c, "RELEASE r");
+		}
+		if (sqlite3_get_autocommit(c->db)) {
+			/* the error rolled the whole transaction back (FULL,
+			 * IOERR, NOMEM...): nothing of this batch is written */
+			fatal = t.fatal_rc != SQLITE_OK ? map_rc(t.fatal_rc) : ERR_STORE;
+			if (q->result == ERR_OK)
+				q->result = fatal;
+			fail_ok(list, fatal);
+		}
+	}
+	if (fatal != ERR_OK) {
+		pthread_mutex_lock(&b->mu);
+		b->stats.failed_commits++;
+		pthread_mutex_unlock(&b->mu);
+		if (fatal == ERR_STORE_IO)
+			(void)writer_reopen(b);
+		return;
+	}
+	rc = exec(c, "COMMIT");
+	pthread_mutex_lock(&b->mu);
+	if (rc == SQLITE_OK) {
+		b->stats.commits++;
+		if (n > b->stats.max_batch)
+			b->stats.max_batch = n;
+	} else {
+		b->stats.failed_commits++;
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (rc == SQLITE_OK)
+		return;
+	bool io = (rc & 0xff) == SQLITE_IOERR;
+	log_error("COMMIT of %zu requests failed: %s%s", n, sqlite3_errmsg(c->db),
+		  io ? " (outcome unknown)" : "");
+	/* IOERR at COMMIT: the commit frame may be on disk although the sync
+	 * failed (store-ha.md §1.3): the outcome is unknown */
+	fail_ok(list, io ? ERR_STORE_COMMIT_UNKNOWN : map_rc(rc));
+	if (!sqlite3_get_autocommit(c->db))
+		exec(c, "ROLLBACK");
+	if (io)
+		(void)writer_reopen(b);
+}
+
+static void *writer_main(void *arg)
+{
+	struct store_backend *b = arg;
+	pthread_mutex_lock(&b->mu);
+	for (;;) {
+		while (b->head == NULL && !b->stopping)
+			pthread_cond_wait(&b->work, &b->mu);
+		if (b->head == NULL)
+			break;
+		if (b->p.max_wait_us > 0 && b->queued < b->p.max_batch) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)b->p.max_wait_us * 1000;
+			ts.tv_sec += ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			while (b->queued < b->p.max_batch && !b->stopping &&
+			       pthread_cond_timedwait(&b->work, &b->mu, &ts) == 0)
+				;
+		}
+		struct req *list = b->head, *last = list;
+		size_t n = 1;
+		while (n < b->p.max_batch && last->next != NULL) {
+			last = last->next;
+			n++;
+		}
+		b->head = last->next;
+		if (b->head == NULL)
+			b->tail = NULL;
+		last->next = NULL;
+		b->queued -= n;
+		pthread_mutex_unlock(&b->mu);
+
+		run_batch(b, list, n);
+
+		pthread_mutex_lock(&b->mu);
+		for (struct req *q = list; q != NULL;) {
+			struct req *nx = q->next;
+			q->done = true; /* q may be gone once its caller sees this */
+			q = nx;
+		}
+		b->stats.requests += n;
+		pthread_cond_broadcast(&b->done);
+	}
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+static err_t sq_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
+{
+	struct req q = {fn, ctx, ERR_INTERNAL, false, NULL};
+	pthread_mutex_lock(&b->mu);
+	if (b->stopping) {
+		pthread_mutex_unlock(&b->mu);
+		return ERR_USAGE;
+	}
+	if (b->tail != NULL)
+		b->tail->next = &q;
+	else
+		b->head = &q;
+	b->tail = &q;
+	b->queued++;
+	pthread_cond_signal(&b->work);
+	while (!q.done)
+		pthread_cond_wait(&b->done, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+	return q.result;
+}
+
+/* ---- migrations ------------------------------------------------------------------- */
+
+static err_t schema_version_read(struct conn *c, unsigned *out)
+{
+	sqlite3_stmt *st = NULL;
+	*out = 0;
+	int rc = sqlite3_prepare_v2(c->db,
+				    "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'",
+				    -1, &st, NULL);
+	bool have = false;
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		have = sqlite3_column_int(st, 0) > 0;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK || !have)
+		return map_rc(rc);
+	rc = sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='schema_version'", -1,
+				&st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(st, 0);
+		*out = v > 0 && v < 100000 ? (unsigned)v : 0;
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return map_rc(rc);
+}
+
+static err_t migrate(struct store_backend *b, unsigned *version, char *errbuf, size_t errlen)
+{
+	struct conn *c = &b->w;
+	unsigned have = 0, want = store_schema_version();
+	err_t r = schema_version_read(c, &have);
+	if (r != ERR_OK) {
+		snprintf(errbuf, errlen, "store: %s: cannot read the schema version: %s (%s)",
+			 b->path, err_str(r), sqlite3_errmsg(c->db));
+		return r;
+	}
+	if (have > want) {
+		snprintf(errbuf, errlen,
+			 "store: %s has schema version %u, newer than this fount knows (%u): use a newer fount",
+			 b->path, have, want);
+		return ERR_STORE_SCHEMA;
+	}
+	for (unsigned v = have + 1; v <= want; v++) {
+		const char *sql = v <= ARRAY_SIZE(migrations) ? migrations[v - 1] : extra_migration;
+		char set[96];
+		snprintf(set, sizeof(set),
+			 "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', %u)", v);
+		int rc = exec(c, "BEGIN IMMEDIATE");
+		if (rc == SQLITE_OK)
+			rc = exec(c, sql);
+		if (rc == SQLITE_OK)
+			rc = exec(c, set);
+		if (rc == SQLITE_OK)
+			rc = exec(c, "COMMIT");
+		if (rc != SQLITE_OK) {
+			snprintf(errbuf, errlen, "store: %s: migration to schema version %u failed: %s",
+				 b->path, v, sqlite3_errmsg(c->db));
+			if (!sqlite3_get_autocommit(c->db))
+				exec(c, "ROLLBACK");
+			return map_rc(rc);
+		}
+		if (have > 0)
+			log_info("%s: migrated the schema to version %u", b->path, v);
+	}
+	*version = want;
+	return ERR_OK;
+}
+
+/* ---- open and close ----------------------------------------------------------------- */
+
+static void sq_close(struct store_backend *b)
+{
+	if (b == NULL)
+		return;
+	if (b->thread_started) {
+		pthread_mutex_lock(&b->mu);
+		b->stopping = true;
+		pthread_cond_broadcast(&b->work);
+		pthread_mutex_unlock(&b->mu);
+		pthread_join(b->thread, NULL);
+	}
+	if (b->readers != NULL) {
+		for (unsigned i = 0; i < b->p.readers; i++)
+			conn_close(&b->readers[i]);
+		free(b->readers);
+	}
+	conn_close(&b->w);
+	pthread_mutex_destroy(&b->mu);
+	pthread_mutex_destroy(&b->rmu);
+	pthread_cond_destroy(&b->work);
+	pthread_cond_destroy(&b->done);
+	pthread_cond_destroy(&b->rcv);
+	free(b);
+}
+
+static err_t sq_open(const char *path, const struct store_backend_params *p,
+		     struct store_backend **out, char *errbuf, size_t errlen)
+{
+	*out = NULL;
+	ENSURE(strlen(path) < sizeof(((struct store_backend *)0)->path), ERR_TOO_LARGE);
+	struct store_backend *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return ERR_NOMEM;
+	snprintf(b->path, sizeof(b->path), "%s", path);
+	b->p = *p;
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_mutex_init(&b->rmu, NULL);
+	pthread_cond_init(&b->work, NULL);
+	pthread_cond_init(&b->done, NULL);
+	pthread_cond_init(&b->rcv, NULL);
+	err_t r = conn_open(&b->w, path, false, errbuf, errlen);
+	if (r == ERR_OK)
+		r = migrate(b, &b->stats.schema_version, errbuf, errlen);
+	if (r == ERR_OK) {
+		b->readers = calloc(b->p.readers, sizeof(*b->readers));
+		r = b->readers != NULL ? ERR_OK : ERR_NOMEM;
+		for (unsigned i = 0; r == ERR_OK && i < b->p.readers; i++)
+			r = conn_open(&b->readers[i], path, true, errbuf, errlen);
+	}
+	if (r == ERR_OK) {
+		if (pthread_create(&b->thread, NULL, writer_main, b) != 0) {
+			snprintf(errbuf, errlen, "store: cannot start the writer thread");
+			r = ERR_SYSTEM;
+		} else {
+			b->thread_started = true;
+		}
+	}
+	if (r != ERR_OK) {
+		if (b->readers == NULL)
+			b->p.readers = 0;
+		sq_close(b);
+		return r;
+	}
+	*out = b;
+	return ERR_OK;
+}
+
+/* ---- reads ----------------------------------------------------------------------------- */
+
+static err_t sq_row_get(struct store_backend *b, const char *id, struct store_row *out)
+{
+	struct conn *c = reader_get(b);
+	int rc = SQLITE_OK;
+	err_t r = conn_row_get(c, id, out, &rc);
+	reader_put(b, c);
+	return r;
+}
+
+struct attr_off {
+	size_t name, value, search, value_len;
+	uint32_t index;
+	uint8_t type;
+	bool has_search;
+};
+
+static err_t grow(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return ERR_OK;
+	size_t nc = *cap ? *cap : 1024;
+	while (nc < need)
+		nc *= 2;
+	uint8_t *p = realloc(*buf, nc);
+	if (p == NULL)
+		return ERR_NOMEM;
+	*buf = p;
+	*cap = nc;
+	return ERR_OK;
+}
+
+static err_t put_bytes(uint8_t **buf, size_t *cap, size_t *len, const void *p, size_t n,
+		       bool nul, size_t *off)
+{
+	GUARD(grow(buf, cap, *len + n + 1));
+	if (*buf == NULL)
+		return ERR_NOMEM;
+	*off = *len;
+	if (n)
+		memcpy(*buf + *len, p, n);
+	*len += n;
+	if (nul)
+		(*buf)[(*len)++] = '\0';
+	return ERR_OK;
+}
+
+static err_t sq_attrs_get(struct store_backend *b, const char *id, struct store_attr **out,
+			  size_t *n_out, void **mem)
+{
+	struct conn *c = reader_get(b);
+	uint8_t *buf = NULL;
+	size_t cap = 0, len = 0, n = 0, ocap = 0;
+	struct attr_off *offs = NULL;
+	err_t r = ERR_OK;
+	int rc;
+	*out = NULL;
+	*n_out = 0;
+	*mem = NULL;
+	sqlite3_stmt *st = stmt(c, S_ATTRS_GET, &rc);
+	if (st == NULL) {
+		reader_put(b, c);
+		return map_rc(rc);
+	}
+	bind_text(st, 1, id);
+	while (r == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == ocap) {
+			size_t nc = ocap ? ocap * 2 : 16;
+			struct attr_off *p = realloc(offs, nc * sizeof(*p));
+			if (p == NULL) {
+				r = ERR_NOMEM;
+				break;
+			}
+			offs = p;
+			ocap = nc;
+		}
+		struct attr_off *o = &offs[n];
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		o->index = (uint32_t)sqlite3_column_int64(st, 1);
+		o->type = (uint8_t)sqlite3_column_int(st, 2);
+		const void *v = sqlite3_column_blob(st, 3);
+		o->value_len = (size_t)sqlite3_column_bytes(st, 3);
+		const char *s = (const char *)sqlite3_column_text(st, 4);
+		o->has_search = s != NULL;
+		r = put_bytes(&buf, &cap, &len, name ? name : "", name ? strlen(name) : 0, true,
+			      &o->name);
+		if (r == ERR_OK)
+			r = put_bytes(&buf, &cap, &len, v, o->value_len, true, &o->value);
+		if (r == ERR_OK && s != NULL)
+			r = put_bytes(&buf, &cap, &len, s, strlen(s), true, &o->search);
+		n++;
+	}
+	if (r == ERR_OK && rc != SQLITE_DONE)
+		r = map_rc(rc);
+	done_stmt(st);
+	reader_put(b, c);
+	if (r == ERR_OK && n > 0) {
+		struct store_attr *a = calloc(n, sizeof(*a));
+		if (a == NULL) {
+			r = ERR_NOMEM;
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				a[i].name = (const char *)buf + offs[i].name;
+				a[i].index = offs[i].index;
+				a[i].type = offs[i].type;
+				a[i].value = buf + offs[i].value;
+				a[i].value_len = offs[i].value_len;
+				a[i].search = offs[i].has_search ? (const char *)buf + offs[i].search : NULL;
+			}
+			*out = a;
+			*n_out = n;
+			*mem = buf;
+			buf = NULL;
+		}
+	}
+	free(offs);
+	free(buf);
+	return r;
+}
+
+static err_t sq_material_get(struct store_backend *b, const char *id, uint8_t *out, size_t cap,
+			     size_t *len)
+{
+	struct conn *c = reader_get(b);
+	int rc;
+	err_t r;
+	sqlite3_stmt *st = stmt(c, S_MAT_GET, &rc);
+	*len = 0;
+	if (st == NULL) {
+		reader_put(b, c);
+		return map_rc(rc);
+	}
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		*len = n;
+		r = out == NULL || n <= cap ? ERR_OK : ERR_TOO_LARGE;
+		if (r == ERR_OK && out != NULL && n)
+			memcpy(out, sqlite3_column_blob(st, 0), n);
+	} else {
+		r = rc == SQLITE_DONE ? ERR_STORE_NOT_FOUND : map_rc(rc);
+	}
+	done_stmt(st);
+	reader_put(b, c);
+	return r;
+}
+
+static err_t sq_meta_get(struct store_backend *b, const char *key, uint8_t *out, size_t cap,
+			 size_t *len)
+{
+	struct conn *c = reader_get(b);
+	int rc;
+	err_t r;
+	sqlite3_stmt *st = stmt(c, S_META_GET, &rc);
+	*len = 0;
+	if (st == NULL) {
+		reader_put(b, c);
+		return map_rc(rc);
+	}
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		r = n <= cap ? ERR_OK : ERR_TOO_LARGE;
+		if (r == ERR_OK) {
+			if (n)
+				memcpy(out, sqlite3_column_blob(st, 0), n);
+			*len = n;
+		}
+	} else {
+		r = rc == SQLITE_DONE ? ERR_STORE_NOT_FOUND : map_rc(rc);
+	}
+	done_stmt(st);
+	reader_put(b, c);
+	return r;
+}
+
+static err_t sq_access_count(struct store_backend *b, const char *id, uint64_t *out)
+{
+	struct conn *c = reader_get(b);
+	int rc;
+	sqlite3_stmt *st = stmt(c, S_ACCESS_COUNT, &rc);
+	*out = 0;
+	if (st == NULL) {
+		reader_put(b, c);
+		return map_rc(rc);
+	}
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	done_stmt(st);
+	reader_put(b, c);
+	return map_rc(rc);
+}
+
+/* ---- find -------------------------------------------------------------------------------- */
+
+struct bindv {
+	bool is_int, is_blob;
+	int64_t i;
+	const void *p;
+	size_t n;
+};
+
+#define FIND_MAX_BINDS 64
+
+struct where {
+	char sql[4096];
+	size_t len;
+	struct bindv v[FIND_MAX_BINDS];
+	int n;
+	bool overflow;
+};
+
+static void w_add(struct where *w, const char *frag)
+{
+	size_t l = strlen(frag);
+	if (w->len + l + 1 > sizeof(w->sql)) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->sql + w->len, frag, l + 1);
+	w->len += l;
+}
+
+static void w_int(struct where *w, const char *frag, int64_t v)
+{
+	if (w->n == FIND_MAX_BINDS) {
+		w->overflow = true;
+		return;
+	}
+	w_add(w, frag);
+	w->v[w->n++] = (struct bindv){true, false, v, NULL, 0};
+}
+
+static void w_text(struct where *w, const char *frag, const char *s)
+{
+	if (w->n == FIND_MAX_BINDS) {
+		w->overflow = true;
+		return;
+	}
+	w_add(w, frag);
+	w->v[w->n++] = (struct bindv){false, false, 0, s, strlen(s)};
+}
+
+static void w_blob(struct where *w, const void *p, size_t n)
+{
+	if (w->n == FIND_MAX_BINDS) {
+		w->overflow = true;
+		return;
+	}
+	static const uint8_t empty[1];
+	w->v[w->n++] = (struct bindv){false, true, 0, n ? p : empty, n};
+}
+
+static void build_where(struct where *w, const struct store_query *q)
+{
+	w->len = 0;
+	w->n = 0;
+	w->overflow = false;
+	w->sql[0] = '\0';
+	w_add(w, " FROM objects o WHERE 1");
+	if (!(q->flags & STORE_F_ADMIN) || q->tenant != NULL)
+		w_text(w, " AND o.tenant = ?", q->tenant ? q->tenant : "");
+	if (q->type)
+		w_int(w, " AND o.type = ?", q->type);
+	if (q->state)
+		w_int(w, " AND o.state = ?", q->state);
+	else
+		w_add(w, " AND o.state NOT IN (5, 6)");
+	if (q->alg)
+		w_int(w, " AND o.alg = ?", q->alg);
+	if (q->length)
+		w_int(w, " AND o.length = ?", q->length);
+	if (q->name != NULL)
+		w_text(w, " AND EXISTS (SELECT 1 FROM attributes a WHERE a.id = o.id"
+			  " AND a.name = 'Name' AND a.search = ?)", q->name);
+	if (q->group != NULL)
+		w_text(w, " AND EXISTS (SELECT 1 FROM attributes a WHERE a.id = o.id"
+			  " AND a.name = 'Object Group' AND a.search = ?)", q->group);
+	for (size_t i = 0; i < q->n_custom; i++) {
+		const struct store_attr *a = &q->custom[i];
+		w_text(w, " AND EXISTS (SELECT 1 FROM attributes a WHERE a.id = o.id AND a.name = ?",
+		       a->name ? a->name : "");
+		w_int(w, " AND a.type = ?", a->type);
+		w_add(w, " AND a.value = ?)");
+		w_blob(w, a->value, a->value_len);
+	}
+	if (q->initial_from)
+		w_int(w, " AND o.initial_date >= ?", q->initial_from);
+	if (q->initial_to)
+		w_int(w, " AND o.initial_date <= ?", q->initial_to);
+	if (q->activation_from || q->activation_to)
+		w_add(w, " AND o.activation_date != 0");
+	if (q->activation_from)
+		w_int(w, " AND o.activation_date >= ?", q->activation_from);
+	if (q->activation_to)
+		w_int(w, " AND o.activation_date <= ?", q->activation_to);
+}
+
+static int bind_where(sqlite3_stmt *st, const struct where *w)
+{
+	for (int i = 0; i < w->n; i++) {
+		const struct bindv *v = &w->v[i];
+		int rc;
+		if (v->is_int)
+			rc = sqlite3_bind_int64(st, i + 1, v->i);
+		else if (v->is_blob)
+			rc = sqlite3_bind_blob(st, i + 1, v->p, (int)v->n, SQLITE_STATIC);
+		else
+			rc = sqlite3_bind_text(st, i + 1, v->p, (int)v->n, SQLITE_STATIC);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+static err_t sq_find(struct store_backend *b, const struct store_query *q, struct store_found *out)
+{
+	struct where *w = malloc(sizeof(*w));
+	char sql[4400];
+	sqlite3_stmt *st = NULL;
+	err_t r = ERR_OK;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if (w == NULL)
+		return ERR_NOMEM;
+	build_where(w, q);
+	if (w->overflow) {
+		free(w);
+		return ERR_TOO_LARGE;
+	}
+	struct conn *c = reader_get(b);
+	/* one read transaction: the count and the page see the same snapshot */
+	rc = exec(c, "BEGIN");
+	if (rc == SQLITE_OK) {
+		snprintf(sql, sizeof(sql), "SELECT count(*)%s", w->sql);
+		rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = bind_where(st, w);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out->total = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	uint64_t want = out->total > q->offset ? out->total - q->offset : 0;
+	if (q->max_items && want > q->max_items)
+		want = q->max_items;
+	if (rc == SQLITE_OK && want > 0) {
+		out->ids = calloc((size_t)want, sizeof(*out->ids));
+		if (out->ids == NULL)
+			r = ERR_NOMEM;
+		snprintf(sql, sizeof(sql), "SELECT o.id%s ORDER BY o.created_ns, o.id LIMIT %llu OFFSET %llu",
+			 w->sql, (unsigned long long)want, (unsigned long long)q->offset);
+		if (r == ERR_OK)
+			rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+		if (r == ERR_OK && rc == SQLITE_OK)
+			rc = bind_where(st, w);
+		while (r == ERR_OK && rc == SQLITE_OK && out->n < want &&
+		       (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			copy_text(out->ids[out->n], sizeof(out->ids[0]), st, 0);
+			out->n++;
+			rc = SQLITE_OK;
+		}
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+		sqlite3_finalize(st);
+	}
+	if (!sqlite3_get_autocommit(c->db))
+		exec(c, "COMMIT");
+	reader_put(b, c);
+	free(w);
+	if (r == ERR_OK)
+		r = map_rc(rc);
+	if (r != ERR_OK)
+		store_found_free(out);
+	return r;
+}
+
+static err_t sq_each_sealed(struct store_backend *b, store_sealed_fn fn, void *ctx)
+{
+	struct conn *c = reader_get(b);
+	sqlite3_stmt *st = NULL;
+	err_t r = ERR_OK;
+	int rc = sqlite3_prepare_v2(c->db,
+				    "SELECT o.id, o.tenant, o.type, o.state, o.alg, o.length, o.usage_mask,"
+				    " o.key_format, o.revocation_reason, o.initial_date, o.activation_date,"
+				    " o.deactivation_date, o.destroy_date, o.compromise_date,"
+				    " o.compromise_occurrence_date, o.last_change_date,"
+				    " o.original_creation_date, o.created_ns, o.digest, m.sealed"
+				    " FROM material m JOIN objects o ON o.id = m.id ORDER BY o.created_ns, o.id",
+				    -1, &st, NULL);
+	while (rc == SQLITE_OK && r == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_row row;
+		read_row(st, &row);
+		r = fn(ctx, &row, sqlite3_column_blob(st, 19), (size_t)sqlite3_column_bytes(st, 19));
+		rc = SQLITE_OK;
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	sqlite3_finalize(st);
+	reader_put(b, c);
+	return r != ERR_OK ? r : map_rc(rc);
+}
+
+static void sq_stats(struct store_backend *b, struct store_stats *out)
+{
+	pthread_mutex_lock(&b->mu);
+	*out = b->stats;
+	pthread_mutex_unlock(&b->mu);
+}
+
+const struct store_backend_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.submit = sq_submit,
+	.txn_row_get = txn_row_get,
+	.txn_row_insert = txn_row_insert,
+	.txn_row_update = txn_row_update,
+	.txn_attr_insert = txn_attr_insert,
+	.txn_attr_update = txn_attr_update,
+	.txn_attr_delete = txn_attr_delete,
+	.txn_attr_count = txn_attr_count,
+	.txn_material_put = txn_material_put,
+	.txn_material_wipe = txn_material_wipe,
+	.txn_access_insert = txn_access_insert,
+	.txn_meta_put = txn_meta_put,
+	.row_get = sq_row_get,
+	.attrs_get = sq_attrs_get,
+	.material_get = sq_material_get,
+	.find = sq_find,
+	.meta_get = sq_meta_get,
+	.each_sealed = sq_each_sealed,
+	.access_count = sq_access_count,
+	.stats = sq_stats,
+};

@@ -1,0 +1,355 @@
+/* store/store.h — the one public header of store/: the durable, sealed
+ * store of managed objects (keys, certificates, secret data) that the
+ * KMIP and HTTP operation layer (api/) works on.
+ *
+ * A managed object has a unique identifier the store assigns (a UUID v4
+ * drawn from the DRBG), an owner tenant, the fixed KMIP attributes kept as
+ * columns (object type, state, algorithm, length, usage mask, key format,
+ * the lifecycle dates, the SHA-256 digest of its key material) and any
+ * number of other attributes, each (name, index, TTLV type, value bytes),
+ * multi-instance by index. The numbers of enum store_* are KMIP's (KMIP
+ * 1.4 §9.1.3.2), so api/ passes them through unchanged.
+ *
+ * Durability: every write (put, attribute and state changes, access
+ * records) returns only after its transaction committed with
+ * synchronous=FULL. Writers from many threads share one transaction and
+ * one fsync (group commit); each still gets its own result. Reads never
+ * wait for the writer.
+ *
+ * Key material is sealed with AES-256-GCM under the store's KEK before it
+ * reaches the database, with the identifier and object type as associated
+ * data; get_material opens it into secure memory. Nothing else in the API
+ * returns plaintext key material.
+ *
+ * Tenants: every call names the caller's tenant; another tenant's object
+ * is ERR_STORE_NOT_FOUND, exactly as an unknown identifier is, unless the
+ * call carries STORE_F_ADMIN. Dates are seconds since the Unix epoch
+ * (KMIP Date-Time); 0 means "not set". */
+#ifndef FOUNT_STORE_STORE_H
+#define FOUNT_STORE_STORE_H
+
+#include "util/util.h"
+
+struct hsm; /* hsm/hsm.h */
+struct store;
+
+#define STORE_ID_MAX 64        /* identifier bytes, without the NUL */
+#define STORE_TENANT_MAX 255   /* tenant name bytes */
+#define STORE_ATTR_NAME_MAX 255
+#define STORE_ATTR_VALUE_MAX 65536
+#define STORE_ATTRS_MAX 1024   /* attributes per object */
+#define STORE_MATERIAL_MAX 65536
+#define STORE_DIGEST_LEN 32
+#define STORE_FINGERPRINT_LEN 32
+#define STORE_ALL_INDEXES UINT32_MAX /* store_attr_delete: every instance */
+
+/* KMIP Object Type (1.4 §9.1.3.2.12) */
+enum store_object_type {
+	STORE_OBJ_CERTIFICATE = 1,
+	STORE_OBJ_SYMMETRIC_KEY = 2,
+	STORE_OBJ_PUBLIC_KEY = 3,
+	STORE_OBJ_PRIVATE_KEY = 4,
+	STORE_OBJ_SPLIT_KEY = 5,
+	STORE_OBJ_TEMPLATE = 6,
+	STORE_OBJ_SECRET_DATA = 7,
+	STORE_OBJ_OPAQUE = 8,
+};
+
+/* KMIP State (1.4 §3.22, §9.1.3.2.17) */
+enum store_state {
+	STORE_STATE_PRE_ACTIVE = 1,
+	STORE_STATE_ACTIVE = 2,
+	STORE_STATE_DEACTIVATED = 3,
+	STORE_STATE_COMPROMISED = 4,
+	STORE_STATE_DESTROYED = 5,
+	STORE_STATE_DESTROYED_COMPROMISED = 6,
+};
+
+/* KMIP Cryptographic Algorithm (1.4 §9.1.3.2.13), the ones fount makes */
+enum store_alg {
+	STORE_ALG_DES = 1,
+	STORE_ALG_3DES = 2,
+	STORE_ALG_AES = 3,
+	STORE_ALG_RSA = 4,
+	STORE_ALG_DSA = 5,
+	STORE_ALG_ECDSA = 6,
+	STORE_ALG_HMAC_SHA1 = 7,
+	STORE_ALG_HMAC_SHA224 = 8,
+	STORE_ALG_HMAC_SHA256 = 9,
+	STORE_ALG_HMAC_SHA384 = 10,
+	STORE_ALG_HMAC_SHA512 = 11,
+	STORE_ALG_HMAC_MD5 = 12,
+	STORE_ALG_DH = 13,
+	STORE_ALG_ECDH = 14,
+	STORE_ALG_EC = 26,
+};
+
+/* KMIP Key Format Type (1.4 §9.1.3.2.3), the common ones */
+enum store_key_format {
+	STORE_FMT_RAW = 1,
+	STORE_FMT_OPAQUE = 2,
+	STORE_FMT_PKCS1 = 3,
+	STORE_FMT_PKCS8 = 4,
+	STORE_FMT_X509 = 5,
+	STORE_FMT_EC_PRIVATE_KEY = 6,
+	STORE_FMT_TRANSPARENT_SYMMETRIC = 7,
+};
+
+/* KMIP Revocation Reason Code (1.4 §9.1.3.2.19) */
+enum store_revocation_reason {
+	STORE_REVOKE_UNSPECIFIED = 1,
+	STORE_REVOKE_KEY_COMPROMISE = 2,
+	STORE_REVOKE_CA_COMPROMISE = 3,
+	STORE_REVOKE_AFFILIATION_CHANGED = 4,
+	STORE_REVOKE_SUPERSEDED = 5,
+	STORE_REVOKE_CESSATION_OF_OPERATION = 6,
+	STORE_REVOKE_PRIVILEGE_WITHDRAWN = 7,
+};
+
+/* TTLV item types (KMIP 1.4 §9.1.1.2): an attribute value's type.
+ * Integer, Long Integer, Enumeration, Boolean, Date-Time and Interval
+ * values are 8 bytes big-endian (store_attr_int / store_attr_get_int);
+ * Text String and Byte String are their bytes; Big Integer its
+ * two's-complement big-endian bytes; a Structure its TTLV encoding, as the
+ * caller gives it. */
+enum store_value_type {
+	STORE_V_STRUCTURE = 1,
+	STORE_V_INTEGER = 2,
+	STORE_V_LONG_INTEGER = 3,
+	STORE_V_BIG_INTEGER = 4,
+	STORE_V_ENUMERATION = 5,
+	STORE_V_BOOLEAN = 6,
+	STORE_V_TEXT = 7,
+	STORE_V_BYTES = 8,
+	STORE_V_DATE_TIME = 9,
+	STORE_V_INTERVAL = 10,
+};
+
+/* One attribute instance. |search| is the text find() matches for Name
+ * and Object Group: for a Text String value leave it NULL (the value is
+ * the text); for a Name structure give its Name Value. */
+struct store_attr {
+	const char *name;
+	uint32_t index;
+	uint8_t type;           /* enum store_value_type */
+	const uint8_t *value;
+	size_t value_len;
+	const char *search;     /* may be NULL */
+	uint8_t int_buf_[8];    /* store_attr_int keeps the encoding here */
+};
+
+/* store_attr_int fills |a| with an 8-byte big-endian integer value of
+ * |type| (|a| must not move afterwards: value points into it). */
+void store_attr_int(struct store_attr *a, const char *name, uint32_t index, uint8_t type,
+		    int64_t v) NONNULL(1, 2);
+/* store_attr_text fills |a| with a Text String value (the search text). */
+void store_attr_text(struct store_attr *a, const char *name, uint32_t index,
+		     const char *text) NONNULL(1, 2, 4);
+/* store_attr_get_int decodes an 8-byte integer value; ERR_PARSE otherwise. */
+err_t store_attr_get_int(const struct store_attr *a, int64_t *out) MUST_CHECK NONNULL(1, 2);
+
+/* Attribute names the server manages (the fixed columns and what the
+ * lifecycle sets): changing them through the attribute calls is
+ * ERR_STORE_MANAGED_ATTR. store_attr_is_managed says whether |name| is one;
+ * store_attr_is_multi whether it may have several instances (Name, Object
+ * Group, Link, Application Specific Information, Alternative Name,
+ * Cryptographic Parameters, Key Value Location, x-* and y-*). */
+bool store_attr_is_managed(const char *name) NONNULL(1);
+bool store_attr_is_multi(const char *name) NONNULL(1);
+
+/* A managed object as get() returns it. */
+struct store_object {
+	char id[STORE_ID_MAX + 1];
+	char tenant[STORE_TENANT_MAX + 1];
+	uint32_t type;          /* enum store_object_type */
+	uint32_t state;         /* enum store_state */
+	uint32_t alg;           /* enum store_alg, 0 = none */
+	uint32_t length;        /* bits, 0 = none */
+	uint32_t usage_mask;    /* KMIP Cryptographic Usage Mask, may be 0 */
+	uint32_t key_format;    /* enum store_key_format, 0 = none */
+	uint32_t revocation_reason; /* enum store_revocation_reason, 0 = not revoked */
+	int64_t initial_date, activation_date, deactivation_date, destroy_date,
+		compromise_date, compromise_occurrence_date, last_change_date,
+		original_creation_date;
+	bool has_material;      /* false once destroyed, or if none was put */
+	bool has_digest;
+	uint8_t digest[STORE_DIGEST_LEN]; /* SHA-256 of the key material as put */
+	struct store_attr *attrs; /* by name, then index */
+	size_t n_attrs;
+	void *mem_;             /* owns attrs' strings; store_object_free */
+};
+/* store_object_free frees |o|'s attributes (not |o|). */
+void store_object_free(struct store_object *o);
+
+/* ---- open and close ----------------------------------------------------- */
+
+struct store_options {
+	const char *path;      /* database file, e.g. cfg->store_path */
+	const char *kek;       /* "file:PATH" or "hsm:LABEL", e.g. cfg->store_kek */
+	struct hsm *hsm;       /* the open HSM for hsm:LABEL, else NULL */
+	unsigned max_batch;    /* requests per group commit; 0 = 128 */
+	unsigned max_wait_us;  /* how long a batch waits for company; 0 = not at all */
+	unsigned readers;      /* reader connections; 0 = 4 */
+};
+
+/* store_state_dir_ensure creates |dir| (and missing parents) with mode
+ * 0700 when missing. ERR_IO (message in |errbuf|) if it cannot. */
+err_t store_state_dir_ensure(const char *dir, char *errbuf, size_t errlen) MUST_CHECK
+	NONNULL(1);
+
+/* store_open opens (creating, or migrating to the current schema) the
+ * database |o->path| (its folder made 0700 when missing) and loads the KEK: for file:PATH the 32-byte file,
+ * created 0600 from drbg_generate_pr when missing and refused when its
+ * mode is wider than 0600 or its size is not 32; for hsm:LABEL a 256-bit
+ * data key created once, kept in the database wrapped by the HSM's KEK
+ * LABEL (hsm_kek_wrap) and unwrapped into secure memory here. A database
+ * sealed under another KEK is ERR_STORE_KEK; one whose schema is newer
+ * than this code ERR_STORE_SCHEMA. On failure |errbuf| gets one line that
+ * says what and where. Requires keygen_init and an OPERATIONAL module.
+ * Never fork() with a store open. */
+err_t store_open(const struct store_options *o, struct store **out, char *errbuf,
+		 size_t errlen) MUST_CHECK NONNULL(1, 2);
+/* store_close finishes pending writes, stops the writer, closes the
+ * database and wipes the KEK. Does nothing on NULL. */
+void store_close(struct store *s);
+
+/* ---- objects --------------------------------------------------------------- */
+
+#define STORE_F_ADMIN 0x1u /* skip the tenant check (administrators) */
+
+struct store_new_object {
+	const char *tenant;
+	uint32_t type, alg, length, usage_mask, key_format;
+	int64_t activation_date;        /* 0: start Pre-Active; <= now: start Active */
+	int64_t original_creation_date; /* 0: now (Register may give the original) */
+	const struct store_attr *attrs; /* other attributes; unmanaged names only */
+	size_t n_attrs;
+	const uint8_t *material;        /* key material (plaintext), may be NULL */
+	size_t material_len;
+};
+
+/* store_put creates an object with its attributes and sealed key material
+ * in one transaction and writes its new identifier to |id_out| once the
+ * commit is durable. ERR_STORE_MANAGED_ATTR for a managed attribute name,
+ * ERR_INVALID_ARG for a duplicate (name, index), an unknown type or
+ * oversized input; ERR_STORE_FULL, ERR_STORE_IO, ERR_STORE_COMMIT_UNKNOWN
+ * from the database. */
+err_t store_put(struct store *s, const struct store_new_object *n,
+		char id_out[STORE_ID_MAX + 1]) MUST_CHECK NONNULL(1, 2, 3);
+
+/* store_get fills |out| (free with store_object_free). */
+err_t store_get(struct store *s, const char *id, const char *tenant, unsigned flags,
+		struct store_object *out) MUST_CHECK NONNULL(1, 2, 3, 5);
+
+/* store_get_material opens the object's key material into secure memory:
+ * *out (free with secmem_free(*out, *out_len)). ERR_STORE_DESTROYED for a
+ * destroyed object, ERR_STORE_SEAL if the sealed record fails to open
+ * (tampered, or copied from another identifier). An object put without
+ * material gives ERR_OK with *out NULL and *out_len 0. */
+err_t store_get_material(struct store *s, const char *id, const char *tenant, unsigned flags,
+			 uint8_t **out, size_t *out_len) MUST_CHECK NONNULL(1, 2, 3, 5, 6);
+
+/* ---- attributes (each durable before return, Last Change Date updated) ---- */
+
+/* store_attr_add adds |a| (a->index ignored): a multi-instance attribute
+ * gets the next free index, written to *index_out (may be NULL); a
+ * single-valued one that exists is ERR_STORE_ATTR_EXISTS. */
+err_t store_attr_add(struct store *s, const char *id, const char *tenant, unsigned flags,
+		     const struct store_attr *a, uint32_t *index_out) MUST_CHECK NONNULL(1, 2, 3, 5);
+/* store_attr_modify replaces the value (and type) of (a->name, a->index).
+ * ERR_STORE_ATTR_NOT_FOUND if there is no such instance. */
+err_t store_attr_modify(struct store *s, const char *id, const char *tenant, unsigned flags,
+			const struct store_attr *a) MUST_CHECK NONNULL(1, 2, 3, 5);
+/* store_attr_delete removes (name, index), or every instance with
+ * STORE_ALL_INDEXES. ERR_STORE_ATTR_NOT_FOUND if nothing matched. */
+err_t store_attr_delete(struct store *s, const char *id, const char *tenant, unsigned flags,
+			const char *name, uint32_t index) MUST_CHECK NONNULL(1, 2, 3, 5);
+
+/* ---- lifecycle (KMIP 1.4 §3.22) -------------------------------------------
+ * Wrong transitions are ERR_STORE_STATE; all are durable before return. */
+
+/* store_activate: Pre-Active -> Active, sets the Activation Date. */
+err_t store_activate(struct store *s, const char *id, const char *tenant,
+		     unsigned flags) MUST_CHECK NONNULL(1, 2, 3);
+/* store_revoke: with Key Compromise or CA Compromise, any state ->
+ * Compromised (Destroyed -> Destroyed Compromised), Compromise Date now,
+ * Compromise Occurrence Date |occurred| (0: now); with any other reason
+ * Pre-Active or Active -> Deactivated (Deactivation Date now). */
+err_t store_revoke(struct store *s, const char *id, const char *tenant, unsigned flags,
+		   uint32_t reason, int64_t occurred) MUST_CHECK NONNULL(1, 2, 3);
+/* store_destroy: Pre-Active or Deactivated -> Destroyed, Compromised ->
+ * Destroyed Compromised, Destroy Date now; the sealed key material is
+ * overwritten and deleted (secure_delete), the attributes stay.
+ * ERR_STORE_ACTIVE for an Active object, ERR_STORE_DESTROYED for one
+ * already destroyed. */
+err_t store_destroy(struct store *s, const char *id, const char *tenant,
+		    unsigned flags) MUST_CHECK NONNULL(1, 2, 3);
+
+/* ---- find (KMIP Locate) ------------------------------------------------------ */
+
+struct store_query {
+	const char *tenant;          /* required unless flags has STORE_F_ADMIN */
+	unsigned flags;
+	uint32_t type, state, alg, length; /* 0 = any; state 0 hides destroyed objects */
+	const char *name;            /* exact Name (its search text), or NULL */
+	const char *group;           /* exact Object Group, or NULL */
+	const struct store_attr *custom; /* attributes that must be equal (name, type, value) */
+	size_t n_custom;
+	int64_t initial_from, initial_to;       /* inclusive, 0 = open */
+	int64_t activation_from, activation_to; /* inclusive, 0 = open */
+	uint64_t offset;             /* skip this many matches */
+	uint32_t max_items;          /* 0 = all */
+};
+
+struct store_found {
+	char (*ids)[STORE_ID_MAX + 1];
+	size_t n;                    /* identifiers returned */
+	uint64_t total;              /* matches before offset and max_items */
+};
+/* store_find returns the matching identifiers ordered by creation time,
+ * then identifier. Free |out| with store_found_free. */
+err_t store_find(struct store *s, const struct store_query *q, struct store_found *out)
+	MUST_CHECK NONNULL(1, 2, 3);
+void store_found_free(struct store_found *f);
+
+/* ---- key-material access log ---------------------------------------------------- */
+
+/* store_record_access appends (id, tenant, certificate fingerprint,
+ * operation, time (0: now)) to the append-only access log, sharing the
+ * group commit. */
+err_t store_record_access(struct store *s, const char *id, const char *tenant,
+			  const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
+			  int64_t time) MUST_CHECK NONNULL(1, 2, 3, 4, 5);
+/* store_access_count returns how many access records name |id| (tests). */
+err_t store_access_count(struct store *s, const char *id, uint64_t *out) MUST_CHECK NONNULL(1, 2, 3);
+
+/* ---- checks and numbers ------------------------------------------------------------ */
+
+struct store_verify_result {
+	uint64_t checked;            /* sealed records opened */
+	uint64_t failed;
+	char (*failed_ids)[STORE_ID_MAX + 1]; /* the first up to 1024 that failed */
+	size_t n_failed_ids;
+};
+/* store_verify opens every sealed record and checks its digest. Free
+ * |out| with store_verify_free. */
+err_t store_verify(struct store *s, struct store_verify_result *out) MUST_CHECK NONNULL(1, 2);
+void store_verify_free(struct store_verify_result *r);
+
+struct store_stats {
+	uint64_t requests;   /* write requests answered */
+	uint64_t commits;    /* COMMITs that succeeded (one fsync each) */
+	uint64_t failed_commits;
+	uint64_t max_batch;  /* largest batch committed */
+	unsigned schema_version;
+};
+void store_stats(struct store *s, struct store_stats *out) NONNULL(1, 2);
+
+/* store_schema_version is the schema this code writes. */
+unsigned store_schema_version(void);
+
+/* store_testing_extra_migration registers |sql| as a migration after the
+ * last built-in one (NULL removes it): tests of the migration path only. */
+void store_testing_extra_migration(const char *sql);
+
+#endif /* FOUNT_STORE_STORE_H */

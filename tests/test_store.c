@@ -1,0 +1,1333 @@
+/* tests/test_store.c — store/: put/get round trips, tenants, the KMIP 1.4
+ * lifecycle, attributes, find, sealing and the KEK, migrations, the group
+ * commit, kill -9 crash safety and a full disk; and keygen/aead.c's
+ * AES-GCM against the GCM specification's test vectors. */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hsm/hsm.h"
+#include "keygen/keygen.h"
+#include "selftest/selftest.h"
+#include "store/store.h"
+#include "tests/helpers.h"
+
+static struct config cfg;
+static char tmp[64];
+static unsigned seq;
+
+static int suite_init(void)
+{
+	testlib_config(&cfg);
+	selftest_reset_for_testing();
+	if (selftest_power_on(&cfg, NULL, 0, NULL) != ERR_OK)
+		return -1;
+	return testlib_tmpdir_create(tmp, "store");
+}
+
+static int suite_clean(void)
+{
+	selftest_reset_for_testing();
+	return testlib_tmpdir_remove(tmp);
+}
+
+/* A fresh folder per test: its database and KEK file. */
+struct tdb {
+	char dir[200], db[256], kek[260];
+};
+
+static void tdb_new(struct tdb *t, const char *tag)
+{
+	snprintf(t->dir, sizeof(t->dir), "%s/%s-%u", tmp, tag, seq++);
+	CU_ASSERT_EQUAL(mkdir(t->dir, 0700), 0);
+	snprintf(t->db, sizeof(t->db), "%s/fount.db", t->dir);
+	snprintf(t->kek, sizeof(t->kek), "file:%s/store.kek", t->dir);
+}
+
+static struct store *tdb_open(const struct tdb *t)
+{
+	struct store_options o = {t->db, t->kek, NULL, 0, 0, 0};
+	struct store *s = NULL;
+	char eb[512];
+	err_t r = store_open(&o, &s, eb, sizeof(eb));
+	if (r != ERR_OK)
+		fprintf(stderr, "\n  store_open: %s (%s)\n", err_str(r), eb);
+	CU_ASSERT_EQUAL_FATAL(r, ERR_OK);
+	return s;
+}
+
+static err_t put_key(struct store *s, const char *tenant, const uint8_t *key, size_t len,
+		     char id[STORE_ID_MAX + 1])
+{
+	struct store_new_object n = {0};
+	n.tenant = tenant;
+	n.type = STORE_OBJ_SYMMETRIC_KEY;
+	n.alg = STORE_ALG_AES;
+	n.length = (uint32_t)len * 8;
+	n.usage_mask = 12;
+	n.key_format = STORE_FMT_RAW;
+	n.material = key;
+	n.material_len = len;
+	return store_put(s, &n, id);
+}
+
+static const struct store_attr *find_attr(const struct store_object *o, const char *name,
+					  uint32_t index)
+{
+	for (size_t i = 0; i < o->n_attrs; i++)
+		if (strcmp(o->attrs[i].name, name) == 0 && o->attrs[i].index == index)
+			return &o->attrs[i];
+	return NULL;
+}
+
+/* ---- keygen/aead.c ------------------------------------------------------------ */
+
+struct gcm_vector {
+	const char *where, *key, *iv, *aad, *pt, *ct, *tag;
+};
+
+/* McGrew & Viega, "The Galois/Counter Mode of Operation (GCM)", test
+ * cases 13, 14, 15 and 16 (AES-256), as used by NIST's GCM validation */
+#define TC_KEY "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308"
+#define TC_PT "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72" \
+	      "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
+static const struct gcm_vector gcm_vectors[] = {
+	{"GCM test case 13", "0000000000000000000000000000000000000000000000000000000000000000",
+	 "000000000000000000000000", "", "", "", "530f8afbc74536b9a963b4f1c4cb738b"},
+	{"GCM test case 14", "0000000000000000000000000000000000000000000000000000000000000000",
+	 "000000000000000000000000", "", "00000000000000000000000000000000",
+	 "cea7403d4d606b6e074ec5d3baf39d18", "d0d1c8a799996bf0265b98b5d48ab919"},
+	{"GCM test case 16", TC_KEY, "cafebabefacedbaddecaf888",
+	 "feedfacedeadbeeffeedfacedeadbeefabaddad2", TC_PT,
+	 "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+	 "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+	 "76fc6ece0f4e1768cddf8853bb2d551b"},
+};
+
+static void test_aead_vectors(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(gcm_vectors); i++) {
+		const struct gcm_vector *v = &gcm_vectors[i];
+		size_t kl, il, al, pl, cl, tl;
+		uint8_t *k = testlib_hex(v->key, &kl), *iv = testlib_hex(v->iv, &il);
+		uint8_t *a = testlib_hex(v->aad, &al), *p = testlib_hex(v->pt, &pl);
+		uint8_t *c = testlib_hex(v->ct, &cl), *t = testlib_hex(v->tag, &tl);
+		uint8_t out[128], tag[16];
+		EXPECT_OK(keygen_aes_gcm_encrypt(k, kl, iv, il, a, al, p, pl, out, tag, 16));
+		if (memcmp(tag, t, 16) != 0 || (cl && memcmp(out, c, cl) != 0))
+			fprintf(stderr, "\n  %s: differs\n", v->where);
+		CU_ASSERT(memcmp(tag, t, 16) == 0);
+		CU_ASSERT(cl == 0 || memcmp(out, c, cl) == 0);
+		EXPECT_OK(keygen_aes_gcm_decrypt(k, kl, iv, il, a, al, c, cl, out, t, 16));
+		CU_ASSERT(pl == 0 || memcmp(out, p, pl) == 0);
+		t[0] ^= 1;
+		EXPECT_ERR(keygen_aes_gcm_decrypt(k, kl, iv, il, a, al, c, cl, out, t, 16), ERR_UNWRAP);
+		free(k), free(iv), free(a), free(p), free(c), free(t);
+	}
+	/* SHA-256("abc"), FIPS 180-4 example */
+	uint8_t d[32];
+	size_t n;
+	uint8_t *want = testlib_hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", &n);
+	EXPECT_OK(keygen_sha256((const uint8_t *)"abc", 3, d));
+	CU_ASSERT(memcmp(d, want, 32) == 0);
+	free(want);
+}
+
+static void test_aead_seal_open(void)
+{
+	uint8_t key[32] = {7}, msg[40] = {1, 2, 3}, sealed[128], sealed2[128], out[64];
+	size_t n = 0, n2 = 0, m = 0;
+	EXPECT_OK(keygen_aead_seal(key, 32, (const uint8_t *)"ad", 2, msg, sizeof(msg), sealed,
+				   sizeof(sealed), &n));
+	CU_ASSERT_EQUAL(n, sizeof(msg) + KEYGEN_AEAD_OVERHEAD);
+	EXPECT_OK(keygen_aead_seal(key, 32, (const uint8_t *)"ad", 2, msg, sizeof(msg), sealed2,
+				   sizeof(sealed2), &n2));
+	CU_ASSERT(memcmp(sealed, sealed2, KEYGEN_AEAD_IV_LEN) != 0); /* fresh IVs */
+	EXPECT_OK(keygen_aead_open(key, 32, (const uint8_t *)"ad", 2, sealed, n, out, sizeof(out), &m));
+	CU_ASSERT(m == sizeof(msg) && memcmp(out, msg, m) == 0);
+	EXPECT_ERR(keygen_aead_open(key, 32, (const uint8_t *)"ae", 2, sealed, n, out, sizeof(out), &m),
+		   ERR_UNWRAP);
+	CU_ASSERT_EQUAL(m, 0);
+	for (size_t i = 0; i < n; i += 7) {
+		sealed[i] ^= 0x80;
+		EXPECT_ERR(keygen_aead_open(key, 32, (const uint8_t *)"ad", 2, sealed, n, out,
+					    sizeof(out), &m), ERR_UNWRAP);
+		sealed[i] ^= 0x80;
+	}
+	EXPECT_ERR(keygen_aead_open(key, 32, NULL, 0, sealed, 10, out, sizeof(out), &m), ERR_UNWRAP);
+	EXPECT_ERR(keygen_aead_seal(key, 31, NULL, 0, msg, 1, sealed, sizeof(sealed), &n),
+		   ERR_INVALID_ARG);
+}
+
+/* ---- put / get ------------------------------------------------------------------ */
+
+static void test_put_get_roundtrip(void)
+{
+	struct tdb t;
+	tdb_new(&t, "rt");
+	struct store *s = tdb_open(&t);
+	static const uint8_t name_ttlv[] = {0x42, 0x00, 0x53, 0x01, 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t big[] = {0x00, 0xff, 0x01};
+	static const uint8_t bytes[] = {0, 1, 2, 0, 3};
+	struct store_attr a[11];
+	memset(a, 0, sizeof(a));
+	a[0] = (struct store_attr){.name = "Name", .index = 0, .type = STORE_V_STRUCTURE,
+				   .value = name_ttlv, .value_len = sizeof(name_ttlv),
+				   .search = "my-key"};
+	store_attr_int(&a[1], "x-int", 0, STORE_V_INTEGER, -5);
+	store_attr_int(&a[2], "x-long", 0, STORE_V_LONG_INTEGER, INT64_C(1) << 40);
+	a[3] = (struct store_attr){.name = "x-big", .type = STORE_V_BIG_INTEGER, .value = big,
+				   .value_len = sizeof(big)};
+	store_attr_int(&a[4], "x-enum", 0, STORE_V_ENUMERATION, 7);
+	store_attr_int(&a[5], "x-bool", 0, STORE_V_BOOLEAN, 1);
+	store_attr_text(&a[6], "Object Group", 0, "group-a");
+	a[7] = (struct store_attr){.name = "x-bytes", .type = STORE_V_BYTES, .value = bytes,
+				   .value_len = sizeof(bytes)};
+	store_attr_int(&a[8], "x-date", 0, STORE_V_DATE_TIME, 1700000000);
+	store_attr_int(&a[9], "x-interval", 0, STORE_V_INTERVAL, 3600);
+	store_attr_text(&a[10], "Name", 1, "second-name");
+	uint8_t key[32];
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	struct store_new_object n = {0};
+	n.tenant = "alice";
+	n.type = STORE_OBJ_SYMMETRIC_KEY;
+	n.alg = STORE_ALG_AES;
+	n.length = 256;
+	n.usage_mask = 0;
+	n.key_format = STORE_FMT_RAW;
+	n.attrs = a;
+	n.n_attrs = ARRAY_SIZE(a);
+	n.material = key;
+	n.material_len = sizeof(key);
+	char id[STORE_ID_MAX + 1];
+	time_t before = time(NULL);
+	EXPECT_OK(store_put(s, &n, id));
+	CU_ASSERT_EQUAL(strlen(id), 36);
+	CU_ASSERT_EQUAL(id[14], '4'); /* UUID v4 */
+
+	struct store_object o;
+	EXPECT_OK(store_get(s, id, "alice", 0, &o));
+	CU_ASSERT_STRING_EQUAL(o.id, id);
+	CU_ASSERT_STRING_EQUAL(o.tenant, "alice");
+	CU_ASSERT_EQUAL(o.type, STORE_OBJ_SYMMETRIC_KEY);
+	CU_ASSERT_EQUAL(o.state, STORE_STATE_PRE_ACTIVE);
+	CU_ASSERT_EQUAL(o.alg, STORE_ALG_AES);
+	CU_ASSERT_EQUAL(o.length, 256);
+	CU_ASSERT_EQUAL(o.usage_mask, 0);
+	CU_ASSERT_EQUAL(o.key_format, STORE_FMT_RAW);
+	CU_ASSERT(o.initial_date >= before && o.initial_date <= time(NULL));
+	CU_ASSERT_EQUAL(o.last_change_date, o.initial_date);
+	CU_ASSERT_EQUAL(o.original_creation_date, o.initial_date);
+	CU_ASSERT_EQUAL(o.activation_date, 0);
+	CU_ASSERT(o.has_material && o.has_digest);
+	uint8_t d[32];
+	EXPECT_OK(keygen_sha256(key, sizeof(key), d));
+	CU_ASSERT(memcmp(o.digest, d, 32) == 0);
+	CU_ASSERT_EQUAL(o.n_attrs, ARRAY_SIZE(a));
+	for (size_t i = 0; i < ARRAY_SIZE(a); i++) {
+		const struct store_attr *g = find_attr(&o, a[i].name, a[i].index);
+		CU_ASSERT_PTR_NOT_NULL(g);
+		if (g == NULL)
+			continue;
+		CU_ASSERT_EQUAL(g->type, a[i].type);
+		CU_ASSERT_EQUAL(g->value_len, a[i].value_len);
+		CU_ASSERT(memcmp(g->value, a[i].value, a[i].value_len) == 0);
+	}
+	int64_t v = 0;
+	EXPECT_OK(store_attr_get_int(find_attr(&o, "x-int", 0), &v));
+	CU_ASSERT_EQUAL(v, -5);
+	store_object_free(&o);
+
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	EXPECT_OK(store_get_material(s, id, "alice", 0, &m, &ml));
+	CU_ASSERT(ml == sizeof(key) && m != NULL && memcmp(m, key, ml) == 0);
+	secmem_free(m, ml);
+
+	/* an object without material */
+	n.material = NULL;
+	n.material_len = 0;
+	n.n_attrs = 0;
+	n.type = STORE_OBJ_OPAQUE;
+	EXPECT_OK(store_put(s, &n, id));
+	EXPECT_OK(store_get_material(s, id, "alice", 0, &m, &ml));
+	CU_ASSERT(m == NULL && ml == 0);
+	/* bad input */
+	n.type = 9;
+	EXPECT_ERR(store_put(s, &n, id), ERR_INVALID_ARG);
+	n.type = STORE_OBJ_SECRET_DATA;
+	struct store_attr dup[2];
+	store_attr_text(&dup[0], "x-a", 0, "1");
+	store_attr_text(&dup[1], "x-a", 0, "2");
+	n.attrs = dup;
+	n.n_attrs = 2;
+	EXPECT_ERR(store_put(s, &n, id), ERR_INVALID_ARG);
+	store_attr_int(&dup[0], "State", 0, STORE_V_ENUMERATION, 2);
+	n.n_attrs = 1;
+	EXPECT_ERR(store_put(s, &n, id), ERR_STORE_MANAGED_ATTR);
+	EXPECT_ERR(store_get(s, "no-such-id", "alice", 0, &o), ERR_STORE_NOT_FOUND);
+	store_close(s);
+}
+
+static void test_tenant_isolation(void)
+{
+	struct tdb t;
+	tdb_new(&t, "tenant");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {1};
+	char id[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "A", key, sizeof(key), id));
+	struct store_object o;
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	struct store_attr a;
+	store_attr_text(&a, "x-note", 0, "hi");
+
+	EXPECT_ERR(store_get(s, id, "B", 0, &o), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_get_material(s, id, "B", 0, &m, &ml), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_attr_add(s, id, "B", 0, &a, NULL), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_attr_modify(s, id, "B", 0, &a), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_attr_delete(s, id, "B", 0, "x-note", 0), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_activate(s, id, "B", 0), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_revoke(s, id, "B", 0, STORE_REVOKE_KEY_COMPROMISE, 0), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_destroy(s, id, "B", 0), ERR_STORE_NOT_FOUND);
+	struct store_query q = {0};
+	struct store_found f;
+	q.tenant = "B";
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT(f.n == 0 && f.total == 0);
+	store_found_free(&f);
+	/* the same answers as for an identifier nobody has */
+	EXPECT_ERR(store_get(s, "8a1e2f9c-0000-4000-8000-000000000000", "A", 0, &o),
+		   ERR_STORE_NOT_FOUND);
+
+	/* nothing changed for A */
+	EXPECT_OK(store_get(s, id, "A", 0, &o));
+	CU_ASSERT_EQUAL(o.state, STORE_STATE_PRE_ACTIVE);
+	CU_ASSERT_EQUAL(o.n_attrs, 0);
+	store_object_free(&o);
+
+	/* the admin flag sees and manages it */
+	EXPECT_OK(store_get(s, id, "B", STORE_F_ADMIN, &o));
+	store_object_free(&o);
+	EXPECT_OK(store_get_material(s, id, "admin", STORE_F_ADMIN, &m, &ml));
+	secmem_free(m, ml);
+	EXPECT_OK(store_attr_add(s, id, "admin", STORE_F_ADMIN, &a, NULL));
+	EXPECT_OK(store_activate(s, id, "admin", STORE_F_ADMIN));
+	q.tenant = NULL;
+	q.flags = STORE_F_ADMIN;
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT(f.n == 1 && strcmp(f.ids[0], id) == 0);
+	store_found_free(&f);
+	store_close(s);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+static uint32_t state_of(struct store *s, const char *id)
+{
+	struct store_object o;
+	if (store_get(s, id, "T", 0, &o) != ERR_OK)
+		return 0;
+	uint32_t st = o.state;
+	store_object_free(&o);
+	return st;
+}
+
+static void test_lifecycle_allowed(void)
+{
+	struct tdb t;
+	tdb_new(&t, "life");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {2};
+	char id[STORE_ID_MAX + 1];
+	struct store_object o;
+
+	/* Pre-Active -> Active -> Deactivated -> Compromised -> Destroyed Compromised */
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	EXPECT_OK(store_activate(s, id, "T", 0));
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.state, STORE_STATE_ACTIVE);
+	CU_ASSERT(o.activation_date > 0);
+	store_object_free(&o);
+	EXPECT_OK(store_revoke(s, id, "T", 0, STORE_REVOKE_CESSATION_OF_OPERATION, 0));
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.state, STORE_STATE_DEACTIVATED);
+	CU_ASSERT(o.deactivation_date > 0);
+	CU_ASSERT_EQUAL(o.revocation_reason, STORE_REVOKE_CESSATION_OF_OPERATION);
+	store_object_free(&o);
+	EXPECT_OK(store_revoke(s, id, "T", 0, STORE_REVOKE_KEY_COMPROMISE, 1600000000));
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.state, STORE_STATE_COMPROMISED);
+	CU_ASSERT(o.compromise_date > 0);
+	CU_ASSERT_EQUAL(o.compromise_occurrence_date, 1600000000);
+	store_object_free(&o);
+	EXPECT_OK(store_destroy(s, id, "T", 0));
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_DESTROYED_COMPROMISED);
+
+	/* Pre-Active -> Destroyed -> Destroyed Compromised */
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	EXPECT_OK(store_destroy(s, id, "T", 0));
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.state, STORE_STATE_DESTROYED);
+	CU_ASSERT(o.destroy_date > 0);
+	store_object_free(&o);
+	EXPECT_OK(store_revoke(s, id, "T", 0, STORE_REVOKE_CA_COMPROMISE, 0));
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_DESTROYED_COMPROMISED);
+
+	/* Pre-Active -> Deactivated -> Destroyed */
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	EXPECT_OK(store_revoke(s, id, "T", 0, STORE_REVOKE_SUPERSEDED, 0));
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_DEACTIVATED);
+	EXPECT_OK(store_destroy(s, id, "T", 0));
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_DESTROYED);
+
+	/* Pre-Active -> Compromised; Active -> Compromised */
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	EXPECT_OK(store_revoke(s, id, "T", 0, STORE_REVOKE_KEY_COMPROMISE, 0));
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_COMPROMISED);
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	EXPECT_OK(store_activate(s, id, "T", 0));
+	EXPECT_OK(store_revoke(s, id, "T", 0, STORE_REVOKE_KEY_COMPROMISE, 0));
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_COMPROMISED);
+
+	/* an Activation Date in the past or now starts Active; in the future Pre-Active */
+	struct store_new_object n = {0};
+	n.tenant = "T";
+	n.type = STORE_OBJ_SECRET_DATA;
+	n.activation_date = time(NULL) - 10;
+	EXPECT_OK(store_put(s, &n, id));
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_ACTIVE);
+	n.activation_date = time(NULL);
+	EXPECT_OK(store_put(s, &n, id));
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_ACTIVE);
+	n.activation_date = time(NULL) + 3600;
+	EXPECT_OK(store_put(s, &n, id));
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_PRE_ACTIVE);
+	store_close(s);
+}
+
+static void test_lifecycle_refused(void)
+{
+	struct tdb t;
+	tdb_new(&t, "refuse");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {3};
+	char id[STORE_ID_MAX + 1];
+
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	EXPECT_OK(store_activate(s, id, "T", 0));
+	EXPECT_ERR(store_activate(s, id, "T", 0), ERR_STORE_STATE);
+	/* SKLC-M-2-14: Destroy of an Active object */
+	EXPECT_ERR(store_destroy(s, id, "T", 0), ERR_STORE_ACTIVE);
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_ACTIVE);
+	EXPECT_ERR(store_revoke(s, id, "T", 0, 99, 0), ERR_INVALID_ARG);
+	EXPECT_OK(store_revoke(s, id, "T", 0, STORE_REVOKE_UNSPECIFIED, 0));
+	/* Deactivated: no activate, no second non-compromise revoke */
+	EXPECT_ERR(store_activate(s, id, "T", 0), ERR_STORE_STATE);
+	EXPECT_ERR(store_revoke(s, id, "T", 0, STORE_REVOKE_UNSPECIFIED, 0), ERR_STORE_STATE);
+	EXPECT_OK(store_revoke(s, id, "T", 0, STORE_REVOKE_KEY_COMPROMISE, 0));
+	/* Compromised: no activate, no revoke of either kind */
+	EXPECT_ERR(store_activate(s, id, "T", 0), ERR_STORE_STATE);
+	EXPECT_ERR(store_revoke(s, id, "T", 0, STORE_REVOKE_UNSPECIFIED, 0), ERR_STORE_STATE);
+	EXPECT_ERR(store_revoke(s, id, "T", 0, STORE_REVOKE_KEY_COMPROMISE, 0), ERR_STORE_STATE);
+	EXPECT_OK(store_destroy(s, id, "T", 0));
+	/* Destroyed Compromised: nothing */
+	EXPECT_ERR(store_activate(s, id, "T", 0), ERR_STORE_STATE);
+	EXPECT_ERR(store_destroy(s, id, "T", 0), ERR_STORE_DESTROYED);
+	EXPECT_ERR(store_revoke(s, id, "T", 0, STORE_REVOKE_KEY_COMPROMISE, 0), ERR_STORE_STATE);
+	EXPECT_ERR(store_revoke(s, id, "T", 0, STORE_REVOKE_UNSPECIFIED, 0), ERR_STORE_STATE);
+	CU_ASSERT_EQUAL(state_of(s, id), STORE_STATE_DESTROYED_COMPROMISED);
+
+	/* Destroyed: no activate, revoke (non-compromise) or destroy */
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	EXPECT_OK(store_destroy(s, id, "T", 0));
+	EXPECT_ERR(store_activate(s, id, "T", 0), ERR_STORE_STATE);
+	EXPECT_ERR(store_revoke(s, id, "T", 0, STORE_REVOKE_UNSPECIFIED, 0), ERR_STORE_STATE);
+	EXPECT_ERR(store_destroy(s, id, "T", 0), ERR_STORE_DESTROYED);
+	store_close(s);
+}
+
+static int64_t material_rows(const char *db, const char *id)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "SELECT count(*) FROM material WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+static void test_destroy_wipes_material(void)
+{
+	struct tdb t;
+	tdb_new(&t, "wipe");
+	struct store *s = tdb_open(&t);
+	uint8_t key[32];
+	memset(key, 0x5a, sizeof(key));
+	char id[STORE_ID_MAX + 1];
+	struct store_attr a;
+	store_attr_text(&a, "Name", 0, "to-destroy");
+	struct store_new_object n = {0};
+	n.tenant = "T";
+	n.type = STORE_OBJ_SYMMETRIC_KEY;
+	n.attrs = &a;
+	n.n_attrs = 1;
+	n.material = key;
+	n.material_len = sizeof(key);
+	EXPECT_OK(store_put(s, &n, id));
+	CU_ASSERT_EQUAL(material_rows(t.db, id), 1);
+	EXPECT_OK(store_destroy(s, id, "T", 0));
+	CU_ASSERT_EQUAL(material_rows(t.db, id), 0);
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	EXPECT_ERR(store_get_material(s, id, "T", 0, &m, &ml), ERR_STORE_DESTROYED);
+	CU_ASSERT_PTR_NULL(m);
+	struct store_object o;
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT(!o.has_material);
+	CU_ASSERT(o.has_digest); /* the attributes stay, the Digest among them */
+	CU_ASSERT_PTR_NOT_NULL(find_attr(&o, "Name", 0));
+	store_object_free(&o);
+	store_close(s);
+}
+
+/* ---- attributes -------------------------------------------------------------------- */
+
+static void test_managed_attrs_refused(void)
+{
+	struct tdb t;
+	tdb_new(&t, "managed");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {4};
+	char id[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	static const char *const names[] = {"Unique Identifier", "Object Type", "State",
+					    "Initial Date", "Last Change Date", "Digest",
+					    "Destroy Date", "Cryptographic Algorithm"};
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct store_attr a;
+		store_attr_int(&a, names[i], 0, STORE_V_INTEGER, 1);
+		CU_ASSERT(store_attr_is_managed(names[i]));
+		EXPECT_ERR(store_attr_add(s, id, "T", 0, &a, NULL), ERR_STORE_MANAGED_ATTR);
+		EXPECT_ERR(store_attr_modify(s, id, "T", 0, &a), ERR_STORE_MANAGED_ATTR);
+		EXPECT_ERR(store_attr_delete(s, id, "T", 0, names[i], 0), ERR_STORE_MANAGED_ATTR);
+	}
+	CU_ASSERT(!store_attr_is_managed("Name"));
+	CU_ASSERT(!store_attr_is_managed("x-anything"));
+	store_close(s);
+}
+
+static void test_attr_add_modify_delete(void)
+{
+	struct tdb t;
+	tdb_new(&t, "attrs");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {5};
+	char id[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	struct store_object o;
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	int64_t lc0 = o.last_change_date;
+	store_object_free(&o);
+	sleep(1); /* Last Change Date has one-second resolution */
+
+	struct store_attr a;
+	uint32_t idx = 99;
+	store_attr_text(&a, "x-tag", 0, "one");
+	EXPECT_OK(store_attr_add(s, id, "T", 0, &a, &idx));
+	CU_ASSERT_EQUAL(idx, 0);
+	store_attr_text(&a, "x-tag", 0, "two");
+	EXPECT_OK(store_attr_add(s, id, "T", 0, &a, &idx));
+	CU_ASSERT_EQUAL(idx, 1);
+	store_attr_text(&a, "x-tag", 0, "three");
+	EXPECT_OK(store_attr_add(s, id, "T", 0, &a, &idx));
+	CU_ASSERT_EQUAL(idx, 2);
+	/* a single-valued attribute once only */
+	store_attr_text(&a, "Contact Information", 0, "ops@example.com");
+	EXPECT_OK(store_attr_add(s, id, "T", 0, &a, &idx));
+	CU_ASSERT_EQUAL(idx, 0);
+	EXPECT_ERR(store_attr_add(s, id, "T", 0, &a, &idx), ERR_STORE_ATTR_EXISTS);
+
+	/* modify by name and index */
+	store_attr_text(&a, "x-tag", 1, "TWO");
+	EXPECT_OK(store_attr_modify(s, id, "T", 0, &a));
+	store_attr_text(&a, "x-tag", 7, "none");
+	EXPECT_ERR(store_attr_modify(s, id, "T", 0, &a), ERR_STORE_ATTR_NOT_FOUND);
+	store_attr_int(&a, "x-tag", 2, STORE_V_INTEGER, 3); /* the type may change */
+	EXPECT_OK(store_attr_modify(s, id, "T", 0, &a));
+
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT(o.last_change_date > lc0);
+	const struct store_attr *g = find_attr(&o, "x-tag", 1);
+	CU_ASSERT(g != NULL && g->value_len == 3 && memcmp(g->value, "TWO", 3) == 0);
+	g = find_attr(&o, "x-tag", 2);
+	CU_ASSERT(g != NULL && g->type == STORE_V_INTEGER);
+	store_object_free(&o);
+
+	/* delete one index, then all; the next add takes the next free index */
+	EXPECT_OK(store_attr_delete(s, id, "T", 0, "x-tag", 0));
+	EXPECT_ERR(store_attr_delete(s, id, "T", 0, "x-tag", 0), ERR_STORE_ATTR_NOT_FOUND);
+	store_attr_text(&a, "x-tag", 0, "four");
+	EXPECT_OK(store_attr_add(s, id, "T", 0, &a, &idx));
+	CU_ASSERT_EQUAL(idx, 3);
+	EXPECT_OK(store_attr_delete(s, id, "T", 0, "x-tag", STORE_ALL_INDEXES));
+	EXPECT_ERR(store_attr_delete(s, id, "T", 0, "x-tag", STORE_ALL_INDEXES),
+		   ERR_STORE_ATTR_NOT_FOUND);
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.n_attrs, 1); /* Contact Information */
+	store_object_free(&o);
+	EXPECT_ERR(store_attr_add(s, "nope", "T", 0, &a, &idx), ERR_STORE_NOT_FOUND);
+	store_close(s);
+}
+
+/* ---- find --------------------------------------------------------------------------- */
+
+static void test_find_filters(void)
+{
+	struct tdb t;
+	tdb_new(&t, "find");
+	struct store *s = tdb_open(&t);
+	char ids[6][STORE_ID_MAX + 1];
+	uint8_t key[32] = {6};
+	/* 0: AES-128 "k0" group g1; 1: AES-256 "k1" g1 x-color=red; 2: AES-256 secret data
+	 * "k2"; 3: RSA private "k3" g2 Active; 4: AES-256 "k4" destroyed; 5: other tenant */
+	for (int i = 0; i < 6; i++) {
+		struct store_attr a[3];
+		char name[8];
+		snprintf(name, sizeof(name), "k%u", (unsigned)i % 10u);
+		size_t na = 0;
+		store_attr_text(&a[na++], "Name", 0, name);
+		if (i == 0 || i == 1)
+			store_attr_text(&a[na++], "Object Group", 0, "g1");
+		if (i == 3)
+			store_attr_text(&a[na++], "Object Group", 0, "g2");
+		if (i == 1)
+			store_attr_text(&a[na++], "x-color", 0, "red");
+		struct store_new_object n = {0};
+		n.tenant = i == 5 ? "other" : "T";
+		n.type = i == 2 ? STORE_OBJ_SECRET_DATA : i == 3 ? STORE_OBJ_PRIVATE_KEY
+								 : STORE_OBJ_SYMMETRIC_KEY;
+		n.alg = i == 3 ? STORE_ALG_RSA : STORE_ALG_AES;
+		n.length = i == 0 ? 128 : i == 3 ? 2048 : 256;
+		n.attrs = a;
+		n.n_attrs = na;
+		n.material = key;
+		n.material_len = sizeof(key);
+		if (i == 3)
+			n.activation_date = 1000;
+		EXPECT_OK(store_put(s, &n, ids[i]));
+	}
+	EXPECT_OK(store_destroy(s, ids[4], "T", 0));
+
+	struct store_query q = {0};
+	struct store_found f;
+	q.tenant = "T";
+	/* destroyed hidden by default; creation order */
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT_EQUAL(f.total, 4);
+	CU_ASSERT_EQUAL_FATAL(f.n, 4);
+	CU_ASSERT_STRING_EQUAL(f.ids[0], ids[0]);
+	CU_ASSERT_STRING_EQUAL(f.ids[1], ids[1]);
+	CU_ASSERT_STRING_EQUAL(f.ids[2], ids[2]);
+	CU_ASSERT_STRING_EQUAL(f.ids[3], ids[3]);
+	store_found_free(&f);
+	/* offset and max, total unchanged */
+	q.offset = 1;
+	q.max_items = 2;
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT_EQUAL(f.total, 4);
+	CU_ASSERT_EQUAL_FATAL(f.n, 2);
+	CU_ASSERT_STRING_EQUAL(f.ids[0], ids[1]);
+	CU_ASSERT_STRING_EQUAL(f.ids[1], ids[2]);
+	store_found_free(&f);
+	q.offset = 10;
+	q.max_items = 0;
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT(f.total == 4 && f.n == 0);
+	store_found_free(&f);
+	q.offset = 0;
+
+#define FIND1(setup, want_id)                                                      \
+	do {                                                                       \
+		struct store_query q1 = {0};                                       \
+		q1.tenant = "T";                                                   \
+		setup;                                                             \
+		EXPECT_OK(store_find(s, &q1, &f));                                 \
+		CU_ASSERT_EQUAL(f.total, 1);                                       \
+		CU_ASSERT(f.n == 1 && strcmp(f.ids[0], (want_id)) == 0);           \
+		store_found_free(&f);                                              \
+	} while (0)
+	FIND1(q1.type = STORE_OBJ_SECRET_DATA, ids[2]);
+	FIND1(q1.state = STORE_STATE_ACTIVE, ids[3]);
+	FIND1(q1.state = STORE_STATE_DESTROYED, ids[4]);
+	FIND1(q1.alg = STORE_ALG_RSA, ids[3]);
+	FIND1(q1.length = 128, ids[0]);
+	FIND1(q1.name = "k1", ids[1]);
+	FIND1(q1.group = "g2", ids[3]);
+	FIND1((q1.group = "g1", q1.length = 256), ids[1]);
+	FIND1((q1.activation_from = 1, q1.activation_to = 2000), ids[3]);
+	struct store_attr red;
+	store_attr_text(&red, "x-color", 0, "red");
+	FIND1((q1.custom = &red, q1.n_custom = 1), ids[1]);
+
+	/* no match */
+	q.name = "k5"; /* the other tenant's */
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT(f.total == 0 && f.n == 0);
+	store_found_free(&f);
+	q.name = NULL;
+	store_attr_text(&red, "x-color", 0, "blue");
+	q.custom = &red;
+	q.n_custom = 1;
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT(f.total == 0);
+	store_found_free(&f);
+	q.custom = NULL;
+	q.n_custom = 0;
+	/* Initial Date range */
+	q.initial_from = time(NULL) - 100;
+	q.initial_to = time(NULL) + 100;
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT_EQUAL(f.total, 4);
+	store_found_free(&f);
+	q.initial_to = 1000;
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT_EQUAL(f.total, 0);
+	store_found_free(&f);
+	store_close(s);
+}
+
+/* ---- sealing and the KEK --------------------------------------------------------------- */
+
+static int sql_exec(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	int rc = sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+	sqlite3_close(h);
+	return rc;
+}
+
+static void test_seal_tamper(void)
+{
+	struct tdb t;
+	tdb_new(&t, "tamper");
+	struct store *s = tdb_open(&t);
+	uint8_t key[32] = {9, 9, 9};
+	char id[STORE_ID_MAX + 1], id2[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id2));
+	store_close(s);
+
+	/* flip one byte of |id|'s sealed blob (in its ciphertext) with the sqlite3 API */
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	uint8_t blob[256];
+	int bl = 0;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(t.db, &h), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_prepare_v2(h, "SELECT sealed FROM material WHERE id = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+	bl = sqlite3_column_bytes(st, 0);
+	CU_ASSERT_FATAL(bl > 30 && bl <= (int)sizeof(blob));
+	memcpy(blob, sqlite3_column_blob(st, 0), (size_t)bl);
+	sqlite3_finalize(st);
+	blob[20] ^= 0x01;
+	CU_ASSERT_EQUAL(sqlite3_prepare_v2(h, "UPDATE material SET sealed = ? WHERE id = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, blob, bl, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+
+	s = tdb_open(&t);
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	EXPECT_ERR(store_get_material(s, id, "T", 0, &m, &ml), ERR_STORE_SEAL);
+	CU_ASSERT(m == NULL && ml == 0);
+	EXPECT_OK(store_get_material(s, id2, "T", 0, &m, &ml));
+	secmem_free(m, ml);
+	struct store_verify_result v;
+	EXPECT_OK(store_verify(s, &v));
+	CU_ASSERT_EQUAL(v.checked, 2);
+	CU_ASSERT_EQUAL(v.failed, 1);
+	CU_ASSERT(v.n_failed_ids == 1 && strcmp(v.failed_ids[0], id) == 0);
+	store_verify_free(&v);
+	store_close(s);
+}
+
+static void test_seal_moved_record(void)
+{
+	struct tdb t;
+	tdb_new(&t, "moved");
+	struct store *s = tdb_open(&t);
+	uint8_t k1[32] = {1}, k2[32] = {2};
+	char a[STORE_ID_MAX + 1], b[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", k1, sizeof(k1), a));
+	EXPECT_OK(put_key(s, "T", k2, sizeof(k2), b));
+	store_close(s);
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "UPDATE material SET sealed = (SELECT sealed FROM material WHERE id = '%s') WHERE id = '%s'",
+		 a, b);
+	CU_ASSERT_EQUAL(sql_exec(t.db, sql), SQLITE_OK);
+	/* and an object relabelled with another type */
+	snprintf(sql, sizeof(sql), "UPDATE objects SET type = 7 WHERE id = '%s'", a);
+	CU_ASSERT_EQUAL(sql_exec(t.db, sql), SQLITE_OK);
+	s = tdb_open(&t);
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	EXPECT_ERR(store_get_material(s, b, "T", 0, &m, &ml), ERR_STORE_SEAL);
+	EXPECT_ERR(store_get_material(s, a, "T", 0, &m, &ml), ERR_STORE_SEAL);
+	struct store_verify_result v;
+	EXPECT_OK(store_verify(s, &v));
+	CU_ASSERT(v.checked == 2 && v.failed == 2);
+	store_verify_free(&v);
+	store_close(s);
+}
+
+static void test_other_kek_refused(void)
+{
+	struct tdb t;
+	tdb_new(&t, "kek");
+	struct store *s = tdb_open(&t);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/store.kek", t.dir);
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	CU_ASSERT_EQUAL(st.st_size, 32);
+	uint8_t key[16] = {1};
+	char id[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	store_close(s);
+
+	/* another KEK file: refused at open, with one clear line */
+	char other[300], spec[310], eb[512];
+	snprintf(other, sizeof(other), "%s/other.kek", t.dir);
+	int fd = open(other, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	uint8_t k2[32];
+	memset(k2, 0x42, sizeof(k2));
+	CU_ASSERT_EQUAL(write(fd, k2, sizeof(k2)), 32);
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s", other);
+	struct store_options o = {t.db, spec, NULL, 0, 0, 0};
+	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_KEK);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "different key-encryption key"));
+	CU_ASSERT_PTR_NULL(strchr(eb, '\n'));
+
+	/* the original KEK gone: refused, and no new one is made */
+	char moved[320];
+	snprintf(moved, sizeof(moved), "%s.bak", path);
+	CU_ASSERT_EQUAL(rename(path, moved), 0);
+	o.kek = t.kek;
+	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_KEK);
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+	CU_ASSERT_EQUAL(rename(moved, path), 0);
+
+	/* mode wider than 0600, and the wrong size */
+	CU_ASSERT_EQUAL(chmod(path, 0640), 0);
+	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_KEK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "wider than 0600"));
+	CU_ASSERT_EQUAL(chmod(path, 0600), 0);
+	CU_ASSERT_EQUAL(truncate(path, 31), 0);
+	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_KEK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "31 bytes"));
+	CU_ASSERT_EQUAL(truncate(other, 33), 0);
+	o.kek = spec;
+	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_KEK);
+	o.kek = "nonsense";
+	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_CONFIG);
+	o.kek = "hsm:label"; /* no HSM given */
+	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_CONFIG);
+}
+
+static void test_hsm_kek(void)
+{
+	struct config c = cfg;
+	struct hsm *h = NULL;
+	CU_ASSERT_EQUAL_FATAL(testlib_softhsm_setup(), 0);
+	CU_ASSERT_EQUAL_FATAL(testlib_softhsm_token("store-test", "store-pin-1"), 0);
+	snprintf(c.hsm[0].module, sizeof(c.hsm[0].module), "%s", TESTLIB_SOFTHSM_MODULE);
+	snprintf(c.hsm[0].token, sizeof(c.hsm[0].token), "store-test");
+	c.hsm[0].pool_size = 2;
+	setenv("FOUNT_HSM_PIN", "store-pin-1", 1);
+	err_t r = hsm_open(&c.hsm[0], &h);
+	unsetenv("FOUNT_HSM_PIN");
+	EXPECT_OK(r);
+	if (r != ERR_OK) {
+		testlib_softhsm_cleanup();
+		return;
+	}
+	uint8_t kek[32];
+	EXPECT_OK(drbg_generate(kek, sizeof(kek)));
+	EXPECT_OK(hsm_kek_install(h, "store-kek", kek, sizeof(kek), 0));
+	EXPECT_OK(hsm_kek_install(h, "other-kek", kek + 1, 16, 0));
+
+	struct tdb t;
+	tdb_new(&t, "hsmkek");
+	struct store_options o = {t.db, "hsm:store-kek", h, 0, 0, 0};
+	struct store *s = NULL;
+	char eb[512], id[STORE_ID_MAX + 1];
+	uint8_t key[32] = {0x11};
+	EXPECT_OK(store_open(&o, &s, eb, sizeof(eb)));
+	if (s != NULL) {
+		EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+		store_close(s);
+		s = NULL;
+	}
+	EXPECT_OK(store_open(&o, &s, eb, sizeof(eb)));
+	if (s != NULL) {
+		uint8_t *m = NULL;
+		size_t ml = 0;
+		EXPECT_OK(store_get_material(s, id, "T", 0, &m, &ml));
+		CU_ASSERT(ml == sizeof(key) && m && memcmp(m, key, ml) == 0);
+		secmem_free(m, ml);
+		store_close(s);
+		s = NULL;
+	}
+	o.kek = "hsm:other-kek";
+	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_KEK);
+	o.kek = t.kek; /* a key file for a database made under the HSM */
+	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_KEK);
+	hsm_close(h);
+	testlib_softhsm_cleanup();
+}
+
+/* ---- migrations -------------------------------------------------------------------------- */
+
+static void test_migrations(void)
+{
+	struct tdb t;
+	tdb_new(&t, "migrate");
+	store_testing_extra_migration(NULL);
+	CU_ASSERT_EQUAL(store_schema_version(), 1);
+	struct store *s = tdb_open(&t);
+	struct store_stats st;
+	store_stats(s, &st);
+	CU_ASSERT_EQUAL(st.schema_version, 1);
+	uint8_t key[16] = {7};
+	char id[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	store_close(s);
+
+	/* a database made by migration 1 opened by code that knows migration 2 */
+	store_testing_extra_migration("CREATE TABLE migration_two(x INTEGER);"
+				      "ALTER TABLE objects ADD COLUMN extra INTEGER NOT NULL DEFAULT 0;");
+	CU_ASSERT_EQUAL(store_schema_version(), 2);
+	s = tdb_open(&t);
+	store_stats(s, &st);
+	CU_ASSERT_EQUAL(st.schema_version, 2);
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	EXPECT_OK(store_get_material(s, id, "T", 0, &m, &ml));
+	CU_ASSERT(ml == sizeof(key) && memcmp(m, key, ml) == 0);
+	secmem_free(m, ml);
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	store_close(s);
+	CU_ASSERT_EQUAL(sql_exec(t.db, "INSERT INTO migration_two VALUES (1)"), SQLITE_OK);
+
+	/* and back on code that knows only 1: refused, naming both versions */
+	store_testing_extra_migration(NULL);
+	struct store_options o = {t.db, t.kek, NULL, 0, 0, 0};
+	char eb[512];
+	s = NULL;
+	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_SCHEMA);
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "schema version 2"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "(1)"));
+}
+
+/* ---- group commit ------------------------------------------------------------------------ */
+
+#define GC_THREADS 16
+#define GC_PUTS 200
+
+struct gc_arg {
+	struct store *s;
+	int n;
+	char (*ids)[STORE_ID_MAX + 1];
+	int failed;
+};
+
+static void *gc_thread(void *p)
+{
+	struct gc_arg *a = p;
+	uint8_t key[32];
+	for (int i = 0; i < a->n; i++) {
+		memset(key, i & 0xff, sizeof(key));
+		if (put_key(a->s, "T", key, sizeof(key), a->ids[i]) != ERR_OK)
+			a->failed++;
+	}
+	return NULL;
+}
+
+static void test_group_commit(void)
+{
+	struct tdb t;
+	tdb_new(&t, "group");
+	struct store *s = tdb_open(&t);
+	struct store_stats st0, st1;
+	store_stats(s, &st0);
+	pthread_t th[GC_THREADS];
+	struct gc_arg args[GC_THREADS];
+	for (int i = 0; i < GC_THREADS; i++) {
+		args[i] = (struct gc_arg){s, GC_PUTS, calloc(GC_PUTS, STORE_ID_MAX + 1), 0};
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, gc_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < GC_THREADS; i++)
+		pthread_join(th[i], NULL);
+	store_stats(s, &st1);
+	uint64_t commits = st1.commits - st0.commits, reqs = st1.requests - st0.requests;
+	fprintf(stderr, "\n  group commit: %llu puts in %llu commits (largest batch %llu) ",
+		(unsigned long long)reqs, (unsigned long long)commits,
+		(unsigned long long)st1.max_batch);
+	CU_ASSERT_EQUAL(reqs, GC_THREADS * GC_PUTS);
+	CU_ASSERT(commits < reqs);
+	for (int i = 0; i < GC_THREADS; i++) {
+		CU_ASSERT_EQUAL(args[i].failed, 0);
+		for (int j = 0; j < GC_PUTS; j++) {
+			uint8_t *m = NULL;
+			size_t ml = 0;
+			EXPECT_OK(store_get_material(s, args[i].ids[j], "T", 0, &m, &ml));
+			CU_ASSERT(ml == 32 && m != NULL && m[0] == (uint8_t)(j & 0xff));
+			secmem_free(m, ml);
+		}
+		free(args[i].ids);
+	}
+	struct store_query q = {0};
+	struct store_found f;
+	q.tenant = "T";
+	q.max_items = 1;
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT_EQUAL(f.total, GC_THREADS * GC_PUTS);
+	store_found_free(&f);
+	store_close(s);
+}
+
+/* one request's error does not fail the others in its batch */
+struct mixed_arg {
+	struct store *s;
+	const char *id;
+	int bad;
+	int ok;
+};
+
+static void *mixed_thread(void *p)
+{
+	struct mixed_arg *a = p;
+	for (int i = 0; i < 100; i++) {
+		struct store_attr at;
+		store_attr_text(&at, "Contact Information", 0, "x");
+		if (a->bad) {
+			/* a single-valued attribute that exists: fails every time */
+			if (store_attr_add(a->s, a->id, "T", 0, &at, NULL) == ERR_STORE_ATTR_EXISTS)
+				a->ok++;
+		} else {
+			uint8_t key[16] = {1};
+			char id[STORE_ID_MAX + 1];
+			if (put_key(a->s, "T", key, sizeof(key), id) == ERR_OK)
+				a->ok++;
+		}
+	}
+	return NULL;
+}
+
+static void test_group_commit_isolated_errors(void)
+{
+	struct tdb t;
+	tdb_new(&t, "mixed");
+	struct store_options o = {t.db, t.kek, NULL, 0, 500, 0};
+	struct store *s = NULL;
+	char eb[256], id[STORE_ID_MAX + 1];
+	EXPECT_OK(store_open(&o, &s, eb, sizeof(eb)));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	uint8_t key[16] = {1};
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	struct store_attr at;
+	store_attr_text(&at, "Contact Information", 0, "x");
+	EXPECT_OK(store_attr_add(s, id, "T", 0, &at, NULL));
+	pthread_t th[8];
+	struct mixed_arg a[8];
+	for (int i = 0; i < 8; i++) {
+		a[i] = (struct mixed_arg){s, id, i % 2, 0};
+		pthread_create(&th[i], NULL, mixed_thread, &a[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT_EQUAL(a[i].ok, 100);
+	}
+	struct store_query q = {0};
+	struct store_found f;
+	q.tenant = "T";
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT_EQUAL(f.total, 1 + 4 * 100);
+	store_found_free(&f);
+	store_close(s);
+}
+
+static void test_record_access(void)
+{
+	struct tdb t;
+	tdb_new(&t, "access");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {1}, fp[32] = {0xab};
+	char id[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	for (int i = 0; i < 5; i++)
+		EXPECT_OK(store_record_access(s, id, "T", fp, "Get", 0));
+	EXPECT_OK(store_record_access(s, id, "T", fp, "Encrypt", 1700000000));
+	uint64_t n = 0;
+	EXPECT_OK(store_access_count(s, id, &n));
+	CU_ASSERT_EQUAL(n, 6);
+	EXPECT_ERR(store_record_access(s, id, "T", fp, "", 0), ERR_INVALID_ARG);
+	store_close(s);
+}
+
+/* ---- crash safety: kill -9 at random moments ----------------------------------------------- */
+
+static void crash_child(const struct tdb *t, int wfd)
+{
+	struct store_options o = {t->db, t->kek, NULL, 0, 0, 0};
+	struct store *s = NULL;
+	char eb[256];
+	if (store_open(&o, &s, eb, sizeof(eb)) != ERR_OK)
+		_exit(3);
+	for (unsigned i = 0;; i++) {
+		uint8_t key[32];
+		char id[STORE_ID_MAX + 1], line[160], hex[65];
+		if (drbg_generate(key, sizeof(key)) != ERR_OK)
+			_exit(4);
+		if (put_key(s, "T", key, sizeof(key), id) != ERR_OK)
+			_exit(5);
+		hex_encode(hex, key, sizeof(key));
+		int n = snprintf(line, sizeof(line), "%s %s\n", id, hex);
+		if (write(wfd, line, (size_t)n) != n)
+			_exit(6);
+	}
+}
+
+static void test_crash_safety(void)
+{
+	struct tdb t;
+	tdb_new(&t, "crash");
+	struct store *s = tdb_open(&t); /* make the database and KEK first */
+	store_close(s);
+	size_t total = 0;
+	srand((unsigned)time(NULL));
+	for (int round = 0; round < 10; round++) {
+		int pfd[2];
+		CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
+		pid_t pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0) {
+			close(pfd[0]);
+			crash_child(&t, pfd[1]);
+		}
+		close(pfd[1]);
+		static char buf[1 << 20];
+		size_t len = 0;
+		uint64_t deadline = now_ns() + (uint64_t)(30 + rand() % 300) * 1000000u;
+		while (now_ns() < deadline) {
+			struct pollfd p = {pfd[0], POLLIN, 0};
+			if (poll(&p, 1, 5) > 0 && len < sizeof(buf) - 1) {
+				ssize_t n = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
+				if (n <= 0)
+					break;
+				len += (size_t)n;
+			}
+		}
+		kill(pid, SIGKILL);
+		int status = 0;
+		waitpid(pid, &status, 0);
+		for (;;) { /* what was written before the kill */
+			ssize_t n = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+		}
+		close(pfd[0]);
+		CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		buf[len] = '\0';
+
+		s = tdb_open(&t);
+		size_t acked = 0, ok = 0;
+		for (char *line = buf, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+			*nl = '\0';
+			char id[STORE_ID_MAX + 1], hex[65];
+			if (sscanf(line, "%64s %64s", id, hex) != 2)
+				continue;
+			acked++;
+			uint8_t want[32], *m = NULL;
+			size_t wl = 0, ml = 0;
+			if (hex_decode(want, sizeof(want), &wl, hex) != ERR_OK)
+				continue;
+			if (store_get_material(s, id, "T", 0, &m, &ml) == ERR_OK && ml == 32 &&
+			    memcmp(m, want, 32) == 0)
+				ok++;
+			secmem_free(m, ml);
+		}
+		CU_ASSERT_EQUAL(ok, acked);
+		total += acked;
+		struct store_verify_result v;
+		EXPECT_OK(store_verify(s, &v));
+		CU_ASSERT_EQUAL(v.failed, 0);
+		store_verify_free(&v);
+		store_close(s);
+	}
+	fprintf(stderr, "\n  crash safety: %zu acknowledged puts over 10 kill -9 rounds, all present ",
+		total);
+	CU_ASSERT(total > 0);
+}
+
+/* ---- a full disk ---------------------------------------------------------------------------- */
+
+static void test_disk_full(void)
+{
+	char mnt[128];
+	snprintf(mnt, sizeof(mnt), "%s/small", tmp);
+	CU_ASSERT_EQUAL_FATAL(mkdir(mnt, 0700), 0);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=4m,mode=0700") != 0) {
+		fprintf(stderr, "\n  SKIPPED disk-full test: cannot mount a tmpfs (%s; needs root) ",
+			strerror(errno));
+		return;
+	}
+	struct tdb t;
+	snprintf(t.dir, sizeof(t.dir), "%s", mnt);
+	snprintf(t.db, sizeof(t.db), "%s/fount.db", mnt);
+	snprintf(t.kek, sizeof(t.kek), "file:%s/store.kek", mnt);
+	struct store *s = tdb_open(&t);
+	char ballast[200], first[STORE_ID_MAX + 1], id[STORE_ID_MAX + 1];
+	snprintf(ballast, sizeof(ballast), "%s/ballast", mnt);
+	static uint8_t key[60000];
+	memset(key, 0x33, sizeof(key));
+	EXPECT_OK(put_key(s, "T", key, 32, first));
+	/* 1 MiB we can give back later */
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s bs=64k count=16 2>/dev/null", ballast);
+	CU_ASSERT_EQUAL(testlib_sh(cmd), 0);
+	err_t r = ERR_OK;
+	int puts = 0;
+	for (; puts < 400 && r == ERR_OK; puts++)
+		r = put_key(s, "T", key, sizeof(key), id);
+	fprintf(stderr, "\n  disk full after %d puts: %s ", puts, err_str(r));
+	CU_ASSERT_NOT_EQUAL(r, ERR_OK);
+	CU_ASSERT(r == ERR_STORE_FULL || r == ERR_STORE_IO || r == ERR_STORE_COMMIT_UNKNOWN);
+	CU_ASSERT_EQUAL(id[0], '\0'); /* no identifier handed out */
+	/* reads still work */
+	struct store_object o;
+	EXPECT_OK(store_get(s, first, "T", 0, &o));
+	store_object_free(&o);
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	EXPECT_OK(store_get_material(s, first, "T", 0, &m, &ml));
+	CU_ASSERT(ml == 32 && m && m[0] == 0x33);
+	secmem_free(m, ml);
+	/* a second write while still full is refused as well */
+	CU_ASSERT_NOT_EQUAL(put_key(s, "T", key, sizeof(key), id), ERR_OK);
+	/* space back: writes work again */
+	CU_ASSERT_EQUAL(unlink(ballast), 0);
+	EXPECT_OK(put_key(s, "T", key, 32, id));
+	EXPECT_OK(store_get_material(s, id, "T", 0, &m, &ml));
+	secmem_free(m, ml);
+	struct store_verify_result v;
+	EXPECT_OK(store_verify(s, &v));
+	CU_ASSERT_EQUAL(v.failed, 0);
+	store_verify_free(&v);
+	store_close(s);
+	CU_ASSERT_EQUAL(umount(mnt), 0);
+}
+
+/* ---- configuration ---------------------------------------------------------------------------- */
+
+static void test_config_keys(void)
+{
+	struct config c;
+	char eb[256];
+	config_defaults(&c);
+	CU_ASSERT(c.service_state_dir[0] != '\0');
+	if (geteuid() == 0)
+		CU_ASSERT_STRING_EQUAL(c.service_state_dir, "/var/lib/fount");
+	char want[600];
+	snprintf(want, sizeof(want), "%s/fount.db", c.service_state_dir);
+	CU_ASSERT_STRING_EQUAL(c.store_path, want);
+	snprintf(want, sizeof(want), "file:%s/store.kek", c.service_state_dir);
+	CU_ASSERT_STRING_EQUAL(c.store_kek, want);
+
+	setenv("FOUNT_SERVICE_STATE_DIR", "/srv/fount-state", 1);
+	EXPECT_OK(config_load(&c, NULL, false, eb, sizeof(eb)));
+	CU_ASSERT_STRING_EQUAL(c.store_path, "/srv/fount-state/fount.db");
+	CU_ASSERT_STRING_EQUAL(c.store_kek, "file:/srv/fount-state/store.kek");
+	setenv("FOUNT_STORE_PATH", "/data/keys.db", 1);
+	setenv("FOUNT_STORE_KEK", "hsm:store-kek", 1);
+	EXPECT_OK(config_load(&c, NULL, false, eb, sizeof(eb)));
+	CU_ASSERT_STRING_EQUAL(c.store_path, "/data/keys.db");
+	CU_ASSERT_STRING_EQUAL(c.store_kek, "hsm:store-kek");
+	unsetenv("FOUNT_SERVICE_STATE_DIR");
+	unsetenv("FOUNT_STORE_PATH");
+	unsetenv("FOUNT_STORE_KEK");
+
+	/* the state dir is created 0700 */
+	char dir[200];
+	snprintf(dir, sizeof(dir), "%s/state/a/b", tmp);
+	EXPECT_OK(store_state_dir_ensure(dir, eb, sizeof(eb)));
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(dir, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
+	EXPECT_OK(store_state_dir_ensure(dir, eb, sizeof(eb)));
+
+	/* store_open makes the database's folder 0700 */
+	char db[256], kek[280];
+	snprintf(db, sizeof(db), "%s/state/new/fount.db", tmp);
+	snprintf(kek, sizeof(kek), "file:%s/state/new/store.kek", tmp);
+	struct store_options o = {db, kek, NULL, 0, 0, 0};
+	struct store *s = NULL;
+	EXPECT_OK(store_open(&o, &s, eb, sizeof(eb)));
+	store_close(s);
+	snprintf(dir, sizeof(dir), "%s/state/new", tmp);
+	CU_ASSERT_EQUAL(stat(dir, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
+}
+
+TEST_SUITE(store, suite_init, suite_clean,
+	   TEST(test_aead_vectors),
+	   TEST(test_aead_seal_open),
+	   TEST(test_put_get_roundtrip),
+	   TEST(test_tenant_isolation),
+	   TEST(test_lifecycle_allowed),
+	   TEST(test_lifecycle_refused),
+	   TEST(test_destroy_wipes_material),
+	   TEST(test_managed_attrs_refused),
+	   TEST(test_attr_add_modify_delete),
+	   TEST(test_find_filters),
+	   TEST(test_seal_tamper),
+	   TEST(test_seal_moved_record),
+	   TEST(test_other_kek_refused),
+	   TEST(test_hsm_kek),
+	   TEST(test_migrations),
+	   TEST(test_group_commit),
+	   TEST(test_group_commit_isolated_errors),
+	   TEST(test_record_access),
+	   TEST(test_crash_safety),
+	   TEST(test_disk_full),
+	   TEST(test_config_keys))
