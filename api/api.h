@@ -31,6 +31,12 @@ struct api_kmip_options {
 };
 
 struct api_kmip;
+struct store;
+
+/* api_set_store gives the listeners the key store their object operations
+ * work on (NULL: none; Create, Get and the rest are then Operation Not
+ * Supported). Set it before the listeners start, clear it after they stop. */
+void api_set_store(struct store *s);
 
 /* api_kmip_start loads the certificates, binds the listener and starts
  * serving on threads of its own. On failure it returns an error and writes

@@ -65,8 +65,25 @@ struct kmip_operation {
 	kmip_handler handler;
 };
 
+/* The operations on managed objects (api/kmip_objects.c). */
+void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		    struct kmip_result *res);
+void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		    struct kmip_result *res);
+void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		 struct kmip_result *res);
+void kmip_op_get_attributes(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			    struct kmip_result *res);
+void kmip_op_activate(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		      struct kmip_result *res);
+void kmip_op_revoke(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		    struct kmip_result *res);
+void kmip_op_destroy(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		     struct kmip_result *res);
+
 /* kmip_operations returns the table of operations fount implements, in the
- * order Query Operations lists them. */
+ * order Query Operations lists them: the object operations only when the
+ * server has a store (ops_set_store). */
 size_t kmip_operations(const struct kmip_operation **out);
 
 /* kmip_process answers one request message: |req| (|req_len| bytes, one

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "api/ops.h"
 #include "keygen/keygen.h"
 
 /* The largest RNG Retrieve fount answers in one request. */
@@ -79,7 +80,7 @@ static void op_discover_versions(struct kmip_request *rq, const struct ttlv_item
 /* ---- Query (KMIP 1.4 §4.25) ----------------------------------------------
  * Answers in the order of the spec's response table, whatever order the
  * functions were asked in; a function fount has nothing for gets nothing. */
-static const uint32_t object_types[] = {0}; /* managed objects arrive with the store */
+static const uint32_t object_types[] = {KMIP_OBJECT_TYPE_SYMMETRIC_KEY}; /* with a store */
 
 static void op_query(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		     struct kmip_result *res)
@@ -106,9 +107,8 @@ static void op_query(struct kmip_request *rq, const struct ttlv_item *p, struct 
 				ttlv_enc_enum(out, KMIP_TAG_OPERATION, ops[i].operation);
 	}
 	if (want & 1u << KMIP_QUERY_FUNCTION_QUERY_OBJECTS) {
-		for (size_t i = 0; i < ARRAY_SIZE(object_types); i++)
-			if (object_types[i] != 0)
-				ttlv_enc_enum(out, KMIP_TAG_OBJECT_TYPE, object_types[i]);
+		for (size_t i = 0; i < ARRAY_SIZE(object_types) && ops_have_store(); i++)
+			ttlv_enc_enum(out, KMIP_TAG_OBJECT_TYPE, object_types[i]);
 	}
 	if (want & 1u << KMIP_QUERY_FUNCTION_QUERY_SERVER_INFORMATION)
 		ttlv_enc_cstr(out, KMIP_TAG_VENDOR_IDENTIFICATION, "fount");
@@ -208,15 +208,29 @@ static void op_rng_seed(struct kmip_request *rq, const struct ttlv_item *p, stru
 
 /* RNG Retrieve and RNG Seed: KMIP 1.2 (KMIP 1.2 §4.35, §4.36); Discover
  * Versions: KMIP 1.1 (§4.26). */
-static const struct kmip_operation operations[] = {
-	{KMIP_OPERATION_QUERY, 0, op_query},
-	{KMIP_OPERATION_DISCOVER_VERSIONS, 1, op_discover_versions},
-	{KMIP_OPERATION_RNG_RETRIEVE, 2, op_rng_retrieve},
-	{KMIP_OPERATION_RNG_SEED, 2, op_rng_seed},
+#define BASE_OPERATIONS                                                  \
+	{KMIP_OPERATION_QUERY, 0, op_query},                             \
+	{KMIP_OPERATION_DISCOVER_VERSIONS, 1, op_discover_versions},     \
+	{KMIP_OPERATION_RNG_RETRIEVE, 2, op_rng_retrieve},               \
+	{KMIP_OPERATION_RNG_SEED, 2, op_rng_seed}
+static const struct kmip_operation without_store[] = {BASE_OPERATIONS};
+static const struct kmip_operation with_store[] = {
+	{KMIP_OPERATION_CREATE, 0, kmip_op_create},
+	{KMIP_OPERATION_LOCATE, 0, kmip_op_locate},
+	{KMIP_OPERATION_GET, 0, kmip_op_get},
+	{KMIP_OPERATION_GET_ATTRIBUTES, 0, kmip_op_get_attributes},
+	{KMIP_OPERATION_ACTIVATE, 0, kmip_op_activate},
+	{KMIP_OPERATION_REVOKE, 0, kmip_op_revoke},
+	{KMIP_OPERATION_DESTROY, 0, kmip_op_destroy},
+	BASE_OPERATIONS,
 };
 
 size_t kmip_operations(const struct kmip_operation **out)
 {
-	*out = operations;
-	return ARRAY_SIZE(operations);
+	if (ops_have_store()) {
+		*out = with_store;
+		return ARRAY_SIZE(with_store);
+	}
+	*out = without_store;
+	return ARRAY_SIZE(without_store);
 }

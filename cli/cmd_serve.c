@@ -15,6 +15,7 @@
 #include "hsm/hsm.h"
 #include "keygen/keygen.h"
 #include "selftest/selftest.h"
+#include "store/store.h"
 
 static const char usage[] =
 	"usage: fount [-c FILE] serve [--status-seconds N]\n"
@@ -190,8 +191,24 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 				 hc->name, err_str(hr));
 	}
 	log_info("fount %s operational; provider %s", FOUNT_VERSION, keygen_provider_name());
+	/* the store: durable, sealed; the KMIP object operations use it */
+	struct store *st = NULL;
+	char why[512] = "";
+	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek};
+	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
+		fprintf(stderr, "fount serve: %s\n", why);
+		drbg_tree_shutdown();
+		entropy_shutdown();
+		for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
+			hsm_close(hsms[i]);
+		return EXIT_FAIL;
+	}
+	log_info("key store %s (KEK %s)", cfg->store_path, cfg->store_kek);
+	api_set_store(st);
 	struct api_kmip *kmip = NULL;
 	if (start_kmip(cfg, &kmip) != ERR_OK) {
+		api_set_store(NULL);
+		store_close(st);
 		drbg_tree_shutdown();
 		entropy_shutdown();
 		for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
@@ -241,8 +258,11 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 			reported_error = true;
 		}
 	}
-	/* no request may be in flight when the DRBG state is wiped */
+	/* no request may be in flight when the store closes and the DRBG
+	 * state is wiped */
 	api_kmip_stop(kmip);
+	api_set_store(NULL);
+	store_close(st);
 	/* the registered HSM sources point into hsms[]: the pipeline goes first */
 	drbg_tree_shutdown();
 	entropy_shutdown();

@@ -1,7 +1,8 @@
 /* tests/test_pykmip.c — interoperability with a real KMIP client:
- * python3-pykmip's KMIPProxy (Debian's /usr/bin/python3) against `fount
- * serve` over mutual TLS, with the PKI and the pykmip.conf fount makes on
- * its first start, at KMIP 1.2 (PyKMIP's default) and 1.4. */
+ * python3-pykmip's KMIPProxy and ProxyKmipClient (Debian's /usr/bin/python3)
+ * against `fount serve` over mutual TLS, with the PKI and the pykmip.conf
+ * fount makes on its first start, at KMIP 1.2 (PyKMIP's default) and 1.4:
+ * discovery, Query, and a key's whole lifecycle. */
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -81,6 +82,10 @@ static void run_client(const char *version)
 	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"versions\": [\"1.4\", \"1.3\", \"1.2\", \"1.1\", \"1.0\"]"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"RNG_RETRIEVE\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"vendor\": \"fount\""));
+	/* a key's whole life: create, get, attributes, activate, locate, the
+	 * refusals for destroying an Active key and getting a destroyed one */
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"lifecycle\": \"ok\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"CREATE\""));
 	free(res);
 }
 

@@ -1,0 +1,617 @@
+/* api/kmip_objects.c — the KMIP operations on managed objects: Create,
+ * Get, Get Attributes, Activate, Revoke, Destroy and Locate (KMIP 1.4
+ * §4.1, §4.11, §4.12, §4.19, §4.20, §4.21, §4.9). They decode TTLV, call
+ * the operation layer (api/ops.c) and encode the answer; the rules (tenants,
+ * lifecycle, durability, sealing) live there and in store/. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/internal.h"
+#include "api/ops.h"
+
+/* uid_of reads the request's Unique Identifier, or takes the ID
+ * Placeholder (the identifier an earlier item of this batch returned,
+ * KMIP 1.4 §2.1.?/Usage Guide) when there is none. */
+static bool uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[STORE_ID_MAX + 1],
+		   struct kmip_result *res)
+{
+	const struct ttlv_item *u = ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER);
+	if (u == NULL) {
+		if (rq->id_placeholder[0] == '\0') {
+			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
+				  "no Unique Identifier, and no earlier item of this batch set the ID Placeholder");
+			return false;
+		}
+		snprintf(out, STORE_ID_MAX + 1, "%s", rq->id_placeholder);
+		return true;
+	}
+	if (u->type != TTLV_TEXT || u->len == 0 || u->len > STORE_ID_MAX) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Unique Identifier must be text of 1 to %d bytes",
+			  STORE_ID_MAX);
+		return false;
+	}
+	memcpy(out, u->val, u->len);
+	out[u->len] = '\0';
+	return true;
+}
+
+/* fail_err answers a failed operation-layer call in KMIP's terms. */
+static void fail_err(struct kmip_result *res, err_t r, const char *id)
+{
+	switch (r) {
+	case ERR_STORE_NOT_FOUND:
+		kmip_fail(res, KMIP_RESULT_REASON_ITEM_NOT_FOUND, "no object %s", id);
+		return;
+	case ERR_STORE_ACTIVE:
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "object %s is Active: revoke it first", id);
+		return;
+	case ERR_STORE_DESTROYED:
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "object %s is destroyed", id);
+		return;
+	case ERR_STORE_STATE:
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "object %s's state does not allow that", id);
+		return;
+	case ERR_STORE_MANAGED_ATTR:
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "that attribute is set by the server");
+		return;
+	case ERR_UNSUPPORTED:
+		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "%s", err_str(r));
+		return;
+	case ERR_INVALID_ARG:
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "%s", err_str(r));
+		return;
+	default:
+		kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "%s", err_str(r));
+		return;
+	}
+}
+
+/* ---- template attributes --------------------------------------------------- */
+
+#define MAX_ATTRS 64
+
+struct template {
+	struct ops_new_key k;
+	struct store_attr attrs[MAX_ATTRS];
+	size_t n;
+	struct ttlv_enc enc[MAX_ATTRS]; /* the encodings of structure values */
+	size_t n_enc;
+	char names[MAX_ATTRS][STORE_ATTR_NAME_MAX + 1];
+	char search[MAX_ATTRS][256];
+};
+
+static void template_free(struct template *t)
+{
+	for (size_t i = 0; i < t->n_enc; i++)
+		ttlv_enc_free(&t->enc[i]);
+}
+
+/* add_generic keeps an attribute as it came: name, index, type, value */
+static bool add_generic(struct template *t, const char *name, uint32_t index, const struct ttlv_item *v,
+			struct kmip_result *res)
+{
+	if (t->n == MAX_ATTRS) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "more than %d attributes", MAX_ATTRS);
+		return false;
+	}
+	struct store_attr *a = &t->attrs[t->n];
+	snprintf(t->names[t->n], sizeof t->names[t->n], "%s", name);
+	switch (v->type) {
+	case TTLV_INTEGER:
+	case TTLV_LONG:
+	case TTLV_ENUM:
+	case TTLV_BOOL:
+	case TTLV_DATETIME:
+	case TTLV_INTERVAL:
+		store_attr_int(a, t->names[t->n], index, v->type,
+			       v->type == TTLV_INTEGER ? (int64_t)ttlv_int(v) : (int64_t)v->u);
+		break;
+	case TTLV_TEXT:
+	case TTLV_BYTES:
+	case TTLV_BIGINT:
+		*a = (struct store_attr){.name = t->names[t->n], .index = index, .type = v->type,
+					 .value = v->val, .value_len = v->len};
+		if (v->type == TTLV_TEXT && v->len < sizeof t->search[0]) {
+			memcpy(t->search[t->n], v->val, v->len);
+			t->search[t->n][v->len] = '\0';
+			a->search = t->search[t->n];
+		}
+		break;
+	case TTLV_STRUCTURE: {
+		struct ttlv_enc *e = &t->enc[t->n_enc++];
+		ttlv_enc_init(e, STORE_ATTR_VALUE_MAX);
+		ttlv_enc_item(e, v);
+		if (ttlv_enc_finish(e) != ERR_OK) {
+			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s is too large", name);
+			return false;
+		}
+		*a = (struct store_attr){.name = t->names[t->n], .index = index, .type = v->type,
+					 .value = e->buf, .value_len = e->len};
+		/* a Name is found by its Name Value */
+		const struct ttlv_item *nv = ttlv_find(v, KMIP_TAG_NAME_VALUE);
+		if (nv != NULL && nv->type == TTLV_TEXT && nv->len < sizeof t->search[0]) {
+			memcpy(t->search[t->n], nv->val, nv->len);
+			t->search[t->n][nv->len] = '\0';
+			a->search = t->search[t->n];
+		}
+		break;
+	}
+	default:
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s has an unknown type", name);
+		return false;
+	}
+	t->n++;
+	return true;
+}
+
+static bool is(const struct ttlv_item *n, const char *name)
+{
+	return n->len == strlen(name) && memcmp(n->val, name, n->len) == 0;
+}
+
+/* parse_template reads the Attributes of a Template-Attribute (and, as
+ * FortiOS sends them, of the payload itself). */
+static bool parse_template(const struct ttlv_item *p, struct template *t, struct kmip_result *res)
+{
+	const struct ttlv_item *scopes[2] = {ttlv_find(p, KMIP_TAG_TEMPLATE_ATTRIBUTE), p};
+	for (size_t s = 0; s < 2; s++) {
+		for (const struct ttlv_item *a = ttlv_find(scopes[s], KMIP_TAG_ATTRIBUTE); a != NULL;
+		     a = ttlv_find_next(a)) {
+			const struct ttlv_item *n = ttlv_find(a, KMIP_TAG_ATTRIBUTE_NAME);
+			const struct ttlv_item *ix = ttlv_find(a, KMIP_TAG_ATTRIBUTE_INDEX);
+			const struct ttlv_item *v = ttlv_find(a, KMIP_TAG_ATTRIBUTE_VALUE);
+			if (n == NULL || n->type != TTLV_TEXT || n->len == 0 || n->len > STORE_ATTR_NAME_MAX ||
+			    v == NULL || (ix != NULL && (ix->type != TTLV_INTEGER || ttlv_int(ix) < 0))) {
+				kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
+					  "an Attribute needs a Name (text), a Value and at most a non-negative Index");
+				return false;
+			}
+			uint32_t index = ix != NULL ? (uint32_t)ttlv_int(ix) : 0;
+			char name[STORE_ATTR_NAME_MAX + 1];
+			memcpy(name, n->val, n->len);
+			name[n->len] = '\0';
+			if (is(n, "Cryptographic Algorithm") && v->type == TTLV_ENUM) {
+				t->k.alg = (uint32_t)v->u;
+			} else if (is(n, "Cryptographic Length") && v->type == TTLV_INTEGER && ttlv_int(v) > 0) {
+				t->k.length = (uint32_t)ttlv_int(v);
+			} else if (is(n, "Cryptographic Usage Mask") && v->type == TTLV_INTEGER) {
+				t->k.usage_mask = (uint32_t)ttlv_int(v);
+			} else if (is(n, "Activation Date") && v->type == TTLV_DATETIME) {
+				t->k.activation_date = (int64_t)v->u;
+			} else if (is(n, "Cryptographic Algorithm") || is(n, "Cryptographic Length") ||
+				   is(n, "Cryptographic Usage Mask") || is(n, "Activation Date")) {
+				kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s has the wrong type", name);
+				return false;
+			} else if (store_attr_is_managed(name)) {
+				kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "attribute %s is set by the server",
+					  name);
+				return false;
+			} else if (!add_generic(t, name, index, v, res)) {
+				return false;
+			}
+		}
+	}
+	t->k.attrs = t->attrs;
+	t->k.n_attrs = t->n;
+	return true;
+}
+
+/* ---- Create (§4.1) --------------------------------------------------------- */
+void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		      struct kmip_result *res)
+{
+	const struct ttlv_item *ot = ttlv_find(p, KMIP_TAG_OBJECT_TYPE);
+	if (ot == NULL || ot->type != TTLV_ENUM) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Create needs an Object Type");
+		return;
+	}
+	if (ot->u != KMIP_OBJECT_TYPE_SYMMETRIC_KEY) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
+			  "Create makes Symmetric Keys (use Create Key Pair for key pairs)");
+		return;
+	}
+	struct template t;
+	memset(&t, 0, sizeof t);
+	if (!parse_template(p, &t, res))
+		goto out;
+	if (t.k.alg == 0) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Create needs a Cryptographic Algorithm");
+		goto out;
+	}
+	char id[STORE_ID_MAX + 1];
+	err_t r = ops_create_symmetric(rq->peer, &t.k, id);
+	if (r == ERR_UNSUPPORTED) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
+			  "fount makes AES-128/192/256 and HMAC-SHA256/384/512 keys, not algorithm %u length %u",
+			  (unsigned)t.k.alg, (unsigned)t.k.length);
+		goto out;
+	}
+	if (r != ERR_OK) {
+		fail_err(res, r, "");
+		goto out;
+	}
+	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
+	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
+	ttlv_enc_enum(out, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, id);
+	ttlv_enc_end(out);
+out:
+	template_free(&t);
+}
+
+/* ---- Get (§4.11) -------------------------------------------------------------
+ * A symmetric key comes back Raw with its algorithm and length in the Key
+ * Block and no attributes in the Key Value (mongod, libkmip). */
+void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		   struct kmip_result *res)
+{
+	char id[STORE_ID_MAX + 1];
+	if (!uid_of(rq, p, id, res))
+		return;
+	const struct ttlv_item *kft = ttlv_find(p, KMIP_TAG_KEY_FORMAT_TYPE);
+	if (ttlv_find(p, KMIP_TAG_KEY_WRAPPING_SPECIFICATION) != NULL) {
+		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "wrapped Get is not supported yet");
+		return;
+	}
+	struct store_object o;
+	err_t r = ops_get(rq->peer, id, &o);
+	if (r != ERR_OK) {
+		fail_err(res, r, id);
+		return;
+	}
+	if (o.type != STORE_OBJ_SYMMETRIC_KEY) {
+		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "Get of this object type is not supported yet");
+		store_object_free(&o);
+		return;
+	}
+	if (kft != NULL && (kft->type != TTLV_ENUM || kft->u != KMIP_KEY_FORMAT_TYPE_RAW)) {
+		kmip_fail(res, KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "symmetric keys are served Raw");
+		store_object_free(&o);
+		return;
+	}
+	uint8_t *key = NULL;
+	size_t key_len = 0;
+	r = ops_get_material(rq->peer, id, "kmip get", &key, &key_len);
+	if (r != ERR_OK || key == NULL) {
+		fail_err(res, r != ERR_OK ? r : ERR_STORE_DESTROYED, id);
+		store_object_free(&o);
+		return;
+	}
+	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
+	ttlv_enc_enum(out, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, id);
+	ttlv_enc_begin(out, KMIP_TAG_SYMMETRIC_KEY);
+	ttlv_enc_begin(out, KMIP_TAG_KEY_BLOCK);
+	ttlv_enc_enum(out, KMIP_TAG_KEY_FORMAT_TYPE, KMIP_KEY_FORMAT_TYPE_RAW);
+	ttlv_enc_begin(out, KMIP_TAG_KEY_VALUE);
+	ttlv_enc_bytes(out, KMIP_TAG_KEY_MATERIAL, key, key_len);
+	ttlv_enc_end(out);
+	ttlv_enc_enum(out, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, o.alg);
+	ttlv_enc_int(out, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, (int32_t)(key_len * 8));
+	ttlv_enc_end(out);
+	ttlv_enc_end(out);
+	ttlv_enc_end(out);
+	secmem_free(key, key_len);
+	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
+	store_object_free(&o);
+}
+
+/* ---- Get Attributes (§4.12) ----------------------------------------------------
+ * Only the names asked, in request order; an absent one is omitted (vCenter
+ * probes x- names); none asked: all fount keeps. */
+static void put_attr_header(struct ttlv_enc *e, const char *name, uint32_t index)
+{
+	ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE);
+	ttlv_enc_cstr(e, KMIP_TAG_ATTRIBUTE_NAME, name);
+	if (index != 0)
+		ttlv_enc_int(e, KMIP_TAG_ATTRIBUTE_INDEX, (int32_t)index);
+}
+
+/* put_managed writes the server-kept attribute |name| of |o|; false when
+ * the object has no such attribute (or the version does not define it). */
+static bool put_managed(struct ttlv_enc *e, const struct store_object *o, const char *name, int32_t minor)
+{
+	struct {
+		const char *name;
+		int64_t v;
+		uint8_t type;
+		int32_t since;
+	} fixed[] = {
+		{"Object Type", o->type, TTLV_ENUM, 0},
+		{"Cryptographic Algorithm", o->alg, TTLV_ENUM, 0},
+		{"Cryptographic Length", o->length, TTLV_INTEGER, 0},
+		{"Cryptographic Usage Mask", o->usage_mask, TTLV_INTEGER, 0},
+		{"State", o->state, TTLV_ENUM, 0},
+		{"Initial Date", o->initial_date, TTLV_DATETIME, 0},
+		{"Activation Date", o->activation_date, TTLV_DATETIME, 0},
+		{"Deactivation Date", o->deactivation_date, TTLV_DATETIME, 0},
+		{"Destroy Date", o->destroy_date, TTLV_DATETIME, 0},
+		{"Compromise Date", o->compromise_date, TTLV_DATETIME, 0},
+		{"Compromise Occurrence Date", o->compromise_occurrence_date, TTLV_DATETIME, 0},
+		{"Last Change Date", o->last_change_date, TTLV_DATETIME, 0},
+		{"Original Creation Date", o->original_creation_date, TTLV_DATETIME, 2},
+	};
+	if (strcmp(name, "Unique Identifier") == 0) {
+		put_attr_header(e, name, 0);
+		ttlv_enc_cstr(e, KMIP_TAG_ATTRIBUTE_VALUE, o->id);
+		ttlv_enc_end(e);
+		return true;
+	}
+	if (strcmp(name, "Digest") == 0) {
+		if (!o->has_digest)
+			return false;
+		put_attr_header(e, name, 0);
+		ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE_VALUE);
+		ttlv_enc_enum(e, KMIP_TAG_HASHING_ALGORITHM, KMIP_HASHING_ALGORITHM_SHA_256);
+		ttlv_enc_bytes(e, KMIP_TAG_DIGEST_VALUE, o->digest, sizeof o->digest);
+		if (o->key_format != 0)
+			ttlv_enc_enum(e, KMIP_TAG_KEY_FORMAT_TYPE, o->key_format);
+		ttlv_enc_end(e);
+		ttlv_enc_end(e);
+		return true;
+	}
+	if (strcmp(name, "Revocation Reason") == 0) {
+		if (o->revocation_reason == 0)
+			return false;
+		put_attr_header(e, name, 0);
+		ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE_VALUE);
+		ttlv_enc_enum(e, KMIP_TAG_REVOCATION_REASON_CODE, o->revocation_reason);
+		ttlv_enc_end(e);
+		ttlv_enc_end(e);
+		return true;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
+		if (strcmp(name, fixed[i].name) != 0)
+			continue;
+		/* 0 is "not set" for dates, algorithm and length; a usage mask of
+		 * 0 is a real value (libmongocrypt registers with mask 0) */
+		bool set = fixed[i].v != 0 || strcmp(name, "Cryptographic Usage Mask") == 0;
+		if (!set || minor < fixed[i].since)
+			return false;
+		put_attr_header(e, name, 0);
+		if (fixed[i].type == TTLV_ENUM)
+			ttlv_enc_enum(e, KMIP_TAG_ATTRIBUTE_VALUE, (uint32_t)fixed[i].v);
+		else if (fixed[i].type == TTLV_INTEGER)
+			ttlv_enc_int(e, KMIP_TAG_ATTRIBUTE_VALUE, (int32_t)fixed[i].v);
+		else
+			ttlv_enc_datetime(e, KMIP_TAG_ATTRIBUTE_VALUE, fixed[i].v);
+		ttlv_enc_end(e);
+		return true;
+	}
+	return false;
+}
+
+/* put_stored writes every instance of a stored attribute |name| */
+static void put_stored(struct ttlv_enc *e, const struct store_object *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_attrs; i++) {
+		const struct store_attr *a = &o->attrs[i];
+		if (strcmp(a->name, name) != 0)
+			continue;
+		put_attr_header(e, a->name, a->index);
+		int64_t v = 0;
+		switch (a->type) {
+		case TTLV_STRUCTURE: {
+			/* kept as its TTLV encoding: write it back under Attribute Value */
+			struct ttlv_doc d;
+			if (ttlv_decode(&d, a->value, a->value_len) == ERR_OK) {
+				const struct ttlv_item *root = ttlv_root(&d);
+				ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE_VALUE);
+				for (const struct ttlv_item *c = root->child; c != NULL; c = c->next)
+					ttlv_enc_item(e, c);
+				ttlv_enc_end(e);
+				ttlv_doc_free(&d);
+			}
+			break;
+		}
+		case TTLV_TEXT: ttlv_enc_text(e, KMIP_TAG_ATTRIBUTE_VALUE, (const char *)a->value, a->value_len); break;
+		case TTLV_BYTES: ttlv_enc_bytes(e, KMIP_TAG_ATTRIBUTE_VALUE, a->value, a->value_len); break;
+		case TTLV_INTEGER:
+			if (store_attr_get_int(a, &v) == ERR_OK)
+				ttlv_enc_int(e, KMIP_TAG_ATTRIBUTE_VALUE, (int32_t)v);
+			break;
+		case TTLV_ENUM:
+			if (store_attr_get_int(a, &v) == ERR_OK)
+				ttlv_enc_enum(e, KMIP_TAG_ATTRIBUTE_VALUE, (uint32_t)v);
+			break;
+		case TTLV_LONG:
+			if (store_attr_get_int(a, &v) == ERR_OK)
+				ttlv_enc_long(e, KMIP_TAG_ATTRIBUTE_VALUE, v);
+			break;
+		case TTLV_BOOL:
+			if (store_attr_get_int(a, &v) == ERR_OK)
+				ttlv_enc_bool(e, KMIP_TAG_ATTRIBUTE_VALUE, v != 0);
+			break;
+		case TTLV_DATETIME:
+			if (store_attr_get_int(a, &v) == ERR_OK)
+				ttlv_enc_datetime(e, KMIP_TAG_ATTRIBUTE_VALUE, v);
+			break;
+		case TTLV_INTERVAL:
+			if (store_attr_get_int(a, &v) == ERR_OK)
+				ttlv_enc_interval(e, KMIP_TAG_ATTRIBUTE_VALUE, (uint32_t)v);
+			break;
+		default:
+			break;
+		}
+		ttlv_enc_end(e);
+	}
+}
+
+static const char *const all_managed[] = {
+	"Unique Identifier", "Object Type", "Cryptographic Algorithm", "Cryptographic Length",
+	"Cryptographic Usage Mask", "Digest", "State", "Initial Date", "Activation Date",
+	"Deactivation Date", "Destroy Date", "Compromise Date", "Compromise Occurrence Date",
+	"Revocation Reason", "Last Change Date", "Original Creation Date",
+};
+
+void kmip_op_get_attributes(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			      struct kmip_result *res)
+{
+	char id[STORE_ID_MAX + 1];
+	if (!uid_of(rq, p, id, res))
+		return;
+	struct store_object o;
+	err_t r = ops_get(rq->peer, id, &o);
+	if (r != ERR_OK) {
+		fail_err(res, r, id);
+		return;
+	}
+	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
+	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, id);
+	const struct ttlv_item *n = ttlv_find(p, KMIP_TAG_ATTRIBUTE_NAME);
+	if (n == NULL) {
+		for (size_t i = 0; i < ARRAY_SIZE(all_managed); i++)
+			(void)put_managed(out, &o, all_managed[i], rq->version.minor);
+		const char *last = NULL;
+		for (size_t i = 0; i < o.n_attrs; i++) {
+			if (last == NULL || strcmp(last, o.attrs[i].name) != 0)
+				put_stored(out, &o, o.attrs[i].name);
+			last = o.attrs[i].name;
+		}
+	}
+	for (; n != NULL; n = ttlv_find_next(n)) {
+		if (n->type != TTLV_TEXT || n->len == 0 || n->len > STORE_ATTR_NAME_MAX) {
+			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Attribute Name must be text");
+			break;
+		}
+		char name[STORE_ATTR_NAME_MAX + 1];
+		memcpy(name, n->val, n->len);
+		name[n->len] = '\0';
+		if (!put_managed(out, &o, name, rq->version.minor))
+			put_stored(out, &o, name);
+	}
+	ttlv_enc_end(out);
+	store_object_free(&o);
+}
+
+/* ---- Activate, Revoke, Destroy (§4.19-4.21): answer with the identifier -- */
+static void answer_uid(struct kmip_request *rq, struct ttlv_enc *out, const char *id)
+{
+	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
+	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
+	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, id);
+	ttlv_enc_end(out);
+}
+
+void kmip_op_activate(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			struct kmip_result *res)
+{
+	char id[STORE_ID_MAX + 1];
+	if (!uid_of(rq, p, id, res))
+		return;
+	err_t r = ops_activate(rq->peer, id);
+	if (r != ERR_OK)
+		fail_err(res, r, id);
+	else
+		answer_uid(rq, out, id);
+}
+
+void kmip_op_revoke(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		      struct kmip_result *res)
+{
+	char id[STORE_ID_MAX + 1];
+	if (!uid_of(rq, p, id, res))
+		return;
+	const struct ttlv_item *rr = ttlv_find(p, KMIP_TAG_REVOCATION_REASON);
+	const struct ttlv_item *code = ttlv_find(rr, KMIP_TAG_REVOCATION_REASON_CODE);
+	if (code == NULL || code->type != TTLV_ENUM) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Revoke needs a Revocation Reason Code");
+		return;
+	}
+	const struct ttlv_item *occ = ttlv_find(p, KMIP_TAG_COMPROMISE_OCCURRENCE_DATE);
+	int64_t when = occ != NULL && occ->type == TTLV_DATETIME ? (int64_t)occ->u : 0;
+	err_t r = ops_revoke(rq->peer, id, (uint32_t)code->u, when);
+	if (r != ERR_OK)
+		fail_err(res, r, id);
+	else
+		answer_uid(rq, out, id);
+}
+
+void kmip_op_destroy(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		       struct kmip_result *res)
+{
+	char id[STORE_ID_MAX + 1];
+	if (!uid_of(rq, p, id, res))
+		return;
+	err_t r = ops_destroy(rq->peer, id);
+	if (r != ERR_OK)
+		fail_err(res, r, id);
+	else
+		answer_uid(rq, out, id);
+}
+
+/* ---- Locate (§4.9) -----------------------------------------------------------
+ * Filters: Object Type, Cryptographic Algorithm/Length, State, Name, Object
+ * Group; Maximum Items and Offset Items (kmippp pages by 16 and loops for
+ * ever if the offset is ignored); Located Items (1.3+). Only the caller's
+ * objects, and no destroyed ones unless State asks. */
+void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		      struct kmip_result *res)
+{
+	struct store_query q;
+	memset(&q, 0, sizeof q);
+	char name[256] = "", group[256] = "";
+	const struct ttlv_item *mi = ttlv_find(p, KMIP_TAG_MAXIMUM_ITEMS);
+	const struct ttlv_item *oi = ttlv_find(p, KMIP_TAG_OFFSET_ITEMS);
+	if ((mi != NULL && (mi->type != TTLV_INTEGER || ttlv_int(mi) < 0)) ||
+	    (oi != NULL && (oi->type != TTLV_INTEGER || ttlv_int(oi) < 0))) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Maximum Items and Offset Items are non-negative Integers");
+		return;
+	}
+	q.max_items = mi != NULL ? (uint32_t)ttlv_int(mi) : 0;
+	q.offset = oi != NULL ? (uint64_t)ttlv_int(oi) : 0;
+	const struct ttlv_item *scopes[2] = {p, ttlv_find(p, KMIP_TAG_TEMPLATE_ATTRIBUTE)};
+	for (size_t s = 0; s < 2; s++) {
+		for (const struct ttlv_item *a = ttlv_find(scopes[s], KMIP_TAG_ATTRIBUTE); a != NULL;
+		     a = ttlv_find_next(a)) {
+			const struct ttlv_item *n = ttlv_find(a, KMIP_TAG_ATTRIBUTE_NAME);
+			const struct ttlv_item *v = ttlv_find(a, KMIP_TAG_ATTRIBUTE_VALUE);
+			if (n == NULL || v == NULL || n->type != TTLV_TEXT) {
+				kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "an Attribute needs a Name and a Value");
+				return;
+			}
+			if (is(n, "Object Type") && v->type == TTLV_ENUM) {
+				q.type = (uint32_t)v->u;
+			} else if (is(n, "Cryptographic Algorithm") && v->type == TTLV_ENUM) {
+				q.alg = (uint32_t)v->u;
+			} else if (is(n, "Cryptographic Length") && v->type == TTLV_INTEGER) {
+				q.length = (uint32_t)ttlv_int(v);
+			} else if (is(n, "State") && v->type == TTLV_ENUM) {
+				q.state = (uint32_t)v->u;
+			} else if (is(n, "Name")) {
+				const struct ttlv_item *nv = v->type == TTLV_STRUCTURE ? ttlv_find(v, KMIP_TAG_NAME_VALUE) : v;
+				if (nv == NULL || nv->type != TTLV_TEXT || nv->len >= sizeof name) {
+					kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "a Name filter needs a Name Value");
+					return;
+				}
+				memcpy(name, nv->val, nv->len);
+				name[nv->len] = '\0';
+				q.name = name;
+			} else if (is(n, "Object Group") && v->type == TTLV_TEXT && v->len < sizeof group) {
+				memcpy(group, v->val, v->len);
+				group[v->len] = '\0';
+				q.group = group;
+			} else {
+				kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED,
+					  "Locate by this attribute is not supported yet");
+				return;
+			}
+		}
+	}
+	struct store_found f;
+	err_t r = ops_find(rq->peer, &q, &f);
+	if (r != ERR_OK) {
+		fail_err(res, r, "");
+		return;
+	}
+	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
+	if (rq->version.minor >= 3 && (mi != NULL || oi != NULL))
+		ttlv_enc_int(out, KMIP_TAG_LOCATED_ITEMS, f.total > INT32_MAX ? INT32_MAX : (int32_t)f.total);
+	for (size_t i = 0; i < f.n; i++)
+		ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, f.ids[i]);
+	ttlv_enc_end(out);
+	if (f.n > 0)
+		snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", f.ids[0]);
+	store_found_free(&f);
+}
