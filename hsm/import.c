@@ -44,7 +44,12 @@ err_t hsm_aes_key_parse(const uint8_t *in, size_t len, uint8_t *out, size_t cap,
 		hex[text] = '\0';
 		err_t r = hex_decode(out, HSM_AES_KEY_MAX, out_len, hex);
 		secure_zero(hex, sizeof(hex));
-		if (r == ERR_OK)
+		/* hex_decode reads a C string: a NUL among the bytes ends it
+		 * early ("" decodes to 0 bytes, "ab" to 1), so only all |text|
+		 * bytes as digits make a hex key. Without this check a raw
+		 * 32-byte key whose first byte is 0x00 (1 in 256 of them)
+		 * became an empty key. */
+		if (r == ERR_OK && *out_len == text / 2)
 			return ERR_OK;
 		*out_len = 0;
 	}

@@ -546,6 +546,22 @@ static void test_import_key_parse(void)
 	EXPECT_ERR(hsm_aes_key_parse(raw, 33, out, sizeof(out), &n), ERR_KEY_FORMAT);
 	CU_ASSERT_EQUAL(n, 0);
 	EXPECT_ERR(hsm_aes_key_parse(raw, 16, out, 16, &n), ERR_INVALID_ARG);
+	/* raw keys with a NUL byte are raw, not a short hex string: a key
+	 * that begins with 0x00 (1 in 256 random keys) or with two hex
+	 * digits and 0x00 keeps all its bytes */
+	raw[0] = 0x00;
+	EXPECT_OK(hsm_aes_key_parse(raw, 32, out, sizeof(out), &n));
+	CU_ASSERT(n == 32 && memcmp(out, raw, 32) == 0);
+	EXPECT_OK(hsm_aes_key_parse(raw, 16, out, sizeof(out), &n));
+	CU_ASSERT(n == 16 && memcmp(out, raw, 16) == 0);
+	memcpy(raw, "ab", 3);
+	EXPECT_OK(hsm_aes_key_parse(raw, 32, out, sizeof(out), &n));
+	CU_ASSERT(n == 32 && memcmp(out, raw, 32) == 0);
+	memcpy(raw, hex128, 32);
+	raw[31] = 0x00; /* 31 hex digits and a NUL: raw AES-256 */
+	EXPECT_OK(hsm_aes_key_parse(raw, 32, out, sizeof(out), &n));
+	CU_ASSERT(n == 32 && memcmp(out, raw, 32) == 0);
+	raw[0] = 0xff;
 	/* the import parser: AES keys and PKCS#8 private keys, nothing else */
 	EXPECT_OK(hsm_import_key_parse((const uint8_t *)hex128, 32, &k));
 	CU_ASSERT_STRING_EQUAL(hsm_import_key_type(k)->name, "aes-128");
@@ -585,6 +601,12 @@ static void test_import(void)
 	EXPECT_ERR(hsm_import(h, "kek", kek, 24, k, "imp-aes3", 0), ERR_INVALID_ARG);
 	EXPECT_ERR(hsm_import(h, "kek", kek, sizeof(kek), k, "", 0), ERR_INVALID_ARG);
 	hsm_import_key_free(k);
+	/* a raw key that begins with 0x00 imports as the 32 bytes it is */
+	aes[0] = 0x00;
+	EXPECT_OK(hsm_import_key_parse(aes, sizeof(aes), &k));
+	EXPECT_OK(hsm_import(h, "kek", kek, sizeof(kek), k, "imp-aes0", 0));
+	hsm_import_key_free(k);
+	EXPECT_OK(hsm_destroy(h, "imp-aes0"));
 	static const char *const types[] = {"ec-p256", "ed25519"};
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
 		EVP_PKEY *pk = make_pair(types[i]);
