@@ -7,6 +7,7 @@
  * (crypto/fipsmodule/entropy/jitter.cc.inc: 8-bit deltas of a
  * memory-access loop, assessed at H = 0.8). The claim must be confirmed per platform with `fount entropy raw`
  * and NIST's ea_non_iid before it is relied on. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -98,14 +99,15 @@ static err_t jitter_read(void *ctx, uint8_t *out, size_t n)
 	return ERR_OK;
 }
 
-static err_t jitter_probe(void *ctx)
+/* probe_once draws JITTER_PROBE_SAMPLES deltas and checks them; the
+ * figures go to |why| when they fail. */
+static bool probe_once(char *why, size_t why_len)
 {
 	uint64_t state = jitter_seed_state();
 	uint64_t prev = 0;
 	unsigned stuck = 0, zero = 0, distinct = 0, mcv = 0;
 	uint16_t seen[256] = {0};
 
-	UNUSED(ctx);
 	for (unsigned i = 0; i < JITTER_PROBE_SAMPLES; i++) {
 		const uint64_t d = jitter_delta(&state);
 		const uint8_t s = (uint8_t)(d & 0xffu);
@@ -123,11 +125,29 @@ static err_t jitter_probe(void *ctx)
 	secure_zero(&state, sizeof(state));
 	if (zero > 0 || stuck > JITTER_PROBE_MAX_STUCK || distinct < JITTER_PROBE_MIN_DISTINCT ||
 	    mcv > JITTER_PROBE_MAX_MCV) {
-		log_warn("jitter: timer too coarse or deltas stuck (zero %u, stuck %u, distinct %u, "
-			 "most common %u of %u)", zero, stuck, distinct, mcv, JITTER_PROBE_SAMPLES);
-		return ERR_ENTROPY_STARTUP;
+		snprintf(why, why_len, "zero %u, stuck %u, distinct %u, most common %u of %u", zero, stuck,
+			 distinct, mcv, JITTER_PROBE_SAMPLES);
+		return false;
 	}
-	return ERR_OK;
+	return true;
+}
+
+/* The probe is retried on fresh deltas before the source is declared
+ * broken: a vCPU descheduled in the middle of 256 samples can make one
+ * draw look stuck, as one statistical event in the start-up test is
+ * retried (entropy/pipeline.c); a timer that really is too coarse fails
+ * every draw. */
+#define JITTER_PROBE_TRIES 3
+
+static err_t jitter_probe(void *ctx)
+{
+	char why[128] = "";
+	UNUSED(ctx);
+	for (unsigned t = 0; t < JITTER_PROBE_TRIES; t++)
+		if (probe_once(why, sizeof(why)))
+			return ERR_OK;
+	log_warn("jitter: timer too coarse or deltas stuck in %u draws (last: %s)", JITTER_PROBE_TRIES, why);
+	return ERR_ENTROPY_STARTUP;
 }
 
 const struct entropy_source entropy_source_jitter = {
