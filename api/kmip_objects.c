@@ -486,8 +486,16 @@ void kmip_op_get_attributes(struct kmip_request *rq, const struct ttlv_item *p, 
 }
 
 /* ---- Activate, Revoke, Destroy (§4.19-4.21): answer with the identifier -- */
-static void answer_uid(struct kmip_request *rq, struct ttlv_enc *out, const char *id)
+
+/* answer_uid answers |r| of an operation on object |id|: the identifier
+ * (and the ID Placeholder) on success, the failure otherwise. */
+static void answer_uid(struct kmip_request *rq, struct ttlv_enc *out, struct kmip_result *res, err_t r,
+		       const char *id)
 {
+	if (r != ERR_OK) {
+		fail_err(res, r, id);
+		return;
+	}
 	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
 	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
 	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, id);
@@ -495,20 +503,15 @@ static void answer_uid(struct kmip_request *rq, struct ttlv_enc *out, const char
 }
 
 void kmip_op_activate(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
-			struct kmip_result *res)
+		      struct kmip_result *res)
 {
 	char id[STORE_ID_MAX + 1];
-	if (!uid_of(rq, p, id, res))
-		return;
-	err_t r = ops_activate(rq->peer, id);
-	if (r != ERR_OK)
-		fail_err(res, r, id);
-	else
-		answer_uid(rq, out, id);
+	if (uid_of(rq, p, id, res))
+		answer_uid(rq, out, res, ops_activate(rq->peer, id), id);
 }
 
 void kmip_op_revoke(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
-		      struct kmip_result *res)
+		    struct kmip_result *res)
 {
 	char id[STORE_ID_MAX + 1];
 	if (!uid_of(rq, p, id, res))
@@ -521,24 +524,15 @@ void kmip_op_revoke(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	}
 	const struct ttlv_item *occ = ttlv_find(p, KMIP_TAG_COMPROMISE_OCCURRENCE_DATE);
 	int64_t when = occ != NULL && occ->type == TTLV_DATETIME ? (int64_t)occ->u : 0;
-	err_t r = ops_revoke(rq->peer, id, (uint32_t)code->u, when);
-	if (r != ERR_OK)
-		fail_err(res, r, id);
-	else
-		answer_uid(rq, out, id);
+	answer_uid(rq, out, res, ops_revoke(rq->peer, id, (uint32_t)code->u, when), id);
 }
 
 void kmip_op_destroy(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
-		       struct kmip_result *res)
+		     struct kmip_result *res)
 {
 	char id[STORE_ID_MAX + 1];
-	if (!uid_of(rq, p, id, res))
-		return;
-	err_t r = ops_destroy(rq->peer, id);
-	if (r != ERR_OK)
-		fail_err(res, r, id);
-	else
-		answer_uid(rq, out, id);
+	if (uid_of(rq, p, id, res))
+		answer_uid(rq, out, res, ops_destroy(rq->peer, id), id);
 }
 
 /* ---- Locate (§4.9) -----------------------------------------------------------
