@@ -88,6 +88,45 @@ static struct entropy_source fake_src(const char *name, struct fake *f)
 	};
 }
 
+/* The fakes' healthy sequence is what keeps the tests below exact, so it is
+ * checked against the tightest cutoffs any of them uses (8-bit samples,
+ * H = 8, alpha = 2^-20: RCT 4, APT 13 of 512; permanent 6 and 19): from
+ * every phase of its 256-sample period it trips nothing, and a blip adds
+ * one intermittent APT event, no RCT event, and stays below the permanent
+ * cutoff (15 injected zeros + the sequence's 2 per window = 17 < 19). */
+static void test_fake_healthy_sequence_trips_nothing(void)
+{
+	static uint8_t buf[4096];
+	struct entropy_health_cutoffs c;
+	struct entropy_health t;
+
+	EXPECT_OK(entropy_health_cutoffs(&c, 8, 8.0, 20));
+	CU_ASSERT_EQUAL(c.rct_intermittent, 4);
+	CU_ASSERT_EQUAL(c.apt_intermittent, 13);
+	CU_ASSERT_EQUAL(c.apt_permanent, 19);
+	for (uint64_t phase = 0; phase < 256; phase++) {
+		struct fake f = {.mode = FAKE_GOES_STUCK, .produced = phase, .good_for = UINT64_MAX};
+		EXPECT_OK(fake_read(&f, buf, sizeof(buf)));
+		entropy_health_init(&t, &c);
+		EXPECT_OK(entropy_health_insert_block(&t, buf, sizeof(buf)));
+		CU_ASSERT_EQUAL(t.rct_failures + t.apt_failures, 0);
+	}
+	const uint64_t blips[] = {512, 2048};
+	for (size_t i = 0; i < ARRAY_SIZE(blips); i++) {
+		struct fake f = {.mode = FAKE_BLIP, .good_for = blips[i]};
+		err_t worst = ERR_OK;
+		entropy_health_init(&t, &c);
+		for (int k = 0; k < 2; k++) {
+			EXPECT_OK(fake_read(&f, buf, sizeof(buf)));
+			const err_t r = entropy_health_insert_block(&t, buf, sizeof(buf));
+			worst = r != ERR_OK ? r : worst;
+		}
+		CU_ASSERT_EQUAL(worst, ERR_HEALTH_APT); /* intermittent only */
+		CU_ASSERT_EQUAL(t.apt_failures, 1);
+		CU_ASSERT_EQUAL(t.rct_failures, 0);
+	}
+}
+
 static unsigned fatal_calls;
 static err_t fatal_why;
 static void on_fatal(err_t why)
@@ -458,6 +497,7 @@ static void test_register_invalid(void)
 }
 
 TEST_SUITE(entropy, suite_init, suite_clean,
+	   TEST(test_fake_healthy_sequence_trips_nothing),
 	   TEST(test_builtin_sources_on_this_host),
 	   TEST(test_init_default_config_and_seeds),
 	   TEST(test_init_config_errors),
