@@ -353,6 +353,7 @@ static err_t put_prepare(struct store *s, const struct store_new_object *n, stru
 	row->original_creation_date = n->original_creation_date ? n->original_creation_date : now;
 	row->created_ns = now_realtime_ns();
 	row->activation_date = n->activation_date;
+	row->deactivation_date = n->deactivation_date;
 	/* KMIP 1.4 §3.22: an Activation Date in the past or now starts the
 	 * object Active */
 	row->state = n->activation_date != 0 && n->activation_date <= now ? STORE_STATE_ACTIVE

@@ -222,6 +222,7 @@ struct store_new_object {
 	uint32_t type, alg, length, usage_mask, key_format;
 	int64_t activation_date;        /* 0: start Pre-Active; <= now: start Active */
 	int64_t original_creation_date; /* 0: now (Register may give the original) */
+	int64_t deactivation_date;      /* 0: none (Re-key carries the old key's over) */
 	const struct store_attr *attrs; /* other attributes; unmanaged names only */
 	size_t n_attrs;
 	const uint8_t *material;        /* key material (plaintext), may be NULL */
