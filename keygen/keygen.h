@@ -572,8 +572,10 @@ void keygen_pool_stop(void);
 
 /* keygen_pool_wait_ready_for_test waits up to |ms| for every pooled type
  * to reach its target; keygen_pool_secmem_for_test reports the bytes of
- * secure memory the pool holds. Tests only. */
+ * secure memory the pool holds; keygen_pool_pause_for_test stops (true)
+ * and restarts the refilling. Tests only. */
 bool keygen_pool_wait_ready_for_test(unsigned ms);
+void keygen_pool_pause_for_test(bool pause);
 size_t keygen_pool_secmem_for_test(void);
 
 /* ---- X.509 certificates for fount's own PKI (keygen/x509.c) ----------------

@@ -74,6 +74,7 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct pool_slotset sets[KEYGEN_POOL_MAX_TYPES];
 static size_t n_sets;
 static bool running, stopping;
+static bool paused; /* keygen_pool_pause_for_test */
 static pthread_t refill_thread;
 
 /* wipe_locked wipes every ready pair (lock held). */
@@ -135,7 +136,7 @@ static void *refill_main(void *arg)
 		bool open = drbg_gate_open();
 		if (!open)
 			wipe_locked();
-		struct pool_slotset *set = open && now_ns() >= retry_at ? neediest_locked() : NULL;
+		struct pool_slotset *set = open && !paused && now_ns() >= retry_at ? neediest_locked() : NULL;
 		if (set == NULL) {
 			/* full, shut or backing off: wait for a take, a stop, or
 			 * the next second (the gate is polled) */
@@ -238,6 +239,7 @@ void keygen_pool_stop(void)
 	n_sets = 0;
 	running = false;
 	stopping = false;
+	paused = false;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -324,6 +326,14 @@ bool keygen_pool_wait_ready_for_test(unsigned ms)
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+}
+
+void keygen_pool_pause_for_test(bool pause)
+{
+	pthread_mutex_lock(&lock);
+	paused = pause;
+	pthread_cond_broadcast(&wake);
+	pthread_mutex_unlock(&lock);
 }
 
 size_t keygen_pool_secmem_for_test(void)
