@@ -124,7 +124,24 @@ void kmip_op_create_key_pair(struct kmip_request *rq, const struct ttlv_item *p,
 	struct kmip_template *tb = &tv[1];
 	if (!parse_part(common, priv, tv, res) || !parse_part(common, pub, tb, res))
 		goto out;
-	/* the algorithm and size are the pair's: one answer for both parts */
+	/* the algorithm and size are the pair's: given in one part's own
+	 * template only, they hold for both; given differently, refused */
+	if (tv->k.alg == 0)
+		tv->k.alg = tb->k.alg;
+	if (tb->k.alg == 0)
+		tb->k.alg = tv->k.alg;
+	if (tv->k.length == 0)
+		tv->k.length = tb->k.length;
+	if (tb->k.length == 0)
+		tb->k.length = tv->k.length;
+	if (!tv->has_curve && tb->has_curve) {
+		tv->has_curve = true;
+		tv->curve = tb->curve;
+	}
+	if (!tb->has_curve && tv->has_curve) {
+		tb->has_curve = true;
+		tb->curve = tv->curve;
+	}
 	if (tv->k.alg != tb->k.alg || tv->k.length != tb->k.length || tv->has_curve != tb->has_curve ||
 	    tv->curve != tb->curve) {
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,

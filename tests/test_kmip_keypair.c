@@ -580,6 +580,22 @@ static void test_attributes_per_part(void)
 	CU_ASSERT(count_attr(&ov, "x-purpose") == 1 && count_attr(&ob, "x-purpose") == 1);
 	store_object_free(&ov);
 	store_object_free(&ob);
+
+	/* the algorithm in the private key's template only, the curve in the
+	 * public key's only: they hold for the pair */
+	begin(&q, 4, 1);
+	item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
+	ttlv_enc_begin(&q.e, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE);
+	attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_ECDSA);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_begin(&q.e, KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE);
+	attr_curve(&q, KMIP_RECOMMENDED_CURVE_P_256);
+	ttlv_enc_end(&q.e);
+	item_end(&q);
+	run(&q, &alice, &r);
+	CU_ASSERT_FATAL(pair_ids(nth(&r, 0), priv, pub));
+	resp_free(&r);
+	CU_ASSERT_PTR_EQUAL(check_material("alice", priv, pub), keygen_type_find("ec-p256"));
 }
 
 /* Refusals, each with a reason and a message: the byte-exact KMIP 1.0
