@@ -953,6 +953,31 @@ static void test_rekey_key_pair(void)
 	resp_free(&r);
 }
 
+/* Query Operations lists what the table holds: Create Key Pair and Re-key
+ * from KMIP 1.0, Re-key Key Pair from 1.1 (§4.5 is new in 1.1). */
+static void test_query_operations(void)
+{
+	for (int minor = 0; minor <= 4; minor += 4) {
+		struct req q;
+		struct resp r;
+		begin(&q, minor, 1);
+		item(&q, KMIP_OPERATION_QUERY);
+		ttlv_enc_enum(&q.e, KMIP_TAG_QUERY_FUNCTION, KMIP_QUERY_FUNCTION_QUERY_OPERATIONS);
+		item_end(&q);
+		run(&q, &alice, &r);
+		bool ckp = false, rk = false, rkp = false;
+		for (const struct ttlv_item *o = ttlv_find(payload(nth(&r, 0)), KMIP_TAG_OPERATION); o != NULL;
+		     o = ttlv_find_next(o)) {
+			ckp = ckp || o->u == KMIP_OPERATION_CREATE_KEY_PAIR;
+			rk = rk || o->u == KMIP_OPERATION_RE_KEY;
+			rkp = rkp || o->u == KMIP_OPERATION_RE_KEY_KEY_PAIR;
+		}
+		CU_ASSERT(ckp && rk);
+		CU_ASSERT_EQUAL(rkp, minor >= 1);
+		resp_free(&r);
+	}
+}
+
 /* ---- the pool ------------------------------------------------------------------------ */
 
 static const char *query_pool_text(char *buf, size_t len)
@@ -1098,8 +1123,50 @@ static void test_pool_parse(void)
 		EXPECT_ERR(keygen_pool_parse(bad[i], spec, &n, why, sizeof why), ERR_CONFIG);
 }
 
+/* [kmip] keypair_pool in a file and in the environment: a bad value names
+ * the file and line (or the variable) and the accepted types; a good one
+ * is kept as written (cli/main.c gives config_load keygen's parser). */
+static bool pool_check(const char *value, char *why, size_t whylen)
+{
+	struct keygen_pool_spec spec[KEYGEN_POOL_MAX_TYPES];
+	size_t n = 0;
+	return keygen_pool_parse(value, spec, &n, why, whylen) == ERR_OK;
+}
+
+static void test_pool_config(void)
+{
+	const char *path = testlib_file(dir, "pool.conf");
+	FILE *fp = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs("[kmip]\nkeypair_pool = rsa-3072:4,dsa-2048:1\n", fp);
+	fclose(fp);
+	config_set_pool_check(pool_check);
+	struct config c;
+	char err[512];
+	EXPECT_ERR(config_load(&c, path, true, err, sizeof err), ERR_CONFIG);
+	char where[128];
+	snprintf(where, sizeof where, "%s:2:", path);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, where));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "dsa-2048"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "accepted: rsa-2048, rsa-3072"));
+	fp = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs("[kmip]\nkeypair_pool = rsa-3072:4,ec-p256:64\n", fp);
+	fclose(fp);
+	EXPECT_OK(config_load(&c, path, true, err, sizeof err));
+	CU_ASSERT_STRING_EQUAL(c.kmip_keypair_pool, "rsa-3072:4,ec-p256:64");
+	setenv("FOUNT_KMIP_KEYPAIR_POOL", "ec-p256:0", 1);
+	EXPECT_ERR(config_load(&c, path, true, err, sizeof err), ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "FOUNT_KMIP_KEYPAIR_POOL"));
+	unsetenv("FOUNT_KMIP_KEYPAIR_POOL");
+	config_set_pool_check(NULL);
+	/* the default: no pool */
+	config_defaults(&c);
+	CU_ASSERT_STRING_EQUAL(c.kmip_keypair_pool, "");
+}
+
 TEST_SUITE(kmip_keypair, suite_init, suite_clean, TEST(test_aklc_m1_rsa2048), TEST(test_aklc_m2_m3_lifecycle),
 	   TEST(test_aklc_o1_destroy_one_part), TEST(test_algorithms_and_sizes), TEST(test_attributes_per_part),
 	   TEST(test_refusals), TEST(test_tenant_isolation), TEST(test_rekey_links_names_dates),
-	   TEST(test_rekey_refusals), TEST(test_rekey_key_pair), TEST(test_pool_takes_refills_stops),
-	   TEST(test_pool_gate), TEST(test_pool_parse))
+	   TEST(test_rekey_refusals), TEST(test_rekey_key_pair), TEST(test_query_operations),
+	   TEST(test_pool_takes_refills_stops), TEST(test_pool_gate), TEST(test_pool_parse), TEST(test_pool_config))
