@@ -699,6 +699,45 @@ static void test_refusals(void)
 	store_found_free(&f);
 }
 
+/* Never half a pair: the public key's row fails inside the transaction
+ * (a single-valued attribute given twice at the same level: the store's
+ * duplicate (name, index)) after the private key's row went in; the whole
+ * transaction rolls back, the answer is a failure, and dave has no object
+ * at all. */
+static void test_pair_is_atomic(void)
+{
+	static const struct kmip_peer dave = {.tenant = "dave"};
+	struct req q;
+	struct resp r;
+	begin(&q, 4, 1);
+	item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
+	ttlv_enc_begin(&q.e, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE);
+	attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_EC);
+	attr_int(&q, "Cryptographic Length", 256);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_begin(&q.e, KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE);
+	attr_text(&q, "Contact Information", "a");
+	attr_text(&q, "Contact Information", "b");
+	ttlv_enc_end(&q.e);
+	item_end(&q);
+	run(&q, &dave, &r);
+	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+	CU_ASSERT(has_message(nth(&r, 0)));
+	resp_free(&r);
+	struct store_query sq = {.tenant = "dave"};
+	struct store_found f;
+	EXPECT_OK(store_find(st, &sq, &f));
+	CU_ASSERT_EQUAL(f.total, 0);
+	store_found_free(&f);
+	/* the same request without the duplicate stores both */
+	char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1];
+	CU_ASSERT(create_pair(&dave, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 256, 0, NULL, priv, pub));
+	EXPECT_OK(store_find(st, &sq, &f));
+	CU_ASSERT_EQUAL(f.total, 2);
+	store_found_free(&f);
+}
+
 /* Bob sees none of alice's pair: Get Attributes, Activate, Destroy, Re-key
  * Key Pair are Item Not Found, as for an identifier that never was. */
 static void test_tenant_isolation(void)
@@ -1167,6 +1206,6 @@ static void test_pool_config(void)
 
 TEST_SUITE(kmip_keypair, suite_init, suite_clean, TEST(test_aklc_m1_rsa2048), TEST(test_aklc_m2_m3_lifecycle),
 	   TEST(test_aklc_o1_destroy_one_part), TEST(test_algorithms_and_sizes), TEST(test_attributes_per_part),
-	   TEST(test_refusals), TEST(test_tenant_isolation), TEST(test_rekey_links_names_dates),
+	   TEST(test_refusals), TEST(test_pair_is_atomic), TEST(test_tenant_isolation), TEST(test_rekey_links_names_dates),
 	   TEST(test_rekey_refusals), TEST(test_rekey_key_pair), TEST(test_query_operations),
 	   TEST(test_pool_takes_refills_stops), TEST(test_pool_gate), TEST(test_pool_parse), TEST(test_pool_config))
