@@ -881,9 +881,43 @@ static void test_rekey_links_names_dates(void)
 	CU_ASSERT_EQUAL(n.state, STORE_STATE_ACTIVE);
 	store_object_free(&n);
 
-	/* the ID Placeholder: Create then Re-key in one batch, no UID */
+	/* a Template-Attribute sets the replacement's attributes: a Name given
+	 * there is the new key's, and the old key keeps its own; a usage mask
+	 * there replaces the copied one; an algorithm there is refused */
+	char a3[STORE_ID_MAX + 1], nu3[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(create_aes("rk-keep", act, a3));
 	struct req q;
 	struct resp r;
+	for (int k = 0; k < 2; k++) {
+		begin(&q, 4, 1);
+		item(&q, KMIP_OPERATION_RE_KEY);
+		ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, a3);
+		ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+		attr_name(&q, "rk-renamed");
+		attr_int(&q, "Cryptographic Usage Mask", 4);
+		if (k == 0)
+			attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA256);
+		ttlv_enc_end(&q.e);
+		item_end(&q);
+		run(&q, &alice, &r);
+		if (k == 0) {
+			CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+			CU_ASSERT(has_message(nth(&r, 0)));
+		} else {
+			CU_ASSERT(copy_text(ttlv_find(payload(nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), nu3));
+		}
+		resp_free(&r);
+	}
+	CU_ASSERT_FATAL(get(nu3, &n) && get(a3, &o));
+	CU_ASSERT(name_of(&n) != NULL && strcmp(name_of(&n), "rk-renamed") == 0);
+	CU_ASSERT_EQUAL(count_attr(&n, "Name"), 1);
+	CU_ASSERT(name_of(&o) != NULL && strcmp(name_of(&o), "rk-keep") == 0);
+	CU_ASSERT_EQUAL(n.usage_mask, 4);
+	CU_ASSERT(link_to(&o, KMIP_LINK_TYPE_REPLACEMENT_OBJECT_LINK, nu3));
+	store_object_free(&n);
+	store_object_free(&o);
+
+	/* the ID Placeholder: Create then Re-key in one batch, no UID */
 	begin(&q, 4, 2);
 	item(&q, KMIP_OPERATION_CREATE);
 	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
