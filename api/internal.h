@@ -81,6 +81,14 @@ void kmip_op_revoke(struct kmip_request *rq, const struct ttlv_item *p, struct t
 void kmip_op_destroy(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		     struct kmip_result *res);
 
+/* Key pairs and replacement keys (api/kmip_keypair.c). */
+void kmip_op_create_key_pair(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			     struct kmip_result *res);
+void kmip_op_rekey(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		   struct kmip_result *res);
+void kmip_op_rekey_key_pair(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			    struct kmip_result *res);
+
 /* kmip_operations returns the table of operations fount implements, in the
  * order Query Operations lists them: the object operations only when the
  * server has a store (ops_set_store). */
