@@ -886,7 +886,11 @@ static bool cmp_struct(const struct kx_node *w, const struct ttlv_item *g, struc
 	}
 	const struct ttlv_item *gc = g->child;
 	for (const struct kx_node *wc = w->child; wc != NULL; wc = wc->next) {
-		snprintf(p, sizeof p, "%s/%s", path, wc->name);
+		const struct kx_node *an = wc->tag == KMIP_TAG_ATTRIBUTE ? child(wc, KMIP_TAG_ATTRIBUTE_NAME) : NULL;
+		if (an != NULL && an->value != NULL)
+			snprintf(p, sizeof p, "%.200s/Attribute[%.64s]", path, an->value);
+		else
+			snprintf(p, sizeof p, "%.200s/%s", path, wc->name);
 		for (;;) {
 			if (gc == NULL) {
 				fmt(c->why, c->wl, "%s: missing", p);

@@ -311,10 +311,10 @@ static void test_compare_tolerances(void)
 	CU_ASSERT(!compare_xml(want,
 			       GA(ATTR("State", "Enumeration", "Active") ATTR("Cryptographic Usage Mask", "Integer", "12")),
 			       req, &v, why, sizeof why));
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "AttributeValue: want PreActive, got Active"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "Attribute[State]/AttributeValue: want PreActive, got Active"));
 	/* one missing */
 	CU_ASSERT(!compare_xml(want, GA(ATTR("State", "Enumeration", "PreActive")), req, &v, why, sizeof why));
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "Attribute: missing"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "Attribute[Cryptographic Usage Mask]: missing"));
 	/* a captured identifier must come back the same */
 	v.have_uid[0] = false;
 	const char *got = GA(ATTR("State", "Enumeration", "PreActive") ATTR("Cryptographic Usage Mask", "Integer", "12"));
