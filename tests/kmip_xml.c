@@ -325,10 +325,13 @@ static int parse_content(struct px *p, struct kx_node *n, int depth)
 			return 0;
 		}
 		struct kx_node *c = NULL;
-		if (parse_element(p, n, &c, depth + 1) != 0)
+		int rc = parse_element(p, n, &c, depth + 1);
+		if (c != NULL) { /* linked even when it failed, so it is freed */
+			*tail = c;
+			tail = &c->next;
+		}
+		if (rc != 0)
 			return -1;
-		*tail = c;
-		tail = &c->next;
 	}
 }
 

@@ -666,10 +666,11 @@ static bool state_is(struct shape *s, const char *label, int32_t minor, const st
 	if (ok)
 		summary(&r, 0, sum, sizeof sum);
 	const struct ttlv_item *v = ok ? attr(payload(&r, 0), "State") : NULL;
+	unsigned got_state = v != NULL && v->type == TTLV_ENUM ? (unsigned)v->u : 0u;
 	ok = ok && success(&r, 0) && text(payload(&r, 0), KMIP_TAG_UNIQUE_IDENTIFIER, got, sizeof got) &&
-	     strcmp(got, uid) == 0 && v != NULL && v->type == TTLV_ENUM && v->u == want;
+	     strcmp(got, uid) == 0 && v != NULL && got_state == want;
 	resp_free(&r);
-	return step(s, label, ok, "%s, State %u, want %u", sum, v != NULL ? (unsigned)v->u : 0u, (unsigned)want);
+	return step(s, label, ok, "%s, State %u, want %u", sum, got_state, (unsigned)want);
 }
 
 /* key_block checks a Get answer as mongod reads it (kmip_response.cpp):
