@@ -86,9 +86,32 @@ void kmip_serve_stop(struct kmip_serve *s)
 	s->dir[0] = '\0';
 }
 
+int kmip_serve_issue(const struct kmip_serve *s, const char *tenant, char cert[256], char key[256])
+{
+	char env_state[128];
+	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s/state", s->dir);
+	const char *env[] = {env_state, testlib_fips_dir_env(), NULL};
+	const char *argv[] = {testlib_fount_bin(), "ca", "issue", "--tenant", tenant, NULL};
+	struct run_result *res = calloc(1, sizeof *res);
+	if (res == NULL)
+		return -1;
+	int rc = testlib_run(argv, env, NULL, res) == 0 && res->status == 0 ? 0 : -1;
+	if (rc != 0)
+		fprintf(stderr, "fount ca issue --tenant %s: %s%s\n", tenant, res->out, res->err);
+	free(res);
+	snprintf(cert, 256, "%s/state/pki/clients/%s.pem", s->dir, tenant);
+	snprintf(key, 256, "%s/state/pki/clients/%s.key", s->dir, tenant);
+	return rc;
+}
+
 struct kmipc *kmip_serve_client(const struct kmip_serve *s)
 {
-	struct kmipc_options o = {.port = s->port, .ca_file = s->ca, .cert_file = s->cert, .key_file = s->key,
+	return kmip_serve_client_as(s, s->cert, s->key);
+}
+
+struct kmipc *kmip_serve_client_as(const struct kmip_serve *s, const char *cert, const char *key)
+{
+	struct kmipc_options o = {.port = s->port, .ca_file = s->ca, .cert_file = cert, .key_file = key,
 				  .timeout_ms = 10000};
 	char why[512] = "";
 	struct kmipc *c = kmipc_new(&o, why, sizeof why);

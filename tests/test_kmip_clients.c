@@ -1455,6 +1455,86 @@ out:
 	shape_close(&s);
 }
 
+/* get_failure sends Get(|uid|) and copies its Result Message with the id
+ * taken out; the Result Reason is returned */
+static uint32_t get_failure(struct shape *s, const char *uid, char *msg, size_t n)
+{
+	struct msg m;
+	msg_begin(&m, 4, NULL, 1);
+	struct ttlv_enc *e = item_begin(&m, KMIP_OPERATION_GET, NULL, 0);
+	ttlv_enc_cstr(e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+	item_end(&m);
+	msg_end(&m);
+	struct resp r;
+	msg[0] = '\0';
+	if (!exchange(s, &m, &r))
+		return 0;
+	uint32_t why = success(&r, 0) ? 0 : reason(&r, 0);
+	char full[KMIP_MESSAGE_MAX + 1] = "";
+	(void)text(item(&r, 0), KMIP_TAG_RESULT_MESSAGE, full, sizeof full);
+	resp_free(&r);
+	char *at = strstr(full, uid);
+	if (at != NULL)
+		memmove(at, at + strlen(uid), strlen(at + strlen(uid)) + 1);
+	snprintf(msg, n, "%s", full);
+	return why;
+}
+
+/* Tenancy as Percona MySQL's start-up needs it (kmip-clients.md §6): a
+ * second tenant (its own certificate from `fount ca issue`) does not see
+ * the first one's key in Locate, by Name or Object Group, and Get,
+ * Activate and Destroy of it answer exactly what an unknown id gets. */
+static void test_tenancy(void)
+{
+	struct shape a, b;
+	if (!shape_open(&a, "tenancy"))
+		return;
+	char cert[256], key[256];
+	CU_ASSERT_EQUAL_FATAL(kmip_serve_issue(&srv, "other-tenant", cert, key), 0);
+	memset(&b, 0, sizeof b);
+	b.name = "tenancy";
+	b.k = kmip_serve_client_as(&srv, cert, key);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b.k);
+	char name[64], uid[KMIP_UID_MAX + 1] = "";
+	snprintf(name, sizeof name, "tenant-a-%ld", (long)time(NULL));
+	if (!create_aes(&a, "tenant A: Create with Name", 4, NULL, NULL, 0, MASK_ED, name, -1, uid))
+		goto out;
+	struct resp r;
+	bool ok = locate_page(&b, 4, -1, NULL, name, false, &r) && ttlv_find(payload(&r, 0), KMIP_TAG_UNIQUE_IDENTIFIER) == NULL;
+	resp_free(&r);
+	step(&b, "tenant B: Locate(Name) of A's key: none", ok, "B sees A's key");
+	/* B owns nothing: the other shapes' keys (all tenant "default") stay hidden too */
+	ok = locate_page(&b, 0, -1, NULL, NULL, false, &r) && ttlv_find(payload(&r, 0), KMIP_TAG_UNIQUE_IDENTIFIER) == NULL;
+	resp_free(&r);
+	step(&b, "tenant B: Locate(all Symmetric Keys) finds none", ok, "B's Locate lists another tenant's keys");
+	/* an unknown id of the same length, so the two messages can be compared */
+	char unknown[KMIP_UID_MAX + 1];
+	snprintf(unknown, sizeof unknown, "%s", uid);
+	unknown[strlen(unknown) - 1] = unknown[strlen(unknown) - 1] == '0' ? '1' : '0';
+	char m1[KMIP_MESSAGE_MAX + 1], m2[KMIP_MESSAGE_MAX + 1];
+	uint32_t r1 = get_failure(&b, uid, m1, sizeof m1), r2 = get_failure(&b, unknown, m2, sizeof m2);
+	step(&b, "tenant B: Get of A's key = Get of an unknown id",
+	     r1 == KMIP_RESULT_REASON_ITEM_NOT_FOUND && r2 == r1 && strcmp(m1, m2) == 0, "reasons %u/%u, \"%s\" / \"%s\"",
+	     (unsigned)r1, (unsigned)r2, m1, m2);
+	static const uint32_t ops[] = {KMIP_OPERATION_ACTIVATE, KMIP_OPERATION_DESTROY};
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+		struct msg m;
+		msg_begin(&m, 4, NULL, 1);
+		struct ttlv_enc *e = item_begin(&m, ops[i], NULL, 0);
+		ttlv_enc_cstr(e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+		item_end(&m);
+		msg_end(&m);
+		ok = exchange(&b, &m, &r) && !success(&r, 0) && reason(&r, 0) == KMIP_RESULT_REASON_ITEM_NOT_FOUND;
+		resp_free(&r);
+		step(&b, i == 0 ? "tenant B: Activate of A's key: Item Not Found" : "tenant B: Destroy of A's key: Item Not Found",
+		     ok, "not Item Not Found");
+	}
+	state_is(&a, "tenant A: its key is untouched (Pre-Active)", 4, NULL, uid, KMIP_STATE_PRE_ACTIVE, NULL, 0);
+out:
+	shape_close(&a);
+	shape_close(&b);
+}
+
 /* raw_exchange sends bytes that are not a good request and reads the
  * answer, which must be a failure the validator accepts, Invalid Message */
 static void bad_request(const char *label, const uint8_t *p, size_t n, int32_t minor)
@@ -1830,5 +1910,5 @@ static void test_gap_rows(void)
 
 TEST_SUITE(kmip_clients, suite_init, suite_clean, TEST(test_validator_rejects),
 	   TEST(test_validator_rejects_more), TEST(test_kmipc_transport), TEST(test_vcenter), TEST(test_mongod), TEST(test_libmongocrypt), TEST(test_psmdb), TEST(test_kmippp),
-	   TEST(test_pg_tde), TEST(test_keyring_okv), TEST(test_fortios), TEST(test_garbage),
+	   TEST(test_pg_tde), TEST(test_keyring_okv), TEST(test_fortios), TEST(test_tenancy), TEST(test_garbage),
 	   TEST(test_gap_rows))
