@@ -80,9 +80,11 @@ struct kmipc *kmipc_new(const struct kmipc_options *o, char *why, size_t why_len
 		kmipc_free(c);
 		return NULL;
 	}
+	/* no key file: the key is in the certificate's PEM (mongod's one file) */
+	const char *key = o->key_file != NULL ? o->key_file : o->cert_file;
 	if (o->cert_file != NULL &&
 	    (SSL_CTX_use_certificate_chain_file(c->ctx, o->cert_file) != 1 ||
-	     SSL_CTX_use_PrivateKey_file(c->ctx, o->key_file, SSL_FILETYPE_PEM) != 1 ||
+	     SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1 ||
 	     SSL_CTX_check_private_key(c->ctx) != 1)) {
 		say(why, why_len, "cannot load the client certificate %s and key", o->cert_file);
 		kmipc_free(c);

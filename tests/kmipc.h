@@ -20,8 +20,8 @@ struct kmipc_options {
 	const char *host;        /* numeric IPv4/IPv6 address; NULL = 127.0.0.1 */
 	unsigned port;
 	const char *ca_file;     /* PEM: the CA that signed the server's certificate */
-	const char *cert_file;   /* PEM: the client certificate */
-	const char *key_file;    /* PEM: its private key */
+	const char *cert_file;   /* PEM: the client certificate; NULL: none */
+	const char *key_file;    /* PEM: its private key; NULL: in cert_file */
 	int min_tls, max_tls;    /* TLS1_2_VERSION / TLS1_3_VERSION; 0 = 1.2 and 1.3 */
 	bool resume;             /* offer the previous connection's session */
 	int timeout_ms;          /* per connect/send/receive; 0 = 10 s */
