@@ -1884,6 +1884,20 @@ static void test_kmipc_transport(void)
 	EXPECT_OK(kmipc_connect(k, why, sizeof why));
 	EXPECT_ERR(kmipc_recv(k, &p, &n), ERR_IO);
 	kmipc_free(k);
+	/* mongod's one PEM with the certificate and the key */
+	{
+		char pem[300];
+		snprintf(pem, sizeof pem, "%s/both.pem", srv.dir);
+		char cmd[1200];
+		snprintf(cmd, sizeof cmd, "cat '%s' '%s' > '%s'", srv.cert, srv.key, pem);
+		CU_ASSERT_EQUAL_FATAL(testlib_sh(cmd), 0);
+		struct kmipc_options one = {.port = srv.port, .ca_file = srv.ca, .cert_file = pem, .timeout_ms = 5000};
+		k = kmipc_new(&one, why, sizeof why);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+		EXPECT_OK(kmipc_connect(k, why, sizeof why));
+		CU_ASSERT(discover(k, 2));
+		kmipc_free(k);
+	}
 	/* no client certificate: the server refuses the handshake or the session */
 	struct kmipc_options anon = {.port = srv.port, .ca_file = srv.ca, .timeout_ms = 5000};
 	k = kmipc_new(&anon, why, sizeof why);
