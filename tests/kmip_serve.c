@@ -1,0 +1,123 @@
+/* tests/kmip_serve.c — `fount serve` for the KMIP suites (kmip_serve.h),
+ * spawned as tests/test_pykmip.c does. */
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/helpers.h"
+#include "tests/kmip_serve.h"
+
+static unsigned free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t l = sizeof a;
+	unsigned port = 0;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &l) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* conf_get copies the value of "key=" in the pykmip.conf text */
+static int conf_get(const char *text, const char *key, char *out, size_t n)
+{
+	char pat[32];
+	snprintf(pat, sizeof pat, "\n%s=", key);
+	const char *p = strstr(text, pat);
+	if (p == NULL)
+		return -1;
+	p += strlen(pat);
+	size_t l = strcspn(p, "\r\n");
+	if (l == 0 || l >= n)
+		return -1;
+	memcpy(out, p, l);
+	out[l] = '\0';
+	return 0;
+}
+
+int kmip_serve_start(struct kmip_serve *s, const char *tag)
+{
+	memset(s, 0, sizeof *s);
+	s->pid = -1;
+	if (testlib_tmpdir_create(s->dir, tag) != 0)
+		return -1;
+	s->port = free_port();
+	static char env_state[128], env_listen[64];
+	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s/state", s->dir);
+	snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=127.0.0.1:%u", s->port);
+	const char *env[] = {env_state, env_listen, testlib_fips_dir_env(), NULL};
+	const char *argv[] = {testlib_fount_bin(), "serve", NULL};
+	const char *log = testlib_file(s->dir, "serve.log");
+	s->pid = testlib_spawn(log, argv, env);
+	if (s->pid < 0 || !testlib_wait_for_log(log, "KMIP listening on")) {
+		fprintf(stderr, "%s: fount serve did not start: %s\n", tag, testlib_slurp(log));
+		return -1;
+	}
+	char conf[160];
+	snprintf(conf, sizeof conf, "%s/state/pki/clients/pykmip.conf", s->dir);
+	const char *text = testlib_slurp(conf);
+	if (text == NULL || conf_get(text, "certfile", s->cert, sizeof s->cert) != 0 ||
+	    conf_get(text, "keyfile", s->key, sizeof s->key) != 0 ||
+	    conf_get(text, "ca_certs", s->ca, sizeof s->ca) != 0) {
+		fprintf(stderr, "%s: no client certificate in %s\n", tag, conf);
+		return -1;
+	}
+	return 0;
+}
+
+void kmip_serve_stop(struct kmip_serve *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, NULL, 0);
+	}
+	s->pid = -1;
+	if (s->dir[0] != '\0')
+		testlib_tmpdir_remove(s->dir);
+	s->dir[0] = '\0';
+}
+
+int kmip_serve_issue(const struct kmip_serve *s, const char *tenant, char cert[256], char key[256])
+{
+	char env_state[128];
+	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s/state", s->dir);
+	const char *env[] = {env_state, testlib_fips_dir_env(), NULL};
+	const char *argv[] = {testlib_fount_bin(), "ca", "issue", "--tenant", tenant, NULL};
+	struct run_result *res = calloc(1, sizeof *res);
+	if (res == NULL)
+		return -1;
+	int rc = testlib_run(argv, env, NULL, res) == 0 && res->status == 0 ? 0 : -1;
+	if (rc != 0)
+		fprintf(stderr, "fount ca issue --tenant %s: %s%s\n", tenant, res->out, res->err);
+	free(res);
+	snprintf(cert, 256, "%s/state/pki/clients/%s.pem", s->dir, tenant);
+	snprintf(key, 256, "%s/state/pki/clients/%s.key", s->dir, tenant);
+	return rc;
+}
+
+struct kmipc *kmip_serve_client(const struct kmip_serve *s)
+{
+	return kmip_serve_client_as(s, s->cert, s->key);
+}
+
+struct kmipc *kmip_serve_client_as(const struct kmip_serve *s, const char *cert, const char *key)
+{
+	struct kmipc_options o = {.port = s->port, .ca_file = s->ca, .cert_file = cert, .key_file = key,
+				  .timeout_ms = 10000};
+	char why[512] = "";
+	struct kmipc *c = kmipc_new(&o, why, sizeof why);
+	if (c != NULL && kmipc_connect(c, why, sizeof why) == ERR_OK)
+		return c;
+	fprintf(stderr, "\n  kmipc: %s\n", why);
+	kmipc_free(c);
+	return NULL;
+}
