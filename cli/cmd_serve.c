@@ -204,10 +204,10 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 		return EXIT_FAIL;
 	}
 	log_info("key store %s (KEK %s)", cfg->store_path, cfg->store_kek);
-	api_set_store(st);
+	api_set_store(st, cfg->kmip_admin_key_access);
 	struct api_kmip *kmip = NULL;
 	if (start_kmip(cfg, &kmip) != ERR_OK) {
-		api_set_store(NULL);
+		api_set_store(NULL, false);
 		store_close(st);
 		drbg_tree_shutdown();
 		entropy_shutdown();
@@ -261,7 +261,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	/* no request may be in flight when the store closes and the DRBG
 	 * state is wiped */
 	api_kmip_stop(kmip);
-	api_set_store(NULL);
+	api_set_store(NULL, false);
 	store_close(st);
 	/* the registered HSM sources point into hsms[]: the pipeline goes first */
 	drbg_tree_shutdown();

@@ -326,7 +326,11 @@ err_t store_put(struct store *s, const struct store_new_object *n, char id_out[S
 	ENSURE(n->material != NULL || n->material_len == 0, ERR_INVALID_ARG);
 	ENSURE(n->material_len <= STORE_MATERIAL_MAX, ERR_TOO_LARGE);
 	for (size_t i = 0; i < n->n_attrs; i++) {
-		GUARD(attr_check(&n->attrs[i]));
+		err_t r = attr_check(&n->attrs[i]);
+		/* set when the object is made, never changed (KMIP 1.4 §3.44) */
+		if (r == ERR_STORE_MANAGED_ATTR && strcmp(n->attrs[i].name, "Random Number Generator") == 0)
+			r = ERR_OK;
+		GUARD(r);
 		if (n->attrs[i].index != 0 && !store_attr_is_multi(n->attrs[i].name))
 			return ERR_INVALID_ARG;
 	}

@@ -222,7 +222,8 @@ struct store_new_object {
 	uint32_t type, alg, length, usage_mask, key_format;
 	int64_t activation_date;        /* 0: start Pre-Active; <= now: start Active */
 	int64_t original_creation_date; /* 0: now (Register may give the original) */
-	const struct store_attr *attrs; /* other attributes; unmanaged names only */
+	const struct store_attr *attrs; /* other attributes; unmanaged names only, and
+					 * the Random Number Generator (kept, never changed) */
 	size_t n_attrs;
 	const uint8_t *material;        /* key material (plaintext), may be NULL */
 	size_t material_len;
@@ -291,6 +292,7 @@ struct store_query {
 	const char *tenant;          /* required unless flags has STORE_F_ADMIN */
 	unsigned flags;
 	uint32_t type, state, alg, length; /* 0 = any; state 0 hides destroyed objects */
+	uint32_t usage_mask;         /* objects whose mask has all these bits; 0 = any */
 	const char *name;            /* exact Name (its search text), or NULL */
 	const char *group;           /* exact Object Group, or NULL */
 	const struct store_attr *custom; /* attributes that must be equal (name, type, value) */

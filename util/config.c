@@ -90,6 +90,8 @@ static const struct config_key config_keys[] = {
 	  "SHA-256 fingerprints of self-signed client certificates trusted as they are"),
 	K("kmip", "hostnames", KT_STRING, kmip_hostnames, 0, 0,
 	  "more DNS names and IP addresses for the server certificate fount makes (',' separated)"),
+	K("kmip", "admin_key_access", KT_BOOL, kmip_admin_key_access, 0, 1,
+	  "on: admins may also Get other tenants' key material; off: only their lifecycle and attributes"),
 	H("module", KT_STRING, module, 0, 0,
 	  "PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so); empty = no HSM"),
 	H("token", KT_STRING, token, 0, 0,

@@ -327,6 +327,7 @@ struct config {
 	char kmip_client_ca[256];       /* client CAs; "" = <state_dir>/pki/ca.pem */
 	char kmip_pins[1024];           /* SHA-256 fingerprints of trusted self-signed clients */
 	char kmip_hostnames[512];       /* more SANs for the server certificate fount makes */
+	bool kmip_admin_key_access;     /* admins may read other tenants' key material */
 	/* [hsm], [hsm.NAME] */
 	struct config_hsm hsm[CONFIG_MAX_HSMS];
 	/* [store] path and kek (store/). The defaults: path
