@@ -27,9 +27,9 @@
  * policy.py, version_added).
  *
  * SERVER: the spec's "Modifiable by client: No", and what fount keeps
- * itself (the store's columns, store_attr_is_managed): Activation and
- * Deactivation Date are set through Create's template, Activate and
- * Revoke only; the 1.4 sensitivity attributes are refused because fount
+ * itself (the store's columns, store_attr_is_managed): the Activation Date
+ * is set through Create's template, Activate, or Add/Modify Attribute while
+ * Pre-Active (its own path below), the Deactivation Date by Revoke only; the 1.4 sensitivity attributes are refused because fount
  * does not enforce them and must not let a client believe a key is
  * protected when it is not. CREATE: the client may give it when the object
  * is made (Create, Register templates). KEEP: "Deletable by client: No". */
@@ -642,6 +642,58 @@ static void not_found_first(struct kmip_request *rq, const char *id, struct kmip
 		store_object_free(&o);
 }
 
+/* activation_date answers an Add (|add|) or Modify of the Activation Date
+ * (§3.24: client-modifiable only while Pre-Active; SKLC-M-3-14 and
+ * AKLC-M-3-14 expect Permission Denied for an Active key). A date now or
+ * past activates the key. Returns false when the request is about another
+ * attribute. Add sets a date the key lacks, Modify changes one it has. */
+static bool activation_date(struct kmip_request *rq, const struct ttlv_item *p, const char *id, bool add,
+			    struct ttlv_enc *out, struct kmip_result *res)
+{
+	const struct ttlv_item *at = ttlv_find(p, KMIP_TAG_ATTRIBUTE);
+	const struct ttlv_item *n = ttlv_find(at, KMIP_TAG_ATTRIBUTE_NAME);
+	const struct ttlv_item *v = ttlv_find(at, KMIP_TAG_ATTRIBUTE_VALUE);
+	const struct ttlv_item *ix = ttlv_find(at, KMIP_TAG_ATTRIBUTE_INDEX);
+	static const char name[] = "Activation Date";
+	if (n == NULL || n->type != TTLV_TEXT || n->len != sizeof name - 1 || memcmp(n->val, name, n->len) != 0 ||
+	    ttlv_find_next(at) != NULL)
+		return false;
+	struct store_object o;
+	err_t r = ops_get(rq->peer, id, &o);
+	if (r != ERR_OK) {
+		kmip_fail_err(res, r, id);
+		return true;
+	}
+	uint32_t state = o.state;
+	int64_t had = o.activation_date;
+	store_object_free(&o);
+	if (v == NULL || v->type != TTLV_DATETIME || (int64_t)v->u <= 0 || (ix != NULL && ttlv_int(ix) != 0)) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "an Activation Date is one Date-Time after 1970");
+		return true;
+	}
+	if (state != STORE_STATE_PRE_ACTIVE) {
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED,
+			  "the Activation Date changes only while Pre-Active (KMIP 1.4 §3.24)");
+		return true;
+	}
+	if (add && had != 0) {
+		kmip_fail(res, KMIP_RESULT_REASON_ILLEGAL_OPERATION, "%s is already set: use Modify Attribute", name);
+		return true;
+	}
+	if (!add && had == 0) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "object %s has no %s: use Add Attribute", id, name);
+		return true;
+	}
+	r = ops_set_activation_date(rq->peer, id, (int64_t)v->u);
+	if (r == ERR_STORE_STATE) /* activated meanwhile */
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "the Activation Date changes only while Pre-Active");
+	else if (r != ERR_OK)
+		kmip_fail_err(res, r, id);
+	else
+		answer_attr(rq, out, id, name, 0, v, NULL);
+	return true;
+}
+
 /* ---- Add Attribute (§4.14) -----------------------------------------------------
  * §11.15: a read-only attribute is Permission Denied; one that exists
  * (single-valued) Illegal Operation — KMIP 2.1's BL-M-5-21 answers
@@ -652,7 +704,7 @@ void kmip_op_add_attribute(struct kmip_request *rq, const struct ttlv_item *p, s
 {
 	char id[STORE_ID_MAX + 1];
 	struct attr_in in;
-	if (!kmip_uid_of(rq, p, id, res))
+	if (!kmip_uid_of(rq, p, id, res) || activation_date(rq, p, id, true, out, res))
 		return;
 	if (read_attribute(p, rq->version.minor, &in, res) == NULL) {
 		not_found_first(rq, id, res);
@@ -689,7 +741,7 @@ void kmip_op_modify_attribute(struct kmip_request *rq, const struct ttlv_item *p
 {
 	char id[STORE_ID_MAX + 1];
 	struct attr_in in;
-	if (!kmip_uid_of(rq, p, id, res))
+	if (!kmip_uid_of(rq, p, id, res) || activation_date(rq, p, id, false, out, res))
 		return;
 	if (read_attribute(p, rq->version.minor, &in, res) == NULL) {
 		not_found_first(rq, id, res);

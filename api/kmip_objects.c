@@ -62,6 +62,12 @@ void kmip_fail_err(struct kmip_result *res, err_t r, const char *id)
 	case ERR_STORE_MANAGED_ATTR:
 		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "that attribute is set by the server");
 		return;
+	case ERR_STORE_ATTR_EXISTS: /* KMIP 1.4 §11.15 */
+		kmip_fail(res, KMIP_RESULT_REASON_ILLEGAL_OPERATION, "that single-valued attribute is already set");
+		return;
+	case ERR_STORE_ATTR_NOT_FOUND: /* §11.16, §11.17 */
+		kmip_fail(res, KMIP_RESULT_REASON_ITEM_NOT_FOUND, "object %s has no such attribute instance", id);
+		return;
 	case ERR_UNSUPPORTED:
 		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "%s", err_str(r));
 		return;

@@ -185,6 +185,12 @@ err_t ops_attr_add(const struct kmip_peer *p, const char *id, const struct store
 	return store_attr_add(the_store, id, p->tenant, flags_for(p), a, index_out);
 }
 
+err_t ops_set_activation_date(const struct kmip_peer *p, const char *id, int64_t date)
+{
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	return store_set_activation_date(the_store, id, p->tenant, flags_for(p), date);
+}
+
 /* find_attr returns |o|'s instance (name, index), or NULL */
 static const struct store_attr *find_attr(const struct store_object *o, const char *name, uint32_t index)
 {

@@ -63,6 +63,10 @@ err_t ops_attr_modify(const struct kmip_peer *p, const char *id, const struct st
 err_t ops_attr_delete(const struct kmip_peer *p, const char *id, const char *name, uint32_t index,
 		      struct store_object *before) MUST_CHECK;
 
+/* ops_set_activation_date changes a Pre-Active object's Activation Date
+ * (a date now or past activates it); ERR_STORE_STATE in any other state. */
+err_t ops_set_activation_date(const struct kmip_peer *p, const char *id, int64_t date) MUST_CHECK;
+
 /* What a Check asks (each only when its has_ flag is set). */
 struct ops_check {
 	bool has_count, has_mask, has_lease;

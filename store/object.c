@@ -656,6 +656,31 @@ err_t store_destroy(struct store *s, const char *id, const char *tenant, unsigne
 	return s->ops->submit(s->b, apply_lifecycle, &c);
 }
 
+/* apply_activation_date: KMIP 1.4 §3.24, the Activation Date changes only
+ * while Pre-Active; a date now or past makes the object Active (§3.22
+ * transition 2), a future one leaves it Pre-Active. */
+static err_t apply_activation_date(struct store_txn *t, void *vctx)
+{
+	struct change_ctx *c = vctx;
+	struct store_row row;
+	GUARD(change_begin(t, c, &row));
+	ENSURE(row.state == STORE_STATE_PRE_ACTIVE, ERR_STORE_STATE);
+	row.activation_date = c->occurred;
+	if (c->occurred <= c->now)
+		row.state = STORE_STATE_ACTIVE;
+	return change_end(t, c, &row);
+}
+
+err_t store_set_activation_date(struct store *s, const char *id, const char *tenant, unsigned flags,
+				int64_t date)
+{
+	struct change_ctx c;
+	GUARD(change_prepare(s, &c, id, tenant, flags));
+	ENSURE(date > 0, ERR_INVALID_ARG);
+	c.occurred = date;
+	return s->ops->submit(s->b, apply_activation_date, &c);
+}
+
 /* ---- find ------------------------------------------------------------------------------ */
 
 err_t store_find(struct store *s, const struct store_query *q, struct store_found *out)

@@ -286,6 +286,12 @@ err_t store_revoke(struct store *s, const char *id, const char *tenant, unsigned
 err_t store_destroy(struct store *s, const char *id, const char *tenant,
 		    unsigned flags) MUST_CHECK NONNULL(1, 2, 3);
 
+/* store_set_activation_date sets a Pre-Active object's Activation Date
+ * (KMIP 1.4 §3.24: changeable only while Pre-Active); a date now or past
+ * makes it Active. ERR_STORE_STATE in any other state. */
+err_t store_set_activation_date(struct store *s, const char *id, const char *tenant, unsigned flags,
+				int64_t date) MUST_CHECK NONNULL(1, 2, 3);
+
 /* ---- find (KMIP Locate) ------------------------------------------------------ */
 
 struct store_query {

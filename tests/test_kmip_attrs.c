@@ -724,6 +724,70 @@ static void test_modify(void)
 	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_ACTIVATE, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
 }
 
+/* act_date runs Add (|add|) or Modify of the Activation Date |v| */
+static uint32_t act_date(const struct kmip_peer *p, const char *uid, bool add, int64_t v, uint32_t *out_reason)
+{
+	struct req q;
+	struct resp r;
+	begin(&q, 4, 1);
+	item(&q, add ? KMIP_OPERATION_ADD_ATTRIBUTE : KMIP_OPERATION_MODIFY_ATTRIBUTE);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+	attr_date(&q, "Activation Date", v);
+	item_end(&q);
+	run(&q, p, &r);
+	uint32_t s = status(nth(&r, 0));
+	*out_reason = reason(nth(&r, 0));
+	if (s == KMIP_RESULT_STATUS_SUCCESS) /* the new value echoed */
+		CU_ASSERT_EQUAL((int64_t)value_of(payload(nth(&r, 0)), "Activation Date", 0)->u, v);
+	resp_free(&r);
+	return s;
+}
+
+static void state_and_date(const char *uid, uint32_t *state, int64_t *date)
+{
+	struct resp r;
+	get_attrs(&alice, 4, uid, NULL, &r);
+	const struct ttlv_item *p = payload(nth(&r, 0));
+	const struct ttlv_item *s = value_of(p, "State", 0), *d = value_of(p, "Activation Date", 0);
+	*state = s != NULL ? (uint32_t)s->u : 0;
+	*date = d != NULL ? (int64_t)d->u : 0;
+	resp_free(&r);
+}
+
+/* KMIP 1.4 §3.24: the client sets the Activation Date only while the key
+ * is Pre-Active: Add when it has none, Modify when it has one; a future
+ * date keeps it Pre-Active, a past one activates it; then Permission
+ * Denied. */
+static void test_activation_date(void)
+{
+	char uid[STORE_ID_MAX + 1];
+	uint32_t why = 0, state = 0;
+	int64_t date = 0;
+	CU_ASSERT_FATAL(create_one(&alice, 12, NULL, uid));
+	CU_ASSERT_EQUAL(act_date(&alice, uid, false, 4102444800, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_INVALID_FIELD); /* none yet: Add it */
+	CU_ASSERT_EQUAL(act_date(&bob, uid, true, 4102444800, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	CU_ASSERT_EQUAL(act_date(&alice, uid, true, 4102444800, &why), KMIP_RESULT_STATUS_SUCCESS); /* 2100 */
+	state_and_date(uid, &state, &date);
+	CU_ASSERT_EQUAL(state, KMIP_STATE_PRE_ACTIVE);
+	CU_ASSERT_EQUAL(date, 4102444800);
+	CU_ASSERT_EQUAL(act_date(&alice, uid, true, 4102444900, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ILLEGAL_OPERATION);
+	CU_ASSERT_EQUAL(act_date(&alice, uid, false, 1700000000, &why), KMIP_RESULT_STATUS_SUCCESS);
+	state_and_date(uid, &state, &date);
+	CU_ASSERT_EQUAL(state, KMIP_STATE_ACTIVE);
+	CU_ASSERT_EQUAL(date, 1700000000);
+	CU_ASSERT_EQUAL(act_date(&alice, uid, false, 1700000100, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+	state_and_date(uid, &state, &date);
+	CU_ASSERT_EQUAL(date, 1700000000);
+	struct resp r;
+	delete_one(&alice, uid, "Activation Date", -1, &r);
+	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	resp_free(&r);
+}
+
 /* ---- Delete Attribute -------------------------------------------------------------- */
 
 /* Delete returns the deleted attribute (§4.16), the instance is gone, the
@@ -1275,6 +1339,6 @@ static void test_locate_filters(void)
 }
 
 TEST_SUITE(kmip_attrs, suite_init, suite_clean, TEST(test_table), TEST(test_vcenter_batch), TEST(test_add_types),
-	   TEST(test_add_refusals), TEST(test_modify), TEST(test_delete), TEST(test_attribute_list),
+	   TEST(test_add_refusals), TEST(test_modify), TEST(test_activation_date), TEST(test_delete), TEST(test_attribute_list),
 	   TEST(test_version_filter), TEST(test_create_rng), TEST(test_check), TEST(test_tenant_isolation),
 	   TEST(test_admin_key_access), TEST(test_locate_filters))
