@@ -874,11 +874,12 @@ void kmip_op_check(struct kmip_request *rq, const struct ttlv_item *p, struct tt
 		snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
 		return;
 	}
-	if (denied & OPS_CHECK_COUNT)
+	/* ops_check refuses only what was asked */
+	if ((denied & OPS_CHECK_COUNT) && count != NULL)
 		ttlv_enc_item(out, count);
-	if (denied & OPS_CHECK_MASK)
+	if ((denied & OPS_CHECK_MASK) && mask != NULL)
 		ttlv_enc_item(out, mask);
-	if (denied & OPS_CHECK_LEASE)
+	if ((denied & OPS_CHECK_LEASE) && lease != NULL)
 		ttlv_enc_item(out, lease);
 	ttlv_enc_end(out);
 	rq->id_placeholder[0] = '\0';
