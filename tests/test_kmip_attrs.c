@@ -417,8 +417,8 @@ static void test_table(void)
 
 /* vCenter 7.0.3 (kmip-clients §1, Cosmian vmware-2.log): KMIP 1.1, a header
  * with no TimeStamp, one message of three Add Attribute items with 8-byte
- * Unique Batch Item IDs ("QLKC" and a little-endian counter); then one
- * Get Attributes per x- name. Each item succeeds and echoes its ID, the
+ * Unique Batch Item IDs ("QLKC" and a little-endian counter), after one
+ * Get Attributes per x- name that finds nothing, and again after. Each item succeeds and echoes its ID, the
  * UID and the attribute added. */
 static void test_vcenter_batch(void)
 {
@@ -428,6 +428,14 @@ static void test_vcenter_batch(void)
 	static const char *const values[3] = {"7.0.3 build-19480866", "VMware, Inc.", "VMware vSphere"};
 	struct req q;
 	struct resp r;
+	/* first it probes each name: success, the UID alone */
+	for (int i = 0; i < 3; i++) {
+		get_attrs(&alice, 1, uid, names[i], &r);
+		CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+		CU_ASSERT(text_is(ttlv_find(payload(nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), uid));
+		CU_ASSERT_EQUAL(ttlv_count(payload(nth(&r, 0)), KMIP_TAG_ATTRIBUTE), 0);
+		resp_free(&r);
+	}
 	begin(&q, 1, 3);
 	for (int i = 0; i < 3; i++) {
 		uint8_t ubi[8] = {0x51, 0x4c, 0x4b, 0x43, (uint8_t)(7 + i), 0, 0, 0};
@@ -986,6 +994,39 @@ static void test_create_rng(void)
 	}
 }
 
+/* Register keeps a client's Random Number Generator as given
+ * (TC-RNG-ATTR-1-14): the store takes it when the object is made, and
+ * never lets it change afterwards. */
+static void test_store_keeps_rng(void)
+{
+	struct ttlv_enc e;
+	struct store_attr a;
+	EXPECT_OK(kmip_rng_attr(&e, &a));
+	static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	struct store_new_object n = {.tenant = "alice", .type = STORE_OBJ_SYMMETRIC_KEY, .alg = STORE_ALG_AES,
+				     .length = 128, .usage_mask = 12, .key_format = STORE_FMT_RAW, .attrs = &a,
+				     .n_attrs = 1, .material = key, .material_len = sizeof key};
+	char id[STORE_ID_MAX + 1];
+	EXPECT_OK(store_put(st, &n, id));
+	EXPECT_ERR(store_attr_add(st, id, "alice", 0, &a, NULL), ERR_STORE_MANAGED_ATTR);
+	EXPECT_ERR(store_attr_modify(st, id, "alice", 0, &a), ERR_STORE_MANAGED_ATTR);
+	EXPECT_ERR(store_attr_delete(st, id, "alice", 0, a.name, 0), ERR_STORE_MANAGED_ATTR);
+	/* other managed names stay refused at put */
+	struct store_attr s2;
+	store_attr_int(&s2, "State", 0, STORE_V_ENUMERATION, 2);
+	n.attrs = &s2;
+	EXPECT_ERR(store_put(st, &n, id), ERR_STORE_MANAGED_ATTR);
+	/* and it reads back at 1.3 as it was put */
+	n.attrs = &a;
+	EXPECT_OK(store_put(st, &n, id));
+	struct resp r;
+	get_attrs(&alice, 3, id, "Random Number Generator", &r);
+	const struct ttlv_item *v = value_of(payload(nth(&r, 0)), "Random Number Generator", 0);
+	CU_ASSERT(v != NULL && kmip_rng_matches(v));
+	resp_free(&r);
+	ttlv_enc_free(&e);
+}
+
 /* ---- Check ---------------------------------------------------------------------------- */
 
 /* §4.10, §11.11: a mask within the key's → its UID (and the ID
@@ -1340,5 +1381,5 @@ static void test_locate_filters(void)
 
 TEST_SUITE(kmip_attrs, suite_init, suite_clean, TEST(test_table), TEST(test_vcenter_batch), TEST(test_add_types),
 	   TEST(test_add_refusals), TEST(test_modify), TEST(test_activation_date), TEST(test_delete), TEST(test_attribute_list),
-	   TEST(test_version_filter), TEST(test_create_rng), TEST(test_check), TEST(test_tenant_isolation),
+	   TEST(test_version_filter), TEST(test_create_rng), TEST(test_store_keeps_rng), TEST(test_check), TEST(test_tenant_isolation),
 	   TEST(test_admin_key_access), TEST(test_locate_filters))
