@@ -642,6 +642,33 @@ static void not_found_first(struct kmip_request *rq, const char *id, struct kmip
 		store_object_free(&o);
 }
 
+/* name_taken says whether another object of the caller's has the Name
+ * |in| gives (§11.15, §11.16: Illegal Operation); only the caller's
+ * objects are looked at, so nothing of another tenant's shows. */
+static bool name_taken(struct kmip_request *rq, const char *id, const struct attr_in *in, struct kmip_result *res)
+{
+	if (strcmp(in->name, "Name") != 0 || in->a.search == NULL)
+		return false;
+	struct store_query q;
+	memset(&q, 0, sizeof q);
+	q.name = in->a.search;
+	q.max_items = 2;
+	struct store_found f;
+	err_t r = ops_find(rq->peer, &q, &f);
+	if (r != ERR_OK) {
+		kmip_fail_err(res, r, id);
+		return true;
+	}
+	bool taken = false;
+	for (size_t i = 0; i < f.n; i++)
+		taken = taken || strcmp(f.ids[i], id) != 0;
+	store_found_free(&f);
+	if (taken)
+		kmip_fail(res, KMIP_RESULT_REASON_ILLEGAL_OPERATION, "another object already has the Name %s",
+			  in->a.search);
+	return taken;
+}
+
 /* activation_date answers an Add (|add|) or Modify of the Activation Date
  * (§3.24: client-modifiable only while Pre-Active; SKLC-M-3-14 and
  * AKLC-M-3-14 expect Permission Denied for an Active key). A date now or
@@ -696,7 +723,8 @@ static bool activation_date(struct kmip_request *rq, const struct ttlv_item *p, 
 
 /* ---- Add Attribute (§4.14) -----------------------------------------------------
  * §11.15: a read-only attribute is Permission Denied; one that exists
- * (single-valued) Illegal Operation — KMIP 2.1's BL-M-5-21 answers
+ * (single-valued), or a Name another of the caller's objects has, Illegal
+ * Operation — KMIP 2.1's BL-M-5-21 answers
  * Attribute Single Valued, which 1.x does not have; an Attribute Index in
  * the request Invalid Field (0 is let through: it names nothing new). */
 void kmip_op_add_attribute(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
@@ -714,6 +742,8 @@ void kmip_op_add_attribute(struct kmip_request *rq, const struct ttlv_item *p, s
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Add Attribute takes no Attribute Index (§4.14)");
 		goto out;
 	}
+	if (name_taken(rq, id, &in, res))
+		goto out;
 	uint32_t index = 0;
 	err_t r = ops_attr_add(rq->peer, id, &in.a, &index);
 	if (r == ERR_STORE_ATTR_EXISTS) {
@@ -734,6 +764,7 @@ out:
  * Replaces one instance (index 0 unless given) and answers with the new
  * value; key material is never touched. §11.16: an attribute the object
  * does not have is Invalid Field, a missing instance Item Not Found, a
+ * Name another of the caller's objects has Illegal Operation, a
  * read-only one Permission Denied (an Active key's Activation Date:
  * SKLC-M-3-14, AKLC-M-3-14). */
 void kmip_op_modify_attribute(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
@@ -747,6 +778,8 @@ void kmip_op_modify_attribute(struct kmip_request *rq, const struct ttlv_item *p
 		not_found_first(rq, id, res);
 		goto out;
 	}
+	if (name_taken(rq, id, &in, res))
+		goto out;
 	bool exists = false;
 	err_t r = ops_attr_modify(rq->peer, id, &in.a, &exists);
 	if (r == ERR_STORE_ATTR_NOT_FOUND && !exists) {

@@ -675,6 +675,33 @@ static void test_modify(void)
 	resp_free(&r);
 	CU_ASSERT_EQUAL(get_key(&alice, uid, k2, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	CU_ASSERT_EQUAL(memcmp(k1, k2, 32), 0);
+	/* a Name another of alice's keys has: Illegal Operation (§11.15,
+	 * §11.16), by Modify or Add; one only bob's key has: fine */
+	char other[STORE_ID_MAX + 1], bobs[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(create_one(&alice, 12, "taken", other));
+	CU_ASSERT_FATAL(create_one(&bob, 12, "bobs-name", bobs));
+	const struct {
+		uint32_t op;
+		const char *target, *name;
+		uint32_t reason;
+	} names[] = {
+		{KMIP_OPERATION_MODIFY_ATTRIBUTE, uid, "taken", KMIP_RESULT_REASON_ILLEGAL_OPERATION},
+		{KMIP_OPERATION_ADD_ATTRIBUTE, other, "after", KMIP_RESULT_REASON_ILLEGAL_OPERATION},
+		{KMIP_OPERATION_MODIFY_ATTRIBUTE, uid, "bobs-name", 0},
+		{KMIP_OPERATION_MODIFY_ATTRIBUTE, uid, "after", 0},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		begin(&q, 4, 1);
+		item(&q, names[i].op);
+		ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, names[i].target);
+		attr_name(&q, names[i].name);
+		item_end(&q);
+		run(&q, &alice, &r);
+		CU_ASSERT_EQUAL(status(nth(&r, 0)), names[i].reason != 0 ? KMIP_RESULT_STATUS_OPERATION_FAILED
+									 : KMIP_RESULT_STATUS_SUCCESS);
+		CU_ASSERT_EQUAL(reason(nth(&r, 0)), names[i].reason);
+		resp_free(&r);
+	}
 	/* found under its new name only */
 	begin(&q, 4, 1);
 	item(&q, KMIP_OPERATION_LOCATE);
