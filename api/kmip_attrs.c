@@ -445,6 +445,12 @@ static void put_value(struct ttlv_enc *e, const struct store_attr *a)
 	}
 	case TTLV_TEXT: ttlv_enc_text(e, KMIP_TAG_ATTRIBUTE_VALUE, (const char *)a->value, a->value_len); break;
 	case TTLV_BYTES: ttlv_enc_bytes(e, KMIP_TAG_ATTRIBUTE_VALUE, a->value, a->value_len); break;
+	case TTLV_BIGINT: {
+		const struct ttlv_item it = {.tag = KMIP_TAG_ATTRIBUTE_VALUE, .type = TTLV_BIGINT,
+					     .len = (uint32_t)a->value_len, .val = a->value};
+		ttlv_enc_item(e, &it);
+		break;
+	}
 	case TTLV_INTEGER:
 		if (store_attr_get_int(a, &v) == ERR_OK)
 			ttlv_enc_int(e, KMIP_TAG_ATTRIBUTE_VALUE, (int32_t)v);

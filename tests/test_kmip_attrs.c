@@ -492,7 +492,8 @@ static void test_add_types(void)
 	char uid[STORE_ID_MAX + 1];
 	CU_ASSERT_FATAL(create_one(&alice, 12, NULL, uid));
 	static const uint8_t bytes[5] = {0, 1, 2, 0xfe, 0xff};
-	for (int t = 0; t < 9; t++) {
+	static const uint8_t big[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x85}; /* -123 */
+	for (int t = 0; t < 10; t++) {
 		struct req q;
 		struct resp r;
 		char name[32];
@@ -511,6 +512,12 @@ static void test_add_types(void)
 		case 5: ttlv_enc_bool(&q.e, KMIP_TAG_ATTRIBUTE_VALUE, true); break;
 		case 6: ttlv_enc_long(&q.e, KMIP_TAG_ATTRIBUTE_VALUE, -5000000000LL); break;
 		case 7: ttlv_enc_interval(&q.e, KMIP_TAG_ATTRIBUTE_VALUE, 86400); break;
+		case 8: {
+			const struct ttlv_item it = {.tag = KMIP_TAG_ATTRIBUTE_VALUE, .type = TTLV_BIGINT,
+						     .len = sizeof big, .val = big};
+			ttlv_enc_item(&q.e, &it);
+			break;
+		}
 		default:
 			ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE_VALUE);
 			ttlv_enc_cstr(&q.e, KMIP_TAG_NAME_VALUE, "inner");
@@ -536,6 +543,7 @@ static void test_add_types(void)
 		case 5: CU_ASSERT(v->type == TTLV_BOOL && v->u == 1); break;
 		case 6: CU_ASSERT(v->type == TTLV_LONG && ttlv_long(v) == -5000000000LL); break;
 		case 7: CU_ASSERT(v->type == TTLV_INTERVAL && v->u == 86400); break;
+		case 8: CU_ASSERT(v->type == TTLV_BIGINT && v->len == 8 && memcmp(v->val, big, 8) == 0); break;
 		default:
 			CU_ASSERT(v->type == TTLV_STRUCTURE && text_is(ttlv_find(v, KMIP_TAG_NAME_VALUE), "inner") &&
 				  ttlv_int(ttlv_find(v, KMIP_TAG_CRYPTOGRAPHIC_LENGTH)) == 7);
