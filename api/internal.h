@@ -70,7 +70,8 @@ struct kmip_operation {
 	kmip_handler handler;
 };
 
-/* The operations on managed objects (api/kmip_objects.c). */
+/* The operations on managed objects (api/kmip_objects.c; Get Attributes
+ * is in api/kmip_attrs.c with the other attribute operations). */
 void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		    struct kmip_result *res);
 void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
