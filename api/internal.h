@@ -60,7 +60,8 @@ void kmip_fail(struct kmip_result *res, uint32_t reason, const char *fmt, ...) P
 /* An operation handler reads |payload| (the Request Payload, or NULL when
  * the item had none) and, on success, writes one Response Payload
  * structure into |out| and leaves |res| at Success. On failure it sets
- * |res| (kmip_fail); whatever it wrote to |out| is dropped. */
+ * |res| (kmip_fail); whatever it wrote to |out| is dropped, unless it
+ * also sets res->payload_on_failure (Check). */
 typedef void (*kmip_handler)(struct kmip_request *rq, const struct ttlv_item *payload,
 			     struct ttlv_enc *out, struct kmip_result *res);
 
