@@ -35,8 +35,11 @@ struct store;
 
 /* api_set_store gives the listeners the key store their object operations
  * work on (NULL: none; Create, Get and the rest are then Operation Not
- * Supported). Set it before the listeners start, clear it after they stop. */
-void api_set_store(struct store *s);
+ * Supported) and whether administrators may read other tenants' key
+ * material ([kmip] admin_key_access; they manage every object's lifecycle
+ * and attributes either way). Set it before the listeners start, clear it
+ * after they stop. */
+void api_set_store(struct store *s, bool admins_read_keys);
 
 /* api_kmip_start loads the certificates, binds the listener and starts
  * serving on threads of its own. On failure it returns an error and writes

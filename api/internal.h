@@ -11,6 +11,8 @@
 #include "api/ttlv.h"
 #include "util/util.h"
 
+struct store_attr; /* store/store.h */
+
 /* KMIP protocol versions fount speaks, newest first (KMIP 1.4 §6.1: a
  * server SHALL accept every earlier minor version of its major version). */
 struct kmip_version {
@@ -35,6 +37,9 @@ struct kmip_result {
 	uint32_t status; /* KMIP_RESULT_STATUS_* */
 	uint32_t reason; /* KMIP_RESULT_REASON_*, when not Success */
 	char message[KMIP_MESSAGE_MAX];
+	/* a failure that still carries the handler's Response Payload (Check,
+	 * KMIP 1.4 §4.10: the attributes that caused the denial) */
+	bool payload_on_failure;
 };
 
 /* One request message as its operations see it. */
@@ -55,7 +60,8 @@ void kmip_fail(struct kmip_result *res, uint32_t reason, const char *fmt, ...) P
 /* An operation handler reads |payload| (the Request Payload, or NULL when
  * the item had none) and, on success, writes one Response Payload
  * structure into |out| and leaves |res| at Success. On failure it sets
- * |res| (kmip_fail); whatever it wrote to |out| is dropped. */
+ * |res| (kmip_fail); whatever it wrote to |out| is dropped, unless it
+ * also sets res->payload_on_failure (Check). */
 typedef void (*kmip_handler)(struct kmip_request *rq, const struct ttlv_item *payload,
 			     struct ttlv_enc *out, struct kmip_result *res);
 
@@ -65,7 +71,8 @@ struct kmip_operation {
 	kmip_handler handler;
 };
 
-/* The operations on managed objects (api/kmip_objects.c). */
+/* The operations on managed objects (api/kmip_objects.c; Get Attributes
+ * is in api/kmip_attrs.c with the other attribute operations). */
 void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		    struct kmip_result *res);
 void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
@@ -88,6 +95,69 @@ void kmip_op_rekey(struct kmip_request *rq, const struct ttlv_item *p, struct tt
 		   struct kmip_result *res);
 void kmip_op_rekey_key_pair(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 			    struct kmip_result *res);
+/* ---- attributes (api/kmip_attrs.c) --------------------------------------- */
+
+/* What the KMIP 1.x attribute table says of one attribute (KMIP 1.4 §3). */
+enum {
+	KMIP_ATTR_SERVER = 1u << 0,   /* the client may not add, modify or delete it */
+	KMIP_ATTR_MULTI = 1u << 1,    /* multiple instances permitted */
+	KMIP_ATTR_CREATE = 1u << 2,   /* the client may give it when the object is made */
+	KMIP_ATTR_KEEP = 1u << 3,     /* never deleted by a client (required, or the spec says so) */
+};
+struct kmip_attr_rule {
+	const char *name;
+	int32_t since;  /* first KMIP 1.x minor version that defines it */
+	uint8_t type;   /* the TTLV type of its value; 0 for a custom attribute (any) */
+	unsigned flags; /* KMIP_ATTR_* */
+};
+
+/* kmip_attr_rule finds |name|'s rule: a KMIP 1.x attribute, or the rule of
+ * custom "x-"/"y-" attributes (1.0, any type, multi-instance); NULL for a
+ * name that is neither. */
+const struct kmip_attr_rule *kmip_attr_rule(const char *name);
+/* kmip_attr_defined says whether KMIP 1.|minor| defines |name|: what a
+ * request at that version may send and be sent (kmip-clients §5). */
+bool kmip_attr_defined(const char *name, int32_t minor);
+/* kmip_attr_rules returns the whole table (tests). */
+size_t kmip_attr_rules(const struct kmip_attr_rule **out);
+
+/* kmip_rng_encode writes, as a structure tagged |tag|, the RNG Parameters
+ * of the generator behind every key fount makes and RNG Retrieve (KMIP 1.4
+ * §2.1.18): CTR_DRBG, AES-256, prediction resistance. Query RNGs writes it
+ * under RNG Parameters, the Random Number Generator attribute (§3.44) under
+ * Attribute Value. */
+void kmip_rng_encode(struct ttlv_enc *e, uint32_t tag);
+/* kmip_rng_matches says whether the Random Number Generator value |v| (an
+ * RNG Parameters structure, e.g. from a Create template) describes what
+ * kmip_rng_encode writes: every field it gives agrees (§3.44: a server
+ * that cannot honour a requested RNG SHALL fail the request). */
+bool kmip_rng_matches(const struct ttlv_item *v);
+/* kmip_rng_attr fills |a| with the server's Random Number Generator
+ * attribute for a new object that the server generates (Create, Create Key
+ * Pair), encoded in |e| (initialised here; free with ttlv_enc_free after
+ * the store_put). A Register keeps the client's value as given instead. */
+err_t kmip_rng_attr(struct ttlv_enc *e, struct store_attr *a) MUST_CHECK;
+
+/* kmip_uid_of reads |p|'s Unique Identifier into |out|, or takes the ID
+ * Placeholder when there is none (KMIP 1.4 §4: "If omitted, then the ID
+ * Placeholder value is used"); false (|res| set) otherwise. */
+bool kmip_uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[KMIP_UID_MAX + 1],
+		 struct kmip_result *res);
+/* kmip_fail_err answers a failed operation-layer call |r| on object |id|
+ * in KMIP's terms (api/kmip_objects.c). */
+void kmip_fail_err(struct kmip_result *res, err_t r, const char *id);
+
+/* The attribute operations (api/kmip_attrs.c). */
+void kmip_op_get_attribute_list(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+				struct kmip_result *res);
+void kmip_op_add_attribute(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			   struct kmip_result *res);
+void kmip_op_modify_attribute(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			      struct kmip_result *res);
+void kmip_op_delete_attribute(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			      struct kmip_result *res);
+void kmip_op_check(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		   struct kmip_result *res);
 
 /* kmip_operations returns the table of operations fount implements, in the
  * order Query Operations lists them: the object operations only when the

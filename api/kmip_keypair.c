@@ -62,10 +62,10 @@ static bool one_struct(const struct ttlv_item *p, uint32_t tag, const struct ttl
  * first, then the part's own, which takes precedence for single-valued
  * attributes (§4.2); multi-instance ones (Name, Object Group, x-...) are
  * the union. */
-static bool parse_part(const struct ttlv_item *common, const struct ttlv_item *own, struct kmip_template *t,
+static bool parse_part(const struct ttlv_item *common, const struct ttlv_item *own, int32_t minor, struct kmip_template *t,
 		       struct kmip_result *res)
 {
-	return kmip_parse_attributes(common, 0, t, res) && kmip_parse_attributes(own, 1, t, res);
+	return kmip_parse_attributes(common, 0, minor, t, res) && kmip_parse_attributes(own, 1, minor, t, res);
 }
 
 /* answer_pair writes §4.2/§4.5's response: Private Key Unique Identifier,
@@ -122,7 +122,7 @@ void kmip_op_create_key_pair(struct kmip_request *rq, const struct ttlv_item *p,
 		return;
 	}
 	struct kmip_template *tb = &tv[1];
-	if (!parse_part(common, priv, tv, res) || !parse_part(common, pub, tb, res))
+	if (!parse_part(common, priv, rq->version.minor, tv, res) || !parse_part(common, pub, rq->version.minor, tb, res))
 		goto out;
 	/* the algorithm and size are the pair's: given in one part's own
 	 * template only, they hold for both; given differently, refused */
@@ -224,7 +224,7 @@ void kmip_op_rekey(struct kmip_request *rq, const struct ttlv_item *p, struct tt
 		kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "%s", err_str(ERR_NOMEM));
 		return;
 	}
-	if (!kmip_parse_attributes(ta, 0, t, res))
+	if (!kmip_parse_attributes(ta, 0, rq->version.minor, t, res))
 		goto out;
 	if (t->k.alg != 0 || t->k.length != 0) {
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
@@ -271,7 +271,7 @@ void kmip_op_rekey_key_pair(struct kmip_request *rq, const struct ttlv_item *p, 
 		return;
 	}
 	struct kmip_template *tb = &tv[1];
-	if (!parse_part(common, priv, tv, res) || !parse_part(common, pub, tb, res))
+	if (!parse_part(common, priv, rq->version.minor, tv, res) || !parse_part(common, pub, rq->version.minor, tb, res))
 		goto out;
 	if (tv->k.alg != 0 || tv->k.length != 0 || tb->k.alg != 0 || tb->k.length != 0 || tv->has_curve ||
 	    tb->has_curve) {

@@ -162,7 +162,8 @@ static const struct kmip_operation *find_operation(uint32_t op)
 
 /* write_item writes one response Batch Item: |op| (when known), the
  * request's Unique Batch Item ID (when sent), the result, and |payload|
- * (on success, when the operation wrote one). */
+ * (on success, or a failure that carries one, when the operation wrote
+ * one). */
 static void write_item(struct ttlv_enc *e, const struct ttlv_item *op, const struct ttlv_item *ubi,
 		       const struct kmip_result *res, const struct ttlv_enc *payload)
 {
@@ -175,9 +176,10 @@ static void write_item(struct ttlv_enc *e, const struct ttlv_item *op, const str
 	if (res->status != KMIP_RESULT_STATUS_SUCCESS) {
 		ttlv_enc_enum(e, KMIP_TAG_RESULT_REASON, res->reason);
 		ttlv_enc_cstr(e, KMIP_TAG_RESULT_MESSAGE, res->message);
-	} else if (payload != NULL && payload->len > 0) {
-		ttlv_enc_raw(e, payload->buf, payload->len);
 	}
+	if ((res->status == KMIP_RESULT_STATUS_SUCCESS || res->payload_on_failure) && payload != NULL &&
+	    payload->len > 0)
+		ttlv_enc_raw(e, payload->buf, payload->len);
 	ttlv_enc_end(e);
 }
 
@@ -220,6 +222,8 @@ static bool run_item(struct kmip_request *rq, const struct ttlv_item *bi, struct
 			else if (res.status == KMIP_RESULT_STATUS_SUCCESS && ttlv_enc_finish(&out) != ERR_OK)
 				kmip_fail(&res, KMIP_RESULT_REASON_GENERAL_FAILURE,
 					  "the server could not encode its response");
+			else if (res.payload_on_failure && ttlv_enc_finish(&out) != ERR_OK)
+				res.payload_on_failure = false; /* the failure alone, then */
 		}
 	}
 

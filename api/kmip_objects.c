@@ -1,6 +1,7 @@
 /* api/kmip_objects.c — the KMIP operations on managed objects: Create,
- * Get, Get Attributes, Activate, Revoke, Destroy and Locate (KMIP 1.4
- * §4.1, §4.11, §4.12, §4.19, §4.20, §4.21, §4.9). They decode TTLV, call
+ * Get, Activate, Revoke, Destroy and Locate (KMIP 1.4 §4.1, §4.11,
+ * §4.19, §4.20, §4.21, §4.9); the attribute operations are in
+ * api/kmip_attrs.c. They decode TTLV, call
  * the operation layer (api/ops.c) and encode the answer; the rules (tenants,
  * lifecycle, durability, sealing) live there and in store/. */
 #include <stdio.h>
@@ -13,8 +14,8 @@
 /* uid_of reads the request's Unique Identifier, or takes the ID
  * Placeholder (the identifier an earlier item of this batch returned,
  * KMIP 1.4 §2.1.?/Usage Guide) when there is none. */
-static bool uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[STORE_ID_MAX + 1],
-		   struct kmip_result *res)
+bool kmip_uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[KMIP_UID_MAX + 1],
+		 struct kmip_result *res)
 {
 	const struct ttlv_item *u = ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER);
 	if (u == NULL) {
@@ -36,6 +37,13 @@ static bool uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[
 	return true;
 }
 
+static bool uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[STORE_ID_MAX + 1],
+		   struct kmip_result *res)
+{
+	return kmip_uid_of(rq, p, out, res);
+}
+
+/* kmip_fail_err answers a failed operation-layer call in KMIP's terms. */
 void kmip_fail_err(struct kmip_result *res, err_t r, const char *id)
 {
 	switch (r) {
@@ -54,6 +62,12 @@ void kmip_fail_err(struct kmip_result *res, err_t r, const char *id)
 	case ERR_STORE_MANAGED_ATTR:
 		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "that attribute is set by the server");
 		return;
+	case ERR_STORE_ATTR_EXISTS: /* KMIP 1.4 §11.15 */
+		kmip_fail(res, KMIP_RESULT_REASON_ILLEGAL_OPERATION, "that single-valued attribute is already set");
+		return;
+	case ERR_STORE_ATTR_NOT_FOUND: /* §11.16, §11.17 */
+		kmip_fail(res, KMIP_RESULT_REASON_ITEM_NOT_FOUND, "object %s has no such attribute instance", id);
+		return;
 	case ERR_UNSUPPORTED:
 		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "%s", err_str(r));
 		return;
@@ -64,6 +78,11 @@ void kmip_fail_err(struct kmip_result *res, err_t r, const char *id)
 		kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "%s", err_str(r));
 		return;
 	}
+}
+
+static void fail_err(struct kmip_result *res, err_t r, const char *id)
+{
+	kmip_fail_err(res, r, id);
 }
 
 /* ---- template attributes --------------------------------------------------- */
@@ -151,7 +170,7 @@ static bool is(const struct ttlv_item *n, const char *name)
 	return n->len == strlen(name) && memcmp(n->val, name, n->len) == 0;
 }
 
-bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, struct kmip_template *t,
+bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, int32_t minor, struct kmip_template *t,
 			   struct kmip_result *res)
 {
 	t->cur_level = level;
@@ -194,8 +213,15 @@ bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, struct 
 			   is(n, "Cryptographic Domain Parameters")) {
 			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s has the wrong type", name);
 			return false;
-		} else if (store_attr_is_managed(name)) {
+		} else if (!kmip_attr_defined(name, minor)) {
+			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "%s is not an attribute of KMIP 1.%d", name,
+				  (int)minor);
+			return false;
+		} else if (!(kmip_attr_rule(name)->flags & KMIP_ATTR_CREATE)) {
 			kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "attribute %s is set by the server", name);
+			return false;
+		} else if (kmip_attr_rule(name)->type != 0 && v->type != kmip_attr_rule(name)->type) {
+			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s has the wrong type", name);
 			return false;
 		} else if (!add_generic(t, name, index, v, res)) {
 			return false;
@@ -206,10 +232,51 @@ bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, struct 
 	return true;
 }
 
-bool kmip_parse_template(const struct ttlv_item *p, struct kmip_template *t, struct kmip_result *res)
+bool kmip_parse_template(const struct ttlv_item *p, int32_t minor, struct kmip_template *t, struct kmip_result *res)
 {
-	return kmip_parse_attributes(ttlv_find(p, KMIP_TAG_TEMPLATE_ATTRIBUTE), 0, t, res) &&
-	       kmip_parse_attributes(p, 0, t, res);
+	return kmip_parse_attributes(ttlv_find(p, KMIP_TAG_TEMPLATE_ATTRIBUTE), 0, minor, t, res) &&
+	       kmip_parse_attributes(p, 0, minor, t, res);
+}
+
+/* server_rng gives an object the server generates its Random Number
+ * Generator attribute (KMIP 1.3+ §3.44: the server SHALL set it; fount
+ * keeps it at every version and shows it only to 1.3+ requests), encoded
+ * in |rng|. A template that names an RNG fount does not use fails (§3.44:
+ * "If the server cannot ... it SHALL fail"). */
+static bool server_rng(struct kmip_template *t, struct ttlv_enc *rng, struct kmip_result *res)
+{
+	struct store_attr a;
+	ttlv_enc_free(rng);
+	if (kmip_rng_attr(rng, &a) != ERR_OK) {
+		kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "could not encode the Random Number Generator");
+		return false;
+	}
+	size_t i = 0;
+	while (i < t->n && strcmp(t->attrs[i].name, a.name) != 0)
+		i++;
+	if (i < t->n) {
+		struct ttlv_doc d;
+		bool ok = t->attrs[i].value_len > 0 &&
+			  ttlv_decode(&d, t->attrs[i].value, t->attrs[i].value_len) == ERR_OK;
+		if (ok) {
+			ok = kmip_rng_matches(ttlv_root(&d));
+			ttlv_doc_free(&d);
+		}
+		if (!ok) {
+			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
+				  "fount generates keys with CTR_DRBG AES-256 only (Random Number Generator)");
+			return false;
+		}
+	} else if (t->n == KMIP_TEMPLATE_MAX_ATTRS) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "more than %d attributes", KMIP_TEMPLATE_MAX_ATTRS - 1);
+		return false;
+	} else {
+		t->n++;
+	}
+	t->attrs[i] = a;
+	t->k.attrs = t->attrs;
+	t->k.n_attrs = t->n;
+	return true;
 }
 
 /* ---- Create (§4.1) --------------------------------------------------------- */
@@ -228,7 +295,9 @@ void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	}
 	struct kmip_template t;
 	memset(&t, 0, sizeof t);
-	if (!kmip_parse_template(p, &t, res))
+	struct ttlv_enc rng;
+	ttlv_enc_init(&rng, 0);
+	if (!kmip_parse_template(p, rq->version.minor, &t, res) || !server_rng(&t, &rng, res))
 		goto out;
 	if (t.k.alg == 0) {
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Create needs a Cryptographic Algorithm");
@@ -243,7 +312,7 @@ void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct t
 		goto out;
 	}
 	if (r != ERR_OK) {
-		kmip_fail_err(res, r, "");
+		fail_err(res, r, "");
 		goto out;
 	}
 	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
@@ -252,6 +321,7 @@ void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, id);
 	ttlv_enc_end(out);
 out:
+	ttlv_enc_free(&rng);
 	kmip_template_free(&t);
 }
 
@@ -272,7 +342,7 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 	struct store_object o;
 	err_t r = ops_get(rq->peer, id, &o);
 	if (r != ERR_OK) {
-		kmip_fail_err(res, r, id);
+		fail_err(res, r, id);
 		return;
 	}
 	if (o.type != STORE_OBJ_SYMMETRIC_KEY) {
@@ -289,7 +359,7 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 	size_t key_len = 0;
 	r = ops_get_material(rq->peer, id, "kmip get", &key, &key_len);
 	if (r != ERR_OK || key == NULL) {
-		kmip_fail_err(res, r != ERR_OK ? r : ERR_STORE_DESTROYED, id);
+		fail_err(res, r != ERR_OK ? r : ERR_STORE_DESTROYED, id);
 		store_object_free(&o);
 		return;
 	}
@@ -312,194 +382,6 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 	store_object_free(&o);
 }
 
-/* ---- Get Attributes (§4.12) ----------------------------------------------------
- * Only the names asked, in request order; an absent one is omitted (vCenter
- * probes x- names); none asked: all fount keeps. */
-static void put_attr_header(struct ttlv_enc *e, const char *name, uint32_t index)
-{
-	ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(e, KMIP_TAG_ATTRIBUTE_NAME, name);
-	if (index != 0)
-		ttlv_enc_int(e, KMIP_TAG_ATTRIBUTE_INDEX, (int32_t)index);
-}
-
-/* put_managed writes the server-kept attribute |name| of |o|; false when
- * the object has no such attribute (or the version does not define it). */
-static bool put_managed(struct ttlv_enc *e, const struct store_object *o, const char *name, int32_t minor)
-{
-	struct {
-		const char *name;
-		int64_t v;
-		uint8_t type;
-		int32_t since;
-	} fixed[] = {
-		{"Object Type", o->type, TTLV_ENUM, 0},
-		{"Cryptographic Algorithm", o->alg, TTLV_ENUM, 0},
-		{"Cryptographic Length", o->length, TTLV_INTEGER, 0},
-		{"Cryptographic Usage Mask", o->usage_mask, TTLV_INTEGER, 0},
-		{"State", o->state, TTLV_ENUM, 0},
-		{"Initial Date", o->initial_date, TTLV_DATETIME, 0},
-		{"Activation Date", o->activation_date, TTLV_DATETIME, 0},
-		{"Deactivation Date", o->deactivation_date, TTLV_DATETIME, 0},
-		{"Destroy Date", o->destroy_date, TTLV_DATETIME, 0},
-		{"Compromise Date", o->compromise_date, TTLV_DATETIME, 0},
-		{"Compromise Occurrence Date", o->compromise_occurrence_date, TTLV_DATETIME, 0},
-		{"Last Change Date", o->last_change_date, TTLV_DATETIME, 0},
-		{"Original Creation Date", o->original_creation_date, TTLV_DATETIME, 2},
-	};
-	if (strcmp(name, "Unique Identifier") == 0) {
-		put_attr_header(e, name, 0);
-		ttlv_enc_cstr(e, KMIP_TAG_ATTRIBUTE_VALUE, o->id);
-		ttlv_enc_end(e);
-		return true;
-	}
-	if (strcmp(name, "Digest") == 0) {
-		if (!o->has_digest)
-			return false;
-		put_attr_header(e, name, 0);
-		ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE_VALUE);
-		ttlv_enc_enum(e, KMIP_TAG_HASHING_ALGORITHM, KMIP_HASHING_ALGORITHM_SHA_256);
-		ttlv_enc_bytes(e, KMIP_TAG_DIGEST_VALUE, o->digest, sizeof o->digest);
-		if (o->key_format != 0)
-			ttlv_enc_enum(e, KMIP_TAG_KEY_FORMAT_TYPE, o->key_format);
-		ttlv_enc_end(e);
-		ttlv_enc_end(e);
-		return true;
-	}
-	if (strcmp(name, "Revocation Reason") == 0) {
-		if (o->revocation_reason == 0)
-			return false;
-		put_attr_header(e, name, 0);
-		ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE_VALUE);
-		ttlv_enc_enum(e, KMIP_TAG_REVOCATION_REASON_CODE, o->revocation_reason);
-		ttlv_enc_end(e);
-		ttlv_enc_end(e);
-		return true;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
-		if (strcmp(name, fixed[i].name) != 0)
-			continue;
-		/* 0 is "not set" for dates, algorithm and length; a usage mask of
-		 * 0 is a real value (libmongocrypt registers with mask 0) */
-		bool set = fixed[i].v != 0 || strcmp(name, "Cryptographic Usage Mask") == 0;
-		if (!set || minor < fixed[i].since)
-			return false;
-		put_attr_header(e, name, 0);
-		if (fixed[i].type == TTLV_ENUM)
-			ttlv_enc_enum(e, KMIP_TAG_ATTRIBUTE_VALUE, (uint32_t)fixed[i].v);
-		else if (fixed[i].type == TTLV_INTEGER)
-			ttlv_enc_int(e, KMIP_TAG_ATTRIBUTE_VALUE, (int32_t)fixed[i].v);
-		else
-			ttlv_enc_datetime(e, KMIP_TAG_ATTRIBUTE_VALUE, fixed[i].v);
-		ttlv_enc_end(e);
-		return true;
-	}
-	return false;
-}
-
-/* put_stored writes every instance of a stored attribute |name| */
-static void put_stored(struct ttlv_enc *e, const struct store_object *o, const char *name)
-{
-	for (size_t i = 0; i < o->n_attrs; i++) {
-		const struct store_attr *a = &o->attrs[i];
-		if (strcmp(a->name, name) != 0)
-			continue;
-		put_attr_header(e, a->name, a->index);
-		int64_t v = 0;
-		switch (a->type) {
-		case TTLV_STRUCTURE: {
-			/* kept as its TTLV encoding: write it back under Attribute Value */
-			struct ttlv_doc d;
-			if (ttlv_decode(&d, a->value, a->value_len) == ERR_OK) {
-				const struct ttlv_item *root = ttlv_root(&d);
-				ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE_VALUE);
-				for (const struct ttlv_item *c = root->child; c != NULL; c = c->next)
-					ttlv_enc_item(e, c);
-				ttlv_enc_end(e);
-				ttlv_doc_free(&d);
-			}
-			break;
-		}
-		case TTLV_TEXT: ttlv_enc_text(e, KMIP_TAG_ATTRIBUTE_VALUE, (const char *)a->value, a->value_len); break;
-		case TTLV_BYTES: ttlv_enc_bytes(e, KMIP_TAG_ATTRIBUTE_VALUE, a->value, a->value_len); break;
-		case TTLV_INTEGER:
-			if (store_attr_get_int(a, &v) == ERR_OK)
-				ttlv_enc_int(e, KMIP_TAG_ATTRIBUTE_VALUE, (int32_t)v);
-			break;
-		case TTLV_ENUM:
-			if (store_attr_get_int(a, &v) == ERR_OK)
-				ttlv_enc_enum(e, KMIP_TAG_ATTRIBUTE_VALUE, (uint32_t)v);
-			break;
-		case TTLV_LONG:
-			if (store_attr_get_int(a, &v) == ERR_OK)
-				ttlv_enc_long(e, KMIP_TAG_ATTRIBUTE_VALUE, v);
-			break;
-		case TTLV_BOOL:
-			if (store_attr_get_int(a, &v) == ERR_OK)
-				ttlv_enc_bool(e, KMIP_TAG_ATTRIBUTE_VALUE, v != 0);
-			break;
-		case TTLV_DATETIME:
-			if (store_attr_get_int(a, &v) == ERR_OK)
-				ttlv_enc_datetime(e, KMIP_TAG_ATTRIBUTE_VALUE, v);
-			break;
-		case TTLV_INTERVAL:
-			if (store_attr_get_int(a, &v) == ERR_OK)
-				ttlv_enc_interval(e, KMIP_TAG_ATTRIBUTE_VALUE, (uint32_t)v);
-			break;
-		default:
-			break;
-		}
-		ttlv_enc_end(e);
-	}
-}
-
-static const char *const all_managed[] = {
-	"Unique Identifier", "Object Type", "Cryptographic Algorithm", "Cryptographic Length",
-	"Cryptographic Usage Mask", "Digest", "State", "Initial Date", "Activation Date",
-	"Deactivation Date", "Destroy Date", "Compromise Date", "Compromise Occurrence Date",
-	"Revocation Reason", "Last Change Date", "Original Creation Date",
-};
-
-void kmip_op_get_attributes(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
-			      struct kmip_result *res)
-{
-	char id[STORE_ID_MAX + 1];
-	if (!uid_of(rq, p, id, res))
-		return;
-	struct store_object o;
-	err_t r = ops_get(rq->peer, id, &o);
-	if (r != ERR_OK) {
-		kmip_fail_err(res, r, id);
-		return;
-	}
-	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
-	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, id);
-	const struct ttlv_item *n = ttlv_find(p, KMIP_TAG_ATTRIBUTE_NAME);
-	if (n == NULL) {
-		for (size_t i = 0; i < ARRAY_SIZE(all_managed); i++)
-			(void)put_managed(out, &o, all_managed[i], rq->version.minor);
-		const char *last = NULL;
-		for (size_t i = 0; i < o.n_attrs; i++) {
-			if (last == NULL || strcmp(last, o.attrs[i].name) != 0)
-				put_stored(out, &o, o.attrs[i].name);
-			last = o.attrs[i].name;
-		}
-	}
-	for (; n != NULL; n = ttlv_find_next(n)) {
-		if (n->type != TTLV_TEXT || n->len == 0 || n->len > STORE_ATTR_NAME_MAX) {
-			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Attribute Name must be text");
-			break;
-		}
-		char name[STORE_ATTR_NAME_MAX + 1];
-		memcpy(name, n->val, n->len);
-		name[n->len] = '\0';
-		if (!put_managed(out, &o, name, rq->version.minor))
-			put_stored(out, &o, name);
-	}
-	ttlv_enc_end(out);
-	store_object_free(&o);
-}
-
 /* ---- Activate, Revoke, Destroy (§4.19-4.21): answer with the identifier -- */
 
 /* answer_uid answers |r| of an operation on object |id|: the identifier
@@ -508,7 +390,7 @@ static void answer_uid(struct kmip_request *rq, struct ttlv_enc *out, struct kmi
 		       const char *id)
 {
 	if (r != ERR_OK) {
-		kmip_fail_err(res, r, id);
+		fail_err(res, r, id);
 		return;
 	}
 	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
@@ -552,15 +434,64 @@ void kmip_op_destroy(struct kmip_request *rq, const struct ttlv_item *p, struct 
 
 /* ---- Locate (§4.9) -----------------------------------------------------------
  * Filters: Object Type, Cryptographic Algorithm/Length, State, Name, Object
- * Group; Maximum Items and Offset Items (kmippp pages by 16 and loops for
- * ever if the offset is ignored); Located Items (1.3+). Only the caller's
- * objects, and no destroyed ones unless State asks. */
+ * Group, Cryptographic Usage Mask (every bit asked is set), Initial Date and
+ * Activation Date (one instance: that date; two: the range between them,
+ * limits included; the largest Date-Time: no filter), custom x-/y-
+ * attributes (equal value and type); Maximum Items and Offset Items
+ * (kmippp pages by 16 and loops for ever if the offset is ignored); Located
+ * Items (1.3+). Only the caller's objects, and no destroyed ones unless
+ * State asks. */
+#define LOCATE_CUSTOM_MAX 16
+
+struct date_filter {
+	int64_t v[2];
+	size_t n;
+};
+
+/* add_date records one instance of a date filter */
+static bool add_date(struct date_filter *f, const char *name, const struct ttlv_item *v, struct kmip_result *res)
+{
+	if (v->type != TTLV_DATETIME) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "%s is a Date-Time", name);
+		return false;
+	}
+	if (f->n == 2) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "%s is given more than twice (a range is two)", name);
+		return false;
+	}
+	if ((int64_t)v->u != INT64_MAX) /* §4.9: the largest value is "undefined" */
+		f->v[f->n++] = (int64_t)v->u;
+	return true;
+}
+
+/* date_range turns |f| into an inclusive range (0, 0: none) */
+static void date_range(const struct date_filter *f, int64_t *from, int64_t *to)
+{
+	*from = *to = 0;
+	if (f->n == 0)
+		return;
+	int64_t lo = f->v[0], hi = f->n == 2 ? f->v[1] : f->v[0];
+	if (lo > hi) {
+		int64_t x = lo;
+		lo = hi;
+		hi = x;
+	}
+	/* the store's 0 is "open": a range from the epoch starts at 1 s */
+	*from = lo > 0 ? lo : 1;
+	*to = hi > 0 ? hi : 1;
+}
+
 void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		      struct kmip_result *res)
 {
 	struct store_query q;
 	memset(&q, 0, sizeof q);
 	char name[256] = "", group[256] = "";
+	struct date_filter initial = {{0, 0}, 0}, activation = {{0, 0}, 0};
+	struct store_attr custom[LOCATE_CUSTOM_MAX];
+	char custom_names[LOCATE_CUSTOM_MAX][STORE_ATTR_NAME_MAX + 1];
+	struct ttlv_enc custom_enc[LOCATE_CUSTOM_MAX];
+	size_t n_custom = 0;
 	const struct ttlv_item *mi = ttlv_find(p, KMIP_TAG_MAXIMUM_ITEMS);
 	const struct ttlv_item *oi = ttlv_find(p, KMIP_TAG_OFFSET_ITEMS);
 	if ((mi != NULL && (mi->type != TTLV_INTEGER || ttlv_int(mi) < 0)) ||
@@ -578,7 +509,7 @@ void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct t
 			const struct ttlv_item *v = ttlv_find(a, KMIP_TAG_ATTRIBUTE_VALUE);
 			if (n == NULL || v == NULL || n->type != TTLV_TEXT) {
 				kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "an Attribute needs a Name and a Value");
-				return;
+				goto out;
 			}
 			if (is(n, "Object Type") && v->type == TTLV_ENUM) {
 				q.type = (uint32_t)v->u;
@@ -586,13 +517,21 @@ void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct t
 				q.alg = (uint32_t)v->u;
 			} else if (is(n, "Cryptographic Length") && v->type == TTLV_INTEGER) {
 				q.length = (uint32_t)ttlv_int(v);
+			} else if (is(n, "Cryptographic Usage Mask") && v->type == TTLV_INTEGER) {
+				q.usage_mask = (uint32_t)ttlv_int(v);
 			} else if (is(n, "State") && v->type == TTLV_ENUM) {
 				q.state = (uint32_t)v->u;
+			} else if (is(n, "Initial Date")) {
+				if (!add_date(&initial, "Initial Date", v, res))
+					goto out;
+			} else if (is(n, "Activation Date")) {
+				if (!add_date(&activation, "Activation Date", v, res))
+					goto out;
 			} else if (is(n, "Name")) {
 				const struct ttlv_item *nv = v->type == TTLV_STRUCTURE ? ttlv_find(v, KMIP_TAG_NAME_VALUE) : v;
 				if (nv == NULL || nv->type != TTLV_TEXT || nv->len >= sizeof name) {
 					kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "a Name filter needs a Name Value");
-					return;
+					goto out;
 				}
 				memcpy(name, nv->val, nv->len);
 				name[nv->len] = '\0';
@@ -601,18 +540,55 @@ void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct t
 				memcpy(group, v->val, v->len);
 				group[v->len] = '\0';
 				q.group = group;
+			} else if (n->len > 2 && n->len <= STORE_ATTR_NAME_MAX && (memcmp(n->val, "x-", 2) == 0 ||
+				   memcmp(n->val, "y-", 2) == 0)) {
+				/* a custom attribute: equal type and value, as stored */
+				if (n_custom == LOCATE_CUSTOM_MAX) {
+					kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
+						  "at most %d custom attributes in one Locate", LOCATE_CUSTOM_MAX);
+					goto out;
+				}
+				char *cn = custom_names[n_custom];
+				memcpy(cn, n->val, n->len);
+				cn[n->len] = '\0';
+				struct store_attr *c = &custom[n_custom];
+				struct ttlv_enc *ce = &custom_enc[n_custom];
+				ttlv_enc_init(ce, STORE_ATTR_VALUE_MAX);
+				n_custom++;
+				if (v->type == TTLV_STRUCTURE) {
+					/* stored as the TTLV of its Attribute Value */
+					ttlv_enc_item(ce, v);
+					if (ttlv_enc_finish(ce) != ERR_OK) {
+						kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s is too large", cn);
+						goto out;
+					}
+					*c = (struct store_attr){.name = cn, .type = v->type, .value = ce->buf, .value_len = ce->len};
+				} else if (v->type == TTLV_TEXT || v->type == TTLV_BYTES || v->type == TTLV_BIGINT) {
+					*c = (struct store_attr){.name = cn, .type = v->type, .value = v->val, .value_len = v->len};
+				} else if (v->type == TTLV_INTEGER || v->type == TTLV_LONG || v->type == TTLV_ENUM ||
+					   v->type == TTLV_BOOL || v->type == TTLV_DATETIME || v->type == TTLV_INTERVAL) {
+					store_attr_int(c, cn, 0, v->type,
+						       v->type == TTLV_INTEGER ? (int64_t)ttlv_int(v) : (int64_t)v->u);
+				} else {
+					kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s has an unknown type", cn);
+					goto out;
+				}
 			} else {
 				kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED,
 					  "Locate by this attribute is not supported yet");
-				return;
+				goto out;
 			}
 		}
 	}
+	date_range(&initial, &q.initial_from, &q.initial_to);
+	date_range(&activation, &q.activation_from, &q.activation_to);
+	q.custom = custom;
+	q.n_custom = n_custom;
 	struct store_found f;
 	err_t r = ops_find(rq->peer, &q, &f);
 	if (r != ERR_OK) {
-		kmip_fail_err(res, r, "");
-		return;
+		fail_err(res, r, "");
+		goto out;
 	}
 	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
 	if (rq->version.minor >= 3 && (mi != NULL || oi != NULL))
@@ -620,7 +596,14 @@ void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	for (size_t i = 0; i < f.n; i++)
 		ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, f.ids[i]);
 	ttlv_enc_end(out);
-	if (f.n > 0)
+	/* §4.9: the ID Placeholder is the one object found; with several it
+	 * is emptied, so later items of the batch that name none fail */
+	if (f.n == 1)
 		snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", f.ids[0]);
+	else
+		rq->id_placeholder[0] = '\0';
 	store_found_free(&f);
+out:
+	for (size_t i = 0; i < n_custom; i++)
+		ttlv_enc_free(&custom_enc[i]);
 }

@@ -129,17 +129,9 @@ static void op_query(struct kmip_request *rq, const struct ttlv_item *p, struct 
 	}
 	/* RNGs, Capabilities: KMIP 1.3 (§4.25: not returned to earlier clients) */
 	if (minor >= 3 && (want & 1u << KMIP_QUERY_FUNCTION_QUERY_RNGS)) {
-		/* what serves RNG Retrieve and generates keys: SP 800-90A
-		 * CTR_DRBG with AES-256 and the derivation function, reseeded
-		 * from SP 800-90B health-tested sources; keys are drawn with
-		 * prediction resistance */
-		ttlv_enc_begin(out, KMIP_TAG_RNG_PARAMETERS);
-		ttlv_enc_enum(out, KMIP_TAG_RNG_ALGORITHM, KMIP_RNG_ALGORITHM_DRBG);
-		ttlv_enc_enum(out, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-		ttlv_enc_int(out, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, 256);
-		ttlv_enc_enum(out, KMIP_TAG_DRBG_ALGORITHM, KMIP_DRBG_ALGORITHM_CTR);
-		ttlv_enc_bool(out, KMIP_TAG_PREDICTION_RESISTANCE, true);
-		ttlv_enc_end(out);
+		/* what serves RNG Retrieve and generates keys (the value of
+		 * their Random Number Generator attribute, §3.44) */
+		kmip_rng_encode(out, KMIP_TAG_RNG_PARAMETERS);
 	}
 	if (minor >= 3 && (want & 1u << KMIP_QUERY_FUNCTION_QUERY_CAPABILITIES)) {
 		ttlv_enc_begin(out, KMIP_TAG_CAPABILITY_INFORMATION);
@@ -241,6 +233,12 @@ static const struct kmip_operation with_store[] = {
 	{KMIP_OPERATION_CREATE_KEY_PAIR, 0, kmip_op_create_key_pair},
 	{KMIP_OPERATION_RE_KEY, 0, kmip_op_rekey},
 	{KMIP_OPERATION_RE_KEY_KEY_PAIR, 1, kmip_op_rekey_key_pair},
+	/* the attribute operations and Check (api/kmip_attrs.c), KMIP 1.0 */
+	{KMIP_OPERATION_GET_ATTRIBUTE_LIST, 0, kmip_op_get_attribute_list},
+	{KMIP_OPERATION_ADD_ATTRIBUTE, 0, kmip_op_add_attribute},
+	{KMIP_OPERATION_MODIFY_ATTRIBUTE, 0, kmip_op_modify_attribute},
+	{KMIP_OPERATION_DELETE_ATTRIBUTE, 0, kmip_op_delete_attribute},
+	{KMIP_OPERATION_CHECK, 0, kmip_op_check},
 	BASE_OPERATIONS,
 };
 

@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "api/ops.h"
+#include "api/ttlv.h"
 #include "keygen/keygen.h"
 
 static struct store *the_store;
@@ -27,9 +28,9 @@ void ops_set_store(struct store *s, bool admins_read_keys)
 	admin_key_access = admins_read_keys;
 }
 
-void api_set_store(struct store *s)
+void api_set_store(struct store *s, bool admins_read_keys)
 {
-	ops_set_store(s, false);
+	ops_set_store(s, admins_read_keys);
 }
 
 bool ops_have_store(void)
@@ -602,5 +603,96 @@ out:
 	part_free(&pb);
 	store_object_free(&opv);
 	store_object_free(&opb);
+	return r;
+}
+
+/* ---- attributes and Check ---------------------------------------------------- */
+
+err_t ops_attr_add(const struct kmip_peer *p, const char *id, const struct store_attr *a, uint32_t *index_out)
+{
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	return store_attr_add(the_store, id, p->tenant, flags_for(p), a, index_out);
+}
+
+err_t ops_set_activation_date(const struct kmip_peer *p, const char *id, int64_t date)
+{
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	return store_set_activation_date(the_store, id, p->tenant, flags_for(p), date);
+}
+
+/* find_attr returns |o|'s instance (name, index), or NULL */
+static const struct store_attr *find_attr(const struct store_object *o, const char *name, uint32_t index)
+{
+	for (size_t i = 0; i < o->n_attrs; i++)
+		if (o->attrs[i].index == index && strcmp(o->attrs[i].name, name) == 0)
+			return &o->attrs[i];
+	return NULL;
+}
+
+err_t ops_attr_modify(const struct kmip_peer *p, const char *id, const struct store_attr *a, bool *name_exists)
+{
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	*name_exists = false;
+	err_t r = store_attr_modify(the_store, id, p->tenant, flags_for(p), a);
+	if (r != ERR_STORE_ATTR_NOT_FOUND)
+		return r;
+	/* which of §11.16's two errors: no such attribute, or no such index */
+	struct store_object o;
+	GUARD(store_get(the_store, id, p->tenant, flags_for(p), &o));
+	for (size_t i = 0; i < o.n_attrs && !*name_exists; i++)
+		*name_exists = strcmp(o.attrs[i].name, a->name) == 0;
+	store_object_free(&o);
+	return ERR_STORE_ATTR_NOT_FOUND;
+}
+
+err_t ops_attr_delete(const struct kmip_peer *p, const char *id, const char *name, uint32_t index,
+		      struct store_object *before)
+{
+	memset(before, 0, sizeof *before);
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	GUARD(store_get(the_store, id, p->tenant, flags_for(p), before));
+	ENSURE(find_attr(before, name, index) != NULL, ERR_STORE_ATTR_NOT_FOUND);
+	return store_attr_delete(the_store, id, p->tenant, flags_for(p), name, index);
+}
+
+/* usage_count reads the Usage Limits Count of |o|'s Usage Limits (KMIP 1.4
+ * §3.21; the store keeps a structure as its TTLV encoding). False when the
+ * object has none: then it has no usage limit. */
+static bool usage_count(const struct store_object *o, int64_t *out)
+{
+	const struct store_attr *a = find_attr(o, "Usage Limits", 0);
+	if (a == NULL || a->type != STORE_V_STRUCTURE)
+		return false;
+	struct ttlv_doc d;
+	if (ttlv_decode(&d, a->value, a->value_len) != ERR_OK)
+		return false;
+	const struct ttlv_item *c = ttlv_find(ttlv_root(&d), KMIP_TAG_USAGE_LIMITS_COUNT);
+	bool ok = c != NULL && c->type == TTLV_LONG;
+	if (ok)
+		*out = (int64_t)c->u;
+	ttlv_doc_free(&d);
+	return ok;
+}
+
+err_t ops_check(const struct kmip_peer *p, const char *id, const struct ops_check *want, unsigned *denied)
+{
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	*denied = 0;
+	struct store_object o;
+	GUARD(store_get(the_store, id, p->tenant, flags_for(p), &o));
+	err_t r = ERR_OK;
+	if (o.state == STORE_STATE_DESTROYED || o.state == STORE_STATE_DESTROYED_COMPROMISED) {
+		r = ERR_STORE_DESTROYED;
+		goto out;
+	}
+	/* §4.10: the mask the client means to use must be within the object's */
+	if (want->has_mask && (want->usage_mask & ~o.usage_mask) != 0)
+		*denied |= OPS_CHECK_MASK;
+	int64_t left = 0;
+	if (want->has_count && (want->usage_count < 0 || (usage_count(&o, &left) && want->usage_count > left)))
+		*denied |= OPS_CHECK_COUNT;
+	/* no lease is ever refused: fount sets no Lease Time (§3.20) */
+out:
+	store_object_free(&o);
 	return r;
 }

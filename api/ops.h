@@ -117,16 +117,57 @@ struct kmip_template {
 /* kmip_parse_template reads the Attributes of a request's
  * Template-Attribute (and, as FortiOS sends them, of the payload itself)
  * into |t| (zeroed by the caller). */
-bool kmip_parse_template(const struct ttlv_item *p, struct kmip_template *t, struct kmip_result *res);
+bool kmip_parse_template(const struct ttlv_item *p, int32_t minor, struct kmip_template *t, struct kmip_result *res);
 /* kmip_parse_attributes reads the Attribute children of one
  * (Template-Attribute) structure |scope| (NULL: nothing) into |t| at
  * precedence |level|: a single-valued attribute given again at a higher
  * level replaces the earlier one (Create Key Pair §4.2: the Private or
  * Public Key Template-Attribute over the Common one). */
-bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, struct kmip_template *t,
+bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, int32_t minor, struct kmip_template *t,
 			   struct kmip_result *res);
 void kmip_template_free(struct kmip_template *t);
-/* kmip_fail_err answers a failed operation-layer call in KMIP's terms. */
-void kmip_fail_err(struct kmip_result *res, err_t r, const char *id);
+/* ---- attributes (KMIP 1.4 §4.13-4.16) and Check (§4.10) ----------------
+ * The caller has checked the name against the attribute table
+ * (kmip_attr_rule): these refuse only what the store refuses. */
+
+/* ops_attr_add adds |a| (its index ignored); a multi-instance attribute
+ * gets the next index, written to *index_out. ERR_STORE_ATTR_EXISTS when
+ * a single-valued one is already set. */
+err_t ops_attr_add(const struct kmip_peer *p, const char *id, const struct store_attr *a,
+		   uint32_t *index_out) MUST_CHECK;
+/* ops_attr_modify replaces the value of (a->name, a->index). When there is
+ * no such instance it returns ERR_STORE_ATTR_NOT_FOUND and says in
+ * *name_exists whether the object has the attribute at some other index
+ * (KMIP 1.4 §11.16 tells the two apart). */
+err_t ops_attr_modify(const struct kmip_peer *p, const char *id, const struct store_attr *a,
+		      bool *name_exists) MUST_CHECK;
+/* ops_attr_delete removes (name, index) and fills |before| with the object
+ * as it was, so the caller can answer with the deleted instance (free it
+ * with store_object_free, also on failure). */
+err_t ops_attr_delete(const struct kmip_peer *p, const char *id, const char *name, uint32_t index,
+		      struct store_object *before) MUST_CHECK;
+
+/* ops_set_activation_date changes a Pre-Active object's Activation Date
+ * (a date now or past activates it); ERR_STORE_STATE in any other state. */
+err_t ops_set_activation_date(const struct kmip_peer *p, const char *id, int64_t date) MUST_CHECK;
+
+/* What a Check asks (each only when its has_ flag is set). */
+struct ops_check {
+	bool has_count, has_mask, has_lease;
+	int64_t usage_count;  /* Usage Limits Count the client needs */
+	uint32_t usage_mask;  /* Cryptographic Usage Mask it means to use */
+	uint32_t lease_time;  /* seconds of lease it wants */
+};
+#define OPS_CHECK_COUNT 0x1u
+#define OPS_CHECK_MASK 0x2u
+#define OPS_CHECK_LEASE 0x4u
+/* ops_check decides whether |p| may use object |id| as |want| says: *denied
+ * gets the OPS_CHECK_* bits of what server policy refuses (0: allowed).
+ * The mask must be within the object's Cryptographic Usage Mask; the count
+ * within its Usage Limits Count, when it has Usage Limits; fount grants no
+ * leases, so no lease time is refused (an object without a Lease Time has
+ * no lease limit). ERR_STORE_DESTROYED for a destroyed object. */
+err_t ops_check(const struct kmip_peer *p, const char *id, const struct ops_check *want,
+		unsigned *denied) MUST_CHECK;
 
 #endif

@@ -237,11 +237,11 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 		return EXIT_FAIL;
 	}
 	log_info("key store %s (KEK %s)", cfg->store_path, cfg->store_kek);
-	api_set_store(st);
+	api_set_store(st, cfg->kmip_admin_key_access);
 	struct api_kmip *kmip = NULL;
 	if (start_pool(cfg) != ERR_OK || start_kmip(cfg, &kmip) != ERR_OK) {
 		keygen_pool_stop();
-		api_set_store(NULL);
+		api_set_store(NULL, false);
 		store_close(st);
 		drbg_tree_shutdown();
 		entropy_shutdown();
@@ -300,7 +300,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	/* the pool's thread draws from the DRBG tree: it stops (and the
 	 * ready pairs are wiped) before the tree goes */
 	keygen_pool_stop();
-	api_set_store(NULL);
+	api_set_store(NULL, false);
 	store_close(st);
 	/* the registered HSM sources point into hsms[]: the pipeline goes first */
 	drbg_tree_shutdown();

@@ -328,7 +328,11 @@ static err_t put_prepare(struct store *s, const struct store_new_object *n, stru
 	ENSURE(n->material_len <= STORE_MATERIAL_MAX, ERR_TOO_LARGE);
 	ENSURE(n->id == NULL || id_ok(n->id), ERR_INVALID_ARG);
 	for (size_t i = 0; i < n->n_attrs; i++) {
-		GUARD(attr_check(&n->attrs[i]));
+		err_t r = attr_check(&n->attrs[i]);
+		/* set when the object is made, never changed (KMIP 1.4 §3.44) */
+		if (r == ERR_STORE_MANAGED_ATTR && strcmp(n->attrs[i].name, "Random Number Generator") == 0)
+			r = ERR_OK;
+		GUARD(r);
 		if (n->attrs[i].index != 0 && !store_attr_is_multi(n->attrs[i].name))
 			return ERR_INVALID_ARG;
 	}
@@ -758,6 +762,31 @@ err_t store_destroy(struct store *s, const char *id, const char *tenant, unsigne
 	GUARD(change_prepare(s, &c, id, tenant, flags));
 	c.op = CH_DESTROY;
 	return s->ops->submit(s->b, apply_lifecycle, &c);
+}
+
+/* apply_activation_date: KMIP 1.4 §3.24, the Activation Date changes only
+ * while Pre-Active; a date now or past makes the object Active (§3.22
+ * transition 2), a future one leaves it Pre-Active. */
+static err_t apply_activation_date(struct store_txn *t, void *vctx)
+{
+	struct change_ctx *c = vctx;
+	struct store_row row;
+	GUARD(change_begin(t, c, &row));
+	ENSURE(row.state == STORE_STATE_PRE_ACTIVE, ERR_STORE_STATE);
+	row.activation_date = c->occurred;
+	if (c->occurred <= c->now)
+		row.state = STORE_STATE_ACTIVE;
+	return change_end(t, c, &row);
+}
+
+err_t store_set_activation_date(struct store *s, const char *id, const char *tenant, unsigned flags,
+				int64_t date)
+{
+	struct change_ctx c;
+	GUARD(change_prepare(s, &c, id, tenant, flags));
+	ENSURE(date > 0, ERR_INVALID_ARG);
+	c.occurred = date;
+	return s->ops->submit(s->b, apply_activation_date, &c);
 }
 
 /* ---- find ------------------------------------------------------------------------------ */

@@ -1105,6 +1105,11 @@ static void build_where(struct where *w, const struct store_query *q)
 		w_int(w, " AND o.alg = ?", q->alg);
 	if (q->length)
 		w_int(w, " AND o.length = ?", q->length);
+	if (q->usage_mask) {
+		/* every bit asked is set (KMIP 1.4 §4.9) */
+		w_int(w, " AND (o.usage_mask & ?)", q->usage_mask);
+		w_int(w, " = ?", q->usage_mask);
+	}
 	if (q->name != NULL)
 		w_text(w, " AND EXISTS (SELECT 1 FROM attributes a WHERE a.id = o.id"
 			  " AND a.name = 'Name' AND a.search = ?)", q->name);

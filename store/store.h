@@ -223,7 +223,8 @@ struct store_new_object {
 	int64_t activation_date;        /* 0: start Pre-Active; <= now: start Active */
 	int64_t original_creation_date; /* 0: now (Register may give the original) */
 	int64_t deactivation_date;      /* 0: none (Re-key carries the old key's over) */
-	const struct store_attr *attrs; /* other attributes; unmanaged names only */
+	const struct store_attr *attrs; /* other attributes; unmanaged names only, and
+					 * the Random Number Generator (kept, never changed) */
 	size_t n_attrs;
 	const uint8_t *material;        /* key material (plaintext), may be NULL */
 	size_t material_len;
@@ -319,12 +320,19 @@ err_t store_revoke(struct store *s, const char *id, const char *tenant, unsigned
 err_t store_destroy(struct store *s, const char *id, const char *tenant,
 		    unsigned flags) MUST_CHECK NONNULL(1, 2, 3);
 
+/* store_set_activation_date sets a Pre-Active object's Activation Date
+ * (KMIP 1.4 §3.24: changeable only while Pre-Active); a date now or past
+ * makes it Active. ERR_STORE_STATE in any other state. */
+err_t store_set_activation_date(struct store *s, const char *id, const char *tenant, unsigned flags,
+				int64_t date) MUST_CHECK NONNULL(1, 2, 3);
+
 /* ---- find (KMIP Locate) ------------------------------------------------------ */
 
 struct store_query {
 	const char *tenant;          /* required unless flags has STORE_F_ADMIN */
 	unsigned flags;
 	uint32_t type, state, alg, length; /* 0 = any; state 0 hides destroyed objects */
+	uint32_t usage_mask;         /* objects whose mask has all these bits; 0 = any */
 	const char *name;            /* exact Name (its search text), or NULL */
 	const char *group;           /* exact Object Group, or NULL */
 	const struct store_attr *custom; /* attributes that must be equal (name, type, value) */

@@ -2,7 +2,8 @@
  * python3-pykmip's KMIPProxy and ProxyKmipClient (Debian's /usr/bin/python3)
  * against `fount serve` over mutual TLS, with the PKI and the pykmip.conf
  * fount makes on its first start, at KMIP 1.2 (PyKMIP's default) and 1.4:
- * discovery, Query, and a key's whole lifecycle. */
+ * discovery, Query, and a key's whole lifecycle; the attribute operations
+ * and Check. */
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -130,5 +131,38 @@ static void test_pykmip_keypair_1_4(void)
 	run_keypair("1.4");
 }
 
+/* The attribute operations ProxyKmipClient 0.10 has (get_attribute_list,
+ * modify_attribute, delete_attribute; no Add) and Check
+ * (tests/interop/pykmip_attrs.py): a Get Attributes of everything at
+ * KMIP 1.1 decodes in PyKMIP, because nothing newer than 1.1 is sent (its
+ * decoder fails on Original Creation Date, 1.2, and the Random Number
+ * Generator, 1.3); Get Attribute List names the RNG at 1.4 only. */
+static void run_attrs(const char *version)
+{
+	struct run_result *res = calloc(1, sizeof *res);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+	const char *argv[] = {"/usr/bin/python3", testlib_path("tests/interop/pykmip_attrs.py"), conf,
+			      version, NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, res), 0);
+	if (res->status != 0)
+		fprintf(stderr, "\n  pykmip attrs %s: %s%s\n", version, res->out, res->err);
+	CU_ASSERT_EQUAL(res->status, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"attrs\": \"ok\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"check_sign\": \"refused\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"delete_state\": \"refused\""));
+	free(res);
+}
+
+static void test_pykmip_attrs_1_2(void)
+{
+	run_attrs("1.2");
+}
+
+static void test_pykmip_attrs_1_4(void)
+{
+	run_attrs("1.4");
+}
+
 TEST_SUITE(pykmip, suite_init, suite_clean, TEST(test_pykmip_1_2), TEST(test_pykmip_1_4),
-	   TEST(test_pykmip_keypair_1_2), TEST(test_pykmip_keypair_1_4))
+	   TEST(test_pykmip_keypair_1_2), TEST(test_pykmip_keypair_1_4),
+	   TEST(test_pykmip_attrs_1_2), TEST(test_pykmip_attrs_1_4))

@@ -93,6 +93,8 @@ static const struct config_key config_keys[] = {
 	  "more DNS names and IP addresses for the server certificate fount makes (',' separated)"),
 	K("kmip", "keypair_pool", KT_POOL, kmip_keypair_pool, 0, 0,
 	  "ready key pairs kept per type for Create Key Pair, TYPE:COUNT,... (e.g. rsa-3072:4,ec-p256:64); empty = off"),
+	K("kmip", "admin_key_access", KT_BOOL, kmip_admin_key_access, 0, 1,
+	  "on: admins may also Get other tenants' key material; off: only their lifecycle and attributes"),
 	H("module", KT_STRING, module, 0, 0,
 	  "PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so); empty = no HSM"),
 	H("token", KT_STRING, token, 0, 0,

@@ -329,6 +329,7 @@ struct config {
 	char kmip_hostnames[512];       /* more SANs for the server certificate fount makes */
 	/* [kmip] keypair_pool: ready key pairs per type, "rsa-3072:4,ec-p256:64"; "" = off */
 	char kmip_keypair_pool[256];
+	bool kmip_admin_key_access;     /* admins may read other tenants' key material */
 	/* [hsm], [hsm.NAME] */
 	struct config_hsm hsm[CONFIG_MAX_HSMS];
 	/* [store] path and kek (store/). The defaults: path
