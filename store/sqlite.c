@@ -56,6 +56,19 @@ static const char *const migrations[] = {
 	" tenant TEXT NOT NULL, fingerprint BLOB NOT NULL, operation TEXT NOT NULL,"
 	" time INTEGER NOT NULL);"
 	"CREATE INDEX access_log_id ON access_log(id);",
+	/* 2: Names unique per tenant (KMIP 1.4 §3.2: "Names SHALL be unique
+	 * within a given key management domain"; a tenant is fount's domain).
+	 * One row per live Name instance; a destroyed object's names are
+	 * released. Existing duplicates: the oldest object keeps the name.
+	 * Portable SQL (SQLite >= 3.24 and PostgreSQL: ON CONFLICT DO NOTHING). */
+	"CREATE TABLE names(tenant TEXT NOT NULL, name TEXT NOT NULL,"
+	" id TEXT NOT NULL REFERENCES objects(id), idx INTEGER NOT NULL,"
+	" PRIMARY KEY(tenant, name));"
+	"CREATE INDEX names_id ON names(id, idx);"
+	"INSERT INTO names(tenant, name, id, idx)"
+	" SELECT o.tenant, a.search, a.id, a.idx FROM attributes a JOIN objects o ON o.id = a.id"
+	" WHERE a.name = 'Name' AND a.search IS NOT NULL AND o.state NOT IN (5, 6)"
+	" ORDER BY o.created_ns, a.id, a.idx ON CONFLICT DO NOTHING;",
 };
 static const char *extra_migration; /* tests only */
 
@@ -80,7 +93,8 @@ void store_testing_extra_migration(const char *sql)
 enum stmt_id {
 	S_ROW_GET, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_ZERO, S_MAT_DEL, S_ACCESS_INSERT,
-	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_COUNT_
+	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT,
+	S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL, S_COUNT_
 };
 
 static const char *const stmt_sql[S_COUNT_] = {
@@ -112,6 +126,9 @@ static const char *const stmt_sql[S_COUNT_] = {
 			" ORDER BY name, idx",
 	[S_MAT_GET] = "SELECT sealed FROM material WHERE id=?1",
 	[S_ACCESS_COUNT] = "SELECT count(*) FROM access_log WHERE id=?1",
+	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES (?1,?2,?3,?4)",
+	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=?1 AND idx=?2",
+	[S_NAME_RELEASE_ALL] = "DELETE FROM names WHERE id=?1",
 };
 
 struct conn {
@@ -457,6 +474,32 @@ static err_t txn_attr_delete(struct store_txn *t, const char *id, const char *na
 	GUARD(run_write(t, st, &n));
 	*n_deleted = (uint64_t)n;
 	return ERR_OK;
+}
+
+static err_t txn_name_claim(struct store_txn *t, const char *tenant, const char *name, size_t name_len,
+			     const char *id, uint32_t index)
+{
+	TXN_STMT(t, S_NAME_CLAIM, st);
+	bind_text(st, 1, tenant);
+	sqlite3_bind_text(st, 2, name_len ? name : "", (int)name_len, SQLITE_STATIC);
+	bind_text(st, 3, id);
+	sqlite3_bind_int64(st, 4, index);
+	err_t r = run_write(t, st, NULL);
+	if (r == ERR_INVALID_ARG) { /* the tenant has that name: not fatal */
+		t->fatal_rc = SQLITE_OK;
+		return ERR_STORE_NAME_TAKEN;
+	}
+	return r;
+}
+
+static err_t txn_name_release(struct store_txn *t, const char *id, uint32_t index)
+{
+	bool all = index == STORE_ALL_INDEXES;
+	TXN_STMT(t, all ? S_NAME_RELEASE_ALL : S_NAME_RELEASE_ONE, st);
+	bind_text(st, 1, id);
+	if (!all)
+		sqlite3_bind_int64(st, 2, index);
+	return run_write(t, st, NULL);
 }
 
 static err_t txn_attr_count(struct store_txn *t, const char *id, const char *name,
@@ -1261,6 +1304,8 @@ const struct store_backend_ops store_sqlite_ops = {
 	.txn_material_wipe = txn_material_wipe,
 	.txn_access_insert = txn_access_insert,
 	.txn_meta_put = txn_meta_put,
+	.txn_name_claim = txn_name_claim,
+	.txn_name_release = txn_name_release,
 	.row_get = sq_row_get,
 	.attrs_get = sq_attrs_get,
 	.material_get = sq_material_get,

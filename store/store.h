@@ -232,7 +232,10 @@ struct store_new_object {
  * in one transaction and writes its new identifier to |id_out| once the
  * commit is durable. ERR_STORE_MANAGED_ATTR for a managed attribute name,
  * ERR_INVALID_ARG for a duplicate (name, index), an unknown type or
- * oversized input; ERR_STORE_FULL, ERR_STORE_IO, ERR_STORE_COMMIT_UNKNOWN
+ * oversized input; ERR_STORE_NAME_TAKEN when a Name (its search text) is
+ * already another live object's of the tenant (KMIP 1.4 §3.2: Names are
+ * unique within a key management domain; store_attr_add and _modify
+ * refuse the same way, and destroying an object releases its Names); ERR_STORE_FULL, ERR_STORE_IO, ERR_STORE_COMMIT_UNKNOWN
  * from the database. */
 err_t store_put(struct store *s, const struct store_new_object *n,
 		char id_out[STORE_ID_MAX + 1]) MUST_CHECK NONNULL(1, 2, 3);

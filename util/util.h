@@ -112,6 +112,7 @@ enum {
 	ERR_STORE_CORRUPT = -713,          /* the database file is damaged */
 	ERR_STORE_BUSY = -714,             /* the database is locked by another process */
 	ERR_STORE_IO = -715,               /* an I/O error: nothing was written */
+	ERR_STORE_NAME_TAKEN = -716,       /* the tenant has an object with that Name */
 
 	ERR_INTERNAL = -900,
 };
