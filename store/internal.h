@@ -28,6 +28,7 @@ struct store_row {
 	int64_t created_ns; /* creation order (realtime ns) */
 	bool has_digest;
 	uint8_t digest[STORE_DIGEST_LEN];
+	uint32_t data_type; /* Secret Data / Opaque Data / Certificate Type, 0 = none */
 };
 
 typedef err_t (*store_apply_fn)(struct store_txn *t, void *ctx);

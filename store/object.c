@@ -364,6 +364,7 @@ err_t store_put(struct store *s, const struct store_new_object *n, char id_out[S
 	row->length = n->length;
 	row->usage_mask = n->usage_mask;
 	row->key_format = n->key_format;
+	row->data_type = n->data_type;
 	row->initial_date = now;
 	row->last_change_date = now;
 	row->original_creation_date = n->original_creation_date ? n->original_creation_date : now;
@@ -419,6 +420,7 @@ err_t store_get(struct store *s, const char *id, const char *tenant, unsigned fl
 	out->length = row.length;
 	out->usage_mask = row.usage_mask;
 	out->key_format = row.key_format;
+	out->data_type = row.data_type;
 	out->revocation_reason = row.revocation_reason;
 	out->initial_date = row.initial_date;
 	out->activation_date = row.activation_date;

@@ -68,7 +68,10 @@ static const char *const migrations[] = {
 	"INSERT INTO names(tenant, name, id, idx)"
 	" SELECT o.tenant, a.search, a.id, a.idx FROM attributes a JOIN objects o ON o.id = a.id"
 	" WHERE a.name = 'Name' AND a.search IS NOT NULL AND o.state NOT IN (5, 6)"
-	" ORDER BY o.created_ns, a.id, a.idx ON CONFLICT DO NOTHING;",
+	" ORDER BY o.created_ns, a.id, a.idx ON CONFLICT DO NOTHING;"
+	/* and the kind of data an object without a key block holds: Secret
+	 * Data Type, Opaque Data Type, Certificate Type (KMIP 1.4 §2.2) */
+	"ALTER TABLE objects ADD COLUMN data_type INTEGER NOT NULL DEFAULT 0;",
 };
 static const char *extra_migration; /* tests only */
 
@@ -88,7 +91,7 @@ void store_testing_extra_migration(const char *sql)
 	"id, tenant, type, state, alg, length, usage_mask, key_format, revocation_reason," \
 	" initial_date, activation_date, deactivation_date, destroy_date, compromise_date," \
 	" compromise_occurrence_date, last_change_date, original_creation_date, created_ns," \
-	" digest"
+	" digest, data_type"
 
 enum stmt_id {
 	S_ROW_GET, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
@@ -100,13 +103,13 @@ enum stmt_id {
 static const char *const stmt_sql[S_COUNT_] = {
 	[S_ROW_GET] = "SELECT " ROW_COLS " FROM objects WHERE id = ?1",
 	[S_ROW_INSERT] = "INSERT INTO objects(" ROW_COLS ") VALUES"
-			 " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+			 " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
 	[S_ROW_UPDATE] = "UPDATE objects SET tenant=?2, type=?3, state=?4, alg=?5, length=?6,"
 			 " usage_mask=?7, key_format=?8, revocation_reason=?9, initial_date=?10,"
 			 " activation_date=?11, deactivation_date=?12, destroy_date=?13,"
 			 " compromise_date=?14, compromise_occurrence_date=?15,"
 			 " last_change_date=?16, original_creation_date=?17, created_ns=?18,"
-			 " digest=?19 WHERE id=?1",
+			 " digest=?19, data_type=?20 WHERE id=?1",
 	[S_ATTR_INSERT] = "INSERT INTO attributes(id, name, idx, type, value, search)"
 			  " VALUES (?1,?2,?3,?4,?5,?6)",
 	[S_ATTR_UPDATE] = "UPDATE attributes SET type=?4, value=?5, search=?6"
@@ -313,6 +316,7 @@ static void bind_row(sqlite3_stmt *st, const struct store_row *r)
 		sqlite3_bind_blob(st, 19, r->digest, STORE_DIGEST_LEN, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 19);
+	sqlite3_bind_int64(st, 20, r->data_type);
 }
 
 static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
@@ -346,6 +350,7 @@ static void read_row(sqlite3_stmt *st, struct store_row *r)
 		memcpy(r->digest, sqlite3_column_blob(st, 18), STORE_DIGEST_LEN);
 		r->has_digest = true;
 	}
+	r->data_type = (uint32_t)sqlite3_column_int64(st, 19);
 }
 
 static err_t conn_row_get(struct conn *c, const char *id, struct store_row *out, int *rc_out)
@@ -1265,13 +1270,13 @@ static err_t sq_each_sealed(struct store_backend *b, store_sealed_fn fn, void *c
 				    " o.key_format, o.revocation_reason, o.initial_date, o.activation_date,"
 				    " o.deactivation_date, o.destroy_date, o.compromise_date,"
 				    " o.compromise_occurrence_date, o.last_change_date,"
-				    " o.original_creation_date, o.created_ns, o.digest, m.sealed"
+				    " o.original_creation_date, o.created_ns, o.digest, o.data_type, m.sealed"
 				    " FROM material m JOIN objects o ON o.id = m.id ORDER BY o.created_ns, o.id",
 				    -1, &st, NULL);
 	while (rc == SQLITE_OK && r == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_row row;
 		read_row(st, &row);
-		r = fn(ctx, &row, sqlite3_column_blob(st, 19), (size_t)sqlite3_column_bytes(st, 19));
+		r = fn(ctx, &row, sqlite3_column_blob(st, 20), (size_t)sqlite3_column_bytes(st, 20));
 		rc = SQLITE_OK;
 	}
 	if (rc == SQLITE_DONE)

@@ -167,6 +167,8 @@ struct store_object {
 	uint32_t length;        /* bits, 0 = none */
 	uint32_t usage_mask;    /* KMIP Cryptographic Usage Mask, may be 0 */
 	uint32_t key_format;    /* enum store_key_format, 0 = none */
+	uint32_t data_type;     /* Secret Data Type, Opaque Data Type or Certificate Type
+				 * (KMIP 1.4 §2.2.3-2.2.8), 0 = none */
 	uint32_t revocation_reason; /* enum store_revocation_reason, 0 = not revoked */
 	int64_t initial_date, activation_date, deactivation_date, destroy_date,
 		compromise_date, compromise_occurrence_date, last_change_date,
@@ -220,6 +222,7 @@ void store_close(struct store *s);
 struct store_new_object {
 	const char *tenant;
 	uint32_t type, alg, length, usage_mask, key_format;
+	uint32_t data_type;             /* Secret Data / Opaque Data / Certificate Type, or 0 */
 	int64_t activation_date;        /* 0: start Pre-Active; <= now: start Active */
 	int64_t original_creation_date; /* 0: now (Register may give the original) */
 	const struct store_attr *attrs; /* other attributes; unmanaged names only */
