@@ -81,6 +81,10 @@ void kmip_op_revoke(struct kmip_request *rq, const struct ttlv_item *p, struct t
 void kmip_op_destroy(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		     struct kmip_result *res);
 
+/* Register (api/kmip_register.c, KMIP 1.4 §4.3). */
+void kmip_op_register(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		      struct kmip_result *res);
+
 /* kmip_operations returns the table of operations fount implements, in the
  * order Query Operations lists them: the object operations only when the
  * server has a store (ops_set_store). */
