@@ -613,6 +613,13 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 	ttlv_enc_init(&kv, STORE_MATERIAL_MAX * 4);
 	if (!pick_format(&o, &g, res))
 		goto out;
+	enum keygen_wrap_alg walg = g.wrap_mode == KMIP_BLOCK_CIPHER_MODE_NISTKEYWRAP ? KEYGEN_WRAP_KW : KEYGEN_WRAP_KWP;
+	char why[OPS_WHY_MAX] = "";
+	/* the wrapping key is checked before the key is read (and recorded) */
+	if (g.wrap && (r = ops_wrap_check(rq->peer, g.wrap_id, walg, why)) != ERR_OK) {
+		wrap_err(rq, res, r, why);
+		goto out;
+	}
 	r = ops_get_material(rq->peer, id, g.wrap ? "kmip get wrapped" : "kmip get", &m, &m_len);
 	if (r != ERR_OK || m == NULL) {
 		fail_err(res, r != ERR_OK ? r : ERR_STORE_DESTROYED, id);
@@ -652,9 +659,7 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 			plain = kv.buf;
 			plain_len = kv.len;
 		}
-		char why[OPS_WHY_MAX] = "";
-		enum keygen_wrap_alg alg = g.wrap_mode == KMIP_BLOCK_CIPHER_MODE_NISTKEYWRAP ? KEYGEN_WRAP_KW : KEYGEN_WRAP_KWP;
-		r = ops_wrap_with(rq->peer, g.wrap_id, alg, plain, plain_len, &wrapped, &wrapped_len, why);
+		r = ops_wrap_with(rq->peer, g.wrap_id, walg, plain, plain_len, &wrapped, &wrapped_len, why);
 		if (r != ERR_OK) {
 			wrap_err(rq, res, r, why);
 			goto out;

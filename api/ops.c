@@ -408,12 +408,9 @@ err_t ops_convert(uint32_t type, uint32_t stored_format, const uint8_t *in, size
 	return r == ERR_KEY_FORMAT ? ERR_UNSUPPORTED : r;
 }
 
-err_t ops_wrap_with(const struct kmip_peer *p, const char *wrapping_id, enum keygen_wrap_alg alg,
-		    const uint8_t *plain, size_t plain_len, uint8_t **out, size_t *out_len, char *why)
+err_t ops_wrap_check(const struct kmip_peer *p, const char *wrapping_id, enum keygen_wrap_alg alg, char *why)
 {
 	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
-	*out = NULL;
-	*out_len = 0;
 	if (alg != KEYGEN_WRAP_KW && alg != KEYGEN_WRAP_KWP) {
 		WHY("fount wraps with AES Key Wrap (RFC 3394) or with padding (RFC 5649) only");
 		return ERR_UNSUPPORTED;
@@ -441,6 +438,16 @@ err_t ops_wrap_with(const struct kmip_peer *p, const char *wrapping_id, enum key
 		WHY("wrapping key %s lacks the Wrap Key usage bit", wrapping_id);
 		return ERR_KEY_USAGE;
 	}
+	return ERR_OK;
+}
+
+err_t ops_wrap_with(const struct kmip_peer *p, const char *wrapping_id, enum keygen_wrap_alg alg,
+		    const uint8_t *plain, size_t plain_len, uint8_t **out, size_t *out_len, char *why)
+{
+	*out = NULL;
+	*out_len = 0;
+	GUARD(ops_wrap_check(p, wrapping_id, alg, why));
+	err_t r = ERR_OK;
 	size_t need = keygen_aes_wrap_len(alg, plain_len);
 	if (need == 0) {
 		WHY("AES Key Wrap takes a multiple of 8 bytes, at least 16 (this is %zu): use AESKeyWrapPadding",
@@ -482,6 +489,8 @@ err_t ops_get_wrapped(const struct kmip_peer *p, const char *id, const char *wra
 {
 	uint8_t *m = NULL;
 	size_t m_len = 0;
+	/* the wrapping key first: no key is read for a wrap that cannot be */
+	GUARD(ops_wrap_check(p, wrapping_id, alg, why));
 	err_t r = ops_get_material(p, id, "get wrapped", &m, &m_len);
 	if (r != ERR_OK || m == NULL) {
 		WHY("no key material for %s", id);

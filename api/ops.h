@@ -69,6 +69,11 @@ err_t ops_register_object(const struct kmip_peer *p, const struct ops_new_key *k
 err_t ops_convert(uint32_t type, uint32_t stored_format, const uint8_t *in, size_t in_len, uint32_t format,
 		  uint8_t **out, size_t *out_len) MUST_CHECK;
 
+/* ops_wrap_check makes ops_wrap_with's checks of the wrapping key without
+ * reading it, so a caller can refuse before it reads the key to wrap. */
+err_t ops_wrap_check(const struct kmip_peer *p, const char *wrapping_id, enum keygen_wrap_alg alg,
+		     char *why) MUST_CHECK;
+
 /* ops_wrap_with wraps |plain| under the caller's key |wrapping_id| with
  * AES-KW or AES-KWP (*out, secure memory; secmem_free) and records the
  * wrapping key's use. The wrapping key must be the caller's (else

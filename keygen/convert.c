@@ -50,6 +50,66 @@ static bool der_form(enum keygen_der form, int *selection, const char **structur
 	}
 }
 
+/* der_tlv reads one DER tag and definite length at |*p| (|left| bytes),
+ * moving past the header; false when it does not fit */
+static bool der_tlv(const uint8_t **p, size_t *left, uint8_t *tag, size_t *len)
+{
+	if (*left < 2)
+		return false;
+	*tag = (*p)[0];
+	size_t l = (*p)[1];
+	size_t hdr = 2;
+	if (l & 0x80) {
+		size_t nb = l & 0x7f;
+		if (nb == 0 || nb > 4 || *left < 2 + nb)
+			return false;
+		l = 0;
+		for (size_t i = 0; i < nb; i++)
+			l = (l << 8) | (*p)[2 + i];
+		hdr += nb;
+	}
+	if (l > *left - hdr)
+		return false;
+	*p += hdr;
+	*left -= hdr;
+	*len = l;
+	return true;
+}
+
+/* der_shape_ok checks the first two elements of the outer SEQUENCE, which
+ * tell the forms apart (OpenSSL's decoders take the structure name as a
+ * hint and accept the others too):
+ *   PrivateKeyInfo       INTEGER version, SEQUENCE algorithm   (RFC 5208)
+ *   SubjectPublicKeyInfo SEQUENCE algorithm, BIT STRING        (RFC 5280)
+ *   RSAPrivateKey        INTEGER version 0, INTEGER modulus    (RFC 8017)
+ *   RSAPublicKey         INTEGER modulus, INTEGER exponent     (RFC 8017)
+ *   ECPrivateKey         INTEGER version 1, OCTET STRING       (RFC 5915) */
+static bool der_shape_ok(const uint8_t *in, size_t len, enum keygen_der form)
+{
+	const uint8_t *p = in;
+	size_t left = len, l1 = 0, l2 = 0;
+	uint8_t t0, t1, t2;
+	if (!der_tlv(&p, &left, &t0, &l1) || t0 != 0x30)
+		return false;
+	left = l1;
+	if (!der_tlv(&p, &left, &t1, &l1))
+		return false;
+	const uint8_t *v1 = p;
+	p += l1;
+	left -= l1;
+	if (!der_tlv(&p, &left, &t2, &l2))
+		return false;
+	bool small0 = t1 == 0x02 && l1 == 1 && v1[0] == 0;
+	switch (form) {
+	case KEYGEN_DER_PKCS8: return t1 == 0x02 && l1 == 1 && v1[0] <= 1 && t2 == 0x30;
+	case KEYGEN_DER_SPKI: return t1 == 0x30 && t2 == 0x03;
+	case KEYGEN_DER_RSA_PRIVATE: return small0 && t2 == 0x02;
+	case KEYGEN_DER_RSA_PUBLIC: return t1 == 0x02 && l1 > 1 && t2 == 0x02;
+	case KEYGEN_DER_EC_PRIVATE: return t1 == 0x02 && l1 == 1 && v1[0] == 1 && t2 == 0x04;
+	default: return false;
+	}
+}
+
 err_t keygen_pkey_from_der(const uint8_t *in, size_t in_len, enum keygen_der form, EVP_PKEY **out)
 {
 	err_t r = ERR_KEY_FORMAT;
@@ -64,8 +124,8 @@ err_t keygen_pkey_from_der(const uint8_t *in, size_t in_len, enum keygen_der for
 	ENSURE(in_len > 0, ERR_KEY_FORMAT);
 	ENSURE(in_len <= KEYGEN_MAX_KEY_FILE, ERR_TOO_LARGE);
 	ENSURE(der_form(form, &selection, &structure, &keytype), ERR_INVALID_ARG);
-	/* DER is a SEQUENCE: anything else (PEM, base64) is not this form */
-	ENSURE(in[0] == 0x30, ERR_KEY_FORMAT);
+	/* DER of this form: anything else (PEM, base64, another form) is not */
+	ENSURE(der_shape_ok(in, in_len, form), ERR_KEY_FORMAT);
 	const unsigned char *p = in;
 	size_t left = in_len;
 	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", structure, keytype, selection, keygen_libctx(),
