@@ -1010,6 +1010,51 @@ static void test_migrations(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "(2)"));
 }
 
+/* Migration 2 on a database of schema 1 whose tenant has a Name twice
+ * (allowed then): the oldest object keeps the name, the other keeps its
+ * attribute, and the name is enforced from then on. */
+static void test_names_migration(void)
+{
+	struct tdb t;
+	tdb_new(&t, "names-mig");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {3};
+	char a_id[STORE_ID_MAX + 1], b_id[STORE_ID_MAX + 1], id[STORE_ID_MAX + 1];
+	struct store_attr nm;
+	store_attr_text(&nm, "Name", 0, "dup");
+	struct store_new_object n = {.tenant = "T", .type = STORE_OBJ_SYMMETRIC_KEY, .alg = STORE_ALG_AES,
+				     .length = 128, .key_format = STORE_FMT_RAW, .attrs = &nm, .n_attrs = 1,
+				     .material = key, .material_len = sizeof(key)};
+	EXPECT_OK(store_put(s, &n, a_id));
+	store_attr_text(&nm, "Name", 0, "dup2");
+	EXPECT_OK(store_put(s, &n, b_id));
+	store_close(s);
+	/* back to schema 1, with both objects named "dup" */
+	CU_ASSERT_EQUAL(sql_exec(t.db, "DROP TABLE names; ALTER TABLE objects DROP COLUMN data_type;"
+				       " UPDATE attributes SET value = CAST('dup' AS BLOB), search = 'dup'"
+				       " WHERE name = 'Name' AND search = 'dup2';"
+				       " UPDATE meta SET value = 1 WHERE key = 'schema_version';"),
+			SQLITE_OK);
+	s = tdb_open(&t);
+	struct store_stats sst;
+	store_stats(s, &sst);
+	CU_ASSERT_EQUAL(sst.schema_version, 2);
+	struct store_object o;
+	EXPECT_OK(store_get(s, b_id, "T", 0, &o));
+	const struct store_attr *a = find_attr(&o, "Name", 0);
+	CU_ASSERT(a != NULL && a->value_len == 3 && memcmp(a->value, "dup", 3) == 0);
+	CU_ASSERT_EQUAL(o.data_type, 0);
+	store_object_free(&o);
+	store_attr_text(&nm, "Name", 0, "dup");
+	EXPECT_ERR(store_put(s, &n, id), ERR_STORE_NAME_TAKEN);
+	/* a held it: destroying b frees nothing, destroying a frees "dup" */
+	EXPECT_OK(store_destroy(s, b_id, "T", 0));
+	EXPECT_ERR(store_put(s, &n, id), ERR_STORE_NAME_TAKEN);
+	EXPECT_OK(store_destroy(s, a_id, "T", 0));
+	EXPECT_OK(store_put(s, &n, id));
+	store_close(s);
+}
+
 /* ---- group commit ------------------------------------------------------------------------ */
 
 #define GC_THREADS 16
@@ -1378,6 +1423,7 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_hsm_kek),
 	   TEST(test_migrations),
 	   TEST(test_names_unique),
+	   TEST(test_names_migration),
 	   TEST(test_group_commit),
 	   TEST(test_group_commit_isolated_errors),
 	   TEST(test_record_access),
