@@ -210,6 +210,7 @@ struct obj {
 	const char *name;           /* template Name, or NULL */
 	const char *group;          /* template Object Group (may be ""), or NULL */
 	const char *policy;         /* template Operation Policy Name, or NULL */
+	bool storage_mask;          /* a Storage Status Mask attribute, Index 0 */
 	bool transparent_sym;       /* Key Material { Key } */
 	bool compression;           /* a stray Key Compression Type (old PSMDB) */
 	bool template_alg;          /* Algorithm and Length as attributes too */
@@ -252,6 +253,14 @@ static void register_item(struct req *q, const struct obj *o)
 		attr_text(q, "Object Group", o->group);
 	if (o->policy != NULL)
 		attr_text(q, "Operation Policy Name", o->policy);
+	if (o->storage_mask) {
+		/* keyring_okv's shape: Attribute Index 0 before the value */
+		ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
+		ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, "Storage Status Mask");
+		ttlv_enc_int(&q->e, KMIP_TAG_ATTRIBUTE_INDEX, 0);
+		ttlv_enc_int(&q->e, KMIP_TAG_ATTRIBUTE_VALUE, 1);
+		ttlv_enc_end(&q->e);
+	}
 	if (o->template_alg) {
 		attr_enum(q, "Cryptographic Algorithm", o->t_alg);
 		attr_int(q, "Cryptographic Length", (int32_t)o->t_length);
@@ -675,7 +684,8 @@ static void test_secret_data(void)
 	static const char pw[] = "correct horse battery staple";
 	struct obj p = {.type = KMIP_OBJECT_TYPE_SECRET_DATA, .format = KMIP_KEY_FORMAT_TYPE_RAW,
 			.m = (const uint8_t *)pw, .n = strlen(pw), .data_type = KMIP_SECRET_DATA_TYPE_PASSWORD,
-			.mask = 12, .name = "mysql-keyring-1", .group = "", .policy = "default"};
+			.mask = 12, .name = "mysql-keyring-1", .group = "", .policy = "default",
+			.storage_mask = true};
 	CU_ASSERT_EQUAL_FATAL(reg(&alice, &p, uid), 0);
 	it = get(&alice, uid, 0, 4, &r);
 	sd = ttlv_find(payload(it), KMIP_TAG_SECRET_DATA);
@@ -683,6 +693,16 @@ static void test_secret_data(void)
 	CU_ASSERT_EQUAL(enum_in(ttlv_find(sd, KMIP_TAG_KEY_BLOCK), KMIP_TAG_KEY_FORMAT_TYPE), KMIP_KEY_FORMAT_TYPE_RAW);
 	CU_ASSERT(same(material_of(ttlv_find(sd, KMIP_TAG_KEY_BLOCK)), (const uint8_t *)pw, strlen(pw)));
 	resp_free(&r);
+	/* the template's attributes were kept: the empty Object Group too */
+	EXPECT_OK(store_get(st, uid, "alice", 0, &so));
+	bool group = false, policy = false, storage = false;
+	for (size_t i = 0; i < so.n_attrs; i++) {
+		group |= strcmp(so.attrs[i].name, "Object Group") == 0 && so.attrs[i].value_len == 0;
+		policy |= strcmp(so.attrs[i].name, "Operation Policy Name") == 0 && so.attrs[i].value_len == 7;
+		storage |= strcmp(so.attrs[i].name, "Storage Status Mask") == 0;
+	}
+	CU_ASSERT(group && policy && storage);
+	store_object_free(&so);
 	struct req q;
 	begin(&q, 4, 1);
 	item(&q, KMIP_OPERATION_LOCATE);
