@@ -81,6 +81,14 @@ void kmip_op_revoke(struct kmip_request *rq, const struct ttlv_item *p, struct t
 void kmip_op_destroy(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		     struct kmip_result *res);
 
+/* Key pairs and replacement keys (api/kmip_keypair.c). */
+void kmip_op_create_key_pair(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			     struct kmip_result *res);
+void kmip_op_rekey(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		   struct kmip_result *res);
+void kmip_op_rekey_key_pair(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			    struct kmip_result *res);
+
 /* Register (api/kmip_register.c, KMIP 1.4 §4.3). */
 void kmip_op_register(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		      struct kmip_result *res);

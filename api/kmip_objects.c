@@ -39,8 +39,7 @@ static bool uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[
 	return true;
 }
 
-/* fail_err answers a failed operation-layer call in KMIP's terms. */
-static void fail_err(struct kmip_result *res, err_t r, const char *id)
+void kmip_fail_err(struct kmip_result *res, err_t r, const char *id)
 {
 	switch (r) {
 	case ERR_STORE_NOT_FOUND:
@@ -76,9 +75,7 @@ static void fail_err(struct kmip_result *res, err_t r, const char *id)
 
 /* ---- template attributes --------------------------------------------------- */
 
-#define MAX_ATTRS KMIP_TEMPLATE_MAX_ATTRS
-
-static void template_free(struct kmip_template *t)
+void kmip_template_free(struct kmip_template *t)
 {
 	for (size_t i = 0; i < t->n_enc; i++)
 		ttlv_enc_free(&t->enc[i]);
@@ -88,12 +85,25 @@ static void template_free(struct kmip_template *t)
 static bool add_generic(struct kmip_template *t, const char *name, uint32_t index, const struct ttlv_item *v,
 			struct kmip_result *res)
 {
-	if (t->n == MAX_ATTRS) {
-		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "more than %d attributes", MAX_ATTRS);
+	/* a single-valued attribute given again at a higher precedence
+	 * replaces the earlier one in its slot (at the same level it is left
+	 * to the store, which refuses the duplicate) */
+	size_t w = t->n;
+	if (!store_attr_is_multi(name)) {
+		for (size_t i = 0; i < t->n; i++) {
+			if (strcmp(t->attrs[i].name, name) == 0 && t->level[i] < t->cur_level) {
+				w = i;
+				break;
+			}
+		}
+	}
+	if (w == KMIP_TEMPLATE_MAX_ATTRS) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "more than %d attributes", KMIP_TEMPLATE_MAX_ATTRS);
 		return false;
 	}
-	struct store_attr *a = &t->attrs[t->n];
-	snprintf(t->names[t->n], sizeof t->names[t->n], "%s", name);
+	t->level[w] = t->cur_level;
+	struct store_attr *a = &t->attrs[w];
+	snprintf(t->names[w], sizeof t->names[w], "%s", name);
 	switch (v->type) {
 	case TTLV_INTEGER:
 	case TTLV_LONG:
@@ -101,18 +111,18 @@ static bool add_generic(struct kmip_template *t, const char *name, uint32_t inde
 	case TTLV_BOOL:
 	case TTLV_DATETIME:
 	case TTLV_INTERVAL:
-		store_attr_int(a, t->names[t->n], index, v->type,
+		store_attr_int(a, t->names[w], index, v->type,
 			       v->type == TTLV_INTEGER ? (int64_t)ttlv_int(v) : (int64_t)v->u);
 		break;
 	case TTLV_TEXT:
 	case TTLV_BYTES:
 	case TTLV_BIGINT:
-		*a = (struct store_attr){.name = t->names[t->n], .index = index, .type = v->type,
+		*a = (struct store_attr){.name = t->names[w], .index = index, .type = v->type,
 					 .value = v->val, .value_len = v->len};
 		if (v->type == TTLV_TEXT && v->len < sizeof t->search[0]) {
-			memcpy(t->search[t->n], v->val, v->len);
-			t->search[t->n][v->len] = '\0';
-			a->search = t->search[t->n];
+			memcpy(t->search[w], v->val, v->len);
+			t->search[w][v->len] = '\0';
+			a->search = t->search[w];
 		}
 		break;
 	case TTLV_STRUCTURE: {
@@ -123,14 +133,14 @@ static bool add_generic(struct kmip_template *t, const char *name, uint32_t inde
 			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s is too large", name);
 			return false;
 		}
-		*a = (struct store_attr){.name = t->names[t->n], .index = index, .type = v->type,
+		*a = (struct store_attr){.name = t->names[w], .index = index, .type = v->type,
 					 .value = e->buf, .value_len = e->len};
 		/* a Name is found by its Name Value */
 		const struct ttlv_item *nv = ttlv_find(v, KMIP_TAG_NAME_VALUE);
 		if (nv != NULL && nv->type == TTLV_TEXT && nv->len < sizeof t->search[0]) {
-			memcpy(t->search[t->n], nv->val, nv->len);
-			t->search[t->n][nv->len] = '\0';
-			a->search = t->search[t->n];
+			memcpy(t->search[w], nv->val, nv->len);
+			t->search[w][nv->len] = '\0';
+			a->search = t->search[w];
 		}
 		break;
 	}
@@ -138,7 +148,8 @@ static bool add_generic(struct kmip_template *t, const char *name, uint32_t inde
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s has an unknown type", name);
 		return false;
 	}
-	t->n++;
+	if (w == t->n)
+		t->n++;
 	return true;
 }
 
@@ -147,46 +158,54 @@ static bool is(const struct ttlv_item *n, const char *name)
 	return n->len == strlen(name) && memcmp(n->val, name, n->len) == 0;
 }
 
-/* parse_template reads the Attributes of a Template-Attribute (and, as
- * FortiOS sends them, of the payload itself). */
-static bool parse_template(const struct ttlv_item *p, struct kmip_template *t, struct kmip_result *res)
+bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, struct kmip_template *t,
+			   struct kmip_result *res)
 {
-	const struct ttlv_item *scopes[2] = {ttlv_find(p, KMIP_TAG_TEMPLATE_ATTRIBUTE), p};
-	for (size_t s = 0; s < 2; s++) {
-		for (const struct ttlv_item *a = ttlv_find(scopes[s], KMIP_TAG_ATTRIBUTE); a != NULL;
-		     a = ttlv_find_next(a)) {
-			const struct ttlv_item *n = ttlv_find(a, KMIP_TAG_ATTRIBUTE_NAME);
-			const struct ttlv_item *ix = ttlv_find(a, KMIP_TAG_ATTRIBUTE_INDEX);
-			const struct ttlv_item *v = ttlv_find(a, KMIP_TAG_ATTRIBUTE_VALUE);
-			if (n == NULL || n->type != TTLV_TEXT || n->len == 0 || n->len > STORE_ATTR_NAME_MAX ||
-			    v == NULL || (ix != NULL && (ix->type != TTLV_INTEGER || ttlv_int(ix) < 0))) {
-				kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
-					  "an Attribute needs a Name (text), a Value and at most a non-negative Index");
+	t->cur_level = level;
+	for (const struct ttlv_item *a = ttlv_find(scope, KMIP_TAG_ATTRIBUTE); a != NULL; a = ttlv_find_next(a)) {
+		const struct ttlv_item *n = ttlv_find(a, KMIP_TAG_ATTRIBUTE_NAME);
+		const struct ttlv_item *ix = ttlv_find(a, KMIP_TAG_ATTRIBUTE_INDEX);
+		const struct ttlv_item *v = ttlv_find(a, KMIP_TAG_ATTRIBUTE_VALUE);
+		if (n == NULL || n->type != TTLV_TEXT || n->len == 0 || n->len > STORE_ATTR_NAME_MAX || v == NULL ||
+		    (ix != NULL && (ix->type != TTLV_INTEGER || ttlv_int(ix) < 0))) {
+			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
+				  "an Attribute needs a Name (text), a Value and at most a non-negative Index");
+			return false;
+		}
+		uint32_t index = ix != NULL ? (uint32_t)ttlv_int(ix) : 0;
+		char name[STORE_ATTR_NAME_MAX + 1];
+		memcpy(name, n->val, n->len);
+		name[n->len] = '\0';
+		if (is(n, "Cryptographic Algorithm") && v->type == TTLV_ENUM) {
+			t->k.alg = (uint32_t)v->u;
+		} else if (is(n, "Cryptographic Length") && v->type == TTLV_INTEGER && ttlv_int(v) > 0) {
+			t->k.length = (uint32_t)ttlv_int(v);
+		} else if (is(n, "Cryptographic Usage Mask") && v->type == TTLV_INTEGER) {
+			t->k.usage_mask = (uint32_t)ttlv_int(v);
+		} else if (is(n, "Activation Date") && v->type == TTLV_DATETIME) {
+			t->k.activation_date = (int64_t)v->u;
+		} else if (is(n, "Cryptographic Domain Parameters") && v->type == TTLV_STRUCTURE) {
+			/* KMIP 1.4 §3.7: {Qlength, Recommended Curve}; the curve
+			 * chooses an EC key (Create Key Pair) */
+			const struct ttlv_item *rc = ttlv_find(v, KMIP_TAG_RECOMMENDED_CURVE);
+			if (rc != NULL && rc->type != TTLV_ENUM) {
+				kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Recommended Curve is not an Enumeration");
 				return false;
 			}
-			uint32_t index = ix != NULL ? (uint32_t)ttlv_int(ix) : 0;
-			char name[STORE_ATTR_NAME_MAX + 1];
-			memcpy(name, n->val, n->len);
-			name[n->len] = '\0';
-			if (is(n, "Cryptographic Algorithm") && v->type == TTLV_ENUM) {
-				t->k.alg = (uint32_t)v->u;
-			} else if (is(n, "Cryptographic Length") && v->type == TTLV_INTEGER && ttlv_int(v) > 0) {
-				t->k.length = (uint32_t)ttlv_int(v);
-			} else if (is(n, "Cryptographic Usage Mask") && v->type == TTLV_INTEGER) {
-				t->k.usage_mask = (uint32_t)ttlv_int(v);
-			} else if (is(n, "Activation Date") && v->type == TTLV_DATETIME) {
-				t->k.activation_date = (int64_t)v->u;
-			} else if (is(n, "Cryptographic Algorithm") || is(n, "Cryptographic Length") ||
-				   is(n, "Cryptographic Usage Mask") || is(n, "Activation Date")) {
-				kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s has the wrong type", name);
-				return false;
-			} else if (store_attr_is_managed(name)) {
-				kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "attribute %s is set by the server",
-					  name);
-				return false;
-			} else if (!add_generic(t, name, index, v, res)) {
-				return false;
+			if (rc != NULL) {
+				t->has_curve = true;
+				t->curve = (uint32_t)rc->u;
 			}
+		} else if (is(n, "Cryptographic Algorithm") || is(n, "Cryptographic Length") ||
+			   is(n, "Cryptographic Usage Mask") || is(n, "Activation Date") ||
+			   is(n, "Cryptographic Domain Parameters")) {
+			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s has the wrong type", name);
+			return false;
+		} else if (store_attr_is_managed(name)) {
+			kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "attribute %s is set by the server", name);
+			return false;
+		} else if (!add_generic(t, name, index, v, res)) {
+			return false;
 		}
 	}
 	t->k.attrs = t->attrs;
@@ -194,17 +213,13 @@ static bool parse_template(const struct ttlv_item *p, struct kmip_template *t, s
 	return true;
 }
 
+bool kmip_parse_template(const struct ttlv_item *p, struct kmip_template *t, struct kmip_result *res)
+{
+	return kmip_parse_attributes(ttlv_find(p, KMIP_TAG_TEMPLATE_ATTRIBUTE), 0, t, res) &&
+	       kmip_parse_attributes(p, 0, t, res);
+}
+
 /* ---- shared with api/kmip_register.c (api/kmip_objects.h) ---------------- */
-
-bool kmip_template_parse(const struct ttlv_item *p, struct kmip_template *t, struct kmip_result *res)
-{
-	return parse_template(p, t, res);
-}
-
-void kmip_template_free(struct kmip_template *t)
-{
-	template_free(t);
-}
 
 bool kmip_uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[STORE_ID_MAX + 1],
 		 struct kmip_result *res)
@@ -212,16 +227,16 @@ bool kmip_uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[ST
 	return uid_of(rq, p, out, res);
 }
 
-void kmip_fail_err(struct kmip_request *rq, struct kmip_result *res, err_t r, const char *id)
+void kmip_fail_err_rq(struct kmip_request *rq, struct kmip_result *res, err_t r, const char *id)
 {
 	/* Object Already Exists is a KMIP 1.4 reason (§9.1.3.2.29); earlier
-	 * clients get Invalid Field */
+	 * clients get Invalid Field (kmip_fail_err) */
 	if (r == ERR_STORE_NAME_TAKEN && rq->version.minor >= 4) {
 		kmip_fail(res, KMIP_RESULT_REASON_OBJECT_ALREADY_EXISTS,
 			  "another object of this tenant has that Name (KMIP 1.4 §3.2: Names are unique)");
 		return;
 	}
-	fail_err(res, r, id);
+	kmip_fail_err(res, r, id);
 }
 
 /* ---- Create (§4.1) --------------------------------------------------------- */
@@ -240,7 +255,7 @@ void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	}
 	struct kmip_template t;
 	memset(&t, 0, sizeof t);
-	if (!parse_template(p, &t, res))
+	if (!kmip_parse_template(p, &t, res))
 		goto out;
 	if (t.k.alg == 0) {
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Create needs a Cryptographic Algorithm");
@@ -255,7 +270,7 @@ void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct t
 		goto out;
 	}
 	if (r != ERR_OK) {
-		kmip_fail_err(rq, res, r, "");
+		kmip_fail_err_rq(rq, res, r, "");
 		goto out;
 	}
 	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
@@ -264,7 +279,7 @@ void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, id);
 	ttlv_enc_end(out);
 out:
-	template_free(&t);
+	kmip_template_free(&t);
 }
 
 /* ---- Get (§4.11) -------------------------------------------------------------
@@ -589,7 +604,7 @@ static void wrap_err(struct kmip_request *rq, struct kmip_result *res, err_t r, 
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "%s", why);
 		return;
 	default:
-		kmip_fail_err(rq, res, r, "");
+		kmip_fail_err_rq(rq, res, r, "");
 		return;
 	}
 }
@@ -604,7 +619,7 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 	struct store_object o;
 	err_t r = ops_get(rq->peer, id, &o);
 	if (r != ERR_OK) {
-		fail_err(res, r, id);
+		kmip_fail_err(res, r, id);
 		return;
 	}
 	uint8_t *m = NULL, *conv = NULL, *wrapped = NULL;
@@ -622,7 +637,7 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 	}
 	r = ops_get_material(rq->peer, id, g.wrap ? "kmip get wrapped" : "kmip get", &m, &m_len);
 	if (r != ERR_OK || m == NULL) {
-		fail_err(res, r != ERR_OK ? r : ERR_STORE_DESTROYED, id);
+		kmip_fail_err(res, r != ERR_OK ? r : ERR_STORE_DESTROYED, id);
 		goto out;
 	}
 	bool has_block = o.type != STORE_OBJ_OPAQUE && o.type != STORE_OBJ_CERTIFICATE;
@@ -885,7 +900,7 @@ void kmip_op_get_attributes(struct kmip_request *rq, const struct ttlv_item *p, 
 	struct store_object o;
 	err_t r = ops_get(rq->peer, id, &o);
 	if (r != ERR_OK) {
-		fail_err(res, r, id);
+		kmip_fail_err(res, r, id);
 		return;
 	}
 	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
@@ -924,7 +939,7 @@ static void answer_uid(struct kmip_request *rq, struct ttlv_enc *out, struct kmi
 		       const char *id)
 {
 	if (r != ERR_OK) {
-		fail_err(res, r, id);
+		kmip_fail_err(res, r, id);
 		return;
 	}
 	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
@@ -1027,7 +1042,7 @@ void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	struct store_found f;
 	err_t r = ops_find(rq->peer, &q, &f);
 	if (r != ERR_OK) {
-		fail_err(res, r, "");
+		kmip_fail_err(res, r, "");
 		return;
 	}
 	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);

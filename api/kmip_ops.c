@@ -12,6 +12,10 @@
 #include "api/ops.h"
 #include "keygen/keygen.h"
 
+/* fount's extension tag (KMIP 1.4 §9.1.3.1: 0x540000-0x54FFFF are for
+ * extensions) for the key-pair pool text in Server Information. */
+#define KMIP_TAG_FOUNT_KEYPAIR_POOL 0x540001u
+
 /* The largest RNG Retrieve fount answers in one request. */
 #define RNG_RETRIEVE_MAX (1u << 20)
 
@@ -118,8 +122,19 @@ static void op_query(struct kmip_request *rq, const struct ttlv_item *p, struct 
 		for (size_t i = 0; i < ARRAY_SIZE(object_types) && ops_have_store(); i++)
 			ttlv_enc_enum(out, KMIP_TAG_OBJECT_TYPE, object_types[i]);
 	}
-	if (want & 1u << KMIP_QUERY_FUNCTION_QUERY_SERVER_INFORMATION)
+	if (want & 1u << KMIP_QUERY_FUNCTION_QUERY_SERVER_INFORMATION) {
 		ttlv_enc_cstr(out, KMIP_TAG_VENDOR_IDENTIFICATION, "fount");
+		/* Server Information's contents are the vendor's (§4.25): the
+		 * key-pair pools, when any runs, as one text "rsa-3072 3/4,
+		 * ec-p256 64/64" (type, ready, target) */
+		if (keygen_pool_stats(NULL, 0) > 0) {
+			char pools[256];
+			keygen_pool_text(pools, sizeof pools);
+			ttlv_enc_begin(out, KMIP_TAG_SERVER_INFORMATION);
+			ttlv_enc_cstr(out, KMIP_TAG_FOUNT_KEYPAIR_POOL, pools);
+			ttlv_enc_end(out);
+		}
+	}
 	/* RNGs, Capabilities: KMIP 1.3 (§4.25: not returned to earlier clients) */
 	if (minor >= 3 && (want & 1u << KMIP_QUERY_FUNCTION_QUERY_RNGS)) {
 		/* what serves RNG Retrieve and generates keys: SP 800-90A
@@ -230,6 +245,10 @@ static const struct kmip_operation with_store[] = {
 	{KMIP_OPERATION_ACTIVATE, 0, kmip_op_activate},
 	{KMIP_OPERATION_REVOKE, 0, kmip_op_revoke},
 	{KMIP_OPERATION_DESTROY, 0, kmip_op_destroy},
+	/* key pairs and replacement keys; Re-key Key Pair: KMIP 1.1 (§4.5) */
+	{KMIP_OPERATION_CREATE_KEY_PAIR, 0, kmip_op_create_key_pair},
+	{KMIP_OPERATION_RE_KEY, 0, kmip_op_rekey},
+	{KMIP_OPERATION_RE_KEY_KEY_PAIR, 1, kmip_op_rekey_key_pair},
 	{KMIP_OPERATION_REGISTER, 0, kmip_op_register},
 	BASE_OPERATIONS,
 };

@@ -249,7 +249,7 @@ void kmip_op_register(struct kmip_request *rq, const struct ttlv_item *p, struct
 		return;
 	struct kmip_template t;
 	memset(&t, 0, sizeof t);
-	if (!kmip_template_parse(p, &t, res) || !merge_alg_length(&t, &ro, res))
+	if (!kmip_parse_template(p, &t, res) || !merge_alg_length(&t, &ro, res))
 		goto out;
 	t.k.data_type = ro.data_type;
 	char id[STORE_ID_MAX + 1];
@@ -266,7 +266,7 @@ void kmip_op_register(struct kmip_request *rq, const struct ttlv_item *p, struct
 		kmip_fail(res, KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "%s", why[0] ? why : err_str(r));
 		goto out;
 	default:
-		kmip_fail_err(rq, res, r, "");
+		kmip_fail_err_rq(rq, res, r, "");
 		goto out;
 	}
 	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);

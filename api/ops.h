@@ -44,6 +44,93 @@ err_t ops_destroy(const struct kmip_peer *p, const char *id) MUST_CHECK;
 /* ops_find runs |q| for |p|'s tenant (q->tenant and q->flags are set here). */
 err_t ops_find(const struct kmip_peer *p, struct store_query *q, struct store_found *out) MUST_CHECK;
 
+/* ---- key pairs and replacement keys (api/ops.c) ------------------------------
+ * A private key is stored as PKCS#8 DER (STORE_FMT_PKCS8), a public key as
+ * SubjectPublicKeyInfo DER (STORE_FMT_X509). Both parts go to the store
+ * in one transaction with their Links (store_put_many): a pair is stored
+ * whole or not at all. */
+struct ops_new_pair {
+	uint32_t alg;            /* KMIP: RSA, or EC / ECDSA / ECDH */
+	uint32_t length;         /* RSA modulus bits; EC field bits when no curve */
+	uint32_t curve;          /* KMIP Recommended Curve (P-256/384/521), 0 = by length */
+	struct ops_new_key priv; /* per part: usage mask, Activation Date, attributes */
+	struct ops_new_key pub;  /* (alg and length of these are ignored) */
+};
+
+/* ops_pair_type maps a KMIP algorithm, length and curve to fount's key
+ * type: RSA 2048/3072/4096, EC P-256/384/521; NULL for anything else. */
+const struct keygen_type *ops_pair_type(uint32_t alg, uint32_t length, uint32_t curve);
+
+/* ops_create_keypair makes a key pair (from the key-pair pool when one is
+ * ready, keygen_pair_new) and stores both parts for |p|'s tenant, the
+ * private key with a Public Key Link, the public key with a Private Key
+ * Link (KMIP 1.4 §3.35). ERR_UNSUPPORTED for a type fount does not make. */
+err_t ops_create_keypair(const struct kmip_peer *p, const struct ops_new_pair *k,
+			 char priv_id[STORE_ID_MAX + 1], char pub_id[STORE_ID_MAX + 1]) MUST_CHECK;
+
+/* What a Re-key changes (KMIP 1.4 §4.4, §4.5): |has_offset| and |offset|
+ * (seconds from the new Initial Date to its Activation Date); attributes
+ * to set on the replacement (an attribute named here replaces the copied
+ * one; Activation Date and usage mask override the old key's). */
+struct ops_rekey {
+	bool has_offset;
+	int64_t offset;
+	const struct ops_new_key *set;      /* may be NULL (Re-key: the key) */
+	const struct ops_new_key *set_pub;  /* Re-key Key Pair: the public key, may be NULL */
+};
+
+/* ops_rekey makes a replacement for the symmetric key |id|: the old key's
+ * algorithm, length, usage mask and attributes (not its Links), its Names
+ * moved to the new key, the dates per the Offset rule of §4.4, a Replaced
+ * Object Link to |id|; the old key gets a Replacement Object Link and
+ * loses its Names, in the same transaction, and is otherwise untouched.
+ * The new key belongs to the old key's owner. ERR_STORE_NOT_FOUND (not
+ * |p|'s), ERR_INVALID_ARG (not a symmetric key), ERR_STORE_DESTROYED. */
+err_t ops_rekey(const struct kmip_peer *p, const char *id, const struct ops_rekey *rk,
+		char new_id[STORE_ID_MAX + 1]) MUST_CHECK;
+
+/* ops_rekey_keypair does the same for the private key |priv_id| and the
+ * public key its Public Key Link names (§4.5): both replacements in one
+ * transaction, linked to each other and to the keys they replace. */
+err_t ops_rekey_keypair(const struct kmip_peer *p, const char *priv_id, const struct ops_rekey *rk,
+			char new_priv[STORE_ID_MAX + 1], char new_pub[STORE_ID_MAX + 1]) MUST_CHECK;
+
+/* ops_link_target finds the first Link of |type| (KMIP Link Type) in |o|
+ * and copies its Linked Object Identifier to |out|; false if none. */
+bool ops_link_target(const struct store_object *o, uint32_t type, char out[STORE_ID_MAX + 1]);
+
+/* ---- KMIP templates, shared by api/kmip_*.c (api/kmip_objects.c) -------------*/
+#define KMIP_TEMPLATE_MAX_ATTRS 64
+
+struct kmip_template {
+	struct ops_new_key k;
+	struct store_attr attrs[KMIP_TEMPLATE_MAX_ATTRS];
+	uint8_t level[KMIP_TEMPLATE_MAX_ATTRS]; /* precedence of each (kmip_parse_attributes) */
+	size_t n;
+	struct ttlv_enc enc[KMIP_TEMPLATE_MAX_ATTRS]; /* the encodings of structure values */
+	size_t n_enc;
+	char names[KMIP_TEMPLATE_MAX_ATTRS][STORE_ATTR_NAME_MAX + 1];
+	char search[KMIP_TEMPLATE_MAX_ATTRS][256];
+	uint8_t cur_level;
+	bool has_curve;
+	uint32_t curve; /* Recommended Curve from Cryptographic Domain Parameters */
+};
+
+/* kmip_parse_template reads the Attributes of a request's
+ * Template-Attribute (and, as FortiOS sends them, of the payload itself)
+ * into |t| (zeroed by the caller). */
+bool kmip_parse_template(const struct ttlv_item *p, struct kmip_template *t, struct kmip_result *res);
+/* kmip_parse_attributes reads the Attribute children of one
+ * (Template-Attribute) structure |scope| (NULL: nothing) into |t| at
+ * precedence |level|: a single-valued attribute given again at a higher
+ * level replaces the earlier one (Create Key Pair §4.2: the Private or
+ * Public Key Template-Attribute over the Common one). */
+bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, struct kmip_template *t,
+			   struct kmip_result *res);
+void kmip_template_free(struct kmip_template *t);
+/* kmip_fail_err answers a failed operation-layer call in KMIP's terms. */
+void kmip_fail_err(struct kmip_result *res, err_t r, const char *id);
+
 /* ---- objects of every type, key formats, wrapped keys (objects branch) ----
  * |why| (OPS_WHY_MAX bytes, may be NULL) gets a one-line reason on failure,
  * fit for a client (never secret). */

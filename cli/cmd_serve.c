@@ -143,6 +143,39 @@ static err_t start_kmip(const struct config *cfg, struct api_kmip **out)
 	return ERR_OK;
 }
 
+/* start_pool starts the key-pair pool [kmip] keypair_pool asks for and
+ * says what it started. */
+static err_t start_pool(const struct config *cfg)
+{
+	struct keygen_pool_spec specs[KEYGEN_POOL_MAX_TYPES];
+	size_t n = 0;
+	char why[256];
+	if (keygen_pool_parse(cfg->kmip_keypair_pool, specs, &n, why, sizeof why) != ERR_OK) {
+		fprintf(stderr, "fount serve: [kmip] keypair_pool: %s\n", why);
+		return ERR_CONFIG;
+	}
+	if (n == 0) {
+		log_info("key-pair pool: off ([kmip] keypair_pool is empty)");
+		return ERR_OK;
+	}
+	err_t r = keygen_pool_start(specs, n);
+	if (r != ERR_OK) {
+		fprintf(stderr, "fount serve: cannot start the key-pair pool: %s\n", err_str(r));
+		return r;
+	}
+	char text[256] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < n && used < sizeof text; i++) {
+		int k = snprintf(text + used, sizeof text - used, "%s%s x%u", i ? ", " : "", specs[i].type->name,
+				 specs[i].target);
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+	log_info("key-pair pool: %s (filled in the background at idle priority)", text);
+	return ERR_OK;
+}
+
 int cmd_serve(int argc, char **argv, const struct config *cfg)
 {
 	unsigned status_seconds = 60;
@@ -206,7 +239,8 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	log_info("key store %s (KEK %s)", cfg->store_path, cfg->store_kek);
 	api_set_store(st);
 	struct api_kmip *kmip = NULL;
-	if (start_kmip(cfg, &kmip) != ERR_OK) {
+	if (start_pool(cfg) != ERR_OK || start_kmip(cfg, &kmip) != ERR_OK) {
+		keygen_pool_stop();
 		api_set_store(NULL);
 		store_close(st);
 		drbg_tree_shutdown();
@@ -255,12 +289,17 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 			const char *cause = selftest_error_cause();
 			log_error("module is in the ERROR state (%s): no output until restart",
 				  cause ? cause : "?");
+			/* no key made before the ERROR leaves after it */
+			keygen_pool_drop();
 			reported_error = true;
 		}
 	}
 	/* no request may be in flight when the store closes and the DRBG
 	 * state is wiped */
 	api_kmip_stop(kmip);
+	/* the pool's thread draws from the DRBG tree: it stops (and the
+	 * ready pairs are wiped) before the tree goes */
+	keygen_pool_stop();
 	api_set_store(NULL);
 	store_close(st);
 	/* the registered HSM sources point into hsms[]: the pipeline goes first */

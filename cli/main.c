@@ -54,6 +54,14 @@ static const struct command commands[] = {
 
 /* harden runs before anything reads a secret: no core dumps, and no
  * ptrace attach by other processes of the same user. */
+/* check_pool is [kmip] keypair_pool's check: keygen/'s own parser. */
+static bool check_pool(const char *value, char *why, size_t whylen)
+{
+	struct keygen_pool_spec specs[KEYGEN_POOL_MAX_TYPES];
+	size_t n = 0;
+	return keygen_pool_parse(value, specs, &n, why, whylen) == ERR_OK;
+}
+
 static void harden(void)
 {
 	struct rlimit no_core = {0, 0};
@@ -118,6 +126,7 @@ int main(int argc, char **argv)
 	const char *const *sources;
 	size_t num_sources = entropy_credited_names(&sources);
 	config_set_source_names(sources, num_sources);
+	config_set_pool_check(check_pool);
 	if (config_load(&cfg, cfg_path, required, err, sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "fount: %s\n", err);
 		return EXIT_USAGE;

@@ -485,6 +485,99 @@ err_t keygen_export(const struct keygen_type *t, enum keygen_format fmt, unsigne
 /* keygen_export_free wipes and frees both buffers of |e|. */
 void keygen_export_free(struct keygen_export *e);
 
+/* ---- new key pairs, and the pool of ready ones (keygen/pool.c) ---------------
+ * A new key pair as the key service stores it: the private key as PKCS#8
+ * PrivateKeyInfo DER and the public key as SubjectPublicKeyInfo DER, both
+ * in secure memory, its pairwise-consistency test passed.
+ *
+ * RSA-3072 generation takes about a second, so a pool per configured type
+ * keeps ready pairs (`[kmip] keypair_pool = rsa-3072:4,ec-p256:64`), made by
+ * one low-priority thread (SCHED_IDLE, nice 19) with keygen_pkey_generate
+ * and kept only as their DER encodings in secure memory. Each pair is
+ * handed out once and wiped from the pool as it leaves; keygen_pool_stop
+ * wipes the rest. The service gate applies at take time: when the module
+ * has left OPERATIONAL (drbg gate shut, e.g. ERROR) nothing is handed out
+ * and the whole pool is wiped, so a key made before an ERROR never leaves
+ * after it. */
+struct keygen_pair {
+	const struct keygen_type *type;
+	struct keygen_buf priv; /* PKCS#8 PrivateKeyInfo, DER */
+	struct keygen_buf pub;  /* SubjectPublicKeyInfo, DER */
+	bool pooled;            /* came from the pool */
+};
+/* keygen_pair_free wipes and frees both parts. */
+void keygen_pair_free(struct keygen_pair *p);
+
+/* keygen_pair_generate makes a pair of key-pair type |t| now
+ * (keygen_pkey_generate, then both DER encodings). keygen_pkey_generate's
+ * errors; ERR_INVALID_ARG for a symmetric type. */
+err_t keygen_pair_generate(const struct keygen_type *t, struct keygen_pair *out) MUST_CHECK;
+
+/* keygen_pair_new takes a ready pair of type |t| from the pool, or (none
+ * ready, or |t| not pooled) generates one inline. ERR_NOT_OPERATIONAL when
+ * the gate is shut (the pool is then wiped). */
+err_t keygen_pair_new(const struct keygen_type *t, struct keygen_pair *out) MUST_CHECK;
+
+#define KEYGEN_POOL_MAX_TYPES 8
+#define KEYGEN_POOL_MAX_TARGET 1024
+
+struct keygen_pool_spec {
+	const struct keygen_type *type;
+	unsigned target; /* pairs kept ready, 1..KEYGEN_POOL_MAX_TARGET */
+};
+
+/* keygen_pool_parse reads "TYPE:COUNT[,TYPE:COUNT...]" (e.g.
+ * "rsa-3072:4,ec-p256:64"; "" is no pool) into |out| (*n entries). Each
+ * TYPE is a key-pair type of keygen_types, each once; COUNT 1 to
+ * KEYGEN_POOL_MAX_TARGET. ERR_CONFIG with the reason (naming the accepted
+ * types) in |why|. */
+err_t keygen_pool_parse(const char *text, struct keygen_pool_spec out[KEYGEN_POOL_MAX_TYPES],
+			size_t *n, char *why, size_t whylen) MUST_CHECK NONNULL(1, 2, 3, 4);
+
+/* keygen_pool_types_text writes the accepted type names ("rsa-2048,
+ * rsa-3072, ...") into |out|. */
+void keygen_pool_types_text(char *out, size_t len) NONNULL(1);
+
+/* keygen_pool_start starts the pool for |n| types and its refill thread
+ * (n == 0: nothing, ERR_OK). ERR_INVALID_ARG if one is running already or
+ * a spec is bad; ERR_SYSTEM if the thread cannot start. Requires
+ * drbg_tree_init; stop it before drbg_tree_shutdown. */
+err_t keygen_pool_start(const struct keygen_pool_spec *specs, size_t n) MUST_CHECK;
+
+/* keygen_pool_take moves one ready pair of type |t| into *out (pooled
+ * true). ERR_UNSUPPORTED when |t| is not pooled or
+ * none is ready (the caller generates inline), ERR_NOT_OPERATIONAL when
+ * the gate is shut (the pool is wiped). Wakes the refill thread. */
+err_t keygen_pool_take(const struct keygen_type *t, struct keygen_pair *out) MUST_CHECK;
+
+struct keygen_pool_stat {
+	const struct keygen_type *type;
+	unsigned ready, target;
+	uint64_t made, taken, dropped; /* since start */
+};
+/* keygen_pool_stats fills up to |cap| entries, one per pooled type, and
+ * returns how many there are (0 when no pool runs). */
+size_t keygen_pool_stats(struct keygen_pool_stat *out, size_t cap);
+/* keygen_pool_text writes "rsa-3072 3/4, ec-p256 64/64" (ready/target per
+ * type), or "off", into |out|. */
+void keygen_pool_text(char *out, size_t len) NONNULL(1);
+
+/* keygen_pool_drop wipes every ready pair (the refill thread refills once
+ * the gate opens again). */
+void keygen_pool_drop(void);
+
+/* keygen_pool_stop stops and joins the refill thread and wipes every
+ * ready pair. Does nothing when no pool runs. */
+void keygen_pool_stop(void);
+
+/* keygen_pool_wait_ready_for_test waits up to |ms| for every pooled type
+ * to reach its target; keygen_pool_secmem_for_test reports the bytes of
+ * secure memory the pool holds; keygen_pool_pause_for_test stops (true)
+ * and restarts the refilling. Tests only. */
+bool keygen_pool_wait_ready_for_test(unsigned ms);
+void keygen_pool_pause_for_test(bool pause);
+size_t keygen_pool_secmem_for_test(void);
+
 /* ---- X.509 certificates for fount's own PKI (keygen/x509.c) ----------------
  * Signed in keygen_libctx() with SHA-256; serials from the DRBG. */
 struct keygen_cert_spec {

@@ -336,28 +336,32 @@ static bool type_ok(uint32_t t)
 	return t >= STORE_OBJ_CERTIFICATE && t <= STORE_OBJ_OPAQUE;
 }
 
-err_t store_put(struct store *s, const struct store_new_object *n, char id_out[STORE_ID_MAX + 1])
+/* put_prepare checks |n|, fills c's row (identifier, dates, state) and
+ * seals the material into c->sealed (malloc'd: free it). */
+static err_t put_prepare(struct store *s, const struct store_new_object *n, struct put_ctx *c)
 {
-	id_out[0] = '\0';
 	ENSURE(n->tenant != NULL && tenant_ok(n->tenant), ERR_INVALID_ARG);
 	ENSURE(type_ok(n->type), ERR_INVALID_ARG);
 	ENSURE(n->n_attrs <= STORE_ATTRS_MAX, ERR_TOO_LARGE);
 	ENSURE(n->attrs != NULL || n->n_attrs == 0, ERR_INVALID_ARG);
 	ENSURE(n->material != NULL || n->material_len == 0, ERR_INVALID_ARG);
 	ENSURE(n->material_len <= STORE_MATERIAL_MAX, ERR_TOO_LARGE);
+	ENSURE(n->id == NULL || id_ok(n->id), ERR_INVALID_ARG);
 	for (size_t i = 0; i < n->n_attrs; i++) {
 		GUARD(attr_check(&n->attrs[i]));
 		if (n->attrs[i].index != 0 && !store_attr_is_multi(n->attrs[i].name))
 			return ERR_INVALID_ARG;
 	}
 
-	struct put_ctx c;
-	memset(&c, 0, sizeof(c));
-	c.ops = s->ops;
-	c.n = n;
-	struct store_row *row = &c.row;
+	memset(c, 0, sizeof(*c));
+	c->ops = s->ops;
+	c->n = n;
+	struct store_row *row = &c->row;
 	int64_t now = store_now();
-	GUARD(new_id(row->id));
+	if (n->id != NULL)
+		snprintf(row->id, sizeof(row->id), "%s", n->id);
+	else
+		GUARD(new_id(row->id));
 	snprintf(row->tenant, sizeof(row->tenant), "%s", n->tenant);
 	row->type = n->type;
 	row->alg = n->alg;
@@ -370,29 +374,37 @@ err_t store_put(struct store *s, const struct store_new_object *n, char id_out[S
 	row->original_creation_date = n->original_creation_date ? n->original_creation_date : now;
 	row->created_ns = now_realtime_ns();
 	row->activation_date = n->activation_date;
+	row->deactivation_date = n->deactivation_date;
 	/* KMIP 1.4 §3.22: an Activation Date in the past or now starts the
 	 * object Active */
 	row->state = n->activation_date != 0 && n->activation_date <= now ? STORE_STATE_ACTIVE
 									 : STORE_STATE_PRE_ACTIVE;
-	uint8_t *sealed = NULL;
 	if (n->material != NULL) {
 		size_t cap = n->material_len + STORE_SEAL_OVERHEAD;
-		sealed = malloc(cap);
+		uint8_t *sealed = malloc(cap);
 		if (sealed == NULL)
 			return ERR_NOMEM;
 		err_t r = seal_material(s->seal, row->id, row->type, n->material, n->material_len,
-					sealed, cap, &c.sealed_len, row->digest);
+					sealed, cap, &c->sealed_len, row->digest);
 		if (r != ERR_OK) {
 			free(sealed);
 			return r;
 		}
 		row->has_digest = true;
-		c.sealed = sealed;
+		c->sealed = sealed;
 	}
+	return ERR_OK;
+}
+
+err_t store_put(struct store *s, const struct store_new_object *n, char id_out[STORE_ID_MAX + 1])
+{
+	id_out[0] = '\0';
+	struct put_ctx c;
+	GUARD(put_prepare(s, n, &c));
 	err_t r = s->ops->submit(s->b, apply_put, &c);
-	free(sealed);
+	free((void *)(uintptr_t)c.sealed);
 	if (r == ERR_OK)
-		memcpy(id_out, row->id, sizeof(row->id));
+		memcpy(id_out, c.row.id, sizeof(c.row.id));
 	return r;
 }
 
@@ -599,6 +611,108 @@ err_t store_attr_delete(struct store *s, const char *id, const char *tenant, uns
 	c.name = name;
 	c.index = index;
 	return s->ops->submit(s->b, apply_attr_delete, &c);
+}
+
+/* ---- several objects in one transaction ---------------------------------------------- */
+
+err_t store_new_id(char out[STORE_ID_MAX + 1])
+{
+	return new_id(out);
+}
+
+struct put_many_ctx {
+	const struct store_backend_ops *ops;
+	struct put_ctx puts[STORE_PUT_MANY_MAX];
+	size_t n_puts;
+	const struct store_put_change *changes;
+	size_t n_changes;
+	int64_t now;
+};
+
+/* apply_put_many: the new objects first, so a change may name one of
+ * them; any failure rolls the whole request back (the backend's savepoint
+ * per request). */
+static err_t apply_put_many(struct store_txn *t, void *vctx)
+{
+	struct put_many_ctx *m = vctx;
+	/* Names a change deletes are released first: a Re-key moves the old
+	 * key's Names to its replacement, which claims them below (a failed
+	 * check later rolls the whole transaction back) */
+	for (size_t i = 0; i < m->n_changes; i++)
+		if (m->changes[i].delete_name != NULL && strcmp(m->changes[i].delete_name, "Name") == 0)
+			GUARD(m->ops->txn_name_release(t, m->changes[i].id, STORE_ALL_INDEXES));
+	for (size_t i = 0; i < m->n_puts; i++)
+		GUARD(apply_put(t, &m->puts[i]));
+	for (size_t i = 0; i < m->n_changes; i++) {
+		const struct store_put_change *ch = &m->changes[i];
+		struct change_ctx c;
+		memset(&c, 0, sizeof(c));
+		c.ops = m->ops;
+		c.id = ch->id;
+		c.tenant = ch->tenant;
+		c.flags = ch->flags;
+		c.now = m->now;
+		struct store_row row;
+		GUARD(change_begin(t, &c, &row));
+		ENSURE(!is_destroyed(row.state), ERR_STORE_DESTROYED);
+		if (ch->add != NULL) {
+			c.attr = ch->add;
+			GUARD(apply_attr_add(t, &c));
+		}
+		if (ch->delete_name != NULL) {
+			uint64_t n = 0;
+			GUARD(m->ops->txn_attr_delete(t, ch->id, ch->delete_name, STORE_ALL_INDEXES, &n));
+			GUARD(change_begin(t, &c, &row));
+			GUARD(change_end(t, &c, &row));
+		}
+	}
+	return ERR_OK;
+}
+
+err_t store_put_many(struct store *s, const struct store_new_object *objs, size_t n_objs,
+		     const struct store_put_change *changes, size_t n_changes,
+		     char (*ids_out)[STORE_ID_MAX + 1])
+{
+	ENSURE(n_objs >= 1 && n_objs <= STORE_PUT_MANY_MAX, ERR_INVALID_ARG);
+	ENSURE(n_changes <= STORE_PUT_MANY_MAX, ERR_INVALID_ARG);
+	ENSURE(changes != NULL || n_changes == 0, ERR_INVALID_ARG);
+	for (size_t i = 0; i < n_objs; i++)
+		ids_out[i][0] = '\0';
+	for (size_t i = 0; i < n_changes; i++) {
+		const struct store_put_change *ch = &changes[i];
+		ENSURE(ch->id != NULL && id_ok(ch->id), ERR_STORE_NOT_FOUND);
+		ENSURE((ch->flags & STORE_F_ADMIN) || (ch->tenant != NULL && tenant_ok(ch->tenant)),
+		       ERR_STORE_NOT_FOUND);
+		if (ch->add != NULL)
+			GUARD(attr_check(ch->add));
+		if (ch->delete_name != NULL) {
+			size_t nl = strlen(ch->delete_name);
+			ENSURE(nl > 0 && nl <= STORE_ATTR_NAME_MAX, ERR_INVALID_ARG);
+			ENSURE(!store_attr_is_managed(ch->delete_name), ERR_STORE_MANAGED_ATTR);
+		}
+	}
+	struct put_many_ctx *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return ERR_NOMEM;
+	m->ops = s->ops;
+	m->changes = changes;
+	m->n_changes = n_changes;
+	m->now = store_now();
+	err_t r = ERR_OK;
+	for (size_t i = 0; i < n_objs && r == ERR_OK; i++) {
+		r = put_prepare(s, &objs[i], &m->puts[i]);
+		if (r == ERR_OK)
+			m->n_puts++;
+	}
+	if (r == ERR_OK)
+		r = s->ops->submit(s->b, apply_put_many, m);
+	if (r == ERR_OK)
+		for (size_t i = 0; i < n_objs; i++)
+			memcpy(ids_out[i], m->puts[i].row.id, sizeof(m->puts[i].row.id));
+	for (size_t i = 0; i < m->n_puts; i++)
+		free((void *)(uintptr_t)m->puts[i].sealed);
+	free(m);
+	return r;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */

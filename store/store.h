@@ -225,10 +225,14 @@ struct store_new_object {
 	uint32_t data_type;             /* Secret Data / Opaque Data / Certificate Type, or 0 */
 	int64_t activation_date;        /* 0: start Pre-Active; <= now: start Active */
 	int64_t original_creation_date; /* 0: now (Register may give the original) */
+	int64_t deactivation_date;      /* 0: none (Re-key carries the old key's over) */
 	const struct store_attr *attrs; /* other attributes; unmanaged names only */
 	size_t n_attrs;
 	const uint8_t *material;        /* key material (plaintext), may be NULL */
 	size_t material_len;
+	/* the identifier to use, from store_new_id (store_put_many, where the
+	 * objects link to each other); NULL: store_put draws a new one */
+	const char *id;
 };
 
 /* store_put creates an object with its attributes and sealed key material
@@ -242,6 +246,36 @@ struct store_new_object {
  * from the database. */
 err_t store_put(struct store *s, const struct store_new_object *n,
 		char id_out[STORE_ID_MAX + 1]) MUST_CHECK NONNULL(1, 2, 3);
+
+/* store_new_id writes a fresh identifier (a UUID v4 from the DRBG) for a
+ * store_new_object's |id|: objects that name each other in their Links
+ * need their identifiers before they are put. */
+err_t store_new_id(char out[STORE_ID_MAX + 1]) MUST_CHECK NONNULL(1);
+
+/* A change to an existing object made in the same transaction as
+ * store_put_many's new objects: add |add| (a multi-instance attribute gets
+ * the next free index), then delete every instance of |delete_name|
+ * (none is fine). Either may be NULL. The object must be visible to
+ * |tenant| (or |flags| has STORE_F_ADMIN) and not destroyed. */
+struct store_put_change {
+	const char *id;
+	const char *tenant;
+	unsigned flags;
+	const struct store_attr *add;
+	const char *delete_name;
+};
+
+/* store_put_many puts |n_objs| new objects and makes |n_changes| changes
+ * to existing ones in one transaction: all of it is durable, or nothing
+ * is (a key pair is never half stored; a replacement key and the Link on
+ * the key it replaces come together). Objects with an |id| keep it (from
+ * store_new_id); the others get a new one. ids_out[i] is objs[i]'s
+ * identifier once the commit is durable. The errors of store_put, and
+ * for a change those of store_attr_add/delete plus ERR_STORE_DESTROYED. */
+#define STORE_PUT_MANY_MAX 8
+err_t store_put_many(struct store *s, const struct store_new_object *objs, size_t n_objs,
+		     const struct store_put_change *changes, size_t n_changes,
+		     char (*ids_out)[STORE_ID_MAX + 1]) MUST_CHECK NONNULL(1, 2, 6);
 
 /* store_get fills |out| (free with store_object_free). */
 err_t store_get(struct store *s, const char *id, const char *tenant, unsigned flags,

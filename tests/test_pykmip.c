@@ -47,7 +47,8 @@ static int suite_init(void)
 	static char env_state[128], env_listen[64];
 	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s/state", dir);
 	snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=127.0.0.1:%u", free_port());
-	const char *env[] = {env_state, env_listen, testlib_fips_dir_env(), NULL};
+	/* a key-pair pool, so Create Key Pair is served from it too */
+	const char *env[] = {env_state, env_listen, testlib_fips_dir_env(), "FOUNT_KMIP_KEYPAIR_POOL=rsa-2048:1", NULL};
 	const char *argv[] = {testlib_fount_bin(), "serve", NULL};
 	const char *log = testlib_file(dir, "serve.log");
 	serve_pid = testlib_spawn(log, argv, env);
@@ -100,6 +101,36 @@ static void test_pykmip_1_4(void)
 	run_client("1.4");
 }
 
+/* create_key_pair (RSA-2048), rekey and rekey_key_pair through PyKMIP
+ * (tests/interop/pykmip_keypair.py), and the pool serve started */
+static void run_keypair(const char *version)
+{
+	struct run_result *res = calloc(1, sizeof *res);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+	const char *argv[] = {"/usr/bin/python3", testlib_path("tests/interop/pykmip_keypair.py"), conf,
+			      version, NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, res), 0);
+	if (res->status != 0)
+		fprintf(stderr, "\n  pykmip keypair %s: %s%s\n", version, res->out, res->err);
+	CU_ASSERT_EQUAL(res->status, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"keypair\": \"ok\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"Object Type\": \"PRIVATE_KEY\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"name_moved\": true"));
+	free(res);
+	const char *log = testlib_slurp(testlib_file(dir, "serve.log"));
+	CU_ASSERT(log != NULL && strstr(log, "key-pair pool: rsa-2048 x1") != NULL);
+}
+
+static void test_pykmip_keypair_1_2(void)
+{
+	run_keypair("1.2");
+}
+
+static void test_pykmip_keypair_1_4(void)
+{
+	run_keypair("1.4");
+}
+
 /* Register of every object type fount keeps, each got back equal
  * (tests/interop/pykmip_objects.py), with a certificate and an RSA key made
  * by `openssl req -x509` here. */
@@ -141,4 +172,5 @@ static void test_pykmip_objects_1_4(void)
 }
 
 TEST_SUITE(pykmip, suite_init, suite_clean, TEST(test_pykmip_1_2), TEST(test_pykmip_1_4),
-	   TEST(test_pykmip_objects_1_2), TEST(test_pykmip_objects_1_4))
+	   TEST(test_pykmip_keypair_1_2), TEST(test_pykmip_keypair_1_4), TEST(test_pykmip_objects_1_2),
+	   TEST(test_pykmip_objects_1_4))

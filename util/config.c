@@ -17,7 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL, KT_REQUIRED, KT_SOURCES };
+enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL, KT_REQUIRED, KT_SOURCES,
+		KT_POOL };
 
 struct config_key {
 	const char *section;
@@ -90,6 +91,8 @@ static const struct config_key config_keys[] = {
 	  "SHA-256 fingerprints of self-signed client certificates trusted as they are"),
 	K("kmip", "hostnames", KT_STRING, kmip_hostnames, 0, 0,
 	  "more DNS names and IP addresses for the server certificate fount makes (',' separated)"),
+	K("kmip", "keypair_pool", KT_POOL, kmip_keypair_pool, 0, 0,
+	  "ready key pairs kept per type for Create Key Pair, TYPE:COUNT,... (e.g. rsa-3072:4,ec-p256:64); empty = off"),
 	H("module", KT_STRING, module, 0, 0,
 	  "PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so); empty = no HSM"),
 	H("token", KT_STRING, token, 0, 0,
@@ -280,6 +283,14 @@ static bool check_sources(const char *v, char *why, size_t whylen)
 	}
 }
 
+/* The check of [kmip] keypair_pool (config_set_pool_check). */
+static bool (*pool_check)(const char *value, char *why, size_t whylen);
+
+void config_set_pool_check(bool (*check)(const char *value, char *why, size_t whylen))
+{
+	pool_check = check;
+}
+
 static bool parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = {"1", "on", "yes", "true"};
@@ -303,6 +314,10 @@ static bool set_value(void *base, const struct config_key *k,
 		if (!check_sources(v, why, whylen))
 			return false;
 		/* stored as the string it is */
+		__attribute__((fallthrough));
+	case KT_POOL:
+		if (k->type == KT_POOL && pool_check != NULL && !pool_check(v, why, whylen))
+			return false;
 		__attribute__((fallthrough));
 	case KT_STRING:
 		if (strlen(v) >= k->size) {
@@ -630,6 +645,7 @@ static void print_key(FILE *fp, const struct config_key *k, const void *base)
 	}
 	switch (k->type) {
 	case KT_SOURCES:
+	case KT_POOL:
 	case KT_STRING: fprintf(fp, "%s\n", (const char *)field); break;
 	case KT_DOUBLE: { double d; memcpy(&d, field, sizeof(d)); fprintf(fp, "%g\n", d); break; }
 	case KT_UINT: { unsigned u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%u\n", u); break; }

@@ -329,6 +329,8 @@ struct config {
 	char kmip_client_ca[256];       /* client CAs; "" = <state_dir>/pki/ca.pem */
 	char kmip_pins[1024];           /* SHA-256 fingerprints of trusted self-signed clients */
 	char kmip_hostnames[512];       /* more SANs for the server certificate fount makes */
+	/* [kmip] keypair_pool: ready key pairs per type, "rsa-3072:4,ec-p256:64"; "" = off */
+	char kmip_keypair_pool[256];
 	/* [hsm], [hsm.NAME] */
 	struct config_hsm hsm[CONFIG_MAX_HSMS];
 	/* [store] path and kek (store/). The defaults: path
@@ -365,6 +367,13 @@ err_t config_load(struct config *cfg, const char *path, bool required,
  * cannot ask entropy/ itself; cli/main.c passes entropy_credited_names().
  * Without it only the list's syntax and duplicates are checked. */
 void config_set_source_names(const char *const *names, size_t n);
+
+/* config_set_pool_check gives config_load the check of [kmip]
+ * keypair_pool's value (util/ cannot ask keygen/ for its key types;
+ * cli/main.c passes one built on keygen_pool_parse): |check| returns false
+ * with the reason, naming the accepted types, in |why|. Without one only
+ * the length is checked. */
+void config_set_pool_check(bool (*check)(const char *value, char *why, size_t whylen));
 
 /* config_print writes the effective configuration as INI to |fp| (FILE*),
  * with any secret values masked. */
