@@ -1326,6 +1326,35 @@ static void test_tenants_and_names(void)
 			KMIP_RESULT_REASON_ITEM_NOT_FOUND);
 }
 
+/* A Name in Create Key Pair's Common Template-Attribute would name both
+ * parts alike, which §3.2 forbids: refused (Object Already Exists at 1.4)
+ * and neither part is stored (the pair is one transaction). */
+static void test_keypair_common_name(void)
+{
+	struct req q;
+	struct resp r;
+	begin(&q, 4, 1);
+	item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
+	ttlv_enc_begin(&q.e, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE);
+	attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_EC);
+	attr_int(&q, "Cryptographic Length", 256);
+	attr_name(&q, "pair-common");
+	ttlv_enc_end(&q.e);
+	item_end(&q);
+	run(&q, &alice, &r);
+	CU_ASSERT_EQUAL(reason(first(&r)), KMIP_RESULT_REASON_OBJECT_ALREADY_EXISTS);
+	CU_ASSERT(has_message(first(&r)));
+	resp_free(&r);
+	begin(&q, 4, 1);
+	item(&q, KMIP_OPERATION_LOCATE);
+	attr_name(&q, "pair-common");
+	item_end(&q);
+	run(&q, &alice, &r);
+	CU_ASSERT_EQUAL(status(first(&r)), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(ttlv_count(payload(first(&r)), KMIP_TAG_UNIQUE_IDENTIFIER), 0);
+	resp_free(&r);
+}
+
 /* Query Objects lists every type fount stores (§4.25). */
 static void test_query_objects(void)
 {
@@ -1357,4 +1386,4 @@ TEST_SUITE(kmip_register, suite_init, suite_clean, TEST(test_psmdb_register), TE
 	   TEST(test_psmdb_base64), TEST(test_bad_symmetric), TEST(test_secret_data),
 	   TEST(test_opaque_and_certificate), TEST(test_private_keys), TEST(test_public_keys),
 	   TEST(test_wrapped_get), TEST(test_wrapped_get_refusals), TEST(test_tenants_and_names),
-	   TEST(test_query_objects))
+	   TEST(test_keypair_common_name), TEST(test_query_objects))
