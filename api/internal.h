@@ -146,6 +146,9 @@ bool kmip_uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[KM
 /* kmip_fail_err answers a failed operation-layer call |r| on object |id|
  * in KMIP's terms (api/kmip_objects.c). */
 void kmip_fail_err(struct kmip_result *res, err_t r, const char *id);
+/* kmip_fail_err_rq is kmip_fail_err with the request's version: a taken
+ * Name is Object Already Exists at KMIP 1.4. */
+void kmip_fail_err_rq(struct kmip_request *rq, struct kmip_result *res, err_t r, const char *id);
 
 /* The attribute operations (api/kmip_attrs.c). */
 void kmip_op_get_attribute_list(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
@@ -158,6 +161,10 @@ void kmip_op_delete_attribute(struct kmip_request *rq, const struct ttlv_item *p
 			      struct kmip_result *res);
 void kmip_op_check(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		   struct kmip_result *res);
+
+/* Register (api/kmip_register.c, KMIP 1.4 §4.3). */
+void kmip_op_register(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		      struct kmip_result *res);
 
 /* kmip_operations returns the table of operations fount implements, in the
  * order Query Operations lists them: the object operations only when the

@@ -162,7 +162,10 @@ void kmip_op_create_key_pair(struct kmip_request *rq, const struct ttlv_item *p,
 	char priv_id[STORE_ID_MAX + 1], pub_id[STORE_ID_MAX + 1];
 	err_t r = ops_create_keypair(rq->peer, &k, priv_id, pub_id);
 	if (r != ERR_OK) {
-		fail_keygen(res, r, k.alg, k.length, k.curve);
+		if (r == ERR_STORE_NAME_TAKEN) /* a Name the tenant has (KMIP 1.4 §3.2) */
+			kmip_fail_err_rq(rq, res, r, "");
+		else
+			fail_keygen(res, r, k.alg, k.length, k.curve);
 		goto out;
 	}
 	answer_pair(rq, out, priv_id, pub_id);
@@ -235,7 +238,10 @@ void kmip_op_rekey(struct kmip_request *rq, const struct ttlv_item *p, struct tt
 	char new_id[STORE_ID_MAX + 1];
 	err_t r = ops_rekey(rq->peer, id, &rk, new_id);
 	if (r != ERR_OK) {
-		fail_rekey(res, r, id, "a symmetric key");
+		if (r == ERR_STORE_NAME_TAKEN) /* a Name the tenant has (KMIP 1.4 §3.2) */
+			kmip_fail_err_rq(rq, res, r, "");
+		else
+			fail_rekey(res, r, id, "a symmetric key");
 		goto out;
 	}
 	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", new_id);
@@ -284,7 +290,10 @@ void kmip_op_rekey_key_pair(struct kmip_request *rq, const struct ttlv_item *p, 
 	char new_priv[STORE_ID_MAX + 1], new_pub[STORE_ID_MAX + 1];
 	err_t r = ops_rekey_keypair(rq->peer, id, &rk, new_priv, new_pub);
 	if (r != ERR_OK) {
-		fail_rekey(res, r, id, "a private key with a Public Key Link");
+		if (r == ERR_STORE_NAME_TAKEN) /* a Name the tenant has (KMIP 1.4 §3.2) */
+			kmip_fail_err_rq(rq, res, r, "");
+		else
+			fail_rekey(res, r, id, "a private key with a Public Key Link");
 		goto out;
 	}
 	answer_pair(rq, out, new_priv, new_pub);

@@ -4,12 +4,14 @@
  * api/kmip_attrs.c. They decode TTLV, call
  * the operation layer (api/ops.c) and encode the answer; the rules (tenants,
  * lifecycle, durability, sealing) live there and in store/. */
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "api/internal.h"
 #include "api/ops.h"
+#include "keygen/keygen.h"
 
 /* uid_of reads the request's Unique Identifier, or takes the ID
  * Placeholder (the identifier an earlier item of this batch returned,
@@ -67,6 +69,10 @@ void kmip_fail_err(struct kmip_result *res, err_t r, const char *id)
 		return;
 	case ERR_STORE_ATTR_NOT_FOUND: /* §11.16, §11.17 */
 		kmip_fail(res, KMIP_RESULT_REASON_ITEM_NOT_FOUND, "object %s has no such attribute instance", id);
+		return;
+	case ERR_STORE_NAME_TAKEN:
+		/* KMIP 1.4 §3.2: Names are unique within a key management domain */
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "another object of this tenant has that Name");
 		return;
 	case ERR_UNSUPPORTED:
 		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "%s", err_str(r));
@@ -213,6 +219,12 @@ bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, int32_t
 			   is(n, "Cryptographic Domain Parameters")) {
 			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s has the wrong type", name);
 			return false;
+		} else if (is(n, "Storage Status Mask")) {
+			/* not an attribute (a Locate field, KMIP 1.4 §4.9), but MySQL's
+			 * keyring_okv and Percona send it in the template
+			 * (kmip-clients §7, checklist 13): kept as sent */
+			if (!add_generic(t, name, index, v, res))
+				return false;
 		} else if (!kmip_attr_defined(name, minor)) {
 			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "%s is not an attribute of KMIP 1.%d", name,
 				  (int)minor);
@@ -279,6 +291,18 @@ static bool server_rng(struct kmip_template *t, struct ttlv_enc *rng, struct kmi
 	return true;
 }
 
+void kmip_fail_err_rq(struct kmip_request *rq, struct kmip_result *res, err_t r, const char *id)
+{
+	/* Object Already Exists is a KMIP 1.4 reason (§9.1.3.2.29); earlier
+	 * clients get Invalid Field (kmip_fail_err) */
+	if (r == ERR_STORE_NAME_TAKEN && rq->version.minor >= 4) {
+		kmip_fail(res, KMIP_RESULT_REASON_OBJECT_ALREADY_EXISTS,
+			  "another object of this tenant has that Name (KMIP 1.4 §3.2: Names are unique)");
+		return;
+	}
+	kmip_fail_err(res, r, id);
+}
+
 /* ---- Create (§4.1) --------------------------------------------------------- */
 void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		      struct kmip_result *res)
@@ -312,7 +336,7 @@ void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct t
 		goto out;
 	}
 	if (r != ERR_OK) {
-		fail_err(res, r, "");
+		kmip_fail_err_rq(rq, res, r, "");
 		goto out;
 	}
 	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
@@ -326,59 +350,463 @@ out:
 }
 
 /* ---- Get (§4.11) -------------------------------------------------------------
- * A symmetric key comes back Raw with its algorithm and length in the Key
- * Block and no attributes in the Key Value (mongod, libkmip). */
+ * Every object type fount keeps, in the format asked for or its default:
+ * a symmetric key Raw with its algorithm and length in the Key Block and
+ * no attributes in the Key Value (mongod, libkmip; checklist 14), or
+ * Transparent Symmetric Key; Secret Data in the format it was registered
+ * in; an Opaque Object and a Certificate as they came; a private key
+ * PKCS#8 (default), PKCS#1 or Transparent RSA for RSA, ECPrivateKey or
+ * Transparent EC for EC; a public key X.509 (SubjectPublicKeyInfo,
+ * default), PKCS#1 or Transparent RSA for RSA, Transparent EC for EC. With
+ * a Key Wrapping Specification (§2.1.6) the Key Value is wrapped under
+ * another of the caller's keys (AES-KW or AES-KWP, §2.1.5). */
+
+struct get_req {
+	uint32_t format;              /* Key Format Type asked, 0: the default */
+	bool compression;             /* a Key Compression Type was asked */
+	uint32_t compression_type;
+	bool wrap;                    /* a Key Wrapping Specification */
+	char wrap_id[STORE_ID_MAX + 1];
+	uint32_t wrap_mode;           /* Block Cipher Mode */
+	bool ttlv_encoding;           /* wrap the TTLV Key Value, not the bare material */
+	bool encoding_given;
+};
+
+/* enum_of reads an optional Enumeration |tag| of |s|; false (|res| set)
+ * when it has another type */
+static bool enum_of(const struct ttlv_item *s, uint32_t tag, bool *has, uint32_t *v, struct kmip_result *res)
+{
+	const struct ttlv_item *it = ttlv_find(s, tag);
+	*has = it != NULL;
+	if (it == NULL)
+		return true;
+	if (it->type != TTLV_ENUM) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "%s must be an Enumeration", kmip_tag_name(tag));
+		return false;
+	}
+	*v = (uint32_t)it->u;
+	return true;
+}
+
+/* parse_wrapping reads a Key Wrapping Specification (KMIP 1.4 §2.1.6) */
+static bool parse_wrapping(const struct ttlv_item *ws, struct get_req *g, struct kmip_result *res)
+{
+	bool has = false;
+	uint32_t method = 0;
+	if (ws->type != TTLV_STRUCTURE || !enum_of(ws, KMIP_TAG_WRAPPING_METHOD, &has, &method, res))
+		goto bad;
+	if (!has) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "a Key Wrapping Specification needs a Wrapping Method");
+		return false;
+	}
+	if (method != KMIP_WRAPPING_METHOD_ENCRYPT || ttlv_find(ws, KMIP_TAG_MAC_SIGNATURE_KEY_INFORMATION) != NULL) {
+		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED,
+			  "fount wraps with Wrapping Method Encrypt only (no MAC/signature)");
+		return false;
+	}
+	if (ttlv_find(ws, KMIP_TAG_ATTRIBUTE_NAME) != NULL) {
+		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED,
+			  "fount does not wrap attributes with the key (no Attribute Name in the specification)");
+		return false;
+	}
+	const struct ttlv_item *eki = ttlv_find(ws, KMIP_TAG_ENCRYPTION_KEY_INFORMATION);
+	const struct ttlv_item *u = ttlv_find(eki, KMIP_TAG_UNIQUE_IDENTIFIER);
+	if (eki == NULL || u == NULL || u->type != TTLV_TEXT || u->len == 0 || u->len > STORE_ID_MAX) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
+			  "Encryption Key Information needs the wrapping key's Unique Identifier");
+		return false;
+	}
+	memcpy(g->wrap_id, u->val, u->len);
+	g->wrap_id[u->len] = '\0';
+	/* no Cryptographic Parameters: AES Key Wrap (RFC 3394) */
+	g->wrap_mode = KMIP_BLOCK_CIPHER_MODE_NISTKEYWRAP;
+	const struct ttlv_item *cp = ttlv_find(eki, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS);
+	if (cp != NULL) {
+		uint32_t alg = 0;
+		if (cp->type != TTLV_STRUCTURE || !enum_of(cp, KMIP_TAG_BLOCK_CIPHER_MODE, &has, &g->wrap_mode, res) ||
+		    !enum_of(cp, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, &has, &alg, res))
+			goto bad;
+		if (has && alg != KMIP_CRYPTOGRAPHIC_ALGORITHM_AES) {
+			kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "fount wraps with AES only");
+			return false;
+		}
+	}
+	if (g->wrap_mode != KMIP_BLOCK_CIPHER_MODE_NISTKEYWRAP &&
+	    g->wrap_mode != KMIP_BLOCK_CIPHER_MODE_AESKEYWRAPPADDING) {
+		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED,
+			  "fount wraps with Block Cipher Mode NISTKeyWrap or AESKeyWrapPadding, not %u",
+			  (unsigned)g->wrap_mode);
+		return false;
+	}
+	uint32_t enc = 0;
+	if (!enum_of(ws, KMIP_TAG_ENCODING_OPTION, &g->encoding_given, &enc, res))
+		goto bad;
+	/* §2.1.5 Table 9: absent, the wrapped Key Value is TTLV encoded */
+	if (g->encoding_given && enc != KMIP_ENCODING_OPTION_NO_ENCODING && enc != KMIP_ENCODING_OPTION_TTLV_ENCODING) {
+		kmip_fail(res, KMIP_RESULT_REASON_ENCODING_OPTION_ERROR, "unknown Encoding Option %u", (unsigned)enc);
+		return false;
+	}
+	g->ttlv_encoding = !g->encoding_given || enc == KMIP_ENCODING_OPTION_TTLV_ENCODING;
+	g->wrap = true;
+	return true;
+bad:
+	if (res->status == KMIP_RESULT_STATUS_SUCCESS)
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "the Key Wrapping Specification is malformed");
+	return false;
+}
+
+static bool parse_get(const struct ttlv_item *p, struct get_req *g, struct kmip_result *res)
+{
+	memset(g, 0, sizeof *g);
+	bool has = false;
+	if (!enum_of(p, KMIP_TAG_KEY_FORMAT_TYPE, &has, &g->format, res) ||
+	    !enum_of(p, KMIP_TAG_KEY_COMPRESSION_TYPE, &g->compression, &g->compression_type, res))
+		return false;
+	if (has && g->format == 0) {
+		kmip_fail(res, KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "Key Format Type 0 is not defined");
+		return false;
+	}
+	const struct ttlv_item *ws = ttlv_find(p, KMIP_TAG_KEY_WRAPPING_SPECIFICATION);
+	return ws == NULL || parse_wrapping(ws, g, res);
+}
+
+static bool is_ec_transparent_private(uint32_t f)
+{
+	return f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_EC_PRIVATE_KEY ||
+	       f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_ECDSA_PRIVATE_KEY ||
+	       f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_ECDH_PRIVATE_KEY;
+}
+
+static bool is_ec_transparent_public(uint32_t f)
+{
+	return f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_EC_PUBLIC_KEY ||
+	       f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_ECDSA_PUBLIC_KEY ||
+	       f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_ECDH_PUBLIC_KEY;
+}
+
+/* pick_format settles the Key Format Type of the answer, or fails |res| */
+static bool pick_format(const struct store_object *o, struct get_req *g, struct kmip_result *res)
+{
+	uint32_t f = g->format;
+	bool ok = false;
+	bool rsa = o->alg == STORE_ALG_RSA;
+	bool ec = o->alg == STORE_ALG_EC || o->alg == STORE_ALG_ECDSA || o->alg == STORE_ALG_ECDH;
+	switch (o->type) {
+	case STORE_OBJ_SYMMETRIC_KEY:
+		if (f == 0)
+			f = KMIP_KEY_FORMAT_TYPE_RAW;
+		ok = f == KMIP_KEY_FORMAT_TYPE_RAW || f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_SYMMETRIC_KEY;
+		break;
+	case STORE_OBJ_SECRET_DATA:
+		if (f == 0)
+			f = o->key_format;
+		ok = f == o->key_format;
+		break;
+	case STORE_OBJ_OPAQUE:
+	case STORE_OBJ_CERTIFICATE:
+		/* no Key Block: a Key Format Type has nothing to apply to
+		 * (Opaque asked of an Opaque Object is what it is) */
+		ok = f == 0 || (o->type == STORE_OBJ_OPAQUE && f == KMIP_KEY_FORMAT_TYPE_OPAQUE) ||
+		     (o->type == STORE_OBJ_CERTIFICATE && f == KMIP_KEY_FORMAT_TYPE_X_509);
+		f = 0;
+		break;
+	case STORE_OBJ_PRIVATE_KEY:
+		if (f == 0)
+			f = KMIP_KEY_FORMAT_TYPE_PKCS_8;
+		ok = f == KMIP_KEY_FORMAT_TYPE_PKCS_8 ||
+		     (rsa && (f == KMIP_KEY_FORMAT_TYPE_PKCS_1 || f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PRIVATE_KEY)) ||
+		     (ec && (f == KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY || is_ec_transparent_private(f)));
+		break;
+	case STORE_OBJ_PUBLIC_KEY:
+		if (f == 0)
+			f = KMIP_KEY_FORMAT_TYPE_X_509;
+		ok = f == KMIP_KEY_FORMAT_TYPE_X_509 ||
+		     (rsa && (f == KMIP_KEY_FORMAT_TYPE_PKCS_1 || f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PUBLIC_KEY)) ||
+		     (ec && is_ec_transparent_public(f));
+		break;
+	default:
+		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "fount does not serve objects of type %u",
+			  (unsigned)o->type);
+		return false;
+	}
+	if (!ok) {
+		kmip_fail(res, KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED,
+			  "this object is not served as Key Format Type %u", (unsigned)g->format);
+		return false;
+	}
+	/* Key Compression Type (§2.1.3): only an EC public key's native,
+	 * uncompressed point is served */
+	if (g->compression && !(o->type == STORE_OBJ_PUBLIC_KEY && ec &&
+				g->compression_type == KMIP_KEY_COMPRESSION_TYPE_EC_PUBLIC_KEY_TYPE_UNCOMPRESSED)) {
+		kmip_fail(res, KMIP_RESULT_REASON_KEY_COMPRESSION_TYPE_NOT_SUPPORTED,
+			  "fount serves keys uncompressed (Key Compression Type %u asked)", (unsigned)g->compression_type);
+		return false;
+	}
+	if (g->wrap && (o->type == STORE_OBJ_OPAQUE || o->type == STORE_OBJ_CERTIFICATE)) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "only objects with a Key Block can be wrapped");
+		return false;
+	}
+	g->format = f;
+	return true;
+}
+
+/* recommended_curve maps a NIST curve to KMIP's Recommended Curve */
+static uint32_t recommended_curve(unsigned bits)
+{
+	switch (bits) {
+	case 256: return KMIP_RECOMMENDED_CURVE_P_256;
+	case 384: return KMIP_RECOMMENDED_CURVE_P_384;
+	case 521: return KMIP_RECOMMENDED_CURVE_P_521;
+	default: return 0;
+	}
+}
+
+/* put_numbers writes the Transparent Key Material structure of |der| (the
+ * stored PKCS#8 or SubjectPublicKeyInfo) in format |f| (§2.1.7.4, .5, .14,
+ * .15; the ECDSA/ECDH forms of 1.0-1.2 have the same fields) */
+static err_t put_numbers(struct ttlv_enc *e, uint32_t type, const uint8_t *der, size_t der_len, uint32_t f)
+{
+	static const struct {
+		uint32_t tag;
+		enum keygen_pkey_num num;
+	} rsa_priv[] = {
+		{KMIP_TAG_MODULUS, KEYGEN_NUM_RSA_N},
+		{KMIP_TAG_PRIVATE_EXPONENT, KEYGEN_NUM_RSA_D},
+		{KMIP_TAG_PUBLIC_EXPONENT, KEYGEN_NUM_RSA_E},
+		{KMIP_TAG_P, KEYGEN_NUM_RSA_P},
+		{KMIP_TAG_Q, KEYGEN_NUM_RSA_Q},
+		{KMIP_TAG_PRIME_EXPONENT_P, KEYGEN_NUM_RSA_DP},
+		{KMIP_TAG_PRIME_EXPONENT_Q, KEYGEN_NUM_RSA_DQ},
+		{KMIP_TAG_CRT_COEFFICIENT, KEYGEN_NUM_RSA_QINV},
+	};
+	struct evp_pkey_st *pkey = NULL;
+	bool priv = type == STORE_OBJ_PRIVATE_KEY;
+	GUARD(keygen_pkey_from_der(der, der_len, priv ? KEYGEN_DER_PKCS8 : KEYGEN_DER_SPKI, &pkey));
+	err_t r = ERR_OK;
+	ttlv_enc_begin(e, KMIP_TAG_KEY_MATERIAL);
+	if (f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PRIVATE_KEY || f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PUBLIC_KEY) {
+		for (size_t i = 0; i < ARRAY_SIZE(rsa_priv) && r == ERR_OK; i++) {
+			/* a public key: Modulus and Public Exponent only */
+			if (!priv && rsa_priv[i].num != KEYGEN_NUM_RSA_N && rsa_priv[i].num != KEYGEN_NUM_RSA_E)
+				continue;
+			uint8_t *v = NULL;
+			size_t n = 0;
+			r = keygen_pkey_number(pkey, rsa_priv[i].num, &v, &n);
+			if (r == ERR_OK) {
+				ttlv_enc_bigint(e, rsa_priv[i].tag, v, n);
+				secmem_free(v, n);
+			}
+		}
+	} else {
+		const struct keygen_type *t = keygen_pkey_type(pkey);
+		uint32_t curve = t != NULL ? recommended_curve(t->bits) : 0;
+		uint8_t *v = NULL;
+		size_t n = 0;
+		r = curve != 0 ? keygen_pkey_number(pkey, priv ? KEYGEN_NUM_EC_D : KEYGEN_NUM_EC_Q, &v, &n) : ERR_UNSUPPORTED;
+		if (r == ERR_OK) {
+			ttlv_enc_enum(e, KMIP_TAG_RECOMMENDED_CURVE, curve);
+			if (priv)
+				ttlv_enc_bigint(e, KMIP_TAG_D, v, n);
+			else
+				ttlv_enc_bytes(e, KMIP_TAG_Q_STRING, v, n);
+			secmem_free(v, n);
+		}
+	}
+	ttlv_enc_end(e);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+/* put_key_value writes the Key Value structure of material |m| in |f| */
+static err_t put_key_value(struct ttlv_enc *e, const struct store_object *o, const uint8_t *m, size_t m_len,
+			   uint32_t f)
+{
+	ttlv_enc_begin(e, KMIP_TAG_KEY_VALUE);
+	err_t r = ERR_OK;
+	if (f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_SYMMETRIC_KEY) {
+		ttlv_enc_begin(e, KMIP_TAG_KEY_MATERIAL);
+		ttlv_enc_bytes(e, KMIP_TAG_KEY, m, m_len);
+		ttlv_enc_end(e);
+	} else if (f >= KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PRIVATE_KEY &&
+		   f <= KMIP_KEY_FORMAT_TYPE_TRANSPARENT_EC_PUBLIC_KEY) {
+		r = put_numbers(e, o->type, m, m_len, f);
+	} else {
+		ttlv_enc_bytes(e, KMIP_TAG_KEY_MATERIAL, m, m_len);
+	}
+	ttlv_enc_end(e);
+	return r;
+}
+
+static uint32_t object_tag(uint32_t type)
+{
+	switch (type) {
+	case STORE_OBJ_SYMMETRIC_KEY: return KMIP_TAG_SYMMETRIC_KEY;
+	case STORE_OBJ_SECRET_DATA: return KMIP_TAG_SECRET_DATA;
+	case STORE_OBJ_PRIVATE_KEY: return KMIP_TAG_PRIVATE_KEY;
+	case STORE_OBJ_PUBLIC_KEY: return KMIP_TAG_PUBLIC_KEY;
+	case STORE_OBJ_OPAQUE: return KMIP_TAG_OPAQUE_OBJECT;
+	case STORE_OBJ_CERTIFICATE: return KMIP_TAG_CERTIFICATE;
+	default: return 0;
+	}
+}
+
+/* wrap_err answers a failed ops_wrap_with (KMIP 1.4 has no Wrong Key
+ * Lifecycle State or Incompatible Usage Mask reason: those are 2.0; a key
+ * that may not wrap is Permission Denied, as a Destroy of an Active key) */
+static void wrap_err(struct kmip_request *rq, struct kmip_result *res, err_t r, const char *why)
+{
+	switch (r) {
+	case ERR_STORE_NOT_FOUND:
+		kmip_fail(res, KMIP_RESULT_REASON_ITEM_NOT_FOUND, "%s", why);
+		return;
+	case ERR_STORE_STATE:
+	case ERR_KEY_USAGE:
+	case ERR_STORE_DESTROYED:
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "%s", why);
+		return;
+	case ERR_UNSUPPORTED:
+		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "%s", why);
+		return;
+	case ERR_INVALID_ARG:
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "%s", why);
+		return;
+	default:
+		kmip_fail_err_rq(rq, res, r, "");
+		return;
+	}
+}
+
 void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		   struct kmip_result *res)
 {
 	char id[STORE_ID_MAX + 1];
-	if (!uid_of(rq, p, id, res))
+	struct get_req g;
+	if (!uid_of(rq, p, id, res) || !parse_get(p, &g, res))
 		return;
-	const struct ttlv_item *kft = ttlv_find(p, KMIP_TAG_KEY_FORMAT_TYPE);
-	if (ttlv_find(p, KMIP_TAG_KEY_WRAPPING_SPECIFICATION) != NULL) {
-		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "wrapped Get is not supported yet");
-		return;
-	}
 	struct store_object o;
 	err_t r = ops_get(rq->peer, id, &o);
 	if (r != ERR_OK) {
 		fail_err(res, r, id);
 		return;
 	}
-	if (o.type != STORE_OBJ_SYMMETRIC_KEY) {
-		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "Get of this object type is not supported yet");
-		store_object_free(&o);
-		return;
+	uint8_t *m = NULL, *conv = NULL, *wrapped = NULL;
+	size_t m_len = 0, conv_len = 0, wrapped_len = 0;
+	struct ttlv_enc kv;
+	ttlv_enc_init(&kv, STORE_MATERIAL_MAX * 4);
+	if (!pick_format(&o, &g, res))
+		goto out;
+	enum keygen_wrap_alg walg = g.wrap_mode == KMIP_BLOCK_CIPHER_MODE_NISTKEYWRAP ? KEYGEN_WRAP_KW : KEYGEN_WRAP_KWP;
+	char why[OPS_WHY_MAX] = "";
+	/* the wrapping key is checked before the key is read (and recorded) */
+	if (g.wrap && (r = ops_wrap_check(rq->peer, g.wrap_id, walg, why)) != ERR_OK) {
+		wrap_err(rq, res, r, why);
+		goto out;
 	}
-	if (kft != NULL && (kft->type != TTLV_ENUM || kft->u != KMIP_KEY_FORMAT_TYPE_RAW)) {
-		kmip_fail(res, KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "symmetric keys are served Raw");
-		store_object_free(&o);
-		return;
+	r = ops_get_material(rq->peer, id, g.wrap ? "kmip get wrapped" : "kmip get", &m, &m_len);
+	if (r != ERR_OK || m == NULL) {
+		kmip_fail_err(res, r != ERR_OK ? r : ERR_STORE_DESTROYED, id);
+		goto out;
 	}
-	uint8_t *key = NULL;
-	size_t key_len = 0;
-	r = ops_get_material(rq->peer, id, "kmip get", &key, &key_len);
-	if (r != ERR_OK || key == NULL) {
-		fail_err(res, r != ERR_OK ? r : ERR_STORE_DESTROYED, id);
-		store_object_free(&o);
-		return;
+	bool has_block = o.type != STORE_OBJ_OPAQUE && o.type != STORE_OBJ_CERTIFICATE;
+	bool transparent = g.format >= KMIP_KEY_FORMAT_TYPE_TRANSPARENT_SYMMETRIC_KEY &&
+			   g.format <= KMIP_KEY_FORMAT_TYPE_TRANSPARENT_EC_PUBLIC_KEY;
+	if (has_block && !transparent && g.format != KMIP_KEY_FORMAT_TYPE_RAW && o.type != STORE_OBJ_SECRET_DATA) {
+		r = ops_convert(o.type, o.key_format, m, m_len, g.format, &conv, &conv_len);
+		if (r != ERR_OK) {
+			kmip_fail(res, KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED,
+				  "this key cannot be served as Key Format Type %u", (unsigned)g.format);
+			goto out;
+		}
 	}
+	const uint8_t *mat = conv != NULL ? conv : m;
+	size_t mat_len = conv != NULL ? conv_len : m_len;
+	if (g.wrap) {
+		/* §2.1.5: No Encoding wraps the Key Material's bytes; TTLV
+		 * Encoding (the default) the encoded Key Value structure */
+		if (!g.ttlv_encoding && transparent) {
+			kmip_fail(res, KMIP_RESULT_REASON_ENCODING_OPTION_ERROR,
+				  "a Transparent key's material is a structure: wrap it with TTLV Encoding");
+			goto out;
+		}
+		const uint8_t *plain = mat;
+		size_t plain_len = mat_len;
+		if (g.ttlv_encoding) {
+			r = put_key_value(&kv, &o, mat, mat_len, g.format);
+			if (r == ERR_OK)
+				r = ttlv_enc_finish(&kv);
+			if (r != ERR_OK) {
+				kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "encoding the key failed: %s", err_str(r));
+				goto out;
+			}
+			plain = kv.buf;
+			plain_len = kv.len;
+		}
+		r = ops_wrap_with(rq->peer, g.wrap_id, walg, plain, plain_len, &wrapped, &wrapped_len, why);
+		if (r != ERR_OK) {
+			wrap_err(rq, res, r, why);
+			goto out;
+		}
+	}
+
 	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
-	ttlv_enc_enum(out, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+	ttlv_enc_enum(out, KMIP_TAG_OBJECT_TYPE, o.type);
 	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, id);
-	ttlv_enc_begin(out, KMIP_TAG_SYMMETRIC_KEY);
-	ttlv_enc_begin(out, KMIP_TAG_KEY_BLOCK);
-	ttlv_enc_enum(out, KMIP_TAG_KEY_FORMAT_TYPE, KMIP_KEY_FORMAT_TYPE_RAW);
-	ttlv_enc_begin(out, KMIP_TAG_KEY_VALUE);
-	ttlv_enc_bytes(out, KMIP_TAG_KEY_MATERIAL, key, key_len);
+	ttlv_enc_begin(out, object_tag(o.type));
+	if (o.type == STORE_OBJ_CERTIFICATE) {
+		ttlv_enc_enum(out, KMIP_TAG_CERTIFICATE_TYPE,
+			      o.data_type != 0 ? o.data_type : KMIP_CERTIFICATE_TYPE_X_509);
+		ttlv_enc_bytes(out, KMIP_TAG_CERTIFICATE_VALUE, m, m_len);
+	} else if (o.type == STORE_OBJ_OPAQUE) {
+		ttlv_enc_enum(out, KMIP_TAG_OPAQUE_DATA_TYPE, o.data_type);
+		ttlv_enc_bytes(out, KMIP_TAG_OPAQUE_DATA_VALUE, m, m_len);
+	} else {
+		if (o.type == STORE_OBJ_SECRET_DATA)
+			ttlv_enc_enum(out, KMIP_TAG_SECRET_DATA_TYPE, o.data_type);
+		ttlv_enc_begin(out, KMIP_TAG_KEY_BLOCK);
+		ttlv_enc_enum(out, KMIP_TAG_KEY_FORMAT_TYPE, g.format);
+		if (g.compression)
+			ttlv_enc_enum(out, KMIP_TAG_KEY_COMPRESSION_TYPE, g.compression_type);
+		if (g.wrap) {
+			/* §2.1.3: a wrapped Key Value is a Byte String */
+			ttlv_enc_bytes(out, KMIP_TAG_KEY_VALUE, wrapped, wrapped_len);
+		} else if ((r = put_key_value(out, &o, mat, mat_len, g.format)) != ERR_OK) {
+			kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "encoding the key failed: %s", err_str(r));
+			goto out;
+		}
+		if (o.alg != 0)
+			ttlv_enc_enum(out, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, o.alg);
+		if (o.length != 0 || o.type == STORE_OBJ_SYMMETRIC_KEY)
+			ttlv_enc_int(out, KMIP_TAG_CRYPTOGRAPHIC_LENGTH,
+				     (int32_t)(o.length != 0 ? o.length : m_len * 8));
+		if (g.wrap) {
+			ttlv_enc_begin(out, KMIP_TAG_KEY_WRAPPING_DATA);
+			ttlv_enc_enum(out, KMIP_TAG_WRAPPING_METHOD, KMIP_WRAPPING_METHOD_ENCRYPT);
+			ttlv_enc_begin(out, KMIP_TAG_ENCRYPTION_KEY_INFORMATION);
+			ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, g.wrap_id);
+			ttlv_enc_begin(out, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS);
+			ttlv_enc_enum(out, KMIP_TAG_BLOCK_CIPHER_MODE, g.wrap_mode);
+			ttlv_enc_end(out);
+			ttlv_enc_end(out);
+			/* Encoding Option: KMIP 1.1 */
+			if (rq->version.minor >= 1)
+				ttlv_enc_enum(out, KMIP_TAG_ENCODING_OPTION,
+					      g.ttlv_encoding ? KMIP_ENCODING_OPTION_TTLV_ENCODING
+							      : KMIP_ENCODING_OPTION_NO_ENCODING);
+			ttlv_enc_end(out);
+		}
+		ttlv_enc_end(out);
+	}
 	ttlv_enc_end(out);
-	ttlv_enc_enum(out, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, o.alg);
-	ttlv_enc_int(out, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, (int32_t)(key_len * 8));
 	ttlv_enc_end(out);
-	ttlv_enc_end(out);
-	ttlv_enc_end(out);
-	secmem_free(key, key_len);
 	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
+out:
+	ttlv_enc_free(&kv);
+	if (m != NULL)
+		secmem_free(m, m_len);
+	if (conv != NULL)
+		secmem_free(conv, conv_len);
+	if (wrapped != NULL)
+		secmem_free(wrapped, wrapped_len);
 	store_object_free(&o);
 }
 

@@ -84,7 +84,15 @@ static void op_discover_versions(struct kmip_request *rq, const struct ttlv_item
 /* ---- Query (KMIP 1.4 §4.25) ----------------------------------------------
  * Answers in the order of the spec's response table, whatever order the
  * functions were asked in; a function fount has nothing for gets nothing. */
-static const uint32_t object_types[] = {KMIP_OBJECT_TYPE_SYMMETRIC_KEY}; /* with a store */
+static const uint32_t object_types[] = { /* with a store */
+	KMIP_OBJECT_TYPE_SYMMETRIC_KEY,
+	/* Register and Get of every type (api/kmip_register.c) */
+	KMIP_OBJECT_TYPE_CERTIFICATE,
+	KMIP_OBJECT_TYPE_PUBLIC_KEY,
+	KMIP_OBJECT_TYPE_PRIVATE_KEY,
+	KMIP_OBJECT_TYPE_SECRET_DATA,
+	KMIP_OBJECT_TYPE_OPAQUE_OBJECT,
+};
 
 static void op_query(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		     struct kmip_result *res)
@@ -239,6 +247,7 @@ static const struct kmip_operation with_store[] = {
 	{KMIP_OPERATION_MODIFY_ATTRIBUTE, 0, kmip_op_modify_attribute},
 	{KMIP_OPERATION_DELETE_ATTRIBUTE, 0, kmip_op_delete_attribute},
 	{KMIP_OPERATION_CHECK, 0, kmip_op_check},
+	{KMIP_OPERATION_REGISTER, 0, kmip_op_register},
 	BASE_OPERATIONS,
 };
 

@@ -522,6 +522,33 @@ uint8_t *ttlv_enc_bytes_reserve(struct ttlv_enc *e, uint32_t tag, size_t n)
 	return p + TTLV_HEADER_LEN;
 }
 
+void ttlv_enc_bigint(struct ttlv_enc *e, uint32_t tag, const uint8_t *mag, size_t n)
+{
+	/* drop leading zero bytes, keep one byte for zero */
+	while (n > 1 && mag[0] == 0) {
+		mag++;
+		n--;
+	}
+	/* two's complement of a non-negative number: a leading 0 byte when
+	 * the top bit is set; then sign-extended (with 0) to a multiple of 8
+	 * (KMIP 1.4 §9.1.1.4) */
+	size_t body = n + ((n > 0 && (mag[0] & 0x80)) ? 1 : 0);
+	size_t len = body + pad8(body);
+	if (n > UINT32_MAX - 16) {
+		if (e->err == ERR_OK)
+			e->err = ERR_TOO_LARGE;
+		return;
+	}
+	if (!room(e, TTLV_HEADER_LEN + len))
+		return;
+	uint8_t *p = e->buf + e->len;
+	put_header(p, tag, TTLV_BIGINT, (uint32_t)len);
+	memset(p + TTLV_HEADER_LEN, 0, len - n);
+	if (n > 0)
+		memcpy(p + TTLV_HEADER_LEN + len - n, mag, n);
+	e->len += TTLV_HEADER_LEN + len;
+}
+
 void ttlv_enc_raw(struct ttlv_enc *e, const uint8_t *p, size_t n)
 {
 	if (n == 0 || !room(e, n))

@@ -122,6 +122,10 @@ void ttlv_enc_interval(struct ttlv_enc *e, uint32_t tag, uint32_t seconds) NONNU
  * String and returns where its value goes, for the caller to fill (random
  * bytes straight into the response), or NULL after an error. */
 uint8_t *ttlv_enc_bytes_reserve(struct ttlv_enc *e, uint32_t tag, size_t n) NONNULL(1);
+/* ttlv_enc_bigint writes the non-negative number |mag| (|n| unsigned
+ * big-endian bytes) as a Big Integer: two's complement, padded with
+ * leading zero bytes to a multiple of 8 (KMIP 1.4 §9.1.1.4). */
+void ttlv_enc_bigint(struct ttlv_enc *e, uint32_t tag, const uint8_t *mag, size_t n) NONNULL(1, 3);
 /* ttlv_enc_raw appends |n| bytes of items already encoded (by another
  * encoder) as they are. */
 void ttlv_enc_raw(struct ttlv_enc *e, const uint8_t *p, size_t n) NONNULL(1);

@@ -619,4 +619,44 @@ err_t keygen_cert_decode(const uint8_t *in, size_t in_len, struct x509_st **out)
  * fingerprint clients are pinned and mapped to tenants by. */
 err_t keygen_cert_sha256(const struct x509_st *cert, uint8_t out[32]) MUST_CHECK;
 
+/* ---- key encodings for the KMIP server (keygen/convert.c) -------------------
+ * DER only (KMIP carries key material as Byte Strings, KMIP 1.4 §2.1.7). */
+enum keygen_der {
+	KEYGEN_DER_PKCS8 = 0,   /* PrivateKeyInfo (RFC 5208) */
+	KEYGEN_DER_SPKI,        /* SubjectPublicKeyInfo (RFC 5280 §4.1) */
+	KEYGEN_DER_RSA_PRIVATE, /* PKCS#1 RSAPrivateKey (RFC 8017 §A.1.2) */
+	KEYGEN_DER_RSA_PUBLIC,  /* PKCS#1 RSAPublicKey (RFC 8017 §A.1.1) */
+	KEYGEN_DER_EC_PRIVATE,  /* ECPrivateKey (RFC 5915 §3) */
+};
+
+/* keygen_pkey_from_der reads exactly one |form| structure (nothing after
+ * it) into *out (EVP_PKEY_free). ERR_KEY_FORMAT when it does not decode,
+ * is not of the form's algorithm (PKCS#1: RSA; ECPrivateKey: EC) or is a
+ * key type fount does not know (keygen_pkey_type). */
+err_t keygen_pkey_from_der(const uint8_t *in, size_t in_len, enum keygen_der form,
+			   struct evp_pkey_st **out) MUST_CHECK;
+/* keygen_pkey_to_der writes |pkey| as |form| into secure memory (*out,
+ * *out_len; secmem_free). ERR_KEY_FORMAT for a form of another algorithm;
+ * a private form of a public-only key fails. */
+err_t keygen_pkey_to_der(const struct evp_pkey_st *pkey, enum keygen_der form, uint8_t **out,
+			 size_t *out_len) MUST_CHECK;
+
+/* The numbers of a key, for the Transparent key formats (KMIP 1.4 §2.1.7). */
+enum keygen_pkey_num {
+	KEYGEN_NUM_RSA_N = 0, KEYGEN_NUM_RSA_E, KEYGEN_NUM_RSA_D, KEYGEN_NUM_RSA_P, KEYGEN_NUM_RSA_Q,
+	KEYGEN_NUM_RSA_DP, KEYGEN_NUM_RSA_DQ, KEYGEN_NUM_RSA_QINV,
+	KEYGEN_NUM_EC_D,  /* the private scalar */
+	KEYGEN_NUM_EC_Q,  /* the public point, SEC 1 §2.3.3 octet string */
+};
+/* keygen_pkey_number writes one number as unsigned big-endian bytes (the
+ * point as its octet string) into secure memory (*out, *out_len;
+ * secmem_free). ERR_KEY_FORMAT when |pkey| is not of its algorithm or
+ * lacks it (a public key has no private exponent). */
+err_t keygen_pkey_number(const struct evp_pkey_st *pkey, enum keygen_pkey_num which, uint8_t **out,
+			 size_t *out_len) MUST_CHECK;
+
+/* keygen_cert_check_der checks that |in| is exactly one DER X.509
+ * certificate whose public key OpenSSL reads. ERR_KEY_FORMAT otherwise. */
+err_t keygen_cert_check_der(const uint8_t *in, size_t in_len) MUST_CHECK;
+
 #endif /* FOUNT_KEYGEN_KEYGEN_H */

@@ -28,6 +28,7 @@ struct store_row {
 	int64_t created_ns; /* creation order (realtime ns) */
 	bool has_digest;
 	uint8_t digest[STORE_DIGEST_LEN];
+	uint32_t data_type; /* Secret Data / Opaque Data / Certificate Type, 0 = none */
 };
 
 typedef err_t (*store_apply_fn)(struct store_txn *t, void *ctx);
@@ -67,6 +68,12 @@ struct store_backend_ops {
 	err_t (*txn_access_insert)(struct store_txn *t, const char *id, const char *tenant,
 				   const uint8_t *fp, const char *op, int64_t time);
 	err_t (*txn_meta_put)(struct store_txn *t, const char *key, const uint8_t *v, size_t len);
+	/* a Name (its search text) for |tenant|: ERR_STORE_NAME_TAKEN when the
+	 * tenant has it already; release drops |id|'s instance |index| (every
+	 * one with STORE_ALL_INDEXES) */
+	err_t (*txn_name_claim)(struct store_txn *t, const char *tenant, const char *name,
+				size_t name_len, const char *id, uint32_t index);
+	err_t (*txn_name_release)(struct store_txn *t, const char *id, uint32_t index);
 
 	/* ---- reads ---- */
 	err_t (*row_get)(struct store_backend *b, const char *id, struct store_row *out);

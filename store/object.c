@@ -296,6 +296,24 @@ struct put_ctx {
 	size_t sealed_len;
 };
 
+/* is_name says whether |a| is a Name instance that claims its search text
+ * (KMIP 1.4 §3.2: Names are unique within a key management domain, which
+ * for fount is a tenant). */
+static bool is_name(const struct store_attr *a)
+{
+	return strcmp(a->name, "Name") == 0 && (a->search != NULL || a->type == STORE_V_TEXT);
+}
+
+/* claim_name claims Name instance |a| of object |id| for |tenant|: its
+ * search text (a Name structure's Name Value), or a Text String's value */
+static err_t claim_name(const struct store_backend_ops *ops, struct store_txn *t, const char *tenant,
+			const char *id, const struct store_attr *a)
+{
+	if (a->search != NULL)
+		return ops->txn_name_claim(t, tenant, a->search, strlen(a->search), id, a->index);
+	return ops->txn_name_claim(t, tenant, (const char *)a->value, a->value_len, id, a->index);
+}
+
 static err_t apply_put(struct store_txn *t, void *vctx)
 {
 	const struct put_ctx *c = vctx;
@@ -305,6 +323,8 @@ static err_t apply_put(struct store_txn *t, void *vctx)
 		if (r == ERR_STORE_ATTR_EXISTS)
 			return ERR_INVALID_ARG; /* a duplicate (name, index) in the request */
 		GUARD(r);
+		if (is_name(&c->n->attrs[i]))
+			GUARD(claim_name(c->ops, t, c->row.tenant, c->row.id, &c->n->attrs[i]));
 	}
 	if (c->sealed != NULL)
 		GUARD(c->ops->txn_material_put(t, c->row.id, c->sealed, c->sealed_len));
@@ -352,6 +372,7 @@ static err_t put_prepare(struct store *s, const struct store_new_object *n, stru
 	row->length = n->length;
 	row->usage_mask = n->usage_mask;
 	row->key_format = n->key_format;
+	row->data_type = n->data_type;
 	row->initial_date = now;
 	row->last_change_date = now;
 	row->original_creation_date = n->original_creation_date ? n->original_creation_date : now;
@@ -415,6 +436,7 @@ err_t store_get(struct store *s, const char *id, const char *tenant, unsigned fl
 	out->length = row.length;
 	out->usage_mask = row.usage_mask;
 	out->key_format = row.key_format;
+	out->data_type = row.data_type;
 	out->revocation_reason = row.revocation_reason;
 	out->initial_date = row.initial_date;
 	out->activation_date = row.activation_date;
@@ -513,6 +535,8 @@ static err_t apply_attr_add(struct store_txn *t, void *vctx)
 		a.index = 0;
 	}
 	GUARD(c->ops->txn_attr_insert(t, c->id, &a));
+	if (is_name(&a) && !is_destroyed(row.state))
+		GUARD(claim_name(c->ops, t, row.tenant, c->id, &a));
 	c->index_out = a.index;
 	return change_end(t, c, &row);
 }
@@ -523,6 +547,11 @@ static err_t apply_attr_modify(struct store_txn *t, void *vctx)
 	struct store_row row;
 	GUARD(change_begin(t, c, &row));
 	GUARD(c->ops->txn_attr_update(t, c->id, c->attr));
+	if (strcmp(c->attr->name, "Name") == 0) {
+		GUARD(c->ops->txn_name_release(t, c->id, c->attr->index));
+		if (is_name(c->attr) && !is_destroyed(row.state))
+			GUARD(claim_name(c->ops, t, row.tenant, c->id, c->attr));
+	}
 	return change_end(t, c, &row);
 }
 
@@ -534,6 +563,8 @@ static err_t apply_attr_delete(struct store_txn *t, void *vctx)
 	GUARD(change_begin(t, c, &row));
 	GUARD(c->ops->txn_attr_delete(t, c->id, c->name, c->index, &n));
 	ENSURE(n > 0, ERR_STORE_ATTR_NOT_FOUND);
+	if (strcmp(c->name, "Name") == 0)
+		GUARD(c->ops->txn_name_release(t, c->id, c->index));
 	return change_end(t, c, &row);
 }
 
@@ -608,6 +639,12 @@ struct put_many_ctx {
 static err_t apply_put_many(struct store_txn *t, void *vctx)
 {
 	struct put_many_ctx *m = vctx;
+	/* Names a change deletes are released first: a Re-key moves the old
+	 * key's Names to its replacement, which claims them below (a failed
+	 * check later rolls the whole transaction back) */
+	for (size_t i = 0; i < m->n_changes; i++)
+		if (m->changes[i].delete_name != NULL && strcmp(m->changes[i].delete_name, "Name") == 0)
+			GUARD(m->ops->txn_name_release(t, m->changes[i].id, STORE_ALL_INDEXES));
 	for (size_t i = 0; i < m->n_puts; i++)
 		GUARD(apply_put(t, &m->puts[i]));
 	for (size_t i = 0; i < m->n_changes; i++) {
@@ -728,6 +765,9 @@ static err_t apply_lifecycle(struct store_txn *t, void *vctx)
 								 : STORE_STATE_DESTROYED;
 		row.destroy_date = c->now;
 		GUARD(c->ops->txn_material_wipe(t, c->id));
+		/* a destroyed object's Names may be taken again (its
+		 * attributes stay; Locate hides it unless State asks) */
+		GUARD(c->ops->txn_name_release(t, c->id, STORE_ALL_INDEXES));
 		break;
 	default:
 		return ERR_INTERNAL;

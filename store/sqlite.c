@@ -56,6 +56,22 @@ static const char *const migrations[] = {
 	" tenant TEXT NOT NULL, fingerprint BLOB NOT NULL, operation TEXT NOT NULL,"
 	" time INTEGER NOT NULL);"
 	"CREATE INDEX access_log_id ON access_log(id);",
+	/* 2: Names unique per tenant (KMIP 1.4 §3.2: "Names SHALL be unique
+	 * within a given key management domain"; a tenant is fount's domain).
+	 * One row per live Name instance; a destroyed object's names are
+	 * released. Existing duplicates: the oldest object keeps the name.
+	 * Portable SQL (SQLite >= 3.24 and PostgreSQL: ON CONFLICT DO NOTHING). */
+	"CREATE TABLE names(tenant TEXT NOT NULL, name TEXT NOT NULL,"
+	" id TEXT NOT NULL REFERENCES objects(id), idx INTEGER NOT NULL,"
+	" PRIMARY KEY(tenant, name));"
+	"CREATE INDEX names_id ON names(id, idx);"
+	"INSERT INTO names(tenant, name, id, idx)"
+	" SELECT o.tenant, a.search, a.id, a.idx FROM attributes a JOIN objects o ON o.id = a.id"
+	" WHERE a.name = 'Name' AND a.search IS NOT NULL AND o.state NOT IN (5, 6)"
+	" ORDER BY o.created_ns, a.id, a.idx ON CONFLICT DO NOTHING;"
+	/* and the kind of data an object without a key block holds: Secret
+	 * Data Type, Opaque Data Type, Certificate Type (KMIP 1.4 §2.2) */
+	"ALTER TABLE objects ADD COLUMN data_type INTEGER NOT NULL DEFAULT 0;",
 };
 static const char *extra_migration; /* tests only */
 
@@ -75,24 +91,25 @@ void store_testing_extra_migration(const char *sql)
 	"id, tenant, type, state, alg, length, usage_mask, key_format, revocation_reason," \
 	" initial_date, activation_date, deactivation_date, destroy_date, compromise_date," \
 	" compromise_occurrence_date, last_change_date, original_creation_date, created_ns," \
-	" digest"
+	" digest, data_type"
 
 enum stmt_id {
 	S_ROW_GET, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_ZERO, S_MAT_DEL, S_ACCESS_INSERT,
-	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_COUNT_
+	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT,
+	S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL, S_COUNT_
 };
 
 static const char *const stmt_sql[S_COUNT_] = {
 	[S_ROW_GET] = "SELECT " ROW_COLS " FROM objects WHERE id = ?1",
 	[S_ROW_INSERT] = "INSERT INTO objects(" ROW_COLS ") VALUES"
-			 " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+			 " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
 	[S_ROW_UPDATE] = "UPDATE objects SET tenant=?2, type=?3, state=?4, alg=?5, length=?6,"
 			 " usage_mask=?7, key_format=?8, revocation_reason=?9, initial_date=?10,"
 			 " activation_date=?11, deactivation_date=?12, destroy_date=?13,"
 			 " compromise_date=?14, compromise_occurrence_date=?15,"
 			 " last_change_date=?16, original_creation_date=?17, created_ns=?18,"
-			 " digest=?19 WHERE id=?1",
+			 " digest=?19, data_type=?20 WHERE id=?1",
 	[S_ATTR_INSERT] = "INSERT INTO attributes(id, name, idx, type, value, search)"
 			  " VALUES (?1,?2,?3,?4,?5,?6)",
 	[S_ATTR_UPDATE] = "UPDATE attributes SET type=?4, value=?5, search=?6"
@@ -112,6 +129,9 @@ static const char *const stmt_sql[S_COUNT_] = {
 			" ORDER BY name, idx",
 	[S_MAT_GET] = "SELECT sealed FROM material WHERE id=?1",
 	[S_ACCESS_COUNT] = "SELECT count(*) FROM access_log WHERE id=?1",
+	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES (?1,?2,?3,?4)",
+	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=?1 AND idx=?2",
+	[S_NAME_RELEASE_ALL] = "DELETE FROM names WHERE id=?1",
 };
 
 struct conn {
@@ -296,6 +316,7 @@ static void bind_row(sqlite3_stmt *st, const struct store_row *r)
 		sqlite3_bind_blob(st, 19, r->digest, STORE_DIGEST_LEN, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 19);
+	sqlite3_bind_int64(st, 20, r->data_type);
 }
 
 static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
@@ -329,6 +350,7 @@ static void read_row(sqlite3_stmt *st, struct store_row *r)
 		memcpy(r->digest, sqlite3_column_blob(st, 18), STORE_DIGEST_LEN);
 		r->has_digest = true;
 	}
+	r->data_type = (uint32_t)sqlite3_column_int64(st, 19);
 }
 
 static err_t conn_row_get(struct conn *c, const char *id, struct store_row *out, int *rc_out)
@@ -457,6 +479,32 @@ static err_t txn_attr_delete(struct store_txn *t, const char *id, const char *na
 	GUARD(run_write(t, st, &n));
 	*n_deleted = (uint64_t)n;
 	return ERR_OK;
+}
+
+static err_t txn_name_claim(struct store_txn *t, const char *tenant, const char *name, size_t name_len,
+			     const char *id, uint32_t index)
+{
+	TXN_STMT(t, S_NAME_CLAIM, st);
+	bind_text(st, 1, tenant);
+	sqlite3_bind_text(st, 2, name_len ? name : "", (int)name_len, SQLITE_STATIC);
+	bind_text(st, 3, id);
+	sqlite3_bind_int64(st, 4, index);
+	err_t r = run_write(t, st, NULL);
+	if (r == ERR_INVALID_ARG) { /* the tenant has that name: not fatal */
+		t->fatal_rc = SQLITE_OK;
+		return ERR_STORE_NAME_TAKEN;
+	}
+	return r;
+}
+
+static err_t txn_name_release(struct store_txn *t, const char *id, uint32_t index)
+{
+	bool all = index == STORE_ALL_INDEXES;
+	TXN_STMT(t, all ? S_NAME_RELEASE_ALL : S_NAME_RELEASE_ONE, st);
+	bind_text(st, 1, id);
+	if (!all)
+		sqlite3_bind_int64(st, 2, index);
+	return run_write(t, st, NULL);
 }
 
 static err_t txn_attr_count(struct store_txn *t, const char *id, const char *name,
@@ -1227,13 +1275,13 @@ static err_t sq_each_sealed(struct store_backend *b, store_sealed_fn fn, void *c
 				    " o.key_format, o.revocation_reason, o.initial_date, o.activation_date,"
 				    " o.deactivation_date, o.destroy_date, o.compromise_date,"
 				    " o.compromise_occurrence_date, o.last_change_date,"
-				    " o.original_creation_date, o.created_ns, o.digest, m.sealed"
+				    " o.original_creation_date, o.created_ns, o.digest, o.data_type, m.sealed"
 				    " FROM material m JOIN objects o ON o.id = m.id ORDER BY o.created_ns, o.id",
 				    -1, &st, NULL);
 	while (rc == SQLITE_OK && r == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_row row;
 		read_row(st, &row);
-		r = fn(ctx, &row, sqlite3_column_blob(st, 19), (size_t)sqlite3_column_bytes(st, 19));
+		r = fn(ctx, &row, sqlite3_column_blob(st, 20), (size_t)sqlite3_column_bytes(st, 20));
 		rc = SQLITE_OK;
 	}
 	if (rc == SQLITE_DONE)
@@ -1266,6 +1314,8 @@ const struct store_backend_ops store_sqlite_ops = {
 	.txn_material_wipe = txn_material_wipe,
 	.txn_access_insert = txn_access_insert,
 	.txn_meta_put = txn_meta_put,
+	.txn_name_claim = txn_name_claim,
+	.txn_name_release = txn_name_release,
 	.row_get = sq_row_get,
 	.attrs_get = sq_attrs_get,
 	.material_get = sq_material_get,

@@ -167,6 +167,8 @@ struct store_object {
 	uint32_t length;        /* bits, 0 = none */
 	uint32_t usage_mask;    /* KMIP Cryptographic Usage Mask, may be 0 */
 	uint32_t key_format;    /* enum store_key_format, 0 = none */
+	uint32_t data_type;     /* Secret Data Type, Opaque Data Type or Certificate Type
+				 * (KMIP 1.4 §2.2.3-2.2.8), 0 = none */
 	uint32_t revocation_reason; /* enum store_revocation_reason, 0 = not revoked */
 	int64_t initial_date, activation_date, deactivation_date, destroy_date,
 		compromise_date, compromise_occurrence_date, last_change_date,
@@ -220,6 +222,7 @@ void store_close(struct store *s);
 struct store_new_object {
 	const char *tenant;
 	uint32_t type, alg, length, usage_mask, key_format;
+	uint32_t data_type;             /* Secret Data / Opaque Data / Certificate Type, or 0 */
 	int64_t activation_date;        /* 0: start Pre-Active; <= now: start Active */
 	int64_t original_creation_date; /* 0: now (Register may give the original) */
 	int64_t deactivation_date;      /* 0: none (Re-key carries the old key's over) */
@@ -237,7 +240,10 @@ struct store_new_object {
  * in one transaction and writes its new identifier to |id_out| once the
  * commit is durable. ERR_STORE_MANAGED_ATTR for a managed attribute name,
  * ERR_INVALID_ARG for a duplicate (name, index), an unknown type or
- * oversized input; ERR_STORE_FULL, ERR_STORE_IO, ERR_STORE_COMMIT_UNKNOWN
+ * oversized input; ERR_STORE_NAME_TAKEN when a Name (its search text) is
+ * already another live object's of the tenant (KMIP 1.4 §3.2: Names are
+ * unique within a key management domain; store_attr_add and _modify
+ * refuse the same way, and destroying an object releases its Names); ERR_STORE_FULL, ERR_STORE_IO, ERR_STORE_COMMIT_UNKNOWN
  * from the database. */
 err_t store_put(struct store *s, const struct store_new_object *n,
 		char id_out[STORE_ID_MAX + 1]) MUST_CHECK NONNULL(1, 2, 3);

@@ -3,7 +3,7 @@
  * against `fount serve` over mutual TLS, with the PKI and the pykmip.conf
  * fount makes on its first start, at KMIP 1.2 (PyKMIP's default) and 1.4:
  * discovery, Query, and a key's whole lifecycle; the attribute operations
- * and Check. */
+ * and Check; Register and Get of every object type. */
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -163,6 +163,46 @@ static void test_pykmip_attrs_1_4(void)
 	run_attrs("1.4");
 }
 
+/* Register of every object type fount keeps, each got back equal
+ * (tests/interop/pykmip_objects.py), with a certificate and an RSA key made
+ * by `openssl req -x509` here. */
+static void run_objects(const char *version)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && [ -f cert.der ] || (openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem"
+		 " -subj /CN=pykmip-objects -days 2 -outform DER -out cert.der"
+		 " && openssl pkcs8 -topk8 -nocrypt -in key.pem -outform DER -out key8.der"
+		 " && openssl pkey -in key.pem -pubout -outform DER -out pub.der) >/dev/null 2>&1",
+		 dir);
+	CU_ASSERT_EQUAL_FATAL(testlib_sh(cmd), 0);
+	struct run_result *res = calloc(1, sizeof *res);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+	const char *argv[] = {"/usr/bin/python3", testlib_path("tests/interop/pykmip_objects.py"), conf,
+			      version, dir, NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, res), 0);
+	if (res->status != 0)
+		fprintf(stderr, "\n  pykmip objects %s: %s%s\n", version, res->out, res->err);
+	CU_ASSERT_EQUAL(res->status, 0);
+	static const char *const each[] = {"\"certificate\": \"equal\"", "\"opaque\": \"equal\"",
+					   "\"password\": \"equal\"", "\"private\": \"equal\"",
+					   "\"public\": \"equal\"", "\"seed\": \"equal\"",
+					   "\"symmetric\": \"equal\""};
+	for (size_t i = 0; i < ARRAY_SIZE(each); i++)
+		CU_ASSERT_PTR_NOT_NULL(strstr(res->out, each[i]));
+	free(res);
+}
+
+static void test_pykmip_objects_1_2(void)
+{
+	run_objects("1.2");
+}
+
+static void test_pykmip_objects_1_4(void)
+{
+	run_objects("1.4");
+}
+
 TEST_SUITE(pykmip, suite_init, suite_clean, TEST(test_pykmip_1_2), TEST(test_pykmip_1_4),
-	   TEST(test_pykmip_keypair_1_2), TEST(test_pykmip_keypair_1_4),
-	   TEST(test_pykmip_attrs_1_2), TEST(test_pykmip_attrs_1_4))
+	   TEST(test_pykmip_keypair_1_2), TEST(test_pykmip_keypair_1_4), TEST(test_pykmip_attrs_1_2),
+	   TEST(test_pykmip_attrs_1_4), TEST(test_pykmip_objects_1_2), TEST(test_pykmip_objects_1_4))

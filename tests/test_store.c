@@ -915,6 +915,58 @@ static void test_hsm_kek(void)
 	testlib_softhsm_cleanup();
 }
 
+/* KMIP 1.4 §3.2: Names are unique within a key management domain (a
+ * tenant): a second live object of the tenant cannot take a Name, by put,
+ * add or modify; another tenant can; destroying an object releases its
+ * Names; deleting or renaming the instance releases the old one. */
+static void test_names_unique(void)
+{
+	struct tdb t;
+	tdb_new(&t, "names");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {9};
+	char a_id[STORE_ID_MAX + 1], b_id[STORE_ID_MAX + 1], c_id[STORE_ID_MAX + 1], id[STORE_ID_MAX + 1];
+	struct store_attr nm;
+	store_attr_text(&nm, "Name", 0, "k");
+	struct store_new_object n = {.tenant = "T", .type = STORE_OBJ_SYMMETRIC_KEY, .alg = STORE_ALG_AES,
+				     .length = 128, .key_format = STORE_FMT_RAW, .attrs = &nm, .n_attrs = 1,
+				     .material = key, .material_len = sizeof(key)};
+	EXPECT_OK(store_put(s, &n, a_id));
+	EXPECT_ERR(store_put(s, &n, id), ERR_STORE_NAME_TAKEN);
+	CU_ASSERT_EQUAL(id[0], '\0');
+	/* the search text of a Name structure counts the same */
+	struct store_attr st_nm = {.name = "Name", .type = STORE_V_STRUCTURE, .value = key, .value_len = 8,
+				   .search = "k"};
+	n.attrs = &st_nm;
+	EXPECT_ERR(store_put(s, &n, id), ERR_STORE_NAME_TAKEN);
+	n.tenant = "U";
+	EXPECT_OK(store_put(s, &n, c_id));
+	/* add and modify refuse a taken name; a free one works */
+	n.tenant = "T";
+	n.n_attrs = 0;
+	EXPECT_OK(store_put(s, &n, b_id));
+	EXPECT_ERR(store_attr_add(s, b_id, "T", 0, &nm, NULL), ERR_STORE_NAME_TAKEN);
+	struct store_attr other;
+	store_attr_text(&other, "Name", 0, "other");
+	EXPECT_OK(store_attr_add(s, b_id, "T", 0, &other, NULL));
+	EXPECT_ERR(store_attr_modify(s, b_id, "T", 0, &nm), ERR_STORE_NAME_TAKEN);
+	/* renaming a's "k" frees it, then b can take it by modify */
+	struct store_attr renamed;
+	store_attr_text(&renamed, "Name", 0, "k-old");
+	EXPECT_OK(store_attr_modify(s, a_id, "T", 0, &renamed));
+	EXPECT_OK(store_attr_modify(s, b_id, "T", 0, &nm));
+	/* deleting b's Name frees "k"; destroying a frees "k-old" */
+	EXPECT_OK(store_attr_delete(s, b_id, "T", 0, "Name", 0));
+	n.attrs = &nm;
+	n.n_attrs = 1;
+	EXPECT_OK(store_put(s, &n, id));
+	n.attrs = &renamed;
+	EXPECT_ERR(store_put(s, &n, id), ERR_STORE_NAME_TAKEN);
+	EXPECT_OK(store_destroy(s, a_id, "T", 0));
+	EXPECT_OK(store_put(s, &n, id));
+	store_close(s);
+}
+
 /* ---- migrations -------------------------------------------------------------------------- */
 
 static void test_migrations(void)
@@ -922,23 +974,23 @@ static void test_migrations(void)
 	struct tdb t;
 	tdb_new(&t, "migrate");
 	store_testing_extra_migration(NULL);
-	CU_ASSERT_EQUAL(store_schema_version(), 1);
+	CU_ASSERT_EQUAL(store_schema_version(), 2);
 	struct store *s = tdb_open(&t);
 	struct store_stats st;
 	store_stats(s, &st);
-	CU_ASSERT_EQUAL(st.schema_version, 1);
+	CU_ASSERT_EQUAL(st.schema_version, 2);
 	uint8_t key[16] = {7};
 	char id[STORE_ID_MAX + 1];
 	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
 	store_close(s);
 
-	/* a database made by migration 1 opened by code that knows migration 2 */
+	/* a database made by migration 2 opened by code that knows migration 3 */
 	store_testing_extra_migration("CREATE TABLE migration_two(x INTEGER);"
 				      "ALTER TABLE objects ADD COLUMN extra INTEGER NOT NULL DEFAULT 0;");
-	CU_ASSERT_EQUAL(store_schema_version(), 2);
+	CU_ASSERT_EQUAL(store_schema_version(), 3);
 	s = tdb_open(&t);
 	store_stats(s, &st);
-	CU_ASSERT_EQUAL(st.schema_version, 2);
+	CU_ASSERT_EQUAL(st.schema_version, 3);
 	uint8_t *m = NULL;
 	size_t ml = 0;
 	EXPECT_OK(store_get_material(s, id, "T", 0, &m, &ml));
@@ -948,14 +1000,59 @@ static void test_migrations(void)
 	store_close(s);
 	CU_ASSERT_EQUAL(sql_exec(t.db, "INSERT INTO migration_two VALUES (1)"), SQLITE_OK);
 
-	/* and back on code that knows only 1: refused, naming both versions */
+	/* and back on code that knows only 2: refused, naming both versions */
 	store_testing_extra_migration(NULL);
 	struct store_options o = {t.db, t.kek, NULL, 0, 0, 0};
 	char eb[512];
 	s = NULL;
 	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_SCHEMA);
-	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "schema version 2"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "(1)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "schema version 3"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "(2)"));
+}
+
+/* Migration 2 on a database of schema 1 whose tenant has a Name twice
+ * (allowed then): the oldest object keeps the name, the other keeps its
+ * attribute, and the name is enforced from then on. */
+static void test_names_migration(void)
+{
+	struct tdb t;
+	tdb_new(&t, "names-mig");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {3};
+	char a_id[STORE_ID_MAX + 1], b_id[STORE_ID_MAX + 1], id[STORE_ID_MAX + 1];
+	struct store_attr nm;
+	store_attr_text(&nm, "Name", 0, "dup");
+	struct store_new_object n = {.tenant = "T", .type = STORE_OBJ_SYMMETRIC_KEY, .alg = STORE_ALG_AES,
+				     .length = 128, .key_format = STORE_FMT_RAW, .attrs = &nm, .n_attrs = 1,
+				     .material = key, .material_len = sizeof(key)};
+	EXPECT_OK(store_put(s, &n, a_id));
+	store_attr_text(&nm, "Name", 0, "dup2");
+	EXPECT_OK(store_put(s, &n, b_id));
+	store_close(s);
+	/* back to schema 1, with both objects named "dup" */
+	CU_ASSERT_EQUAL(sql_exec(t.db, "DROP TABLE names; ALTER TABLE objects DROP COLUMN data_type;"
+				       " UPDATE attributes SET value = CAST('dup' AS BLOB), search = 'dup'"
+				       " WHERE name = 'Name' AND search = 'dup2';"
+				       " UPDATE meta SET value = 1 WHERE key = 'schema_version';"),
+			SQLITE_OK);
+	s = tdb_open(&t);
+	struct store_stats sst;
+	store_stats(s, &sst);
+	CU_ASSERT_EQUAL(sst.schema_version, 2);
+	struct store_object o;
+	EXPECT_OK(store_get(s, b_id, "T", 0, &o));
+	const struct store_attr *a = find_attr(&o, "Name", 0);
+	CU_ASSERT(a != NULL && a->value_len == 3 && memcmp(a->value, "dup", 3) == 0);
+	CU_ASSERT_EQUAL(o.data_type, 0);
+	store_object_free(&o);
+	store_attr_text(&nm, "Name", 0, "dup");
+	EXPECT_ERR(store_put(s, &n, id), ERR_STORE_NAME_TAKEN);
+	/* a held it: destroying b frees nothing, destroying a frees "dup" */
+	EXPECT_OK(store_destroy(s, b_id, "T", 0));
+	EXPECT_ERR(store_put(s, &n, id), ERR_STORE_NAME_TAKEN);
+	EXPECT_OK(store_destroy(s, a_id, "T", 0));
+	EXPECT_OK(store_put(s, &n, id));
+	store_close(s);
 }
 
 /* ---- group commit ------------------------------------------------------------------------ */
@@ -1325,6 +1422,8 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_other_kek_refused),
 	   TEST(test_hsm_kek),
 	   TEST(test_migrations),
+	   TEST(test_names_unique),
+	   TEST(test_names_migration),
 	   TEST(test_group_commit),
 	   TEST(test_group_commit_isolated_errors),
 	   TEST(test_record_access),

@@ -361,7 +361,46 @@ static void test_frame_len(void)
 	EXPECT_ERR(ttlv_frame_len(tls, 1 << 20, &n), ERR_PARSE);
 }
 
+/* Big Integers (KMIP 1.4 §9.1.1.4): two's complement, big-endian, padded
+ * with sign bytes to a multiple of 8. The spec's example: 1 234 567 890
+ * 000 000 000 000 000 000 is 42 00 20 | 04 | 00 00 00 10 | 00 00 00 00 03 FD
+ * 35 EB 6B C2 DF 46 18 08 00 00. A magnitude with its top bit set gets a
+ * zero sign byte (a whole 8 more when it fills its 8s); leading zero bytes
+ * of the magnitude are not kept; zero is one 8-byte zero. */
+static void test_bigint_encoding(void)
+{
+	static const struct {
+		const char *mag, *want;
+	} cases[] = {
+		{"03FD35EB6BC2DF4618080000", "42002004000000100000000003FD35EB6BC2DF4618080000"},
+		{"80", "4200200400000008" "0000000000000080"},
+		{"0000000001", "4200200400000008" "0000000000000001"},
+		{"FFFFFFFFFFFFFFFF", "4200200400000010" "0000000000000000FFFFFFFFFFFFFFFF"},
+		{"00", "4200200400000008" "0000000000000000"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t ml = 0, wl = 0;
+		uint8_t *mag = testlib_hex(cases[i].mag, &ml);
+		uint8_t *want = testlib_hex(cases[i].want, &wl);
+		struct ttlv_enc e;
+		ttlv_enc_init(&e, 256);
+		ttlv_enc_bigint(&e, 0x420020, mag, ml);
+		EXPECT_OK(ttlv_enc_finish(&e));
+		if (e.len != wl || memcmp(e.buf, want, wl) != 0)
+			fprintf(stderr, "\n  bigint case %zu differs\n", i);
+		CU_ASSERT(e.len == wl && memcmp(e.buf, want, wl) == 0);
+		/* and it decodes as one Big Integer */
+		struct ttlv_doc d;
+		EXPECT_OK(ttlv_decode(&d, e.buf, e.len));
+		CU_ASSERT_EQUAL(ttlv_root(&d)->type, TTLV_BIGINT);
+		ttlv_doc_free(&d);
+		ttlv_enc_free(&e);
+		free(mag);
+		free(want);
+	}
+}
+
 TEST_SUITE(ttlv, suite_init, suite_clean, TEST(test_vectors_round_trip),
 	   TEST(test_rng_retrieve_request_fields), TEST(test_encode_from_scratch),
 	   TEST(test_encoder_limits), TEST(test_malformed_items), TEST(test_depth_cap),
-	   TEST(test_truncations_and_flips), TEST(test_frame_len))
+	   TEST(test_truncations_and_flips), TEST(test_frame_len), TEST(test_bigint_encoding))

@@ -73,6 +73,7 @@ enum {
 	ERR_FIPS_UNAVAILABLE = -406,       /* fips = required, but the FIPS provider cannot be loaded */
 	ERR_UNWRAP = -407,                 /* key unwrap integrity check failed */
 	ERR_KEY_FORMAT = -408,             /* a key file is not a usable key of that kind */
+	ERR_KEY_USAGE = -409,              /* the key's usage mask or kind forbids the operation */
 
 	ERR_SELFTEST = -500,               /* a power-on or on-demand self-test failed */
 	ERR_NOT_OPERATIONAL = -501,                  /* the module is not OPERATIONAL */
@@ -112,6 +113,7 @@ enum {
 	ERR_STORE_CORRUPT = -713,          /* the database file is damaged */
 	ERR_STORE_BUSY = -714,             /* the database is locked by another process */
 	ERR_STORE_IO = -715,               /* an I/O error: nothing was written */
+	ERR_STORE_NAME_TAKEN = -716,       /* the tenant has an object with that Name */
 
 	ERR_INTERNAL = -900,
 };
