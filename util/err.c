@@ -36,6 +36,7 @@ static const struct err_entry err_table[] = {
 	{ERR_FIPS_UNAVAILABLE, "the OpenSSL FIPS provider is not available (build it with 'make fips' as root, or set [crypto] fips = off)"},
 	{ERR_UNWRAP, "unwrap failed: wrong key or corrupted data"},
 	{ERR_KEY_FORMAT, "not a usable key (wrong type, size or encoding)"},
+	{ERR_KEY_USAGE, "the key's usage mask or kind does not allow this operation"},
 	{ERR_SELFTEST, "self-test failed"},
 	{ERR_NOT_OPERATIONAL, "module is not operational (self-tests failed or not yet run)"},
 	{ERR_INTEGRITY, "software integrity check failed"},

@@ -13,6 +13,9 @@
 
 /* ---- compiler helpers ------------------------------------------------- */
 
+/* fount's version: `fount --version`, the logs, KMIP Query Server Information */
+#define FOUNT_VERSION "0.1.0"
+
 #define MUST_CHECK __attribute__((warn_unused_result))
 #define NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
@@ -73,6 +76,7 @@ enum {
 	ERR_FIPS_UNAVAILABLE = -406,       /* fips = required, but the FIPS provider cannot be loaded */
 	ERR_UNWRAP = -407,                 /* key unwrap integrity check failed */
 	ERR_KEY_FORMAT = -408,             /* a key file is not a usable key of that kind */
+	ERR_KEY_USAGE = -409,              /* the key's usage mask or kind forbids the operation */
 
 	ERR_SELFTEST = -500,               /* a power-on or on-demand self-test failed */
 	ERR_NOT_OPERATIONAL = -501,                  /* the module is not OPERATIONAL */
