@@ -29,9 +29,11 @@
 
 /* The most Data one Encrypt or Decrypt takes (keygen's limit). */
 #define CRYPTO_DATA_MAX KEYGEN_AEAD_MAX_INPUT
-/* What a response needs besides the Data: the header and result of the
- * batch item, the identifier, an IV and a tag, with room to spare. */
-#define CRYPTO_RESPONSE_OVERHEAD 512
+/* Less than any answer needs besides its Data (the response header, the
+ * item's operation and status, the identifier): an answer that cannot fit
+ * in the Maximum Response Size is refused before the key is used, and none
+ * that fits is. The encoder has the last word (kmip_msg.c). */
+#define CRYPTO_RESPONSE_OVERHEAD 128
 
 /* The settled parameters of one request. */
 struct params {
