@@ -165,11 +165,41 @@ void kmip_op_check(struct kmip_request *rq, const struct ttlv_item *p, struct tt
 /* Register (api/kmip_register.c, KMIP 1.4 §4.3). */
 void kmip_op_register(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		      struct kmip_result *res);
+/* Encrypt and Decrypt (api/kmip_crypto.c). */
+void kmip_op_encrypt(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		     struct kmip_result *res);
+void kmip_op_decrypt(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+		     struct kmip_result *res);
 
 /* kmip_operations returns the table of operations fount implements, in the
  * order Query Operations lists them: the object operations only when the
  * server has a store (ops_set_store). */
 size_t kmip_operations(const struct kmip_operation **out);
+
+/* kmip_object_types returns the object types Query Objects lists (none
+ * without a store). */
+size_t kmip_object_types(const uint32_t **out);
+
+/* A KMIP server profile (KMIP Profiles 1.4 §5) Query Profiles may claim:
+ * its Profile Name for each KMIP 1.x minor version (0: none), the
+ * operations (Baseline's included) and object types it needs, and what
+ * else it needs that fount is known to lack (NULL: nothing). */
+struct kmip_profile {
+	const char *family;
+	uint32_t names[KMIP_MINOR_MAX + 1];
+	const uint32_t *ops;
+	size_t n_ops;
+	const uint32_t *objects;
+	size_t n_objects;
+	const char *lacks;
+};
+/* kmip_profiles returns the profile table (api/kmip_ops.c). */
+size_t kmip_profiles(const struct kmip_profile **out);
+/* kmip_profile_claimed says whether Query Profiles at |minor| claims the
+ * version |minor| of |p|: it has a name there, lacks nothing, and every
+ * one of its operations is in kmip_operations() at that version and every
+ * object type in kmip_object_types(). */
+bool kmip_profile_claimed(const struct kmip_profile *p, int32_t minor);
 
 /* kmip_process answers one request message: |req| (|req_len| bytes, one
  * whole TTLV message) from |peer|. It always produces a response in |resp|

@@ -12,9 +12,6 @@
 #include "api/ops.h"
 #include "keygen/keygen.h"
 
-/* fount's extension tag (KMIP 1.4 §9.1.3.1: 0x540000-0x54FFFF are for
- * extensions) for the key-pair pool text in Server Information. */
-#define KMIP_TAG_FOUNT_KEYPAIR_POOL 0x540001u
 
 /* The largest RNG Retrieve fount answers in one request. */
 #define RNG_RETRIEVE_MAX (1u << 20)
@@ -94,6 +91,102 @@ static const uint32_t object_types[] = { /* with a store */
 	KMIP_OBJECT_TYPE_OPAQUE_OBJECT,
 };
 
+size_t kmip_object_types(const uint32_t **out)
+{
+	*out = object_types;
+	return ops_have_store() ? ARRAY_SIZE(object_types) : 0;
+}
+
+/* fount's extension tags (KMIP 1.4 §9.1.3.1: 0x540000-0x54FFFF are
+ * extensions), inside Server Information, listed by Query Extension List
+ * and Map (§2.1.9) so a client can tell what they are: its version, and
+ * the key-pair pools' text. */
+#define FOUNT_TAG_SERVER_VERSION 0x540001u
+#define FOUNT_TAG_KEYPAIR_POOL 0x540002u
+
+/* ---- the profiles fount may claim (Query Profiles, KMIP 1.3+) --------------
+ * KMIP Profiles 1.4 §5: each server profile is the Baseline Server plus
+ * its own operations and objects. A profile is claimed only when every
+ * operation it needs is in the operation table (at that version) and every
+ * object type in Query Objects, and nothing else it needs is known to be
+ * missing (|lacks|): the claim follows the table and cannot be false. The
+ * Basic TLS profiles are not listed: fount offers no TLS below 1.2. */
+#define BASELINE_OPS                                                                              \
+	KMIP_OPERATION_LOCATE, KMIP_OPERATION_CHECK, KMIP_OPERATION_GET, KMIP_OPERATION_GET_ATTRIBUTES, \
+		KMIP_OPERATION_GET_ATTRIBUTE_LIST, KMIP_OPERATION_ADD_ATTRIBUTE,                        \
+		KMIP_OPERATION_MODIFY_ATTRIBUTE, KMIP_OPERATION_DELETE_ATTRIBUTE, KMIP_OPERATION_ACTIVATE, \
+		KMIP_OPERATION_REVOKE, KMIP_OPERATION_DESTROY, KMIP_OPERATION_QUERY,                    \
+		KMIP_OPERATION_DISCOVER_VERSIONS
+static const uint32_t baseline_ops[] = {BASELINE_OPS};
+static const uint32_t rng_ops[] = {BASELINE_OPS, KMIP_OPERATION_RNG_RETRIEVE, KMIP_OPERATION_RNG_SEED};
+static const uint32_t sklc_ops[] = {BASELINE_OPS, KMIP_OPERATION_CREATE};
+static const uint32_t basic_crypto_ops[] = {BASELINE_OPS, KMIP_OPERATION_CREATE, KMIP_OPERATION_REGISTER,
+					    KMIP_OPERATION_ENCRYPT, KMIP_OPERATION_DECRYPT};
+static const uint32_t advanced_crypto_ops[] = {BASELINE_OPS,           KMIP_OPERATION_ENCRYPT,
+					       KMIP_OPERATION_DECRYPT, KMIP_OPERATION_SIGN,
+					       KMIP_OPERATION_SIGNATURE_VERIFY, KMIP_OPERATION_MAC,
+					       KMIP_OPERATION_MAC_VERIFY, KMIP_OPERATION_RNG_RETRIEVE,
+					       KMIP_OPERATION_RNG_SEED};
+static const uint32_t symmetric_keys[] = {KMIP_OBJECT_TYPE_SYMMETRIC_KEY};
+
+#define PROFILE(family, v12, v13, v14, ops, objs, objs_n, lacks) \
+	{family, {0, 0, KMIP_PROFILE_NAME_##v12, KMIP_PROFILE_NAME_##v13, KMIP_PROFILE_NAME_##v14}, \
+	 ops, ARRAY_SIZE(ops), objs, objs_n, lacks}
+static const struct kmip_profile profiles[] = {
+	PROFILE("Baseline Server TLS v1.2", BASELINE_SERVER_TLS_V1_2_KMIP_V1_2, BASELINE_SERVER_TLS_V1_2_KMIP_V1_3,
+		BASELINE_SERVER_TLS_V1_2_KMIP_V1_4, baseline_ops, NULL, 0, NULL),
+	PROFILE("RNG Cryptographic Server", RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_2, RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_3,
+		RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_4, rng_ops, NULL, 0, NULL),
+	PROFILE("Symmetric Key Lifecycle Server", SYMMETRIC_KEY_LIFECYCLE_SERVER_KMIP_V1_2,
+		SYMMETRIC_KEY_LIFECYCLE_SERVER_KMIP_V1_3, SYMMETRIC_KEY_LIFECYCLE_SERVER_KMIP_V1_4, sklc_ops,
+		symmetric_keys, 1, "3DES keys and the Transparent Symmetric Key format"),
+	PROFILE("Basic Cryptographic Server", BASIC_CRYPTOGRAPHIC_SERVER_KMIP_V1_2,
+		BASIC_CRYPTOGRAPHIC_SERVER_KMIP_V1_3, BASIC_CRYPTOGRAPHIC_SERVER_KMIP_V1_4, basic_crypto_ops,
+		symmetric_keys, 1, "ECB mode (OASIS CS-BC-M-1..9-14)"),
+	PROFILE("Advanced Cryptographic Server", ADVANCED_CRYPTOGRAPHIC_SERVER_KMIP_V1_2,
+		ADVANCED_CRYPTOGRAPHIC_SERVER_KMIP_V1_3, ADVANCED_CRYPTOGRAPHIC_SERVER_KMIP_V1_4,
+		advanced_crypto_ops, symmetric_keys, 1, "ECB mode"),
+};
+
+size_t kmip_profiles(const struct kmip_profile **out)
+{
+	*out = profiles;
+	return ARRAY_SIZE(profiles);
+}
+
+static bool have_operation(uint32_t op, int32_t minor)
+{
+	const struct kmip_operation *ops;
+	size_t n = kmip_operations(&ops);
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].operation == op && ops[i].since_minor <= minor)
+			return true;
+	return false;
+}
+
+static bool have_object_type(uint32_t type)
+{
+	const uint32_t *types;
+	size_t n = kmip_object_types(&types);
+	for (size_t i = 0; i < n; i++)
+		if (types[i] == type)
+			return true;
+	return false;
+}
+
+bool kmip_profile_claimed(const struct kmip_profile *p, int32_t minor)
+{
+	if (minor < 0 || minor > KMIP_MINOR_MAX || p->names[minor] == 0 || p->lacks != NULL)
+		return false;
+	for (size_t i = 0; i < p->n_ops; i++)
+		if (!have_operation(p->ops[i], minor))
+			return false;
+	for (size_t i = 0; i < p->n_objects; i++)
+		if (!have_object_type(p->objects[i]))
+			return false;
+	return true;
+}
+
 static void op_query(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		     struct kmip_result *res)
 {
@@ -119,28 +212,69 @@ static void op_query(struct kmip_request *rq, const struct ttlv_item *p, struct 
 				ttlv_enc_enum(out, KMIP_TAG_OPERATION, ops[i].operation);
 	}
 	if (want & 1u << KMIP_QUERY_FUNCTION_QUERY_OBJECTS) {
-		for (size_t i = 0; i < ARRAY_SIZE(object_types) && ops_have_store(); i++)
-			ttlv_enc_enum(out, KMIP_TAG_OBJECT_TYPE, object_types[i]);
+		const uint32_t *types;
+		size_t n = kmip_object_types(&types);
+		for (size_t i = 0; i < n; i++)
+			ttlv_enc_enum(out, KMIP_TAG_OBJECT_TYPE, types[i]);
 	}
 	if (want & 1u << KMIP_QUERY_FUNCTION_QUERY_SERVER_INFORMATION) {
 		ttlv_enc_cstr(out, KMIP_TAG_VENDOR_IDENTIFICATION, "fount");
-		/* Server Information's contents are the vendor's (§4.25): the
-		 * key-pair pools, when any runs, as one text "rsa-3072 3/4,
-		 * ec-p256 64/64" (type, ready, target) */
+		/* §4.25: Server Information's contents are the vendor's: fount's
+		 * version and, when any runs, the key-pair pools as one text
+		 * "rsa-3072 3/4, ec-p256 64/64" (type, ready, target) */
+		ttlv_enc_begin(out, KMIP_TAG_SERVER_INFORMATION);
+		ttlv_enc_cstr(out, FOUNT_TAG_SERVER_VERSION, FOUNT_VERSION);
 		if (keygen_pool_stats(NULL, 0) > 0) {
 			char pools[256];
 			keygen_pool_text(pools, sizeof pools);
-			ttlv_enc_begin(out, KMIP_TAG_SERVER_INFORMATION);
-			ttlv_enc_cstr(out, KMIP_TAG_FOUNT_KEYPAIR_POOL, pools);
+			ttlv_enc_cstr(out, FOUNT_TAG_KEYPAIR_POOL, pools);
+		}
+		ttlv_enc_end(out);
+	}
+	/* Application Namespaces (§3.36): fount generates none */
+	/* Extension List / Map (1.1+): with both, the Map (§4.25) */
+	bool ext_map = want & 1u << KMIP_QUERY_FUNCTION_QUERY_EXTENSION_MAP;
+	if (minor >= 1 && (ext_map || (want & 1u << KMIP_QUERY_FUNCTION_QUERY_EXTENSION_LIST))) {
+		static const struct {
+			const char *name;
+			uint32_t tag;
+		} ext[] = {{"Server Version", FOUNT_TAG_SERVER_VERSION}, {"Key Pair Pool", FOUNT_TAG_KEYPAIR_POOL}};
+		for (size_t i = 0; i < ARRAY_SIZE(ext); i++) {
+			ttlv_enc_begin(out, KMIP_TAG_EXTENSION_INFORMATION);
+			ttlv_enc_cstr(out, KMIP_TAG_EXTENSION_NAME, ext[i].name);
+			if (ext_map) {
+				ttlv_enc_int(out, KMIP_TAG_EXTENSION_TAG, (int32_t)ext[i].tag);
+				ttlv_enc_int(out, KMIP_TAG_EXTENSION_TYPE, TTLV_TEXT);
+			}
 			ttlv_enc_end(out);
 		}
 	}
-	/* RNGs, Capabilities: KMIP 1.3 (§4.25: not returned to earlier clients) */
+	/* Attestation Types (1.2+): fount supports none, so none is listed */
+	/* RNGs, Profiles, Validations, Capabilities, Client Registration
+	 * Methods: KMIP 1.3 (§4.25: not returned to earlier clients) */
 	if (minor >= 3 && (want & 1u << KMIP_QUERY_FUNCTION_QUERY_RNGS)) {
 		/* what serves RNG Retrieve and generates keys (the value of
 		 * their Random Number Generator attribute, §3.44) */
 		kmip_rng_encode(out, KMIP_TAG_RNG_PARAMETERS);
 	}
+	if (minor >= 3 && (want & 1u << KMIP_QUERY_FUNCTION_QUERY_PROFILES)) {
+		/* the profile names of this request's version and earlier
+		 * ones (OASIS TC-Q-PROF-1-14 lists 1.2, 1.3 and 1.4) */
+		for (size_t i = 0; i < ARRAY_SIZE(profiles); i++) {
+			for (int32_t v = 0; v <= minor; v++) {
+				if (!kmip_profile_claimed(&profiles[i], v))
+					continue;
+				ttlv_enc_begin(out, KMIP_TAG_PROFILE_INFORMATION);
+				ttlv_enc_enum(out, KMIP_TAG_PROFILE_NAME, profiles[i].names[v]);
+				ttlv_enc_end(out);
+			}
+		}
+	}
+	/* Validations: none is claimed. fount runs on OpenSSL's FIPS
+	 * provider, but a provider built from source is not the validated
+	 * module unless it is built from the certified release, which fount
+	 * cannot tell here (§4.25: "A server MAY elect to return no
+	 * validation information"). */
 	if (minor >= 3 && (want & 1u << KMIP_QUERY_FUNCTION_QUERY_CAPABILITIES)) {
 		ttlv_enc_begin(out, KMIP_TAG_CAPABILITY_INFORMATION);
 		ttlv_enc_bool(out, KMIP_TAG_STREAMING_CAPABILITY, false);
@@ -148,9 +282,24 @@ static void op_query(struct kmip_request *rq, const struct ttlv_item *p, struct 
 		ttlv_enc_bool(out, KMIP_TAG_ATTESTATION_CAPABILITY, false);
 		ttlv_enc_bool(out, KMIP_TAG_BATCH_UNDO_CAPABILITY, false);
 		ttlv_enc_bool(out, KMIP_TAG_BATCH_CONTINUE_CAPABILITY, true);
+		/* fount takes no wrapped keys to unwrap */
+		ttlv_enc_enum(out, KMIP_TAG_UNWRAP_MODE, KMIP_UNWRAP_MODE_UNSPECIFIED);
+		/* Destroy overwrites and deletes the sealed key material
+		 * (SQLite secure_delete) and keeps the attributes */
+		ttlv_enc_enum(out, KMIP_TAG_DESTROY_ACTION, KMIP_DESTROY_ACTION_KEY_MATERIAL_SHREDDED);
+		ttlv_enc_enum(out, KMIP_TAG_SHREDDING_ALGORITHM, KMIP_SHREDDING_ALGORITHM_UNSPECIFIED);
 		/* one DRBG tree serves every client (per-thread workers) */
 		ttlv_enc_enum(out, KMIP_TAG_RNG_MODE, KMIP_RNG_MODE_SHARED_INSTANTIATION);
 		ttlv_enc_end(out);
+	}
+	if (minor >= 3 && (want & 1u << KMIP_QUERY_FUNCTION_QUERY_CLIENT_REGISTRATION_METHODS)) {
+		/* how a client gets its credential (api/pki.c, api/auth.c):
+		 * a key and certificate fount issues, a CSR fount signs, or
+		 * the client's own (self-signed) certificate bound by its
+		 * fingerprint */
+		ttlv_enc_enum(out, KMIP_TAG_CLIENT_REGISTRATION_METHOD, KMIP_CLIENT_REGISTRATION_METHOD_SERVER_PRE_GENERATED);
+		ttlv_enc_enum(out, KMIP_TAG_CLIENT_REGISTRATION_METHOD, KMIP_CLIENT_REGISTRATION_METHOD_CLIENT_GENERATED);
+		ttlv_enc_enum(out, KMIP_TAG_CLIENT_REGISTRATION_METHOD, KMIP_CLIENT_REGISTRATION_METHOD_CLIENT_REGISTERED);
 	}
 	ttlv_enc_end(out);
 }
@@ -248,6 +397,9 @@ static const struct kmip_operation with_store[] = {
 	{KMIP_OPERATION_DELETE_ATTRIBUTE, 0, kmip_op_delete_attribute},
 	{KMIP_OPERATION_CHECK, 0, kmip_op_check},
 	{KMIP_OPERATION_REGISTER, 0, kmip_op_register},
+	/* Encrypt, Decrypt: KMIP 1.2 (§4.29, §4.30) */
+	{KMIP_OPERATION_ENCRYPT, 2, kmip_op_encrypt},
+	{KMIP_OPERATION_DECRYPT, 2, kmip_op_decrypt},
 	BASE_OPERATIONS,
 };
 

@@ -216,5 +216,52 @@ err_t ops_wrap_with(const struct kmip_peer *p, const char *wrapping_id, enum key
  * accesses recorded. */
 err_t ops_get_wrapped(const struct kmip_peer *p, const char *id, const char *wrapping_id,
 		      enum keygen_wrap_alg alg, uint8_t **out, size_t *out_len, char *why) MUST_CHECK;
+/* ---- Encrypt and Decrypt with a stored key (api/ops.c) ---------------------
+ * One whole message (no streaming) under an AES key of the caller's. The
+ * key never leaves api/ops.c: it is opened into secure memory, used by
+ * keygen/ and wiped; every use is recorded in the access log first. */
+enum ops_cipher_mode {
+	OPS_AES_CBC = 1, /* SP 800-38A §6.2, 16-byte IV */
+	OPS_AES_GCM = 2, /* SP 800-38D, 1..128-byte IV (12 when drawn) */
+};
+#define OPS_IV_MAX 128
+#define OPS_TAG_MAX 16
+
+struct ops_cipher {
+	enum ops_cipher_mode mode;
+	bool pad;                     /* CBC: PKCS#7 ("PKCS5") padding */
+	const uint8_t *in;            /* the data */
+	size_t in_len;
+	uint8_t iv[OPS_IV_MAX];       /* the client's IV, or (Encrypt) the one drawn */
+	size_t iv_len;                /* 0 on Encrypt: draw one from the DRBG */
+	bool iv_drawn;                /* out: the server drew |iv| */
+	const uint8_t *aad;           /* GCM additional data, may be NULL */
+	size_t aad_len;
+	uint8_t tag[OPS_TAG_MAX];     /* GCM: Encrypt writes it, Decrypt checks it */
+	size_t tag_len;               /* GCM: 12..16 */
+	uint8_t *out;                 /* the caller's buffer (secure memory for Decrypt) */
+	size_t out_cap, out_len;      /* out_len: what was written */
+};
+
+/* ops_cipher_out_max is the most |c| can write: the data rounded up to
+ * whole blocks, plus one block of padding. */
+size_t ops_cipher_out_max(const struct ops_cipher *c);
+
+/* ops_encrypt encrypts c->in with |p|'s key |id| (the access recorded as
+ * |operation|). The key must be an AES
+ * key in the Active state (KMIP 1.4 §3.22: only Active objects apply
+ * protection), before its Protect Stop Date, with the Encrypt bit in its
+ * usage mask. ERR_STORE_NOT_FOUND for an unknown or another tenant's key,
+ * ERR_STORE_STATE for the wrong state or date, ERR_KEY_USAGE for the usage
+ * mask or a key that is not AES, ERR_INVALID_ARG for parameters that do not
+ * fit the mode, ERR_TOO_LARGE, ERR_CRYPTO. */
+err_t ops_encrypt(const struct kmip_peer *p, const char *id, const char *operation,
+		  struct ops_cipher *c) MUST_CHECK;
+/* ops_decrypt is its inverse: Active or Deactivated (§3.22: a
+ * Deactivated key still processes protected data), from its Process Start
+ * Date, the Decrypt bit. A bad GCM tag or CBC padding is ERR_UNWRAP and
+ * nothing is written. */
+err_t ops_decrypt(const struct kmip_peer *p, const char *id, const char *operation,
+		  struct ops_cipher *c) MUST_CHECK;
 
 #endif

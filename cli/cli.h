@@ -9,8 +9,6 @@
 #include "selftest/selftest.h" /* acvp_run, for `fount acvp` */
 #include "util/util.h"
 
-#define FOUNT_VERSION "0.1.0"
-
 /* Exit codes: 0 success, 1 the operation failed, 2 bad usage. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 

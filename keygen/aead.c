@@ -1,7 +1,8 @@
-/* keygen/aead.c — AES-GCM (SP 800-38D) authenticated encryption and
- * SHA-256, from fount's library context (keygen_libctx(): in FIPS mode the
- * FIPS provider runs them). The key store seals key material at rest with
- * keygen_aead_seal; everything else is here for its known-answer tests.
+/* keygen/aead.c — AES-GCM (SP 800-38D) authenticated encryption, AES-CBC
+ * (SP 800-38A §6.2) and SHA-256, from fount's library context
+ * (keygen_libctx(): in FIPS mode the FIPS provider runs them). The key
+ * store seals key material at rest with keygen_aead_seal; KMIP Encrypt and
+ * Decrypt (api/ops.c) use the GCM and CBC calls with the client's keys.
  *
  * IVs: 96 bits from the DRBG tree (drbg_generate), the "RBG-based
  * construction" of SP 800-38D §8.2.2. With random IVs one key may seal at
@@ -98,6 +99,76 @@ err_t keygen_aes_gcm_decrypt(const uint8_t *key, size_t key_len, const uint8_t *
 	ENSURE(tag_len <= sizeof(t), ERR_INVALID_ARG);
 	memcpy(t, tag, tag_len); /* EVP wants a writable tag */
 	return gcm_run(false, key, key_len, iv, iv_len, aad, aad_len, in, in_len, out, t, tag_len);
+}
+
+/* ---- AES-CBC (SP 800-38A §6.2), optionally with PKCS#7 padding ---------- */
+
+static const char *cbc_name(size_t key_len)
+{
+	switch (key_len) {
+	case 16: return "AES-128-CBC";
+	case 24: return "AES-192-CBC";
+	case 32: return "AES-256-CBC";
+	default: return NULL;
+	}
+}
+
+/* cbc_run runs AES-CBC over |in| into |out| (|out_cap| bytes); *out_len
+ * gets what was written. Decrypting with |pad|, a bad padding is
+ * ERR_UNWRAP and |out| is wiped. */
+static err_t cbc_run(bool enc, const uint8_t *key, size_t key_len, const uint8_t *iv, bool pad,
+		     const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	const char *name = cbc_name(key_len);
+	ENSURE(key != NULL && iv != NULL && out != NULL && out_len != NULL, ERR_INVALID_ARG);
+	ENSURE(in != NULL || in_len == 0, ERR_INVALID_ARG);
+	*out_len = 0;
+	ENSURE(name != NULL, ERR_INVALID_ARG);
+	ENSURE(in_len <= KEYGEN_AEAD_MAX_INPUT, ERR_TOO_LARGE);
+	/* without padding the data must be whole blocks; decrypting with
+	 * padding needs at least one block */
+	ENSURE(pad || in_len % KEYGEN_CBC_BLOCK == 0, ERR_INVALID_ARG);
+	ENSURE(enc || in_len % KEYGEN_CBC_BLOCK == 0, ERR_INVALID_ARG);
+	ENSURE(enc || !pad || in_len >= KEYGEN_CBC_BLOCK, ERR_UNWRAP);
+	size_t need = enc && pad ? (in_len / KEYGEN_CBC_BLOCK + 1) * KEYGEN_CBC_BLOCK : in_len;
+	ENSURE(out_cap >= need, ERR_TOO_LARGE);
+	GUARD(keygen_gate());
+
+	err_t r = enc ? ERR_CRYPTO : ERR_UNWRAP;
+	EVP_CIPHER *c = EVP_CIPHER_fetch(keygen_libctx(), name, NULL);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, m = 0;
+	if (c == NULL || ctx == NULL || EVP_CipherInit_ex2(ctx, c, key, iv, enc ? 1 : 0, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(ctx, pad ? 1 : 0) != 1) {
+		r = ERR_CRYPTO;
+		goto out;
+	}
+	if (in_len > 0 && EVP_CipherUpdate(ctx, out, &n, in, (int)in_len) != 1) {
+		r = ERR_CRYPTO;
+		goto out;
+	}
+	if (EVP_CipherFinal_ex(ctx, out + n, &m) != 1)
+		goto out; /* decrypt: the padding is not PKCS#7 */
+	*out_len = (size_t)n + (size_t)m;
+	r = ERR_OK;
+out:
+	if (r != ERR_OK)
+		secure_zero(out, need);
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(c);
+	return r;
+}
+
+err_t keygen_aes_cbc_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[KEYGEN_CBC_BLOCK], bool pad,
+			     const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	return cbc_run(true, key, key_len, iv, pad, in, in_len, out, out_cap, out_len);
+}
+
+err_t keygen_aes_cbc_decrypt(const uint8_t *key, size_t key_len, const uint8_t iv[KEYGEN_CBC_BLOCK], bool pad,
+			     const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	return cbc_run(false, key, key_len, iv, pad, in, in_len, out, out_cap, out_len);
 }
 
 err_t keygen_aead_seal(const uint8_t *key, size_t key_len, const uint8_t *aad, size_t aad_len,

@@ -364,6 +364,25 @@ err_t keygen_aes_gcm_decrypt(const uint8_t *key, size_t key_len, const uint8_t *
 			     const uint8_t *in, size_t in_len, uint8_t *out,
 			     const uint8_t *tag, size_t tag_len) MUST_CHECK;
 
+/* AES-CBC (SP 800-38A §6.2) with a 16-byte IV, optionally with PKCS#7
+ * padding (RFC 5652 §6.3, KMIP's "PKCS5"). */
+#define KEYGEN_CBC_BLOCK 16
+/* keygen_aes_cbc_encrypt encrypts |in| under |key| (16, 24 or 32 bytes)
+ * into |out| (|out_cap| >= in_len rounded up to the next whole block, one
+ * block more when |pad| and in_len is a multiple of 16) and sets *out_len.
+ * Without |pad|, |in_len| must be a multiple of 16 (else ERR_INVALID_ARG).
+ * ERR_TOO_LARGE beyond KEYGEN_AEAD_MAX_INPUT bytes or a short |out|. */
+err_t keygen_aes_cbc_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[KEYGEN_CBC_BLOCK], bool pad,
+			     const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+			     size_t *out_len) MUST_CHECK;
+/* keygen_aes_cbc_decrypt undoes it into |out| (|out_cap| >= in_len;
+ * secure memory for secrets). |in_len| must be a multiple of 16
+ * (ERR_INVALID_ARG); with |pad|, a missing or malformed padding is
+ * ERR_UNWRAP and |out| is wiped. */
+err_t keygen_aes_cbc_decrypt(const uint8_t *key, size_t key_len, const uint8_t iv[KEYGEN_CBC_BLOCK], bool pad,
+			     const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+			     size_t *out_len) MUST_CHECK;
+
 /* keygen_aead_seal writes IV (12 random bytes from drbg_generate) ||
  * ciphertext || tag (16) to |out| (|out_cap| >= in_len +
  * KEYGEN_AEAD_OVERHEAD) and sets *out_len. */

@@ -329,6 +329,46 @@ static void test_pct_owner(void)
 	CU_ASSERT_FALSE(keygen_pct_by_module(NULL));
 }
 
+/* AES-CBC (keygen/aead.c): SP 800-38A F.2.1 CBC-AES128.Encrypt without
+ * padding, both ways; with PKCS#7 padding a whole block is added to whole
+ * blocks, and a damaged padding is ERR_UNWRAP with the output wiped. */
+static void test_aes_cbc(void)
+{
+	size_t kl, il, pl, cl;
+	uint8_t *k = testlib_hex("2b7e151628aed2a6abf7158809cf4f3c", &kl);
+	uint8_t *iv = testlib_hex("000102030405060708090a0b0c0d0e0f", &il);
+	uint8_t *pt = testlib_hex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+				  "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710", &pl);
+	uint8_t *ct = testlib_hex("7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"
+				  "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7", &cl);
+	uint8_t out[96], back[96];
+	size_t n = 0, m = 0;
+	EXPECT_OK(keygen_aes_cbc_encrypt(k, kl, iv, false, pt, pl, out, sizeof out, &n));
+	CU_ASSERT(n == cl && memcmp(out, ct, cl) == 0);
+	EXPECT_OK(keygen_aes_cbc_decrypt(k, kl, iv, false, ct, cl, back, sizeof back, &m));
+	CU_ASSERT(m == pl && memcmp(back, pt, pl) == 0);
+	/* padded: the same blocks, then one block of sixteen 0x10 */
+	EXPECT_OK(keygen_aes_cbc_encrypt(k, kl, iv, true, pt, pl, out, sizeof out, &n));
+	CU_ASSERT(n == pl + 16 && memcmp(out, ct, cl) == 0);
+	EXPECT_OK(keygen_aes_cbc_decrypt(k, kl, iv, true, out, n, back, sizeof back, &m));
+	CU_ASSERT(m == pl && memcmp(back, pt, pl) == 0);
+	/* the unpadded ciphertext read as padded: its last byte is no padding */
+	EXPECT_ERR(keygen_aes_cbc_decrypt(k, kl, iv, true, ct, cl, back, sizeof back, &m), ERR_UNWRAP);
+	CU_ASSERT_EQUAL(m, 0);
+	uint8_t zero[64] = {0};
+	CU_ASSERT(memcmp(back, zero, sizeof zero) == 0);
+	/* sizes: partial blocks without padding, a short output, a bad key */
+	EXPECT_ERR(keygen_aes_cbc_encrypt(k, kl, iv, false, pt, 15, out, sizeof out, &n), ERR_INVALID_ARG);
+	EXPECT_ERR(keygen_aes_cbc_decrypt(k, kl, iv, true, ct, 15, back, sizeof back, &m), ERR_INVALID_ARG);
+	EXPECT_ERR(keygen_aes_cbc_encrypt(k, kl, iv, true, pt, pl, out, pl, &n), ERR_TOO_LARGE);
+	EXPECT_ERR(keygen_aes_cbc_encrypt(k, 15, iv, true, pt, pl, out, sizeof out, &n), ERR_INVALID_ARG);
+	free(k);
+	free(iv);
+	free(pt);
+	free(ct);
+}
+
 TEST_SUITE(keygen, suite_init, suite_clean, TEST(test_type_table), TEST(test_symmetric),
 	   TEST(test_every_key_pair), TEST(test_decode_rejects_junk),
-	   TEST(test_gate_refuses_keys), TEST(test_pct_break_latches_error), TEST(test_pct_owner))
+	   TEST(test_gate_refuses_keys), TEST(test_pct_break_latches_error), TEST(test_pct_owner),
+	   TEST(test_aes_cbc))

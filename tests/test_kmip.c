@@ -624,7 +624,8 @@ static void test_query(void)
 		process(q.e.buf, q.e.len, 1 << 20, &r);
 		const struct ttlv_item *pay = ttlv_find(item_n(&r, 0), KMIP_TAG_RESPONSE_PAYLOAD);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(pay);
-		/* the spec's order: Operations, then Vendor Identification, then RNGs */
+		/* the spec's order: Operations, Vendor Identification, Server
+		 * Information, then RNGs */
 		CU_ASSERT_EQUAL(pay->child->tag, KMIP_TAG_OPERATION);
 		const struct kmip_operation *ops;
 		size_t n = kmip_operations(&ops), want = 0;
@@ -643,7 +644,9 @@ static void test_query(void)
 			CU_ASSERT_EQUAL(ttlv_find(rng, KMIP_TAG_DRBG_ALGORITHM)->u, KMIP_DRBG_ALGORITHM_CTR);
 			CU_ASSERT_EQUAL(ttlv_int(ttlv_find(rng, KMIP_TAG_CRYPTOGRAPHIC_LENGTH)), 256);
 			CU_ASSERT_PTR_NOT_NULL(ttlv_find(pay, KMIP_TAG_CAPABILITY_INFORMATION));
-			CU_ASSERT(vi->next == rng);
+			/* Vendor Identification, Server Information, RNGs */
+			CU_ASSERT(vi->next != NULL && vi->next->tag == KMIP_TAG_SERVER_INFORMATION &&
+				  vi->next->next == rng);
 		}
 		resp_free(&r);
 		ttlv_enc_free(&q.e);

@@ -1063,7 +1063,7 @@ static const char *query_pool_text(char *buf, size_t len)
 	item_end(&q);
 	run(&q, &alice, &r);
 	const struct ttlv_item *si = ttlv_find(payload(nth(&r, 0)), KMIP_TAG_SERVER_INFORMATION);
-	const struct ttlv_item *t = ttlv_find(si, 0x540001u);
+	const struct ttlv_item *t = ttlv_find(si, 0x540002u);
 	buf[0] = '\0';
 	if (t != NULL && t->type == TTLV_TEXT && t->len < len) {
 		memcpy(buf, t->val, t->len);

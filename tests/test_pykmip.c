@@ -203,6 +203,40 @@ static void test_pykmip_objects_1_4(void)
 	run_objects("1.4");
 }
 
+/* Encrypt and Decrypt through ProxyKmipClient (tests/interop/
+ * pykmip_crypto.py): libmongocrypt's delegated CBC with a 16-byte IV,
+ * mongod's parameter-less Encrypt, a known answer against pyca's AES-CBC,
+ * a Pre-Active key refused, and a Query of every function that parses. */
+static void run_crypto(const char *version)
+{
+	struct run_result *res = calloc(1, sizeof *res);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+	const char *argv[] = {"/usr/bin/python3", testlib_path("tests/interop/pykmip_crypto.py"), conf, version,
+			      NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, res), 0);
+	if (res->status != 0)
+		fprintf(stderr, "\n  pykmip crypto %s: %s%s\n", version, res->out, res->err);
+	CU_ASSERT_EQUAL(res->status, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"delegated_iv_len\": 16"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"mongod_iv_len\": 16"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"given_iv_known_answer\": true"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"pre_active\": \"refused\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"query_all\": \"SUCCESS\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"crypto\": \"ok\""));
+	free(res);
+}
+
+static void test_pykmip_crypto_1_2(void)
+{
+	run_crypto("1.2");
+}
+
+static void test_pykmip_crypto_1_4(void)
+{
+	run_crypto("1.4");
+}
+
 TEST_SUITE(pykmip, suite_init, suite_clean, TEST(test_pykmip_1_2), TEST(test_pykmip_1_4),
 	   TEST(test_pykmip_keypair_1_2), TEST(test_pykmip_keypair_1_4), TEST(test_pykmip_attrs_1_2),
-	   TEST(test_pykmip_attrs_1_4), TEST(test_pykmip_objects_1_2), TEST(test_pykmip_objects_1_4))
+	   TEST(test_pykmip_attrs_1_4), TEST(test_pykmip_objects_1_2), TEST(test_pykmip_objects_1_4),
+	   TEST(test_pykmip_crypto_1_2), TEST(test_pykmip_crypto_1_4))

@@ -13,6 +13,9 @@
 
 /* ---- compiler helpers ------------------------------------------------- */
 
+/* fount's version: `fount --version`, the logs, KMIP Query Server Information */
+#define FOUNT_VERSION "0.1.0"
+
 #define MUST_CHECK __attribute__((warn_unused_result))
 #define NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
