@@ -82,6 +82,18 @@ static bool exists(const char *p)
 	return stat(p, &st) == 0;
 }
 
+/* half_pair says (in |why|) when one file of a certificate and its key
+ * exists without the other: neither is made nor used then, so a pair is
+ * never silently half replaced. */
+static bool half_pair(const char *cert, const char *key, char *why, size_t why_len)
+{
+	if (exists(cert) == exists(key))
+		return false;
+	snprintf(why, why_len, "%s exists but %s does not: remove the other one too to make a new pair",
+		 exists(cert) ? cert : key, exists(cert) ? key : cert);
+	return true;
+}
+
 static err_t mkdir_private(const char *d, char *why, size_t why_len)
 {
 	if (mkdir(d, 0700) == 0 || errno == EEXIST) {
@@ -227,6 +239,9 @@ err_t api_pki_init(const char *state_dir, const char *const *names, size_t n_nam
 	GUARD(mkdir_private(state_dir, why, why_len));
 	GUARD(mkdir_private(out->dir, why, why_len));
 	GUARD(mkdir_private(out->clients, why, why_len));
+	if (half_pair(out->ca_cert, out->ca_key, why, why_len) ||
+	    half_pair(out->server_cert, out->server_key, why, why_len))
+		return ERR_IO;
 	X509 *ca = NULL;
 	EVP_PKEY *ca_key = NULL;
 	err_t r;

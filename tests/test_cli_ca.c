@@ -170,5 +170,23 @@ static void test_usage(void)
 	CU_ASSERT_EQUAL(fount("tenant", "frob", NULL, NULL, NULL, NULL), 2);
 }
 
+/* A server certificate without its key (or the reverse) is neither used
+ * nor silently replaced: init names both files; removing both remakes the
+ * pair with the new names (README: adding a name vCenter dials). */
+static void test_half_pair(void)
+{
+	CU_ASSERT_EQUAL_FATAL(unlink(path("pki/server.pem")), 0);
+	CU_ASSERT_EQUAL(fount("ca", "init", "--host", "new.example.com", NULL, NULL), 1);
+	CU_ASSERT(one_line(res.err));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "server.key exists but"));
+	CU_ASSERT_EQUAL(mode_of(path("pki/server.pem")), -1);
+	CU_ASSERT_EQUAL_FATAL(unlink(path("pki/server.key")), 0);
+	CU_ASSERT_EQUAL(fount("ca", "init", "--host", "new.example.com", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(sh("openssl x509 -in '%s' -noout -ext subjectAltName | grep -q 'DNS:new.example.com' && "
+			   "openssl verify -purpose sslserver -CAfile '%s' '%s' >/dev/null",
+			   path("pki/server.pem"), path("pki/ca.pem"), path("pki/server.pem")),
+			0);
+}
+
 TEST_SUITE(cli_ca, suite_init, suite_clean, TEST(test_init_issue_verify), TEST(test_sign_csr),
-	   TEST(test_tenant_bind_and_list), TEST(test_usage))
+	   TEST(test_tenant_bind_and_list), TEST(test_usage), TEST(test_half_pair))
