@@ -45,32 +45,6 @@ struct params {
 	int32_t tag_len;     /* Tag Length, -1: not given */
 };
 
-/* uid_of reads the Unique Identifier, or takes the ID Placeholder when
- * there is none (§4.29: "If omitted, then the ID Placeholder value SHALL
- * be used"). */
-static bool uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[STORE_ID_MAX + 1],
-		   struct kmip_result *res)
-{
-	const struct ttlv_item *u = ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER);
-	if (u == NULL) {
-		if (rq->id_placeholder[0] == '\0') {
-			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
-				  "no Unique Identifier, and no earlier item of this batch set the ID Placeholder");
-			return false;
-		}
-		snprintf(out, STORE_ID_MAX + 1, "%s", rq->id_placeholder);
-		return true;
-	}
-	if (u->type != TTLV_TEXT || u->len == 0 || u->len > STORE_ID_MAX || ttlv_find_next(u) != NULL) {
-		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Unique Identifier must be one text of 1 to %d bytes",
-			  STORE_ID_MAX);
-		return false;
-	}
-	memcpy(out, u->val, u->len);
-	out[u->len] = '\0';
-	return true;
-}
-
 /* field finds the one |tag| of |type| in |s|; false (and |res| failed) for
  * another type or a repeat. *out is NULL when it is absent. */
 static bool field(const struct ttlv_item *s, uint32_t tag, uint8_t type, const struct ttlv_item **out,
@@ -255,7 +229,7 @@ static void run(bool encrypt, struct kmip_request *rq, const struct ttlv_item *p
 	char id[STORE_ID_MAX + 1];
 	struct params pr;
 	const struct ttlv_item *data, *ivn, *aad, *tag;
-	if (streaming(p, res) || !uid_of(rq, p, id, res) || !field(p, KMIP_TAG_DATA, TTLV_BYTES, &data, res) ||
+	if (streaming(p, res) || !kmip_uid_of(rq, p, id, res) || !field(p, KMIP_TAG_DATA, TTLV_BYTES, &data, res) ||
 	    !field(p, KMIP_TAG_IV_COUNTER_NONCE, TTLV_BYTES, &ivn, res) ||
 	    !field(p, KMIP_TAG_AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA, TTLV_BYTES, &aad, res) ||
 	    !field(p, KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG, TTLV_BYTES, &tag, res) ||

@@ -29,20 +29,15 @@ bool kmip_uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[KM
 		snprintf(out, STORE_ID_MAX + 1, "%s", rq->id_placeholder);
 		return true;
 	}
-	if (u->type != TTLV_TEXT || u->len == 0 || u->len > STORE_ID_MAX) {
-		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Unique Identifier must be text of 1 to %d bytes",
+	if (u->type != TTLV_TEXT || u->len == 0 || u->len > STORE_ID_MAX || memchr(u->val, '\0', u->len) != NULL ||
+	    ttlv_find_next(u) != NULL) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Unique Identifier must be one text of 1 to %d bytes",
 			  STORE_ID_MAX);
 		return false;
 	}
 	memcpy(out, u->val, u->len);
 	out[u->len] = '\0';
 	return true;
-}
-
-static bool uid_of(struct kmip_request *rq, const struct ttlv_item *p, char out[STORE_ID_MAX + 1],
-		   struct kmip_result *res)
-{
-	return kmip_uid_of(rq, p, out, res);
 }
 
 /* kmip_fail_err answers a failed operation-layer call in KMIP's terms. */
@@ -84,11 +79,6 @@ void kmip_fail_err(struct kmip_result *res, err_t r, const char *id)
 		kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "%s", err_str(r));
 		return;
 	}
-}
-
-static void fail_err(struct kmip_result *res, err_t r, const char *id)
-{
-	kmip_fail_err(res, r, id);
 }
 
 /* ---- template attributes --------------------------------------------------- */
@@ -681,12 +671,12 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 {
 	char id[STORE_ID_MAX + 1];
 	struct get_req g;
-	if (!uid_of(rq, p, id, res) || !parse_get(p, &g, res))
+	if (!kmip_uid_of(rq, p, id, res) || !parse_get(p, &g, res))
 		return;
 	struct store_object o;
 	err_t r = ops_get(rq->peer, id, &o);
 	if (r != ERR_OK) {
-		fail_err(res, r, id);
+		kmip_fail_err(res, r, id);
 		return;
 	}
 	uint8_t *m = NULL, *conv = NULL, *wrapped = NULL;
@@ -818,7 +808,7 @@ static void answer_uid(struct kmip_request *rq, struct ttlv_enc *out, struct kmi
 		       const char *id)
 {
 	if (r != ERR_OK) {
-		fail_err(res, r, id);
+		kmip_fail_err(res, r, id);
 		return;
 	}
 	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
@@ -831,7 +821,7 @@ void kmip_op_activate(struct kmip_request *rq, const struct ttlv_item *p, struct
 		      struct kmip_result *res)
 {
 	char id[STORE_ID_MAX + 1];
-	if (uid_of(rq, p, id, res))
+	if (kmip_uid_of(rq, p, id, res))
 		answer_uid(rq, out, res, ops_activate(rq->peer, id), id);
 }
 
@@ -839,7 +829,7 @@ void kmip_op_revoke(struct kmip_request *rq, const struct ttlv_item *p, struct t
 		    struct kmip_result *res)
 {
 	char id[STORE_ID_MAX + 1];
-	if (!uid_of(rq, p, id, res))
+	if (!kmip_uid_of(rq, p, id, res))
 		return;
 	const struct ttlv_item *rr = ttlv_find(p, KMIP_TAG_REVOCATION_REASON);
 	const struct ttlv_item *code = ttlv_find(rr, KMIP_TAG_REVOCATION_REASON_CODE);
@@ -856,7 +846,7 @@ void kmip_op_destroy(struct kmip_request *rq, const struct ttlv_item *p, struct 
 		     struct kmip_result *res)
 {
 	char id[STORE_ID_MAX + 1];
-	if (uid_of(rq, p, id, res))
+	if (kmip_uid_of(rq, p, id, res))
 		answer_uid(rq, out, res, ops_destroy(rq->peer, id), id);
 }
 
@@ -1015,7 +1005,7 @@ void kmip_op_locate(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	struct store_found f;
 	err_t r = ops_find(rq->peer, &q, &f);
 	if (r != ERR_OK) {
-		fail_err(res, r, "");
+		kmip_fail_err(res, r, "");
 		goto out;
 	}
 	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
