@@ -500,11 +500,22 @@ struct shared_case {
 	size_t len;
 };
 
+/* FOUNT_BENCH_KMIP_CASE=TEXT runs only the cases whose name has TEXT (and
+ * the Create a Get needs), for a profiler's run: perf record, strace -c. */
+static bool wanted(const char *name, enum job_kind kind)
+{
+	const char *only = getenv("FOUNT_BENCH_KMIP_CASE");
+	return only == NULL || strstr(name, only) != NULL ||
+	       (kind == JOB_CREATE && strstr("Get (of the created keys)", only) != NULL);
+}
+
 static void run_shared(const struct target *t, const char *server, const struct shared_case *cases, size_t n,
 		       struct idpool *pool, double s, double out[][2])
 {
 	static const int clients[] = {1, 16};
 	for (size_t i = 0; i < n; i++) {
+		if (!wanted(cases[i].name, cases[i].kind))
+			continue;
 		for (size_t c = 0; c < 2; c++) {
 			struct result r = load(t, cases[i].kind, cases[i].req, cases[i].len, pool, 2, clients[c], s);
 			print_row(cases[i].name, server, clients[c], r);
@@ -570,7 +581,7 @@ void bench_kmip(double seconds)
 		const size_t *len;
 	} ops[] = {{"RNG Retrieve 32 B", rng32, &l32}, {"RNG Retrieve 4 KiB", rng4k, &l4k}};
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
-		for (size_t c = 0; c < 2; c++)
+		for (size_t c = 0; c < 2 && wanted(ops[i].name, JOB_FIXED); c++)
 			print_row(ops[i].name, "fount",  clients[c],
 				  load(&fount, JOB_FIXED, ops[i].req, *ops[i].len, NULL, 4, clients[c], s));
 	const struct shared_case shared[] = {
@@ -587,7 +598,7 @@ void bench_kmip(double seconds)
 	printf("%-28s store: %llu writes in %llu commits (%.1f per commit; Get records each access)\n", "",
 	       (unsigned long long)reqs, (unsigned long long)commits, commits ? (double)reqs / (double)commits : 0.0);
 	uint16_t pport = 0;
-	pid_t pyk = start_pykmip(dir, &pki, &pport);
+	pid_t pyk = getenv("FOUNT_BENCH_KMIP_CASE") == NULL ? start_pykmip(dir, &pki, &pport) : -1;
 	if (pyk > 0) {
 		struct target peer = {.port = pport, .ca = pki.ca_cert, .cert = cert, .key = key};
 		run_shared(&peer, "pykmip", shared, ARRAY_SIZE(shared), &pool_peer, s, r_peer);
@@ -610,8 +621,9 @@ void bench_kmip(double seconds)
 		const char *name;
 	} vs[] = {{TLS1_3_VERSION, "TLS 1.3 (resumed: ticket)"}, {TLS1_2_VERSION, "TLS 1.2 (resumed: session id)"}};
 	for (size_t i = 0; i < ARRAY_SIZE(vs); i++) {
-		double full = handshakes(&fount, vs[i].v, false, s, rng32, l32);
-		double resumed = handshakes(&fount, vs[i].v, true, s, rng32, l32);
+		double full = wanted("new connections full", JOB_FIXED) ? handshakes(&fount, vs[i].v, false, s, rng32, l32) : 0;
+		double resumed = wanted("new connections resumed", JOB_FIXED) ? handshakes(&fount, vs[i].v, true, s, rng32, l32)
+									     : 0;
 		printf("  %-36s full %6.0f   resumed %6.0f   (%.1fx)\n", vs[i].name, full, resumed,
 		       full > 0 ? resumed / full : 0);
 	}
