@@ -125,6 +125,7 @@ struct req {
 	void *ctx;
 	err_t result;
 	bool done;
+	pthread_cond_t cv; /* its caller waits on it, under the queue's lock */
 	struct req *next;
 };
 
@@ -142,7 +143,7 @@ struct store_backend {
 	pthread_cond_t rcv;
 
 	pthread_mutex_t mu;     /* the queue and the stats */
-	pthread_cond_t work, done;
+	pthread_cond_t work;
 	struct req *head, *tail;
 	size_t queued;
 	bool stopping, thread_started;
@@ -651,14 +652,16 @@ static void *writer_main(void *arg)
 
 		run_batch(b, list, n);
 
+		/* each caller is woken alone (a broadcast to every waiter
+		 * would wake the ones still queued for the next batch too) */
 		pthread_mutex_lock(&b->mu);
 		for (struct req *q = list; q != NULL;) {
 			struct req *nx = q->next;
 			q->done = true; /* q may be gone once its caller sees this */
+			pthread_cond_signal(&q->cv);
 			q = nx;
 		}
 		b->stats.requests += n;
-		pthread_cond_broadcast(&b->done);
 	}
 	pthread_mutex_unlock(&b->mu);
 	return NULL;
@@ -666,10 +669,12 @@ static void *writer_main(void *arg)
 
 static err_t sq_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
 {
-	struct req q = {fn, ctx, ERR_INTERNAL, false, NULL};
+	struct req q = {.fn = fn, .ctx = ctx, .result = ERR_INTERNAL};
+	pthread_cond_init(&q.cv, NULL);
 	pthread_mutex_lock(&b->mu);
 	if (b->stopping) {
 		pthread_mutex_unlock(&b->mu);
+		pthread_cond_destroy(&q.cv);
 		return ERR_USAGE;
 	}
 	if (b->tail != NULL)
@@ -680,8 +685,9 @@ static err_t sq_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
 	b->queued++;
 	pthread_cond_signal(&b->work);
 	while (!q.done)
-		pthread_cond_wait(&b->done, &b->mu);
+		pthread_cond_wait(&q.cv, &b->mu);
 	pthread_mutex_unlock(&b->mu);
+	pthread_cond_destroy(&q.cv);
 	return q.result;
 }
 
@@ -779,7 +785,6 @@ static void sq_close(struct store_backend *b)
 	pthread_mutex_destroy(&b->mu);
 	pthread_mutex_destroy(&b->rmu);
 	pthread_cond_destroy(&b->work);
-	pthread_cond_destroy(&b->done);
 	pthread_cond_destroy(&b->rcv);
 	free(b);
 }
@@ -797,7 +802,6 @@ static err_t sq_open(const char *path, const struct store_backend_params *p,
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_mutex_init(&b->rmu, NULL);
 	pthread_cond_init(&b->work, NULL);
-	pthread_cond_init(&b->done, NULL);
 	pthread_cond_init(&b->rcv, NULL);
 	err_t r = conn_open(&b->w, path, false, errbuf, errlen);
 	if (r == ERR_OK)
