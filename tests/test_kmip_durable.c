@@ -23,8 +23,10 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "api/api.h"
 #include "api/internal.h"
 #include "store/store.h"
 #include "tests/helpers.h"
@@ -60,6 +62,9 @@ struct pending {
 static struct pending inflight[CLIENTS * MAX_ROUNDS];
 static size_t n_inflight;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+/* one client context for the suite: freeing a context makes the sessions
+ * it cached unresumable (SSL_CTX_free flushes its cache) */
+static SSL_CTX *client_ctx;
 
 static unsigned free_port(void)
 {
@@ -104,7 +109,17 @@ static int suite_init(void)
 	snprintf(cert, sizeof cert, "%s/state/pki/clients/default.pem", dir);
 	snprintf(key, sizeof key, "%s/state/pki/clients/default.key", dir);
 	signal(SIGPIPE, SIG_IGN);
-	return spawn() ? 0 : -1;
+	if (!spawn())
+		return -1;
+	/* the PKI exists once the server has started */
+	client_ctx = SSL_CTX_new(TLS_client_method());
+	if (client_ctx == NULL || SSL_CTX_load_verify_file(client_ctx, ca) != 1 ||
+	    SSL_CTX_use_certificate_file(client_ctx, cert, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(client_ctx, key, SSL_FILETYPE_PEM) != 1)
+		return -1;
+	SSL_CTX_set_verify(client_ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_session_cache_mode(client_ctx, SSL_SESS_CACHE_CLIENT);
+	return 0;
 }
 
 static int suite_clean(void)
@@ -114,6 +129,8 @@ static int suite_clean(void)
 		waitpid(serve_pid, NULL, 0);
 		serve_pid = -1;
 	}
+	SSL_CTX_free(client_ctx);
+	client_ctx = NULL;
 	testlib_tmpdir_remove(dir);
 	return 0;
 }
@@ -127,16 +144,18 @@ struct client {
 	uint8_t buf[1 << 16];
 };
 
+static bool client_open_resuming(struct client *c, SSL_SESSION *resume);
 static bool client_open(struct client *c)
+{
+	return client_open_resuming(c, NULL);
+}
+
+/* client_open_resuming connects, offering |resume| (or a full handshake) */
+static bool client_open_resuming(struct client *c, SSL_SESSION *resume)
 {
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
-	c->ctx = SSL_CTX_new(TLS_client_method());
-	if (c->ctx == NULL || SSL_CTX_load_verify_file(c->ctx, ca) != 1 ||
-	    SSL_CTX_use_certificate_file(c->ctx, cert, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1)
-		return false;
-	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	c->ctx = client_ctx;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -147,13 +166,18 @@ static bool client_open(struct client *c)
 	struct timeval tv = {5, 0}; /* a dead server must not hang the test */
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	c->ssl = SSL_new(c->ctx);
+	if (c->ssl != NULL && resume != NULL)
+		SSL_set_session(c->ssl, resume);
 	return c->ssl != NULL && SSL_set_fd(c->ssl, c->fd) == 1 && SSL_connect(c->ssl) == 1;
 }
 
 static void client_close(struct client *c)
 {
+	/* a session closed without close_notify is not resumable (OpenSSL's
+	 * ssl_clear_bad_session) */
+	if (c->ssl != NULL && SSL_is_init_finished(c->ssl))
+		(void)SSL_shutdown(c->ssl);
 	SSL_free(c->ssl);
-	SSL_CTX_free(c->ctx);
 	if (c->fd >= 0)
 		close(c->fd);
 	ERR_clear_error();
@@ -553,4 +577,62 @@ static void test_refusal_seen(void)
 	free(c);
 }
 
-TEST_SUITE(kmip_durable, suite_init, suite_clean, TEST(test_refusal_seen), TEST(test_kill9_rounds))
+/* A resumed session keeps the tenant the full handshake mapped: with an
+ * issuer-cn binding (api/auth.c) the tenant comes from the CA's
+ * fingerprint, and a resumed handshake sends no chain, so the server keeps
+ * the verified identity in the session (api/kmip_server.c). Without it the
+ * resumed client would be tenant "default" (its CN) and its own key "not
+ * found". Runs last: it binds the suite's client to another tenant. */
+static void test_resumed_keeps_tenant(void)
+{
+	FILE *f = fopen(ca, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	X509 *cax = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cax);
+	uint8_t fp[32];
+	unsigned fl = 0;
+	CU_ASSERT_FATAL(X509_digest(cax, EVP_sha256(), fp, &fl) == 1 && fl == 32);
+	X509_free(cax);
+	char line[256], path[128];
+	CU_ASSERT_EQUAL_FATAL(api_tenant_binding_line("issuer-cn", fp, "default", "bound", line, sizeof line), ERR_OK);
+	snprintf(path, sizeof path, "%s/state/tenants", dir);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(line, f);
+	fclose(f);
+
+	struct client *c = malloc(sizeof *c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	char id[STORE_ID_MAX + 1];
+	uint8_t k1[32], k2[32];
+	/* full handshake: tenant "bound" creates a key */
+	CU_ASSERT_FATAL(client_open(c));
+	CU_ASSERT_EQUAL_FATAL(create(c, "dur-bound", id), OK);
+	CU_ASSERT_EQUAL_FATAL(get(c, id, k1), OK); /* also reads TLS 1.3's ticket */
+	SSL_SESSION *sess = SSL_get1_session(c->ssl);
+	client_close(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sess);
+	for (int round = 0; round < 2; round++) {
+		CU_ASSERT_FATAL(client_open_resuming(c, sess));
+		CU_ASSERT_EQUAL(SSL_session_reused(c->ssl), 1);
+		CU_ASSERT_EQUAL(get(c, id, k2), OK);
+		CU_ASSERT_EQUAL(memcmp(k1, k2, 32), 0);
+		SSL_SESSION_free(sess);
+		sess = SSL_get1_session(c->ssl); /* stateful TLS 1.3 tickets are used once */
+		client_close(c);
+	}
+	/* the control: the same client as tenant "default" does not see it */
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("# no bindings\n", f);
+	fclose(f);
+	CU_ASSERT_FATAL(client_open(c));
+	CU_ASSERT_EQUAL(get(c, id, k2), REFUSED);
+	client_close(c);
+	SSL_SESSION_free(sess);
+	free(c);
+}
+
+TEST_SUITE(kmip_durable, suite_init, suite_clean, TEST(test_refusal_seen), TEST(test_kill9_rounds),
+	   TEST(test_resumed_keeps_tenant))
