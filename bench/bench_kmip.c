@@ -234,6 +234,16 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
+/* cpu_s: this process's CPU time (server and generator together), which
+ * other loads on the machine disturb less than the wall clock does */
+static double cpu_s(void)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 + (double)u.ru_stime.tv_sec +
+	       (double)u.ru_stime.tv_usec / 1e6;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -241,7 +251,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 struct result {
-	double ops_s, p50_us, p99_us;
+	double ops_s, p50_us, p99_us, cpu_us;
 	uint64_t errors;
 };
 
@@ -254,6 +264,7 @@ static struct result load(const struct target *t, enum job_kind kind, const uint
 	double *all = malloc(sizeof(double) * MAX_SAMPLES * (size_t)clients);
 	if (all == NULL)
 		return r;
+	double cpu0 = cpu_s();
 	for (int i = 0; i < clients; i++) {
 		jobs[i] = (struct job){.t = t, .kind = kind, .req = req, .req_len = len, .pool = pool,
 				       .index = (unsigned)i, .clients = (unsigned)clients, .minor = minor,
@@ -269,6 +280,7 @@ static struct result load(const struct target *t, enum job_kind kind, const uint
 		memmove(all + n, jobs[i].lat_us, jobs[i].n_lat * sizeof(double));
 		n += jobs[i].n_lat;
 	}
+	r.cpu_us = ops > 0 ? (cpu_s() - cpu0) * 1e6 / (double)ops : 0;
 	qsort(all, n, sizeof(double), cmp_double);
 	r.ops_s = (double)ops / seconds;
 	r.p50_us = n > 0 ? all[n / 2] : 0;
@@ -279,16 +291,6 @@ static struct result load(const struct target *t, enum job_kind kind, const uint
 
 /* handshakes: new connections per second, each a full handshake or a
  * resumption of the first session, one request each */
-/* cpu_s: this process's CPU time (server and generator together), which
- * other loads on the machine disturb less than the wall clock does */
-static double cpu_s(void)
-{
-	struct rusage u;
-	getrusage(RUSAGE_SELF, &u);
-	return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 + (double)u.ru_stime.tv_sec +
-	       (double)u.ru_stime.tv_usec / 1e6;
-}
-
 static double handshakes(const struct target *t, int version, bool resume, double seconds, const uint8_t *req,
 			 size_t len, double *cpu_us)
 {
@@ -497,10 +499,15 @@ static pid_t start_pykmip(const char *dir, const struct api_pki *pki, uint16_t *
 	return -1;
 }
 
+/* CPU per operation: this process's, i.e. fount's and the generator's
+ * for fount; only the generator's for pykmip-server (not shown) */
 static void print_row(const char *name, const char *server, int clients, struct result r)
 {
-	printf("%-28s %-8s %7d %12.0f %10.3f %10.3f%s\n", name, server, clients, r.ops_s, r.p50_us / 1000,
-	       r.p99_us / 1000, r.errors ? "  (errors)" : "");
+	char cpu[32] = "-";
+	if (strcmp(server, "fount") == 0)
+		snprintf(cpu, sizeof cpu, "%.0f", r.cpu_us);
+	printf("%-28s %-8s %7d %12.0f %10.3f %10.3f %8s%s\n", name, server, clients, r.ops_s, r.p50_us / 1000,
+	       r.p99_us / 1000, cpu, r.errors ? "  (errors)" : "");
 }
 
 /* The cases both servers run: the same requests at KMIP 1.2 (PyKMIP's
@@ -585,7 +592,8 @@ void bench_kmip(double seconds)
 	pthread_mutex_init(&pool_peer.mu, NULL);
 
 	printf("KMIP over mutual TLS on loopback (%.1f s per case; generator and server on the same 2 cores)\n", s);
-	printf("%-28s %-8s %7s %12s %10s %10s\n", "operation", "server", "clients", "ops/s", "p50 ms", "p99 ms");
+	printf("%-28s %-8s %7s %12s %10s %10s %8s\n", "operation", "server", "clients", "ops/s", "p50 ms", "p99 ms",
+	       "CPU us");
 	static const int clients[] = {1, 16};
 	const struct {
 		const char *name;
