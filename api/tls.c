@@ -178,6 +178,9 @@ err_t tls_server_ctx(const struct tls_server_options *o, SSL_CTX **out, char *wh
 	 * that certificate again (OpenSSL 3.0's d2i_SSL_SESSION through its
 	 * key decoders) cost about a third of a resumed handshake's CPU. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	/* one TLS 1.3 ticket per handshake (OpenSSL sends two after a full
+	 * one): each is an entry in the cache below */
+	SSL_CTX_set_num_tickets(ctx, 1);
 	static const unsigned char sid_ctx[] = "fount-kmip";
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
