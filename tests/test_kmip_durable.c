@@ -577,6 +577,63 @@ static void test_refusal_seen(void)
 	free(c);
 }
 
+/* A 1 MiB RNG Retrieve (KMIP 1.4 §4.35, the largest fount answers) comes
+ * back whole to a client that reads slowly: the listener's sockets are
+ * non-blocking, so the response is written in pieces as the socket drains
+ * (poll for POLLOUT under the message deadline), and a second connection
+ * is served meanwhile. */
+static void test_large_response_to_slow_reader(void)
+{
+	enum { N = 8 }; /* 8 MiB of answers: more than loopback's socket buffers */
+	struct client *c = malloc(sizeof *c), *other = malloc(sizeof *other);
+	CU_ASSERT_FATAL(c != NULL && other != NULL);
+	CU_ASSERT_FATAL(client_open(c));
+	for (int i = 0; i < N; i++) { /* pipelined: the server answers them in turn */
+		struct ttlv_enc e;
+		begin(&e, KMIP_OPERATION_RNG_RETRIEVE);
+		ttlv_enc_int(&e, KMIP_TAG_DATA_LENGTH, 1 << 20);
+		end(&e);
+		CU_ASSERT_FATAL(ttlv_enc_finish(&e) == ERR_OK);
+		CU_ASSERT_FATAL(SSL_write(c->ssl, e.buf, (int)e.len) == (int)e.len);
+		ttlv_enc_free(&e);
+	}
+	/* while the server waits for this client to drain, another is served */
+	struct timespec ts = {0, 200 * 1000000L};
+	nanosleep(&ts, NULL);
+	char id[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(client_open(other));
+	CU_ASSERT_EQUAL(create(other, "dur-meanwhile", id), OK);
+	client_close(other);
+	size_t cap = (2u << 20);
+	uint8_t *buf = malloc(cap);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	int whole = 0;
+	for (int i = 0; i < N; i++) {
+		size_t len = 0, got = TTLV_HEADER_LEN;
+		if (!read_n(c, buf, TTLV_HEADER_LEN) || ttlv_frame_len(buf, cap, &len) != ERR_OK)
+			break;
+		while (got < len) {
+			size_t chunk = len - got < 65536 ? len - got : 65536;
+			if (!read_n(c, buf + got, chunk))
+				break;
+			got += chunk;
+			struct timespec pause = {0, 1000000L}; /* a slow reader */
+			nanosleep(&pause, NULL);
+		}
+		struct ttlv_doc d;
+		if (got != len || ttlv_decode(&d, buf, len) != ERR_OK)
+			break;
+		const struct ttlv_item *data = ttlv_find(payload(&d), KMIP_TAG_DATA);
+		whole += data != NULL && data->type == TTLV_BYTES && data->len == (1u << 20);
+		ttlv_doc_free(&d);
+	}
+	CU_ASSERT_EQUAL(whole, N);
+	free(buf);
+	client_close(c);
+	free(c);
+	free(other);
+}
+
 /* A resumed session keeps the tenant the full handshake mapped: with an
  * issuer-cn binding (api/auth.c) the tenant comes from the CA's
  * fingerprint, and a resumed handshake sends no chain, so the server keeps
@@ -634,5 +691,5 @@ static void test_resumed_keeps_tenant(void)
 	free(c);
 }
 
-TEST_SUITE(kmip_durable, suite_init, suite_clean, TEST(test_refusal_seen), TEST(test_kill9_rounds),
-	   TEST(test_resumed_keeps_tenant))
+TEST_SUITE(kmip_durable, suite_init, suite_clean, TEST(test_refusal_seen), TEST(test_large_response_to_slow_reader),
+	   TEST(test_kill9_rounds), TEST(test_resumed_keeps_tenant))
