@@ -150,12 +150,19 @@ static bool client_open(struct client *c)
 	return client_open_resuming(c, NULL);
 }
 
+static bool client_open_ctx(struct client *c, SSL_CTX *ctx, SSL_SESSION *resume);
+
 /* client_open_resuming connects, offering |resume| (or a full handshake) */
 static bool client_open_resuming(struct client *c, SSL_SESSION *resume)
 {
+	return client_open_ctx(c, client_ctx, resume);
+}
+
+static bool client_open_ctx(struct client *c, SSL_CTX *ctx, SSL_SESSION *resume)
+{
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
-	c->ctx = client_ctx;
+	c->ctx = ctx;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -663,21 +670,41 @@ static void test_resumed_keeps_tenant(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	char id[STORE_ID_MAX + 1];
 	uint8_t k1[32], k2[32];
-	/* full handshake: tenant "bound" creates a key */
-	CU_ASSERT_FATAL(client_open(c));
-	CU_ASSERT_EQUAL_FATAL(create(c, "dur-bound", id), OK);
-	CU_ASSERT_EQUAL_FATAL(get(c, id, k1), OK); /* also reads TLS 1.3's ticket */
-	SSL_SESSION *sess = SSL_get1_session(c->ssl);
-	client_close(c);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(sess);
-	for (int round = 0; round < 2; round++) {
-		CU_ASSERT_FATAL(client_open_resuming(c, sess));
-		CU_ASSERT_EQUAL(SSL_session_reused(c->ssl), 1);
-		CU_ASSERT_EQUAL(get(c, id, k2), OK);
-		CU_ASSERT_EQUAL(memcmp(k1, k2, 32), 0);
-		SSL_SESSION_free(sess);
-		sess = SSL_get1_session(c->ssl); /* stateful TLS 1.3 tickets are used once */
+	/* TLS 1.3 (a stateful ticket) and TLS 1.2 (the session id) */
+	static const int versions[] = {0, TLS1_2_VERSION};
+	for (size_t v = 0; v < ARRAY_SIZE(versions); v++) {
+		SSL_CTX *ctx = client_ctx;
+		if (versions[v] != 0) {
+			ctx = SSL_CTX_new(TLS_client_method());
+			CU_ASSERT_FATAL(ctx != NULL && SSL_CTX_load_verify_file(ctx, ca) == 1 &&
+					SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM) == 1 &&
+					SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1);
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+			SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+			SSL_CTX_set_max_proto_version(ctx, versions[v]);
+		}
+		/* full handshake: tenant "bound" creates a key */
+		CU_ASSERT_FATAL(client_open_ctx(c, ctx, NULL));
+		char name[32];
+		snprintf(name, sizeof name, "dur-bound-%zu", v);
+		CU_ASSERT_EQUAL_FATAL(create(c, name, id), OK);
+		CU_ASSERT_EQUAL_FATAL(get(c, id, k1), OK); /* also reads TLS 1.3's ticket */
+		SSL_SESSION *sess = SSL_get1_session(c->ssl);
 		client_close(c);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(sess);
+		for (int round = 0; round < 2; round++) {
+			CU_ASSERT_FATAL(client_open_ctx(c, ctx, sess));
+			CU_ASSERT_EQUAL(SSL_session_reused(c->ssl), 1);
+			CU_ASSERT_EQUAL(SSL_version(c->ssl), versions[v] != 0 ? versions[v] : TLS1_3_VERSION);
+			CU_ASSERT_EQUAL(get(c, id, k2), OK);
+			CU_ASSERT_EQUAL(memcmp(k1, k2, 32), 0);
+			SSL_SESSION_free(sess);
+			sess = SSL_get1_session(c->ssl); /* stateful TLS 1.3 tickets are used once */
+			client_close(c);
+		}
+		SSL_SESSION_free(sess);
+		if (ctx != client_ctx)
+			SSL_CTX_free(ctx);
 	}
 	/* the control: the same client as tenant "default" does not see it */
 	f = fopen(path, "w");
@@ -687,7 +714,6 @@ static void test_resumed_keeps_tenant(void)
 	CU_ASSERT_FATAL(client_open(c));
 	CU_ASSERT_EQUAL(get(c, id, k2), REFUSED);
 	client_close(c);
-	SSL_SESSION_free(sess);
 	free(c);
 }
 
