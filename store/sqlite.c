@@ -223,12 +223,8 @@ static err_t conn_open(struct conn *c, const char *path, bool reader, char *errb
 		}
 		sqlite3_finalize(st);
 	}
-	/* readers map the database file: a read transaction after any commit
-	 * starts with an empty page cache (WAL mode resets it), and without
-	 * the map every page of every lookup is a pread(2); pages still in the
-	 * WAL are read from it as before. Writes never go through the map. */
 	if (rc == SQLITE_OK && reader)
-		rc = exec(c, "PRAGMA query_only=ON; PRAGMA mmap_size=1073741824;");
+		rc = exec(c, "PRAGMA query_only=ON");
 	if (rc != SQLITE_OK) {
 		snprintf(errbuf, errlen, "store: %s: cannot set WAL mode and synchronous=FULL: %s",
 			 path, sqlite3_errmsg(c->db));
