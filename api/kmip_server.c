@@ -19,7 +19,6 @@
  * handshake is logged at info level and costs only its own thread. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -246,12 +245,12 @@ static void conn_remove(struct conn *c)
 
 /* remember_identity is the client-certificate check (X509_verify_cert,
  * with tls.c's pins callback) that also keeps the verified identity in the
- * TLS session (SSL_SESSION_set1_ticket_appdata): it travels inside a TLS
- * 1.3 or 1.2 ticket, encrypted and authenticated under the server's ticket
- * key, and stays in the server's cache for a resumption by id. A resumed
+ * TLS session (SSL_SESSION_set1_ticket_appdata), which stays in the
+ * server's session cache (tls.c: TLS 1.2 session ids, TLS 1.3 stateful
+ * tickets; OpenSSL copies it into each ticket's session). A resumed
  * handshake sends no certificate chain, so without it the issuer (and an
- * issuer-cn binding) would be lost and the client's certificate hashed
- * again. */
+ * issuer-cn binding) would be lost, the client mapped to its CN's tenant,
+ * and its certificate hashed again. */
 static int remember_identity(X509_STORE_CTX *x, void *arg)
 {
 	(void)arg;
@@ -264,8 +263,8 @@ static int remember_identity(X509_STORE_CTX *x, void *arg)
 	X509 *issuer = chain != NULL && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
 	SSL_SESSION *sess = ssl != NULL ? SSL_get_session(ssl) : NULL;
 	uint8_t id[IDENT_LEN] = {0};
-	/* on any failure nothing is kept and conn_main identifies the client
-	 * from its certificate */
+	/* on any failure nothing is kept and identify() works from the
+	 * certificates */
 	if (leaf != NULL && sess != NULL && keygen_cert_sha256(leaf, id + 1) == ERR_OK) {
 		if (issuer != NULL && keygen_cert_sha256(issuer, id + 1 + 32) == ERR_OK)
 			id[0] = 1;

@@ -176,7 +176,7 @@ err_t tls_server_ctx(const struct tls_server_options *o, SSL_CTX **out, char *wh
 	 * SSL_CTX_set_options(3)) and TLS 1.2 resume by id. A stateless ticket
 	 * holds the whole session, client certificate included, and decoding
 	 * that certificate again (OpenSSL 3.0's d2i_SSL_SESSION through its
-	 * key decoders) cost about a third of a resumed handshake's CPU. */
+	 * key decoders) cost about a third of the server's CPU in a resumption. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	/* one TLS 1.3 ticket per handshake (OpenSSL sends two after a full
 	 * one): each is an entry in the cache below */
