@@ -254,11 +254,20 @@ static bool is_admin(const struct auth *a, const char *tenant)
 
 err_t auth_identify(struct auth *a, struct x509_st *leaf, struct x509_st *issuer, struct kmip_peer *out)
 {
-	memset(out, 0, sizeof *out);
 	ENSURE(leaf != NULL, ERR_INVALID_ARG);
-	GUARD(keygen_cert_sha256(leaf, out->cert_sha256));
-	uint8_t issuer_fp[32] = {0};
+	uint8_t fp[32], issuer_fp[32];
+	GUARD(keygen_cert_sha256(leaf, fp));
 	bool have_issuer = issuer != NULL && keygen_cert_sha256(issuer, issuer_fp) == ERR_OK;
+	return auth_identify_fp(a, leaf, fp, have_issuer ? issuer_fp : NULL, out);
+}
+
+err_t auth_identify_fp(struct auth *a, struct x509_st *leaf, const uint8_t leaf_fp[32], const uint8_t *issuer_fp,
+		       struct kmip_peer *out)
+{
+	memset(out, 0, sizeof *out);
+	ENSURE(leaf != NULL && leaf_fp != NULL, ERR_INVALID_ARG);
+	memcpy(out->cert_sha256, leaf_fp, 32);
+	bool have_issuer = issuer_fp != NULL;
 	char cn[65] = "";
 	int cn_len = X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof cn);
 

@@ -23,6 +23,13 @@ void auth_free(struct auth *a);
 err_t auth_identify(struct auth *a, struct x509_st *leaf, struct x509_st *issuer,
 		    struct kmip_peer *out) MUST_CHECK;
 
+/* auth_identify_fp is auth_identify with the fingerprints already known:
+ * |leaf_fp| the SHA-256 of |leaf| (which gives the CN), |issuer_fp| that of
+ * the issuing CA certificate or NULL. A resumed TLS session carries no
+ * chain: the listener keeps both fingerprints in the session. */
+err_t auth_identify_fp(struct auth *a, struct x509_st *leaf, const uint8_t leaf_fp[32], const uint8_t *issuer_fp,
+		       struct kmip_peer *out) MUST_CHECK;
+
 /* auth_tenant_valid: 1 to AUTH_TENANT_MAX bytes, no control characters. */
 bool auth_tenant_valid(const char *t, size_t len);
 

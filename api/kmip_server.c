@@ -1,5 +1,12 @@
 /* api/kmip_server.c — the KMIP listener: TCP, mutual TLS (api/tls.c), one
  * thread per connection, messages framed by their 8-byte TTLV header.
+ * A thread whose connection ended waits a while for the next one (up to
+ * IDLE_THREADS of them), so a client that opens a connection per operation
+ * (vCenter, and every resumed session) costs no thread creation.
+ *
+ * Sockets are non-blocking: every wait is a poll() bounded by the
+ * deadline that applies (handshake, idle, message), with no per-request
+ * socket options.
  *
  * A client that is slow, silent or hostile costs one connection thread
  * and nothing else: the number of connections is capped (more are closed
@@ -33,6 +40,7 @@
 #include "api/auth.h"
 #include "api/internal.h"
 #include "api/tls.h"
+#include "keygen/keygen.h"
 
 #define DEFAULT_MAX_MESSAGE (1u << 20)
 #define DEFAULT_MAX_CONNECTIONS 256
@@ -40,12 +48,18 @@
  * to 1 MiB, Get of a large certificate. */
 #define MAX_RESPONSE ((size_t)2 << 20)
 #define THREAD_STACK (256 * 1024)
+#define IDLE_THREADS 32           /* threads kept waiting for a connection */
+#define IDLE_THREAD_SECONDS 30    /* how long one waits before it ends */
+/* the identity the handshake verified, kept in the TLS session: a flag
+ * (issuer known), the client certificate's SHA-256, its issuer's */
+#define IDENT_LEN (1 + 32 + 32)
 
 struct conn {
 	struct api_kmip *srv;
 	int fd;
 	char addr[64];
 	struct conn *prev, *next; /* in srv->conns, under srv->lock */
+	struct conn *next_pending; /* in srv->pending, under srv->lock */
 };
 
 struct api_kmip {
@@ -61,26 +75,21 @@ struct api_kmip {
 	atomic_bool stopping;
 
 	pthread_mutex_t lock;
-	pthread_cond_t idle; /* signalled when the last connection ends */
+	pthread_cond_t idle; /* signalled when the last connection or thread ends */
 	struct conn *conns;
 	unsigned active;
+	pthread_cond_t work;            /* a connection for an idle thread */
+	struct conn *pending;           /* accepted, waiting for an idle thread */
+	unsigned n_pending, idle_threads, threads;
 
 	atomic_uint_fast64_t n_connections, n_handshakes_failed, n_refused_busy, n_requests, n_timeouts;
 };
 
-static void set_timeout(int fd, int opt, unsigned ms)
+/* wait_fd polls |c|'s socket for |events| up to |ms|. Returns 1 ready, 0
+ * timed out, -1 error or stop. */
+static int wait_fd(struct conn *c, short events, unsigned ms)
 {
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-	(void)setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv);
-}
-
-/* wait_readable waits until |fd| (or OpenSSL's buffer) has data, up to
- * |ms|. Returns 1 readable, 0 timed out, -1 error or stop. */
-static int wait_readable(struct conn *c, SSL *ssl, unsigned ms)
-{
-	if (SSL_pending(ssl) > 0)
-		return 1;
-	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	struct pollfd p = {.fd = c->fd, .events = events};
 	for (;;) {
 		int k = poll(&p, 1, (int)ms);
 		if (k < 0 && errno == EINTR)
@@ -91,56 +100,74 @@ static int wait_readable(struct conn *c, SSL *ssl, unsigned ms)
 	}
 }
 
+/* wait_readable waits until |fd| (or OpenSSL's buffer, read ahead
+ * included) has data, up to |ms|. Returns 1 readable, 0 timed out, -1
+ * error or stop. */
+static int wait_readable(struct conn *c, SSL *ssl, unsigned ms)
+{
+	if (SSL_has_pending(ssl))
+		return 1;
+	return wait_fd(c, POLLIN, ms);
+}
+
+/* wait_want waits for what the failed TLS call |k| wants, until |deadline|:
+ * 1 go on, 0 timed out, -1 failed. */
+static int wait_want(struct conn *c, SSL *ssl, int k, uint64_t deadline)
+{
+	int e = SSL_get_error(ssl, k);
+	short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+	if (ev == 0)
+		return -1;
+	uint64_t now = now_ns();
+	if (now >= deadline)
+		return 0;
+	return wait_fd(c, ev, (unsigned)((deadline - now) / 1000000u) + 1);
+}
+
 /* read_full reads exactly |n| bytes before |deadline| (now_ns() clock). */
 static bool read_full(struct conn *c, SSL *ssl, uint8_t *buf, size_t n, uint64_t deadline, bool *timed_out)
 {
 	size_t got = 0;
 	while (got < n) {
-		uint64_t now = now_ns();
-		if (now >= deadline) {
-			*timed_out = true;
-			return false;
+		size_t chunk = n - got > INT32_MAX ? INT32_MAX : n - got;
+		int k = SSL_read(ssl, buf + got, (int)chunk);
+		if (k > 0) {
+			got += (size_t)k;
+			continue;
 		}
-		unsigned left_ms = (unsigned)((deadline - now) / 1000000u) + 1;
-		int w = wait_readable(c, ssl, left_ms);
+		int w = wait_want(c, ssl, k, deadline);
 		if (w <= 0) {
 			*timed_out = w == 0;
 			return false;
 		}
-		size_t chunk = n - got > INT32_MAX ? INT32_MAX : n - got;
-		set_timeout(c->fd, SO_RCVTIMEO, left_ms);
-		int k = SSL_read(ssl, buf + got, (int)chunk);
-		if (k <= 0) {
-			int e = SSL_get_error(ssl, k);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-				continue;
-			return false;
-		}
-		got += (size_t)k;
 	}
 	return true;
 }
 
-static bool write_full(SSL *ssl, const uint8_t *buf, size_t n)
+static bool write_full(struct conn *c, SSL *ssl, const uint8_t *buf, size_t n, uint64_t deadline)
 {
 	size_t done = 0;
 	while (done < n) {
 		size_t chunk = n - done > INT32_MAX ? INT32_MAX : n - done;
 		int k = SSL_write(ssl, buf + done, (int)chunk);
-		if (k <= 0)
+		if (k > 0) {
+			done += (size_t)k;
+			continue;
+		}
+		if (wait_want(c, ssl, k, deadline) <= 0)
 			return false;
-		done += (size_t)k;
 	}
 	return true;
 }
 
 /* answer sends a response to a request that could not be read (too large,
  * not TTLV): through kmip_process, which answers Invalid Message. */
-static void answer_unreadable(SSL *ssl, const struct kmip_peer *peer, const uint8_t *hdr, size_t len)
+static void answer_unreadable(struct conn *c, SSL *ssl, const struct kmip_peer *peer, const uint8_t *hdr,
+			      size_t len, uint64_t deadline)
 {
 	struct ttlv_enc resp;
 	if (kmip_process(hdr, len, peer, MAX_RESPONSE, &resp) == ERR_OK)
-		(void)write_full(ssl, resp.buf, resp.len);
+		(void)write_full(c, ssl, resp.buf, resp.len, deadline);
 	ttlv_enc_free(&resp);
 }
 
@@ -171,7 +198,7 @@ static void serve(struct conn *c, SSL *ssl, const struct kmip_peer *peer)
 			log_info("%s (%s): %s; closing", c->addr, peer->tenant,
 				 r == ERR_TOO_LARGE ? "request larger than [kmip] max_message"
 						    : "not a KMIP message");
-			answer_unreadable(ssl, peer, hdr, sizeof hdr);
+			answer_unreadable(c, ssl, peer, hdr, sizeof hdr, deadline);
 			return;
 		}
 		err_t me = ERR_OK;
@@ -186,10 +213,8 @@ static void serve(struct conn *c, SSL *ssl, const struct kmip_peer *peer)
 		if (ok) {
 			struct ttlv_enc resp;
 			ok = kmip_process(msg, len, peer, MAX_RESPONSE, &resp) == ERR_OK;
-			if (ok) {
-				set_timeout(c->fd, SO_SNDTIMEO, s->message_ms);
-				ok = write_full(ssl, resp.buf, resp.len);
-			}
+			if (ok)
+				ok = write_full(c, ssl, resp.buf, resp.len, now_ns() + (uint64_t)s->message_ms * 1000000u);
 			ttlv_enc_free(&resp);
 			atomic_fetch_add(&s->n_requests, 1);
 		} else if (timed_out) {
@@ -218,9 +243,57 @@ static void conn_remove(struct conn *c)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void *conn_main(void *arg)
+/* remember_identity is the client-certificate check (X509_verify_cert,
+ * with tls.c's pins callback) that also keeps the verified identity in the
+ * TLS session (SSL_SESSION_set1_ticket_appdata), which stays in the
+ * server's session cache (tls.c: TLS 1.2 session ids, TLS 1.3 stateful
+ * tickets; OpenSSL copies it into each ticket's session). A resumed
+ * handshake sends no certificate chain, so without it the issuer (and an
+ * issuer-cn binding) would be lost, the client mapped to its CN's tenant,
+ * and its certificate hashed again. */
+static int remember_identity(X509_STORE_CTX *x, void *arg)
 {
-	struct conn *c = arg;
+	(void)arg;
+	int ok = X509_verify_cert(x);
+	if (ok != 1)
+		return ok;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(x);
+	X509 *leaf = chain != NULL && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
+	X509 *issuer = chain != NULL && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+	SSL_SESSION *sess = ssl != NULL ? SSL_get_session(ssl) : NULL;
+	uint8_t id[IDENT_LEN] = {0};
+	/* on any failure nothing is kept and identify() works from the
+	 * certificates */
+	if (leaf != NULL && sess != NULL && keygen_cert_sha256(leaf, id + 1) == ERR_OK) {
+		if (issuer != NULL && keygen_cert_sha256(issuer, id + 1 + 32) == ERR_OK)
+			id[0] = 1;
+		(void)SSL_SESSION_set1_ticket_appdata(sess, id, sizeof id);
+	}
+	return ok;
+}
+
+/* identify maps the connection's client to its tenant: from the identity
+ * kept in the session, else from the certificates. */
+static err_t identify(struct api_kmip *s, SSL *ssl, struct kmip_peer *peer)
+{
+	X509 *leaf = SSL_get0_peer_certificate(ssl);
+	SSL_SESSION *sess = SSL_get0_session(ssl);
+	void *ad = NULL;
+	size_t ad_len = 0;
+	if (leaf != NULL && sess != NULL && SSL_SESSION_get0_ticket_appdata(sess, &ad, &ad_len) == 1 &&
+	    ad_len == IDENT_LEN) {
+		const uint8_t *id = ad;
+		return auth_identify_fp(s->auth, leaf, id + 1, id[0] == 1 ? id + 1 + 32 : NULL, peer);
+	}
+	STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+	X509 *issuer = chain != NULL && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+	return auth_identify(s->auth, leaf, issuer, peer);
+}
+
+/* handle runs one accepted connection to its end and frees it. */
+static void handle(struct conn *c)
+{
 	struct api_kmip *s = c->srv;
 	SSL *ssl = SSL_new(s->ctx);
 	struct kmip_peer peer;
@@ -229,14 +302,14 @@ static void *conn_main(void *arg)
 	if (ssl == NULL || SSL_set_fd(ssl, c->fd) != 1)
 		goto out;
 	/* the handshake: its own deadline */
-	set_timeout(c->fd, SO_RCVTIMEO, s->handshake_ms);
-	set_timeout(c->fd, SO_SNDTIMEO, s->handshake_ms);
-	uint64_t t0 = now_ns();
-	int k = SSL_accept(ssl);
+	uint64_t deadline = now_ns() + (uint64_t)s->handshake_ms * 1000000u;
+	int k, w = 1;
+	while ((k = SSL_accept(ssl)) != 1 && (w = wait_want(c, ssl, k, deadline)) > 0)
+		;
 	if (k != 1) {
 		unsigned long e = ERR_peek_last_error();
 		long v = SSL_get_verify_result(ssl);
-		bool slow = now_ns() - t0 >= (uint64_t)s->handshake_ms * 1000000u;
+		bool slow = w == 0;
 		atomic_fetch_add(slow ? &s->n_timeouts : &s->n_handshakes_failed, 1);
 		log_info("%s: TLS handshake failed: %s", c->addr,
 			 slow ? "timed out"
@@ -245,26 +318,63 @@ static void *conn_main(void *arg)
 									    : "connection closed");
 		goto out;
 	}
-	X509 *leaf = SSL_get0_peer_certificate(ssl);
-	STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
-	X509 *issuer = chain != NULL && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
-	if (auth_identify(s->auth, leaf, issuer, &peer) != ERR_OK) {
+	if (identify(s, ssl, &peer) != ERR_OK) {
 		atomic_fetch_add(&s->n_handshakes_failed, 1);
 		log_info("%s: the client certificate names no tenant (no CN and no binding): closing; "
 			 "bind it with 'fount tenant bind'",
 			 c->addr);
 		goto out;
 	}
-	log_debug("%s: tenant %s%s", c->addr, peer.tenant, peer.admin ? " (admin)" : "");
+	log_debug("%s: tenant %s%s%s", c->addr, peer.tenant, peer.admin ? " (admin)" : "",
+		  SSL_session_reused(ssl) == 1 ? " (resumed)" : "");
 	serve(c, ssl, &peer);
 	if (!atomic_load(&s->stopping))
-		(void)SSL_shutdown(ssl);
+		(void)SSL_shutdown(ssl); /* close_notify, if the socket takes it now */
 out:
 	SSL_free(ssl);
 	ERR_clear_error();
 	close(c->fd);
 	conn_remove(c);
 	free(c);
+}
+
+/* next_conn waits, as one of at most IDLE_THREADS idle threads, up to
+ * IDLE_THREAD_SECONDS for a connection the acceptor hands over; NULL: the
+ * thread ends (counted out of s->threads). */
+static struct conn *next_conn(struct api_kmip *s)
+{
+	struct conn *c = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->idle_threads < IDLE_THREADS && !atomic_load(&s->stopping)) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += IDLE_THREAD_SECONDS;
+		s->idle_threads++;
+		int e = 0;
+		while (s->pending == NULL && !atomic_load(&s->stopping) && e != ETIMEDOUT)
+			e = pthread_cond_timedwait(&s->work, &s->lock, &until);
+		s->idle_threads--;
+	}
+	/* a connection handed over is taken even when stopping: its thread
+	 * closes it (api_kmip_stop shut its socket down) */
+	if (s->pending != NULL) {
+		c = s->pending;
+		s->pending = c->next_pending;
+		s->n_pending--;
+	} else if (--s->threads == 0) {
+		pthread_cond_broadcast(&s->idle);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct api_kmip *s = c->srv;
+	do
+		handle(c);
+	while ((c = next_conn(s)) != NULL);
 	return NULL;
 }
 
@@ -278,7 +388,7 @@ static void *accept_main(void *arg)
 	while (!atomic_load(&s->stopping)) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
-		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -310,12 +420,25 @@ static void *accept_main(void *arg)
 
 		pthread_mutex_lock(&s->lock);
 		bool busy = s->active >= s->max_connections;
+		bool handed = false;
 		if (!busy) {
 			c->next = s->conns;
 			if (s->conns != NULL)
 				s->conns->prev = c;
 			s->conns = c;
 			s->active++;
+			/* an idle thread takes it, else a new thread */
+			if (s->idle_threads > s->n_pending) {
+				struct conn **tail = &s->pending;
+				while (*tail != NULL)
+					tail = &(*tail)->next_pending;
+				*tail = c;
+				s->n_pending++;
+				pthread_cond_signal(&s->work);
+				handed = true;
+			} else {
+				s->threads++;
+			}
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (busy) {
@@ -324,10 +447,16 @@ static void *accept_main(void *arg)
 			free(c);
 			continue;
 		}
+		if (handed)
+			continue;
 		pthread_t t;
 		int e = pthread_create(&t, &attr, conn_main, c);
 		if (e != 0) {
 			log_warn("%s: no thread for the connection (%s); closing", c->addr, strerror(e));
+			pthread_mutex_lock(&s->lock);
+			if (--s->threads == 0)
+				pthread_cond_broadcast(&s->idle);
+			pthread_mutex_unlock(&s->lock);
 			close(fd);
 			conn_remove(c);
 			free(c);
@@ -421,6 +550,7 @@ err_t api_kmip_start(const struct api_kmip_options *o, struct api_kmip **out, ch
 	s->listen_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
+	pthread_cond_init(&s->work, NULL);
 	s->max_message = o->max_message ? o->max_message : DEFAULT_MAX_MESSAGE;
 	s->max_connections = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
 	s->handshake_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : 10000;
@@ -445,6 +575,10 @@ err_t api_kmip_start(const struct api_kmip_options *o, struct api_kmip **out, ch
 	};
 	if ((r = tls_server_ctx(&to, &s->ctx, why, why_len)) != ERR_OK)
 		goto fail;
+	/* one read(2) takes whole records, often several (a client's
+	 * Finished and its first request) */
+	SSL_CTX_set_read_ahead(s->ctx, 1);
+	SSL_CTX_set_cert_verify_callback(s->ctx, remember_identity, NULL);
 	if ((r = auth_new(o->bindings, o->admins, &s->auth, why, why_len)) != ERR_OK)
 		goto fail;
 	if ((r = bind_listener(s, o->listen, why, why_len)) != ERR_OK)
@@ -463,6 +597,7 @@ fail:
 	auth_free(s->auth);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
+	pthread_cond_destroy(&s->work);
 	free(s);
 	return r;
 }
@@ -496,13 +631,15 @@ void api_kmip_stop(struct api_kmip *s)
 	pthread_mutex_lock(&s->lock);
 	for (struct conn *c = s->conns; c != NULL; c = c->next)
 		shutdown(c->fd, SHUT_RDWR);
-	while (s->active > 0)
+	pthread_cond_broadcast(&s->work); /* idle threads end */
+	while (s->active > 0 || s->threads > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 	SSL_CTX_free(s->ctx);
 	auth_free(s->auth);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
+	pthread_cond_destroy(&s->work);
 	secure_zero(&s->pins, sizeof s->pins);
 	free(s);
 }

@@ -2,8 +2,11 @@
  * persistent mutual-TLS connections on loopback (1 and 16 clients, one
  * thread each, requests back to back): operations per second, p50 and p99
  * latency; then new TLS handshakes per second, full against resumed. In the
- * same run the same generator drives Debian's pykmip-server (the peer) with
- * the operation both implement, Discover Versions.
+ * same run the same generator drives Debian's pykmip-server (the peer, with
+ * its own SQLite database) with the operations both implement: Discover
+ * Versions, Create AES-256 (durable on both) and Get of the keys it made.
+ * Every response is decoded and its Result Status checked: a failed
+ * operation counts as an error, not as throughput.
  *
  * fount's listener runs in this process (api_kmip_start) on its library
  * context; the clients use OpenSSL's default context, as a separate client
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +34,7 @@
 #include "api/internal.h"
 #include "bench/bench.h"
 #include "keygen/keygen.h"
+#include "store/store.h"
 
 #define MAX_CLIENTS 16
 #define MAX_SAMPLES 400000
@@ -39,10 +44,24 @@ struct target {
 	const char *ca, *cert, *key;
 };
 
+/* The identifiers Create returned, for the Get runs that follow. */
+#define POOL_MAX 65536
+struct idpool {
+	pthread_mutex_t mu;
+	char (*ids)[STORE_ID_MAX + 1];
+	size_t n;
+};
+
+enum job_kind { JOB_FIXED, JOB_CREATE, JOB_GET };
+
 struct job {
 	const struct target *t;
-	const uint8_t *req;
+	enum job_kind kind;
+	const uint8_t *req; /* JOB_FIXED, JOB_CREATE */
 	size_t req_len;
+	struct idpool *pool;
+	unsigned index, clients;
+	int32_t minor;
 	double seconds;
 	/* out */
 	uint64_t ops, errors;
@@ -119,12 +138,40 @@ static bool roundtrip(SSL *ssl, const uint8_t *req, size_t len, uint8_t *buf, si
 	return read_n(ssl, buf + 8, total - 8);
 }
 
+/* response_ok decodes a response: one Batch Item with Result Status
+ * Success; |id_out| (if not NULL) gets the payload's Unique Identifier. */
+static bool response_ok(const uint8_t *buf, char *id_out)
+{
+	size_t len = 0;
+	if (ttlv_frame_len(buf, SIZE_MAX, &len) != ERR_OK)
+		return false;
+	struct ttlv_doc d;
+	if (ttlv_decode(&d, buf, len) != ERR_OK)
+		return false;
+	const struct ttlv_item *bi = ttlv_find(ttlv_root(&d), KMIP_TAG_BATCH_ITEM);
+	const struct ttlv_item *st = ttlv_find(bi, KMIP_TAG_RESULT_STATUS);
+	bool ok = st != NULL && st->type == TTLV_ENUM && st->u == KMIP_RESULT_STATUS_SUCCESS;
+	if (ok && id_out != NULL) {
+		const struct ttlv_item *u = ttlv_find(ttlv_find(bi, KMIP_TAG_RESPONSE_PAYLOAD), KMIP_TAG_UNIQUE_IDENTIFIER);
+		ok = u != NULL && u->type == TTLV_TEXT && u->len > 0 && u->len <= STORE_ID_MAX;
+		if (ok) {
+			memcpy(id_out, u->val, u->len);
+			id_out[u->len] = '\0';
+		}
+	}
+	ttlv_doc_free(&d);
+	return ok;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static size_t request(uint8_t *out, size_t cap, uint32_t op, int32_t minor, int32_t data_length);
+static size_t get_request(uint8_t *out, size_t cap, int32_t minor, const char *id);
 
 static void *client_main(void *arg)
 {
@@ -143,15 +190,38 @@ static void *client_main(void *arg)
 		return NULL;
 	}
 	double end = now_s() + j->seconds;
+	uint8_t getreq[256];
+	size_t next = j->index;
 	for (;;) {
 		double t0 = now_s();
 		if (t0 >= end)
 			break;
-		if (!roundtrip(ssl, j->req, j->req_len, buf, cap)) {
+		const uint8_t *req = j->req;
+		size_t req_len = j->req_len;
+		if (j->kind == JOB_GET) {
+			/* the pool is filled before the Get runs start */
+			if (j->pool->n == 0)
+				break;
+			req = getreq;
+			req_len = get_request(getreq, sizeof getreq, j->minor, j->pool->ids[next % j->pool->n]);
+			next += j->clients;
+		}
+		if (!roundtrip(ssl, req, req_len, buf, cap)) {
 			j->errors++;
 			break;
 		}
+		char id[STORE_ID_MAX + 1];
+		if (!response_ok(buf, j->kind == JOB_CREATE ? id : NULL)) {
+			j->errors++;
+			continue;
+		}
 		double dt = now_s() - t0;
+		if (j->kind == JOB_CREATE) {
+			pthread_mutex_lock(&j->pool->mu);
+			if (j->pool->n < POOL_MAX)
+				memcpy(j->pool->ids[j->pool->n++], id, sizeof id);
+			pthread_mutex_unlock(&j->pool->mu);
+		}
 		j->ops++;
 		if (j->n_lat < MAX_SAMPLES)
 			j->lat_us[j->n_lat++] = dt * 1e6;
@@ -164,6 +234,16 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
+/* cpu_s: this process's CPU time (server and generator together), which
+ * other loads on the machine disturb less than the wall clock does */
+static double cpu_s(void)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 + (double)u.ru_stime.tv_sec +
+	       (double)u.ru_stime.tv_usec / 1e6;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -171,11 +251,12 @@ static int cmp_double(const void *a, const void *b)
 }
 
 struct result {
-	double ops_s, p50_us, p99_us;
+	double ops_s, p50_us, p99_us, cpu_us;
 	uint64_t errors;
 };
 
-static struct result load(const struct target *t, const uint8_t *req, size_t len, int clients, double seconds)
+static struct result load(const struct target *t, enum job_kind kind, const uint8_t *req, size_t len,
+			  struct idpool *pool, int32_t minor, int clients, double seconds)
 {
 	struct job jobs[MAX_CLIENTS];
 	pthread_t th[MAX_CLIENTS];
@@ -183,9 +264,11 @@ static struct result load(const struct target *t, const uint8_t *req, size_t len
 	double *all = malloc(sizeof(double) * MAX_SAMPLES * (size_t)clients);
 	if (all == NULL)
 		return r;
+	double cpu0 = cpu_s();
 	for (int i = 0; i < clients; i++) {
-		jobs[i] = (struct job){.t = t, .req = req, .req_len = len, .seconds = seconds,
-				       .lat_us = all + (size_t)i * MAX_SAMPLES};
+		jobs[i] = (struct job){.t = t, .kind = kind, .req = req, .req_len = len, .pool = pool,
+				       .index = (unsigned)i, .clients = (unsigned)clients, .minor = minor,
+				       .seconds = seconds, .lat_us = all + (size_t)i * MAX_SAMPLES};
 		pthread_create(&th[i], NULL, client_main, &jobs[i]);
 	}
 	size_t n = 0;
@@ -197,6 +280,7 @@ static struct result load(const struct target *t, const uint8_t *req, size_t len
 		memmove(all + n, jobs[i].lat_us, jobs[i].n_lat * sizeof(double));
 		n += jobs[i].n_lat;
 	}
+	r.cpu_us = ops > 0 ? (cpu_s() - cpu0) * 1e6 / (double)ops : 0;
 	qsort(all, n, sizeof(double), cmp_double);
 	r.ops_s = (double)ops / seconds;
 	r.p50_us = n > 0 ? all[n / 2] : 0;
@@ -208,7 +292,7 @@ static struct result load(const struct target *t, const uint8_t *req, size_t len
 /* handshakes: new connections per second, each a full handshake or a
  * resumption of the first session, one request each */
 static double handshakes(const struct target *t, int version, bool resume, double seconds, const uint8_t *req,
-			 size_t len)
+			 size_t len, double *cpu_us)
 {
 	SSL_CTX *ctx = client_ctx(t);
 	if (ctx != NULL)
@@ -226,7 +310,7 @@ static double handshakes(const struct target *t, int version, bool resume, doubl
 	SSL_free(first);
 	close(fd);
 	uint64_t n = 0, reused = 0;
-	double end = now_s() + seconds;
+	double end = now_s() + seconds, cpu0 = cpu_s();
 	while (now_s() < end) {
 		SSL *ssl = connect_tls(ctx, t->port, resume ? sess : NULL, &fd);
 		if (ssl == NULL)
@@ -242,11 +326,83 @@ static double handshakes(const struct target *t, int version, bool resume, doubl
 		SSL_free(ssl);
 		close(fd);
 	}
+	*cpu_us = n > 0 ? (cpu_s() - cpu0) * 1e6 / (double)n : 0;
 	SSL_SESSION_free(sess);
 	SSL_CTX_free(ctx);
 	if (resume && reused < n)
 		printf("  (only %llu of %llu connections resumed)\n", (unsigned long long)reused, (unsigned long long)n);
 	return (double)n / seconds;
+}
+
+static void header(struct ttlv_enc *e, int32_t minor)
+{
+	ttlv_enc_begin(e, KMIP_TAG_REQUEST_MESSAGE);
+	ttlv_enc_begin(e, KMIP_TAG_REQUEST_HEADER);
+	ttlv_enc_begin(e, KMIP_TAG_PROTOCOL_VERSION);
+	ttlv_enc_int(e, KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
+	ttlv_enc_int(e, KMIP_TAG_PROTOCOL_VERSION_MINOR, minor);
+	ttlv_enc_end(e);
+	ttlv_enc_int(e, KMIP_TAG_BATCH_COUNT, 1);
+	ttlv_enc_end(e);
+}
+
+static size_t finish(struct ttlv_enc *e, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	if (ttlv_enc_finish(e) == ERR_OK && e->len <= cap) {
+		memcpy(out, e->buf, e->len);
+		n = e->len;
+	}
+	ttlv_enc_free(e);
+	return n;
+}
+
+static void attr_enum(struct ttlv_enc *e, const char *name, uint32_t v, bool is_enum)
+{
+	ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE);
+	ttlv_enc_cstr(e, KMIP_TAG_ATTRIBUTE_NAME, name);
+	if (is_enum)
+		ttlv_enc_enum(e, KMIP_TAG_ATTRIBUTE_VALUE, v);
+	else
+		ttlv_enc_int(e, KMIP_TAG_ATTRIBUTE_VALUE, (int32_t)v);
+	ttlv_enc_end(e);
+}
+
+/* create_request: Create of an AES-256 key for Encrypt|Decrypt, the
+ * attributes PyKMIP's client sends (KMIP 1.4 §4.1) */
+static size_t create_request(uint8_t *out, size_t cap, int32_t minor)
+{
+	struct ttlv_enc e;
+	ttlv_enc_init(&e, cap);
+	header(&e, minor);
+	ttlv_enc_begin(&e, KMIP_TAG_BATCH_ITEM);
+	ttlv_enc_enum(&e, KMIP_TAG_OPERATION, KMIP_OPERATION_CREATE);
+	ttlv_enc_begin(&e, KMIP_TAG_REQUEST_PAYLOAD);
+	ttlv_enc_enum(&e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+	ttlv_enc_begin(&e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	attr_enum(&e, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES, true);
+	attr_enum(&e, "Cryptographic Length", 256, false);
+	attr_enum(&e, "Cryptographic Usage Mask", 4 | 8, false); /* Encrypt | Decrypt */
+	ttlv_enc_end(&e);
+	ttlv_enc_end(&e);
+	ttlv_enc_end(&e);
+	ttlv_enc_end(&e);
+	return finish(&e, out, cap);
+}
+
+static size_t get_request(uint8_t *out, size_t cap, int32_t minor, const char *id)
+{
+	struct ttlv_enc e;
+	ttlv_enc_init(&e, cap);
+	header(&e, minor);
+	ttlv_enc_begin(&e, KMIP_TAG_BATCH_ITEM);
+	ttlv_enc_enum(&e, KMIP_TAG_OPERATION, KMIP_OPERATION_GET);
+	ttlv_enc_begin(&e, KMIP_TAG_REQUEST_PAYLOAD);
+	ttlv_enc_cstr(&e, KMIP_TAG_UNIQUE_IDENTIFIER, id);
+	ttlv_enc_end(&e);
+	ttlv_enc_end(&e);
+	ttlv_enc_end(&e);
+	return finish(&e, out, cap);
 }
 
 static size_t request(uint8_t *out, size_t cap, uint32_t op, int32_t minor, int32_t data_length)
@@ -343,6 +499,50 @@ static pid_t start_pykmip(const char *dir, const struct api_pki *pki, uint16_t *
 	return -1;
 }
 
+/* CPU per operation: this process's, i.e. fount's and the generator's
+ * for fount; only the generator's for pykmip-server (not shown) */
+static void print_row(const char *name, const char *server, int clients, struct result r)
+{
+	char cpu[32] = "-";
+	if (strcmp(server, "fount") == 0)
+		snprintf(cpu, sizeof cpu, "%.0f", r.cpu_us);
+	printf("%-28s %-8s %7d %12.0f %10.3f %10.3f %8s%s\n", name, server, clients, r.ops_s, r.p50_us / 1000,
+	       r.p99_us / 1000, cpu, r.errors ? "  (errors)" : "");
+}
+
+/* The cases both servers run: the same requests at KMIP 1.2 (PyKMIP's
+ * default version). */
+struct shared_case {
+	const char *name;
+	enum job_kind kind;
+	const uint8_t *req;
+	size_t len;
+};
+
+/* FOUNT_BENCH_KMIP_CASE=TEXT runs only the cases whose name has TEXT (and
+ * the Create a Get needs), for a profiler's run: perf record, strace -c. */
+static bool wanted(const char *name, enum job_kind kind)
+{
+	const char *only = getenv("FOUNT_BENCH_KMIP_CASE");
+	return only == NULL || strstr(name, only) != NULL ||
+	       (kind == JOB_CREATE && strstr("Get (of the created keys)", only) != NULL);
+}
+
+static void run_shared(const struct target *t, const char *server, const struct shared_case *cases, size_t n,
+		       struct idpool *pool, double s, double out[][2])
+{
+	static const int clients[] = {1, 16};
+	for (size_t i = 0; i < n; i++) {
+		if (!wanted(cases[i].name, cases[i].kind))
+			continue;
+		for (size_t c = 0; c < 2; c++) {
+			struct result r = load(t, cases[i].kind, cases[i].req, cases[i].len, pool, 2, clients[c], s);
+			print_row(cases[i].name, server, clients[c], r);
+			out[i][c] = r.errors ? 0 : r.ops_s;
+		}
+	}
+}
+
 void bench_kmip(double seconds)
 {
 	char dir[] = "/tmp/fount-bench-kmip-XXXXXX";
@@ -359,67 +559,105 @@ void bench_kmip(double seconds)
 		printf("kmip: no PKI: %s\n", why);
 		return;
 	}
+	/* the store `fount serve` opens, with its defaults, in the same
+	 * folder (so on the same disk) */
+	char db[600], kek[600];
+	snprintf(db, sizeof db, "%s/fount.db", dir);
+	snprintf(kek, sizeof kek, "file:%s/store.kek", dir);
+	struct store_options so = {.path = db, .kek = kek};
+	struct store *st = NULL;
+	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
+		printf("kmip: no store: %s\n", why);
+		return;
+	}
+	api_set_store(st);
 	struct api_kmip_options o = {.listen = "127.0.0.1:0", .cert_file = pki.server_cert,
 				     .key_file = pki.server_key, .client_ca = pki.ca_cert};
 	struct api_kmip *srv = NULL;
 	if (api_kmip_start(&o, &srv, why, sizeof why) != ERR_OK) {
 		printf("kmip: cannot start: %s\n", why);
+		api_set_store(NULL);
+		store_close(st);
 		return;
 	}
 	struct target fount = {.port = api_kmip_port(srv), .ca = pki.ca_cert, .cert = cert, .key = key};
-	uint8_t rng32[256], rng4k[256], dv[256];
+	uint8_t rng32[256], rng4k[256], dv[256], cr[512];
 	size_t l32 = request(rng32, sizeof rng32, KMIP_OPERATION_RNG_RETRIEVE, 4, 32);
 	size_t l4k = request(rng4k, sizeof rng4k, KMIP_OPERATION_RNG_RETRIEVE, 4, 4096);
 	size_t ldv = request(dv, sizeof dv, KMIP_OPERATION_DISCOVER_VERSIONS, 2, 0);
+	size_t lcr = create_request(cr, sizeof cr, 2);
+	static char ids_fount[POOL_MAX][STORE_ID_MAX + 1], ids_peer[POOL_MAX][STORE_ID_MAX + 1];
+	struct idpool pool_fount = {.ids = ids_fount}, pool_peer = {.ids = ids_peer};
+	pthread_mutex_init(&pool_fount.mu, NULL);
+	pthread_mutex_init(&pool_peer.mu, NULL);
 
 	printf("KMIP over mutual TLS on loopback (%.1f s per case; generator and server on the same 2 cores)\n", s);
-	printf("%-28s %-8s %7s %12s %10s %10s\n", "operation", "server", "clients", "ops/s", "p50 ms", "p99 ms");
+	printf("%-28s %-8s %7s %12s %10s %10s %8s\n", "operation", "server", "clients", "ops/s", "p50 ms", "p99 ms",
+	       "CPU us");
+	static const int clients[] = {1, 16};
 	const struct {
 		const char *name;
 		const uint8_t *req;
 		const size_t *len;
-	} ops[] = {{"RNG Retrieve 32 B", rng32, &l32}, {"RNG Retrieve 4 KiB", rng4k, &l4k}, {"Discover Versions", dv, &ldv}};
-	static const int clients[] = {1, 16};
-	double dv_fount[2] = {0};
-	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
-		for (size_t c = 0; c < 2; c++) {
-			struct result r = load(&fount, ops[i].req, *ops[i].len, clients[c], s);
-			printf("%-28s %-8s %7d %12.0f %10.3f %10.3f%s\n", ops[i].name, "fount", clients[c], r.ops_s,
-			       r.p50_us / 1000, r.p99_us / 1000, r.errors ? "  (errors)" : "");
-			if (i == 2)
-				dv_fount[c] = r.ops_s;
-		}
-	}
+	} ops[] = {{"RNG Retrieve 32 B", rng32, &l32}, {"RNG Retrieve 4 KiB", rng4k, &l4k}};
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		for (size_t c = 0; c < 2 && wanted(ops[i].name, JOB_FIXED); c++)
+			print_row(ops[i].name, "fount",  clients[c],
+				  load(&fount, JOB_FIXED, ops[i].req, *ops[i].len, NULL, 4, clients[c], s));
+	const struct shared_case shared[] = {
+		{"Discover Versions", JOB_FIXED, dv, ldv},
+		{"Create AES-256 (durable)", JOB_CREATE, cr, lcr},
+		{"Get (of the created keys)", JOB_GET, NULL, 0},
+	};
+	double r_fount[ARRAY_SIZE(shared)][2] = {{0}}, r_peer[ARRAY_SIZE(shared)][2] = {{0}};
+	struct store_stats s0, s1;
+	store_stats(st, &s0);
+	run_shared(&fount, "fount", shared, ARRAY_SIZE(shared), &pool_fount, s, r_fount);
+	store_stats(st, &s1);
+	uint64_t commits = s1.commits - s0.commits, reqs = s1.requests - s0.requests;
+	printf("%-28s store: %llu writes in %llu commits (%.1f per commit; Get records each access)\n", "",
+	       (unsigned long long)reqs, (unsigned long long)commits, commits ? (double)reqs / (double)commits : 0.0);
 	uint16_t pport = 0;
-	pid_t pyk = start_pykmip(dir, &pki, &pport);
+	pid_t pyk = getenv("FOUNT_BENCH_KMIP_CASE") == NULL ? start_pykmip(dir, &pki, &pport) : -1;
 	if (pyk > 0) {
 		struct target peer = {.port = pport, .ca = pki.ca_cert, .cert = cert, .key = key};
-		for (size_t c = 0; c < 2; c++) {
-			struct result r = load(&peer, dv, ldv, clients[c], s);
-			printf("%-28s %-8s %7d %12.0f %10.3f %10.3f%s\n", "Discover Versions", "pykmip", clients[c], r.ops_s,
-			       r.p50_us / 1000, r.p99_us / 1000, r.errors ? "  (errors)" : "");
-			if (r.ops_s > 0)
-				printf("%-28s %-8s %7d   fount/pykmip-server = %.1fx\n", "", "", clients[c],
-				       dv_fount[c] / r.ops_s);
-		}
+		run_shared(&peer, "pykmip", shared, ARRAY_SIZE(shared), &pool_peer, s, r_peer);
 		kill(pyk, SIGTERM);
 		waitpid(pyk, NULL, 0);
+		printf("\n%-28s %7s   fount/pykmip-server\n", "", "clients");
+		for (size_t i = 0; i < ARRAY_SIZE(shared); i++)
+			for (size_t c = 0; c < 2; c++)
+				if (r_peer[i][c] > 0)
+					printf("%-28s %7d   %.1fx\n", shared[i].name, clients[c], r_fount[i][c] / r_peer[i][c]);
+				else
+					printf("%-28s %7d   (pykmip-server failed every request)\n", shared[i].name,
+					       clients[c]);
 	} else {
 		printf("(pykmip-server not run: /usr/bin/pykmip-server missing or did not start)\n");
 	}
-	printf("\nnew connections/s, one RNG Retrieve each (server key RSA-2048, client key RSA-2048):\n");
+	printf("\nnew connections/s, one RNG Retrieve each (server key RSA-2048, client key RSA-2048; CPU: server and\n"
+	       "client together, this process's user+system time):\n");
 	static const struct {
 		int v;
 		const char *name;
-	} vs[] = {{TLS1_3_VERSION, "TLS 1.3 (resumed: PSK with ECDHE)"}, {TLS1_2_VERSION, "TLS 1.2 (resumed: session id)"}};
+	} vs[] = {{TLS1_3_VERSION, "TLS 1.3 (stateful ticket, ECDHE)"}, {TLS1_2_VERSION, "TLS 1.2 (session id)"}};
 	for (size_t i = 0; i < ARRAY_SIZE(vs); i++) {
-		double full = handshakes(&fount, vs[i].v, false, s, rng32, l32);
-		double resumed = handshakes(&fount, vs[i].v, true, s, rng32, l32);
-		printf("  %-36s full %6.0f   resumed %6.0f   (%.1fx)\n", vs[i].name, full, resumed,
-		       full > 0 ? resumed / full : 0);
+		double cpu_full = 0, cpu_res = 0;
+		double full = wanted("new connections full", JOB_FIXED) ? handshakes(&fount, vs[i].v, false, s, rng32, l32, &cpu_full)
+									: 0;
+		double resumed = wanted("new connections resumed", JOB_FIXED)
+					 ? handshakes(&fount, vs[i].v, true, s, rng32, l32, &cpu_res)
+					 : 0;
+		printf("  %-32s full %6.0f/s   resumed %6.0f/s   (%.1fx)   CPU per connection: %5.0f us vs %5.0f us "
+		       "(%.1fx)\n",
+		       vs[i].name, full, resumed, full > 0 ? resumed / full : 0, cpu_full, cpu_res, cpu_res > 0 ? cpu_full / cpu_res : 0);
 	}
 	printf("\n");
 	api_kmip_stop(srv);
+	api_set_store(NULL);
+	store_close(st);
+	pthread_mutex_destroy(&pool_fount.mu);
+	pthread_mutex_destroy(&pool_peer.mu);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

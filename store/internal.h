@@ -83,6 +83,11 @@ struct store_backend_ops {
 	/* ERR_STORE_NOT_FOUND when there is none; |out| may be NULL to ask the length */
 	err_t (*material_get)(struct store_backend *b, const char *id, uint8_t *out, size_t cap,
 			      size_t *len);
+	/* row, material (into |sealed| unless NULL; *has_material either way)
+	 * and, unless |attrs| is NULL, attributes, from one snapshot */
+	err_t (*object_get)(struct store_backend *b, const char *id, struct store_row *row, bool *has_material,
+			    uint8_t *sealed, size_t cap, size_t *sealed_len, struct store_attr **attrs,
+			    size_t *n_attrs, void **mem);
 	err_t (*find)(struct store_backend *b, const struct store_query *q, struct store_found *out);
 	err_t (*meta_get)(struct store_backend *b, const char *key, uint8_t *out, size_t cap,
 			  size_t *len);

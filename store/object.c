@@ -414,20 +414,20 @@ err_t store_put(struct store *s, const struct store_new_object *n, char id_out[S
 
 /* ---- get ------------------------------------------------------------------------------- */
 
-static err_t load_visible(struct store *s, const char *id, const char *tenant, unsigned flags,
-			  struct store_row *row)
-{
-	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
-	GUARD(s->ops->row_get(s->b, id, row));
-	return visible(row, tenant, flags);
-}
-
 err_t store_get(struct store *s, const char *id, const char *tenant, unsigned flags,
 		struct store_object *out)
 {
 	struct store_row row;
 	memset(out, 0, sizeof(*out));
-	GUARD(load_visible(s, id, tenant, flags, &row));
+	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
+	bool has_material = false;
+	GUARD(s->ops->object_get(s->b, id, &row, &has_material, NULL, 0, NULL, &out->attrs, &out->n_attrs,
+				 &out->mem_));
+	err_t r = visible(&row, tenant, flags);
+	if (r != ERR_OK) {
+		store_object_free(out);
+		return r;
+	}
 	memcpy(out->id, row.id, sizeof(out->id));
 	memcpy(out->tenant, row.tenant, sizeof(out->tenant));
 	out->type = row.type;
@@ -448,15 +448,8 @@ err_t store_get(struct store *s, const char *id, const char *tenant, unsigned fl
 	out->original_creation_date = row.original_creation_date;
 	out->has_digest = row.has_digest;
 	memcpy(out->digest, row.digest, sizeof(out->digest));
-	size_t len = 0;
-	err_t r = s->ops->material_get(s->b, id, NULL, 0, &len);
-	if (r != ERR_OK && r != ERR_STORE_NOT_FOUND)
-		return r;
-	out->has_material = r == ERR_OK;
-	r = s->ops->attrs_get(s->b, id, &out->attrs, &out->n_attrs, &out->mem_);
-	if (r != ERR_OK)
-		store_object_free(out);
-	return r;
+	out->has_material = has_material;
+	return ERR_OK;
 }
 
 err_t store_get_material(struct store *s, const char *id, const char *tenant, unsigned flags,
@@ -465,25 +458,21 @@ err_t store_get_material(struct store *s, const char *id, const char *tenant, un
 	struct store_row row;
 	*out = NULL;
 	*out_len = 0;
-	GUARD(load_visible(s, id, tenant, flags, &row));
-	ENSURE(!is_destroyed(row.state), ERR_STORE_DESTROYED);
+	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
 	uint8_t *sealed = malloc(STORE_SEALED_MAX);
 	size_t n = 0;
+	bool has_material = false;
 	if (sealed == NULL)
 		return ERR_NOMEM;
-	err_t r = s->ops->material_get(s->b, id, sealed, STORE_SEALED_MAX, &n);
-	if (r == ERR_STORE_NOT_FOUND) {
-		/* destroyed meanwhile, or put without material */
-		struct store_row again;
-		r = s->ops->row_get(s->b, id, &again);
-		if (r == ERR_OK && is_destroyed(again.state))
-			r = ERR_STORE_DESTROYED;
-		else if (r == ERR_OK)
-			r = row.has_digest ? ERR_STORE_SEAL : ERR_OK;
-		free(sealed);
-		return r;
-	}
+	/* the row and the sealed material from one snapshot */
+	err_t r = s->ops->object_get(s->b, id, &row, &has_material, sealed, STORE_SEALED_MAX, &n, NULL, NULL, NULL);
 	if (r == ERR_OK)
+		r = visible(&row, tenant, flags);
+	if (r == ERR_OK && is_destroyed(row.state))
+		r = ERR_STORE_DESTROYED;
+	if (r == ERR_OK && !has_material)
+		r = row.has_digest ? ERR_STORE_SEAL : ERR_OK; /* put without material */
+	else if (r == ERR_OK)
 		r = seal_unseal(s->seal, row.id, row.type, sealed, n, out, out_len);
 	free(sealed);
 	return r;

@@ -97,7 +97,8 @@ enum stmt_id {
 	S_ROW_GET, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_ZERO, S_MAT_DEL, S_ACCESS_INSERT,
 	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT,
-	S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL, S_COUNT_
+	S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL, S_BEGIN, S_BEGIN_IMMEDIATE, S_COMMIT, S_SAVEPOINT,
+	S_RELEASE, S_COUNT_
 };
 
 static const char *const stmt_sql[S_COUNT_] = {
@@ -132,6 +133,13 @@ static const char *const stmt_sql[S_COUNT_] = {
 	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES (?1,?2,?3,?4)",
 	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=?1 AND idx=?2",
 	[S_NAME_RELEASE_ALL] = "DELETE FROM names WHERE id=?1",
+	/* the transaction statements the writer runs per batch and per request,
+	 * and a reader's snapshot, prepared once instead of parsed each time */
+	[S_BEGIN] = "BEGIN",
+	[S_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_SAVEPOINT] = "SAVEPOINT r",
+	[S_RELEASE] = "RELEASE r",
 };
 
 struct conn {
@@ -145,6 +153,7 @@ struct req {
 	void *ctx;
 	err_t result;
 	bool done;
+	pthread_cond_t cv; /* its caller waits on it, under the queue's lock */
 	struct req *next;
 };
 
@@ -162,7 +171,7 @@ struct store_backend {
 	pthread_cond_t rcv;
 
 	pthread_mutex_t mu;     /* the queue and the stats */
-	pthread_cond_t work, done;
+	pthread_cond_t work;
 	struct req *head, *tail;
 	size_t queued;
 	bool stopping, thread_started;
@@ -264,6 +273,19 @@ static void done_stmt(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+}
+
+/* run steps one of the cached statements that return no rows (the
+ * transaction ones): SQLITE_OK or the error, as exec() returns them */
+static int run(struct conn *c, enum stmt_id id)
+{
+	int rc;
+	sqlite3_stmt *st = stmt(c, id, &rc);
+	if (st == NULL)
+		return rc;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
 /* ---- readers ----------------------------------------------------------------- */
@@ -595,7 +617,7 @@ static void fail_ok(struct req *list, err_t r)
 static void run_batch(struct store_backend *b, struct req *list, size_t n)
 {
 	struct conn *c = &b->w;
-	int rc = c->db ? exec(c, "BEGIN IMMEDIATE") : SQLITE_CANTOPEN;
+	int rc = c->db ? run(c, S_BEGIN_IMMEDIATE) : SQLITE_CANTOPEN;
 	if (rc != SQLITE_OK) {
 		err_t r = map_rc(rc);
 		for (struct req *q = list; q != NULL; q = q->next)
@@ -613,7 +635,7 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 			continue;
 		}
 		struct store_txn t = {c, SQLITE_OK};
-		rc = exec(c, "SAVEPOINT r");
+		rc = run(c, S_SAVEPOINT);
 		if (rc != SQLITE_OK) {
 			t.fatal_rc = rc;
 			q->result = map_rc(rc);
@@ -622,7 +644,7 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 			if (q->result != ERR_OK && !sqlite3_get_autocommit(c->db))
 				exec(c, "ROLLBACK TO r");
 			if (!sqlite3_get_autocommit(c->db))
-				exec(c, "RELEASE r");
+				(void)run(c, S_RELEASE);
 		}
 		if (sqlite3_get_autocommit(c->db)) {
 			/* the error rolled the whole transaction back (FULL,
@@ -641,7 +663,7 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 			(void)writer_reopen(b);
 		return;
 	}
-	rc = exec(c, "COMMIT");
+	rc = run(c, S_COMMIT);
 	pthread_mutex_lock(&b->mu);
 	if (rc == SQLITE_OK) {
 		b->stats.commits++;
@@ -699,14 +721,16 @@ static void *writer_main(void *arg)
 
 		run_batch(b, list, n);
 
+		/* each caller is woken alone (a broadcast to every waiter
+		 * would wake the ones still queued for the next batch too) */
 		pthread_mutex_lock(&b->mu);
 		for (struct req *q = list; q != NULL;) {
 			struct req *nx = q->next;
 			q->done = true; /* q may be gone once its caller sees this */
+			pthread_cond_signal(&q->cv);
 			q = nx;
 		}
 		b->stats.requests += n;
-		pthread_cond_broadcast(&b->done);
 	}
 	pthread_mutex_unlock(&b->mu);
 	return NULL;
@@ -714,10 +738,12 @@ static void *writer_main(void *arg)
 
 static err_t sq_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
 {
-	struct req q = {fn, ctx, ERR_INTERNAL, false, NULL};
+	struct req q = {.fn = fn, .ctx = ctx, .result = ERR_INTERNAL};
+	pthread_cond_init(&q.cv, NULL);
 	pthread_mutex_lock(&b->mu);
 	if (b->stopping) {
 		pthread_mutex_unlock(&b->mu);
+		pthread_cond_destroy(&q.cv);
 		return ERR_USAGE;
 	}
 	if (b->tail != NULL)
@@ -728,8 +754,9 @@ static err_t sq_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
 	b->queued++;
 	pthread_cond_signal(&b->work);
 	while (!q.done)
-		pthread_cond_wait(&b->done, &b->mu);
+		pthread_cond_wait(&q.cv, &b->mu);
 	pthread_mutex_unlock(&b->mu);
+	pthread_cond_destroy(&q.cv);
 	return q.result;
 }
 
@@ -827,7 +854,6 @@ static void sq_close(struct store_backend *b)
 	pthread_mutex_destroy(&b->mu);
 	pthread_mutex_destroy(&b->rmu);
 	pthread_cond_destroy(&b->work);
-	pthread_cond_destroy(&b->done);
 	pthread_cond_destroy(&b->rcv);
 	free(b);
 }
@@ -845,7 +871,6 @@ static err_t sq_open(const char *path, const struct store_backend_params *p,
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_mutex_init(&b->rmu, NULL);
 	pthread_cond_init(&b->work, NULL);
-	pthread_cond_init(&b->done, NULL);
 	pthread_cond_init(&b->rcv, NULL);
 	err_t r = conn_open(&b->w, path, false, errbuf, errlen);
 	if (r == ERR_OK)
@@ -922,10 +947,8 @@ static err_t put_bytes(uint8_t **buf, size_t *cap, size_t *len, const void *p, s
 	return ERR_OK;
 }
 
-static err_t sq_attrs_get(struct store_backend *b, const char *id, struct store_attr **out,
-			  size_t *n_out, void **mem)
+static err_t conn_attrs_get(struct conn *c, const char *id, struct store_attr **out, size_t *n_out, void **mem)
 {
-	struct conn *c = reader_get(b);
 	uint8_t *buf = NULL;
 	size_t cap = 0, len = 0, n = 0, ocap = 0;
 	struct attr_off *offs = NULL;
@@ -935,10 +958,8 @@ static err_t sq_attrs_get(struct store_backend *b, const char *id, struct store_
 	*n_out = 0;
 	*mem = NULL;
 	sqlite3_stmt *st = stmt(c, S_ATTRS_GET, &rc);
-	if (st == NULL) {
-		reader_put(b, c);
+	if (st == NULL)
 		return map_rc(rc);
-	}
 	bind_text(st, 1, id);
 	while (r == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == ocap) {
@@ -970,7 +991,6 @@ static err_t sq_attrs_get(struct store_backend *b, const char *id, struct store_
 	if (r == ERR_OK && rc != SQLITE_DONE)
 		r = map_rc(rc);
 	done_stmt(st);
-	reader_put(b, c);
 	if (r == ERR_OK && n > 0) {
 		struct store_attr *a = calloc(n, sizeof(*a));
 		if (a == NULL) {
@@ -995,18 +1015,23 @@ static err_t sq_attrs_get(struct store_backend *b, const char *id, struct store_
 	return r;
 }
 
-static err_t sq_material_get(struct store_backend *b, const char *id, uint8_t *out, size_t cap,
-			     size_t *len)
+static err_t sq_attrs_get(struct store_backend *b, const char *id, struct store_attr **out, size_t *n_out,
+			  void **mem)
 {
 	struct conn *c = reader_get(b);
+	err_t r = conn_attrs_get(c, id, out, n_out, mem);
+	reader_put(b, c);
+	return r;
+}
+
+static err_t conn_material_get(struct conn *c, const char *id, uint8_t *out, size_t cap, size_t *len)
+{
 	int rc;
 	err_t r;
 	sqlite3_stmt *st = stmt(c, S_MAT_GET, &rc);
 	*len = 0;
-	if (st == NULL) {
-		reader_put(b, c);
+	if (st == NULL)
 		return map_rc(rc);
-	}
 	bind_text(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -1019,6 +1044,44 @@ static err_t sq_material_get(struct store_backend *b, const char *id, uint8_t *o
 		r = rc == SQLITE_DONE ? ERR_STORE_NOT_FOUND : map_rc(rc);
 	}
 	done_stmt(st);
+	return r;
+}
+
+static err_t sq_material_get(struct store_backend *b, const char *id, uint8_t *out, size_t cap, size_t *len)
+{
+	struct conn *c = reader_get(b);
+	err_t r = conn_material_get(c, id, out, cap, len);
+	reader_put(b, c);
+	return r;
+}
+
+/* sq_object_get reads an object's row, whether it has material (into
+ * |sealed| when not NULL) and, when |attrs| is not NULL, its attributes,
+ * in one read transaction on one reader: one snapshot, one reader taken
+ * (a KMIP Get took five before). */
+static err_t sq_object_get(struct store_backend *b, const char *id, struct store_row *row, bool *has_material,
+			   uint8_t *sealed, size_t cap, size_t *sealed_len, struct store_attr **attrs, size_t *n_attrs,
+			   void **mem)
+{
+	struct conn *c = reader_get(b);
+	int rc = run(c, S_BEGIN);
+	err_t r = map_rc(rc);
+	size_t n = 0;
+	*has_material = false;
+	if (r == ERR_OK)
+		r = conn_row_get(c, id, row, &rc);
+	if (r == ERR_OK) {
+		r = conn_material_get(c, id, sealed, cap, &n);
+		*has_material = r == ERR_OK;
+		if (r == ERR_STORE_NOT_FOUND)
+			r = ERR_OK;
+	}
+	if (sealed_len != NULL)
+		*sealed_len = *has_material ? n : 0;
+	if (r == ERR_OK && attrs != NULL)
+		r = conn_attrs_get(c, id, attrs, n_attrs, mem);
+	if (!sqlite3_get_autocommit(c->db))
+		(void)run(c, S_COMMIT); /* a read: nothing to keep or lose */
 	reader_put(b, c);
 	return r;
 }
@@ -1319,6 +1382,7 @@ const struct store_backend_ops store_sqlite_ops = {
 	.row_get = sq_row_get,
 	.attrs_get = sq_attrs_get,
 	.material_get = sq_material_get,
+	.object_get = sq_object_get,
 	.find = sq_find,
 	.meta_get = sq_meta_get,
 	.each_sealed = sq_each_sealed,
