@@ -127,7 +127,7 @@ check-layers:
 check-default: $(TESTRUN) $(FOUNT)
 	$(Q)FOUNT_CRYPTO_FIPS=off FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(CRYPTO_SUITES)
 
-$(BENCHRUN): $(BENCH_OBJ) $(LIBFOUNT)
+$(BENCHRUN): $(BENCH_OBJ) $(B)/tests/kmipc.o $(LIBFOUNT)
 	@mkdir -p $(@D)
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -174,7 +174,7 @@ serve: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory check-layers
 	$(Q)$(MAKE) --no-print-directory fips
-	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTRUN)
+	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTRUN) $(BENCHRUN)
 	$(Q)$(MAKE) --no-print-directory check
 	$(Q)$(MAKE) --no-print-directory check-default
 	$(Q)$(MAKE) --no-print-directory -j2 SAN=1 all $(TESTRUN:build/%=build-san/%)

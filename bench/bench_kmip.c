@@ -9,8 +9,8 @@
  * operation counts as an error, not as throughput.
  *
  * fount's listener runs in this process (api_kmip_start) on its library
- * context; the clients use OpenSSL's default context, as a separate client
- * would. Both share the machine's two cores, so the figures are what one
+ * context; the clients are fount's test client (tests/kmipc.c) on OpenSSL's
+ * default context, as a separate client would be. Both share the machine's two cores, so the figures are what one
  * host does serving and loading itself at once. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +35,7 @@
 #include "bench/bench.h"
 #include "keygen/keygen.h"
 #include "store/store.h"
+#include "tests/kmipc.h"
 
 #define MAX_CLIENTS 16
 #define MAX_SAMPLES 400000
@@ -69,73 +70,18 @@ struct job {
 	size_t n_lat;
 };
 
-static SSL_CTX *client_ctx(const struct target *t)
+/* client makes fount's test client (tests/kmipc.c) for |t|, TLS 1.2 and
+ * 1.3 unless |max_tls| says otherwise; NULL (with a line on stderr) when it
+ * cannot */
+static struct kmipc *client(const struct target *t, int max_tls, bool resume)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL || SSL_CTX_load_verify_file(ctx, t->ca) != 1 ||
-	    SSL_CTX_use_certificate_file(ctx, t->cert, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, t->key, SSL_FILETYPE_PEM) != 1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
-	return ctx;
-}
-
-static int tcp(uint16_t port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int one = 1;
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-static SSL *connect_tls(SSL_CTX *ctx, uint16_t port, SSL_SESSION *resume, int *out_fd)
-{
-	int fd = tcp(port);
-	if (fd < 0)
-		return NULL;
-	SSL *ssl = SSL_new(ctx);
-	SSL_set_fd(ssl, fd);
-	if (resume != NULL)
-		SSL_set_session(ssl, resume);
-	if (SSL_connect(ssl) != 1) {
-		SSL_free(ssl);
-		close(fd);
-		ERR_clear_error();
-		return NULL;
-	}
-	*out_fd = fd;
-	return ssl;
-}
-
-static bool read_n(SSL *ssl, uint8_t *b, size_t n)
-{
-	for (size_t got = 0; got < n;) {
-		int k = SSL_read(ssl, b + got, (int)(n - got));
-		if (k <= 0)
-			return false;
-		got += (size_t)k;
-	}
-	return true;
-}
-
-/* one request and its whole response; false on any failure */
-static bool roundtrip(SSL *ssl, const uint8_t *req, size_t len, uint8_t *buf, size_t cap)
-{
-	if (SSL_write(ssl, req, (int)len) != (int)len || !read_n(ssl, buf, 8))
-		return false;
-	size_t total = 0;
-	if (ttlv_frame_len(buf, cap, &total) != ERR_OK)
-		return false;
-	return read_n(ssl, buf + 8, total - 8);
+	struct kmipc_options o = {.port = t->port, .ca_file = t->ca, .cert_file = t->cert, .key_file = t->key,
+				  .max_tls = max_tls, .resume = resume};
+	char why[256];
+	struct kmipc *c = kmipc_new(&o, why, sizeof why);
+	if (c == NULL)
+		fprintf(stderr, "bench kmip: %s\n", why);
+	return c;
 }
 
 /* response_ok decodes a response: one Batch Item with Result Status
@@ -176,17 +122,11 @@ static size_t get_request(uint8_t *out, size_t cap, int32_t minor, const char *i
 static void *client_main(void *arg)
 {
 	struct job *j = arg;
-	SSL_CTX *ctx = client_ctx(j->t);
-	int fd = -1;
-	SSL *ssl = ctx != NULL ? connect_tls(ctx, j->t->port, NULL, &fd) : NULL;
-	/* heap, not __thread: a large static TLS block would not fit the
-	 * server's 256 KiB connection-thread stacks in this same process */
-	size_t cap = 1 << 17;
-	uint8_t *buf = malloc(cap);
-	if (ssl == NULL || buf == NULL) {
+	char why[256];
+	struct kmipc *c = client(j->t, 0, false);
+	if (c == NULL || kmipc_connect(c, why, sizeof why) != ERR_OK) {
 		j->errors++;
-		free(buf);
-		SSL_CTX_free(ctx);
+		kmipc_free(c);
 		return NULL;
 	}
 	double end = now_s() + j->seconds;
@@ -206,12 +146,14 @@ static void *client_main(void *arg)
 			req_len = get_request(getreq, sizeof getreq, j->minor, j->pool->ids[next % j->pool->n]);
 			next += j->clients;
 		}
-		if (!roundtrip(ssl, req, req_len, buf, cap)) {
+		const uint8_t *resp;
+		size_t resp_len;
+		if (kmipc_roundtrip(c, req, req_len, &resp, &resp_len) != ERR_OK) {
 			j->errors++;
 			break;
 		}
 		char id[STORE_ID_MAX + 1];
-		if (!response_ok(buf, j->kind == JOB_CREATE ? id : NULL)) {
+		if (!response_ok(resp, j->kind == JOB_CREATE ? id : NULL)) {
 			j->errors++;
 			continue;
 		}
@@ -226,11 +168,7 @@ static void *client_main(void *arg)
 		if (j->n_lat < MAX_SAMPLES)
 			j->lat_us[j->n_lat++] = dt * 1e6;
 	}
-	SSL_shutdown(ssl);
-	SSL_free(ssl);
-	close(fd);
-	SSL_CTX_free(ctx);
-	free(buf);
+	kmipc_free(c);
 	return NULL;
 }
 
@@ -294,41 +232,30 @@ static struct result load(const struct target *t, enum job_kind kind, const uint
 static double handshakes(const struct target *t, int version, bool resume, double seconds, const uint8_t *req,
 			 size_t len, double *cpu_us)
 {
-	SSL_CTX *ctx = client_ctx(t);
-	if (ctx != NULL)
-		SSL_CTX_set_max_proto_version(ctx, version);
-	int fd = -1;
-	static uint8_t buf[1 << 16];
-	SSL *first = ctx != NULL ? connect_tls(ctx, t->port, NULL, &fd) : NULL;
-	if (first == NULL) {
-		SSL_CTX_free(ctx);
+	char why[256];
+	const uint8_t *resp;
+	size_t resp_len;
+	struct kmipc *c = client(t, version, resume);
+	if (c == NULL || kmipc_connect(c, why, sizeof why) != ERR_OK) {
+		kmipc_free(c);
 		return 0;
 	}
-	(void)roundtrip(first, req, len, buf, sizeof buf); /* TLS 1.3 sends its ticket after the handshake */
-	SSL_SESSION *sess = SSL_get1_session(first);
-	SSL_shutdown(first);
-	SSL_free(first);
-	close(fd);
+	/* TLS 1.3 sends its ticket after the handshake: one request first */
+	if (kmipc_roundtrip(c, req, len, &resp, &resp_len) != ERR_OK)
+		fprintf(stderr, "bench kmip: the first request failed\n");
+	kmipc_close(c);
 	uint64_t n = 0, reused = 0;
 	double end = now_s() + seconds, cpu0 = cpu_s();
 	while (now_s() < end) {
-		SSL *ssl = connect_tls(ctx, t->port, resume ? sess : NULL, &fd);
-		if (ssl == NULL)
+		if (kmipc_connect(c, why, sizeof why) != ERR_OK)
 			break;
-		if (roundtrip(ssl, req, len, buf, sizeof buf))
+		if (kmipc_roundtrip(c, req, len, &resp, &resp_len) == ERR_OK)
 			n++;
-		reused += SSL_session_reused(ssl) == 1;
-		if (resume) {
-			SSL_SESSION_free(sess);
-			sess = SSL_get1_session(ssl);
-		}
-		SSL_shutdown(ssl);
-		SSL_free(ssl);
-		close(fd);
+		reused += kmipc_resumed(c);
+		kmipc_close(c);
 	}
 	*cpu_us = n > 0 ? (cpu_s() - cpu0) * 1e6 / (double)n : 0;
-	SSL_SESSION_free(sess);
-	SSL_CTX_free(ctx);
+	kmipc_free(c);
 	if (resume && reused < n)
 		printf("  (only %llu of %llu connections resumed)\n", (unsigned long long)reused, (unsigned long long)n);
 	return (double)n / seconds;
@@ -434,13 +361,16 @@ static size_t request(uint8_t *out, size_t cap, uint32_t op, int32_t minor, int3
 	return n;
 }
 
+/* port_open: something accepts TCP connections on loopback |port| */
 static bool port_open(uint16_t port)
 {
-	int fd = tcp(port);
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }
 
 static uint16_t free_port(void)
@@ -570,13 +500,13 @@ void bench_kmip(double seconds)
 		printf("kmip: no store: %s\n", why);
 		return;
 	}
-	api_set_store(st);
+	api_set_store(st, false);
 	struct api_kmip_options o = {.listen = "127.0.0.1:0", .cert_file = pki.server_cert,
 				     .key_file = pki.server_key, .client_ca = pki.ca_cert};
 	struct api_kmip *srv = NULL;
 	if (api_kmip_start(&o, &srv, why, sizeof why) != ERR_OK) {
 		printf("kmip: cannot start: %s\n", why);
-		api_set_store(NULL);
+		api_set_store(NULL, false);
 		store_close(st);
 		return;
 	}
@@ -654,7 +584,7 @@ void bench_kmip(double seconds)
 	}
 	printf("\n");
 	api_kmip_stop(srv);
-	api_set_store(NULL);
+	api_set_store(NULL, false);
 	store_close(st);
 	pthread_mutex_destroy(&pool_fount.mu);
 	pthread_mutex_destroy(&pool_peer.mu);
