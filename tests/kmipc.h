@@ -2,11 +2,13 @@
  * benchmark: connect (TLS 1.2 or 1.3, client certificate and key, the
  * server's CA, optionally resuming the last session), send one TTLV
  * message, read one response (the 8-byte header first, then the body,
- * capped), with send/receive timeouts. One struct kmipc is one connection
- * at a time and is not shared between threads.
+ * capped), with send/receive timeouts; or, for a test about the bytes
+ * themselves, write and read the stream as it is. One struct kmipc is one
+ * connection at a time and is not shared between threads.
  *
  * The response buffer is secure memory (responses carry key material) and
- * is wiped when the next response replaces it and by kmipc_free. */
+ * is wiped when the next response replaces it and by kmipc_free; bytes
+ * read with kmipc_read go where the caller says. */
 #ifndef FOUNT_TESTS_KMIPC_H
 #define FOUNT_TESTS_KMIPC_H
 
