@@ -155,19 +155,29 @@ void kt_attr_name(struct kt_req *q, const char *v)
 	ttlv_enc_end(&q->e);
 }
 
-void kt_create_item(struct kt_req *q, int bits, int32_t mask, const char *name)
+void kt_create_begin(struct kt_req *q, int bits)
 {
 	kt_item(q, KMIP_OPERATION_CREATE);
 	ttlv_enc_enum(&q->e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
 	ttlv_enc_begin(&q->e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
 	kt_attr_enum(q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
 	kt_attr_int(q, "Cryptographic Length", bits);
+}
+
+void kt_create_end(struct kt_req *q)
+{
+	ttlv_enc_end(&q->e);
+	kt_item_end(q);
+}
+
+void kt_create_item(struct kt_req *q, int bits, int32_t mask, const char *name)
+{
+	kt_create_begin(q, bits);
 	if (mask >= 0)
 		kt_attr_int(q, "Cryptographic Usage Mask", mask);
 	if (name != NULL)
 		kt_attr_name(q, name);
-	ttlv_enc_end(&q->e);
-	kt_item_end(q);
+	kt_create_end(q);
 }
 
 void kt_uid_item(struct kt_req *q, uint32_t op, const char *uid)

@@ -82,8 +82,13 @@ void kt_attr_text(struct kt_req *q, const char *name, const char *v);
 void kt_attr_date(struct kt_req *q, const char *name, int64_t v);
 void kt_attr_name(struct kt_req *q, const char *v);
 
-/* kt_create_item: a Create (§4.1) of an AES-|bits| Symmetric Key with
- * Usage Mask |mask| (< 0: none) and, when not NULL, a Name */
+/* kt_create_begin opens a Create (§4.1) of an AES-|bits| Symmetric Key,
+ * its Template-Attribute left open after Algorithm and Length for more
+ * attributes; kt_create_end closes the template and the item.
+ * kt_create_item is the whole item, with Usage Mask |mask| (< 0: none)
+ * and, when not NULL, a Name. */
+void kt_create_begin(struct kt_req *q, int bits);
+void kt_create_end(struct kt_req *q);
 void kt_create_item(struct kt_req *q, int bits, int32_t mask, const char *name);
 
 /* kt_uid_item: an item |op| whose payload is a Unique Identifier (none

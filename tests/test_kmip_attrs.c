@@ -417,14 +417,9 @@ static void test_add_refusals(void)
 	kt_resp_free(&r);
 	/* a template cannot set what the table refuses, nor a 1.4 name at 1.0 */
 	kt_begin(&q, 0, 1);
-	kt_item(&q, KMIP_OPERATION_CREATE);
-	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
-	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-	kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-	kt_attr_int(&q, "Cryptographic Length", 256);
+	kt_create_begin(&q, 256);
 	kt_attr_text(&q, "Comment", "1.4 only");
-	ttlv_enc_end(&q.e);
-	kt_item_end(&q);
+	kt_create_end(&q);
 	kt_run(&q, &kt_alice, &r);
 	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
 	kt_resp_free(&r);
@@ -774,11 +769,7 @@ static void test_create_rng(void)
 		struct kt_req q;
 		struct kt_resp r;
 		kt_begin(&q, 4, 1);
-		kt_item(&q, KMIP_OPERATION_CREATE);
-		ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
-		ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-		kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-		kt_attr_int(&q, "Cryptographic Length", 128);
+		kt_create_begin(&q, 128);
 		ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
 		ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Random Number Generator");
 		ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE_VALUE);
@@ -786,8 +777,7 @@ static void test_create_rng(void)
 		ttlv_enc_enum(&q.e, KMIP_TAG_DRBG_ALGORITHM, honour ? KMIP_DRBG_ALGORITHM_CTR : KMIP_DRBG_ALGORITHM_HMAC);
 		ttlv_enc_end(&q.e);
 		ttlv_enc_end(&q.e);
-		ttlv_enc_end(&q.e);
-		kt_item_end(&q);
+		kt_create_end(&q);
 		kt_run(&q, &kt_alice, &r);
 		if (honour) {
 			CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);

@@ -85,21 +85,8 @@ static bool create_key(const struct kmip_peer *p, int bits, int32_t mask, const 
 	struct kt_req q;
 	struct kt_resp r;
 	kt_begin(&q, 4, 2);
-	kt_item(&q, KMIP_OPERATION_CREATE);
-	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
-	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Cryptographic Algorithm");
-	ttlv_enc_enum(&q.e, KMIP_TAG_ATTRIBUTE_VALUE, KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-	ttlv_enc_end(&q.e);
-	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Cryptographic Length");
-	ttlv_enc_int(&q.e, KMIP_TAG_ATTRIBUTE_VALUE, bits);
-	ttlv_enc_end(&q.e);
-	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Cryptographic Usage Mask");
-	ttlv_enc_int(&q.e, KMIP_TAG_ATTRIBUTE_VALUE, mask);
-	ttlv_enc_end(&q.e);
+	kt_create_begin(&q, bits);
+	kt_attr_int(&q, "Cryptographic Usage Mask", mask);
 	if (params != NULL) {
 		ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
 		ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Cryptographic Parameters");
@@ -112,8 +99,7 @@ static bool create_key(const struct kmip_peer *p, int bits, int32_t mask, const 
 		ttlv_enc_end(&q.e);
 		ttlv_enc_end(&q.e);
 	}
-	ttlv_enc_end(&q.e);
-	kt_item_end(&q);
+	kt_create_end(&q);
 	kt_item(&q, KMIP_OPERATION_ACTIVATE); /* the ID Placeholder */
 	kt_item_end(&q);
 	kt_run(&q, p, &r);

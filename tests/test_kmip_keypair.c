@@ -590,18 +590,13 @@ static bool create_aes(const char *name, int64_t act, char uid[STORE_ID_MAX + 1]
 	struct kt_req q;
 	struct kt_resp r;
 	kt_begin(&q, 4, 1);
-	kt_item(&q, KMIP_OPERATION_CREATE);
-	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
-	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-	kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-	kt_attr_int(&q, "Cryptographic Length", 256);
+	kt_create_begin(&q, 256);
 	kt_attr_int(&q, "Cryptographic Usage Mask", 12);
 	kt_attr_name(&q, name);
 	kt_attr_text(&q, "x-app", "billing");
 	if (act != 0)
 		kt_attr_date(&q, "Activation Date", act);
-	ttlv_enc_end(&q.e);
-	kt_item_end(&q);
+	kt_create_end(&q);
 	kt_run(&q, &kt_alice, &r);
 	bool ok = kt_status(kt_nth(&r, 0)) == KMIP_RESULT_STATUS_SUCCESS &&
 		  copy_text(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), uid);
@@ -731,13 +726,7 @@ static void test_rekey_links_names_dates(void)
 
 	/* the ID Placeholder: Create then Re-key in one batch, no UID */
 	kt_begin(&q, 4, 2);
-	kt_item(&q, KMIP_OPERATION_CREATE);
-	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
-	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-	kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-	kt_attr_int(&q, "Cryptographic Length", 128);
-	ttlv_enc_end(&q.e);
-	kt_item_end(&q);
+	kt_create_item(&q, 128, -1, NULL);
 	kt_uid_item(&q, KMIP_OPERATION_RE_KEY, NULL);
 	kt_run(&q, &kt_alice, &r);
 	char c0[STORE_ID_MAX + 1], c1[STORE_ID_MAX + 1];
