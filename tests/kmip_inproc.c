@@ -180,6 +180,16 @@ void kt_create_item(struct kt_req *q, int bits, int32_t mask, const char *name)
 	kt_create_end(q);
 }
 
+void kt_revoke_item(struct kt_req *q, const char *uid, uint32_t code)
+{
+	kt_item(q, KMIP_OPERATION_REVOKE);
+	ttlv_enc_cstr(&q->e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+	ttlv_enc_begin(&q->e, KMIP_TAG_REVOCATION_REASON);
+	ttlv_enc_enum(&q->e, KMIP_TAG_REVOCATION_REASON_CODE, code);
+	ttlv_enc_end(&q->e);
+	kt_item_end(q);
+}
+
 void kt_uid_item(struct kt_req *q, uint32_t op, const char *uid)
 {
 	kt_item(q, op);

@@ -91,6 +91,10 @@ void kt_create_begin(struct kt_req *q, int bits);
 void kt_create_end(struct kt_req *q);
 void kt_create_item(struct kt_req *q, int bits, int32_t mask, const char *name);
 
+/* kt_revoke_item: a Revoke (§4.20) of |uid| with Revocation Reason Code
+ * |code| */
+void kt_revoke_item(struct kt_req *q, const char *uid, uint32_t code);
+
 /* kt_uid_item: an item |op| whose payload is a Unique Identifier (none
  * when |uid| is NULL: the ID Placeholder) */
 void kt_uid_item(struct kt_req *q, uint32_t op, const char *uid);

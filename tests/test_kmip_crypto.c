@@ -614,12 +614,7 @@ static void revoke(const char *id, uint32_t code)
 	struct kt_req q;
 	struct kt_resp r;
 	kt_begin(&q, 4, 1);
-	kt_item(&q, KMIP_OPERATION_REVOKE);
-	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, id);
-	ttlv_enc_begin(&q.e, KMIP_TAG_REVOCATION_REASON);
-	ttlv_enc_enum(&q.e, KMIP_TAG_REVOCATION_REASON_CODE, code);
-	ttlv_enc_end(&q.e);
-	kt_item_end(&q);
+	kt_revoke_item(&q, id, code);
 	kt_run(&q, &kt_alice, &r);
 	CU_ASSERT_EQUAL(kt_status(kt_first(&r)), KMIP_RESULT_STATUS_SUCCESS);
 	kt_resp_free(&r);

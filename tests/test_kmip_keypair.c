@@ -119,12 +119,7 @@ static uint32_t revoke(const struct kmip_peer *p, const char *uid)
 	struct kt_req q;
 	struct kt_resp r;
 	kt_begin(&q, 4, 1);
-	kt_item(&q, KMIP_OPERATION_REVOKE);
-	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	ttlv_enc_begin(&q.e, KMIP_TAG_REVOCATION_REASON);
-	ttlv_enc_enum(&q.e, KMIP_TAG_REVOCATION_REASON_CODE, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
-	ttlv_enc_end(&q.e);
-	kt_item_end(&q);
+	kt_revoke_item(&q, uid, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
 	kt_run(&q, p, &r);
 	uint32_t s = kt_status(kt_nth(&r, 0));
 	kt_resp_free(&r);

@@ -93,12 +93,7 @@ static void test_lifecycle_refusals(void)
 	struct kt_req q;
 	struct kt_resp r;
 	kt_begin(&q, 4, 1);
-	kt_item(&q, KMIP_OPERATION_REVOKE);
-	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	ttlv_enc_begin(&q.e, KMIP_TAG_REVOCATION_REASON);
-	ttlv_enc_enum(&q.e, KMIP_TAG_REVOCATION_REASON_CODE, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
-	ttlv_enc_end(&q.e);
-	kt_item_end(&q);
+	kt_revoke_item(&q, uid, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
 	kt_run(&q, &kt_alice, &r);
 	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
 	kt_resp_free(&r);

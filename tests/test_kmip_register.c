@@ -1140,12 +1140,7 @@ static void test_tenants_and_names(void)
 	/* destroyed, the name is free: Percona MySQL erases (Revoke, Destroy)
 	 * and may store the same key id again */
 	kt_begin(&q, 4, 2);
-	kt_item(&q, KMIP_OPERATION_REVOKE);
-	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	ttlv_enc_begin(&q.e, KMIP_TAG_REVOCATION_REASON);
-	ttlv_enc_enum(&q.e, KMIP_TAG_REVOCATION_REASON_CODE, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
-	ttlv_enc_end(&q.e);
-	kt_item_end(&q);
+	kt_revoke_item(&q, uid, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
 	kt_item(&q, KMIP_OPERATION_DESTROY);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	kt_item_end(&q);
