@@ -873,12 +873,22 @@ static void test_query_profiles_rule(void)
 		CU_ASSERT_EQUAL(ttlv_count(pay, KMIP_TAG_PROFILE_INFORMATION), want);
 		kt_resp_free(&r);
 	}
-	/* fount lacks ECB and 3DES, so these are never claimed whatever
-	 * operations merge */
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(profiles[i].family, "Basic Cryptographic Server") == 0 ||
-		    strcmp(profiles[i].family, "Symmetric Key Lifecycle Server") == 0)
-			CU_ASSERT(profiles[i].lacks != NULL && !kmip_profile_claimed(&profiles[i], 4));
+	/* fount keeps neither Fresh nor the 1.4 sensitivity attributes the
+	 * Baseline Server needs (KMIP Profiles 1.4 §5.1), and every server
+	 * profile builds on it: none is claimed whatever operations merge,
+	 * and Query Profiles lists none */
+	for (size_t i = 0; i < n; i++) {
+		CU_ASSERT(profiles[i].lacks != NULL && strstr(profiles[i].lacks, "Fresh") != NULL);
+		for (int v = 0; v <= 4; v++)
+			CU_ASSERT(!kmip_profile_claimed(&profiles[i], v));
+	}
+	{
+		struct kt_resp r;
+		query(4, f, ARRAY_SIZE(f), &r);
+		CU_ASSERT_EQUAL(kt_status(kt_first(&r)), KMIP_RESULT_STATUS_SUCCESS);
+		CU_ASSERT_PTR_NULL(ttlv_find(kt_payload(kt_first(&r)), KMIP_TAG_PROFILE_INFORMATION));
+		kt_resp_free(&r);
+	}
 	/* the rule itself, on made-up profiles */
 	static const uint32_t query_only[] = {KMIP_OPERATION_QUERY, KMIP_OPERATION_ENCRYPT};
 	static const uint32_t sign[] = {KMIP_OPERATION_QUERY, KMIP_OPERATION_SIGN};

@@ -146,6 +146,27 @@ static size_t count_attr(const struct store_object *o, const char *name)
 	return n;
 }
 
+/* rng_is_servers: |o| has one Random Number Generator attribute, and it
+ * is the server's (CTR_DRBG AES-256, kmip_rng_matches) */
+static bool rng_is_servers(const struct store_object *o)
+{
+	const struct store_attr *a = NULL;
+	for (size_t i = 0; i < o->n_attrs; i++)
+		if (strcmp(o->attrs[i].name, "Random Number Generator") == 0) {
+			if (a != NULL)
+				return false;
+			a = &o->attrs[i];
+		}
+	struct ttlv_doc d = {0};
+	if (a == NULL || a->value_len == 0 || ttlv_decode(&d, a->value, a->value_len) != ERR_OK) {
+		ttlv_doc_free(&d);
+		return false;
+	}
+	bool ok = kmip_rng_matches(ttlv_root(&d));
+	ttlv_doc_free(&d);
+	return ok;
+}
+
 /* name_of: the first Name's Name Value (the store's search text) */
 static const char *name_of(const struct store_object *o)
 {
@@ -155,37 +176,62 @@ static const char *name_of(const struct store_object *o)
 	return NULL;
 }
 
-/* check_material opens both stored parts, decodes them (PKCS#8 and SPKI
- * DER) and checks that the public key is the private key's: the private
- * key's own SubjectPublicKeyInfo equals the stored public key byte for
- * byte. Returns the type of the pair, or NULL. */
+/* check_material opens both stored parts, decodes each in the Key Format
+ * Type it is stored in (ops.h: PKCS#1 for RSA, PKCS#8 / SPKI for EC) and
+ * checks that the public key is the private key's: the private key's own
+ * public part, encoded in the public key's stored form, equals the stored
+ * public key byte for byte. Returns the type of the pair, or NULL. */
 static const struct keygen_type *check_material(const char *tenant, const char *priv, const char *pub)
 {
 	uint8_t *pv = NULL, *pb = NULL, *again = NULL;
 	size_t pv_len = 0, pb_len = 0, again_len = 0;
 	struct evp_pkey_st *kv = NULL, *kb = NULL;
 	const struct keygen_type *t = NULL;
-	if (store_get_material(kt_store, priv, tenant, 0, &pv, &pv_len) != ERR_OK ||
+	struct store_object ov, ob;
+	memset(&ov, 0, sizeof ov);
+	memset(&ob, 0, sizeof ob);
+	if (store_get(kt_store, priv, tenant, 0, &ov) != ERR_OK || store_get(kt_store, pub, tenant, 0, &ob) != ERR_OK ||
+	    store_get_material(kt_store, priv, tenant, 0, &pv, &pv_len) != ERR_OK ||
 	    store_get_material(kt_store, pub, tenant, 0, &pb, &pb_len) != ERR_OK)
 		goto out;
 	/* DER, not PEM */
 	if (pv_len < 2 || pv[0] != 0x30 || pb_len < 2 || pb[0] != 0x30)
 		goto out;
-	if (keygen_pkey_decode(pv, pv_len, KEYGEN_PART_PRIVATE, &kv) != ERR_OK ||
-	    keygen_pkey_decode(pb, pb_len, KEYGEN_PART_PUBLIC, &kb) != ERR_OK)
+	if (ops_pkey_open(STORE_OBJ_PRIVATE_KEY, ov.key_format, pv, pv_len, &kv) != ERR_OK ||
+	    ops_pkey_open(STORE_OBJ_PUBLIC_KEY, ob.key_format, pb, pb_len, &kb) != ERR_OK)
 		goto out;
-	if (keygen_pkey_encode(kv, KEYGEN_PART_PUBLIC, KEYGEN_FMT_DER, &again, &again_len) != ERR_OK ||
-	    again_len != pb_len || memcmp(again, pb, pb_len) != 0)
+	enum keygen_der pub_form = ob.key_format == STORE_FMT_PKCS1 ? KEYGEN_DER_RSA_PUBLIC : KEYGEN_DER_SPKI;
+	if (keygen_pkey_to_der(kv, pub_form, &again, &again_len) != ERR_OK || again_len != pb_len ||
+	    memcmp(again, pb, pb_len) != 0)
 		goto out;
 	if (keygen_pkey_type(kv) == keygen_pkey_type(kb))
 		t = keygen_pkey_type(kv);
 out:
+	store_object_free(&ov);
+	store_object_free(&ob);
 	secmem_free(pv, pv_len);
 	secmem_free(pb, pb_len);
 	secmem_free(again, again_len);
 	EVP_PKEY_free(kv);
 	EVP_PKEY_free(kb);
 	return t;
+}
+
+/* stored_digest_is: |digest| (a Digest attribute value) is SHA-256 (KMIP
+ * 1.4 §3.17) over |id|'s stored material and names Key Format Type |kft| */
+static bool stored_digest_is(const char *id, const struct ttlv_item *digest, uint32_t kft)
+{
+	uint8_t *m = NULL, h[32];
+	size_t m_len = 0;
+	if (digest == NULL || store_get_material(kt_store, id, "alice", 0, &m, &m_len) != ERR_OK)
+		return false;
+	bool ok = keygen_sha256(m, m_len, h) == ERR_OK;
+	secmem_free(m, m_len);
+	const struct ttlv_item *ha = ttlv_find(digest, KMIP_TAG_HASHING_ALGORITHM);
+	const struct ttlv_item *dv = ttlv_find(digest, KMIP_TAG_DIGEST_VALUE);
+	const struct ttlv_item *kf = ttlv_find(digest, KMIP_TAG_KEY_FORMAT_TYPE);
+	return ok && ha != NULL && ha->u == KMIP_HASHING_ALGORITHM_SHA_256 && dv != NULL && dv->len == sizeof h &&
+	       memcmp(dv->val, h, sizeof h) == 0 && kf != NULL && kf->u == kft;
 }
 
 /* attr_value: the value of attribute |name| in a Get Attributes payload */
@@ -213,7 +259,8 @@ static void test_aklc_m1_rsa2048(void)
 
 	static const char *const names[] = {"State", "Cryptographic Usage Mask", "Unique Identifier", "Object Type",
 					    "Cryptographic Algorithm", "Cryptographic Length", "Digest", "Initial Date",
-					    "Last Change Date", "Activation Date", "Original Creation Date"};
+					    "Last Change Date", "Activation Date", "Original Creation Date",
+					    "Random Number Generator"};
 	for (int part = 0; part < 2; part++) {
 		struct kt_req q;
 		struct kt_resp r;
@@ -237,10 +284,12 @@ static void test_aklc_m1_rsa2048(void)
 		CU_ASSERT(v != NULL && v->u == KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA);
 		v = attr_value(p, "Cryptographic Length");
 		CU_ASSERT(v != NULL && ttlv_int(v) == 2048);
-		v = attr_value(p, "Digest");
-		CU_ASSERT(v != NULL && ttlv_find(v, KMIP_TAG_DIGEST_VALUE) != NULL);
-		const struct ttlv_item *kf = ttlv_find(v, KMIP_TAG_KEY_FORMAT_TYPE);
-		CU_ASSERT(kf != NULL && kf->u == (part == 0 ? KMIP_KEY_FORMAT_TYPE_PKCS_8 : KMIP_KEY_FORMAT_TYPE_X_509));
+		/* AKLC-M-1-14: the Digest of each RSA part names PKCS_1, the
+		 * form the part is kept in, and is over those bytes */
+		CU_ASSERT(stored_digest_is(part == 0 ? priv : pub, attr_value(p, "Digest"), KMIP_KEY_FORMAT_TYPE_PKCS_1));
+		/* KMIP 1.3 §3.44: the server sets the RNG of a key it makes */
+		v = attr_value(p, "Random Number Generator");
+		CU_ASSERT(v != NULL && kmip_rng_matches(v));
 		CU_ASSERT_PTR_NOT_NULL(attr_value(p, "Initial Date"));
 		/* Pre-Active: no Activation Date */
 		CU_ASSERT_PTR_NULL(attr_value(p, "Activation Date"));
@@ -249,8 +298,8 @@ static void test_aklc_m1_rsa2048(void)
 
 	struct store_object ov, ob;
 	CU_ASSERT_FATAL(get(priv, &ov) && get(pub, &ob));
-	CU_ASSERT_EQUAL(ov.key_format, STORE_FMT_PKCS8);
-	CU_ASSERT_EQUAL(ob.key_format, STORE_FMT_X509);
+	CU_ASSERT_EQUAL(ov.key_format, STORE_FMT_PKCS1);
+	CU_ASSERT_EQUAL(ob.key_format, STORE_FMT_PKCS1);
 	CU_ASSERT(link_to(&ov, KMIP_LINK_TYPE_PUBLIC_KEY_LINK, pub));
 	CU_ASSERT(link_to(&ob, KMIP_LINK_TYPE_PRIVATE_KEY_LINK, priv));
 	CU_ASSERT_EQUAL(count_attr(&ov, "Link"), 1);
@@ -342,9 +391,13 @@ static void test_algorithms_and_sizes(void)
 		CU_ASSERT_EQUAL(o.alg, cases[i].alg);
 		CU_ASSERT_EQUAL(o.length, cases[i].bits);
 		CU_ASSERT_EQUAL(o.type, STORE_OBJ_PRIVATE_KEY);
+		/* ops.h: RSA parts are kept as PKCS#1, EC ones as PKCS#8 / SPKI */
+		bool rsa = cases[i].alg == KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA;
+		CU_ASSERT_EQUAL(o.key_format, rsa ? STORE_FMT_PKCS1 : STORE_FMT_PKCS8);
 		store_object_free(&o);
 		CU_ASSERT_FATAL(get(pub, &o));
 		CU_ASSERT_EQUAL(o.length, cases[i].bits);
+		CU_ASSERT_EQUAL(o.key_format, rsa ? STORE_FMT_PKCS1 : STORE_FMT_X509);
 		store_object_free(&o);
 	}
 }
@@ -758,6 +811,56 @@ static void test_rekey_refusals(void)
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
 }
 
+/* Re-key of a registered key whose Random Number Generator the client
+ * gave (HMAC_DRBG SHA-1, as TC-RNG-ATTR-1-14 registers): the replacement
+ * is made by the server, so it carries the server's RNG (KMIP 1.3 §3.44),
+ * not a copy of the old key's; the old key keeps the client's. */
+static void test_rekey_rng_is_servers(void)
+{
+	struct kt_req q;
+	struct kt_resp r;
+	uint8_t key[32];
+	memset(key, 0x5a, sizeof key);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_REGISTER);
+	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	kt_attr_int(&q, "Cryptographic Usage Mask", 12);
+	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Random Number Generator");
+	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_enc_enum(&q.e, KMIP_TAG_RNG_ALGORITHM, KMIP_RNG_ALGORITHM_DRBG);
+	ttlv_enc_enum(&q.e, KMIP_TAG_HASHING_ALGORITHM, KMIP_HASHING_ALGORITHM_SHA_1);
+	ttlv_enc_enum(&q.e, KMIP_TAG_DRBG_ALGORITHM, KMIP_DRBG_ALGORITHM_HMAC);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_begin(&q.e, KMIP_TAG_SYMMETRIC_KEY);
+	ttlv_enc_begin(&q.e, KMIP_TAG_KEY_BLOCK);
+	ttlv_enc_enum(&q.e, KMIP_TAG_KEY_FORMAT_TYPE, KMIP_KEY_FORMAT_TYPE_RAW);
+	ttlv_enc_begin(&q.e, KMIP_TAG_KEY_VALUE);
+	ttlv_enc_bytes(&q.e, KMIP_TAG_KEY_MATERIAL, key, sizeof key);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_enum(&q.e, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
+	ttlv_enc_int(&q.e, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, 256);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_end(&q.e);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	char old[STORE_ID_MAX + 1] = "", nu[STORE_ID_MAX + 1] = "";
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_FATAL(copy_text(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), old));
+	kt_resp_free(&r);
+	CU_ASSERT_EQUAL_FATAL(rekey(&kt_alice, old, -1, nu, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	struct store_object o, n;
+	CU_ASSERT_FATAL(get(old, &o) && get(nu, &n));
+	CU_ASSERT_FALSE(rng_is_servers(&o)); /* the client's, kept as registered */
+	CU_ASSERT_EQUAL(count_attr(&o, "Random Number Generator"), 1);
+	CU_ASSERT(rng_is_servers(&n));
+	store_object_free(&o);
+	store_object_free(&n);
+}
+
 /* Re-key Key Pair (§4.5) with an Offset of 0: both replacements link to
  * each other and to what they replace, the old parts get Replacement
  * Links and lose their Names, the new material decodes and belongs
@@ -801,6 +904,9 @@ static void test_rekey_key_pair(void)
 	CU_ASSERT_EQUAL(nv.usage_mask, KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN);
 	CU_ASSERT_EQUAL(nbo.usage_mask, KMIP_CRYPTOGRAPHIC_USAGE_MASK_VERIFY);
 	CU_ASSERT_EQUAL(nv.alg, KMIP_CRYPTOGRAPHIC_ALGORITHM_ECDSA);
+	/* KMIP 1.3 §3.44: the server sets the RNG of each part it makes */
+	CU_ASSERT(rng_is_servers(&ov) && rng_is_servers(&ob));
+	CU_ASSERT(rng_is_servers(&nv) && rng_is_servers(&nbo));
 	store_object_free(&ov);
 	store_object_free(&ob);
 	store_object_free(&nv);
@@ -1037,5 +1143,5 @@ static void test_pool_config(void)
 TEST_SUITE(kmip_keypair, suite_init, suite_clean, TEST(test_aklc_m1_rsa2048), TEST(test_aklc_m2_m3_lifecycle),
 	   TEST(test_aklc_o1_destroy_one_part), TEST(test_algorithms_and_sizes), TEST(test_attributes_per_part),
 	   TEST(test_refusals), TEST(test_pair_is_atomic), TEST(test_tenant_isolation), TEST(test_rekey_links_names_dates),
-	   TEST(test_rekey_refusals), TEST(test_rekey_key_pair), TEST(test_query_operations),
+	   TEST(test_rekey_rng_is_servers), TEST(test_rekey_refusals), TEST(test_rekey_key_pair), TEST(test_query_operations),
 	   TEST(test_pool_takes_refills_stops), TEST(test_pool_gate), TEST(test_pool_parse), TEST(test_pool_config))

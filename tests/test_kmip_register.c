@@ -612,16 +612,15 @@ static void test_opaque_and_certificate(void)
 
 /* ---- private and public keys ------------------------------------------------------------ */
 
-/* get_bytes: Get |uid| as |format| and compare the Key Material with |want| */
-static void expect_get(const char *uid, uint32_t tag, uint32_t format, const struct blob *want)
+/* expect_get: Get |uid| as |format| (0: none asked) answers Key Format
+ * Type |kft| and Key Material |want| */
+static void expect_get(const char *uid, uint32_t tag, uint32_t format, uint32_t kft, const struct blob *want)
 {
 	struct kt_resp r;
 	const struct ttlv_item *it = get(&kt_alice, uid, format, 4, &r);
 	CU_ASSERT_EQUAL(kt_status(it), KMIP_RESULT_STATUS_SUCCESS);
 	const struct ttlv_item *kb = key_block_of(it, tag);
-	CU_ASSERT_EQUAL(enum_in(kb, KMIP_TAG_KEY_FORMAT_TYPE), format != 0 ? format : tag == KMIP_TAG_PRIVATE_KEY
-										      ? KMIP_KEY_FORMAT_TYPE_PKCS_8
-										      : KMIP_KEY_FORMAT_TYPE_X_509);
+	CU_ASSERT_EQUAL(enum_in(kb, KMIP_TAG_KEY_FORMAT_TYPE), kft);
 	const struct ttlv_item *km = material_of(kb);
 	if (!same(km, want->p, want->n)) {
 		fprintf(stderr, "\n  %s as %u: %u bytes, openssl's %zu\n", uid, (unsigned)format,
@@ -653,11 +652,27 @@ static bool bigint_ok(const struct ttlv_item *b, const struct blob *der)
 	return contains(der, b->val + i, b->len - i);
 }
 
+/* stored_as: |uid| is kept in |format| with |want|'s bytes, and its
+ * Digest (KMIP 1.4 §3.17) is SHA-256 over them */
+static bool stored_as(const char *uid, uint32_t format, const struct blob *want)
+{
+	struct store_object so;
+	uint8_t h[32];
+	if (store_get(kt_store, uid, "alice", 0, &so) != ERR_OK)
+		return false;
+	bool ok = so.key_format == format && so.has_digest && keygen_sha256(want->p, want->n, h) == ERR_OK &&
+		  memcmp(so.digest, h, sizeof h) == 0;
+	store_object_free(&so);
+	return ok;
+}
+
 /* Private keys in PKCS#8, PKCS#1 and ECPrivateKey (RFC 5915) are kept as
- * PKCS#8: Get gives openssl's own PKCS#8 by default and its PKCS#1 /
- * ECPrivateKey when asked; Transparent RSA and EC private keys carry the
- * key's numbers (found in openssl's encodings). Formats of the other
- * algorithm are Key Format Type Not Supported. */
+ * registered, byte for byte: Get without a Key Format Type gives them
+ * back in that format (KMIP 1.4 §4.11: the server's default), and
+ * openssl's own PKCS#8 / PKCS#1 / ECPrivateKey when asked; Transparent RSA
+ * and EC private keys carry the key's numbers (found in openssl's
+ * encodings). Formats of the other algorithm are Key Format Type Not
+ * Supported. */
 static void test_private_keys(void)
 {
 	char r8[STORE_ID_MAX + 1], r1[STORE_ID_MAX + 1], e8[STORE_ID_MAX + 1], e1[STORE_ID_MAX + 1];
@@ -679,21 +694,28 @@ static void test_private_keys(void)
 	e.alg = KMIP_CRYPTOGRAPHIC_ALGORITHM_ECDSA;
 	CU_ASSERT_EQUAL_FATAL(reg(&kt_alice, &e, e1), 0);
 
-	/* stored PKCS#8, with algorithm and length from the key */
+	/* stored as registered, with algorithm and length from the key */
 	struct store_object so;
 	EXPECT_OK(store_get(kt_store, r1, "alice", 0, &so));
-	CU_ASSERT(so.key_format == STORE_FMT_PKCS8 && so.alg == STORE_ALG_RSA && so.length == 2048);
+	CU_ASSERT(so.key_format == STORE_FMT_PKCS1 && so.alg == STORE_ALG_RSA && so.length == 2048);
 	store_object_free(&so);
 	EXPECT_OK(store_get(kt_store, e1, "alice", 0, &so));
-	CU_ASSERT(so.key_format == STORE_FMT_PKCS8 && so.alg == STORE_ALG_ECDSA && so.length == 256);
+	CU_ASSERT(so.key_format == STORE_FMT_EC_PRIVATE_KEY && so.alg == STORE_ALG_ECDSA && so.length == 256);
 	store_object_free(&so);
+	CU_ASSERT(stored_as(r8, STORE_FMT_PKCS8, &rsa_pkcs8));
+	CU_ASSERT(stored_as(r1, STORE_FMT_PKCS1, &rsa_pkcs1));
+	CU_ASSERT(stored_as(e8, STORE_FMT_PKCS8, &ec_pkcs8));
+	CU_ASSERT(stored_as(e1, STORE_FMT_EC_PRIVATE_KEY, &ec_sec1));
 
-	expect_get(r8, KMIP_TAG_PRIVATE_KEY, 0, &rsa_pkcs8);
-	expect_get(r1, KMIP_TAG_PRIVATE_KEY, 0, &rsa_pkcs8);
-	expect_get(r8, KMIP_TAG_PRIVATE_KEY, KMIP_KEY_FORMAT_TYPE_PKCS_1, &rsa_pkcs1);
-	expect_get(e8, KMIP_TAG_PRIVATE_KEY, 0, &ec_pkcs8);
-	expect_get(e1, KMIP_TAG_PRIVATE_KEY, KMIP_KEY_FORMAT_TYPE_PKCS_8, &ec_pkcs8);
-	expect_get(e8, KMIP_TAG_PRIVATE_KEY, KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY, &ec_sec1);
+	expect_get(r8, KMIP_TAG_PRIVATE_KEY, 0, KMIP_KEY_FORMAT_TYPE_PKCS_8, &rsa_pkcs8);
+	expect_get(r1, KMIP_TAG_PRIVATE_KEY, 0, KMIP_KEY_FORMAT_TYPE_PKCS_1, &rsa_pkcs1);
+	expect_get(r1, KMIP_TAG_PRIVATE_KEY, KMIP_KEY_FORMAT_TYPE_PKCS_8, KMIP_KEY_FORMAT_TYPE_PKCS_8, &rsa_pkcs8);
+	expect_get(r8, KMIP_TAG_PRIVATE_KEY, KMIP_KEY_FORMAT_TYPE_PKCS_1, KMIP_KEY_FORMAT_TYPE_PKCS_1, &rsa_pkcs1);
+	expect_get(e8, KMIP_TAG_PRIVATE_KEY, 0, KMIP_KEY_FORMAT_TYPE_PKCS_8, &ec_pkcs8);
+	expect_get(e1, KMIP_TAG_PRIVATE_KEY, 0, KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY, &ec_sec1);
+	expect_get(e1, KMIP_TAG_PRIVATE_KEY, KMIP_KEY_FORMAT_TYPE_PKCS_8, KMIP_KEY_FORMAT_TYPE_PKCS_8, &ec_pkcs8);
+	expect_get(e8, KMIP_TAG_PRIVATE_KEY, KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY, KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY,
+		   &ec_sec1);
 
 	/* Transparent RSA Private Key (§2.1.7.4): eight Big Integers */
 	struct kt_resp r;
@@ -713,6 +735,12 @@ static void test_private_keys(void)
 	kt_resp_free(&r);
 	/* Transparent EC Private Key (§2.1.7.14): Recommended Curve and D */
 	km = material_of(key_block_of(get(&kt_alice, e8, KMIP_KEY_FORMAT_TYPE_TRANSPARENT_EC_PRIVATE_KEY, 4, &r),
+				      KMIP_TAG_PRIVATE_KEY));
+	CU_ASSERT_EQUAL(enum_in(km, KMIP_TAG_RECOMMENDED_CURVE), KMIP_RECOMMENDED_CURVE_P_256);
+	CU_ASSERT(bigint_ok(ttlv_find(km, KMIP_TAG_D), &ec_sec1));
+	kt_resp_free(&r);
+	/* the same from the key kept as ECPrivateKey */
+	km = material_of(key_block_of(get(&kt_alice, e1, KMIP_KEY_FORMAT_TYPE_TRANSPARENT_EC_PRIVATE_KEY, 4, &r),
 				      KMIP_TAG_PRIVATE_KEY));
 	CU_ASSERT_EQUAL(enum_in(km, KMIP_TAG_RECOMMENDED_CURVE), KMIP_RECOMMENDED_CURVE_P_256);
 	CU_ASSERT(bigint_ok(ttlv_find(km, KMIP_TAG_D), &ec_sec1));
@@ -770,7 +798,7 @@ static void test_private_keys(void)
 }
 
 /* Public keys in SubjectPublicKeyInfo and PKCS#1 RSAPublicKey are kept as
- * SubjectPublicKeyInfo: X.509 by default, PKCS#1 and Transparent when
+ * registered: that format by default, X.509, PKCS#1 and Transparent when
  * asked; an EC public key's native compression (uncompressed) may be
  * asked, any other is refused. */
 static void test_public_keys(void)
@@ -786,10 +814,13 @@ static void test_public_keys(void)
 	struct obj e = {.type = KMIP_OBJECT_TYPE_PUBLIC_KEY, .format = KMIP_KEY_FORMAT_TYPE_X_509, .m = ec_spki.p,
 			.n = ec_spki.n, .mask = 2};
 	CU_ASSERT_EQUAL_FATAL(reg(&kt_alice, &e, es), 0);
-	expect_get(rs, KMIP_TAG_PUBLIC_KEY, 0, &rsa_spki);
-	expect_get(rp, KMIP_TAG_PUBLIC_KEY, 0, &rsa_spki);
-	expect_get(rs, KMIP_TAG_PUBLIC_KEY, KMIP_KEY_FORMAT_TYPE_PKCS_1, &rsa_pub_pkcs1);
-	expect_get(es, KMIP_TAG_PUBLIC_KEY, 0, &ec_spki);
+	CU_ASSERT(stored_as(rs, STORE_FMT_X509, &rsa_spki));
+	CU_ASSERT(stored_as(rp, STORE_FMT_PKCS1, &rsa_pub_pkcs1));
+	expect_get(rs, KMIP_TAG_PUBLIC_KEY, 0, KMIP_KEY_FORMAT_TYPE_X_509, &rsa_spki);
+	expect_get(rp, KMIP_TAG_PUBLIC_KEY, 0, KMIP_KEY_FORMAT_TYPE_PKCS_1, &rsa_pub_pkcs1);
+	expect_get(rp, KMIP_TAG_PUBLIC_KEY, KMIP_KEY_FORMAT_TYPE_X_509, KMIP_KEY_FORMAT_TYPE_X_509, &rsa_spki);
+	expect_get(rs, KMIP_TAG_PUBLIC_KEY, KMIP_KEY_FORMAT_TYPE_PKCS_1, KMIP_KEY_FORMAT_TYPE_PKCS_1, &rsa_pub_pkcs1);
+	expect_get(es, KMIP_TAG_PUBLIC_KEY, 0, KMIP_KEY_FORMAT_TYPE_X_509, &ec_spki);
 
 	struct kt_resp r;
 	const struct ttlv_item *km = material_of(
