@@ -122,7 +122,11 @@ void kmip_op_create_key_pair(struct kmip_request *rq, const struct ttlv_item *p,
 		return;
 	}
 	struct kmip_template *tb = &tv[1];
-	if (!parse_part(common, priv, rq->version.minor, tv, res) || !parse_part(common, pub, rq->version.minor, tb, res))
+	struct ttlv_enc rng[2];
+	ttlv_enc_init(&rng[0], 0);
+	ttlv_enc_init(&rng[1], 0);
+	if (!parse_part(common, priv, rq->version.minor, tv, res) || !parse_part(common, pub, rq->version.minor, tb, res) ||
+	    !kmip_server_rng(tv, &rng[0], res) || !kmip_server_rng(tb, &rng[1], res))
 		goto out;
 	/* the algorithm and size are the pair's: given in one part's own
 	 * template only, they hold for both; given differently, refused */
@@ -170,6 +174,8 @@ void kmip_op_create_key_pair(struct kmip_request *rq, const struct ttlv_item *p,
 	}
 	answer_pair(rq, out, priv_id, pub_id);
 out:
+	ttlv_enc_free(&rng[0]);
+	ttlv_enc_free(&rng[1]);
 	kmip_template_free(tv);
 	kmip_template_free(tb);
 	free(tv);
@@ -227,7 +233,11 @@ void kmip_op_rekey(struct kmip_request *rq, const struct ttlv_item *p, struct tt
 		kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "%s", err_str(ERR_NOMEM));
 		return;
 	}
-	if (!kmip_parse_attributes(ta, 0, rq->version.minor, t, res))
+	struct ttlv_enc rng;
+	ttlv_enc_init(&rng, 0);
+	/* the replacement is a key the server generates: its RNG is the
+	 * server's, not the one the old key was registered with */
+	if (!kmip_parse_attributes(ta, 0, rq->version.minor, t, res) || !kmip_server_rng(t, &rng, res))
 		goto out;
 	if (t->k.alg != 0 || t->k.length != 0) {
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
@@ -249,6 +259,7 @@ void kmip_op_rekey(struct kmip_request *rq, const struct ttlv_item *p, struct tt
 	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, new_id);
 	ttlv_enc_end(out);
 out:
+	ttlv_enc_free(&rng);
 	kmip_template_free(t);
 	free(t);
 }
@@ -277,7 +288,11 @@ void kmip_op_rekey_key_pair(struct kmip_request *rq, const struct ttlv_item *p, 
 		return;
 	}
 	struct kmip_template *tb = &tv[1];
-	if (!parse_part(common, priv, rq->version.minor, tv, res) || !parse_part(common, pub, rq->version.minor, tb, res))
+	struct ttlv_enc rng[2];
+	ttlv_enc_init(&rng[0], 0);
+	ttlv_enc_init(&rng[1], 0);
+	if (!parse_part(common, priv, rq->version.minor, tv, res) || !parse_part(common, pub, rq->version.minor, tb, res) ||
+	    !kmip_server_rng(tv, &rng[0], res) || !kmip_server_rng(tb, &rng[1], res))
 		goto out;
 	if (tv->k.alg != 0 || tv->k.length != 0 || tb->k.alg != 0 || tb->k.length != 0 || tv->has_curve ||
 	    tb->has_curve) {
@@ -298,6 +313,8 @@ void kmip_op_rekey_key_pair(struct kmip_request *rq, const struct ttlv_item *p, 
 	}
 	answer_pair(rq, out, new_priv, new_pub);
 out:
+	ttlv_enc_free(&rng[0]);
+	ttlv_enc_free(&rng[1]);
 	kmip_template_free(tv);
 	kmip_template_free(tb);
 	free(tv);

@@ -240,12 +240,7 @@ bool kmip_parse_template(const struct ttlv_item *p, int32_t minor, struct kmip_t
 	       kmip_parse_attributes(p, 0, minor, t, res);
 }
 
-/* server_rng gives an object the server generates its Random Number
- * Generator attribute (KMIP 1.3+ §3.44: the server SHALL set it; fount
- * keeps it at every version and shows it only to 1.3+ requests), encoded
- * in |rng|. A template that names an RNG fount does not use fails (§3.44:
- * "If the server cannot ... it SHALL fail"). */
-static bool server_rng(struct kmip_template *t, struct ttlv_enc *rng, struct kmip_result *res)
+bool kmip_server_rng(struct kmip_template *t, struct ttlv_enc *rng, struct kmip_result *res)
 {
 	struct store_attr a;
 	ttlv_enc_free(rng);
@@ -311,7 +306,7 @@ void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	memset(&t, 0, sizeof t);
 	struct ttlv_enc rng;
 	ttlv_enc_init(&rng, 0);
-	if (!kmip_parse_template(p, rq->version.minor, &t, res) || !server_rng(&t, &rng, res))
+	if (!kmip_parse_template(p, rq->version.minor, &t, res) || !kmip_server_rng(&t, &rng, res))
 		goto out;
 	if (t.k.alg == 0) {
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Create needs a Cryptographic Algorithm");
@@ -500,16 +495,18 @@ static bool pick_format(const struct store_object *o, struct get_req *g, struct 
 		     (o->type == STORE_OBJ_CERTIFICATE && f == KMIP_KEY_FORMAT_TYPE_X_509);
 		f = 0;
 		break;
+	/* a private or public key without a Key Format Type asked: the
+	 * format it is kept in (KMIP 1.4 §4.11: the server's default) */
 	case STORE_OBJ_PRIVATE_KEY:
 		if (f == 0)
-			f = KMIP_KEY_FORMAT_TYPE_PKCS_8;
+			f = o->key_format != 0 ? o->key_format : KMIP_KEY_FORMAT_TYPE_PKCS_8;
 		ok = f == KMIP_KEY_FORMAT_TYPE_PKCS_8 ||
 		     (rsa && (f == KMIP_KEY_FORMAT_TYPE_PKCS_1 || f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PRIVATE_KEY)) ||
 		     (ec && (f == KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY || is_ec_transparent_private(f)));
 		break;
 	case STORE_OBJ_PUBLIC_KEY:
 		if (f == 0)
-			f = KMIP_KEY_FORMAT_TYPE_X_509;
+			f = o->key_format != 0 ? o->key_format : KMIP_KEY_FORMAT_TYPE_X_509;
 		ok = f == KMIP_KEY_FORMAT_TYPE_X_509 ||
 		     (rsa && (f == KMIP_KEY_FORMAT_TYPE_PKCS_1 || f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PUBLIC_KEY)) ||
 		     (ec && is_ec_transparent_public(f));
@@ -552,9 +549,10 @@ static uint32_t recommended_curve(unsigned bits)
 }
 
 /* put_numbers writes the Transparent Key Material structure of |der| (the
- * stored PKCS#8 or SubjectPublicKeyInfo) in format |f| (§2.1.7.4, .5, .14,
- * .15; the ECDSA/ECDH forms of 1.0-1.2 have the same fields) */
-static err_t put_numbers(struct ttlv_enc *e, uint32_t type, const uint8_t *der, size_t der_len, uint32_t f)
+ * stored material, in Key Format Type |stored|) in format |f| (§2.1.7.4,
+ * .5, .14, .15; the ECDSA/ECDH forms of 1.0-1.2 have the same fields) */
+static err_t put_numbers(struct ttlv_enc *e, uint32_t type, uint32_t stored, const uint8_t *der, size_t der_len,
+			 uint32_t f)
 {
 	static const struct {
 		uint32_t tag;
@@ -571,7 +569,7 @@ static err_t put_numbers(struct ttlv_enc *e, uint32_t type, const uint8_t *der, 
 	};
 	struct evp_pkey_st *pkey = NULL;
 	bool priv = type == STORE_OBJ_PRIVATE_KEY;
-	GUARD(keygen_pkey_from_der(der, der_len, priv ? KEYGEN_DER_PKCS8 : KEYGEN_DER_SPKI, &pkey));
+	GUARD(ops_pkey_open(type, stored, der, der_len, &pkey));
 	err_t r = ERR_OK;
 	ttlv_enc_begin(e, KMIP_TAG_KEY_MATERIAL);
 	if (f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PRIVATE_KEY || f == KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PUBLIC_KEY) {
@@ -619,7 +617,7 @@ static err_t put_key_value(struct ttlv_enc *e, const struct store_object *o, con
 		ttlv_enc_end(e);
 	} else if (f >= KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PRIVATE_KEY &&
 		   f <= KMIP_KEY_FORMAT_TYPE_TRANSPARENT_EC_PUBLIC_KEY) {
-		r = put_numbers(e, o->type, m, m_len, f);
+		r = put_numbers(e, o->type, o->key_format, m, m_len, f);
 	} else {
 		ttlv_enc_bytes(e, KMIP_TAG_KEY_MATERIAL, m, m_len);
 	}

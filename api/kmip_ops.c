@@ -110,7 +110,19 @@ size_t kmip_object_types(const uint32_t **out)
  * operation it needs is in the operation table (at that version) and every
  * object type in Query Objects, and nothing else it needs is known to be
  * missing (|lacks|): the claim follows the table and cannot be false. The
- * Basic TLS profiles are not listed: fount offers no TLS below 1.2. */
+ * Basic TLS profiles are not listed: fount offers no TLS below 1.2.
+ *
+ * The Baseline Server also needs attributes fount does not keep (KMIP
+ * Profiles 1.4 §5.1, attribute list; /work/shared/reference/kmip.md §5.3):
+ * Fresh (KMIP 1.4 §3.34: True at creation, False once served) and Key
+ * Value Present (§3.41) at 1.2+, and at 1.4 Sensitive, Always Sensitive,
+ * Extractable and Never Extractable (§3.48-§3.51), which fount refuses
+ * rather than not enforce. Every server profile is the Baseline plus more,
+ * so none is claimed until those are kept (OASIS TC-Q-PROF-1..3-14 show a
+ * server that claims some; Query Profiles may list none, §4.25). */
+#define BASELINE_LACKS                                                                       \
+	"the Baseline Server's attributes Fresh, Key Value Present, Sensitive, Always Sensitive, " \
+	"Extractable and Never Extractable"
 #define BASELINE_OPS                                                                              \
 	KMIP_OPERATION_LOCATE, KMIP_OPERATION_CHECK, KMIP_OPERATION_GET, KMIP_OPERATION_GET_ATTRIBUTES, \
 		KMIP_OPERATION_GET_ATTRIBUTE_LIST, KMIP_OPERATION_ADD_ATTRIBUTE,                        \
@@ -134,18 +146,18 @@ static const uint32_t symmetric_keys[] = {KMIP_OBJECT_TYPE_SYMMETRIC_KEY};
 	 ops, ARRAY_SIZE(ops), objs, objs_n, lacks}
 static const struct kmip_profile profiles[] = {
 	PROFILE("Baseline Server TLS v1.2", BASELINE_SERVER_TLS_V1_2_KMIP_V1_2, BASELINE_SERVER_TLS_V1_2_KMIP_V1_3,
-		BASELINE_SERVER_TLS_V1_2_KMIP_V1_4, baseline_ops, NULL, 0, NULL),
+		BASELINE_SERVER_TLS_V1_2_KMIP_V1_4, baseline_ops, NULL, 0, BASELINE_LACKS),
 	PROFILE("RNG Cryptographic Server", RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_2, RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_3,
-		RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_4, rng_ops, NULL, 0, NULL),
+		RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_4, rng_ops, NULL, 0, BASELINE_LACKS),
 	PROFILE("Symmetric Key Lifecycle Server", SYMMETRIC_KEY_LIFECYCLE_SERVER_KMIP_V1_2,
 		SYMMETRIC_KEY_LIFECYCLE_SERVER_KMIP_V1_3, SYMMETRIC_KEY_LIFECYCLE_SERVER_KMIP_V1_4, sklc_ops,
-		symmetric_keys, 1, "3DES keys and the Transparent Symmetric Key format"),
+		symmetric_keys, 1, "Create of 3DES keys, and " BASELINE_LACKS),
 	PROFILE("Basic Cryptographic Server", BASIC_CRYPTOGRAPHIC_SERVER_KMIP_V1_2,
 		BASIC_CRYPTOGRAPHIC_SERVER_KMIP_V1_3, BASIC_CRYPTOGRAPHIC_SERVER_KMIP_V1_4, basic_crypto_ops,
-		symmetric_keys, 1, "ECB mode (OASIS CS-BC-M-1..9-14)"),
+		symmetric_keys, 1, "ECB mode (OASIS CS-BC-M-1..9-14), and " BASELINE_LACKS),
 	PROFILE("Advanced Cryptographic Server", ADVANCED_CRYPTOGRAPHIC_SERVER_KMIP_V1_2,
 		ADVANCED_CRYPTOGRAPHIC_SERVER_KMIP_V1_3, ADVANCED_CRYPTOGRAPHIC_SERVER_KMIP_V1_4,
-		advanced_crypto_ops, symmetric_keys, 1, "ECB mode"),
+		advanced_crypto_ops, symmetric_keys, 1, "ECB mode, and " BASELINE_LACKS),
 };
 
 size_t kmip_profiles(const struct kmip_profile **out)

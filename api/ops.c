@@ -260,33 +260,44 @@ static uint32_t kmip_alg_of(const struct keygen_type *t, uint32_t stated)
 	return stated;
 }
 
-/* canonical_pkey decodes a private or public key in |format| and
- * re-encodes it in the stored form (PKCS#8 / SubjectPublicKeyInfo) */
-static err_t canonical_pkey(uint32_t type, uint32_t format, const uint8_t *in, size_t len,
-			    const struct ops_new_key *k, uint8_t **out, size_t *out_len, uint32_t *alg,
-			    uint32_t *bits, char *why)
+/* pkey_form maps the Key Format Type a private (|priv|) or public key is
+ * kept in to its DER form; false for a format that is not one of its
+ * forms. 0 is what records made before the format was kept say: PKCS#8
+ * or SubjectPublicKeyInfo. */
+static bool pkey_form(bool priv, uint32_t format, enum keygen_der *form)
+{
+	switch (format) {
+	case 0: *form = priv ? KEYGEN_DER_PKCS8 : KEYGEN_DER_SPKI; return true;
+	case STORE_FMT_PKCS1: *form = priv ? KEYGEN_DER_RSA_PRIVATE : KEYGEN_DER_RSA_PUBLIC; return true;
+	case STORE_FMT_PKCS8: *form = KEYGEN_DER_PKCS8; return priv;
+	case STORE_FMT_X509: *form = KEYGEN_DER_SPKI; return !priv;
+	case STORE_FMT_EC_PRIVATE_KEY: *form = KEYGEN_DER_EC_PRIVATE; return priv;
+	default: return false;
+	}
+}
+
+err_t ops_pkey_open(uint32_t type, uint32_t format, const uint8_t *der, size_t der_len, struct evp_pkey_st **out)
+{
+	*out = NULL;
+	enum keygen_der form;
+	bool priv = type == STORE_OBJ_PRIVATE_KEY;
+	ENSURE(priv || type == STORE_OBJ_PUBLIC_KEY, ERR_UNSUPPORTED);
+	ENSURE(pkey_form(priv, format, &form), ERR_UNSUPPORTED);
+	return keygen_pkey_from_der(der, der_len, form, out);
+}
+
+/* check_pkey decodes a private or public key in |format| (the form it is
+ * then kept in, byte for byte) and checks it against the stated algorithm
+ * and length, giving the KMIP algorithm and the size */
+static err_t check_pkey(uint32_t type, uint32_t format, const uint8_t *in, size_t len, const struct ops_new_key *k,
+			uint32_t *alg, uint32_t *bits, char *why)
 {
 	bool priv = type == STORE_OBJ_PRIVATE_KEY;
 	enum keygen_der form;
-	switch (format) {
-	case STORE_FMT_PKCS1: form = priv ? KEYGEN_DER_RSA_PRIVATE : KEYGEN_DER_RSA_PUBLIC; break;
-	case STORE_FMT_PKCS8:
-		if (!priv)
-			goto unsupported;
-		form = KEYGEN_DER_PKCS8;
-		break;
-	case STORE_FMT_X509:
-		if (priv)
-			goto unsupported;
-		form = KEYGEN_DER_SPKI;
-		break;
-	case STORE_FMT_EC_PRIVATE_KEY:
-		if (!priv)
-			goto unsupported;
-		form = KEYGEN_DER_EC_PRIVATE;
-		break;
-	default:
-		goto unsupported;
+	if (format == 0 || !pkey_form(priv, format, &form)) {
+		WHY("a %s key is registered as %s, not Key Format Type %u", priv ? "private" : "public",
+		    priv ? "PKCS#1, PKCS#8 or ECPrivateKey" : "PKCS#1 or X.509", (unsigned)format);
+		return ERR_UNSUPPORTED;
 	}
 	struct evp_pkey_st *pkey = NULL;
 	err_t r = keygen_pkey_from_der(in, len, form, &pkey);
@@ -304,13 +315,8 @@ static err_t canonical_pkey(uint32_t type, uint32_t format, const uint8_t *in, s
 	}
 	*alg = kmip_alg_of(t, k->alg);
 	*bits = t->bits;
-	r = keygen_pkey_to_der(pkey, priv ? KEYGEN_DER_PKCS8 : KEYGEN_DER_SPKI, out, out_len);
 	EVP_PKEY_free(pkey);
-	return r;
-unsupported:
-	WHY("a %s key is registered as %s, not Key Format Type %u", priv ? "private" : "public",
-	    priv ? "PKCS#1, PKCS#8 or ECPrivateKey" : "PKCS#1 or X.509", (unsigned)format);
-	return ERR_UNSUPPORTED;
+	return ERR_OK;
 }
 
 err_t ops_register_object(const struct kmip_peer *p, const struct ops_new_key *k, uint32_t type,
@@ -356,18 +362,13 @@ err_t ops_register_object(const struct kmip_peer *p, const struct ops_new_key *k
 		break;
 	case STORE_OBJ_PRIVATE_KEY:
 	case STORE_OBJ_PUBLIC_KEY: {
-		uint8_t *der = NULL;
-		size_t der_len = 0;
+		/* kept as registered: Get without a Key Format Type gives the
+		 * same bytes back, and the Digest names that format */
 		uint32_t alg = 0, bits = 0;
-		GUARD(canonical_pkey(type, format, material, len, k, &der, &der_len, &alg, &bits, why));
+		GUARD(check_pkey(type, format, material, len, k, &alg, &bits, why));
 		kk.alg = alg;
 		kk.length = bits;
-		err_t r = ops_register(p, &kk, type, type == STORE_OBJ_PRIVATE_KEY ? STORE_FMT_PKCS8 : STORE_FMT_X509,
-				       der, der_len, id_out);
-		secmem_free(der, der_len);
-		if (r == ERR_STORE_NAME_TAKEN)
-			WHY("the tenant has an object with that Name already");
-		return r;
+		break;
 	}
 	default:
 		WHY("fount does not keep objects of type %u", (unsigned)type);
@@ -396,15 +397,9 @@ err_t ops_convert(uint32_t type, uint32_t stored_format, const uint8_t *in, size
 	bool priv = type == STORE_OBJ_PRIVATE_KEY;
 	ENSURE(priv || type == STORE_OBJ_PUBLIC_KEY, ERR_UNSUPPORTED);
 	enum keygen_der form;
-	switch (format) {
-	case STORE_FMT_PKCS1: form = priv ? KEYGEN_DER_RSA_PRIVATE : KEYGEN_DER_RSA_PUBLIC; break;
-	case STORE_FMT_PKCS8: ENSURE(priv, ERR_UNSUPPORTED); form = KEYGEN_DER_PKCS8; break;
-	case STORE_FMT_X509: ENSURE(!priv, ERR_UNSUPPORTED); form = KEYGEN_DER_SPKI; break;
-	case STORE_FMT_EC_PRIVATE_KEY: ENSURE(priv, ERR_UNSUPPORTED); form = KEYGEN_DER_EC_PRIVATE; break;
-	default: return ERR_UNSUPPORTED;
-	}
+	ENSURE(pkey_form(priv, format, &form), ERR_UNSUPPORTED);
 	struct evp_pkey_st *pkey = NULL;
-	GUARD(keygen_pkey_from_der(in, in_len, priv ? KEYGEN_DER_PKCS8 : KEYGEN_DER_SPKI, &pkey));
+	GUARD(ops_pkey_open(type, stored_format, in, in_len, &pkey));
 	r = keygen_pkey_to_der(pkey, form, out, out_len);
 	EVP_PKEY_free(pkey);
 	/* PKCS#1 of an EC key, ECPrivateKey of an RSA key */
@@ -700,6 +695,39 @@ static void part_object(struct part *pt, const char *tenant, uint32_t type, uint
 	};
 }
 
+/* reencode replaces |b| (DER of |from|) by its |to| encoding, in secure
+ * memory; on failure |b| is left as it was (its owner wipes it). */
+static err_t reencode(struct keygen_buf *b, enum keygen_der from, enum keygen_der to)
+{
+	struct evp_pkey_st *pkey = NULL;
+	GUARD(keygen_pkey_from_der(b->p, b->len, from, &pkey));
+	uint8_t *der = NULL;
+	size_t len = 0;
+	err_t r = keygen_pkey_to_der(pkey, to, &der, &len);
+	EVP_PKEY_free(pkey);
+	if (r != ERR_OK)
+		return r;
+	keygen_buf_free(b);
+	*b = (struct keygen_buf){.p = der, .len = len, .cap = len};
+	return ERR_OK;
+}
+
+/* pair_as_stored turns a new pair (PKCS#8, SubjectPublicKeyInfo) into the
+ * forms fount keeps the pairs it makes in (ops.h): PKCS#1 for RSA, as the
+ * OASIS AKLC cases (KMIP 1.3/1.4 profiles) and PyKMIP's server do; EC
+ * unchanged. */
+static err_t pair_as_stored(struct keygen_pair *pair, uint32_t *fpriv, uint32_t *fpub)
+{
+	*fpriv = STORE_FMT_PKCS8;
+	*fpub = STORE_FMT_X509;
+	if (pair->type == NULL || pair->type->kind != KEYGEN_KIND_RSA)
+		return ERR_OK;
+	GUARD(reencode(&pair->priv, KEYGEN_DER_PKCS8, KEYGEN_DER_RSA_PRIVATE));
+	GUARD(reencode(&pair->pub, KEYGEN_DER_SPKI, KEYGEN_DER_RSA_PUBLIC));
+	*fpriv = *fpub = STORE_FMT_PKCS1;
+	return ERR_OK;
+}
+
 err_t ops_create_keypair(const struct kmip_peer *p, const struct ops_new_pair *k, char priv_id[STORE_ID_MAX + 1],
 			 char pub_id[STORE_ID_MAX + 1])
 {
@@ -727,11 +755,14 @@ err_t ops_create_keypair(const struct kmip_peer *p, const struct ops_new_pair *k
 	/* the key last: nothing above can waste a pooled pair */
 	if (r == ERR_OK)
 		r = keygen_pair_new(t, &pair);
+	uint32_t fpriv = 0, fpub = 0;
+	if (r == ERR_OK)
+		r = pair_as_stored(&pair, &fpriv, &fpub);
 	if (r == ERR_OK) {
-		part_object(&pv, p->tenant, STORE_OBJ_PRIVATE_KEY, k->alg, t->bits, k->priv.usage_mask,
-			    STORE_FMT_PKCS8, k->priv.activation_date, 0, &pair.priv);
-		part_object(&pb, p->tenant, STORE_OBJ_PUBLIC_KEY, k->alg, t->bits, k->pub.usage_mask,
-			    STORE_FMT_X509, k->pub.activation_date, 0, &pair.pub);
+		part_object(&pv, p->tenant, STORE_OBJ_PRIVATE_KEY, k->alg, t->bits, k->priv.usage_mask, fpriv,
+			    k->priv.activation_date, 0, &pair.priv);
+		part_object(&pb, p->tenant, STORE_OBJ_PUBLIC_KEY, k->alg, t->bits, k->pub.usage_mask, fpub,
+			    k->pub.activation_date, 0, &pair.pub);
 		struct store_new_object objs[2] = {pv.n, pb.n};
 		char ids[2][STORE_ID_MAX + 1];
 		r = store_put_many(the_store, objs, 2, NULL, 0, ids);
@@ -888,6 +919,8 @@ err_t ops_rekey_keypair(const struct kmip_peer *p, const char *priv_id, const st
 	GUARD_GOTO(part_link(&pv, LINK_PUBLIC_KEY, pb.id));
 	GUARD_GOTO(part_link(&pb, LINK_PRIVATE_KEY, pv.id));
 	GUARD_GOTO(keygen_pair_new(t, &pair));
+	uint32_t fpriv, fpub;
+	GUARD_GOTO(pair_as_stored(&pair, &fpriv, &fpub));
 	int64_t now = wall_now(), act, deact, pact, pdeact;
 	rekey_dates(&opv, rk, now, &act, &deact);
 	rekey_dates(&opb, rk, now, &pact, &pdeact);
@@ -897,10 +930,8 @@ err_t ops_rekey_keypair(const struct kmip_peer *p, const char *priv_id, const st
 		pact = rk->set_pub->activation_date;
 	uint32_t mask = rk->set != NULL && rk->set->usage_mask != 0 ? rk->set->usage_mask : opv.usage_mask;
 	uint32_t pmask = rk->set_pub != NULL && rk->set_pub->usage_mask != 0 ? rk->set_pub->usage_mask : opb.usage_mask;
-	part_object(&pv, opv.tenant, STORE_OBJ_PRIVATE_KEY, opv.alg, t->bits, mask, STORE_FMT_PKCS8, act, deact,
-		    &pair.priv);
-	part_object(&pb, opv.tenant, STORE_OBJ_PUBLIC_KEY, opb.alg, t->bits, pmask, STORE_FMT_X509, pact, pdeact,
-		    &pair.pub);
+	part_object(&pv, opv.tenant, STORE_OBJ_PRIVATE_KEY, opv.alg, t->bits, mask, fpriv, act, deact, &pair.priv);
+	part_object(&pb, opv.tenant, STORE_OBJ_PUBLIC_KEY, opb.alg, t->bits, pmask, fpub, pact, pdeact, &pair.pub);
 	GUARD_GOTO(link_make(&back[0], LINK_REPLACEMENT, pv.id));
 	n_back = 1;
 	GUARD_GOTO(link_make(&back[1], LINK_REPLACEMENT, pb.id));

@@ -45,8 +45,12 @@ err_t ops_destroy(const struct kmip_peer *p, const char *id) MUST_CHECK;
 err_t ops_find(const struct kmip_peer *p, struct store_query *q, struct store_found *out) MUST_CHECK;
 
 /* ---- key pairs and replacement keys (api/ops.c) ------------------------------
- * A private key is stored as PKCS#8 DER (STORE_FMT_PKCS8), a public key as
- * SubjectPublicKeyInfo DER (STORE_FMT_X509). Both parts go to the store
+ * The parts of an RSA pair fount makes are stored as PKCS#1 DER
+ * (RSAPrivateKey / RSAPublicKey, STORE_FMT_PKCS1), as the OASIS AKLC cases'
+ * Digests name them; those of an EC pair as PKCS#8 DER (STORE_FMT_PKCS8)
+ * and SubjectPublicKeyInfo DER (STORE_FMT_X509), as PKCS#1 has no EC form.
+ * The Digest (store: SHA-256 of the material as put) is over that form and
+ * names it (KMIP 1.4 §3.17). Both parts go to the store
  * in one transaction with their Links (store_put_many): a pair is stored
  * whole or not at all. */
 struct ops_new_pair {
@@ -128,6 +132,13 @@ bool kmip_parse_template(const struct ttlv_item *p, int32_t minor, struct kmip_t
 bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, int32_t minor, struct kmip_template *t,
 			   struct kmip_result *res);
 void kmip_template_free(struct kmip_template *t);
+/* kmip_server_rng gives an object the server generates (Create, Create Key
+ * Pair, Re-key, Re-key Key Pair) its Random Number Generator attribute
+ * (KMIP 1.3+ §3.44: the server SHALL set it; fount keeps it at every
+ * version and shows it only to 1.3+ requests) in |t|, encoded in |rng|
+ * (ttlv_enc_free after the store_put). A template that names an RNG fount
+ * does not use fails (§3.44: "If the server cannot ... it SHALL fail"). */
+bool kmip_server_rng(struct kmip_template *t, struct ttlv_enc *rng, struct kmip_result *res);
 /* ---- attributes (KMIP 1.4 §4.13-4.16) and Check (§4.10) ----------------
  * The caller has checked the name against the attribute table
  * (kmip_attr_rule): these refuse only what the store refuses. */
@@ -180,8 +191,9 @@ err_t ops_check(const struct kmip_peer *p, const char *id, const struct ops_chec
 /* ops_register_object checks and stores what a client registers (KMIP 1.4
  * §4.3): a symmetric key's raw bytes against its algorithm and length; a
  * certificate as one DER X.509 certificate; a private key given as PKCS#1,
- * PKCS#8 or ECPrivateKey, stored as PKCS#8; a public key given as PKCS#1 or
- * SubjectPublicKeyInfo, stored as SubjectPublicKeyInfo (their algorithm
+ * PKCS#8 or ECPrivateKey, a public key given as PKCS#1 or
+ * SubjectPublicKeyInfo, each kept byte for byte in the format it came in
+ * once it decodes as exactly one structure of that format (their algorithm
  * and length are taken from the key, and a given one must agree); Secret
  * Data and Opaque objects as their bytes with |format|. ERR_KEY_FORMAT for
  * material that does not decode or fit, ERR_UNSUPPORTED for a format the
@@ -196,6 +208,12 @@ err_t ops_register_object(const struct kmip_peer *p, const struct ops_new_key *k
  * ERR_UNSUPPORTED when the format does not fit the object. */
 err_t ops_convert(uint32_t type, uint32_t stored_format, const uint8_t *in, size_t in_len, uint32_t format,
 		  uint8_t **out, size_t *out_len) MUST_CHECK;
+/* ops_pkey_open decodes the stored material of a private or public key,
+ * kept in Key Format Type |format| (PKCS#1, PKCS#8, X.509, ECPrivateKey;
+ * 0: PKCS#8 / SubjectPublicKeyInfo), into *out (EVP_PKEY_free).
+ * ERR_UNSUPPORTED for another type or format; keygen_pkey_from_der's. */
+err_t ops_pkey_open(uint32_t type, uint32_t format, const uint8_t *der, size_t der_len,
+		    struct evp_pkey_st **out) MUST_CHECK;
 
 /* ops_wrap_check makes ops_wrap_with's checks of the wrapping key without
  * reading it, so a caller can refuse before it reads the key to wrap. */

@@ -11,32 +11,16 @@
 #include "entropy/entropy.h"
 #include "keygen/keygen.h"
 #include "tests/helpers.h"
-
-static struct config cfg;
-static bool gate_open = true;
-static bool test_gate(void)
-{
-	return gate_open;
-}
+#include "tests/kmip_inproc.h"
 
 static int suite_init(void)
 {
-	testlib_config(&cfg);
-	if (keygen_init(&cfg) != ERR_OK)
-		return -1;
-	err_t r = entropy_init(&cfg);
-	if (r != ERR_OK && r != ERR_USAGE)
-		return -1;
-	drbg_set_gate(test_gate);
-	return drbg_tree_init(&cfg) == ERR_OK ? 0 : -1;
+	return kt_init(&(struct kt_suite){.tag = NULL}); /* no store: messages and RNG only */
 }
 
 static int suite_clean(void)
 {
-	drbg_tree_shutdown();
-	drbg_set_gate(NULL);
-	entropy_shutdown();
-	return 0;
+	return kt_clean();
 }
 
 static const struct kmip_peer peer = {.tenant = "test"};
@@ -129,34 +113,9 @@ static void check_failure(const struct ttlv_item *it, uint32_t op, uint32_t reas
 	CU_ASSERT_PTR_NULL(c->next);
 }
 
-static uint32_t item_status(const struct ttlv_item *it)
-{
-	const struct ttlv_item *s = ttlv_find(it, KMIP_TAG_RESULT_STATUS);
-	return s != NULL ? (uint32_t)s->u : 0xFFFFFFFFu;
-}
-
 /* ---- a request builder ---------------------------------------------------*/
-struct req {
-	struct ttlv_enc e;
-};
-
-static void req_begin(struct req *q, int minor, int batch_count, int max_response)
-{
-	ttlv_enc_init(&q->e, 1 << 20);
-	ttlv_enc_begin(&q->e, KMIP_TAG_REQUEST_MESSAGE);
-	ttlv_enc_begin(&q->e, KMIP_TAG_REQUEST_HEADER);
-	ttlv_enc_begin(&q->e, KMIP_TAG_PROTOCOL_VERSION);
-	ttlv_enc_int(&q->e, KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
-	ttlv_enc_int(&q->e, KMIP_TAG_PROTOCOL_VERSION_MINOR, minor);
-	ttlv_enc_end(&q->e);
-	if (max_response != 0) /* 0: none */
-		ttlv_enc_int(&q->e, KMIP_TAG_MAXIMUM_RESPONSE_SIZE, max_response);
-	ttlv_enc_int(&q->e, KMIP_TAG_BATCH_COUNT, batch_count);
-	ttlv_enc_end(&q->e);
-}
-
 /* |ubi|: a Unique Batch Item ID of 8 bytes, or NULL */
-static void req_item(struct req *q, uint32_t op, const char *ubi)
+static void req_item(struct kt_req *q, uint32_t op, const char *ubi)
 {
 	ttlv_enc_begin(&q->e, KMIP_TAG_BATCH_ITEM);
 	ttlv_enc_enum(&q->e, KMIP_TAG_OPERATION, op);
@@ -165,20 +124,14 @@ static void req_item(struct req *q, uint32_t op, const char *ubi)
 	ttlv_enc_begin(&q->e, KMIP_TAG_REQUEST_PAYLOAD);
 }
 
-static void req_item_end(struct req *q)
-{
-	ttlv_enc_end(&q->e);
-	ttlv_enc_end(&q->e);
-}
-
-static void req_rng(struct req *q, int32_t n, const char *ubi)
+static void req_rng(struct kt_req *q, int32_t n, const char *ubi)
 {
 	req_item(q, KMIP_OPERATION_RNG_RETRIEVE, ubi);
 	ttlv_enc_int(&q->e, KMIP_TAG_DATA_LENGTH, n);
-	req_item_end(q);
+	kt_item_end(q);
 }
 
-static void req_finish(struct req *q)
+static void req_finish(struct kt_req *q)
 {
 	ttlv_enc_end(&q->e);
 	EXPECT_OK(ttlv_enc_finish(&q->e));
@@ -291,12 +244,12 @@ static void test_rng_retrieve_cs_rng_m_1(void)
 
 static void test_rng_limits_and_failures(void)
 {
-	struct req q;
+	struct kt_req q;
 	struct resp r;
 	/* Data Length 0, negative, missing, of the wrong type, absurd */
 	static const int32_t bad[] = {0, -1, 0x7FFFFFFF};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		req_begin(&q, 4, 1, 0);
+		kt_begin(&q, 4, 1);
 		req_rng(&q, bad[i], NULL);
 		req_finish(&q);
 		process(q.e.buf, q.e.len, 1 << 20, &r);
@@ -305,17 +258,17 @@ static void test_rng_limits_and_failures(void)
 		resp_free(&r);
 		ttlv_enc_free(&q.e);
 	}
-	req_begin(&q, 4, 1, 0);
+	kt_begin(&q, 4, 1);
 	req_item(&q, KMIP_OPERATION_RNG_RETRIEVE, NULL);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_DATA_LENGTH, "32");
-	req_item_end(&q);
+	kt_item_end(&q);
 	req_finish(&q);
 	process(q.e.buf, q.e.len, 1 << 20, &r);
 	check_failure(item_n(&r, 0), KMIP_OPERATION_RNG_RETRIEVE, KMIP_RESULT_REASON_INVALID_FIELD);
 	resp_free(&r);
 	ttlv_enc_free(&q.e);
 	/* not in KMIP 1.1: RNG Retrieve arrived in 1.2 */
-	req_begin(&q, 1, 1, 0);
+	kt_begin(&q, 1, 1);
 	req_rng(&q, 32, NULL);
 	req_finish(&q);
 	process(q.e.buf, q.e.len, 1 << 20, &r);
@@ -324,8 +277,8 @@ static void test_rng_limits_and_failures(void)
 	resp_free(&r);
 	ttlv_enc_free(&q.e);
 	/* with the module not OPERATIONAL no byte leaves: Cryptographic Failure */
-	gate_open = false;
-	req_begin(&q, 4, 1, 0);
+	kt_gate_open = false;
+	kt_begin(&q, 4, 1);
 	req_rng(&q, 32, NULL);
 	req_finish(&q);
 	process(q.e.buf, q.e.len, 1 << 20, &r);
@@ -333,13 +286,13 @@ static void test_rng_limits_and_failures(void)
 	CU_ASSERT_PTR_NULL(ttlv_find(item_n(&r, 0), KMIP_TAG_RESPONSE_PAYLOAD));
 	resp_free(&r);
 	ttlv_enc_free(&q.e);
-	gate_open = true;
+	kt_gate_open = true;
 	/* 1 MiB fits a large enough response; the server's cap stops more */
-	req_begin(&q, 4, 1, 0);
+	kt_begin(&q, 4, 1);
 	req_rng(&q, 1 << 20, NULL);
 	req_finish(&q);
 	process(q.e.buf, q.e.len, (1 << 20) + 4096, &r);
-	CU_ASSERT_EQUAL(item_status(item_n(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_status(item_n(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
 	resp_free(&r);
 	process(q.e.buf, q.e.len, 1 << 20, &r);
 	check_failure(item_n(&r, 0), KMIP_OPERATION_RNG_RETRIEVE, KMIP_RESULT_REASON_RESPONSE_TOO_LARGE);
@@ -349,19 +302,19 @@ static void test_rng_limits_and_failures(void)
 
 static void test_rng_seed(void)
 {
-	struct req q;
+	struct kt_req q;
 	struct resp r;
 	uint8_t seed[32] = {1, 2, 3};
 	struct drbg_stats before, after;
-	req_begin(&q, 4, 1, 0);
+	kt_begin(&q, 4, 1);
 	req_item(&q, KMIP_OPERATION_RNG_SEED, NULL);
 	ttlv_enc_bytes(&q.e, KMIP_TAG_DATA, seed, sizeof seed);
-	req_item_end(&q);
+	kt_item_end(&q);
 	req_finish(&q);
 	drbg_stats(&before);
 	process(q.e.buf, q.e.len, 1 << 20, &r);
 	const struct ttlv_item *it = item_n(&r, 0);
-	CU_ASSERT_EQUAL(item_status(it), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_status(it), KMIP_RESULT_STATUS_SUCCESS);
 	const struct ttlv_item *dl = ttlv_find(ttlv_find(it, KMIP_TAG_RESPONSE_PAYLOAD), KMIP_TAG_DATA_LENGTH);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dl);
 	CU_ASSERT_EQUAL(ttlv_int(dl), 32);
@@ -372,16 +325,16 @@ static void test_rng_seed(void)
 	drbg_stats(&after);
 	CU_ASSERT(after.worker_reseeds > before.worker_reseeds);
 	/* refused, with nothing used, outside OPERATIONAL */
-	gate_open = false;
+	kt_gate_open = false;
 	process(q.e.buf, q.e.len, 1 << 20, &r);
 	check_failure(item_n(&r, 0), KMIP_OPERATION_RNG_SEED, KMIP_RESULT_REASON_CRYPTOGRAPHIC_FAILURE);
 	resp_free(&r);
-	gate_open = true;
+	kt_gate_open = true;
 	ttlv_enc_free(&q.e);
 	/* Data missing */
-	req_begin(&q, 4, 1, 0);
+	kt_begin(&q, 4, 1);
 	req_item(&q, KMIP_OPERATION_RNG_SEED, NULL);
-	req_item_end(&q);
+	kt_item_end(&q);
 	req_finish(&q);
 	process(q.e.buf, q.e.len, 1 << 20, &r);
 	check_failure(item_n(&r, 0), KMIP_OPERATION_RNG_SEED, KMIP_RESULT_REASON_INVALID_FIELD);
@@ -395,7 +348,7 @@ static void test_rng_seed(void)
 static void test_batches(void)
 {
 	for (int cont = 0; cont <= 1; cont++) {
-		struct req q;
+		struct kt_req q;
 		ttlv_enc_init(&q.e, 1 << 20);
 		ttlv_enc_begin(&q.e, KMIP_TAG_REQUEST_MESSAGE);
 		ttlv_enc_begin(&q.e, KMIP_TAG_REQUEST_HEADER);
@@ -425,7 +378,7 @@ static void test_batches(void)
 			CU_ASSERT(c->len == 8 && c->val[4] == i + 1);
 			c = c->next;
 			EXPECT_TAG(c, KMIP_TAG_RESULT_STATUS);
-			CU_ASSERT_EQUAL(item_status(it), i == 1 ? KMIP_RESULT_STATUS_OPERATION_FAILED
+			CU_ASSERT_EQUAL(kt_status(it), i == 1 ? KMIP_RESULT_STATUS_OPERATION_FAILED
 							       : KMIP_RESULT_STATUS_SUCCESS);
 		}
 		check_failure(item_n(&r, 1), KMIP_OPERATION_RNG_RETRIEVE, KMIP_RESULT_REASON_INVALID_FIELD);
@@ -439,7 +392,7 @@ static void test_batches(void)
  * response; a later item that fits is still answered. */
 static void test_max_response_size(void)
 {
-	struct req q;
+	struct kt_req q;
 	struct resp r;
 	ttlv_enc_init(&q.e, 1 << 20);
 	ttlv_enc_begin(&q.e, KMIP_TAG_REQUEST_MESSAGE);
@@ -458,14 +411,14 @@ static void test_max_response_size(void)
 	req_finish(&q);
 	process(q.e.buf, q.e.len, 1 << 20, &r);
 	check_failure(item_n(&r, 0), KMIP_OPERATION_RNG_RETRIEVE, KMIP_RESULT_REASON_RESPONSE_TOO_LARGE);
-	CU_ASSERT_EQUAL(item_status(item_n(&r, 1)), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_status(item_n(&r, 1)), KMIP_RESULT_STATUS_SUCCESS);
 	/* the third fits neither whole nor as an error: the batch stops there */
 	CU_ASSERT_EQUAL(ttlv_count(r.root, KMIP_TAG_BATCH_ITEM), 2);
 	CU_ASSERT(r.raw.len <= 330);
 	resp_free(&r);
 	ttlv_enc_free(&q.e);
 	/* a limit below any answer still gets one error item */
-	req_begin(&q, 4, 1, 16);
+	kt_begin_h(&q, &(struct kt_header){.minor = 4, .count = 1, .max_response = 16});
 	req_rng(&q, 16, NULL);
 	req_finish(&q);
 	process(q.e.buf, q.e.len, 1 << 20, &r);
@@ -473,7 +426,7 @@ static void test_max_response_size(void)
 	resp_free(&r);
 	ttlv_enc_free(&q.e);
 	/* Maximum Response Size of 0 or less is an invalid message */
-	req_begin(&q, 4, 1, -8);
+	kt_begin_h(&q, &(struct kt_header){.minor = 4, .count = 1, .max_response = -8});
 	req_rng(&q, 16, NULL);
 	req_finish(&q);
 	process(q.e.buf, q.e.len, 1 << 20, &r);
@@ -487,7 +440,7 @@ static void test_max_response_size(void)
  * version when it could be read. */
 static void test_bad_messages(void)
 {
-	struct req q;
+	struct kt_req q;
 	struct resp r;
 	/* garbage: version 1.0, Invalid Message */
 	process((const uint8_t *)"GET / HTTP/1.1\r\n", 16, 1 << 20, &r);
@@ -496,7 +449,7 @@ static void test_bad_messages(void)
 	resp_free(&r);
 
 	/* a well-formed 1.2 request with a broken payload item: answered in 1.2 */
-	req_begin(&q, 2, 1, 0);
+	kt_begin(&q, 2, 1);
 	req_rng(&q, 32, NULL);
 	req_finish(&q);
 	uint8_t *bad = malloc(q.e.len);
@@ -532,7 +485,7 @@ static void test_bad_messages(void)
 	}
 
 	/* Batch Count that disagrees with the items; missing header; Undo */
-	req_begin(&q, 4, 2, 0);
+	kt_begin(&q, 4, 2);
 	req_rng(&q, 32, NULL);
 	req_finish(&q);
 	process(q.e.buf, q.e.len, 1 << 20, &r);
@@ -579,7 +532,7 @@ static void test_bad_messages(void)
 /* An operation fount does not implement, or an item without Operation. */
 static void test_unsupported_operations(void)
 {
-	struct req q;
+	struct kt_req q;
 	struct resp r;
 	ttlv_enc_init(&q.e, 4096);
 	ttlv_enc_begin(&q.e, KMIP_TAG_REQUEST_MESSAGE);
@@ -592,9 +545,9 @@ static void test_unsupported_operations(void)
 	ttlv_enc_int(&q.e, KMIP_TAG_BATCH_COUNT, 3);
 	ttlv_enc_end(&q.e);
 	req_item(&q, KMIP_OPERATION_POLL, NULL);
-	req_item_end(&q);
+	kt_item_end(&q);
 	req_item(&q, 0x7777, NULL);
-	req_item_end(&q);
+	kt_item_end(&q);
 	ttlv_enc_begin(&q.e, KMIP_TAG_BATCH_ITEM); /* no Operation */
 	ttlv_enc_end(&q.e);
 	req_finish(&q);
@@ -611,15 +564,15 @@ static void test_unsupported_operations(void)
 static void test_query(void)
 {
 	for (int minor = 1; minor <= 4; minor += 2) {
-		struct req q;
+		struct kt_req q;
 		struct resp r;
-		req_begin(&q, minor, 1, 0);
+		kt_begin(&q, minor, 1);
 		req_item(&q, KMIP_OPERATION_QUERY, NULL);
 		ttlv_enc_enum(&q.e, KMIP_TAG_QUERY_FUNCTION, KMIP_QUERY_FUNCTION_QUERY_RNGS);
 		ttlv_enc_enum(&q.e, KMIP_TAG_QUERY_FUNCTION, KMIP_QUERY_FUNCTION_QUERY_OPERATIONS);
 		ttlv_enc_enum(&q.e, KMIP_TAG_QUERY_FUNCTION, KMIP_QUERY_FUNCTION_QUERY_SERVER_INFORMATION);
 		ttlv_enc_enum(&q.e, KMIP_TAG_QUERY_FUNCTION, KMIP_QUERY_FUNCTION_QUERY_CAPABILITIES);
-		req_item_end(&q);
+		kt_item_end(&q);
 		req_finish(&q);
 		process(q.e.buf, q.e.len, 1 << 20, &r);
 		const struct ttlv_item *pay = ttlv_find(item_n(&r, 0), KMIP_TAG_RESPONSE_PAYLOAD);

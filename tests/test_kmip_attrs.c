@@ -15,208 +15,21 @@
 #include "entropy/entropy.h"
 #include "keygen/keygen.h"
 #include "tests/helpers.h"
+#include "tests/kmip_inproc.h"
 
-static struct config cfg;
-static char dir[64];
-static struct store *st;
-static bool open_gate(void)
-{
-	return true;
-}
-
-static const struct kmip_peer alice = {.tenant = "alice"};
-static const struct kmip_peer bob = {.tenant = "bob"};
 static const struct kmip_peer carol = {.tenant = "carol"};
-static const struct kmip_peer admin = {.tenant = "ops", .admin = true};
 
 static int suite_init(void)
 {
-	testlib_config(&cfg);
-	if (keygen_init(&cfg) != ERR_OK)
-		return -1;
-	err_t r = entropy_init(&cfg);
-	if (r != ERR_OK && r != ERR_USAGE)
-		return -1;
-	drbg_set_gate(open_gate);
-	keygen_set_service_gate(open_gate);
-	if (drbg_tree_init(&cfg) != ERR_OK || testlib_tmpdir_create(dir, "kmipattr") != 0)
-		return -1;
-	char db[128], kek[128], why[256];
-	snprintf(db, sizeof db, "%s/fount.db", dir);
-	snprintf(kek, sizeof kek, "file:%s/store.kek", dir);
-	struct store_options o = {.path = db, .kek = kek};
-	if (store_open(&o, &st, why, sizeof why) != ERR_OK) {
-		fprintf(stderr, "store_open: %s\n", why);
-		return -1;
-	}
-	ops_set_store(st, false);
-	return 0;
+	return kt_init(&(struct kt_suite){.tag = "kmipattr"});
 }
 
 static int suite_clean(void)
 {
-	ops_set_store(NULL, false);
-	store_close(st);
-	drbg_tree_shutdown();
-	drbg_set_gate(NULL);
-	keygen_set_service_gate(NULL);
-	entropy_shutdown();
-	testlib_tmpdir_remove(dir);
-	return 0;
+	return kt_clean();
 }
 
-/* ---- requests -------------------------------------------------------------- */
-struct req {
-	struct ttlv_enc e;
-};
-
-/* begin_opts: a request header at 1.|minor| with |count| items; |beco| a
- * Batch Error Continuation Option (0: none) */
-static void begin_opts(struct req *q, int minor, int count, uint32_t beco)
-{
-	ttlv_enc_init(&q->e, 1 << 16);
-	ttlv_enc_begin(&q->e, KMIP_TAG_REQUEST_MESSAGE);
-	ttlv_enc_begin(&q->e, KMIP_TAG_REQUEST_HEADER);
-	ttlv_enc_begin(&q->e, KMIP_TAG_PROTOCOL_VERSION);
-	ttlv_enc_int(&q->e, KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
-	ttlv_enc_int(&q->e, KMIP_TAG_PROTOCOL_VERSION_MINOR, minor);
-	ttlv_enc_end(&q->e);
-	if (beco != 0)
-		ttlv_enc_enum(&q->e, KMIP_TAG_BATCH_ERROR_CONTINUATION_OPTION, beco);
-	ttlv_enc_int(&q->e, KMIP_TAG_BATCH_COUNT, count);
-	ttlv_enc_end(&q->e);
-}
-
-static void begin(struct req *q, int minor, int count)
-{
-	begin_opts(q, minor, count, 0);
-}
-
-static void item(struct req *q, uint32_t op)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_BATCH_ITEM);
-	ttlv_enc_enum(&q->e, KMIP_TAG_OPERATION, op);
-	ttlv_enc_begin(&q->e, KMIP_TAG_REQUEST_PAYLOAD);
-}
-
-static void item_end(struct req *q)
-{
-	ttlv_enc_end(&q->e);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_enum(struct req *q, const char *name, uint32_t v)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, name);
-	ttlv_enc_enum(&q->e, KMIP_TAG_ATTRIBUTE_VALUE, v);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_int(struct req *q, const char *name, int32_t v)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, name);
-	ttlv_enc_int(&q->e, KMIP_TAG_ATTRIBUTE_VALUE, v);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_text(struct req *q, const char *name, const char *v)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, name);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_VALUE, v);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_date(struct req *q, const char *name, int64_t v)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, name);
-	ttlv_enc_datetime(&q->e, KMIP_TAG_ATTRIBUTE_VALUE, v);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_name(struct req *q, const char *v)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, "Name");
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE_VALUE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_NAME_VALUE, v);
-	ttlv_enc_enum(&q->e, KMIP_TAG_NAME_TYPE, KMIP_NAME_TYPE_UNINTERPRETED_TEXT_STRING);
-	ttlv_enc_end(&q->e);
-	ttlv_enc_end(&q->e);
-}
-
-/* create_item: Create AES-256 with |mask| and, when given, a Name */
-static void create_item(struct req *q, int32_t mask, const char *name)
-{
-	item(q, KMIP_OPERATION_CREATE);
-	ttlv_enc_enum(&q->e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
-	ttlv_enc_begin(&q->e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-	attr_enum(q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-	attr_int(q, "Cryptographic Length", 256);
-	attr_int(q, "Cryptographic Usage Mask", mask);
-	if (name != NULL)
-		attr_name(q, name);
-	ttlv_enc_end(&q->e);
-	item_end(q);
-}
-
-static void uid_item(struct req *q, uint32_t op, const char *uid)
-{
-	item(q, op);
-	if (uid != NULL)
-		ttlv_enc_cstr(&q->e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	item_end(q);
-}
-
-/* ---- responses ----------------------------------------------------------- */
-struct resp {
-	struct ttlv_enc raw;
-	struct ttlv_doc doc;
-};
-
-static void run(struct req *q, const struct kmip_peer *p, struct resp *r)
-{
-	ttlv_enc_end(&q->e);
-	EXPECT_OK(ttlv_enc_finish(&q->e));
-	EXPECT_OK(kmip_process(q->e.buf, q->e.len, p, 1 << 20, &r->raw));
-	CU_ASSERT_EQUAL_FATAL(ttlv_decode(&r->doc, r->raw.buf, r->raw.len), ERR_OK);
-	ttlv_enc_free(&q->e);
-}
-
-static void resp_free(struct resp *r)
-{
-	ttlv_doc_free(&r->doc);
-	ttlv_enc_free(&r->raw);
-}
-
-static const struct ttlv_item *nth(const struct resp *r, int n)
-{
-	const struct ttlv_item *it = ttlv_find(ttlv_root(&r->doc), KMIP_TAG_BATCH_ITEM);
-	while (it != NULL && n-- > 0)
-		it = ttlv_find_next(it);
-	return it;
-}
-
-static uint32_t status(const struct ttlv_item *it)
-{
-	const struct ttlv_item *s = ttlv_find(it, KMIP_TAG_RESULT_STATUS);
-	return s != NULL ? (uint32_t)s->u : 0xFFFFFFFFu;
-}
-
-static uint32_t reason(const struct ttlv_item *it)
-{
-	const struct ttlv_item *s = ttlv_find(it, KMIP_TAG_RESULT_REASON);
-	return s != NULL ? (uint32_t)s->u : 0;
-}
-
-static const struct ttlv_item *payload(const struct ttlv_item *it)
-{
-	return ttlv_find(it, KMIP_TAG_RESPONSE_PAYLOAD);
-}
-
+/* ---- responses ------------------------------------------------------------ */
 static bool text_is(const struct ttlv_item *it, const char *s)
 {
 	return it != NULL && it->type == TTLV_TEXT && it->len == strlen(s) && memcmp(it->val, s, it->len) == 0;
@@ -238,51 +51,18 @@ static const struct ttlv_item *value_of(const struct ttlv_item *p, const char *n
 	return ttlv_find(attr_of(p, name, index), KMIP_TAG_ATTRIBUTE_VALUE);
 }
 
-/* create_one creates a key for |p| and copies its identifier to |uid| */
-static bool create_one(const struct kmip_peer *p, int32_t mask, const char *name, char uid[STORE_ID_MAX + 1])
-{
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	create_item(&q, mask, name);
-	run(&q, p, &r);
-	const struct ttlv_item *u = ttlv_find(payload(nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
-	bool ok = status(nth(&r, 0)) == KMIP_RESULT_STATUS_SUCCESS && u != NULL && u->len <= STORE_ID_MAX;
-	if (ok) {
-		memcpy(uid, u->val, u->len);
-		uid[u->len] = '\0';
-	}
-	resp_free(&r);
-	return ok;
-}
-
-/* one runs a single-item request at 1.4 and returns its status */
-static uint32_t one(const struct kmip_peer *p, uint32_t op, const char *uid, uint32_t *out_reason)
-{
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	uid_item(&q, op, uid);
-	run(&q, p, &r);
-	uint32_t s = status(nth(&r, 0));
-	if (out_reason != NULL)
-		*out_reason = reason(nth(&r, 0));
-	resp_free(&r);
-	return s;
-}
-
 /* get_attrs runs Get Attributes of |uid| at 1.|minor| for |name| (NULL:
  * all) into |r| */
-static void get_attrs(const struct kmip_peer *p, int minor, const char *uid, const char *name, struct resp *r)
+static void get_attrs(const struct kmip_peer *p, int minor, const char *uid, const char *name, struct kt_resp *r)
 {
-	struct req q;
-	begin(&q, minor, 1);
-	item(&q, KMIP_OPERATION_GET_ATTRIBUTES);
+	struct kt_req q;
+	kt_begin(&q, minor, 1);
+	kt_item(&q, KMIP_OPERATION_GET_ATTRIBUTES);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	if (name != NULL)
 		ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, name);
-	item_end(&q);
-	run(&q, p, r);
+	kt_item_end(&q);
+	kt_run(&q, p, r);
 }
 
 /* add_text adds text attribute |name| = |v| to |uid| at 1.|minor|:
@@ -290,34 +70,34 @@ static void get_attrs(const struct kmip_peer *p, int minor, const char *uid, con
 static uint32_t add_text(const struct kmip_peer *p, int minor, const char *uid, const char *name, const char *v,
 			 uint32_t *out_reason, int32_t *out_index)
 {
-	struct req q;
-	struct resp r;
-	begin(&q, minor, 1);
-	item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, minor, 1);
+	kt_item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	attr_text(&q, name, v);
-	item_end(&q);
-	run(&q, p, &r);
-	uint32_t s = status(nth(&r, 0));
+	kt_attr_text(&q, name, v);
+	kt_item_end(&q);
+	kt_run(&q, p, &r);
+	uint32_t s = kt_status(kt_nth(&r, 0));
 	if (out_reason != NULL)
-		*out_reason = reason(nth(&r, 0));
+		*out_reason = kt_reason(kt_nth(&r, 0));
 	if (out_index != NULL) {
-		const struct ttlv_item *ix = ttlv_find(ttlv_find(payload(nth(&r, 0)), KMIP_TAG_ATTRIBUTE),
+		const struct ttlv_item *ix = ttlv_find(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_ATTRIBUTE),
 						       KMIP_TAG_ATTRIBUTE_INDEX);
 		*out_index = ix != NULL ? ttlv_int(ix) : 0;
 	}
-	resp_free(&r);
+	kt_resp_free(&r);
 	return s;
 }
 
 /* modify_one runs Modify Attribute of (|name|, |index| or none when < 0)
  * to the text |v|; the response stays in |r| */
 static void modify_text(const struct kmip_peer *p, const char *uid, const char *name, int32_t index, const char *v,
-			struct resp *r)
+			struct kt_resp *r)
 {
-	struct req q;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_MODIFY_ATTRIBUTE);
+	struct kt_req q;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_MODIFY_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, name);
@@ -325,41 +105,41 @@ static void modify_text(const struct kmip_peer *p, const char *uid, const char *
 		ttlv_enc_int(&q.e, KMIP_TAG_ATTRIBUTE_INDEX, index);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_VALUE, v);
 	ttlv_enc_end(&q.e);
-	item_end(&q);
-	run(&q, p, r);
+	kt_item_end(&q);
+	kt_run(&q, p, r);
 }
 
 /* delete_one runs Delete Attribute of (|name|, |index| or none) */
-static void delete_one(const struct kmip_peer *p, const char *uid, const char *name, int32_t index, struct resp *r)
+static void delete_one(const struct kmip_peer *p, const char *uid, const char *name, int32_t index, struct kt_resp *r)
 {
-	struct req q;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_DELETE_ATTRIBUTE);
+	struct kt_req q;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_DELETE_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, name);
 	if (index >= 0)
 		ttlv_enc_int(&q.e, KMIP_TAG_ATTRIBUTE_INDEX, index);
-	item_end(&q);
-	run(&q, p, r);
+	kt_item_end(&q);
+	kt_run(&q, p, r);
 }
 
 /* get_key copies |uid|'s key material (Get) to |out| (32 bytes) */
 static uint32_t get_key(const struct kmip_peer *p, const char *uid, uint8_t out[32], uint32_t *out_reason)
 {
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	uid_item(&q, KMIP_OPERATION_GET, uid);
-	run(&q, p, &r);
-	uint32_t s = status(nth(&r, 0));
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_uid_item(&q, KMIP_OPERATION_GET, uid);
+	kt_run(&q, p, &r);
+	uint32_t s = kt_status(kt_nth(&r, 0));
 	if (out_reason != NULL)
-		*out_reason = reason(nth(&r, 0));
-	const struct ttlv_item *kb = ttlv_find(ttlv_find(payload(nth(&r, 0)), KMIP_TAG_SYMMETRIC_KEY), KMIP_TAG_KEY_BLOCK);
+		*out_reason = kt_reason(kt_nth(&r, 0));
+	const struct ttlv_item *kb = ttlv_find(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_SYMMETRIC_KEY), KMIP_TAG_KEY_BLOCK);
 	const struct ttlv_item *km = ttlv_find(ttlv_find(kb, KMIP_TAG_KEY_VALUE), KMIP_TAG_KEY_MATERIAL);
 	memset(out, 0, 32);
 	if (km != NULL && km->len == 32)
 		memcpy(out, km->val, 32);
-	resp_free(&r);
+	kt_resp_free(&r);
 	return s;
 }
 
@@ -423,20 +203,20 @@ static void test_table(void)
 static void test_vcenter_batch(void)
 {
 	char uid[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_one(&alice, 12, NULL, uid));
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, NULL, uid));
 	static const char *const names[3] = {"x-Product_Version", "x-Vendor", "x-Product"};
 	static const char *const values[3] = {"7.0.3 build-19480866", "VMware, Inc.", "VMware vSphere"};
-	struct req q;
-	struct resp r;
+	struct kt_req q;
+	struct kt_resp r;
 	/* first it probes each name: success, the UID alone */
 	for (int i = 0; i < 3; i++) {
-		get_attrs(&alice, 1, uid, names[i], &r);
-		CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-		CU_ASSERT(text_is(ttlv_find(payload(nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), uid));
-		CU_ASSERT_EQUAL(ttlv_count(payload(nth(&r, 0)), KMIP_TAG_ATTRIBUTE), 0);
-		resp_free(&r);
+		get_attrs(&kt_alice, 1, uid, names[i], &r);
+		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+		CU_ASSERT(text_is(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), uid));
+		CU_ASSERT_EQUAL(ttlv_count(kt_payload(kt_nth(&r, 0)), KMIP_TAG_ATTRIBUTE), 0);
+		kt_resp_free(&r);
 	}
-	begin(&q, 1, 3);
+	kt_begin(&q, 1, 3);
 	for (int i = 0; i < 3; i++) {
 		uint8_t ubi[8] = {0x51, 0x4c, 0x4b, 0x43, (uint8_t)(7 + i), 0, 0, 0};
 		ttlv_enc_begin(&q.e, KMIP_TAG_BATCH_ITEM);
@@ -444,43 +224,43 @@ static void test_vcenter_batch(void)
 		ttlv_enc_bytes(&q.e, KMIP_TAG_UNIQUE_BATCH_ITEM_ID, ubi, sizeof ubi);
 		ttlv_enc_begin(&q.e, KMIP_TAG_REQUEST_PAYLOAD);
 		ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-		attr_text(&q, names[i], values[i]);
-		item_end(&q);
+		kt_attr_text(&q, names[i], values[i]);
+		kt_item_end(&q);
 	}
-	run(&q, &alice, &r);
+	kt_run(&q, &kt_alice, &r);
 	const struct ttlv_item *hdr = ttlv_find(ttlv_root(&r.doc), KMIP_TAG_RESPONSE_HEADER);
 	const struct ttlv_item *pv = ttlv_find(hdr, KMIP_TAG_PROTOCOL_VERSION);
 	CU_ASSERT_EQUAL(ttlv_int(ttlv_find(pv, KMIP_TAG_PROTOCOL_VERSION_MINOR)), 1);
 	CU_ASSERT_EQUAL(ttlv_int(ttlv_find(hdr, KMIP_TAG_BATCH_COUNT)), 3);
 	for (int i = 0; i < 3; i++) {
-		const struct ttlv_item *bi = nth(&r, i);
-		CU_ASSERT_EQUAL(status(bi), KMIP_RESULT_STATUS_SUCCESS);
+		const struct ttlv_item *bi = kt_nth(&r, i);
+		CU_ASSERT_EQUAL(kt_status(bi), KMIP_RESULT_STATUS_SUCCESS);
 		CU_ASSERT_EQUAL(ttlv_find(bi, KMIP_TAG_OPERATION)->u, KMIP_OPERATION_ADD_ATTRIBUTE);
 		const struct ttlv_item *ubi = ttlv_find(bi, KMIP_TAG_UNIQUE_BATCH_ITEM_ID);
 		CU_ASSERT(ubi != NULL && ubi->len == 8 && memcmp(ubi->val, "QLKC", 4) == 0 && ubi->val[4] == 7 + i);
-		const struct ttlv_item *p = payload(bi);
+		const struct ttlv_item *p = kt_payload(bi);
 		CU_ASSERT(text_is(ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER), uid));
 		const struct ttlv_item *a = ttlv_find(p, KMIP_TAG_ATTRIBUTE);
 		CU_ASSERT(text_is(ttlv_find(a, KMIP_TAG_ATTRIBUTE_NAME), names[i]));
 		CU_ASSERT(text_is(ttlv_find(a, KMIP_TAG_ATTRIBUTE_VALUE), values[i]));
 		CU_ASSERT_PTR_NULL(ttlv_find(a, KMIP_TAG_ATTRIBUTE_INDEX)); /* index 0 omitted */
 	}
-	resp_free(&r);
+	kt_resp_free(&r);
 	for (int i = 0; i < 3; i++) {
-		get_attrs(&alice, 1, uid, names[i], &r);
-		const struct ttlv_item *p = payload(nth(&r, 0));
+		get_attrs(&kt_alice, 1, uid, names[i], &r);
+		const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
 		CU_ASSERT_EQUAL(ttlv_count(p, KMIP_TAG_ATTRIBUTE), 1);
 		CU_ASSERT(text_is(value_of(p, names[i], 0), values[i]));
-		resp_free(&r);
+		kt_resp_free(&r);
 	}
 	/* a custom attribute is multi-instance: the next one gets index 1 */
 	int32_t ix = -1;
-	CU_ASSERT_EQUAL(add_text(&alice, 1, uid, "x-Vendor", "Broadcom", NULL, &ix), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 1, uid, "x-Vendor", "Broadcom", NULL, &ix), KMIP_RESULT_STATUS_SUCCESS);
 	CU_ASSERT_EQUAL(ix, 1);
-	get_attrs(&alice, 1, uid, "x-Vendor", &r);
-	CU_ASSERT(text_is(value_of(payload(nth(&r, 0)), "x-Vendor", 0), "VMware, Inc."));
-	CU_ASSERT(text_is(value_of(payload(nth(&r, 0)), "x-Vendor", 1), "Broadcom"));
-	resp_free(&r);
+	get_attrs(&kt_alice, 1, uid, "x-Vendor", &r);
+	CU_ASSERT(text_is(value_of(kt_payload(kt_nth(&r, 0)), "x-Vendor", 0), "VMware, Inc."));
+	CU_ASSERT(text_is(value_of(kt_payload(kt_nth(&r, 0)), "x-Vendor", 1), "Broadcom"));
+	kt_resp_free(&r);
 }
 
 /* ---- Add Attribute ------------------------------------------------------------- */
@@ -490,16 +270,16 @@ static void test_vcenter_batch(void)
 static void test_add_types(void)
 {
 	char uid[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_one(&alice, 12, NULL, uid));
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, NULL, uid));
 	static const uint8_t bytes[5] = {0, 1, 2, 0xfe, 0xff};
 	static const uint8_t big[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x85}; /* -123 */
 	for (int t = 0; t < 10; t++) {
-		struct req q;
-		struct resp r;
+		struct kt_req q;
+		struct kt_resp r;
 		char name[32];
 		snprintf(name, sizeof name, "x-type-%d", t);
-		begin(&q, 4, 1);
-		item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
+		kt_begin(&q, 4, 1);
+		kt_item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
 		ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 		ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
 		ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, name);
@@ -526,13 +306,13 @@ static void test_add_types(void)
 			break;
 		}
 		ttlv_enc_end(&q.e);
-		item_end(&q);
-		run(&q, &alice, &r);
-		CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-		resp_free(&r);
+		kt_item_end(&q);
+		kt_run(&q, &kt_alice, &r);
+		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+		kt_resp_free(&r);
 
-		get_attrs(&alice, 4, uid, name, &r);
-		const struct ttlv_item *v = value_of(payload(nth(&r, 0)), name, 0);
+		get_attrs(&kt_alice, 4, uid, name, &r);
+		const struct ttlv_item *v = value_of(kt_payload(kt_nth(&r, 0)), name, 0);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 		switch (t) {
 		case 0: CU_ASSERT(text_is(v, "text")); break;
@@ -549,7 +329,7 @@ static void test_add_types(void)
 				  ttlv_int(ttlv_find(v, KMIP_TAG_CRYPTOGRAPHIC_LENGTH)) == 7);
 			break;
 		}
-		resp_free(&r);
+		kt_resp_free(&r);
 	}
 }
 
@@ -561,48 +341,49 @@ static void test_add_refusals(void)
 {
 	char uid[STORE_ID_MAX + 1];
 	uint32_t why = 0;
-	CU_ASSERT_FATAL(create_one(&alice, 12, "add-refusals", uid));
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "Contact Information", "ops@example.com", NULL, NULL),
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, "add-refusals", uid));
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "Contact Information", "ops@example.com", NULL, NULL),
 			KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "Contact Information", "again", &why, NULL),
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "Contact Information", "again", &why, NULL),
 			KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ILLEGAL_OPERATION);
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "Unique Identifier", "mine", &why, NULL),
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "Unique Identifier", "mine", &why, NULL),
 			KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "Vendor", "no prefix", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "Vendor", "no prefix", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_INVALID_FIELD);
 	/* Description is KMIP 1.4 (§3.46): a 1.2 client cannot set it */
-	CU_ASSERT_EQUAL(add_text(&alice, 2, uid, "Description", "d", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 2, uid, "Description", "d", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_INVALID_FIELD);
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "Description", "d", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "Description", "d", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	/* one batch (Continue, so every item is answered): Sensitive (fount
 	 * does not enforce it: refused, not silently ignored); a Name as
 	 * text, not a structure; an index in Add; a custom structure holding
 	 * a structure (§3.39) */
-	struct req q;
-	struct resp r;
-	begin_opts(&q, 4, 4, KMIP_BATCH_ERROR_CONTINUATION_OPTION_CONTINUE);
-	item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin_h(&q, &(struct kt_header){.minor = 4, .count = 4,
+					   .beco = KMIP_BATCH_ERROR_CONTINUATION_OPTION_CONTINUE});
+	kt_item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Sensitive");
 	ttlv_enc_bool(&q.e, KMIP_TAG_ATTRIBUTE_VALUE, true);
 	ttlv_enc_end(&q.e);
-	item_end(&q);
-	item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
+	kt_item_end(&q);
+	kt_item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	attr_text(&q, "Name", "flat");
-	item_end(&q);
-	item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
+	kt_attr_text(&q, "Name", "flat");
+	kt_item_end(&q);
+	kt_item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "x-indexed");
 	ttlv_enc_int(&q.e, KMIP_TAG_ATTRIBUTE_INDEX, 3);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_VALUE, "v");
 	ttlv_enc_end(&q.e);
-	item_end(&q);
-	item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
+	kt_item_end(&q);
+	kt_item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "x-nested");
@@ -612,41 +393,36 @@ static void test_add_refusals(void)
 	ttlv_enc_end(&q.e);
 	ttlv_enc_end(&q.e);
 	ttlv_enc_end(&q.e);
-	item_end(&q);
-	run(&q, &alice, &r);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
 	static const uint32_t want[4] = {KMIP_RESULT_REASON_PERMISSION_DENIED, KMIP_RESULT_REASON_INVALID_FIELD,
 					 KMIP_RESULT_REASON_INVALID_FIELD, KMIP_RESULT_REASON_INVALID_FIELD};
 	for (int i = 0; i < 4; i++) {
-		CU_ASSERT_EQUAL(status(nth(&r, i)), KMIP_RESULT_STATUS_OPERATION_FAILED);
-		CU_ASSERT_EQUAL(reason(nth(&r, i)), want[i]);
+		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, i)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+		CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, i)), want[i]);
 		/* every failure says why (libkmip crashes without a message) */
-		const struct ttlv_item *m = ttlv_find(nth(&r, i), KMIP_TAG_RESULT_MESSAGE);
+		const struct ttlv_item *m = ttlv_find(kt_nth(&r, i), KMIP_TAG_RESULT_MESSAGE);
 		CU_ASSERT(m != NULL && m->len > 0);
 	}
-	resp_free(&r);
+	kt_resp_free(&r);
 	/* nothing of it was stored */
-	get_attrs(&alice, 4, uid, NULL, &r);
-	const struct ttlv_item *p = payload(nth(&r, 0));
+	get_attrs(&kt_alice, 4, uid, NULL, &r);
+	const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
 	CU_ASSERT_PTR_NULL(attr_of(p, "Sensitive", 0));
 	CU_ASSERT_PTR_NULL(attr_of(p, "x-indexed", 0));
 	CU_ASSERT_PTR_NULL(attr_of(p, "x-nested", 0));
 	CU_ASSERT_PTR_NULL(attr_of(p, "Name", 1));
 	CU_ASSERT(text_is(value_of(p, "Contact Information", 0), "ops@example.com"));
 	CU_ASSERT(text_is(value_of(p, "Description", 0), "d"));
-	resp_free(&r);
+	kt_resp_free(&r);
 	/* a template cannot set what the table refuses, nor a 1.4 name at 1.0 */
-	begin(&q, 0, 1);
-	item(&q, KMIP_OPERATION_CREATE);
-	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
-	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-	attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-	attr_int(&q, "Cryptographic Length", 256);
-	attr_text(&q, "Comment", "1.4 only");
-	ttlv_enc_end(&q.e);
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
-	resp_free(&r);
+	kt_begin(&q, 0, 1);
+	kt_create_begin(&q, 256);
+	kt_attr_text(&q, "Comment", "1.4 only");
+	kt_create_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+	kt_resp_free(&r);
 }
 
 /* ---- Modify Attribute ----------------------------------------------------------- */
@@ -659,35 +435,35 @@ static void test_add_refusals(void)
 static void test_modify(void)
 {
 	char uid[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_one(&alice, 12, "before", uid));
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, "before", uid));
 	uint8_t k1[32], k2[32];
-	CU_ASSERT_EQUAL(get_key(&alice, uid, k1, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(get_key(&kt_alice, uid, k1, NULL), KMIP_RESULT_STATUS_SUCCESS);
 
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_MODIFY_ATTRIBUTE);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_MODIFY_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	attr_name(&q, "after");
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	const struct ttlv_item *p = payload(nth(&r, 0));
+	kt_attr_name(&q, "after");
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
 	CU_ASSERT(text_is(ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER), uid));
 	CU_ASSERT(text_is(ttlv_find(value_of(p, "Name", 0), KMIP_TAG_NAME_VALUE), "after"));
-	resp_free(&r);
-	get_attrs(&alice, 4, uid, "Name", &r);
-	p = payload(nth(&r, 0));
+	kt_resp_free(&r);
+	get_attrs(&kt_alice, 4, uid, "Name", &r);
+	p = kt_payload(kt_nth(&r, 0));
 	CU_ASSERT_EQUAL(ttlv_count(p, KMIP_TAG_ATTRIBUTE), 1);
 	CU_ASSERT(text_is(ttlv_find(value_of(p, "Name", 0), KMIP_TAG_NAME_VALUE), "after"));
-	resp_free(&r);
-	CU_ASSERT_EQUAL(get_key(&alice, uid, k2, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
+	CU_ASSERT_EQUAL(get_key(&kt_alice, uid, k2, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	CU_ASSERT_EQUAL(memcmp(k1, k2, 32), 0);
 	/* a Name another of alice's keys has: Illegal Operation (§11.15,
 	 * §11.16), by Modify or Add; one only bob's key has: fine */
 	char other[STORE_ID_MAX + 1], bobs[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_one(&alice, 12, "taken", other));
-	CU_ASSERT_FATAL(create_one(&bob, 12, "bobs-name", bobs));
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, "taken", other));
+	CU_ASSERT_FATAL(kt_create_one(&kt_bob, 4, 12, "bobs-name", bobs));
 	const struct {
 		uint32_t op;
 		const char *target, *name;
@@ -699,102 +475,102 @@ static void test_modify(void)
 		{KMIP_OPERATION_MODIFY_ATTRIBUTE, uid, "after", 0},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		begin(&q, 4, 1);
-		item(&q, names[i].op);
+		kt_begin(&q, 4, 1);
+		kt_item(&q, names[i].op);
 		ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, names[i].target);
-		attr_name(&q, names[i].name);
-		item_end(&q);
-		run(&q, &alice, &r);
-		CU_ASSERT_EQUAL(status(nth(&r, 0)), names[i].reason != 0 ? KMIP_RESULT_STATUS_OPERATION_FAILED
+		kt_attr_name(&q, names[i].name);
+		kt_item_end(&q);
+		kt_run(&q, &kt_alice, &r);
+		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), names[i].reason != 0 ? KMIP_RESULT_STATUS_OPERATION_FAILED
 									 : KMIP_RESULT_STATUS_SUCCESS);
-		CU_ASSERT_EQUAL(reason(nth(&r, 0)), names[i].reason);
-		resp_free(&r);
+		CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), names[i].reason);
+		kt_resp_free(&r);
 	}
 	/* found under its new name only */
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_LOCATE);
-	attr_name(&q, "after");
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(ttlv_count(payload(nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), 1);
-	resp_free(&r);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_LOCATE);
+	kt_attr_name(&q, "after");
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(ttlv_count(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), 1);
+	kt_resp_free(&r);
 
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "x-owner", "team-a", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "x-owner", "team-b", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	modify_text(&alice, uid, "x-owner", 1, "team-c", &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	p = payload(nth(&r, 0));
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "x-owner", "team-a", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "x-owner", "team-b", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	modify_text(&kt_alice, uid, "x-owner", 1, "team-c", &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	p = kt_payload(kt_nth(&r, 0));
 	CU_ASSERT(text_is(value_of(p, "x-owner", 1), "team-c"));
-	resp_free(&r);
-	get_attrs(&alice, 4, uid, "x-owner", &r);
-	CU_ASSERT(text_is(value_of(payload(nth(&r, 0)), "x-owner", 0), "team-a"));
-	CU_ASSERT(text_is(value_of(payload(nth(&r, 0)), "x-owner", 1), "team-c"));
-	resp_free(&r);
+	kt_resp_free(&r);
+	get_attrs(&kt_alice, 4, uid, "x-owner", &r);
+	CU_ASSERT(text_is(value_of(kt_payload(kt_nth(&r, 0)), "x-owner", 0), "team-a"));
+	CU_ASSERT(text_is(value_of(kt_payload(kt_nth(&r, 0)), "x-owner", 1), "team-c"));
+	kt_resp_free(&r);
 
-	modify_text(&alice, uid, "x-owner", 5, "nobody", &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	resp_free(&r);
-	modify_text(&alice, uid, "x-never-added", -1, "v", &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
-	resp_free(&r);
-	modify_text(&alice, uid, "Object Group", -1, "g", &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
-	resp_free(&r);
+	modify_text(&kt_alice, uid, "x-owner", 5, "nobody", &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	kt_resp_free(&r);
+	modify_text(&kt_alice, uid, "x-never-added", -1, "v", &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+	kt_resp_free(&r);
+	modify_text(&kt_alice, uid, "Object Group", -1, "g", &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+	kt_resp_free(&r);
 
 	/* SKLC-M-3-14: Activate, then Modify Activation Date → Permission Denied */
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_ACTIVATE, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_MODIFY_ATTRIBUTE);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_ACTIVATE, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_MODIFY_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	attr_date(&q, "Activation Date", 1700000000);
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
-	resp_free(&r);
-	get_attrs(&alice, 4, uid, "Activation Date", &r);
-	const struct ttlv_item *ad = value_of(payload(nth(&r, 0)), "Activation Date", 0);
+	kt_attr_date(&q, "Activation Date", 1700000000);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	kt_resp_free(&r);
+	get_attrs(&kt_alice, 4, uid, "Activation Date", &r);
+	const struct ttlv_item *ad = value_of(kt_payload(kt_nth(&r, 0)), "Activation Date", 0);
 	CU_ASSERT(ad != NULL && ad->u != 1700000000);
-	resp_free(&r);
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_MODIFY_ATTRIBUTE);
+	kt_resp_free(&r);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_MODIFY_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	attr_enum(&q, "State", KMIP_STATE_PRE_ACTIVE);
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
-	resp_free(&r);
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_ACTIVATE, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	kt_attr_enum(&q, "State", KMIP_STATE_PRE_ACTIVE);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	kt_resp_free(&r);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_ACTIVATE, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
 }
 
 /* act_date runs Add (|add|) or Modify of the Activation Date |v| */
 static uint32_t act_date(const struct kmip_peer *p, const char *uid, bool add, int64_t v, uint32_t *out_reason)
 {
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, add ? KMIP_OPERATION_ADD_ATTRIBUTE : KMIP_OPERATION_MODIFY_ATTRIBUTE);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, add ? KMIP_OPERATION_ADD_ATTRIBUTE : KMIP_OPERATION_MODIFY_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	attr_date(&q, "Activation Date", v);
-	item_end(&q);
-	run(&q, p, &r);
-	uint32_t s = status(nth(&r, 0));
-	*out_reason = reason(nth(&r, 0));
+	kt_attr_date(&q, "Activation Date", v);
+	kt_item_end(&q);
+	kt_run(&q, p, &r);
+	uint32_t s = kt_status(kt_nth(&r, 0));
+	*out_reason = kt_reason(kt_nth(&r, 0));
 	if (s == KMIP_RESULT_STATUS_SUCCESS) /* the new value echoed */
-		CU_ASSERT_EQUAL((int64_t)value_of(payload(nth(&r, 0)), "Activation Date", 0)->u, v);
-	resp_free(&r);
+		CU_ASSERT_EQUAL((int64_t)value_of(kt_payload(kt_nth(&r, 0)), "Activation Date", 0)->u, v);
+	kt_resp_free(&r);
 	return s;
 }
 
 static void state_and_date(const char *uid, uint32_t *state, int64_t *date)
 {
-	struct resp r;
-	get_attrs(&alice, 4, uid, NULL, &r);
-	const struct ttlv_item *p = payload(nth(&r, 0));
+	struct kt_resp r;
+	get_attrs(&kt_alice, 4, uid, NULL, &r);
+	const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
 	const struct ttlv_item *s = value_of(p, "State", 0), *d = value_of(p, "Activation Date", 0);
 	*state = s != NULL ? (uint32_t)s->u : 0;
 	*date = d != NULL ? (int64_t)d->u : 0;
-	resp_free(&r);
+	kt_resp_free(&r);
 }
 
 /* KMIP 1.4 §3.24: the client sets the Activation Date only while the key
@@ -806,29 +582,29 @@ static void test_activation_date(void)
 	char uid[STORE_ID_MAX + 1];
 	uint32_t why = 0, state = 0;
 	int64_t date = 0;
-	CU_ASSERT_FATAL(create_one(&alice, 12, NULL, uid));
-	CU_ASSERT_EQUAL(act_date(&alice, uid, false, 4102444800, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, NULL, uid));
+	CU_ASSERT_EQUAL(act_date(&kt_alice, uid, false, 4102444800, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_INVALID_FIELD); /* none yet: Add it */
-	CU_ASSERT_EQUAL(act_date(&bob, uid, true, 4102444800, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(act_date(&kt_bob, uid, true, 4102444800, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	CU_ASSERT_EQUAL(act_date(&alice, uid, true, 4102444800, &why), KMIP_RESULT_STATUS_SUCCESS); /* 2100 */
+	CU_ASSERT_EQUAL(act_date(&kt_alice, uid, true, 4102444800, &why), KMIP_RESULT_STATUS_SUCCESS); /* 2100 */
 	state_and_date(uid, &state, &date);
 	CU_ASSERT_EQUAL(state, KMIP_STATE_PRE_ACTIVE);
 	CU_ASSERT_EQUAL(date, 4102444800);
-	CU_ASSERT_EQUAL(act_date(&alice, uid, true, 4102444900, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(act_date(&kt_alice, uid, true, 4102444900, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ILLEGAL_OPERATION);
-	CU_ASSERT_EQUAL(act_date(&alice, uid, false, 1700000000, &why), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(act_date(&kt_alice, uid, false, 1700000000, &why), KMIP_RESULT_STATUS_SUCCESS);
 	state_and_date(uid, &state, &date);
 	CU_ASSERT_EQUAL(state, KMIP_STATE_ACTIVE);
 	CU_ASSERT_EQUAL(date, 1700000000);
-	CU_ASSERT_EQUAL(act_date(&alice, uid, false, 1700000100, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(act_date(&kt_alice, uid, false, 1700000100, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
 	state_and_date(uid, &state, &date);
 	CU_ASSERT_EQUAL(date, 1700000000);
-	struct resp r;
-	delete_one(&alice, uid, "Activation Date", -1, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
-	resp_free(&r);
+	struct kt_resp r;
+	delete_one(&kt_alice, uid, "Activation Date", -1, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	kt_resp_free(&r);
 }
 
 /* ---- Delete Attribute -------------------------------------------------------------- */
@@ -839,47 +615,47 @@ static void test_activation_date(void)
 static void test_delete(void)
 {
 	char uid[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_one(&alice, 12, "deleting", uid));
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "x-tag", "zero", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "x-tag", "one", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	struct resp r;
-	delete_one(&alice, uid, "x-tag", 1, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	const struct ttlv_item *p = payload(nth(&r, 0));
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, "deleting", uid));
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "x-tag", "zero", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "x-tag", "one", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	struct kt_resp r;
+	delete_one(&kt_alice, uid, "x-tag", 1, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
 	CU_ASSERT(text_is(ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER), uid));
 	CU_ASSERT(text_is(value_of(p, "x-tag", 1), "one"));
-	resp_free(&r);
-	get_attrs(&alice, 4, uid, "x-tag", &r);
-	p = payload(nth(&r, 0));
+	kt_resp_free(&r);
+	get_attrs(&kt_alice, 4, uid, "x-tag", &r);
+	p = kt_payload(kt_nth(&r, 0));
 	CU_ASSERT_EQUAL(ttlv_count(p, KMIP_TAG_ATTRIBUTE), 1);
 	CU_ASSERT(text_is(value_of(p, "x-tag", 0), "zero"));
-	resp_free(&r);
-	delete_one(&alice, uid, "x-tag", 1, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	resp_free(&r);
-	delete_one(&alice, uid, "x-tag", -1, &r); /* index 0 by default */
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT(text_is(value_of(payload(nth(&r, 0)), "x-tag", 0), "zero"));
-	resp_free(&r);
+	kt_resp_free(&r);
+	delete_one(&kt_alice, uid, "x-tag", 1, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	kt_resp_free(&r);
+	delete_one(&kt_alice, uid, "x-tag", -1, &r); /* index 0 by default */
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT(text_is(value_of(kt_payload(kt_nth(&r, 0)), "x-tag", 0), "zero"));
+	kt_resp_free(&r);
 	/* a Name is deletable, a structure comes back whole */
-	delete_one(&alice, uid, "Name", -1, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT(text_is(ttlv_find(value_of(payload(nth(&r, 0)), "Name", 0), KMIP_TAG_NAME_VALUE), "deleting"));
-	resp_free(&r);
+	delete_one(&kt_alice, uid, "Name", -1, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT(text_is(ttlv_find(value_of(kt_payload(kt_nth(&r, 0)), "Name", 0), KMIP_TAG_NAME_VALUE), "deleting"));
+	kt_resp_free(&r);
 	static const char *const kept[] = {"State", "Unique Identifier", "Cryptographic Length", "Initial Date",
 					   "Random Number Generator"};
 	for (size_t i = 0; i < ARRAY_SIZE(kept); i++) {
-		delete_one(&alice, uid, kept[i], -1, &r);
-		CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
-		resp_free(&r);
+		delete_one(&kt_alice, uid, kept[i], -1, &r);
+		CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+		kt_resp_free(&r);
 	}
-	delete_one(&alice, uid, "Contact Information", -1, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	resp_free(&r);
+	delete_one(&kt_alice, uid, "Contact Information", -1, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	kt_resp_free(&r);
 	/* the RNG is still there */
-	get_attrs(&alice, 4, uid, "Random Number Generator", &r);
-	CU_ASSERT_PTR_NOT_NULL(value_of(payload(nth(&r, 0)), "Random Number Generator", 0));
-	resp_free(&r);
+	get_attrs(&kt_alice, 4, uid, "Random Number Generator", &r);
+	CU_ASSERT_PTR_NOT_NULL(value_of(kt_payload(kt_nth(&r, 0)), "Random Number Generator", 0));
+	kt_resp_free(&r);
 }
 
 /* ---- Get Attribute List and version filtering ----------------------------------- */
@@ -898,18 +674,18 @@ static bool has_name(const struct ttlv_item *p, const char *name)
 static void test_attribute_list(void)
 {
 	char uid[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_one(&alice, 12, "listed", uid));
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "x-a", "1", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "x-a", "2", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, "listed", uid));
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "x-a", "1", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "x-a", "2", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	static const int minors[] = {0, 2, 4};
 	for (size_t m = 0; m < ARRAY_SIZE(minors); m++) {
-		struct req q;
-		struct resp r;
-		begin(&q, minors[m], 1);
-		uid_item(&q, KMIP_OPERATION_GET_ATTRIBUTE_LIST, uid);
-		run(&q, &alice, &r);
-		CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-		const struct ttlv_item *p = payload(nth(&r, 0));
+		struct kt_req q;
+		struct kt_resp r;
+		kt_begin(&q, minors[m], 1);
+		kt_uid_item(&q, KMIP_OPERATION_GET_ATTRIBUTE_LIST, uid);
+		kt_run(&q, &kt_alice, &r);
+		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+		const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
 		CU_ASSERT(text_is(ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER), uid));
 		static const char *const always[] = {"Unique Identifier", "Object Type", "Cryptographic Algorithm",
 						     "Cryptographic Length", "Cryptographic Usage Mask", "Digest",
@@ -920,10 +696,10 @@ static void test_attribute_list(void)
 		CU_ASSERT_FALSE(has_name(p, "Destroy Date"));
 		CU_ASSERT_EQUAL(has_name(p, "Original Creation Date"), minors[m] >= 2);
 		CU_ASSERT_EQUAL(has_name(p, "Random Number Generator"), minors[m] >= 3);
-		resp_free(&r);
+		kt_resp_free(&r);
 	}
 	uint32_t why = 0;
-	CU_ASSERT_EQUAL(one(&bob, KMIP_OPERATION_GET_ATTRIBUTE_LIST, uid, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_one(&kt_bob, KMIP_OPERATION_GET_ATTRIBUTE_LIST, uid, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
 }
 
@@ -934,32 +710,32 @@ static void test_attribute_list(void)
 static void test_version_filter(void)
 {
 	char uid[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_one(&alice, 12, NULL, uid));
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, NULL, uid));
 	static const int minors[] = {0, 1, 2, 3, 4};
 	for (size_t m = 0; m < ARRAY_SIZE(minors); m++) {
-		struct resp r;
-		get_attrs(&alice, minors[m], uid, NULL, &r);
-		const struct ttlv_item *p = payload(nth(&r, 0));
+		struct kt_resp r;
+		get_attrs(&kt_alice, minors[m], uid, NULL, &r);
+		const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
 		CU_ASSERT_PTR_NOT_NULL(attr_of(p, "State", 0));
 		CU_ASSERT_EQUAL(attr_of(p, "Original Creation Date", 0) != NULL, minors[m] >= 2);
 		CU_ASSERT_EQUAL(attr_of(p, "Random Number Generator", 0) != NULL, minors[m] >= 3);
-		resp_free(&r);
-		get_attrs(&alice, minors[m], uid, "Random Number Generator", &r);
-		CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-		CU_ASSERT_EQUAL(ttlv_count(payload(nth(&r, 0)), KMIP_TAG_ATTRIBUTE), minors[m] >= 3 ? 1u : 0u);
-		resp_free(&r);
+		kt_resp_free(&r);
+		get_attrs(&kt_alice, minors[m], uid, "Random Number Generator", &r);
+		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+		CU_ASSERT_EQUAL(ttlv_count(kt_payload(kt_nth(&r, 0)), KMIP_TAG_ATTRIBUTE), minors[m] >= 3 ? 1u : 0u);
+		kt_resp_free(&r);
 	}
 	/* the attribute's value is Query RNGs' RNG Parameters, field by field */
-	struct resp r, qr;
-	get_attrs(&alice, 4, uid, "Random Number Generator", &r);
-	const struct ttlv_item *v = value_of(payload(nth(&r, 0)), "Random Number Generator", 0);
-	struct req q;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_QUERY);
+	struct kt_resp r, qr;
+	get_attrs(&kt_alice, 4, uid, "Random Number Generator", &r);
+	const struct ttlv_item *v = value_of(kt_payload(kt_nth(&r, 0)), "Random Number Generator", 0);
+	struct kt_req q;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_QUERY);
 	ttlv_enc_enum(&q.e, KMIP_TAG_QUERY_FUNCTION, KMIP_QUERY_FUNCTION_QUERY_RNGS);
-	item_end(&q);
-	run(&q, &alice, &qr);
-	const struct ttlv_item *rp = ttlv_find(payload(nth(&qr, 0)), KMIP_TAG_RNG_PARAMETERS);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &qr);
+	const struct ttlv_item *rp = ttlv_find(kt_payload(kt_nth(&qr, 0)), KMIP_TAG_RNG_PARAMETERS);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rp);
 	CU_ASSERT_EQUAL(ttlv_find(v, KMIP_TAG_RNG_ALGORITHM)->u, KMIP_RNG_ALGORITHM_DRBG);
@@ -971,18 +747,18 @@ static void test_version_filter(void)
 	for (; a != NULL && b != NULL; a = a->next, b = b->next)
 		CU_ASSERT(a->tag == b->tag && a->type == b->type && a->u == b->u);
 	CU_ASSERT(a == NULL && b == NULL);
-	resp_free(&qr);
-	resp_free(&r);
+	kt_resp_free(&qr);
+	kt_resp_free(&r);
 	/* Get Attributes names a name twice: Invalid Message (§11.13) */
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_GET_ATTRIBUTES);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_GET_ATTRIBUTES);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "State");
 	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "State");
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_MESSAGE);
-	resp_free(&r);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_MESSAGE);
+	kt_resp_free(&r);
 }
 
 /* A Create template may name the RNG fount uses (it is honoured) but not
@@ -990,14 +766,10 @@ static void test_version_filter(void)
 static void test_create_rng(void)
 {
 	for (int honour = 1; honour >= 0; honour--) {
-		struct req q;
-		struct resp r;
-		begin(&q, 4, 1);
-		item(&q, KMIP_OPERATION_CREATE);
-		ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
-		ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-		attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-		attr_int(&q, "Cryptographic Length", 128);
+		struct kt_req q;
+		struct kt_resp r;
+		kt_begin(&q, 4, 1);
+		kt_create_begin(&q, 128);
 		ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
 		ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Random Number Generator");
 		ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE_VALUE);
@@ -1005,27 +777,26 @@ static void test_create_rng(void)
 		ttlv_enc_enum(&q.e, KMIP_TAG_DRBG_ALGORITHM, honour ? KMIP_DRBG_ALGORITHM_CTR : KMIP_DRBG_ALGORITHM_HMAC);
 		ttlv_enc_end(&q.e);
 		ttlv_enc_end(&q.e);
-		ttlv_enc_end(&q.e);
-		item_end(&q);
-		run(&q, &alice, &r);
+		kt_create_end(&q);
+		kt_run(&q, &kt_alice, &r);
 		if (honour) {
-			CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-			const struct ttlv_item *u = ttlv_find(payload(nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
+			CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+			const struct ttlv_item *u = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
 			char uid[STORE_ID_MAX + 1];
 			CU_ASSERT_FATAL(u != NULL && u->len <= STORE_ID_MAX);
 			memcpy(uid, u->val, u->len);
 			uid[u->len] = '\0';
-			struct resp g;
-			get_attrs(&alice, 4, uid, "Random Number Generator", &g);
+			struct kt_resp g;
+			get_attrs(&kt_alice, 4, uid, "Random Number Generator", &g);
 			/* the server's full description, once */
-			const struct ttlv_item *v = value_of(payload(nth(&g, 0)), "Random Number Generator", 0);
-			CU_ASSERT_EQUAL(ttlv_count(payload(nth(&g, 0)), KMIP_TAG_ATTRIBUTE), 1);
+			const struct ttlv_item *v = value_of(kt_payload(kt_nth(&g, 0)), "Random Number Generator", 0);
+			CU_ASSERT_EQUAL(ttlv_count(kt_payload(kt_nth(&g, 0)), KMIP_TAG_ATTRIBUTE), 1);
 			CU_ASSERT(v != NULL && ttlv_int(ttlv_find(v, KMIP_TAG_CRYPTOGRAPHIC_LENGTH)) == 256);
-			resp_free(&g);
+			kt_resp_free(&g);
 		} else {
-			CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+			CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
 		}
-		resp_free(&r);
+		kt_resp_free(&r);
 	}
 }
 
@@ -1042,23 +813,23 @@ static void test_store_keeps_rng(void)
 				     .length = 128, .usage_mask = 12, .key_format = STORE_FMT_RAW, .attrs = &a,
 				     .n_attrs = 1, .material = key, .material_len = sizeof key};
 	char id[STORE_ID_MAX + 1];
-	EXPECT_OK(store_put(st, &n, id));
-	EXPECT_ERR(store_attr_add(st, id, "alice", 0, &a, NULL), ERR_STORE_MANAGED_ATTR);
-	EXPECT_ERR(store_attr_modify(st, id, "alice", 0, &a), ERR_STORE_MANAGED_ATTR);
-	EXPECT_ERR(store_attr_delete(st, id, "alice", 0, a.name, 0), ERR_STORE_MANAGED_ATTR);
+	EXPECT_OK(store_put(kt_store, &n, id));
+	EXPECT_ERR(store_attr_add(kt_store, id, "alice", 0, &a, NULL), ERR_STORE_MANAGED_ATTR);
+	EXPECT_ERR(store_attr_modify(kt_store, id, "alice", 0, &a), ERR_STORE_MANAGED_ATTR);
+	EXPECT_ERR(store_attr_delete(kt_store, id, "alice", 0, a.name, 0), ERR_STORE_MANAGED_ATTR);
 	/* other managed names stay refused at put */
 	struct store_attr s2;
 	store_attr_int(&s2, "State", 0, STORE_V_ENUMERATION, 2);
 	n.attrs = &s2;
-	EXPECT_ERR(store_put(st, &n, id), ERR_STORE_MANAGED_ATTR);
+	EXPECT_ERR(store_put(kt_store, &n, id), ERR_STORE_MANAGED_ATTR);
 	/* and it reads back at 1.3 as it was put */
 	n.attrs = &a;
-	EXPECT_OK(store_put(st, &n, id));
-	struct resp r;
-	get_attrs(&alice, 3, id, "Random Number Generator", &r);
-	const struct ttlv_item *v = value_of(payload(nth(&r, 0)), "Random Number Generator", 0);
+	EXPECT_OK(store_put(kt_store, &n, id));
+	struct kt_resp r;
+	get_attrs(&kt_alice, 3, id, "Random Number Generator", &r);
+	const struct ttlv_item *v = value_of(kt_payload(kt_nth(&r, 0)), "Random Number Generator", 0);
 	CU_ASSERT(v != NULL && kmip_rng_matches(v));
-	resp_free(&r);
+	kt_resp_free(&r);
 	ttlv_enc_free(&e);
 }
 
@@ -1073,51 +844,52 @@ static void test_store_keeps_rng(void)
 static void test_check(void)
 {
 	char uid[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_one(&alice, KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT | KMIP_CRYPTOGRAPHIC_USAGE_MASK_DECRYPT,
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT | KMIP_CRYPTOGRAPHIC_USAGE_MASK_DECRYPT,
 				   "checked", uid));
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 2);
-	item(&q, KMIP_OPERATION_CHECK);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 2);
+	kt_item(&q, KMIP_OPERATION_CHECK);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	ttlv_enc_int(&q.e, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK, KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT);
 	ttlv_enc_interval(&q.e, KMIP_TAG_LEASE_TIME, 3600);
-	item_end(&q);
-	uid_item(&q, KMIP_OPERATION_GET_ATTRIBUTES, NULL);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	const struct ttlv_item *p = payload(nth(&r, 0));
+	kt_item_end(&q);
+	kt_uid_item(&q, KMIP_OPERATION_GET_ATTRIBUTES, NULL);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
 	CU_ASSERT(text_is(ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER), uid));
 	CU_ASSERT_PTR_NULL(ttlv_find(p, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK));
-	CU_ASSERT_EQUAL(status(nth(&r, 1)), KMIP_RESULT_STATUS_SUCCESS);
-	resp_free(&r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 1)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
 
 	/* Get Attributes sets the placeholder, the failed Check empties it,
 	 * the last item then has no identifier (Continue: all answered) */
-	begin_opts(&q, 4, 3, KMIP_BATCH_ERROR_CONTINUATION_OPTION_CONTINUE);
-	uid_item(&q, KMIP_OPERATION_GET_ATTRIBUTES, uid);
-	item(&q, KMIP_OPERATION_CHECK);
+	kt_begin_h(&q, &(struct kt_header){.minor = 4, .count = 3,
+					   .beco = KMIP_BATCH_ERROR_CONTINUATION_OPTION_CONTINUE});
+	kt_uid_item(&q, KMIP_OPERATION_GET_ATTRIBUTES, uid);
+	kt_item(&q, KMIP_OPERATION_CHECK);
 	ttlv_enc_int(&q.e, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK,
 		     KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN | KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT);
-	item_end(&q);
-	uid_item(&q, KMIP_OPERATION_GET_ATTRIBUTES, NULL);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(status(nth(&r, 1)), KMIP_RESULT_STATUS_OPERATION_FAILED);
-	CU_ASSERT_EQUAL(reason(nth(&r, 1)), KMIP_RESULT_REASON_PERMISSION_DENIED);
-	CU_ASSERT_PTR_NOT_NULL(ttlv_find(nth(&r, 1), KMIP_TAG_RESULT_MESSAGE));
-	p = payload(nth(&r, 1));
+	kt_item_end(&q);
+	kt_uid_item(&q, KMIP_OPERATION_GET_ATTRIBUTES, NULL);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 1)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 1)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(ttlv_find(kt_nth(&r, 1), KMIP_TAG_RESULT_MESSAGE));
+	p = kt_payload(kt_nth(&r, 1));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_PTR_NULL(ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER));
 	const struct ttlv_item *m = ttlv_find(p, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK);
 	CU_ASSERT(m != NULL && ttlv_int(m) == (KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN | KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT));
-	CU_ASSERT_EQUAL(status(nth(&r, 2)), KMIP_RESULT_STATUS_OPERATION_FAILED);
-	CU_ASSERT_EQUAL(reason(nth(&r, 2)), KMIP_RESULT_REASON_INVALID_FIELD);
-	resp_free(&r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 2)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 2)), KMIP_RESULT_REASON_INVALID_FIELD);
+	kt_resp_free(&r);
 
 	/* Usage Limits: 10 left of 100 objects */
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Usage Limits");
@@ -1127,44 +899,44 @@ static void test_check(void)
 	ttlv_enc_enum(&q.e, KMIP_TAG_USAGE_LIMITS_UNIT, KMIP_USAGE_LIMITS_UNIT_OBJECT);
 	ttlv_enc_end(&q.e);
 	ttlv_enc_end(&q.e);
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	resp_free(&r);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
 	for (int64_t want = 10; want <= 11; want++) {
-		begin(&q, 4, 1);
-		item(&q, KMIP_OPERATION_CHECK);
+		kt_begin(&q, 4, 1);
+		kt_item(&q, KMIP_OPERATION_CHECK);
 		ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 		ttlv_enc_long(&q.e, KMIP_TAG_USAGE_LIMITS_COUNT, want);
 		ttlv_enc_int(&q.e, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK, KMIP_CRYPTOGRAPHIC_USAGE_MASK_DECRYPT);
-		item_end(&q);
-		run(&q, &alice, &r);
-		p = payload(nth(&r, 0));
+		kt_item_end(&q);
+		kt_run(&q, &kt_alice, &r);
+		p = kt_payload(kt_nth(&r, 0));
 		if (want == 10) {
-			CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+			CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
 			CU_ASSERT(text_is(ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER), uid));
 		} else {
-			CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+			CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
 			const struct ttlv_item *c = ttlv_find(p, KMIP_TAG_USAGE_LIMITS_COUNT);
 			CU_ASSERT(c != NULL && c->type == TTLV_LONG && ttlv_long(c) == 11);
 			/* only what caused the refusal: the mask was fine */
 			CU_ASSERT_PTR_NULL(ttlv_find(p, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK));
 		}
-		resp_free(&r);
+		kt_resp_free(&r);
 	}
 	/* a mask of the wrong type */
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_CHECK);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_CHECK);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	ttlv_enc_enum(&q.e, KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK, 4);
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
-	resp_free(&r);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+	kt_resp_free(&r);
 	/* destroyed: nothing to check */
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_DESTROY, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	uint32_t why = 0;
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_CHECK, uid, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_CHECK, uid, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ILLEGAL_OPERATION);
 }
 
@@ -1177,36 +949,36 @@ static void test_tenant_isolation(void)
 {
 	char uid[STORE_ID_MAX + 1];
 	uint32_t why = 0;
-	CU_ASSERT_FATAL(create_one(&alice, 12, "alice-attrs", uid));
-	CU_ASSERT_EQUAL(add_text(&alice, 4, uid, "x-secret-tag", "a", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, "alice-attrs", uid));
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "x-secret-tag", "a", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	static const uint32_t ops[] = {KMIP_OPERATION_GET_ATTRIBUTES, KMIP_OPERATION_GET_ATTRIBUTE_LIST,
 				       KMIP_OPERATION_CHECK};
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
-		CU_ASSERT_EQUAL(one(&bob, ops[i], uid, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+		CU_ASSERT_EQUAL(kt_one(&kt_bob, ops[i], uid, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 		CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
 	}
-	CU_ASSERT_EQUAL(add_text(&bob, 4, uid, "x-bob", "b", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(add_text(&kt_bob, 4, uid, "x-bob", "b", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	CU_ASSERT_EQUAL(add_text(&bob, 4, uid, "Unique Identifier", "b", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(add_text(&kt_bob, 4, uid, "Unique Identifier", "b", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	struct resp r;
-	modify_text(&bob, uid, "x-secret-tag", -1, "b", &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	resp_free(&r);
-	modify_text(&bob, uid, "Unique Identifier", -1, "b", &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	resp_free(&r);
-	delete_one(&bob, uid, "x-secret-tag", -1, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	resp_free(&r);
-	delete_one(&bob, uid, "State", -1, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	resp_free(&r);
-	get_attrs(&alice, 4, uid, NULL, &r);
-	const struct ttlv_item *p = payload(nth(&r, 0));
+	struct kt_resp r;
+	modify_text(&kt_bob, uid, "x-secret-tag", -1, "b", &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	kt_resp_free(&r);
+	modify_text(&kt_bob, uid, "Unique Identifier", -1, "b", &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	kt_resp_free(&r);
+	delete_one(&kt_bob, uid, "x-secret-tag", -1, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	kt_resp_free(&r);
+	delete_one(&kt_bob, uid, "State", -1, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	kt_resp_free(&r);
+	get_attrs(&kt_alice, 4, uid, NULL, &r);
+	const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
 	CU_ASSERT(text_is(value_of(p, "x-secret-tag", 0), "a"));
 	CU_ASSERT_PTR_NULL(attr_of(p, "x-bob", 0));
-	resp_free(&r);
+	kt_resp_free(&r);
 }
 
 /* [kmip] admin_key_access: off, an admin gets Item Not Found for another
@@ -1219,48 +991,43 @@ static void test_admin_key_access(void)
 	char uid[STORE_ID_MAX + 1];
 	uint8_t mine[32], theirs[32];
 	uint32_t why = 0;
-	CU_ASSERT_FATAL(create_one(&alice, 12, "admin-test", uid));
-	CU_ASSERT_EQUAL(get_key(&alice, uid, mine, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	ops_set_store(st, false);
-	CU_ASSERT_EQUAL(get_key(&admin, uid, theirs, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, "admin-test", uid));
+	CU_ASSERT_EQUAL(get_key(&kt_alice, uid, mine, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	ops_set_store(kt_store, false);
+	CU_ASSERT_EQUAL(get_key(&kt_admin, uid, theirs, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	CU_ASSERT_EQUAL(add_text(&admin, 4, uid, "x-audited", "yes", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	struct resp r;
-	modify_text(&admin, uid, "x-audited", -1, "twice", &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	resp_free(&r);
-	get_attrs(&alice, 4, uid, "x-audited", &r);
-	CU_ASSERT(text_is(value_of(payload(nth(&r, 0)), "x-audited", 0), "twice"));
-	resp_free(&r);
-	delete_one(&admin, uid, "x-audited", -1, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	resp_free(&r);
+	CU_ASSERT_EQUAL(add_text(&kt_admin, 4, uid, "x-audited", "yes", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	struct kt_resp r;
+	modify_text(&kt_admin, uid, "x-audited", -1, "twice", &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
+	get_attrs(&kt_alice, 4, uid, "x-audited", &r);
+	CU_ASSERT(text_is(value_of(kt_payload(kt_nth(&r, 0)), "x-audited", 0), "twice"));
+	kt_resp_free(&r);
+	delete_one(&kt_admin, uid, "x-audited", -1, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
 
-	ops_set_store(st, true);
-	CU_ASSERT_EQUAL(get_key(&admin, uid, theirs, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	ops_set_store(kt_store, true);
+	CU_ASSERT_EQUAL(get_key(&kt_admin, uid, theirs, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	CU_ASSERT_EQUAL(memcmp(mine, theirs, 32), 0);
 	/* bob is no admin: still nothing */
-	CU_ASSERT_EQUAL(get_key(&bob, uid, theirs, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(get_key(&kt_bob, uid, theirs, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	ops_set_store(st, false);
+	ops_set_store(kt_store, false);
 
 	/* revoke and destroy another tenant's key, with access off */
-	struct req q;
-	begin(&q, 4, 2);
-	item(&q, KMIP_OPERATION_REVOKE);
-	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	ttlv_enc_begin(&q.e, KMIP_TAG_REVOCATION_REASON);
-	ttlv_enc_enum(&q.e, KMIP_TAG_REVOCATION_REASON_CODE, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
-	ttlv_enc_end(&q.e);
-	item_end(&q);
-	uid_item(&q, KMIP_OPERATION_DESTROY, uid);
-	run(&q, &admin, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(status(nth(&r, 1)), KMIP_RESULT_STATUS_SUCCESS);
-	resp_free(&r);
-	get_attrs(&alice, 4, uid, "State", &r);
-	CU_ASSERT_EQUAL(value_of(payload(nth(&r, 0)), "State", 0)->u, KMIP_STATE_DESTROYED);
-	resp_free(&r);
+	struct kt_req q;
+	kt_begin(&q, 4, 2);
+	kt_revoke_item(&q, uid, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
+	kt_uid_item(&q, KMIP_OPERATION_DESTROY, uid);
+	kt_run(&q, &kt_admin, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 1)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
+	get_attrs(&kt_alice, 4, uid, "State", &r);
+	CU_ASSERT_EQUAL(value_of(kt_payload(kt_nth(&r, 0)), "State", 0)->u, KMIP_STATE_DESTROYED);
+	kt_resp_free(&r);
 
 	/* the configuration key */
 	struct config c;
@@ -1279,18 +1046,18 @@ static void test_admin_key_access(void)
 
 /* locate_n runs a Locate for |p| whose attributes |fill| writes and
  * returns how many identifiers came back (and the first in |first|) */
-static size_t locate_n(const struct kmip_peer *p, void (*fill)(struct req *, const void *), const void *arg,
+static size_t locate_n(const struct kmip_peer *p, void (*fill)(struct kt_req *, const void *), const void *arg,
 		       char first[STORE_ID_MAX + 1])
 {
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_LOCATE);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_LOCATE);
 	fill(&q, arg);
-	item_end(&q);
-	run(&q, p, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	const struct ttlv_item *pl = payload(nth(&r, 0));
+	kt_item_end(&q);
+	kt_run(&q, p, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	const struct ttlv_item *pl = kt_payload(kt_nth(&r, 0));
 	size_t n = ttlv_count(pl, KMIP_TAG_UNIQUE_IDENTIFIER);
 	const struct ttlv_item *u = ttlv_find(pl, KMIP_TAG_UNIQUE_IDENTIFIER);
 	first[0] = '\0';
@@ -1298,24 +1065,24 @@ static size_t locate_n(const struct kmip_peer *p, void (*fill)(struct req *, con
 		memcpy(first, u->val, u->len);
 		first[u->len] = '\0';
 	}
-	resp_free(&r);
+	kt_resp_free(&r);
 	return n;
 }
 
-static void fill_text(struct req *q, const void *arg)
+static void fill_text(struct kt_req *q, const void *arg)
 {
 	const char *const *nv = arg;
-	attr_text(q, nv[0], nv[1]);
+	kt_attr_text(q, nv[0], nv[1]);
 }
 
-static void fill_int(struct req *q, const void *arg)
+static void fill_int(struct kt_req *q, const void *arg)
 {
-	attr_int(q, "x-n", *(const int32_t *)arg);
+	kt_attr_int(q, "x-n", *(const int32_t *)arg);
 }
 
-static void fill_mask(struct req *q, const void *arg)
+static void fill_mask(struct kt_req *q, const void *arg)
 {
-	attr_int(q, "Cryptographic Usage Mask", *(const int32_t *)arg);
+	kt_attr_int(q, "Cryptographic Usage Mask", *(const int32_t *)arg);
 }
 
 struct dates {
@@ -1324,20 +1091,20 @@ struct dates {
 	int n;
 };
 
-static void fill_dates(struct req *q, const void *arg)
+static void fill_dates(struct kt_req *q, const void *arg)
 {
 	const struct dates *d = arg;
 	for (int i = 0; i < d->n; i++)
-		attr_date(q, d->name, d->v[i]);
+		kt_attr_date(q, d->name, d->v[i]);
 }
 
 static int64_t date_of(const char *uid, const char *name)
 {
-	struct resp r;
+	struct kt_resp r;
 	get_attrs(&carol, 4, uid, name, &r);
-	const struct ttlv_item *v = value_of(payload(nth(&r, 0)), name, 0);
+	const struct ttlv_item *v = value_of(kt_payload(kt_nth(&r, 0)), name, 0);
 	int64_t t = v != NULL ? (int64_t)v->u : 0;
-	resp_free(&r);
+	kt_resp_free(&r);
 	return t;
 }
 
@@ -1347,26 +1114,26 @@ static int64_t date_of(const char *uid, const char *name)
 static void test_locate_filters(void)
 {
 	char k1[STORE_ID_MAX + 1], k2[STORE_ID_MAX + 1], got[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_one(&carol, KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT | KMIP_CRYPTOGRAPHIC_USAGE_MASK_DECRYPT,
+	CU_ASSERT_FATAL(kt_create_one(&carol, 4, KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT | KMIP_CRYPTOGRAPHIC_USAGE_MASK_DECRYPT,
 				   NULL, k1));
-	CU_ASSERT_FATAL(create_one(&carol, KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT, NULL, k2));
+	CU_ASSERT_FATAL(kt_create_one(&carol, 4, KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT, NULL, k2));
 	CU_ASSERT_EQUAL(add_text(&carol, 4, k1, "x-app", "billing", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	CU_ASSERT_EQUAL(add_text(&carol, 4, k2, "x-app", "search", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, k2);
-	attr_int(&q, "x-n", 7);
-	item_end(&q);
-	run(&q, &carol, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
-	resp_free(&r);
+	kt_attr_int(&q, "x-n", 7);
+	kt_item_end(&q);
+	kt_run(&q, &carol, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
 
 	static const char *const billing[2] = {"x-app", "billing"};
 	CU_ASSERT_EQUAL(locate_n(&carol, fill_text, billing, got), 1);
 	CU_ASSERT_STRING_EQUAL(got, k1);
-	CU_ASSERT_EQUAL(locate_n(&bob, fill_text, billing, got), 0); /* carol's only */
+	CU_ASSERT_EQUAL(locate_n(&kt_bob, fill_text, billing, got), 0); /* carol's only */
 	static const char *const nothing[2] = {"x-app", "nothing"};
 	CU_ASSERT_EQUAL(locate_n(&carol, fill_text, nothing, got), 0);
 	int32_t seven = 7, eight = 8;
@@ -1393,7 +1160,7 @@ static void test_locate_filters(void)
 	d = (struct dates){"Initial Date", {INT64_MAX, 0}, 1}; /* "undefined" (§4.9) */
 	CU_ASSERT_EQUAL(locate_n(&carol, fill_dates, &d, got), 2);
 
-	CU_ASSERT_EQUAL(one(&carol, KMIP_OPERATION_ACTIVATE, k1, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&carol, KMIP_OPERATION_ACTIVATE, k1, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	int64_t a1 = date_of(k1, "Activation Date");
 	CU_ASSERT_FATAL(a1 > 0);
 	d = (struct dates){"Activation Date", {a1 - 1, a1 + 1}, 2};
@@ -1403,15 +1170,15 @@ static void test_locate_filters(void)
 	CU_ASSERT_EQUAL(locate_n(&carol, fill_dates, &d, got), 0);
 
 	/* three instances of one date are no range */
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_LOCATE);
-	attr_date(&q, "Initial Date", t1);
-	attr_date(&q, "Initial Date", t1);
-	attr_date(&q, "Initial Date", t1);
-	item_end(&q);
-	run(&q, &carol, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
-	resp_free(&r);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_LOCATE);
+	kt_attr_date(&q, "Initial Date", t1);
+	kt_attr_date(&q, "Initial Date", t1);
+	kt_attr_date(&q, "Initial Date", t1);
+	kt_item_end(&q);
+	kt_run(&q, &carol, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+	kt_resp_free(&r);
 }
 
 TEST_SUITE(kmip_attrs, suite_init, suite_clean, TEST(test_table), TEST(test_vcenter_batch), TEST(test_add_types),

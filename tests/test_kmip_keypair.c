@@ -18,135 +18,25 @@
 #include "entropy/entropy.h"
 #include "keygen/keygen.h"
 #include "tests/helpers.h"
+#include "tests/kmip_inproc.h"
 
 /* KMIP 1.4 §9.1.3.3.1 Cryptographic Usage Mask bits */
 #define KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN 0x1
 #define KMIP_CRYPTOGRAPHIC_USAGE_MASK_VERIFY 0x2
 
-static struct config cfg;
-static char dir[64];
-static struct store *st;
-static bool gate_is_open = true;
-static bool the_gate(void)
-{
-	return gate_is_open;
-}
-
-static const struct kmip_peer alice = {.tenant = "alice"};
-static const struct kmip_peer bob = {.tenant = "bob"};
-
 static int suite_init(void)
 {
-	testlib_config(&cfg);
-	if (keygen_init(&cfg) != ERR_OK)
-		return -1;
-	err_t r = entropy_init(&cfg);
-	if (r != ERR_OK && r != ERR_USAGE)
-		return -1;
-	drbg_set_gate(the_gate);
-	keygen_set_service_gate(the_gate);
-	if (drbg_tree_init(&cfg) != ERR_OK || testlib_tmpdir_create(dir, "kmipkp") != 0)
-		return -1;
-	char db[128], kek[128], why[256];
-	snprintf(db, sizeof db, "%s/fount.db", dir);
-	snprintf(kek, sizeof kek, "file:%s/store.kek", dir);
-	struct store_options o = {.path = db, .kek = kek};
-	if (store_open(&o, &st, why, sizeof why) != ERR_OK) {
-		fprintf(stderr, "store_open: %s\n", why);
-		return -1;
-	}
-	ops_set_store(st, false);
-	return 0;
+	return kt_init(&(struct kt_suite){.tag = "kmipkp", .check_messages = true});
 }
 
 static int suite_clean(void)
 {
 	keygen_pool_stop();
-	ops_set_store(NULL, false);
-	store_close(st);
-	drbg_tree_shutdown();
-	drbg_set_gate(NULL);
-	keygen_set_service_gate(NULL);
-	entropy_shutdown();
-	testlib_tmpdir_remove(dir);
-	return 0;
+	return kt_clean();
 }
 
 /* ---- requests ------------------------------------------------------------------ */
-struct req {
-	struct ttlv_enc e;
-};
-
-static void begin(struct req *q, int minor, int count)
-{
-	ttlv_enc_init(&q->e, 1 << 16);
-	ttlv_enc_begin(&q->e, KMIP_TAG_REQUEST_MESSAGE);
-	ttlv_enc_begin(&q->e, KMIP_TAG_REQUEST_HEADER);
-	ttlv_enc_begin(&q->e, KMIP_TAG_PROTOCOL_VERSION);
-	ttlv_enc_int(&q->e, KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
-	ttlv_enc_int(&q->e, KMIP_TAG_PROTOCOL_VERSION_MINOR, minor);
-	ttlv_enc_end(&q->e);
-	ttlv_enc_int(&q->e, KMIP_TAG_BATCH_COUNT, count);
-	ttlv_enc_end(&q->e);
-}
-
-static void item(struct req *q, uint32_t op)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_BATCH_ITEM);
-	ttlv_enc_enum(&q->e, KMIP_TAG_OPERATION, op);
-	ttlv_enc_begin(&q->e, KMIP_TAG_REQUEST_PAYLOAD);
-}
-
-static void item_end(struct req *q)
-{
-	ttlv_enc_end(&q->e);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_enum(struct req *q, const char *name, uint32_t v)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, name);
-	ttlv_enc_enum(&q->e, KMIP_TAG_ATTRIBUTE_VALUE, v);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_int(struct req *q, const char *name, int32_t v)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, name);
-	ttlv_enc_int(&q->e, KMIP_TAG_ATTRIBUTE_VALUE, v);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_text(struct req *q, const char *name, const char *v)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, name);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_VALUE, v);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_date(struct req *q, const char *name, int64_t v)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, name);
-	ttlv_enc_datetime(&q->e, KMIP_TAG_ATTRIBUTE_VALUE, v);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_name(struct req *q, const char *v)
-{
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, "Name");
-	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE_VALUE);
-	ttlv_enc_cstr(&q->e, KMIP_TAG_NAME_VALUE, v);
-	ttlv_enc_enum(&q->e, KMIP_TAG_NAME_TYPE, KMIP_NAME_TYPE_UNINTERPRETED_TEXT_STRING);
-	ttlv_enc_end(&q->e);
-	ttlv_enc_end(&q->e);
-}
-
-static void attr_curve(struct req *q, uint32_t curve)
+static void attr_curve(struct kt_req *q, uint32_t curve)
 {
 	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
 	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, "Cryptographic Domain Parameters");
@@ -159,95 +49,35 @@ static void attr_curve(struct req *q, uint32_t curve)
 /* ckp_item: the OASIS AKLC-M-1-14 Create Key Pair shape: algorithm and
  * length (or curve) in the Common Template-Attribute, a Name and the usage
  * mask (Sign / Verify) in each part's own. length 0: none; curve 0: none. */
-static void ckp_item(struct req *q, uint32_t alg, int32_t length, uint32_t curve, const char *name)
+static void ckp_item(struct kt_req *q, uint32_t alg, int32_t length, uint32_t curve, const char *name)
 {
 	char n[96];
-	item(q, KMIP_OPERATION_CREATE_KEY_PAIR);
+	kt_item(q, KMIP_OPERATION_CREATE_KEY_PAIR);
 	ttlv_enc_begin(&q->e, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE);
-	attr_enum(q, "Cryptographic Algorithm", alg);
+	kt_attr_enum(q, "Cryptographic Algorithm", alg);
 	if (length != 0)
-		attr_int(q, "Cryptographic Length", length);
+		kt_attr_int(q, "Cryptographic Length", length);
 	if (curve != 0)
 		attr_curve(q, curve);
 	ttlv_enc_end(&q->e);
 	ttlv_enc_begin(&q->e, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE);
 	if (name != NULL) {
 		snprintf(n, sizeof n, "%s-private", name);
-		attr_name(q, n);
+		kt_attr_name(q, n);
 	}
-	attr_int(q, "Cryptographic Usage Mask", KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN);
+	kt_attr_int(q, "Cryptographic Usage Mask", KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN);
 	ttlv_enc_end(&q->e);
 	ttlv_enc_begin(&q->e, KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE);
 	if (name != NULL) {
 		snprintf(n, sizeof n, "%s-public", name);
-		attr_name(q, n);
+		kt_attr_name(q, n);
 	}
-	attr_int(q, "Cryptographic Usage Mask", KMIP_CRYPTOGRAPHIC_USAGE_MASK_VERIFY);
+	kt_attr_int(q, "Cryptographic Usage Mask", KMIP_CRYPTOGRAPHIC_USAGE_MASK_VERIFY);
 	ttlv_enc_end(&q->e);
-	item_end(q);
-}
-
-static void uid_item(struct req *q, uint32_t op, const char *uid)
-{
-	item(q, op);
-	if (uid != NULL)
-		ttlv_enc_cstr(&q->e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	item_end(q);
+	kt_item_end(q);
 }
 
 /* ---- responses ------------------------------------------------------------------ */
-struct resp {
-	struct ttlv_enc raw;
-	struct ttlv_doc doc;
-};
-
-static void run(struct req *q, const struct kmip_peer *p, struct resp *r)
-{
-	ttlv_enc_end(&q->e);
-	EXPECT_OK(ttlv_enc_finish(&q->e));
-	EXPECT_OK(kmip_process(q->e.buf, q->e.len, p, 1 << 20, &r->raw));
-	CU_ASSERT_EQUAL_FATAL(ttlv_decode(&r->doc, r->raw.buf, r->raw.len), ERR_OK);
-	ttlv_enc_free(&q->e);
-}
-
-static void resp_free(struct resp *r)
-{
-	ttlv_doc_free(&r->doc);
-	ttlv_enc_free(&r->raw);
-}
-
-static const struct ttlv_item *nth(const struct resp *r, int n)
-{
-	const struct ttlv_item *it = ttlv_find(ttlv_root(&r->doc), KMIP_TAG_BATCH_ITEM);
-	while (it != NULL && n-- > 0)
-		it = ttlv_find_next(it);
-	return it;
-}
-
-static uint32_t status(const struct ttlv_item *it)
-{
-	const struct ttlv_item *s = ttlv_find(it, KMIP_TAG_RESULT_STATUS);
-	return s != NULL ? (uint32_t)s->u : 0xFFFFFFFFu;
-}
-
-static uint32_t reason(const struct ttlv_item *it)
-{
-	const struct ttlv_item *s = ttlv_find(it, KMIP_TAG_RESULT_REASON);
-	return s != NULL ? (uint32_t)s->u : 0;
-}
-
-/* has_message: every failure carries a Result Message (libkmip, mongod) */
-static bool has_message(const struct ttlv_item *it)
-{
-	const struct ttlv_item *m = ttlv_find(it, KMIP_TAG_RESULT_MESSAGE);
-	return m != NULL && m->type == TTLV_TEXT && m->len > 0;
-}
-
-static const struct ttlv_item *payload(const struct ttlv_item *it)
-{
-	return ttlv_find(it, KMIP_TAG_RESPONSE_PAYLOAD);
-}
-
 static bool copy_text(const struct ttlv_item *t, char out[STORE_ID_MAX + 1])
 {
 	if (t == NULL || t->type != TTLV_TEXT || t->len == 0 || t->len > STORE_ID_MAX)
@@ -260,8 +90,8 @@ static bool copy_text(const struct ttlv_item *t, char out[STORE_ID_MAX + 1])
 /* pair_ids reads §4.2's answer: Private Key UID first, then Public Key UID */
 static bool pair_ids(const struct ttlv_item *it, char priv[STORE_ID_MAX + 1], char pub[STORE_ID_MAX + 1])
 {
-	const struct ttlv_item *p = payload(it);
-	if (status(it) != KMIP_RESULT_STATUS_SUCCESS || p == NULL || p->child == NULL || p->child->next == NULL)
+	const struct ttlv_item *p = kt_payload(it);
+	if (kt_status(it) != KMIP_RESULT_STATUS_SUCCESS || p == NULL || p->child == NULL || p->child->next == NULL)
 		return false;
 	return p->child->tag == KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER &&
 	       p->child->next->tag == KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER && copy_text(p->child, priv) &&
@@ -272,57 +102,34 @@ static bool pair_ids(const struct ttlv_item *it, char priv[STORE_ID_MAX + 1], ch
 static bool create_pair(const struct kmip_peer *p, uint32_t alg, int32_t length, uint32_t curve, const char *name,
 			char priv[STORE_ID_MAX + 1], char pub[STORE_ID_MAX + 1])
 {
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
 	ckp_item(&q, alg, length, curve, name);
-	run(&q, p, &r);
-	bool ok = pair_ids(nth(&r, 0), priv, pub);
+	kt_run(&q, p, &r);
+	bool ok = pair_ids(kt_nth(&r, 0), priv, pub);
 	if (!ok)
-		fprintf(stderr, "\n  create key pair: status %u reason %u\n", status(nth(&r, 0)), reason(nth(&r, 0)));
-	resp_free(&r);
+		fprintf(stderr, "\n  create key pair: status %u reason %u\n", kt_status(kt_nth(&r, 0)), kt_reason(kt_nth(&r, 0)));
+	kt_resp_free(&r);
 	return ok;
-}
-
-/* one runs a single-item request on |uid| and returns its status */
-static uint32_t one(const struct kmip_peer *p, uint32_t op, const char *uid, uint32_t *out_reason)
-{
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	uid_item(&q, op, uid);
-	run(&q, p, &r);
-	uint32_t s = status(nth(&r, 0));
-	if (out_reason != NULL)
-		*out_reason = reason(nth(&r, 0));
-	if (s != KMIP_RESULT_STATUS_SUCCESS) {
-		CU_ASSERT(has_message(nth(&r, 0)));
-	}
-	resp_free(&r);
-	return s;
 }
 
 static uint32_t revoke(const struct kmip_peer *p, const char *uid)
 {
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_REVOKE);
-	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-	ttlv_enc_begin(&q.e, KMIP_TAG_REVOCATION_REASON);
-	ttlv_enc_enum(&q.e, KMIP_TAG_REVOCATION_REASON_CODE, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
-	ttlv_enc_end(&q.e);
-	item_end(&q);
-	run(&q, p, &r);
-	uint32_t s = status(nth(&r, 0));
-	resp_free(&r);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_revoke_item(&q, uid, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
+	kt_run(&q, p, &r);
+	uint32_t s = kt_status(kt_nth(&r, 0));
+	kt_resp_free(&r);
 	return s;
 }
 
 /* get: the object as the store keeps it (alice's unless |p| says) */
 static bool get(const char *id, struct store_object *o)
 {
-	return store_get(st, id, "alice", 0, o) == ERR_OK;
+	return store_get(kt_store, id, "alice", 0, o) == ERR_OK;
 }
 
 static bool link_to(const struct store_object *o, uint32_t type, const char *want)
@@ -339,6 +146,27 @@ static size_t count_attr(const struct store_object *o, const char *name)
 	return n;
 }
 
+/* rng_is_servers: |o| has one Random Number Generator attribute, and it
+ * is the server's (CTR_DRBG AES-256, kmip_rng_matches) */
+static bool rng_is_servers(const struct store_object *o)
+{
+	const struct store_attr *a = NULL;
+	for (size_t i = 0; i < o->n_attrs; i++)
+		if (strcmp(o->attrs[i].name, "Random Number Generator") == 0) {
+			if (a != NULL)
+				return false;
+			a = &o->attrs[i];
+		}
+	struct ttlv_doc d = {0};
+	if (a == NULL || a->value_len == 0 || ttlv_decode(&d, a->value, a->value_len) != ERR_OK) {
+		ttlv_doc_free(&d);
+		return false;
+	}
+	bool ok = kmip_rng_matches(ttlv_root(&d));
+	ttlv_doc_free(&d);
+	return ok;
+}
+
 /* name_of: the first Name's Name Value (the store's search text) */
 static const char *name_of(const struct store_object *o)
 {
@@ -348,37 +176,62 @@ static const char *name_of(const struct store_object *o)
 	return NULL;
 }
 
-/* check_material opens both stored parts, decodes them (PKCS#8 and SPKI
- * DER) and checks that the public key is the private key's: the private
- * key's own SubjectPublicKeyInfo equals the stored public key byte for
- * byte. Returns the type of the pair, or NULL. */
+/* check_material opens both stored parts, decodes each in the Key Format
+ * Type it is stored in (ops.h: PKCS#1 for RSA, PKCS#8 / SPKI for EC) and
+ * checks that the public key is the private key's: the private key's own
+ * public part, encoded in the public key's stored form, equals the stored
+ * public key byte for byte. Returns the type of the pair, or NULL. */
 static const struct keygen_type *check_material(const char *tenant, const char *priv, const char *pub)
 {
 	uint8_t *pv = NULL, *pb = NULL, *again = NULL;
 	size_t pv_len = 0, pb_len = 0, again_len = 0;
 	struct evp_pkey_st *kv = NULL, *kb = NULL;
 	const struct keygen_type *t = NULL;
-	if (store_get_material(st, priv, tenant, 0, &pv, &pv_len) != ERR_OK ||
-	    store_get_material(st, pub, tenant, 0, &pb, &pb_len) != ERR_OK)
+	struct store_object ov, ob;
+	memset(&ov, 0, sizeof ov);
+	memset(&ob, 0, sizeof ob);
+	if (store_get(kt_store, priv, tenant, 0, &ov) != ERR_OK || store_get(kt_store, pub, tenant, 0, &ob) != ERR_OK ||
+	    store_get_material(kt_store, priv, tenant, 0, &pv, &pv_len) != ERR_OK ||
+	    store_get_material(kt_store, pub, tenant, 0, &pb, &pb_len) != ERR_OK)
 		goto out;
 	/* DER, not PEM */
 	if (pv_len < 2 || pv[0] != 0x30 || pb_len < 2 || pb[0] != 0x30)
 		goto out;
-	if (keygen_pkey_decode(pv, pv_len, KEYGEN_PART_PRIVATE, &kv) != ERR_OK ||
-	    keygen_pkey_decode(pb, pb_len, KEYGEN_PART_PUBLIC, &kb) != ERR_OK)
+	if (ops_pkey_open(STORE_OBJ_PRIVATE_KEY, ov.key_format, pv, pv_len, &kv) != ERR_OK ||
+	    ops_pkey_open(STORE_OBJ_PUBLIC_KEY, ob.key_format, pb, pb_len, &kb) != ERR_OK)
 		goto out;
-	if (keygen_pkey_encode(kv, KEYGEN_PART_PUBLIC, KEYGEN_FMT_DER, &again, &again_len) != ERR_OK ||
-	    again_len != pb_len || memcmp(again, pb, pb_len) != 0)
+	enum keygen_der pub_form = ob.key_format == STORE_FMT_PKCS1 ? KEYGEN_DER_RSA_PUBLIC : KEYGEN_DER_SPKI;
+	if (keygen_pkey_to_der(kv, pub_form, &again, &again_len) != ERR_OK || again_len != pb_len ||
+	    memcmp(again, pb, pb_len) != 0)
 		goto out;
 	if (keygen_pkey_type(kv) == keygen_pkey_type(kb))
 		t = keygen_pkey_type(kv);
 out:
+	store_object_free(&ov);
+	store_object_free(&ob);
 	secmem_free(pv, pv_len);
 	secmem_free(pb, pb_len);
 	secmem_free(again, again_len);
 	EVP_PKEY_free(kv);
 	EVP_PKEY_free(kb);
 	return t;
+}
+
+/* stored_digest_is: |digest| (a Digest attribute value) is SHA-256 (KMIP
+ * 1.4 §3.17) over |id|'s stored material and names Key Format Type |kft| */
+static bool stored_digest_is(const char *id, const struct ttlv_item *digest, uint32_t kft)
+{
+	uint8_t *m = NULL, h[32];
+	size_t m_len = 0;
+	if (digest == NULL || store_get_material(kt_store, id, "alice", 0, &m, &m_len) != ERR_OK)
+		return false;
+	bool ok = keygen_sha256(m, m_len, h) == ERR_OK;
+	secmem_free(m, m_len);
+	const struct ttlv_item *ha = ttlv_find(digest, KMIP_TAG_HASHING_ALGORITHM);
+	const struct ttlv_item *dv = ttlv_find(digest, KMIP_TAG_DIGEST_VALUE);
+	const struct ttlv_item *kf = ttlv_find(digest, KMIP_TAG_KEY_FORMAT_TYPE);
+	return ok && ha != NULL && ha->u == KMIP_HASHING_ALGORITHM_SHA_256 && dv != NULL && dv->len == sizeof h &&
+	       memcmp(dv->val, h, sizeof h) == 0 && kf != NULL && kf->u == kft;
 }
 
 /* attr_value: the value of attribute |name| in a Get Attributes payload */
@@ -402,23 +255,24 @@ static const struct ttlv_item *attr_value(const struct ttlv_item *p, const char 
 static void test_aklc_m1_rsa2048(void)
 {
 	char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_pair(&alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, 2048, 0, "AKLC-M-1-14", priv, pub));
+	CU_ASSERT_FATAL(create_pair(&kt_alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, 2048, 0, "AKLC-M-1-14", priv, pub));
 
 	static const char *const names[] = {"State", "Cryptographic Usage Mask", "Unique Identifier", "Object Type",
 					    "Cryptographic Algorithm", "Cryptographic Length", "Digest", "Initial Date",
-					    "Last Change Date", "Activation Date", "Original Creation Date"};
+					    "Last Change Date", "Activation Date", "Original Creation Date",
+					    "Random Number Generator"};
 	for (int part = 0; part < 2; part++) {
-		struct req q;
-		struct resp r;
-		begin(&q, 4, 1);
-		item(&q, KMIP_OPERATION_GET_ATTRIBUTES);
+		struct kt_req q;
+		struct kt_resp r;
+		kt_begin(&q, 4, 1);
+		kt_item(&q, KMIP_OPERATION_GET_ATTRIBUTES);
 		ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, part == 0 ? priv : pub);
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 			ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, names[i]);
-		item_end(&q);
-		run(&q, &alice, &r);
-		const struct ttlv_item *p = payload(nth(&r, 0));
-		CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+		kt_item_end(&q);
+		kt_run(&q, &kt_alice, &r);
+		const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
+		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
 		const struct ttlv_item *v = attr_value(p, "State");
 		CU_ASSERT(v != NULL && v->u == KMIP_STATE_PRE_ACTIVE);
 		v = attr_value(p, "Cryptographic Usage Mask");
@@ -430,20 +284,22 @@ static void test_aklc_m1_rsa2048(void)
 		CU_ASSERT(v != NULL && v->u == KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA);
 		v = attr_value(p, "Cryptographic Length");
 		CU_ASSERT(v != NULL && ttlv_int(v) == 2048);
-		v = attr_value(p, "Digest");
-		CU_ASSERT(v != NULL && ttlv_find(v, KMIP_TAG_DIGEST_VALUE) != NULL);
-		const struct ttlv_item *kf = ttlv_find(v, KMIP_TAG_KEY_FORMAT_TYPE);
-		CU_ASSERT(kf != NULL && kf->u == (part == 0 ? KMIP_KEY_FORMAT_TYPE_PKCS_8 : KMIP_KEY_FORMAT_TYPE_X_509));
+		/* AKLC-M-1-14: the Digest of each RSA part names PKCS_1, the
+		 * form the part is kept in, and is over those bytes */
+		CU_ASSERT(stored_digest_is(part == 0 ? priv : pub, attr_value(p, "Digest"), KMIP_KEY_FORMAT_TYPE_PKCS_1));
+		/* KMIP 1.3 §3.44: the server sets the RNG of a key it makes */
+		v = attr_value(p, "Random Number Generator");
+		CU_ASSERT(v != NULL && kmip_rng_matches(v));
 		CU_ASSERT_PTR_NOT_NULL(attr_value(p, "Initial Date"));
 		/* Pre-Active: no Activation Date */
 		CU_ASSERT_PTR_NULL(attr_value(p, "Activation Date"));
-		resp_free(&r);
+		kt_resp_free(&r);
 	}
 
 	struct store_object ov, ob;
 	CU_ASSERT_FATAL(get(priv, &ov) && get(pub, &ob));
-	CU_ASSERT_EQUAL(ov.key_format, STORE_FMT_PKCS8);
-	CU_ASSERT_EQUAL(ob.key_format, STORE_FMT_X509);
+	CU_ASSERT_EQUAL(ov.key_format, STORE_FMT_PKCS1);
+	CU_ASSERT_EQUAL(ob.key_format, STORE_FMT_PKCS1);
 	CU_ASSERT(link_to(&ov, KMIP_LINK_TYPE_PUBLIC_KEY_LINK, pub));
 	CU_ASSERT(link_to(&ob, KMIP_LINK_TYPE_PRIVATE_KEY_LINK, priv));
 	CU_ASSERT_EQUAL(count_attr(&ov, "Link"), 1);
@@ -456,8 +312,8 @@ static void test_aklc_m1_rsa2048(void)
 	store_object_free(&ob);
 	CU_ASSERT_PTR_EQUAL(check_material("alice", priv, pub), keygen_type_find("rsa-2048"));
 
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_DESTROY, priv, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_DESTROY, pub, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, priv, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, pub, NULL), KMIP_RESULT_STATUS_SUCCESS);
 }
 
 /* AKLC-M-2-14 (and AKLC-M-3-14's lifecycle): Activate the private key;
@@ -467,17 +323,17 @@ static void test_aklc_m2_m3_lifecycle(void)
 {
 	char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1];
 	uint32_t why = 0;
-	CU_ASSERT_FATAL(create_pair(&alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, 2048, 0, "AKLC-M-2-14", priv, pub));
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_ACTIVATE, priv, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_DESTROY, priv, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_FATAL(create_pair(&kt_alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, 2048, 0, "AKLC-M-2-14", priv, pub));
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_ACTIVATE, priv, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, priv, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_DESTROY, pub, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(revoke(&alice, priv), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, pub, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(revoke(&kt_alice, priv), KMIP_RESULT_STATUS_SUCCESS);
 	struct store_object o;
 	CU_ASSERT_FATAL(get(priv, &o));
 	CU_ASSERT_EQUAL(o.state, STORE_STATE_DEACTIVATED);
 	store_object_free(&o);
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_DESTROY, priv, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, priv, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	CU_ASSERT_FATAL(get(priv, &o));
 	CU_ASSERT_EQUAL(o.state, STORE_STATE_DESTROYED);
 	CU_ASSERT_FALSE(o.has_material);
@@ -490,21 +346,21 @@ static void test_aklc_m2_m3_lifecycle(void)
 static void test_aklc_o1_destroy_one_part(void)
 {
 	char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1];
-	struct req q;
-	struct resp r;
-	begin(&q, 3, 1);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 3, 1);
 	ckp_item(&q, KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, 2048, 0, "AKLC-O-1-14");
-	run(&q, &alice, &r);
-	CU_ASSERT_FATAL(pair_ids(nth(&r, 0), priv, pub));
-	resp_free(&r);
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_DESTROY, priv, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_GET_ATTRIBUTES, pub, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_FATAL(pair_ids(kt_nth(&r, 0), priv, pub));
+	kt_resp_free(&r);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, priv, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_GET_ATTRIBUTES, pub, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	struct store_object o;
 	CU_ASSERT_FATAL(get(pub, &o));
 	CU_ASSERT_EQUAL(o.state, STORE_STATE_PRE_ACTIVE);
 	CU_ASSERT(link_to(&o, KMIP_LINK_TYPE_PRIVATE_KEY_LINK, priv));
 	store_object_free(&o);
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_DESTROY, pub, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, pub, NULL), KMIP_RESULT_STATUS_SUCCESS);
 }
 
 /* EC: ECDSA with Recommended Curve P-256, EC with Cryptographic Length
@@ -528,16 +384,20 @@ static void test_algorithms_and_sizes(void)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1];
-		CU_ASSERT_FATAL(create_pair(&alice, cases[i].alg, cases[i].length, cases[i].curve, NULL, priv, pub));
+		CU_ASSERT_FATAL(create_pair(&kt_alice, cases[i].alg, cases[i].length, cases[i].curve, NULL, priv, pub));
 		CU_ASSERT_PTR_EQUAL(check_material("alice", priv, pub), keygen_type_find(cases[i].type));
 		struct store_object o;
 		CU_ASSERT_FATAL(get(priv, &o));
 		CU_ASSERT_EQUAL(o.alg, cases[i].alg);
 		CU_ASSERT_EQUAL(o.length, cases[i].bits);
 		CU_ASSERT_EQUAL(o.type, STORE_OBJ_PRIVATE_KEY);
+		/* ops.h: RSA parts are kept as PKCS#1, EC ones as PKCS#8 / SPKI */
+		bool rsa = cases[i].alg == KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA;
+		CU_ASSERT_EQUAL(o.key_format, rsa ? STORE_FMT_PKCS1 : STORE_FMT_PKCS8);
 		store_object_free(&o);
 		CU_ASSERT_FATAL(get(pub, &o));
 		CU_ASSERT_EQUAL(o.length, cases[i].bits);
+		CU_ASSERT_EQUAL(o.key_format, rsa ? STORE_FMT_PKCS1 : STORE_FMT_X509);
 		store_object_free(&o);
 	}
 }
@@ -548,27 +408,27 @@ static void test_algorithms_and_sizes(void)
  * common template is overridden by a part's own. */
 static void test_attributes_per_part(void)
 {
-	struct req q;
-	struct resp r;
+	struct kt_req q;
+	struct kt_resp r;
 	int64_t now = (int64_t)time(NULL);
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
 	ttlv_enc_begin(&q.e, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE);
-	attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_EC);
+	kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_EC);
 	attr_curve(&q, KMIP_RECOMMENDED_CURVE_P_256);
-	attr_text(&q, "Object Group", "pairs");
-	attr_text(&q, "x-purpose", "tls");
-	attr_int(&q, "Cryptographic Usage Mask", KMIP_CRYPTOGRAPHIC_USAGE_MASK_VERIFY);
+	kt_attr_text(&q, "Object Group", "pairs");
+	kt_attr_text(&q, "x-purpose", "tls");
+	kt_attr_int(&q, "Cryptographic Usage Mask", KMIP_CRYPTOGRAPHIC_USAGE_MASK_VERIFY);
 	ttlv_enc_end(&q.e);
 	ttlv_enc_begin(&q.e, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE);
-	attr_int(&q, "Cryptographic Usage Mask", KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN);
-	attr_date(&q, "Activation Date", now - 5);
+	kt_attr_int(&q, "Cryptographic Usage Mask", KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN);
+	kt_attr_date(&q, "Activation Date", now - 5);
 	ttlv_enc_end(&q.e);
-	item_end(&q);
-	run(&q, &alice, &r);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
 	char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(pair_ids(nth(&r, 0), priv, pub));
-	resp_free(&r);
+	CU_ASSERT_FATAL(pair_ids(kt_nth(&r, 0), priv, pub));
+	kt_resp_free(&r);
 	struct store_object ov, ob;
 	CU_ASSERT_FATAL(get(priv, &ov) && get(pub, &ob));
 	CU_ASSERT_EQUAL(ov.state, STORE_STATE_ACTIVE);
@@ -583,18 +443,18 @@ static void test_attributes_per_part(void)
 
 	/* the algorithm in the private key's template only, the curve in the
 	 * public key's only: they hold for the pair */
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
 	ttlv_enc_begin(&q.e, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE);
-	attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_ECDSA);
+	kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_ECDSA);
 	ttlv_enc_end(&q.e);
 	ttlv_enc_begin(&q.e, KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE);
 	attr_curve(&q, KMIP_RECOMMENDED_CURVE_P_256);
 	ttlv_enc_end(&q.e);
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_FATAL(pair_ids(nth(&r, 0), priv, pub));
-	resp_free(&r);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_FATAL(pair_ids(kt_nth(&r, 0), priv, pub));
+	kt_resp_free(&r);
 	CU_ASSERT_PTR_EQUAL(check_material("alice", priv, pub), keygen_type_find("ec-p256"));
 }
 
@@ -629,9 +489,9 @@ static void test_refusals(void)
 	free(bytes);
 	CU_ASSERT_EQUAL_FATAL(ttlv_decode(&d, raw.buf, raw.len), ERR_OK);
 	const struct ttlv_item *bi = ttlv_find(ttlv_root(&d), KMIP_TAG_BATCH_ITEM);
-	CU_ASSERT_EQUAL(status(bi), KMIP_RESULT_STATUS_OPERATION_FAILED);
-	CU_ASSERT_EQUAL(reason(bi), KMIP_RESULT_REASON_INVALID_FIELD);
-	CU_ASSERT(has_message(bi));
+	CU_ASSERT_EQUAL(kt_status(bi), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_reason(bi), KMIP_RESULT_REASON_INVALID_FIELD);
+	CU_ASSERT(kt_has_message(bi));
 	ttlv_doc_free(&d);
 	ttlv_enc_free(&raw);
 
@@ -647,54 +507,54 @@ static void test_refusals(void)
 		{KMIP_CRYPTOGRAPHIC_ALGORITHM_AES, 256, 0},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct req q;
-		struct resp r;
-		begin(&q, 4, 1);
+		struct kt_req q;
+		struct kt_resp r;
+		kt_begin(&q, 4, 1);
 		ckp_item(&q, bad[i].alg, bad[i].length, bad[i].curve, NULL);
-		run(&q, &carol, &r);
-		CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
-		CU_ASSERT(has_message(nth(&r, 0)));
-		resp_free(&r);
+		kt_run(&q, &carol, &r);
+		CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+		CU_ASSERT(kt_has_message(kt_nth(&r, 0)));
+		kt_resp_free(&r);
 	}
 	/* no algorithm; templates that disagree; a managed attribute */
 	for (int k = 0; k < 3; k++) {
-		struct req q;
-		struct resp r;
-		begin(&q, 4, 1);
-		item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
+		struct kt_req q;
+		struct kt_resp r;
+		kt_begin(&q, 4, 1);
+		kt_item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
 		ttlv_enc_begin(&q.e, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE);
 		if (k >= 1)
-			attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA);
+			kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA);
 		if (k == 1)
-			attr_int(&q, "Cryptographic Length", 2048);
+			kt_attr_int(&q, "Cryptographic Length", 2048);
 		if (k == 2)
-			attr_text(&q, "Unique Identifier", "mine");
+			kt_attr_text(&q, "Unique Identifier", "mine");
 		ttlv_enc_end(&q.e);
 		ttlv_enc_begin(&q.e, KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE);
 		if (k >= 1)
-			attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA);
+			kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA);
 		if (k == 1)
-			attr_int(&q, "Cryptographic Length", 3072);
+			kt_attr_int(&q, "Cryptographic Length", 3072);
 		ttlv_enc_end(&q.e);
-		item_end(&q);
-		run(&q, &carol, &r);
-		CU_ASSERT_EQUAL(reason(nth(&r, 0)),
+		kt_item_end(&q);
+		kt_run(&q, &carol, &r);
+		CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)),
 				k == 2 ? KMIP_RESULT_REASON_PERMISSION_DENIED : KMIP_RESULT_REASON_INVALID_FIELD);
-		CU_ASSERT(has_message(nth(&r, 0)));
-		resp_free(&r);
+		CU_ASSERT(kt_has_message(kt_nth(&r, 0)));
+		kt_resp_free(&r);
 	}
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
 	ttlv_enc_begin(&q.e, KMIP_TAG_BATCH_ITEM);
 	ttlv_enc_enum(&q.e, KMIP_TAG_OPERATION, KMIP_OPERATION_CREATE_KEY_PAIR);
 	ttlv_enc_end(&q.e);
-	run(&q, &carol, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
-	CU_ASSERT(has_message(nth(&r, 0)));
-	resp_free(&r);
+	kt_run(&q, &carol, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT(kt_has_message(kt_nth(&r, 0)));
+	kt_resp_free(&r);
 	/* nothing was stored for carol */
-	EXPECT_OK(store_find(st, &sq, &f));
+	EXPECT_OK(store_find(kt_store, &sq, &f));
 	CU_ASSERT_EQUAL(f.total, 0);
 	store_found_free(&f);
 }
@@ -707,33 +567,33 @@ static void test_refusals(void)
 static void test_pair_is_atomic(void)
 {
 	static const struct kmip_peer dave = {.tenant = "dave"};
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
 	ttlv_enc_begin(&q.e, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE);
-	attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_EC);
-	attr_int(&q, "Cryptographic Length", 256);
+	kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_EC);
+	kt_attr_int(&q, "Cryptographic Length", 256);
 	ttlv_enc_end(&q.e);
 	ttlv_enc_begin(&q.e, KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE);
-	attr_text(&q, "Contact Information", "a");
-	attr_text(&q, "Contact Information", "b");
+	kt_attr_text(&q, "Contact Information", "a");
+	kt_attr_text(&q, "Contact Information", "b");
 	ttlv_enc_end(&q.e);
-	item_end(&q);
-	run(&q, &dave, &r);
-	CU_ASSERT_EQUAL(status(nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
-	CU_ASSERT(has_message(nth(&r, 0)));
-	resp_free(&r);
+	kt_item_end(&q);
+	kt_run(&q, &dave, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+	CU_ASSERT(kt_has_message(kt_nth(&r, 0)));
+	kt_resp_free(&r);
 	struct store_query sq = {.tenant = "dave"};
 	struct store_found f;
-	EXPECT_OK(store_find(st, &sq, &f));
+	EXPECT_OK(store_find(kt_store, &sq, &f));
 	CU_ASSERT_EQUAL(f.total, 0);
 	store_found_free(&f);
 	/* the same request without the duplicate stores both */
 	char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1];
 	CU_ASSERT(create_pair(&dave, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 256, 0, NULL, priv, pub));
-	EXPECT_OK(store_find(st, &sq, &f));
+	EXPECT_OK(store_find(kt_store, &sq, &f));
 	CU_ASSERT_EQUAL(f.total, 2);
 	store_found_free(&f);
 }
@@ -744,23 +604,23 @@ static void test_tenant_isolation(void)
 {
 	char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1];
 	uint32_t why = 0;
-	CU_ASSERT_FATAL(create_pair(&alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 256, 0, "iso", priv, pub));
+	CU_ASSERT_FATAL(create_pair(&kt_alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 256, 0, "iso", priv, pub));
 	static const uint32_t ops[] = {KMIP_OPERATION_GET_ATTRIBUTES, KMIP_OPERATION_ACTIVATE, KMIP_OPERATION_DESTROY,
 				       KMIP_OPERATION_RE_KEY};
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
-		CU_ASSERT_EQUAL(one(&bob, ops[i], pub, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+		CU_ASSERT_EQUAL(kt_one(&kt_bob, ops[i], pub, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 		CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
 	}
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_RE_KEY_KEY_PAIR);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_RE_KEY_KEY_PAIR);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER, priv);
-	item_end(&q);
-	run(&q, &bob, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-	CU_ASSERT(has_message(nth(&r, 0)));
-	resp_free(&r);
+	kt_item_end(&q);
+	kt_run(&q, &kt_bob, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	CU_ASSERT(kt_has_message(kt_nth(&r, 0)));
+	kt_resp_free(&r);
 	/* alice's pair is untouched: no Replacement Link, state as it was */
 	struct store_object o;
 	CU_ASSERT_FATAL(get(priv, &o));
@@ -775,25 +635,20 @@ static void test_tenant_isolation(void)
  * |act|, with a Deactivation-free life and an x- attribute. */
 static bool create_aes(const char *name, int64_t act, char uid[STORE_ID_MAX + 1])
 {
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_CREATE);
-	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
-	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-	attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-	attr_int(&q, "Cryptographic Length", 256);
-	attr_int(&q, "Cryptographic Usage Mask", 12);
-	attr_name(&q, name);
-	attr_text(&q, "x-app", "billing");
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_create_begin(&q, 256);
+	kt_attr_int(&q, "Cryptographic Usage Mask", 12);
+	kt_attr_name(&q, name);
+	kt_attr_text(&q, "x-app", "billing");
 	if (act != 0)
-		attr_date(&q, "Activation Date", act);
-	ttlv_enc_end(&q.e);
-	item_end(&q);
-	run(&q, &alice, &r);
-	bool ok = status(nth(&r, 0)) == KMIP_RESULT_STATUS_SUCCESS &&
-		  copy_text(ttlv_find(payload(nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), uid);
-	resp_free(&r);
+		kt_attr_date(&q, "Activation Date", act);
+	kt_create_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	bool ok = kt_status(kt_nth(&r, 0)) == KMIP_RESULT_STATUS_SUCCESS &&
+		  copy_text(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), uid);
+	kt_resp_free(&r);
 	return ok;
 }
 
@@ -802,24 +657,24 @@ static bool create_aes(const char *name, int64_t act, char uid[STORE_ID_MAX + 1]
 static uint32_t rekey(const struct kmip_peer *p, const char *uid, int64_t offset, char out[STORE_ID_MAX + 1],
 		      uint32_t *why)
 {
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_RE_KEY);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_RE_KEY);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
 	if (offset >= 0)
 		ttlv_enc_interval(&q.e, KMIP_TAG_OFFSET, (uint32_t)offset);
-	item_end(&q);
-	run(&q, p, &r);
-	uint32_t s = status(nth(&r, 0));
+	kt_item_end(&q);
+	kt_run(&q, p, &r);
+	uint32_t s = kt_status(kt_nth(&r, 0));
 	if (why != NULL)
-		*why = reason(nth(&r, 0));
+		*why = kt_reason(kt_nth(&r, 0));
 	if (s == KMIP_RESULT_STATUS_SUCCESS) {
-		CU_ASSERT(copy_text(ttlv_find(payload(nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), out));
+		CU_ASSERT(copy_text(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), out));
 	} else {
-		CU_ASSERT(has_message(nth(&r, 0)));
+		CU_ASSERT(kt_has_message(kt_nth(&r, 0)));
 	}
-	resp_free(&r);
+	kt_resp_free(&r);
 	return s;
 }
 
@@ -837,9 +692,9 @@ static void test_rekey_links_names_dates(void)
 	CU_ASSERT_FATAL(create_aes("rk-name", act, old));
 	uint8_t *m0 = NULL, *m1 = NULL, *m2 = NULL;
 	size_t l0 = 0, l1 = 0, l2 = 0;
-	EXPECT_OK(store_get_material(st, old, "alice", 0, &m0, &l0));
+	EXPECT_OK(store_get_material(kt_store, old, "alice", 0, &m0, &l0));
 
-	CU_ASSERT_EQUAL_FATAL(rekey(&alice, old, 100, nu, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(rekey(&kt_alice, old, 100, nu, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	struct store_object o, n;
 	CU_ASSERT_FATAL(get(old, &o) && get(nu, &n));
 	CU_ASSERT_EQUAL(n.type, STORE_OBJ_SYMMETRIC_KEY);
@@ -857,8 +712,8 @@ static void test_rekey_links_names_dates(void)
 	CU_ASSERT_EQUAL(o.activation_date, act);
 	store_object_free(&o);
 	store_object_free(&n);
-	EXPECT_OK(store_get_material(st, old, "alice", 0, &m1, &l1));
-	EXPECT_OK(store_get_material(st, nu, "alice", 0, &m2, &l2));
+	EXPECT_OK(store_get_material(kt_store, old, "alice", 0, &m1, &l1));
+	EXPECT_OK(store_get_material(kt_store, nu, "alice", 0, &m2, &l2));
 	CU_ASSERT(l1 == 32 && l0 == 32 && memcmp(m0, m1, 32) == 0);
 	CU_ASSERT(l2 == 32 && memcmp(m1, m2, 32) != 0);
 	secmem_free(m0, l0);
@@ -868,14 +723,14 @@ static void test_rekey_links_names_dates(void)
 	/* Locate by the Name: only the replacement */
 	struct store_query sq = {.tenant = "alice", .name = "rk-name"};
 	struct store_found f;
-	EXPECT_OK(store_find(st, &sq, &f));
+	EXPECT_OK(store_find(kt_store, &sq, &f));
 	CU_ASSERT(f.n == 1 && strcmp(f.ids[0], nu) == 0);
 	store_found_free(&f);
 
 	/* no Offset: the Activation Date is copied (the key starts Active) */
 	char a2[STORE_ID_MAX + 1];
 	CU_ASSERT_FATAL(create_aes("rk-copy", act, a2));
-	CU_ASSERT_EQUAL_FATAL(rekey(&alice, a2, -1, nu2, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(rekey(&kt_alice, a2, -1, nu2, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	CU_ASSERT_FATAL(get(nu2, &n));
 	CU_ASSERT_EQUAL(n.activation_date, act);
 	CU_ASSERT_EQUAL(n.state, STORE_STATE_ACTIVE);
@@ -886,27 +741,27 @@ static void test_rekey_links_names_dates(void)
 	 * there replaces the copied one; an algorithm there is refused */
 	char a3[STORE_ID_MAX + 1], nu3[STORE_ID_MAX + 1];
 	CU_ASSERT_FATAL(create_aes("rk-keep", act, a3));
-	struct req q;
-	struct resp r;
+	struct kt_req q;
+	struct kt_resp r;
 	for (int k = 0; k < 2; k++) {
-		begin(&q, 4, 1);
-		item(&q, KMIP_OPERATION_RE_KEY);
+		kt_begin(&q, 4, 1);
+		kt_item(&q, KMIP_OPERATION_RE_KEY);
 		ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, a3);
 		ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-		attr_name(&q, "rk-renamed");
-		attr_int(&q, "Cryptographic Usage Mask", 4);
+		kt_attr_name(&q, "rk-renamed");
+		kt_attr_int(&q, "Cryptographic Usage Mask", 4);
 		if (k == 0)
-			attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA256);
+			kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA256);
 		ttlv_enc_end(&q.e);
-		item_end(&q);
-		run(&q, &alice, &r);
+		kt_item_end(&q);
+		kt_run(&q, &kt_alice, &r);
 		if (k == 0) {
-			CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
-			CU_ASSERT(has_message(nth(&r, 0)));
+			CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+			CU_ASSERT(kt_has_message(kt_nth(&r, 0)));
 		} else {
-			CU_ASSERT(copy_text(ttlv_find(payload(nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), nu3));
+			CU_ASSERT(copy_text(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), nu3));
 		}
-		resp_free(&r);
+		kt_resp_free(&r);
 	}
 	CU_ASSERT_FATAL(get(nu3, &n) && get(a3, &o));
 	CU_ASSERT(name_of(&n) != NULL && strcmp(name_of(&n), "rk-renamed") == 0);
@@ -918,21 +773,15 @@ static void test_rekey_links_names_dates(void)
 	store_object_free(&o);
 
 	/* the ID Placeholder: Create then Re-key in one batch, no UID */
-	begin(&q, 4, 2);
-	item(&q, KMIP_OPERATION_CREATE);
-	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
-	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-	attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-	attr_int(&q, "Cryptographic Length", 128);
-	ttlv_enc_end(&q.e);
-	item_end(&q);
-	uid_item(&q, KMIP_OPERATION_RE_KEY, NULL);
-	run(&q, &alice, &r);
+	kt_begin(&q, 4, 2);
+	kt_create_item(&q, 128, -1, NULL);
+	kt_uid_item(&q, KMIP_OPERATION_RE_KEY, NULL);
+	kt_run(&q, &kt_alice, &r);
 	char c0[STORE_ID_MAX + 1], c1[STORE_ID_MAX + 1];
-	CU_ASSERT(status(nth(&r, 1)) == KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT(copy_text(ttlv_find(payload(nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), c0) &&
-		  copy_text(ttlv_find(payload(nth(&r, 1)), KMIP_TAG_UNIQUE_IDENTIFIER), c1) && strcmp(c0, c1) != 0);
-	resp_free(&r);
+	CU_ASSERT(kt_status(kt_nth(&r, 1)) == KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT(copy_text(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), c0) &&
+		  copy_text(ttlv_find(kt_payload(kt_nth(&r, 1)), KMIP_TAG_UNIQUE_IDENTIFIER), c1) && strcmp(c0, c1) != 0);
+	kt_resp_free(&r);
 	CU_ASSERT_FATAL(get(c1, &n));
 	CU_ASSERT(link_to(&n, KMIP_LINK_TYPE_REPLACED_OBJECT_LINK, c0));
 	CU_ASSERT_EQUAL(n.length, 128);
@@ -946,20 +795,70 @@ static void test_rekey_refusals(void)
 {
 	char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1], k[STORE_ID_MAX + 1], out[STORE_ID_MAX + 1];
 	uint32_t why = 0;
-	CU_ASSERT_FATAL(create_pair(&alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 256, 0, NULL, priv, pub));
-	CU_ASSERT_EQUAL(rekey(&alice, priv, -1, out, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_FATAL(create_pair(&kt_alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 256, 0, NULL, priv, pub));
+	CU_ASSERT_EQUAL(rekey(&kt_alice, priv, -1, out, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ILLEGAL_OPERATION);
 	CU_ASSERT_FATAL(create_aes("rk-bob", 0, k));
-	CU_ASSERT_EQUAL(rekey(&bob, k, 0, out, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(rekey(&kt_bob, k, 0, out, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
 	struct store_object o;
 	CU_ASSERT_FATAL(get(k, &o));
 	CU_ASSERT_EQUAL(count_attr(&o, "Link"), 0);
 	CU_ASSERT_EQUAL(count_attr(&o, "Name"), 1);
 	store_object_free(&o);
-	CU_ASSERT_EQUAL(one(&alice, KMIP_OPERATION_DESTROY, k, NULL), KMIP_RESULT_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(rekey(&alice, k, 0, out, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, k, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(rekey(&kt_alice, k, 0, out, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+}
+
+/* Re-key of a registered key whose Random Number Generator the client
+ * gave (HMAC_DRBG SHA-1, as TC-RNG-ATTR-1-14 registers): the replacement
+ * is made by the server, so it carries the server's RNG (KMIP 1.3 §3.44),
+ * not a copy of the old key's; the old key keeps the client's. */
+static void test_rekey_rng_is_servers(void)
+{
+	struct kt_req q;
+	struct kt_resp r;
+	uint8_t key[32];
+	memset(key, 0x5a, sizeof key);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_REGISTER);
+	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	kt_attr_int(&q, "Cryptographic Usage Mask", 12);
+	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Random Number Generator");
+	ttlv_enc_begin(&q.e, KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_enc_enum(&q.e, KMIP_TAG_RNG_ALGORITHM, KMIP_RNG_ALGORITHM_DRBG);
+	ttlv_enc_enum(&q.e, KMIP_TAG_HASHING_ALGORITHM, KMIP_HASHING_ALGORITHM_SHA_1);
+	ttlv_enc_enum(&q.e, KMIP_TAG_DRBG_ALGORITHM, KMIP_DRBG_ALGORITHM_HMAC);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_begin(&q.e, KMIP_TAG_SYMMETRIC_KEY);
+	ttlv_enc_begin(&q.e, KMIP_TAG_KEY_BLOCK);
+	ttlv_enc_enum(&q.e, KMIP_TAG_KEY_FORMAT_TYPE, KMIP_KEY_FORMAT_TYPE_RAW);
+	ttlv_enc_begin(&q.e, KMIP_TAG_KEY_VALUE);
+	ttlv_enc_bytes(&q.e, KMIP_TAG_KEY_MATERIAL, key, sizeof key);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_enum(&q.e, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
+	ttlv_enc_int(&q.e, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, 256);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_end(&q.e);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	char old[STORE_ID_MAX + 1] = "", nu[STORE_ID_MAX + 1] = "";
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_FATAL(copy_text(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER), old));
+	kt_resp_free(&r);
+	CU_ASSERT_EQUAL_FATAL(rekey(&kt_alice, old, -1, nu, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	struct store_object o, n;
+	CU_ASSERT_FATAL(get(old, &o) && get(nu, &n));
+	CU_ASSERT_FALSE(rng_is_servers(&o)); /* the client's, kept as registered */
+	CU_ASSERT_EQUAL(count_attr(&o, "Random Number Generator"), 1);
+	CU_ASSERT(rng_is_servers(&n));
+	store_object_free(&o);
+	store_object_free(&n);
 }
 
 /* Re-key Key Pair (§4.5) with an Offset of 0: both replacements link to
@@ -970,22 +869,22 @@ static void test_rekey_refusals(void)
 static void test_rekey_key_pair(void)
 {
 	char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1], np[STORE_ID_MAX + 1], nb[STORE_ID_MAX + 1];
-	CU_ASSERT_FATAL(create_pair(&alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_ECDSA, 0, KMIP_RECOMMENDED_CURVE_P_384, "rkp",
+	CU_ASSERT_FATAL(create_pair(&kt_alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_ECDSA, 0, KMIP_RECOMMENDED_CURVE_P_384, "rkp",
 				    priv, pub));
 	uint8_t *m0 = NULL, *m1 = NULL;
 	size_t l0 = 0, l1 = 0;
-	EXPECT_OK(store_get_material(st, priv, "alice", 0, &m0, &l0));
+	EXPECT_OK(store_get_material(kt_store, priv, "alice", 0, &m0, &l0));
 
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_RE_KEY_KEY_PAIR);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_RE_KEY_KEY_PAIR);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER, priv);
 	ttlv_enc_interval(&q.e, KMIP_TAG_OFFSET, 0);
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_FATAL(pair_ids(nth(&r, 0), np, nb));
-	resp_free(&r);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_FATAL(pair_ids(kt_nth(&r, 0), np, nb));
+	kt_resp_free(&r);
 
 	struct store_object ov, ob, nv, nbo;
 	CU_ASSERT_FATAL(get(priv, &ov) && get(pub, &ob) && get(np, &nv) && get(nb, &nbo));
@@ -1005,25 +904,28 @@ static void test_rekey_key_pair(void)
 	CU_ASSERT_EQUAL(nv.usage_mask, KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN);
 	CU_ASSERT_EQUAL(nbo.usage_mask, KMIP_CRYPTOGRAPHIC_USAGE_MASK_VERIFY);
 	CU_ASSERT_EQUAL(nv.alg, KMIP_CRYPTOGRAPHIC_ALGORITHM_ECDSA);
+	/* KMIP 1.3 §3.44: the server sets the RNG of each part it makes */
+	CU_ASSERT(rng_is_servers(&ov) && rng_is_servers(&ob));
+	CU_ASSERT(rng_is_servers(&nv) && rng_is_servers(&nbo));
 	store_object_free(&ov);
 	store_object_free(&ob);
 	store_object_free(&nv);
 	store_object_free(&nbo);
 	CU_ASSERT_PTR_EQUAL(check_material("alice", np, nb), keygen_type_find("ec-p384"));
-	EXPECT_OK(store_get_material(st, priv, "alice", 0, &m1, &l1));
+	EXPECT_OK(store_get_material(kt_store, priv, "alice", 0, &m1, &l1));
 	CU_ASSERT(l0 == l1 && memcmp(m0, m1, l0) == 0);
 	secmem_free(m0, l0);
 	secmem_free(m1, l1);
 
 	/* a public key is not what Re-key Key Pair takes */
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_RE_KEY_KEY_PAIR);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_RE_KEY_KEY_PAIR);
 	ttlv_enc_cstr(&q.e, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER, nb);
-	item_end(&q);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_ILLEGAL_OPERATION);
-	CU_ASSERT(has_message(nth(&r, 0)));
-	resp_free(&r);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ILLEGAL_OPERATION);
+	CU_ASSERT(kt_has_message(kt_nth(&r, 0)));
+	kt_resp_free(&r);
 }
 
 /* Query Operations lists what the table holds: Create Key Pair and Re-key
@@ -1031,15 +933,15 @@ static void test_rekey_key_pair(void)
 static void test_query_operations(void)
 {
 	for (int minor = 0; minor <= 4; minor += 4) {
-		struct req q;
-		struct resp r;
-		begin(&q, minor, 1);
-		item(&q, KMIP_OPERATION_QUERY);
+		struct kt_req q;
+		struct kt_resp r;
+		kt_begin(&q, minor, 1);
+		kt_item(&q, KMIP_OPERATION_QUERY);
 		ttlv_enc_enum(&q.e, KMIP_TAG_QUERY_FUNCTION, KMIP_QUERY_FUNCTION_QUERY_OPERATIONS);
-		item_end(&q);
-		run(&q, &alice, &r);
+		kt_item_end(&q);
+		kt_run(&q, &kt_alice, &r);
 		bool ckp = false, rk = false, rkp = false;
-		for (const struct ttlv_item *o = ttlv_find(payload(nth(&r, 0)), KMIP_TAG_OPERATION); o != NULL;
+		for (const struct ttlv_item *o = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_OPERATION); o != NULL;
 		     o = ttlv_find_next(o)) {
 			ckp = ckp || o->u == KMIP_OPERATION_CREATE_KEY_PAIR;
 			rk = rk || o->u == KMIP_OPERATION_RE_KEY;
@@ -1047,7 +949,7 @@ static void test_query_operations(void)
 		}
 		CU_ASSERT(ckp && rk);
 		CU_ASSERT_EQUAL(rkp, minor >= 1);
-		resp_free(&r);
+		kt_resp_free(&r);
 	}
 }
 
@@ -1055,21 +957,21 @@ static void test_query_operations(void)
 
 static const char *query_pool_text(char *buf, size_t len)
 {
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
-	item(&q, KMIP_OPERATION_QUERY);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_QUERY);
 	ttlv_enc_enum(&q.e, KMIP_TAG_QUERY_FUNCTION, KMIP_QUERY_FUNCTION_QUERY_SERVER_INFORMATION);
-	item_end(&q);
-	run(&q, &alice, &r);
-	const struct ttlv_item *si = ttlv_find(payload(nth(&r, 0)), KMIP_TAG_SERVER_INFORMATION);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	const struct ttlv_item *si = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_SERVER_INFORMATION);
 	const struct ttlv_item *t = ttlv_find(si, 0x540002u);
 	buf[0] = '\0';
 	if (t != NULL && t->type == TTLV_TEXT && t->len < len) {
 		memcpy(buf, t->val, t->len);
 		buf[t->len] = '\0';
 	}
-	resp_free(&r);
+	kt_resp_free(&r);
 	return buf;
 }
 
@@ -1094,10 +996,10 @@ static void test_pool_takes_refills_stops(void)
 	uint8_t *m[4] = {NULL};
 	size_t ml[4] = {0};
 	for (int i = 0; i < 4; i++) {
-		CU_ASSERT_FATAL(create_pair(&alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 0, KMIP_RECOMMENDED_CURVE_P_256,
+		CU_ASSERT_FATAL(create_pair(&kt_alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 0, KMIP_RECOMMENDED_CURVE_P_256,
 					    NULL, priv[i], pub[i]));
 		CU_ASSERT_PTR_EQUAL(check_material("alice", priv[i], pub[i]), keygen_type_find("ec-p256"));
-		EXPECT_OK(store_get_material(st, priv[i], "alice", 0, &m[i], &ml[i]));
+		EXPECT_OK(store_get_material(kt_store, priv[i], "alice", 0, &m[i], &ml[i]));
 	}
 	struct keygen_pool_stat s;
 	CU_ASSERT_EQUAL(keygen_pool_stats(&s, 1), 1);
@@ -1136,7 +1038,7 @@ static void test_pool_takes_refills_stops(void)
 	CU_ASSERT_EQUAL(keygen_pool_stats(NULL, 0), 0);
 	CU_ASSERT_STRING_EQUAL(query_pool_text(text, sizeof text), "");
 	/* no pool: Create Key Pair still works */
-	CU_ASSERT(create_pair(&alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 256, 0, NULL, priv[0], pub[0]));
+	CU_ASSERT(create_pair(&kt_alice, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 256, 0, NULL, priv[0], pub[0]));
 }
 
 /* The gate: once the module leaves OPERATIONAL, the pool hands nothing out
@@ -1150,7 +1052,7 @@ static void test_pool_gate(void)
 	CU_ASSERT_FATAL(keygen_pool_wait_ready_for_test(30000));
 	keygen_pool_pause_for_test(true);
 	CU_ASSERT(keygen_pool_secmem_for_test() > 0);
-	gate_is_open = false;
+	kt_gate_open = false;
 	struct keygen_pair p;
 	CU_ASSERT_EQUAL(keygen_pool_take(spec.type, &p), ERR_NOT_OPERATIONAL);
 	CU_ASSERT_PTR_NULL(p.priv.p);
@@ -1159,15 +1061,15 @@ static void test_pool_gate(void)
 	CU_ASSERT_EQUAL(keygen_pool_stats(&s, 1), 1);
 	CU_ASSERT_EQUAL(s.ready, 0);
 	CU_ASSERT_EQUAL(s.dropped, 2);
-	struct req q;
-	struct resp r;
-	begin(&q, 4, 1);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
 	ckp_item(&q, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 256, 0, NULL);
-	run(&q, &alice, &r);
-	CU_ASSERT_EQUAL(reason(nth(&r, 0)), KMIP_RESULT_REASON_CRYPTOGRAPHIC_FAILURE);
-	CU_ASSERT(has_message(nth(&r, 0)));
-	resp_free(&r);
-	gate_is_open = true;
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_CRYPTOGRAPHIC_FAILURE);
+	CU_ASSERT(kt_has_message(kt_nth(&r, 0)));
+	kt_resp_free(&r);
+	kt_gate_open = true;
 	keygen_pool_pause_for_test(false);
 	CU_ASSERT(keygen_pool_wait_ready_for_test(30000));
 	EXPECT_OK(keygen_pool_take(spec.type, &p));
@@ -1208,7 +1110,7 @@ static bool pool_check(const char *value, char *why, size_t whylen)
 
 static void test_pool_config(void)
 {
-	const char *path = testlib_file(dir, "pool.conf");
+	const char *path = testlib_file(kt_dir, "pool.conf");
 	FILE *fp = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
 	fputs("[kmip]\nkeypair_pool = rsa-3072:4,dsa-2048:1\n", fp);
@@ -1241,5 +1143,5 @@ static void test_pool_config(void)
 TEST_SUITE(kmip_keypair, suite_init, suite_clean, TEST(test_aklc_m1_rsa2048), TEST(test_aklc_m2_m3_lifecycle),
 	   TEST(test_aklc_o1_destroy_one_part), TEST(test_algorithms_and_sizes), TEST(test_attributes_per_part),
 	   TEST(test_refusals), TEST(test_pair_is_atomic), TEST(test_tenant_isolation), TEST(test_rekey_links_names_dates),
-	   TEST(test_rekey_refusals), TEST(test_rekey_key_pair), TEST(test_query_operations),
+	   TEST(test_rekey_rng_is_servers), TEST(test_rekey_refusals), TEST(test_rekey_key_pair), TEST(test_query_operations),
 	   TEST(test_pool_takes_refills_stops), TEST(test_pool_gate), TEST(test_pool_parse), TEST(test_pool_config))
