@@ -205,6 +205,16 @@ bool kmipc_resumed(const struct kmipc *c)
 	return c->ssl != NULL && SSL_session_reused(c->ssl) == 1;
 }
 
+int kmipc_tls_version(const struct kmipc *c)
+{
+	return c->ssl != NULL ? SSL_version(c->ssl) : 0;
+}
+
+bool kmipc_can_resume(const struct kmipc *c)
+{
+	return c->session != NULL && SSL_SESSION_is_resumable(c->session) == 1;
+}
+
 err_t kmipc_send(struct kmipc *c, const uint8_t *p, size_t n)
 {
 	if (c->ssl == NULL)
@@ -233,6 +243,11 @@ static err_t read_n(struct kmipc *c, uint8_t *b, size_t n)
 		n -= got;
 	}
 	return ERR_OK;
+}
+
+err_t kmipc_read(struct kmipc *c, uint8_t *p, size_t n)
+{
+	return c->ssl == NULL ? ERR_USAGE : read_n(c, p, n);
 }
 
 err_t kmipc_recv(struct kmipc *c, const uint8_t **resp, size_t *resp_len)

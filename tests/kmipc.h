@@ -2,11 +2,13 @@
  * benchmark: connect (TLS 1.2 or 1.3, client certificate and key, the
  * server's CA, optionally resuming the last session), send one TTLV
  * message, read one response (the 8-byte header first, then the body,
- * capped), with send/receive timeouts. One struct kmipc is one connection
- * at a time and is not shared between threads.
+ * capped), with send/receive timeouts; or, for a test about the bytes
+ * themselves, write and read the stream as it is. One struct kmipc is one
+ * connection at a time and is not shared between threads.
  *
  * The response buffer is secure memory (responses carry key material) and
- * is wiped when the next response replaces it and by kmipc_free. */
+ * is wiped when the next response replaces it and by kmipc_free; bytes
+ * read with kmipc_read go where the caller says. */
 #ifndef FOUNT_TESTS_KMIPC_H
 #define FOUNT_TESTS_KMIPC_H
 
@@ -42,6 +44,14 @@ void kmipc_free(struct kmipc *c);
 err_t kmipc_connect(struct kmipc *c, char *why, size_t why_len) MUST_CHECK NONNULL(1);
 /* kmipc_resumed tells whether the open connection resumed a session. */
 bool kmipc_resumed(const struct kmipc *c) NONNULL(1);
+/* kmipc_tls_version is the open connection's TLS version
+ * (TLS1_2_VERSION, TLS1_3_VERSION), 0 when none is open. */
+int kmipc_tls_version(const struct kmipc *c) NONNULL(1);
+/* kmipc_can_resume tells whether the client keeps a resumable session to
+ * offer on the next connect (with o->resume): the one kmipc_close kept. A
+ * TLS 1.3 session is resumable only once its ticket has been read, which
+ * takes a round trip after the handshake. */
+bool kmipc_can_resume(const struct kmipc *c) NONNULL(1);
 /* kmipc_close shuts the connection down (keeping its session for resumption). */
 void kmipc_close(struct kmipc *c) NONNULL(1);
 
@@ -54,6 +64,11 @@ err_t kmipc_send(struct kmipc *c, const uint8_t *p, size_t n) MUST_CHECK NONNULL
  * ERR_IO on a closed connection or a timeout, ERR_PARSE / ERR_TOO_LARGE on
  * a bad header. */
 err_t kmipc_recv(struct kmipc *c, const uint8_t **resp, size_t *resp_len) MUST_CHECK NONNULL(1, 2, 3);
+/* kmipc_read reads exactly |n| bytes of the stream into |p|, whatever they
+ * are, with the receive timeout: for a test about how responses arrive
+ * (a slow reader taking a response in pieces), which frames them itself.
+ * ERR_IO on a closed connection or a timeout. */
+err_t kmipc_read(struct kmipc *c, uint8_t *p, size_t n) MUST_CHECK NONNULL(1);
 /* kmipc_roundtrip is kmipc_send then kmipc_recv. */
 err_t kmipc_roundtrip(struct kmipc *c, const uint8_t *req, size_t req_len, const uint8_t **resp,
 		      size_t *resp_len) MUST_CHECK NONNULL(1, 4, 5);

@@ -1806,9 +1806,39 @@ static bool discover_quiet(struct kmipc *k)
 	return r == ERR_OK;
 }
 
+/* discover_raw is a Discover Versions whose answer is read with kmipc_read
+ * in pieces (the header, then the body in two): true when those bytes are
+ * one whole Response Message whose batch item succeeded */
+static bool discover_raw(struct kmipc *k)
+{
+	struct msg m;
+	msg_begin(&m, 4, NULL, 1);
+	(void)item_begin(&m, KMIP_OPERATION_DISCOVER_VERSIONS, NULL, 0);
+	item_end(&m);
+	msg_end(&m);
+	err_t r = kmipc_send(k, m.e.buf, m.e.len);
+	ttlv_enc_free(&m.e);
+	uint8_t b[4096];
+	size_t len = 0;
+	if (r != ERR_OK || kmipc_read(k, b, TTLV_HEADER_LEN) != ERR_OK ||
+	    ttlv_frame_len(b, sizeof b, &len) != ERR_OK || len < TTLV_HEADER_LEN + 16 ||
+	    kmipc_read(k, b + TTLV_HEADER_LEN, 8) != ERR_OK ||
+	    kmipc_read(k, b + TTLV_HEADER_LEN + 8, len - TTLV_HEADER_LEN - 8) != ERR_OK)
+		return false;
+	struct ttlv_doc d;
+	if (ttlv_decode(&d, b, len) != ERR_OK)
+		return false;
+	const struct ttlv_item *root = ttlv_root(&d);
+	const struct ttlv_item *st = ttlv_find(ttlv_find(root, KMIP_TAG_BATCH_ITEM), KMIP_TAG_RESULT_STATUS);
+	bool ok = root->tag == KMIP_TAG_RESPONSE_MESSAGE && st != NULL && st->type == TTLV_ENUM &&
+		  st->u == KMIP_RESULT_STATUS_SUCCESS;
+	ttlv_doc_free(&d);
+	return ok;
+}
+
 /* kmipc itself: TLS 1.2 and 1.3 pinned, session resumption (Veeam resumes,
- * kmip-clients.md §7), the response size cap, the receive timeout, and a
- * client without a certificate refused. */
+ * kmip-clients.md §7), the raw reads, the response size cap, the receive
+ * timeout, and a client without a certificate refused. */
 static void test_kmipc_transport(void)
 {
 	char why[512] = "";
@@ -1818,16 +1848,26 @@ static void test_kmipc_transport(void)
 					  .min_tls = tls, .max_tls = tls, .resume = true, .timeout_ms = 5000};
 		struct kmipc *k = kmipc_new(&o, why, sizeof why);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+		CU_ASSERT(!kmipc_can_resume(k)); /* no session before a first connection */
 		EXPECT_OK(kmipc_connect(k, why, sizeof why));
 		CU_ASSERT(!kmipc_resumed(k));
+		CU_ASSERT_EQUAL(kmipc_tls_version(k), tls);
 		CU_ASSERT(discover(k, 4));
 		/* a TLS 1.3 ticket arrives after the handshake: a round trip reads it */
 		kmipc_close(k);
+		CU_ASSERT_EQUAL(kmipc_tls_version(k), 0);
+		CU_ASSERT(kmipc_can_resume(k));
 		EXPECT_OK(kmipc_connect(k, why, sizeof why));
 		if (!kmipc_resumed(k))
 			fprintf(stderr, "\n  TLS 1.%d: the session was not resumed\n", v == 0 ? 2 : 3);
 		CU_ASSERT(kmipc_resumed(k));
+		CU_ASSERT_EQUAL(kmipc_tls_version(k), tls);
 		CU_ASSERT(discover(k, 4));
+		CU_ASSERT(discover_raw(k));
+		CU_ASSERT(discover(k, 4)); /* the raw reads left the stream at a message boundary */
+		kmipc_close(k);
+		uint8_t b[1];
+		EXPECT_ERR(kmipc_read(k, b, sizeof b), ERR_USAGE); /* not connected */
 		kmipc_free(k);
 	}
 	/* a 1.4 Discover Versions answer (5 versions) is over 64 bytes */
