@@ -421,8 +421,9 @@ err_t store_get(struct store *s, const char *id, const char *tenant, unsigned fl
 	memset(out, 0, sizeof(*out));
 	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
 	bool has_material = false;
-	GUARD(s->ops->object_get(s->b, id, &row, &has_material, NULL, 0, NULL, &out->attrs, &out->n_attrs,
-				 &out->mem_));
+	bool attrs = !(flags & STORE_F_NO_ATTRS);
+	GUARD(s->ops->object_get(s->b, id, &row, &has_material, NULL, 0, NULL, attrs ? &out->attrs : NULL,
+				 attrs ? &out->n_attrs : NULL, attrs ? &out->mem_ : NULL));
 	err_t r = visible(&row, tenant, flags);
 	if (r != ERR_OK) {
 		store_object_free(out);
@@ -867,6 +868,57 @@ err_t store_record_access(struct store *s, const char *id, const char *tenant,
 	struct access_ctx c = {s->ops, id, tenant, operation, fingerprint,
 			       time_s ? time_s : store_now()};
 	return s->ops->submit(s->b, apply_access, &c);
+}
+
+struct take_ctx {
+	const struct store_backend_ops *ops;
+	const char *id, *tenant, *op;
+	unsigned flags;
+	const uint8_t *fp;
+	int64_t time;
+	/* out */
+	struct store_row row;
+	uint8_t *sealed; /* STORE_SEALED_MAX */
+	size_t sealed_len;
+	bool has_material;
+};
+
+static err_t apply_take(struct store_txn *t, void *vctx)
+{
+	struct take_ctx *c = vctx;
+	GUARD(c->ops->txn_row_get(t, c->id, &c->row));
+	GUARD(visible(&c->row, c->tenant, c->flags));
+	ENSURE(!is_destroyed(c->row.state), ERR_STORE_DESTROYED);
+	err_t r = c->ops->txn_material_get(t, c->id, c->sealed, STORE_SEALED_MAX, &c->sealed_len);
+	c->has_material = r == ERR_OK;
+	if (r == ERR_STORE_NOT_FOUND) /* put without material: nothing to open */
+		r = c->row.has_digest ? ERR_STORE_SEAL : ERR_OK;
+	GUARD(r);
+	return c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time);
+}
+
+err_t store_take_material(struct store *s, const char *id, const char *tenant, unsigned flags,
+			  const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
+			  uint8_t **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
+	/* as store_get_material then store_record_access: a tenant that
+	 * owns nothing finds nothing */
+	ENSURE(tenant_ok(tenant), (flags & STORE_F_ADMIN) ? ERR_INVALID_ARG : ERR_STORE_NOT_FOUND);
+	ENSURE(operation[0] != '\0' && strlen(operation) <= 64, ERR_INVALID_ARG);
+	struct take_ctx c = {.ops = s->ops, .id = id, .tenant = tenant, .op = operation, .flags = flags,
+			     .fp = fingerprint, .time = store_now()};
+	/* sealed, not secret (AES-GCM under the KEK): ordinary memory */
+	c.sealed = malloc(STORE_SEALED_MAX);
+	if (c.sealed == NULL)
+		return ERR_NOMEM;
+	err_t r = s->ops->submit(s->b, apply_take, &c);
+	if (r == ERR_OK && c.has_material)
+		r = seal_unseal(s->seal, c.row.id, c.row.type, c.sealed, c.sealed_len, out, out_len);
+	free(c.sealed);
+	return r;
 }
 
 err_t store_access_count(struct store *s, const char *id, uint64_t *out)

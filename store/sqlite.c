@@ -593,6 +593,16 @@ static err_t txn_meta_put(struct store_txn *t, const char *key, const uint8_t *v
 	return run_write(t, st, NULL);
 }
 
+static err_t conn_material_get(struct conn *c, const char *id, uint8_t *out, size_t cap, size_t *len);
+
+static err_t txn_material_get(struct store_txn *t, const char *id, uint8_t *out, size_t cap, size_t *len)
+{
+	err_t r = conn_material_get(t->c, id, out, cap, len);
+	if (r != ERR_OK && r != ERR_STORE_NOT_FOUND && r != ERR_TOO_LARGE)
+		t->fatal_rc = sqlite3_extended_errcode(t->c->db);
+	return r;
+}
+
 /* ---- group commit --------------------------------------------------------------- */
 
 static err_t writer_reopen(struct store_backend *b)
@@ -1379,6 +1389,7 @@ const struct store_backend_ops store_sqlite_ops = {
 	.txn_meta_put = txn_meta_put,
 	.txn_name_claim = txn_name_claim,
 	.txn_name_release = txn_name_release,
+	.txn_material_get = txn_material_get,
 	.row_get = sq_row_get,
 	.attrs_get = sq_attrs_get,
 	.material_get = sq_material_get,
