@@ -174,6 +174,8 @@ struct store_backend {
 	pthread_cond_t work;
 	struct req *head, *tail;
 	size_t queued;
+	size_t last_batch; /* requests in the last batch */
+	size_t want;       /* a waiting batch's size, 0 when none waits */
 	bool stopping, thread_started;
 	pthread_t thread;
 	struct store_stats stats;
@@ -697,6 +699,11 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 		(void)writer_reopen(b);
 }
 
+/* how long a batch waits for company when the last one had some and no
+ * max_wait_us is set: about two more requests at 10,000 a second, well
+ * under what a Get takes at that load */
+#define COMPANY_WAIT_US 200u
+
 static void *writer_main(void *arg)
 {
 	struct store_backend *b = arg;
@@ -706,15 +713,29 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&b->work, &b->mu);
 		if (b->head == NULL)
 			break;
-		if (b->p.max_wait_us > 0 && b->queued < b->p.max_batch) {
+		/* the batch waits for company: max_wait_us when it is set;
+		 * otherwise, when the last batch had company, for about as
+		 * many as it had and one more (up to COMPANY_WAIT_US), so that concurrent
+		 * writers share one commit instead of each paying its own
+		 * (PostgreSQL's commit_delay with commit_siblings is the same
+		 * idea); a lone writer never waits */
+		unsigned wait_us = b->p.max_wait_us;
+		size_t want = b->p.max_batch;
+		if (wait_us == 0 && b->last_batch > 1) {
+			wait_us = COMPANY_WAIT_US;
+			want = b->last_batch + 1 < b->p.max_batch ? b->last_batch + 1 : b->p.max_batch;
+		}
+		if (wait_us > 0 && b->queued < want) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)b->p.max_wait_us * 1000;
+			ts.tv_nsec += (long)wait_us * 1000;
 			ts.tv_sec += ts.tv_nsec / 1000000000;
 			ts.tv_nsec %= 1000000000;
-			while (b->queued < b->p.max_batch && !b->stopping &&
+			b->want = want;
+			while (b->queued < want && !b->stopping &&
 			       pthread_cond_timedwait(&b->work, &b->mu, &ts) == 0)
 				;
+			b->want = 0;
 		}
 		struct req *list = b->head, *last = list;
 		size_t n = 1;
@@ -727,6 +748,7 @@ static void *writer_main(void *arg)
 			b->tail = NULL;
 		last->next = NULL;
 		b->queued -= n;
+		b->last_batch = n;
 		pthread_mutex_unlock(&b->mu);
 
 		run_batch(b, list, n);
@@ -762,7 +784,10 @@ static err_t sq_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
 		b->head = &q;
 	b->tail = &q;
 	b->queued++;
-	pthread_cond_signal(&b->work);
+	/* the writer sleeps only with an empty queue, or while a batch waits
+	 * for |want| requests: wake it then, and not at every request */
+	if (b->queued == 1 || (b->want > 0 && b->queued >= b->want))
+		pthread_cond_signal(&b->work);
 	while (!q.done)
 		pthread_cond_wait(&q.cv, &b->mu);
 	pthread_mutex_unlock(&b->mu);

@@ -190,7 +190,9 @@ struct store_options {
 	const char *kek;       /* "file:PATH" or "hsm:LABEL", e.g. cfg->store_kek */
 	struct hsm *hsm;       /* the open HSM for hsm:LABEL, else NULL */
 	unsigned max_batch;    /* requests per group commit; 0 = 128 */
-	unsigned max_wait_us;  /* how long a batch waits for company; 0 = not at all */
+	unsigned max_wait_us;  /* how long a batch waits for company; 0 = only when
+				* the last batch had company, up to 200 us, and a
+				* lone writer never */
 	unsigned readers;      /* reader connections; 0 = 4 */
 };
 
