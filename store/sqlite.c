@@ -31,6 +31,13 @@
 
 /* ---- schema and migrations ------------------------------------------------ */
 
+/* the columns of objects as migration 3 found them */
+#define ROW_COLS_V1                                                                     \
+	"id, tenant, type, state, alg, length, usage_mask, key_format, revocation_reason," \
+	" initial_date, activation_date, deactivation_date, destroy_date, compromise_date," \
+	" compromise_occurrence_date, last_change_date, original_creation_date, created_ns," \
+	" digest, data_type"
+
 static const char *const migrations[] = {
 	/* 1: the first schema */
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
@@ -72,6 +79,33 @@ static const char *const migrations[] = {
 	/* and the kind of data an object without a key block holds: Secret
 	 * Data Type, Opaque Data Type, Certificate Type (KMIP 1.4 §2.2) */
 	"ALTER TABLE objects ADD COLUMN data_type INTEGER NOT NULL DEFAULT 0;",
+	/* 3: objects and material keyed by their identifier alone (WITHOUT
+	 * ROWID): a rowid table with a TEXT PRIMARY KEY walks two B-trees per
+	 * lookup (the key's index to the rowid, then the table), one does
+	 * (sqlite.org/withoutrowid.html). SQLite cannot change a table's kind
+	 * in place: each is rebuilt, its rows copied and its indexes made
+	 * again (sqlite.org/lang_altertable.html §7, foreign keys off around
+	 * it, checked before the commit: see migrate). */
+	"CREATE TABLE objects_new("
+	" id TEXT NOT NULL PRIMARY KEY, tenant TEXT NOT NULL, type INTEGER NOT NULL,"
+	" state INTEGER NOT NULL, alg INTEGER NOT NULL, length INTEGER NOT NULL,"
+	" usage_mask INTEGER NOT NULL, key_format INTEGER NOT NULL,"
+	" revocation_reason INTEGER NOT NULL, initial_date INTEGER NOT NULL,"
+	" activation_date INTEGER NOT NULL, deactivation_date INTEGER NOT NULL,"
+	" destroy_date INTEGER NOT NULL, compromise_date INTEGER NOT NULL,"
+	" compromise_occurrence_date INTEGER NOT NULL, last_change_date INTEGER NOT NULL,"
+	" original_creation_date INTEGER NOT NULL, created_ns INTEGER NOT NULL, digest BLOB,"
+	" data_type INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"INSERT INTO objects_new(" ROW_COLS_V1 ") SELECT " ROW_COLS_V1 " FROM objects;"
+	"DROP TABLE objects;"
+	"ALTER TABLE objects_new RENAME TO objects;"
+	"CREATE INDEX objects_tenant_order ON objects(tenant, created_ns, id);"
+	"CREATE INDEX objects_order ON objects(created_ns, id);"
+	"CREATE TABLE material_new(id TEXT NOT NULL PRIMARY KEY REFERENCES objects(id),"
+	" sealed BLOB NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO material_new(id, sealed) SELECT id, sealed FROM material;"
+	"DROP TABLE material;"
+	"ALTER TABLE material_new RENAME TO material;",
 };
 static const char *extra_migration; /* tests only */
 
@@ -825,6 +859,21 @@ static err_t schema_version_read(struct conn *c, unsigned *out)
 	return map_rc(rc);
 }
 
+/* foreign_keys_hold: SQLITE_OK when PRAGMA foreign_key_check finds no
+ * row that breaks a foreign key, SQLITE_CONSTRAINT_FOREIGNKEY when it
+ * does, or the error */
+static int foreign_keys_hold(struct conn *c)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, "PRAGMA foreign_key_check", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc == SQLITE_ROW ? SQLITE_CONSTRAINT_FOREIGNKEY : rc;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static err_t migrate(struct store_backend *b, unsigned *version, char *errbuf, size_t errlen)
 {
 	struct conn *c = &b->w;
@@ -841,6 +890,16 @@ static err_t migrate(struct store_backend *b, unsigned *version, char *errbuf, s
 			 b->path, have, want);
 		return ERR_STORE_SCHEMA;
 	}
+	/* a migration that rebuilds a table (3) drops a parent of foreign
+	 * keys for a moment: foreign keys are off while migrating (the pragma
+	 * does nothing inside a transaction) and every migration's result is
+	 * checked with foreign_key_check before its commit
+	 * (sqlite.org/lang_altertable.html §7, sqlite.org/pragma.html) */
+	if (have < want && exec(c, "PRAGMA foreign_keys=OFF") != SQLITE_OK) {
+		snprintf(errbuf, errlen, "store: %s: cannot turn foreign keys off to migrate: %s", b->path,
+			 sqlite3_errmsg(c->db));
+		return ERR_STORE;
+	}
 	for (unsigned v = have + 1; v <= want; v++) {
 		const char *sql = v <= ARRAY_SIZE(migrations) ? migrations[v - 1] : extra_migration;
 		char set[96];
@@ -852,16 +911,25 @@ static err_t migrate(struct store_backend *b, unsigned *version, char *errbuf, s
 		if (rc == SQLITE_OK)
 			rc = exec(c, set);
 		if (rc == SQLITE_OK)
+			rc = foreign_keys_hold(c);
+		if (rc == SQLITE_OK)
 			rc = exec(c, "COMMIT");
 		if (rc != SQLITE_OK) {
 			snprintf(errbuf, errlen, "store: %s: migration to schema version %u failed: %s",
-				 b->path, v, sqlite3_errmsg(c->db));
+				 b->path, v, rc == SQLITE_CONSTRAINT_FOREIGNKEY ? "a foreign key does not hold"
+										: sqlite3_errmsg(c->db));
 			if (!sqlite3_get_autocommit(c->db))
 				exec(c, "ROLLBACK");
+			(void)exec(c, "PRAGMA foreign_keys=ON");
 			return map_rc(rc);
 		}
 		if (have > 0)
 			log_info("%s: migrated the schema to version %u", b->path, v);
+	}
+	if (have < want && exec(c, "PRAGMA foreign_keys=ON") != SQLITE_OK) {
+		snprintf(errbuf, errlen, "store: %s: cannot turn foreign keys back on: %s", b->path,
+			 sqlite3_errmsg(c->db));
+		return ERR_STORE;
 	}
 	*version = want;
 	return ERR_OK;
