@@ -1210,5 +1210,5 @@ err_t ops_decrypt(const struct kmip_peer *p, const char *id, const char *operati
 err_t ops_get_row(const struct kmip_peer *p, const char *id, struct store_object *out)
 {
 	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
-	return store_get(the_store, id, p->tenant, flags_for(p) | STORE_F_NO_ATTRS, out);
+	return store_get(the_store, id, p->tenant, flags_for(p) | STORE_F_ROW_ONLY, out);
 }

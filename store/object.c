@@ -421,9 +421,11 @@ err_t store_get(struct store *s, const char *id, const char *tenant, unsigned fl
 	memset(out, 0, sizeof(*out));
 	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
 	bool has_material = false;
-	bool attrs = !(flags & STORE_F_NO_ATTRS);
-	GUARD(s->ops->object_get(s->b, id, &row, &has_material, NULL, 0, NULL, attrs ? &out->attrs : NULL,
-				 attrs ? &out->n_attrs : NULL, attrs ? &out->mem_ : NULL));
+	if (flags & STORE_F_ROW_ONLY)
+		GUARD(s->ops->row_get(s->b, id, &row));
+	else
+		GUARD(s->ops->object_get(s->b, id, &row, &has_material, NULL, 0, NULL, &out->attrs, &out->n_attrs,
+					 &out->mem_));
 	err_t r = visible(&row, tenant, flags);
 	if (r != ERR_OK) {
 		store_object_free(out);

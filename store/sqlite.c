@@ -21,6 +21,7 @@
  * back (sqlite.org/c3ref/get_autocommit.html, lang_transaction.html). */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,8 +187,7 @@ struct req {
 	store_apply_fn fn;
 	void *ctx;
 	err_t result;
-	bool done;
-	pthread_cond_t cv; /* its caller waits on it, under the queue's lock */
+	sem_t done; /* posted once |result| is final; its caller waits on it */
 	struct req *next;
 };
 
@@ -786,17 +786,21 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&b->mu);
 
 		run_batch(b, list, n);
-
-		/* each caller is woken alone (a broadcast to every waiter
-		 * would wake the ones still queued for the next batch too) */
 		pthread_mutex_lock(&b->mu);
+		b->stats.requests += n; /* counted before any caller returns */
+		pthread_mutex_unlock(&b->mu);
+
+		/* each caller is woken alone, and without the queue's lock
+		 * held (a caller woken under it would at once sleep on it
+		 * again): one wake per request. q may be gone once posted
+		 * (glibc's sem_post does not touch the semaphore after the
+		 * waiter can return, sourceware bug 12674) */
 		for (struct req *q = list; q != NULL;) {
 			struct req *nx = q->next;
-			q->done = true; /* q may be gone once its caller sees this */
-			pthread_cond_signal(&q->cv);
+			sem_post(&q->done);
 			q = nx;
 		}
-		b->stats.requests += n;
+		pthread_mutex_lock(&b->mu);
 	}
 	pthread_mutex_unlock(&b->mu);
 	return NULL;
@@ -805,11 +809,12 @@ static void *writer_main(void *arg)
 static err_t sq_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
 {
 	struct req q = {.fn = fn, .ctx = ctx, .result = ERR_INTERNAL};
-	pthread_cond_init(&q.cv, NULL);
+	if (sem_init(&q.done, 0, 0) != 0)
+		return ERR_SYSTEM;
 	pthread_mutex_lock(&b->mu);
 	if (b->stopping) {
 		pthread_mutex_unlock(&b->mu);
-		pthread_cond_destroy(&q.cv);
+		sem_destroy(&q.done);
 		return ERR_USAGE;
 	}
 	if (b->tail != NULL)
@@ -822,10 +827,10 @@ static err_t sq_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
 	 * for |want| requests: wake it then, and not at every request */
 	if (b->queued == 1 || (b->want > 0 && b->queued >= b->want))
 		pthread_cond_signal(&b->work);
-	while (!q.done)
-		pthread_cond_wait(&q.cv, &b->mu);
 	pthread_mutex_unlock(&b->mu);
-	pthread_cond_destroy(&q.cv);
+	while (sem_wait(&q.done) != 0) /* EINTR */
+		;
+	sem_destroy(&q.done);
 	return q.result;
 }
 

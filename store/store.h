@@ -220,9 +220,10 @@ void store_close(struct store *s);
 /* ---- objects --------------------------------------------------------------- */
 
 #define STORE_F_ADMIN 0x1u /* skip the tenant check (administrators) */
-/* store_get: the row only, no attributes (n_attrs 0): a Get needs only the
- * fixed columns, and the attributes are most of what a read costs */
-#define STORE_F_NO_ATTRS 0x2u
+/* store_get: the object's row alone, no attributes (n_attrs 0) and
+ * has_material not looked up (false): a KMIP Get needs only the fixed
+ * columns, and the attribute rows are most of what a read costs */
+#define STORE_F_ROW_ONLY 0x2u
 
 struct store_new_object {
 	const char *tenant;

@@ -1208,7 +1208,7 @@ static void test_record_access(void)
 
 /* store_take_material: the material read and the access recorded in one
  * transaction, nothing recorded when the row check fails; and store_get
- * with STORE_F_NO_ATTRS, the row a KMIP Get reads. */
+ * with STORE_F_ROW_ONLY, the row a KMIP Get reads. */
 static void test_take_material(void)
 {
 	struct tdb t;
@@ -1254,7 +1254,7 @@ static void test_take_material(void)
 	/* the row without the attributes, its columns as store_get has them */
 	struct store_object full, row;
 	EXPECT_OK(store_get(s, id, "T", 0, &full));
-	EXPECT_OK(store_get(s, id, "T", STORE_F_NO_ATTRS, &row));
+	EXPECT_OK(store_get(s, id, "T", STORE_F_ROW_ONLY, &row));
 	CU_ASSERT(full.n_attrs > 0 && find_attr(&full, "Name", 0) != NULL);
 	CU_ASSERT_EQUAL(row.n_attrs, 0);
 	CU_ASSERT_PTR_NULL(row.attrs);
@@ -1262,10 +1262,11 @@ static void test_take_material(void)
 	CU_ASSERT_STRING_EQUAL(row.tenant, "T");
 	CU_ASSERT(row.type == STORE_OBJ_SYMMETRIC_KEY && row.alg == STORE_ALG_AES && row.length == 256 &&
 		  row.usage_mask == 12 && row.key_format == STORE_FMT_RAW && row.state == full.state &&
-		  row.has_material && row.initial_date == full.initial_date);
+		  row.initial_date == full.initial_date && row.has_digest);
+	CU_ASSERT(full.has_material && !row.has_material); /* not looked up */
 	store_object_free(&full);
 	store_object_free(&row);
-	EXPECT_ERR(store_get(s, id, "U", STORE_F_NO_ATTRS, &row), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_get(s, id, "U", STORE_F_ROW_ONLY, &row), ERR_STORE_NOT_FOUND);
 
 	/* a destroyed key: nothing to take, nothing recorded */
 	EXPECT_OK(store_destroy(s, id, "T", 0));
