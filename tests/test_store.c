@@ -1303,6 +1303,7 @@ static int schema2_tables(const char *db, const char *extra)
 		 "CREATE TABLE m2(id TEXT PRIMARY KEY REFERENCES objects(id), sealed BLOB NOT NULL);"
 		 "INSERT INTO m2 SELECT id, sealed FROM material;"
 		 "DROP TABLE material; ALTER TABLE m2 RENAME TO material;"
+		 "CREATE INDEX IF NOT EXISTS access_log_id ON access_log(id);"
 		 "UPDATE meta SET value = 2 WHERE key = 'schema_version';%s",
 		 extra != NULL ? extra : "");
 	return sql_exec(db, sql);
@@ -1327,7 +1328,8 @@ static void table_sql(const char *db, const char *name, char *out, size_t cap)
 /* Migration 3 rebuilds objects and material as WITHOUT ROWID tables of a
  * schema-2 database: every row, attribute, name, access record and index
  * kept, foreign keys still declared; a database whose rows break a
- * foreign key is refused and left as it was. */
+ * foreign key is refused and left as it was. Migration 4 drops the access
+ * log's index on the object. */
 static void test_rowid_migration(void)
 {
 	struct tdb t;
@@ -1350,6 +1352,8 @@ static void test_rowid_migration(void)
 	CU_ASSERT_EQUAL_FATAL(schema2_tables(t.db, NULL), SQLITE_OK);
 	table_sql(t.db, "objects", sql, sizeof(sql));
 	CU_ASSERT_PTR_NULL(strstr(sql, "WITHOUT ROWID"));
+	table_sql(t.db, "access_log_id", sql, sizeof(sql));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "access_log(id)"));
 	s = tdb_open(&t);
 	struct store_stats st;
 	store_stats(s, &st);
@@ -1387,6 +1391,12 @@ static void test_rowid_migration(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "objects(tenant, created_ns, id)"));
 	table_sql(t.db, "objects_order", sql, sizeof(sql));
 	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "objects(created_ns, id)"));
+	/* migration 4: the access log has no index on the object's identifier
+	 * (a random page per record), and is still counted per object */
+	table_sql(t.db, "access_log_id", sql, sizeof(sql));
+	CU_ASSERT_STRING_EQUAL(sql, "");
+	table_sql(t.db, "access_log", sql, sizeof(sql));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "seq INTEGER PRIMARY KEY"));
 
 	/* material of no object (written with foreign keys off): refused */
 	struct tdb t2;
