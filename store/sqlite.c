@@ -740,10 +740,11 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 		(void)writer_reopen(b);
 }
 
-/* how long a batch waits for company when the last one had some and no
- * max_wait_us is set: about two more requests at 10,000 a second, well
- * under what a Get takes at that load */
+/* how long a batch waits for company when no max_wait_us is set and the
+ * last batch had at least COMPANY_MIN requests: about two more requests
+ * at 10,000 a second, well under what a Get takes at that load */
 #define COMPANY_WAIT_US 200u
+#define COMPANY_MIN 4u
 
 static void *writer_main(void *arg)
 {
@@ -755,16 +756,18 @@ static void *writer_main(void *arg)
 		if (b->head == NULL)
 			break;
 		/* the batch waits for company: max_wait_us when it is set;
-		 * otherwise, when the last batch had company, for about as
-		 * many as it had and one more (up to COMPANY_WAIT_US), so that concurrent
-		 * writers share one commit instead of each paying its own
-		 * (PostgreSQL's commit_delay with commit_siblings is the same
-		 * idea); a lone writer never waits */
+		 * otherwise, when the last batch had at least COMPANY_MIN
+		 * requests, for as many as it had (up to COMPANY_WAIT_US), so
+		 * that many concurrent writers share one commit instead of
+		 * each paying its own (PostgreSQL's commit_delay with
+		 * commit_siblings is the same idea). One, two or three writers
+		 * never wait: a third that is not coming would cost each
+		 * of them COMPANY_WAIT_US. */
 		unsigned wait_us = b->p.max_wait_us;
 		size_t want = b->p.max_batch;
-		if (wait_us == 0 && b->last_batch > 1) {
+		if (wait_us == 0 && b->last_batch >= COMPANY_MIN) {
 			wait_us = COMPANY_WAIT_US;
-			want = b->last_batch + 1 < b->p.max_batch ? b->last_batch + 1 : b->p.max_batch;
+			want = b->last_batch < b->p.max_batch ? b->last_batch : b->p.max_batch;
 		}
 		if (wait_us > 0 && b->queued < want) {
 			struct timespec ts;

@@ -191,8 +191,8 @@ struct store_options {
 	struct hsm *hsm;       /* the open HSM for hsm:LABEL, else NULL */
 	unsigned max_batch;    /* requests per group commit; 0 = 128 */
 	unsigned max_wait_us;  /* how long a batch waits for company; 0 = only when
-				* the last batch had company, up to 200 us, and a
-				* lone writer never */
+				* the last batch had 4 or more requests, for as
+				* many, up to 200 us */
 	unsigned readers;      /* reader connections; 0 = 4 */
 };
 
