@@ -40,6 +40,70 @@ static void utc(time_t t, char *out, size_t len)
 		snprintf(out, len, "?");
 }
 
+/* proc_stat reads /proc/PID/stat, "PID (COMM) STATE f4 ... f22 ..." (proc(5)):
+ * the command name, the state letter and field 22, the time the process
+ * started after boot in clock ticks. false if there is no such process. */
+static bool proc_stat(long long pid, char *comm, size_t comm_len, char *state,
+		      unsigned long long *start)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%lld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* COMM may hold ')' and spaces: it runs to the last ')' */
+	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+	if (open == NULL || close == NULL || close < open || close[1] != ' ' || close[2] == '\0')
+		return false;
+	*close = '\0';
+	snprintf(comm, comm_len, "%s", open + 1);
+	*state = close[2];
+	/* close + 3 is the space before field 4; walk to the one before 22 */
+	char *p = close + 3;
+	for (int field = 4; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL)
+		return false;
+	char *endp;
+	errno = 0;
+	*start = strtoull(p + 1, &endp, 10);
+	return errno == 0 && endp != p + 1;
+}
+
+/* self_start is this process's start time (proc_stat), which
+ * the status file carries so that `fount status` knows the process that
+ * wrote it from another one given the same pid later; 0 if unknown. */
+static unsigned long long self_start(void)
+{
+	char comm[64], state;
+	unsigned long long start = 0;
+	return proc_stat((long long)getpid(), comm, sizeof comm, &state, &start) ? start : 0;
+}
+
+/* fount_alive tells whether |pid| is the live (not zombie) process that
+ * wrote the file: the same start time when the file has one
+ * ("proc_start"), else a process named "fount". A pid reused by another
+ * program is not the service. */
+static bool fount_alive(json_int_t pid, json_int_t proc_start)
+{
+	if (pid <= 1 || pid > (json_int_t)0x7fffffff)
+		return false;
+	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
+		return false;
+	char comm[64], state;
+	unsigned long long start = 0;
+	if (!proc_stat((long long)pid, comm, sizeof comm, &state, &start))
+		return false;
+	if (state == 'Z' || state == 'X' || state == 'x')
+		return false;
+	if (proc_start > 0)
+		return start == (unsigned long long)proc_start;
+	return strcmp(comm, "fount") == 0;
+}
+
 static json_t *time_json(time_t t)
 {
 	char text[32];
@@ -91,6 +155,10 @@ static json_t *status_json(const struct cli_status_serve *s)
 	json_t *root = json_object();
 	json_object_set_new(root, "format", json_integer(STATUS_FORMAT));
 	json_object_set_new(root, "pid", json_integer((json_int_t)getpid()));
+	static unsigned long long start;
+	if (start == 0)
+		start = self_start();
+	json_object_set_new(root, "proc_start", json_integer((json_int_t)start));
 	json_object_set_new(root, "version", json_string(FOUNT_VERSION));
 	time_t now = time(NULL);
 	json_object_set_new(root, "started", time_json(s->started));
@@ -213,32 +281,6 @@ static const char usage[] =
 	"  -h, --help   this text\n";
 
 enum { EXIT_NOT_RUNNING = 3, EXIT_UNKNOWN = 4 };
-
-/* fount_alive tells whether |pid| is a live (not zombie) process named
- * "fount", from /proc/PID/stat: "PID (COMM) STATE ..." (proc(5)). A pid
- * reused by another program is not the service. */
-static bool fount_alive(json_int_t pid)
-{
-	if (pid <= 1 || pid > (json_int_t)0x7fffffff)
-		return false;
-	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
-		return false;
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return false;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* COMM may hold ')' and spaces: it runs to the last ')' */
-	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-	if (open == NULL || close == NULL || close < open || close[1] != ' ')
-		return false;
-	*close = '\0';
-	char state = close[2];
-	return strcmp(open + 1, "fount") == 0 && state != 'Z' && state != 'X' && state != 'x';
-}
 
 static json_int_t int_of(const json_t *o, const char *key)
 {
@@ -374,7 +416,7 @@ int cmd_status(int argc, char **argv, const struct config *cfg)
 		goto out;
 	}
 	json_int_t pid = int_of(root, "pid");
-	if (!fount_alive(pid)) {
+	if (!fount_alive(pid, int_of(root, "proc_start"))) {
 		/* kill -9, a crash or a reboot: the file outlived its process */
 		printf("fount: not running (pid %lld in %s is not a live fount process)\n", (long long)pid,
 		       path);
