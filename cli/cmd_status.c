@@ -277,7 +277,7 @@ static const char usage[] =
 	"file, or its process is not a live fount); 4 status unknown (the file is\n"
 	"older than three status intervals, or unreadable).\n"
 	"\n"
-	"      --json   print the status file as it is\n"
+	"      --json   print the status file as it is (nothing when not running)\n"
 	"  -h, --help   this text\n";
 
 enum { EXIT_NOT_RUNNING = 3, EXIT_UNKNOWN = 4 };
@@ -396,7 +396,8 @@ int cmd_status(int argc, char **argv, const struct config *cfg)
 		bool missing = r == ERR_IO && errno == ENOENT;
 		free(b.p);
 		if (missing) {
-			printf("fount: not running (no %s)\n", path);
+			/* --json: stdout holds JSON or nothing */
+			fprintf(as_json ? stderr : stdout, "fount: not running (no %s)\n", path);
 			return EXIT_NOT_RUNNING;
 		}
 		fprintf(stderr, "fount status: cannot read %s: %s\n", path, err_str(r));
@@ -418,8 +419,9 @@ int cmd_status(int argc, char **argv, const struct config *cfg)
 	json_int_t pid = int_of(root, "pid");
 	if (!fount_alive(pid, int_of(root, "proc_start"))) {
 		/* kill -9, a crash or a reboot: the file outlived its process */
-		printf("fount: not running (pid %lld in %s is not a live fount process)\n", (long long)pid,
-		       path);
+		fprintf(as_json ? stderr : stdout,
+			"fount: not running (pid %lld in %s is not a live fount process)\n", (long long)pid,
+			path);
 		rc = EXIT_NOT_RUNNING;
 		goto out;
 	}
