@@ -37,19 +37,24 @@ static unsigned free_port(void)
 	return p;
 }
 
-/* spawn starts `fount serve --status-seconds 1` with its state in
- * |state|, a KMIP listener on |kmip_port| and the key-pair pool |pool|
- * (NULL: none), and waits until it listens. */
-static int spawn(const char *state, unsigned kmip_port, const char *pool, const char *log)
+/* spawn_env starts `fount serve --status-seconds |every|` with its state
+ * in |state|, a KMIP listener on |kmip_port| (0: [kmip] listen = off), the key-pair pool |pool|
+ * (NULL: none) and one more environment entry |extra| (may be NULL), and
+ * waits until it listens and has written its first status file. */
+static int spawn_env(const char *state, unsigned kmip_port, const char *pool, const char *log,
+		     const char *every, const char *extra)
 {
 	static char env_state[128], env_listen[64], env_pool[64];
 	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s", state);
-	snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=127.0.0.1:%u", kmip_port);
+	if (kmip_port != 0)
+		snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=127.0.0.1:%u", kmip_port);
+	else
+		snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=off");
 	snprintf(env_pool, sizeof env_pool, "FOUNT_KMIP_KEYPAIR_POOL=%s", pool != NULL ? pool : "");
-	const char *env[] = {env_state, env_listen, env_pool, testlib_fips_dir_env(), NULL};
-	const char *argv[] = {testlib_fount_bin(), "serve", "--status-seconds", "1", NULL};
+	const char *env[] = {env_state, env_listen, env_pool, testlib_fips_dir_env(), extra, NULL};
+	const char *argv[] = {testlib_fount_bin(), "serve", "--status-seconds", every, NULL};
 	int pid = testlib_spawn(log, argv, env);
-	if (pid < 0 || !testlib_wait_for_log(log, "KMIP listening on")) {
+	if (pid < 0 || !testlib_wait_for_log(log, kmip_port != 0 ? "KMIP listening on" : "KMIP: off")) {
 		fprintf(stderr, "status: fount serve did not start: %s\n", testlib_slurp(log));
 		if (pid > 0) {
 			kill(pid, SIGKILL);
@@ -62,6 +67,11 @@ static int spawn(const char *state, unsigned kmip_port, const char *pool, const 
 	for (int i = 0; i < 100 && access(file, F_OK) != 0; i++)
 		usleep(100000);
 	return pid;
+}
+
+static int spawn(const char *state, unsigned kmip_port, const char *pool, const char *log)
+{
+	return spawn_env(state, kmip_port, pool, log, "1", NULL);
 }
 
 static int suite_init(void)
@@ -340,6 +350,43 @@ static void test_status_after_kill_9(void)
 	CU_ASSERT_TRUE(has(res.out, want));
 }
 
+/* The module in ERROR: a broken EC pairwise-consistency test makes the
+ * pool's first P-256 pair fail its PCT, which latches ERROR (selftest.h,
+ * selftest_conditional_names). The service stays up and says so at once,
+ * not at the next hourly status line: running, module ERROR and its
+ * cause, exit 1. KMIP is off: a first start would make its PKI's keys,
+ * and fail, once the module is in ERROR. */
+static void test_status_error_state(void)
+{
+	char state[128];
+	snprintf(state, sizeof state, "%s/state-error", dir);
+	int pid = spawn_env(state, 0, "ec-p256:1", testlib_file(dir, "serve-error.log"), "3600",
+			    "FOUNT_SELFTEST_BREAK=pct-ec");
+	CU_ASSERT_FATAL(pid > 0);
+	int rc = -1;
+	for (int i = 0; i < 300 && (rc = status(state, NULL)) == 0; i++)
+		usleep(100000);
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT_TRUE(has(res.out, "running (pid "));
+	CU_ASSERT_TRUE(has(res.out, "module ERROR (pct-ec"));
+	CU_ASSERT_EQUAL(status(state, "--json"), 1);
+	json_error_t jerr;
+	json_t *j = json_loads(res.out, 0, &jerr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "state")), "ERROR");
+	CU_ASSERT_TRUE(json_is_string(json_object_get(j, "error_cause")));
+	/* no pair made before the ERROR is left in the pool */
+	json_t *p0 = json_array_get(json_object_get(j, "keypair_pool"), 0);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(p0, "ready")), 0);
+	json_decref(j);
+	kill(pid, SIGTERM);
+	int st = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	/* a supervisor sees that the service ended in ERROR; the file goes */
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	CU_ASSERT_NOT_EQUAL(access(testlib_file(state, "status.json"), F_OK), 0);
+}
+
 /* A clean exit (SIGTERM) removes the file. */
 static void test_status_clean_exit_removes_file(void)
 {
@@ -372,4 +419,4 @@ static void test_status_usage(void)
 TEST_SUITE(status, suite_init, suite_clean, TEST(test_status_running_summary),
 	   TEST(test_status_json_fields), TEST(test_status_stale_and_error),
 	   TEST(test_status_not_running), TEST(test_status_after_kill_9),
-	   TEST(test_status_usage), TEST(test_status_clean_exit_removes_file))
+	   TEST(test_status_error_state), TEST(test_status_usage), TEST(test_status_clean_exit_removes_file))
