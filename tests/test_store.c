@@ -974,23 +974,23 @@ static void test_migrations(void)
 	struct tdb t;
 	tdb_new(&t, "migrate");
 	store_testing_extra_migration(NULL);
-	CU_ASSERT_EQUAL(store_schema_version(), 2);
+	CU_ASSERT_EQUAL(store_schema_version(), 3);
 	struct store *s = tdb_open(&t);
 	struct store_stats st;
 	store_stats(s, &st);
-	CU_ASSERT_EQUAL(st.schema_version, 2);
+	CU_ASSERT_EQUAL(st.schema_version, 3);
 	uint8_t key[16] = {7};
 	char id[STORE_ID_MAX + 1];
 	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
 	store_close(s);
 
-	/* a database made by migration 2 opened by code that knows migration 3 */
+	/* a database made by migration 3 opened by code that knows migration 4 */
 	store_testing_extra_migration("CREATE TABLE migration_two(x INTEGER);"
 				      "ALTER TABLE objects ADD COLUMN extra INTEGER NOT NULL DEFAULT 0;");
-	CU_ASSERT_EQUAL(store_schema_version(), 3);
+	CU_ASSERT_EQUAL(store_schema_version(), 4);
 	s = tdb_open(&t);
 	store_stats(s, &st);
-	CU_ASSERT_EQUAL(st.schema_version, 3);
+	CU_ASSERT_EQUAL(st.schema_version, 4);
 	uint8_t *m = NULL;
 	size_t ml = 0;
 	EXPECT_OK(store_get_material(s, id, "T", 0, &m, &ml));
@@ -1000,14 +1000,14 @@ static void test_migrations(void)
 	store_close(s);
 	CU_ASSERT_EQUAL(sql_exec(t.db, "INSERT INTO migration_two VALUES (1)"), SQLITE_OK);
 
-	/* and back on code that knows only 2: refused, naming both versions */
+	/* and back on code that knows only 3: refused, naming both versions */
 	store_testing_extra_migration(NULL);
 	struct store_options o = {t.db, t.kek, NULL, 0, 0, 0};
 	char eb[512];
 	s = NULL;
 	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_SCHEMA);
-	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "schema version 3"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "(2)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "schema version 4"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "(3)"));
 }
 
 /* Migration 2 on a database of schema 1 whose tenant has a Name twice
@@ -1031,6 +1031,7 @@ static void test_names_migration(void)
 	store_close(s);
 	/* back to schema 1, with both objects named "dup" */
 	CU_ASSERT_EQUAL(sql_exec(t.db, "DROP TABLE names; ALTER TABLE objects DROP COLUMN data_type;"
+				       " ALTER TABLE objects DROP COLUMN protection;"
 				       " UPDATE attributes SET value = CAST('dup' AS BLOB), search = 'dup'"
 				       " WHERE name = 'Name' AND search = 'dup2';"
 				       " UPDATE meta SET value = 1 WHERE key = 'schema_version';"),
@@ -1038,7 +1039,7 @@ static void test_names_migration(void)
 	s = tdb_open(&t);
 	struct store_stats sst;
 	store_stats(s, &sst);
-	CU_ASSERT_EQUAL(sst.schema_version, 2);
+	CU_ASSERT_EQUAL(sst.schema_version, 3);
 	struct store_object o;
 	EXPECT_OK(store_get(s, b_id, "T", 0, &o));
 	const struct store_attr *a = find_attr(&o, "Name", 0);
