@@ -328,9 +328,17 @@ void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	}
 	char id[STORE_ID_MAX + 1];
 	err_t r = ops_create_symmetric(rq->peer, &t.k, id);
+	if (r == ERR_UNSUPPORTED && t.k.alg == KMIP_CRYPTOGRAPHIC_ALGORITHM_V3DES && !keygen_tdea_available()) {
+		/* SP 800-131A r2: TDEA encryption is disallowed after 2023, so
+		 * no approved service makes a 3DES key */
+		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED,
+			  "3DES keys are a non-approved service (SP 800-131A r2) and fount runs in FIPS mode: use AES");
+		goto out;
+	}
 	if (r == ERR_UNSUPPORTED) {
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
-			  "fount makes AES-128/192/256 and HMAC-SHA256/384/512 keys, not algorithm %u length %u",
+			  "fount makes AES-128/192/256, HMAC-SHA256/384/512 and (outside FIPS mode) 3DES-168 keys, "
+			  "not algorithm %u length %u",
 			  (unsigned)t.k.alg, (unsigned)t.k.length);
 		goto out;
 	}

@@ -54,6 +54,10 @@ static const struct keygen_type *sym_type(uint32_t alg, uint32_t bits)
 			return NULL;
 		snprintf(name, sizeof name, "aes-%u", bits);
 		return keygen_type_find(name);
+	case STORE_ALG_3DES:
+		/* three-key TDEA, 168 key bits (192 with parity): a
+		 * non-approved service, refused in FIPS mode (keygen/) */
+		return bits == 168 || bits == 192 ? keygen_tdea_type() : NULL;
 	case STORE_ALG_HMAC_SHA256:
 	case STORE_ALG_HMAC_SHA384:
 	case STORE_ALG_HMAC_SHA512: {
@@ -83,7 +87,8 @@ err_t ops_create_symmetric(const struct kmip_peer *p, const struct ops_new_key *
 		.tenant = p->tenant,
 		.type = STORE_OBJ_SYMMETRIC_KEY,
 		.alg = k->alg,
-		.length = (uint32_t)(key_len * 8),
+		/* 3DES: the length asked (168 key bits, or 192 with parity) */
+		.length = t == keygen_tdea_type() ? k->length : (uint32_t)(key_len * 8),
 		.usage_mask = k->usage_mask,
 		.key_format = STORE_FMT_RAW,
 		.activation_date = k->activation_date,
