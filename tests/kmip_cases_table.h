@@ -11,10 +11,6 @@
  "leases (KMIP 1.4 §3.20: set by the server, SHALL always have a value: No; Check answers without a " \
  "lease limit), and its Random Number Generator is CTR_DRBG, not ANSI X9.31 (as RNG_X931); the rest " \
  "matches by name (§4.12 leaves the order open)"
-#define NO_PROFILE \
- "Query Profiles lists none: every server profile builds on the Baseline Server, whose attributes " \
- "Fresh, Key Value Present and (1.4) Sensitive, Always Sensitive, Extractable, Never Extractable fount " \
- "does not keep (KMIP Profiles 1.4 §5.1; api/kmip_ops.c BASELINE_LACKS)"
 #define RNG_X931 \
  "the reference server's Random Number Generator is ANSI X9.31 AES-256; fount's is CTR_DRBG " \
  "AES-256 with prediction resistance (KMIP 1.3 §3.44: the attribute names the server's own RNG; not " \
@@ -63,9 +59,9 @@
 {"v1.4/test-cases/TC-Q-CAP-2-14.xml", PASS, 0, NULL, NULL},
 {"v1.4/test-cases/TC-Q-CAP-3-14.xml", PASS, 0, NULL, NULL},
 {"v1.4/test-cases/TC-Q-CREG-1-14.xml", PASS, 0, NULL, NULL},
-{"v1.4/test-cases/TC-Q-PROF-1-14.xml", GAP, 1, "the Query answer has no ProfileInformation", NO_PROFILE},
-{"v1.4/test-cases/TC-Q-PROF-2-14.xml", GAP, 1, "the Query answer has no ProfileInformation", NO_PROFILE},
-{"v1.4/test-cases/TC-Q-PROF-3-14.xml", GAP, 1, "the Query answer has no ProfileInformation", NO_PROFILE},
+{"v1.4/test-cases/TC-Q-PROF-1-14.xml", PASS, 0, NULL, NULL},
+{"v1.4/test-cases/TC-Q-PROF-2-14.xml", PASS, 0, NULL, NULL},
+{"v1.4/test-cases/TC-Q-PROF-3-14.xml", PASS, 0, NULL, NULL},
 {"v1.4/test-cases/TC-Q-RNGS-1-14.xml", PASS, 0, NULL, NULL},
 {"v1.4/test-cases/TC-Q-RNGS-2-14.xml", PASS, 0, NULL, NULL},
 {"v1.4/test-cases/TC-Q-RNGS-3-14.xml", PASS, 0, NULL, NULL},
@@ -83,5 +79,4 @@
 {"v1.4/test-cases/TC-RNG-ATTR-2-14.xml", GAP, 2, "RNGAlgorithm: want ANSIX9_31, got DRBG", RNG_X931},
 #undef NOT_SUPPORTED
 #undef KEEPS_14
-#undef NO_PROFILE
 #undef RNG_X931
