@@ -241,6 +241,10 @@ err_t keygen_sym_fill(const struct keygen_type *t, unsigned flags, uint8_t *out,
  * mode. */
 const struct keygen_type *keygen_tdea_type(void);
 bool keygen_tdea_available(void);
+/* keygen_tdea_key_fix sets odd parity in the 24 bytes of |k| and says
+ * whether they are a keying-option-1 key: K1, K2, K3 distinct, none weak
+ * or semi-weak (what keygen_sym_generate draws again on false). */
+bool keygen_tdea_key_fix(uint8_t k[24]);
 
 /* ---- key pairs ----------------------------------------------------------------
  * keygen_pkey_generate makes a key pair of type |t| in keygen_libctx()

@@ -49,9 +49,7 @@ static const uint8_t des_weak[16][8] = {
 	{0xE0, 0xFE, 0xE0, 0xFE, 0xF1, 0xFE, 0xF1, 0xFE}, {0xFE, 0xE0, 0xFE, 0xE0, 0xFE, 0xF1, 0xFE, 0xF1},
 };
 
-/* tdea_usable sets odd parity in |k| (24 bytes) and says whether its
- * three keys are distinct and none weak or semi-weak */
-static bool tdea_usable(uint8_t *k)
+bool keygen_tdea_key_fix(uint8_t k[24])
 {
 	for (size_t i = 0; i < 24; i++) {
 		uint8_t b = (uint8_t)(k[i] & 0xFE), ones = 0;
@@ -107,7 +105,7 @@ err_t keygen_sym_fill(const struct keygen_type *t, unsigned flags, uint8_t *out,
 		 * keys in 2^56 and distinct keys almost sure, a few tries at most */
 		for (int tries = 0; tries < 8; tries++) {
 			r = (flags & KEYGEN_F_PR) ? drbg_generate_pr(out, t->sym_len) : drbg_generate(out, t->sym_len);
-			if (r != ERR_OK || tdea_usable(out))
+			if (r != ERR_OK || keygen_tdea_key_fix(out))
 				break;
 			r = ERR_CRYPTO;
 		}

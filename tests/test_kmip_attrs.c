@@ -1546,6 +1546,29 @@ static void test_3des(void)
 	CU_ASSERT_EQUAL(t->sym_len, 24);
 	CU_ASSERT_EQUAL(t->bits, 168);
 	CU_ASSERT_EQUAL(keygen_tdea_available(), !keygen_fips_mode());
+	/* the key rule, whatever the mode: parity set, option 1 only */
+	uint8_t k[24];
+	for (size_t i = 0; i < 24; i++)
+		k[i] = (uint8_t)(11 * i + 0x22);
+	CU_ASSERT(keygen_tdea_key_fix(k));
+	for (size_t i = 0; i < 24; i++) {
+		unsigned ones = 0;
+		for (uint8_t x = k[i]; x != 0; x = (uint8_t)(x & (x - 1)))
+			ones++;
+		CU_ASSERT_EQUAL(ones % 2, 1);
+		CU_ASSERT_EQUAL(k[i] & 0xFE, (uint8_t)(11 * i + 0x22) & 0xFE); /* only the parity bit moves */
+	}
+	memcpy(k + 8, k, 8); /* K1 = K2: keying option 3, single DES in effect */
+	CU_ASSERT_FALSE(keygen_tdea_key_fix(k));
+	for (size_t i = 0; i < 24; i++)
+		k[i] = (uint8_t)(11 * i + 0x22);
+	memset(k + 16, 0x00, 8); /* K3 = 0101..01 with parity: a weak key (SP 800-67 r2 §3.3.2) */
+	CU_ASSERT_FALSE(keygen_tdea_key_fix(k));
+	static const uint8_t semi[8] = {0xE0, 0xFE, 0xE0, 0xFE, 0xF1, 0xFE, 0xF1, 0xFE};
+	for (size_t i = 0; i < 24; i++)
+		k[i] = (uint8_t)(11 * i + 0x22);
+	memcpy(k + 8, semi, 8);
+	CU_ASSERT_FALSE(keygen_tdea_key_fix(k));
 	/* not an approved type: not in the table the CLI and selftest list */
 	const struct keygen_type *all;
 	size_t n = keygen_types(&all);
@@ -1564,10 +1587,10 @@ static void test_3des(void)
 	kt_item_end(&q);
 	kt_run(&q, &kt_alice, &r);
 	if (!keygen_tdea_available()) {
-		uint8_t *k = NULL;
-		size_t kl = 0;
-		EXPECT_ERR(keygen_sym_generate(t, KEYGEN_F_PR, &k, &kl), ERR_UNSUPPORTED);
-		CU_ASSERT_PTR_NULL(k);
+		uint8_t *gen = NULL;
+		size_t gl = 0;
+		EXPECT_ERR(keygen_sym_generate(t, KEYGEN_F_PR, &gen, &gl), ERR_UNSUPPORTED);
+		CU_ASSERT_PTR_NULL(gen);
 		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
 		CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED);
 		const struct ttlv_item *m = ttlv_find(kt_nth(&r, 0), KMIP_TAG_RESULT_MESSAGE);
