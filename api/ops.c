@@ -744,11 +744,13 @@ static void part_protect(struct part *pt, bool sensitive, bool not_extractable)
 	pt->n.not_extractable = not_extractable;
 }
 
-/* part_inherit: a replacement key is protected as the key it replaces
- * (a Re-key never makes a key easier to take out) */
-static void part_inherit(struct part *pt, const struct store_object *old)
+/* part_inherit: a replacement key is protected as the key it replaces,
+ * and more if the Re-key's template |set| (may be NULL) asks (a Re-key
+ * never makes a key easier to take out) */
+static void part_inherit(struct part *pt, const struct store_object *old, const struct ops_new_key *set)
 {
-	part_protect(pt, (old->protection & STORE_P_SENSITIVE) != 0, !(old->protection & STORE_P_EXTRACTABLE));
+	part_protect(pt, (old->protection & STORE_P_SENSITIVE) != 0 || (set != NULL && set->sensitive),
+		     !(old->protection & STORE_P_EXTRACTABLE) || (set != NULL && set->not_extractable));
 }
 
 /* reencode replaces |b| (DER of |from|) by its |to| encoding, in secure
@@ -923,7 +925,7 @@ err_t ops_rekey(const struct kmip_peer *p, const char *id, const struct ops_reke
 	uint32_t mask = rk->set != NULL && rk->set->usage_mask != 0 ? rk->set->usage_mask : old.usage_mask;
 	part_object(&pt, old.tenant, STORE_OBJ_SYMMETRIC_KEY, old.alg, (uint32_t)(key.len * 8), mask, STORE_FMT_RAW,
 		    act, deact, &key);
-	part_inherit(&pt, &old);
+	part_inherit(&pt, &old, rk->set);
 	/* the old key: a Replacement Object Link, its Names moved (§4.4);
 	 * nothing else of it changes */
 	struct link_attr back;
@@ -991,8 +993,8 @@ err_t ops_rekey_keypair(const struct kmip_peer *p, const char *priv_id, const st
 	uint32_t pmask = rk->set_pub != NULL && rk->set_pub->usage_mask != 0 ? rk->set_pub->usage_mask : opb.usage_mask;
 	part_object(&pv, opv.tenant, STORE_OBJ_PRIVATE_KEY, opv.alg, t->bits, mask, fpriv, act, deact, &pair.priv);
 	part_object(&pb, opv.tenant, STORE_OBJ_PUBLIC_KEY, opb.alg, t->bits, pmask, fpub, pact, pdeact, &pair.pub);
-	part_inherit(&pv, &opv);
-	part_inherit(&pb, &opb);
+	part_inherit(&pv, &opv, rk->set);
+	part_inherit(&pb, &opb, rk->set_pub);
 	GUARD_GOTO(link_make(&back[0], LINK_REPLACEMENT, pv.id));
 	n_back = 1;
 	GUARD_GOTO(link_make(&back[1], LINK_REPLACEMENT, pb.id));

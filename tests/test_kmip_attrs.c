@@ -1490,6 +1490,54 @@ static void test_sensitive_and_extractable(void)
 	CU_ASSERT_EQUAL(modify_bool(&kt_alice, locked, "Never Extractable", false, &why),
 			KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+	/* a Re-key's replacement is protected as the key it replaces (and
+	 * made so: Always Sensitive), and Fresh */
+	struct kt_req rq;
+	kt_begin(&rq, 4, 1);
+	kt_uid_item(&rq, KMIP_OPERATION_RE_KEY, sens);
+	kt_run(&rq, &kt_alice, &r);
+	CU_ASSERT_EQUAL_FATAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	const struct ttlv_item *nu = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
+	char renewed[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(nu != NULL && nu->len <= STORE_ID_MAX);
+	memcpy(renewed, nu->val, nu->len);
+	renewed[nu->len] = '\0';
+	kt_resp_free(&r);
+	protect_of(&kt_alice, 4, renewed, a);
+	PROTECT_IS(a, 1, 1, 1, 1, 1, 0);
+	/* Register takes them too (§3.48, §3.50: "when object is created or
+	 * registered") */
+	kt_begin(&rq, 4, 1);
+	kt_item(&rq, KMIP_OPERATION_REGISTER);
+	ttlv_enc_enum(&rq.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+	ttlv_enc_begin(&rq.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	kt_attr_int(&rq, "Cryptographic Usage Mask", 0xC);
+	attr_bool(&rq, "Extractable", false);
+	ttlv_enc_end(&rq.e);
+	ttlv_enc_begin(&rq.e, KMIP_TAG_SYMMETRIC_KEY);
+	ttlv_enc_begin(&rq.e, KMIP_TAG_KEY_BLOCK);
+	ttlv_enc_enum(&rq.e, KMIP_TAG_KEY_FORMAT_TYPE, KMIP_KEY_FORMAT_TYPE_RAW);
+	ttlv_enc_begin(&rq.e, KMIP_TAG_KEY_VALUE);
+	static const uint8_t raw[16] = {0x5A, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+	ttlv_enc_bytes(&rq.e, KMIP_TAG_KEY_MATERIAL, raw, sizeof raw);
+	ttlv_enc_end(&rq.e);
+	ttlv_enc_enum(&rq.e, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
+	ttlv_enc_int(&rq.e, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, 128);
+	ttlv_enc_end(&rq.e);
+	ttlv_enc_end(&rq.e);
+	kt_item_end(&rq);
+	kt_run(&rq, &kt_alice, &r);
+	CU_ASSERT_EQUAL_FATAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	nu = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
+	char reg[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(nu != NULL && nu->len <= STORE_ID_MAX);
+	memcpy(reg, nu->val, nu->len);
+	reg[nu->len] = '\0';
+	kt_resp_free(&r);
+	protect_of(&kt_alice, 4, reg, a);
+	PROTECT_IS(a, 1, 1, 0, 0, 0, 1);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_GET, reg, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
 	/* a 1.3 request has no Sensitive to give (§3.48 is 1.4) */
 	CU_ASSERT_EQUAL(create_protected(3, 0xC, false, 1, -1, locked, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_INVALID_FIELD);
