@@ -1376,7 +1376,29 @@ static void test_fresh_and_key_value_present(void)
 	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, other, NULL), KMIP_RESULT_STATUS_SUCCESS);
 	protect_of(&kt_alice, 4, other, a);
 	PROTECT_IS(a, 0, 0, 0, 0, 1, 0);
-	/* a public key has no Key Value Present (§3.41: not for Public Keys) */
+	/* an Opaque Object has no Key Block, so no Key Value Present (§3.41);
+	 * Fresh and the four it has (§3.34, §3.48-§3.51: all objects) */
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_REGISTER);
+	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_OPAQUE_OBJECT);
+	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_begin(&q.e, KMIP_TAG_OPAQUE_OBJECT);
+	ttlv_enc_enum(&q.e, KMIP_TAG_OPAQUE_DATA_TYPE, 0x80000001u);
+	static const uint8_t blob[6] = {'o', 'p', 'a', 'q', 'u', 'e'};
+	ttlv_enc_bytes(&q.e, KMIP_TAG_OPAQUE_DATA_VALUE, blob, sizeof blob);
+	ttlv_enc_end(&q.e);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL_FATAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	const struct ttlv_item *ou = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
+	char opaque[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(ou != NULL && ou->len <= STORE_ID_MAX);
+	memcpy(opaque, ou->val, ou->len);
+	opaque[ou->len] = '\0';
+	kt_resp_free(&r);
+	protect_of(&kt_alice, 4, opaque, a);
+	PROTECT_IS(a, 1, -1, 0, 0, 1, 0);
 }
 
 /* Sensitive (§3.48): never served in plaintext, only wrapped; still used
