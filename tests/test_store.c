@@ -974,23 +974,23 @@ static void test_migrations(void)
 	struct tdb t;
 	tdb_new(&t, "migrate");
 	store_testing_extra_migration(NULL);
-	CU_ASSERT_EQUAL(store_schema_version(), 2);
+	CU_ASSERT_EQUAL(store_schema_version(), 3);
 	struct store *s = tdb_open(&t);
 	struct store_stats st;
 	store_stats(s, &st);
-	CU_ASSERT_EQUAL(st.schema_version, 2);
+	CU_ASSERT_EQUAL(st.schema_version, 3);
 	uint8_t key[16] = {7};
 	char id[STORE_ID_MAX + 1];
 	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
 	store_close(s);
 
-	/* a database made by migration 2 opened by code that knows migration 3 */
+	/* a database made by migration 3 opened by code that knows migration 4 */
 	store_testing_extra_migration("CREATE TABLE migration_two(x INTEGER);"
 				      "ALTER TABLE objects ADD COLUMN extra INTEGER NOT NULL DEFAULT 0;");
-	CU_ASSERT_EQUAL(store_schema_version(), 3);
+	CU_ASSERT_EQUAL(store_schema_version(), 4);
 	s = tdb_open(&t);
 	store_stats(s, &st);
-	CU_ASSERT_EQUAL(st.schema_version, 3);
+	CU_ASSERT_EQUAL(st.schema_version, 4);
 	uint8_t *m = NULL;
 	size_t ml = 0;
 	EXPECT_OK(store_get_material(s, id, "T", 0, &m, &ml));
@@ -1000,14 +1000,14 @@ static void test_migrations(void)
 	store_close(s);
 	CU_ASSERT_EQUAL(sql_exec(t.db, "INSERT INTO migration_two VALUES (1)"), SQLITE_OK);
 
-	/* and back on code that knows only 2: refused, naming both versions */
+	/* and back on code that knows only 3: refused, naming both versions */
 	store_testing_extra_migration(NULL);
 	struct store_options o = {t.db, t.kek, NULL, 0, 0, 0};
 	char eb[512];
 	s = NULL;
 	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_SCHEMA);
-	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "schema version 3"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "(2)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "schema version 4"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "(3)"));
 }
 
 /* Migration 2 on a database of schema 1 whose tenant has a Name twice
@@ -1031,6 +1031,7 @@ static void test_names_migration(void)
 	store_close(s);
 	/* back to schema 1, with both objects named "dup" */
 	CU_ASSERT_EQUAL(sql_exec(t.db, "DROP TABLE names; ALTER TABLE objects DROP COLUMN data_type;"
+				       " ALTER TABLE objects DROP COLUMN protection;"
 				       " UPDATE attributes SET value = CAST('dup' AS BLOB), search = 'dup'"
 				       " WHERE name = 'Name' AND search = 'dup2';"
 				       " UPDATE meta SET value = 1 WHERE key = 'schema_version';"),
@@ -1038,7 +1039,7 @@ static void test_names_migration(void)
 	s = tdb_open(&t);
 	struct store_stats sst;
 	store_stats(s, &sst);
-	CU_ASSERT_EQUAL(sst.schema_version, 2);
+	CU_ASSERT_EQUAL(sst.schema_version, 3);
 	struct store_object o;
 	EXPECT_OK(store_get(s, b_id, "T", 0, &o));
 	const struct store_attr *a = find_attr(&o, "Name", 0);
@@ -1406,6 +1407,84 @@ static void test_config_keys(void)
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
 }
 
+/* store_serve_material (KMIP 1.4 §3.34, §3.48, §3.50): the protection
+ * checked, the access recorded and Fresh cleared in one write; another
+ * tenant's object is not found and changes nothing; store_set_protection
+ * moves only the safe way; migration 3 makes an object served before it
+ * not Fresh (from the access log) and every old object Extractable. */
+static void test_serve_and_protection(void)
+{
+	struct tdb t;
+	tdb_new(&t, "serve");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {9}, fp[STORE_FINGERPRINT_LEN] = {1};
+	char id[STORE_ID_MAX + 1], sid[STORE_ID_MAX + 1], served[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	struct store_object o;
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_FRESH | STORE_P_EXTRACTABLE);
+	store_object_free(&o);
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	uint64_t n = 0;
+	EXPECT_ERR(store_serve_material(s, id, "U", 0, fp, "get", STORE_SERVE_PLAIN, &m, &ml), ERR_STORE_NOT_FOUND);
+	EXPECT_OK(store_access_count(s, id, &n));
+	CU_ASSERT_EQUAL(n, 0);
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fp, "get", STORE_SERVE_PLAIN, &m, &ml));
+	CU_ASSERT(ml == sizeof(key) && m != NULL && memcmp(m, key, ml) == 0);
+	secmem_free(m, ml);
+	EXPECT_OK(store_access_count(s, id, &n));
+	CU_ASSERT_EQUAL(n, 1);
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_EXTRACTABLE);
+	store_object_free(&o);
+	/* Sensitive: wrapped only; then not Extractable: not at all */
+	EXPECT_ERR(store_set_protection(s, id, "U", 0, true, false), ERR_STORE_NOT_FOUND);
+	EXPECT_OK(store_set_protection(s, id, "T", 0, true, false));
+	EXPECT_ERR(store_serve_material(s, id, "T", 0, fp, "get", STORE_SERVE_PLAIN, &m, &ml), ERR_STORE_PROTECTED);
+	CU_ASSERT_PTR_NULL(m);
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fp, "get wrapped", STORE_SERVE_WRAPPED, &m, &ml));
+	secmem_free(m, ml);
+	EXPECT_OK(store_set_protection(s, id, "T", 0, false, true));
+	EXPECT_ERR(store_serve_material(s, id, "T", 0, fp, "get wrapped", STORE_SERVE_WRAPPED, &m, &ml),
+		   ERR_STORE_PROTECTED);
+	EXPECT_OK(store_access_count(s, id, &n));
+	CU_ASSERT_EQUAL(n, 2);
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_SENSITIVE); /* never Always Sensitive, never Never Extractable */
+	store_object_free(&o);
+	/* made Sensitive and not Extractable: so it always was */
+	struct store_new_object nn = {.tenant = "T", .type = STORE_OBJ_SYMMETRIC_KEY, .alg = STORE_ALG_AES,
+				      .length = 128, .key_format = STORE_FMT_RAW, .material = key,
+				      .material_len = sizeof(key), .sensitive = true, .not_extractable = true};
+	EXPECT_OK(store_put(s, &nn, sid));
+	EXPECT_OK(store_get(s, sid, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_FRESH | STORE_P_SENSITIVE | STORE_P_ALWAYS_SENSITIVE |
+					      STORE_P_NEVER_EXTRACTABLE);
+	store_object_free(&o);
+	/* but its material is still there for the server's own use */
+	EXPECT_OK(store_get_material(s, sid, "T", 0, &m, &ml));
+	secmem_free(m, ml);
+	/* migration 3 on a schema-2 database: Fresh from the access log */
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), served));
+	EXPECT_OK(store_serve_material(s, served, "T", 0, fp, "kmip get", STORE_SERVE_PLAIN, &m, &ml));
+	secmem_free(m, ml);
+	char fresh_id[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), fresh_id));
+	store_close(s);
+	CU_ASSERT_EQUAL(sql_exec(t.db, "ALTER TABLE objects DROP COLUMN protection;"
+				       " UPDATE meta SET value = 2 WHERE key = 'schema_version';"),
+			SQLITE_OK);
+	s = tdb_open(&t);
+	EXPECT_OK(store_get(s, served, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_EXTRACTABLE);
+	store_object_free(&o);
+	EXPECT_OK(store_get(s, fresh_id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_FRESH | STORE_P_EXTRACTABLE);
+	store_object_free(&o);
+	store_close(s);
+}
+
 TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_aead_vectors),
 	   TEST(test_aead_seal_open),
@@ -1427,6 +1506,7 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_group_commit),
 	   TEST(test_group_commit_isolated_errors),
 	   TEST(test_record_access),
+	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
 	   TEST(test_disk_full),
 	   TEST(test_config_keys))
