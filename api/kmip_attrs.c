@@ -426,18 +426,12 @@ static bool put_managed(struct ttlv_enc *e, const struct store_object *o, const 
 		ttlv_enc_end(e);
 		return true;
 	}
-	if (strcmp(name, "Key Value Present") == 0) {
-		/* §3.41: of the objects with a Key Block that may lack its Key
-		 * Value: Symmetric Key, Private Key, Split Key, Secret Data;
-		 * false once destroyed (fount registers none without one) */
-		if (o->type != STORE_OBJ_SYMMETRIC_KEY && o->type != STORE_OBJ_PRIVATE_KEY &&
-		    o->type != STORE_OBJ_SPLIT_KEY && o->type != STORE_OBJ_SECRET_DATA)
-			return false;
-		put_attr_header(e, name, 0);
-		ttlv_enc_bool(e, KMIP_TAG_ATTRIBUTE_VALUE, o->has_material);
-		ttlv_enc_end(e);
-		return true;
-	}
+	/* Key Value Present (§3.41): "created by the server when a Register
+	 * operation lacks the Key Value" and never changed; fount registers no
+	 * object without its Key Value, so no object has it (the OASIS
+	 * reference server sends none either: SKLC-O-1-14) */
+	if (strcmp(name, "Key Value Present") == 0)
+		return false;
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
 		if (strcmp(name, fixed[i].name) != 0)
 			continue;
