@@ -192,11 +192,15 @@ struct kmip_profile {
 	const uint32_t *objects;
 	size_t n_objects;
 	const char *lacks;
+	/* a service the profile needs that this process may not offer
+	 * (3DES outside FIPS mode); NULL: nothing */
+	bool (*available)(void);
 };
 /* kmip_profiles returns the profile table (api/kmip_ops.c). */
 size_t kmip_profiles(const struct kmip_profile **out);
 /* kmip_profile_claimed says whether Query Profiles at |minor| claims the
- * version |minor| of |p|: it has a name there, lacks nothing, and every
+ * version |minor| of |p|: it has a name there, lacks nothing, its
+ * |available| service (if any) is offered, and every
  * one of its operations is in kmip_operations() at that version and every
  * object type in kmip_object_types(). */
 bool kmip_profile_claimed(const struct kmip_profile *p, int32_t minor);

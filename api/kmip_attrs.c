@@ -29,10 +29,13 @@
  * SERVER: the spec's "Modifiable by client: No", and what fount keeps
  * itself (the store's columns, store_attr_is_managed): the Activation Date
  * is set through Create's template, Activate, or Add/Modify Attribute while
- * Pre-Active (its own path below), the Deactivation Date by Revoke only; the 1.4 sensitivity attributes are refused because fount
- * does not enforce them and must not let a client believe a key is
- * protected when it is not. CREATE: the client may give it when the object
- * is made (Create, Register templates). KEEP: "Deletable by client: No". */
+ * Pre-Active (its own path below), the Deactivation Date by Revoke only.
+ * Sensitive and Extractable (§3.48, §3.50) the client gives at Create or
+ * Register and changes with Modify Attribute in the safe direction only
+ * (their own path below); Always Sensitive, Never Extractable, Fresh and
+ * Key Value Present the server keeps (store/: STORE_P_*, has_material).
+ * CREATE: the client may give it when the object is made (Create,
+ * Register templates). KEEP: "Deletable by client: No". */
 #define S KMIP_ATTR_SERVER
 #define M KMIP_ATTR_MULTI
 #define C KMIP_ATTR_CREATE
@@ -84,9 +87,9 @@ static const struct kmip_attr_rule rules[] = {
 	{"PKCS#12 Friendly Name", 4, TTLV_TEXT, C},                    /* §3.45 */
 	{"Description", 4, TTLV_TEXT, C},                              /* §3.46 */
 	{"Comment", 4, TTLV_TEXT, C},                                  /* §3.47 */
-	{"Sensitive", 4, TTLV_BOOL, S | K},                            /* §3.48 */
+	{"Sensitive", 4, TTLV_BOOL, S | C | K},                            /* §3.48 */
 	{"Always Sensitive", 4, TTLV_BOOL, S | K},                     /* §3.49 */
-	{"Extractable", 4, TTLV_BOOL, S | K},                          /* §3.50 */
+	{"Extractable", 4, TTLV_BOOL, S | C | K},                          /* §3.50 */
 	{"Never Extractable", 4, TTLV_BOOL, S | K},                    /* §3.51 */
 };
 /* §3.39 Custom Attribute: "x-" names are the client's, "y-" the server's;
@@ -404,6 +407,31 @@ static bool put_managed(struct ttlv_enc *e, const struct store_object *o, const 
 		ttlv_enc_end(e);
 		return true;
 	}
+	/* §3.34, §3.48-§3.51: every object has them, from store/'s bits */
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} bits[] = {
+		{"Fresh", STORE_P_FRESH},
+		{"Sensitive", STORE_P_SENSITIVE},
+		{"Always Sensitive", STORE_P_ALWAYS_SENSITIVE},
+		{"Extractable", STORE_P_EXTRACTABLE},
+		{"Never Extractable", STORE_P_NEVER_EXTRACTABLE},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bits); i++) {
+		if (strcmp(name, bits[i].name) != 0)
+			continue;
+		put_attr_header(e, name, 0);
+		ttlv_enc_bool(e, KMIP_TAG_ATTRIBUTE_VALUE, (o->protection & bits[i].bit) != 0);
+		ttlv_enc_end(e);
+		return true;
+	}
+	/* Key Value Present (§3.41): "created by the server when a Register
+	 * operation lacks the Key Value" and never changed; fount registers no
+	 * object without its Key Value, so no object has it (the OASIS
+	 * reference server sends none either: SKLC-O-1-14) */
+	if (strcmp(name, "Key Value Present") == 0)
+		return false;
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
 		if (strcmp(name, fixed[i].name) != 0)
 			continue;
@@ -508,6 +536,7 @@ static const char *const all_managed[] = {
 	"Cryptographic Usage Mask", "Digest", "State", "Initial Date", "Activation Date",
 	"Deactivation Date", "Destroy Date", "Compromise Date", "Compromise Occurrence Date",
 	"Revocation Reason", "Last Change Date", "Original Creation Date",
+	"Fresh", "Key Value Present", "Sensitive", "Always Sensitive", "Extractable", "Never Extractable",
 };
 
 /* get_object reads the object the request names into |o| */
@@ -727,6 +756,57 @@ static bool activation_date(struct kmip_request *rq, const struct ttlv_item *p, 
 	return true;
 }
 
+/* protection_attr answers an Add (|add|) or Modify of Sensitive or
+ * Extractable (KMIP 1.4 §3.48, §3.50: "SHALL always have a value", so Add
+ * finds it set, as for any single-valued attribute, §11.15). Modify moves
+ * them only the safe way (Sensitive false -> true, Extractable true ->
+ * false); the other way is Permission Denied, the reason §11.16 gives for
+ * an attribute the client may not change so. Returns false when the
+ * request is about another attribute. */
+static bool protection_attr(struct kmip_request *rq, const struct ttlv_item *p, const char *id, bool add,
+			    struct ttlv_enc *out, struct kmip_result *res)
+{
+	const struct ttlv_item *at = ttlv_find(p, KMIP_TAG_ATTRIBUTE);
+	const struct ttlv_item *n = ttlv_find(at, KMIP_TAG_ATTRIBUTE_NAME);
+	const struct ttlv_item *v = ttlv_find(at, KMIP_TAG_ATTRIBUTE_VALUE);
+	const struct ttlv_item *ix = ttlv_find(at, KMIP_TAG_ATTRIBUTE_INDEX);
+	if (n == NULL || n->type != TTLV_TEXT || ttlv_find_next(at) != NULL || rq->version.minor < 4)
+		return false;
+	bool sens = n->len == 9 && memcmp(n->val, "Sensitive", 9) == 0;
+	bool extr = n->len == 11 && memcmp(n->val, "Extractable", 11) == 0;
+	if (!sens && !extr)
+		return false;
+	const char *name = sens ? "Sensitive" : "Extractable";
+	struct store_object o;
+	err_t r = ops_get(rq->peer, id, &o); /* another tenant's: not found first */
+	if (r != ERR_OK) {
+		kmip_fail_err(res, r, id);
+		return true;
+	}
+	store_object_free(&o);
+	if (v == NULL || v->type != TTLV_BOOL || (ix != NULL && (ix->type != TTLV_INTEGER || ttlv_int(ix) != 0))) {
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "%s is one Boolean (KMIP 1.4 §3.%s)", name,
+			  sens ? "48" : "50");
+		return true;
+	}
+	if (add) {
+		kmip_fail(res, KMIP_RESULT_REASON_ILLEGAL_OPERATION,
+			  "%s always has a value: use Modify Attribute (KMIP 1.4 §3.%s)", name, sens ? "48" : "50");
+		return true;
+	}
+	int want = v->u != 0;
+	r = ops_set_protection(rq->peer, id, sens ? want : -1, extr ? want : -1);
+	if (r == ERR_STORE_PROTECTED)
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED,
+			  sens ? "a Sensitive object stays Sensitive (KMIP 1.4 §3.49: Always Sensitive)"
+			       : "a non-Extractable object stays so (KMIP 1.4 §3.51: Never Extractable)");
+	else if (r != ERR_OK)
+		kmip_fail_err(res, r, id);
+	else
+		answer_attr(rq, out, id, name, 0, v, NULL);
+	return true;
+}
+
 /* ---- Add Attribute (§4.14) -----------------------------------------------------
  * §11.15: a read-only attribute is Permission Denied; one that exists
  * (single-valued), or a Name another of the caller's objects has, Illegal
@@ -738,7 +818,8 @@ void kmip_op_add_attribute(struct kmip_request *rq, const struct ttlv_item *p, s
 {
 	char id[STORE_ID_MAX + 1];
 	struct attr_in in;
-	if (!kmip_uid_of(rq, p, id, res) || activation_date(rq, p, id, true, out, res))
+	if (!kmip_uid_of(rq, p, id, res) || activation_date(rq, p, id, true, out, res) ||
+	    protection_attr(rq, p, id, true, out, res))
 		return;
 	if (read_attribute(p, rq->version.minor, &in, res) == NULL) {
 		not_found_first(rq, id, res);
@@ -778,7 +859,8 @@ void kmip_op_modify_attribute(struct kmip_request *rq, const struct ttlv_item *p
 {
 	char id[STORE_ID_MAX + 1];
 	struct attr_in in;
-	if (!kmip_uid_of(rq, p, id, res) || activation_date(rq, p, id, false, out, res))
+	if (!kmip_uid_of(rq, p, id, res) || activation_date(rq, p, id, false, out, res) ||
+	    protection_attr(rq, p, id, false, out, res))
 		return;
 	if (read_attribute(p, rq->version.minor, &in, res) == NULL) {
 		not_found_first(rq, id, res);

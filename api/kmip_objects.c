@@ -56,6 +56,10 @@ void kmip_fail_err(struct kmip_result *res, err_t r, const char *id)
 	case ERR_STORE_STATE:
 		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "object %s's state does not allow that", id);
 		return;
+	case ERR_STORE_PROTECTED: /* KMIP 1.4 §3.48, §3.50 */
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED,
+			  "object %s's Sensitive or Extractable attribute forbids that", id);
+		return;
 	case ERR_STORE_MANAGED_ATTR:
 		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED, "that attribute is set by the server");
 		return;
@@ -209,6 +213,16 @@ bool kmip_parse_attributes(const struct ttlv_item *scope, uint8_t level, int32_t
 			   is(n, "Cryptographic Domain Parameters")) {
 			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s has the wrong type", name);
 			return false;
+		} else if ((is(n, "Sensitive") || is(n, "Extractable")) && minor >= 4) {
+			/* KMIP 1.4 §3.48, §3.50: the client's at Create / Register */
+			if (v->type != TTLV_BOOL) {
+				kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "attribute %s is a Boolean", name);
+				return false;
+			}
+			if (is(n, "Sensitive"))
+				t->k.sensitive = v->u != 0;
+			else
+				t->k.not_extractable = v->u == 0;
 		} else if (is(n, "Storage Status Mask")) {
 			/* not an attribute (a Locate field, KMIP 1.4 §4.9), but MySQL's
 			 * keyring_okv and Percona send it in the template
@@ -314,9 +328,17 @@ void kmip_op_create(struct kmip_request *rq, const struct ttlv_item *p, struct t
 	}
 	char id[STORE_ID_MAX + 1];
 	err_t r = ops_create_symmetric(rq->peer, &t.k, id);
+	if (r == ERR_UNSUPPORTED && t.k.alg == KMIP_CRYPTOGRAPHIC_ALGORITHM_V3DES && !keygen_tdea_available()) {
+		/* SP 800-131A r2: TDEA encryption is disallowed after 2023, so
+		 * no approved service makes a 3DES key */
+		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED,
+			  "3DES keys are a non-approved service (SP 800-131A r2) and fount runs in FIPS mode: use AES");
+		goto out;
+	}
 	if (r == ERR_UNSUPPORTED) {
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
-			  "fount makes AES-128/192/256 and HMAC-SHA256/384/512 keys, not algorithm %u length %u",
+			  "fount makes AES-128/192/256, HMAC-SHA256/384/512 and (outside FIPS mode) 3DES-168 keys, "
+			  "not algorithm %u length %u",
 			  (unsigned)t.k.alg, (unsigned)t.k.length);
 		goto out;
 	}
@@ -690,7 +712,20 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 		wrap_err(rq, res, r, why);
 		goto out;
 	}
-	r = ops_get_material(rq->peer, id, g.wrap ? "kmip get wrapped" : "kmip get", &m, &m_len);
+	r = ops_serve_material(rq->peer, id, g.wrap ? "kmip get wrapped" : "kmip get", g.wrap, &m, &m_len);
+	if (r == ERR_STORE_PROTECTED) {
+		/* KMIP 1.4 has no "Sensitive" Result Reason (2.1's BL-M-12-21
+		 * answers with it): Permission Denied, the reason 1.4 gives for
+		 * what policy forbids */
+		bool extractable = (o.protection & STORE_P_EXTRACTABLE) != 0;
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED,
+			  extractable ? "object %s is Sensitive: Get it wrapped, with a Key Wrapping Specification "
+					"(KMIP 1.4 §3.48)"
+				      : "object %s is not Extractable: its key material never leaves the server "
+					"(KMIP 1.4 §3.50)",
+			  id);
+		goto out;
+	}
 	if (r != ERR_OK || m == NULL) {
 		kmip_fail_err(res, r != ERR_OK ? r : ERR_STORE_DESTROYED, id);
 		goto out;

@@ -112,17 +112,14 @@ size_t kmip_object_types(const uint32_t **out)
  * missing (|lacks|): the claim follows the table and cannot be false. The
  * Basic TLS profiles are not listed: fount offers no TLS below 1.2.
  *
- * The Baseline Server also needs attributes fount does not keep (KMIP
- * Profiles 1.4 §5.1, attribute list; /work/shared/reference/kmip.md §5.3):
- * Fresh (KMIP 1.4 §3.34: True at creation, False once served) and Key
- * Value Present (§3.41) at 1.2+, and at 1.4 Sensitive, Always Sensitive,
- * Extractable and Never Extractable (§3.48-§3.51), which fount refuses
- * rather than not enforce. Every server profile is the Baseline plus more,
- * so none is claimed until those are kept (OASIS TC-Q-PROF-1..3-14 show a
- * server that claims some; Query Profiles may list none, §4.25). */
-#define BASELINE_LACKS                                                                       \
-	"the Baseline Server's attributes Fresh, Key Value Present, Sensitive, Always Sensitive, " \
-	"Extractable and Never Extractable"
+ * The Baseline Server's attributes (KMIP Profiles 1.4 §5.1, attribute
+ * list; /work/shared/reference/kmip.md §5.3) fount keeps: Fresh (KMIP 1.4
+ * §3.34), Key Value Present (§3.41), and at 1.4 Description, Comment,
+ * Sensitive, Always Sensitive, Extractable and Never Extractable
+ * (§3.46-§3.51), enforced on every Get (api/kmip_attrs.c, store/). The
+ * Symmetric Key Lifecycle Server needs Create of 3DES keys, a
+ * non-approved service fount offers only outside FIPS mode
+ * (keygen_tdea_available): in FIPS mode that profile is not claimed. */
 #define BASELINE_OPS                                                                              \
 	KMIP_OPERATION_LOCATE, KMIP_OPERATION_CHECK, KMIP_OPERATION_GET, KMIP_OPERATION_GET_ATTRIBUTES, \
 		KMIP_OPERATION_GET_ATTRIBUTE_LIST, KMIP_OPERATION_ADD_ATTRIBUTE,                        \
@@ -141,23 +138,23 @@ static const uint32_t advanced_crypto_ops[] = {BASELINE_OPS,           KMIP_OPER
 					       KMIP_OPERATION_RNG_SEED};
 static const uint32_t symmetric_keys[] = {KMIP_OBJECT_TYPE_SYMMETRIC_KEY};
 
-#define PROFILE(family, v12, v13, v14, ops, objs, objs_n, lacks) \
+#define PROFILE(family, v12, v13, v14, ops, objs, objs_n, lacks, available) \
 	{family, {0, 0, KMIP_PROFILE_NAME_##v12, KMIP_PROFILE_NAME_##v13, KMIP_PROFILE_NAME_##v14}, \
-	 ops, ARRAY_SIZE(ops), objs, objs_n, lacks}
+	 ops, ARRAY_SIZE(ops), objs, objs_n, lacks, available}
 static const struct kmip_profile profiles[] = {
 	PROFILE("Baseline Server TLS v1.2", BASELINE_SERVER_TLS_V1_2_KMIP_V1_2, BASELINE_SERVER_TLS_V1_2_KMIP_V1_3,
-		BASELINE_SERVER_TLS_V1_2_KMIP_V1_4, baseline_ops, NULL, 0, BASELINE_LACKS),
+		BASELINE_SERVER_TLS_V1_2_KMIP_V1_4, baseline_ops, NULL, 0, NULL, NULL),
 	PROFILE("RNG Cryptographic Server", RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_2, RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_3,
-		RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_4, rng_ops, NULL, 0, BASELINE_LACKS),
+		RNG_CRYPTOGRAPHIC_SERVER_KMIP_V1_4, rng_ops, NULL, 0, NULL, NULL),
 	PROFILE("Symmetric Key Lifecycle Server", SYMMETRIC_KEY_LIFECYCLE_SERVER_KMIP_V1_2,
 		SYMMETRIC_KEY_LIFECYCLE_SERVER_KMIP_V1_3, SYMMETRIC_KEY_LIFECYCLE_SERVER_KMIP_V1_4, sklc_ops,
-		symmetric_keys, 1, "Create of 3DES keys, and " BASELINE_LACKS),
+		symmetric_keys, 1, NULL, keygen_tdea_available),
 	PROFILE("Basic Cryptographic Server", BASIC_CRYPTOGRAPHIC_SERVER_KMIP_V1_2,
 		BASIC_CRYPTOGRAPHIC_SERVER_KMIP_V1_3, BASIC_CRYPTOGRAPHIC_SERVER_KMIP_V1_4, basic_crypto_ops,
-		symmetric_keys, 1, "ECB mode (OASIS CS-BC-M-1..9-14), and " BASELINE_LACKS),
+		symmetric_keys, 1, "ECB mode (OASIS CS-BC-M-1..9-14)", NULL),
 	PROFILE("Advanced Cryptographic Server", ADVANCED_CRYPTOGRAPHIC_SERVER_KMIP_V1_2,
 		ADVANCED_CRYPTOGRAPHIC_SERVER_KMIP_V1_3, ADVANCED_CRYPTOGRAPHIC_SERVER_KMIP_V1_4,
-		advanced_crypto_ops, symmetric_keys, 1, "ECB mode, and " BASELINE_LACKS),
+		advanced_crypto_ops, symmetric_keys, 1, "ECB mode", NULL),
 };
 
 size_t kmip_profiles(const struct kmip_profile **out)
@@ -189,6 +186,8 @@ static bool have_object_type(uint32_t type)
 bool kmip_profile_claimed(const struct kmip_profile *p, int32_t minor)
 {
 	if (minor < 0 || minor > KMIP_MINOR_MAX || p->names[minor] == 0 || p->lacks != NULL)
+		return false;
+	if (p->available != NULL && !p->available())
 		return false;
 	for (size_t i = 0; i < p->n_ops; i++)
 		if (!have_operation(p->ops[i], minor))

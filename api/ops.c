@@ -54,6 +54,10 @@ static const struct keygen_type *sym_type(uint32_t alg, uint32_t bits)
 			return NULL;
 		snprintf(name, sizeof name, "aes-%u", bits);
 		return keygen_type_find(name);
+	case STORE_ALG_3DES:
+		/* three-key TDEA, 168 key bits (192 with parity): a
+		 * non-approved service, refused in FIPS mode (keygen/) */
+		return bits == 168 || bits == 192 ? keygen_tdea_type() : NULL;
 	case STORE_ALG_HMAC_SHA256:
 	case STORE_ALG_HMAC_SHA384:
 	case STORE_ALG_HMAC_SHA512: {
@@ -83,10 +87,13 @@ err_t ops_create_symmetric(const struct kmip_peer *p, const struct ops_new_key *
 		.tenant = p->tenant,
 		.type = STORE_OBJ_SYMMETRIC_KEY,
 		.alg = k->alg,
-		.length = (uint32_t)(key_len * 8),
+		/* 3DES: the length asked (168 key bits, or 192 with parity) */
+		.length = t == keygen_tdea_type() ? k->length : (uint32_t)(key_len * 8),
 		.usage_mask = k->usage_mask,
 		.key_format = STORE_FMT_RAW,
 		.activation_date = k->activation_date,
+		.sensitive = k->sensitive,
+		.not_extractable = k->not_extractable,
 		.attrs = k->attrs,
 		.n_attrs = k->n_attrs,
 		.material = key,
@@ -110,6 +117,8 @@ err_t ops_register(const struct kmip_peer *p, const struct ops_new_key *k, uint3
 		.key_format = format,
 		.data_type = k->data_type,
 		.activation_date = k->activation_date,
+		.sensitive = k->sensitive,
+		.not_extractable = k->not_extractable,
 		.attrs = k->attrs,
 		.n_attrs = k->n_attrs,
 		.material = material,
@@ -138,6 +147,38 @@ err_t ops_get_material(const struct kmip_peer *p, const char *id, const char *op
 	/* no key leaves unrecorded: read and recorded in one transaction,
 	 * opened once it is durable */
 	return store_take_material(the_store, id, p->tenant, flags, p->cert_sha256, operation, out, out_len);
+}
+
+err_t ops_serve_material(const struct kmip_peer *p, const char *id, const char *operation, bool wrapped,
+			 uint8_t **out, size_t *out_len)
+{
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	*out = NULL;
+	*out_len = 0;
+	/* as ops_get_material: an administrator without key access takes
+	 * out its own tenant's keys only */
+	unsigned flags = p->admin && admin_key_access ? STORE_F_ADMIN : 0;
+	return store_serve_material(the_store, id, p->tenant, flags, p->cert_sha256, operation,
+				    wrapped ? STORE_SERVE_WRAPPED : STORE_SERVE_PLAIN, out, out_len);
+}
+
+err_t ops_set_protection(const struct kmip_peer *p, const char *id, int sensitive, int extractable)
+{
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	struct store_object o;
+	GUARD(store_get(the_store, id, p->tenant, flags_for(p), &o));
+	uint32_t have = o.protection;
+	store_object_free(&o);
+	/* KMIP 1.4 §3.49, §3.51 only mean something if the unsafe direction
+	 * is closed: a Sensitive object stays Sensitive, a non-Extractable one
+	 * non-Extractable (as PKCS#11 CKA_SENSITIVE / CKA_EXTRACTABLE) */
+	if ((sensitive == 0 && (have & STORE_P_SENSITIVE)) || (extractable == 1 && !(have & STORE_P_EXTRACTABLE)))
+		return ERR_STORE_PROTECTED;
+	bool more_sensitive = sensitive == 1 && !(have & STORE_P_SENSITIVE);
+	bool less_extractable = extractable == 0 && (have & STORE_P_EXTRACTABLE);
+	if (!more_sensitive && !less_extractable)
+		return ERR_OK; /* the value it has */
+	return store_set_protection(the_store, id, p->tenant, flags_for(p), more_sensitive, less_extractable);
 }
 
 err_t ops_activate(const struct kmip_peer *p, const char *id)
@@ -483,7 +524,7 @@ err_t ops_get_wrapped(const struct kmip_peer *p, const char *id, const char *wra
 	size_t m_len = 0;
 	/* the wrapping key first: no key is read for a wrap that cannot be */
 	GUARD(ops_wrap_check(p, wrapping_id, alg, why));
-	err_t r = ops_get_material(p, id, "get wrapped", &m, &m_len);
+	err_t r = ops_serve_material(p, id, "get wrapped", true, &m, &m_len);
 	if (r != ERR_OK || m == NULL) {
 		WHY("no key material for %s", id);
 		return r != ERR_OK ? r : ERR_STORE_DESTROYED;
@@ -689,6 +730,23 @@ static void part_object(struct part *pt, const char *tenant, uint32_t type, uint
 	};
 }
 
+/* part_protect: Sensitive and Extractable as the client made the part
+ * (KMIP 1.4 §3.48, §3.50) */
+static void part_protect(struct part *pt, bool sensitive, bool not_extractable)
+{
+	pt->n.sensitive = sensitive;
+	pt->n.not_extractable = not_extractable;
+}
+
+/* part_inherit: a replacement key is protected as the key it replaces,
+ * and more if the Re-key's template |set| (may be NULL) asks (a Re-key
+ * never makes a key easier to take out) */
+static void part_inherit(struct part *pt, const struct store_object *old, const struct ops_new_key *set)
+{
+	part_protect(pt, (old->protection & STORE_P_SENSITIVE) != 0 || (set != NULL && set->sensitive),
+		     !(old->protection & STORE_P_EXTRACTABLE) || (set != NULL && set->not_extractable));
+}
+
 /* reencode replaces |b| (DER of |from|) by its |to| encoding, in secure
  * memory; on failure |b| is left as it was (its owner wipes it). */
 static err_t reencode(struct keygen_buf *b, enum keygen_der from, enum keygen_der to)
@@ -757,6 +815,8 @@ err_t ops_create_keypair(const struct kmip_peer *p, const struct ops_new_pair *k
 			    k->priv.activation_date, 0, &pair.priv);
 		part_object(&pb, p->tenant, STORE_OBJ_PUBLIC_KEY, k->alg, t->bits, k->pub.usage_mask, fpub,
 			    k->pub.activation_date, 0, &pair.pub);
+		part_protect(&pv, k->priv.sensitive, k->priv.not_extractable);
+		part_protect(&pb, k->pub.sensitive, k->pub.not_extractable);
 		struct store_new_object objs[2] = {pv.n, pb.n};
 		char ids[2][STORE_ID_MAX + 1];
 		r = store_put_many(the_store, objs, 2, NULL, 0, ids);
@@ -859,6 +919,7 @@ err_t ops_rekey(const struct kmip_peer *p, const char *id, const struct ops_reke
 	uint32_t mask = rk->set != NULL && rk->set->usage_mask != 0 ? rk->set->usage_mask : old.usage_mask;
 	part_object(&pt, old.tenant, STORE_OBJ_SYMMETRIC_KEY, old.alg, (uint32_t)(key.len * 8), mask, STORE_FMT_RAW,
 		    act, deact, &key);
+	part_inherit(&pt, &old, rk->set);
 	/* the old key: a Replacement Object Link, its Names moved (§4.4);
 	 * nothing else of it changes */
 	struct link_attr back;
@@ -926,6 +987,8 @@ err_t ops_rekey_keypair(const struct kmip_peer *p, const char *priv_id, const st
 	uint32_t pmask = rk->set_pub != NULL && rk->set_pub->usage_mask != 0 ? rk->set_pub->usage_mask : opb.usage_mask;
 	part_object(&pv, opv.tenant, STORE_OBJ_PRIVATE_KEY, opv.alg, t->bits, mask, fpriv, act, deact, &pair.priv);
 	part_object(&pb, opv.tenant, STORE_OBJ_PUBLIC_KEY, opb.alg, t->bits, pmask, fpub, pact, pdeact, &pair.pub);
+	part_inherit(&pv, &opv, rk->set);
+	part_inherit(&pb, &opb, rk->set_pub);
 	GUARD_GOTO(link_make(&back[0], LINK_REPLACEMENT, pv.id));
 	n_back = 1;
 	GUARD_GOTO(link_make(&back[1], LINK_REPLACEMENT, pb.id));

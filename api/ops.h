@@ -20,6 +20,8 @@ struct ops_new_key {
 	uint32_t data_type;               /* Register: Secret Data / Opaque Data / Certificate Type */
 	const struct store_attr *attrs;   /* Name, Object Group, x-..., ... */
 	size_t n_attrs;
+	bool sensitive;                   /* KMIP 1.4 §3.48 (default false) */
+	bool not_extractable;             /* KMIP 1.4 §3.50 Extractable false (default true) */
 };
 
 /* ops_create_symmetric makes an AES (128/192/256) or HMAC-SHA-2 key from
@@ -37,6 +39,19 @@ err_t ops_get(const struct kmip_peer *p, const char *id, struct store_object *ou
  * the record cannot be written. */
 err_t ops_get_material(const struct kmip_peer *p, const char *id, const char *operation, uint8_t **out,
 		       size_t *out_len) MUST_CHECK;
+/* ops_serve_material is ops_get_material for material that leaves the
+ * server, in plaintext or (|wrapped|) wrapped under another key: refused
+ * with ERR_STORE_PROTECTED when the object is not Extractable, or
+ * Sensitive and not |wrapped| (KMIP 1.4 §3.48, §3.50); the access record
+ * and the end of Fresh (§3.34) are one durable write before anything is
+ * returned. */
+err_t ops_serve_material(const struct kmip_peer *p, const char *id, const char *operation, bool wrapped,
+			 uint8_t **out, size_t *out_len) MUST_CHECK;
+/* ops_set_protection sets Sensitive (|sensitive| 1 or 0, -1: unchanged)
+ * and Extractable (likewise): only Sensitive false -> true and
+ * Extractable true -> false; the other direction is ERR_STORE_PROTECTED,
+ * the value the object has already ERR_OK. */
+err_t ops_set_protection(const struct kmip_peer *p, const char *id, int sensitive, int extractable) MUST_CHECK;
 /* ops_activate: Pre-Active -> Active; an Active object stays Active. */
 err_t ops_activate(const struct kmip_peer *p, const char *id) MUST_CHECK;
 err_t ops_revoke(const struct kmip_peer *p, const char *id, uint32_t reason, int64_t occurred) MUST_CHECK;

@@ -4,6 +4,7 @@
 #define FOUNT_CLI_CLI_H
 
 #include <stdio.h>
+#include <time.h>
 
 #include "keygen/keygen.h"     /* struct keygen_kek, enum keygen_wrap_alg */
 #include "selftest/selftest.h" /* acvp_run, for `fount acvp` */
@@ -73,6 +74,29 @@ void cli_wrap_error(const char *cmd, enum keygen_wrap_alg alg, size_t key_len, e
 int cmd_hsm(int argc, char **argv, const struct config *cfg);
 int cmd_ca(int argc, char **argv, const struct config *cfg);
 int cmd_tenant(int argc, char **argv, const struct config *cfg);
+
+/* ---- the status file (cli/cmd_status.c) ------------------------------------
+ * `fount serve` keeps <state_dir>/status.json (0600, written whole): pid,
+ * start and write times, module state, version, provider, noise sources,
+ * DRBG reseeds, listeners, the store's counters and the key-pair pool; no
+ * secret. `fount status` reads it. */
+struct store;
+struct cli_status_serve {
+	time_t started;          /* when `fount serve` started (wall clock) */
+	unsigned status_seconds; /* how often it rewrites the file */
+	const char *kmip_listen; /* [kmip] listen, HOST:PORT */
+	unsigned kmip_port;      /* the port it listens on; 0 = KMIP off */
+	const char *store_path;
+	struct store *store;     /* for store_stats; may be NULL */
+};
+/* cli_status_path writes <state_dir>/status.json into |out|. */
+void cli_status_path(const struct config *cfg, char *out, size_t len);
+/* cli_status_write replaces the status file with the service's state now;
+ * a failure is logged once per failure streak and returns false. */
+bool cli_status_write(const struct config *cfg, const struct cli_status_serve *s);
+/* cli_status_remove removes the status file (at a clean exit). */
+void cli_status_remove(const struct config *cfg);
+int cmd_status(int argc, char **argv, const struct config *cfg);
 
 /* cli_usage_error prints "fount CMD: MESSAGE" and a pointer to --help on
  * stderr and returns EXIT_USAGE. */

@@ -24,6 +24,8 @@ static const char usage[] =
 	"the self-tests every [selftest] period_seconds, and logs a status line.\n"
 	"Signals: SIGTERM/SIGINT stop (wiping all DRBG state), SIGHUP reseeds every\n"
 	"DRBG from the noise sources, SIGUSR1 runs the self-tests now.\n"
+	"It keeps [service] state_dir/status.json (for `fount status`) up to date\n"
+	"with every status line and module state change, and removes it at exit.\n"
 	"\n"
 	"      --status-seconds N   log a status line every N seconds (default 60)\n"
 	"  -h, --help               this text\n";
@@ -198,6 +200,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 		return cli_usage_error("serve", "unexpected argument '%s'", argv[i]);
 	}
 
+	time_t started = time(NULL);
 	/* signals are taken synchronously in the loop below */
 	sigset_t set;
 	sigemptyset(&set);
@@ -250,6 +253,15 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 		return EXIT_FAIL;
 	}
 	log_status();
+	struct cli_status_serve status = {
+		.started = started,
+		.status_seconds = status_seconds,
+		.kmip_listen = cfg->kmip_listen,
+		.kmip_port = kmip != NULL ? api_kmip_port(kmip) : 0,
+		.store_path = cfg->store_path,
+		.store = st,
+	};
+	(void)cli_status_write(cfg, &status);
 
 	uint64_t next_status = now_ns() + (uint64_t)status_seconds * 1000000000u;
 	uint64_t period = (uint64_t)cfg->selftest_period_seconds * 1000000000u;
@@ -283,6 +295,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 			if (r != ERR_OK && selftest_state() == SELFTEST_OPERATIONAL)
 				log_error("DRBG heartbeat failed: %s", err_str(r));
 			log_status();
+			(void)cli_status_write(cfg, &status);
 			next_status = now + (uint64_t)status_seconds * 1000000000u;
 		}
 		if (selftest_state() == SELFTEST_ERROR && !reported_error) {
@@ -292,8 +305,12 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 			/* no key made before the ERROR leaves after it */
 			keygen_pool_drop();
 			reported_error = true;
+			/* `fount status` says ERROR now, not at the next tick */
+			(void)cli_status_write(cfg, &status);
 		}
 	}
+	/* a clean exit: `fount status` says "not running" from here on */
+	cli_status_remove(cfg);
 	/* no request may be in flight when the store closes and the DRBG
 	 * state is wiped */
 	api_kmip_stop(kmip);

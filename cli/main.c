@@ -31,6 +31,7 @@ static const char usage[] =
 	"  acvp       answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)\n"
 	"  config     print the effective configuration\n"
 	"  version    print version and crypto provider\n"
+	"  status     is `fount serve` running here, and how is it doing\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE   configuration file (default $FOUNT_CONFIG, else\n"
@@ -50,6 +51,8 @@ static const struct command commands[] = {
 	{"version", cmd_version},   {"keygen", cmd_keygen}, {"wrap", cmd_wrap},
 	{"unwrap", cmd_unwrap},     {"hsm", cmd_hsm},       {"ca", cmd_ca},
 	{"tenant", cmd_tenant},
+	/* the status file `fount serve` keeps */
+	{"status", cmd_status},
 };
 
 /* harden runs before anything reads a secret: no core dumps, and no

@@ -229,6 +229,23 @@ err_t keygen_sym_generate(const struct keygen_type *t, unsigned flags,
 err_t keygen_sym_fill(const struct keygen_type *t, unsigned flags, uint8_t *out,
 		      size_t out_cap) MUST_CHECK;
 
+/* ---- TDEA (a non-approved service) --------------------------------------------
+ * Three-key Triple DES, keying option 1 (SP 800-67 r2 §3.1: K1, K2, K3
+ * mutually distinct), 168 key bits in 24 bytes with odd parity set in the
+ * low bit of each byte (§3.3.1), none of K1-K3 a weak or semi-weak DES key
+ * (§3.3.2). SP 800-131A r2 §2 disallows TDEA encryption after 2023, so it
+ * is not in keygen_types() and is never made in FIPS mode.
+ * keygen_tdea_type is its type ("tdea-168"); keygen_tdea_available says
+ * whether this process offers it (not keygen_fips_mode()).
+ * keygen_sym_generate / keygen_sym_fill on it: ERR_UNSUPPORTED in FIPS
+ * mode. */
+const struct keygen_type *keygen_tdea_type(void);
+bool keygen_tdea_available(void);
+/* keygen_tdea_key_fix sets odd parity in the 24 bytes of |k| and says
+ * whether they are a keying-option-1 key: K1, K2, K3 distinct, none weak
+ * or semi-weak (what keygen_sym_generate draws again on false). */
+bool keygen_tdea_key_fix(uint8_t k[24]);
+
 /* ---- key pairs ----------------------------------------------------------------
  * keygen_pkey_generate makes a key pair of type |t| in keygen_libctx()
  * (EVP_PKEY_generate), then runs its pairwise-consistency test (FIPS 140-3

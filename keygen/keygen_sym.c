@@ -24,6 +24,48 @@ static const struct keygen_type types[] = {
 	{"x25519", KEYGEN_KIND_X25519, 255, 0, "X25519", NULL, "pct-x25519"},
 };
 
+/* not in types[]: a non-approved service (keygen.h) */
+static const struct keygen_type tdea = {"tdea-168", KEYGEN_KIND_SYM, 168, 24, NULL, NULL, NULL};
+
+const struct keygen_type *keygen_tdea_type(void)
+{
+	return &tdea;
+}
+
+bool keygen_tdea_available(void)
+{
+	return !keygen_fips_mode();
+}
+
+/* SP 800-67 r2 §3.3.2: the 4 weak and 12 semi-weak DES keys, parity set */
+static const uint8_t des_weak[16][8] = {
+	{0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01}, {0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE},
+	{0xE0, 0xE0, 0xE0, 0xE0, 0xF1, 0xF1, 0xF1, 0xF1}, {0x1F, 0x1F, 0x1F, 0x1F, 0x0E, 0x0E, 0x0E, 0x0E},
+	{0x01, 0x1F, 0x01, 0x1F, 0x01, 0x0E, 0x01, 0x0E}, {0x1F, 0x01, 0x1F, 0x01, 0x0E, 0x01, 0x0E, 0x01},
+	{0x01, 0xE0, 0x01, 0xE0, 0x01, 0xF1, 0x01, 0xF1}, {0xE0, 0x01, 0xE0, 0x01, 0xF1, 0x01, 0xF1, 0x01},
+	{0x01, 0xFE, 0x01, 0xFE, 0x01, 0xFE, 0x01, 0xFE}, {0xFE, 0x01, 0xFE, 0x01, 0xFE, 0x01, 0xFE, 0x01},
+	{0x1F, 0xE0, 0x1F, 0xE0, 0x0E, 0xF1, 0x0E, 0xF1}, {0xE0, 0x1F, 0xE0, 0x1F, 0xF1, 0x0E, 0xF1, 0x0E},
+	{0x1F, 0xFE, 0x1F, 0xFE, 0x0E, 0xFE, 0x0E, 0xFE}, {0xFE, 0x1F, 0xFE, 0x1F, 0xFE, 0x0E, 0xFE, 0x0E},
+	{0xE0, 0xFE, 0xE0, 0xFE, 0xF1, 0xFE, 0xF1, 0xFE}, {0xFE, 0xE0, 0xFE, 0xE0, 0xFE, 0xF1, 0xFE, 0xF1},
+};
+
+bool keygen_tdea_key_fix(uint8_t k[24])
+{
+	for (size_t i = 0; i < 24; i++) {
+		uint8_t b = (uint8_t)(k[i] & 0xFE), ones = 0;
+		for (uint8_t x = b; x != 0; x = (uint8_t)(x & (x - 1)))
+			ones++;
+		k[i] = (uint8_t)(b | ((ones & 1) == 0));
+	}
+	if (memcmp(k, k + 8, 8) == 0 || memcmp(k, k + 16, 8) == 0 || memcmp(k + 8, k + 16, 8) == 0)
+		return false;
+	for (size_t j = 0; j < 3; j++)
+		for (size_t i = 0; i < ARRAY_SIZE(des_weak); i++)
+			if (memcmp(k + 8 * j, des_weak[i], 8) == 0)
+				return false;
+	return true;
+}
+
 size_t keygen_types(const struct keygen_type **out)
 {
 	*out = types;
@@ -56,6 +98,21 @@ err_t keygen_sym_fill(const struct keygen_type *t, unsigned flags, uint8_t *out,
 	ENSURE(t->kind == KEYGEN_KIND_SYM && t->sym_len > 0, ERR_INVALID_ARG);
 	ENSURE((flags & ~KEYGEN_F_PR) == 0, ERR_INVALID_ARG);
 	ENSURE(out_cap >= t->sym_len, ERR_TOO_LARGE);
+	if (t == &tdea) {
+		/* a non-approved service: never in FIPS mode (SP 800-131A r2) */
+		ENSURE(keygen_tdea_available(), ERR_UNSUPPORTED);
+		/* a draw that is not keying option 1 is drawn again: with 16 bad
+		 * keys in 2^56 and distinct keys almost sure, a few tries at most */
+		for (int tries = 0; tries < 8; tries++) {
+			r = (flags & KEYGEN_F_PR) ? drbg_generate_pr(out, t->sym_len) : drbg_generate(out, t->sym_len);
+			if (r != ERR_OK || keygen_tdea_key_fix(out))
+				break;
+			r = ERR_CRYPTO;
+		}
+		if (r != ERR_OK)
+			secure_zero(out, t->sym_len);
+		return r;
+	}
 	r = (flags & KEYGEN_F_PR) ? drbg_generate_pr(out, t->sym_len)
 				  : drbg_generate(out, t->sym_len);
 	if (r != ERR_OK)

@@ -29,6 +29,7 @@ struct store_row {
 	bool has_digest;
 	uint8_t digest[STORE_DIGEST_LEN];
 	uint32_t data_type; /* Secret Data / Opaque Data / Certificate Type, 0 = none */
+	uint32_t protection; /* STORE_P_* */
 };
 
 typedef err_t (*store_apply_fn)(struct store_txn *t, void *ctx);

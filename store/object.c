@@ -58,6 +58,11 @@ static const char *const managed_attrs[] = {
 	"Cryptographic Usage Mask",
 	"Key Format Type",
 	"Fresh",
+	"Key Value Present",
+	"Sensitive",
+	"Always Sensitive",
+	"Extractable",
+	"Never Extractable",
 	"Random Number Generator",
 	"Lease Time",
 };
@@ -379,6 +384,11 @@ static err_t put_prepare(struct store *s, const struct store_new_object *n, stru
 	row->created_ns = now_realtime_ns();
 	row->activation_date = n->activation_date;
 	row->deactivation_date = n->deactivation_date;
+	/* KMIP 1.4 §3.34: Fresh on every new object; §3.48-§3.51: what it is
+	 * made with, it has always been */
+	row->protection = STORE_P_FRESH;
+	row->protection |= n->sensitive ? STORE_P_SENSITIVE | STORE_P_ALWAYS_SENSITIVE : 0;
+	row->protection |= n->not_extractable ? STORE_P_NEVER_EXTRACTABLE : STORE_P_EXTRACTABLE;
 	/* KMIP 1.4 §3.22: an Activation Date in the past or now starts the
 	 * object Active */
 	row->state = n->activation_date != 0 && n->activation_date <= now ? STORE_STATE_ACTIVE
@@ -452,6 +462,7 @@ err_t store_get(struct store *s, const char *id, const char *tenant, unsigned fl
 	out->has_digest = row.has_digest;
 	memcpy(out->digest, row.digest, sizeof(out->digest));
 	out->has_material = has_material;
+	out->protection = row.protection;
 	return ERR_OK;
 }
 
@@ -479,6 +490,133 @@ err_t store_get_material(struct store *s, const char *id, const char *tenant, un
 		r = seal_unseal(s->seal, row.id, row.type, sealed, n, out, out_len);
 	free(sealed);
 	return r;
+}
+
+/* protection_allows: may material of an object with |protection| leave
+ * the server as |how| says? (KMIP 1.4 §3.48: a Sensitive object only
+ * wrapped; §3.50: a non-Extractable one not at all) */
+static err_t protection_allows(uint32_t protection, enum store_serve how)
+{
+	if (!(protection & STORE_P_EXTRACTABLE))
+		return ERR_STORE_PROTECTED;
+	if (how == STORE_SERVE_PLAIN && (protection & STORE_P_SENSITIVE))
+		return ERR_STORE_PROTECTED;
+	return how == STORE_SERVE_PLAIN || how == STORE_SERVE_WRAPPED ? ERR_OK : ERR_INVALID_ARG;
+}
+
+struct serve_ctx {
+	const struct store_backend_ops *ops;
+	const char *id, *tenant, *op;
+	unsigned flags;
+	const uint8_t *fp;
+	enum store_serve how;
+	int64_t time;
+	/* out: the row and the sealed material as the transaction read them */
+	struct store_row row;
+	uint8_t *sealed; /* STORE_SEALED_MAX */
+	size_t sealed_len;
+	bool has_material;
+};
+
+/* txn_sealed reads |c->row|'s sealed material into c->sealed inside the
+ * transaction; a row put without material has none (ERR_OK,
+ * has_material false) unless it has a digest (then its material is
+ * missing: ERR_STORE_SEAL) */
+static err_t txn_sealed(struct store_txn *t, struct serve_ctx *c)
+{
+	err_t r = c->ops->txn_material_get(t, c->id, c->sealed, STORE_SEALED_MAX, &c->sealed_len);
+	c->has_material = r == ERR_OK;
+	if (r == ERR_STORE_NOT_FOUND)
+		r = c->row.has_digest ? ERR_STORE_SEAL : ERR_OK;
+	return r;
+}
+
+/* serve_run submits |fn| with c->sealed allocated and, once the commit is
+ * durable, opens the material into secure memory */
+static err_t serve_run(struct store *s, store_apply_fn fn, struct serve_ctx *c, uint8_t **out, size_t *out_len)
+{
+	/* sealed, not secret (AES-GCM under the KEK): ordinary memory */
+	c->sealed = malloc(STORE_SEALED_MAX);
+	if (c->sealed == NULL)
+		return ERR_NOMEM;
+	err_t r = s->ops->submit(s->b, fn, c);
+	if (r == ERR_OK && c->has_material)
+		r = seal_unseal(s->seal, c->row.id, c->row.type, c->sealed, c->sealed_len, out, out_len);
+	free(c->sealed);
+	c->sealed = NULL;
+	return r;
+}
+
+/* apply_serve: the access record and the end of Fresh in one write; the
+ * protection is checked again inside the transaction, so a Sensitive or
+ * Extractable change that committed first wins */
+static err_t apply_serve(struct store_txn *t, void *vctx)
+{
+	struct serve_ctx *c = vctx;
+	GUARD(c->ops->txn_row_get(t, c->id, &c->row));
+	GUARD(visible(&c->row, c->tenant, c->flags));
+	ENSURE(!is_destroyed(c->row.state), ERR_STORE_DESTROYED);
+	GUARD(protection_allows(c->row.protection, c->how));
+	/* the sealed material from the same snapshot, on the writer's
+	 * connection: its page cache survives the commits, a reader's does
+	 * not */
+	GUARD(txn_sealed(t, c));
+	GUARD(c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time));
+	if (c->row.protection & STORE_P_FRESH) {
+		/* not an attribute change of the client's: Last Change Date stays */
+		struct store_row row = c->row;
+		row.protection &= ~STORE_P_FRESH;
+		GUARD(c->ops->txn_row_update(t, &row));
+	}
+	return ERR_OK;
+}
+
+err_t store_serve_material(struct store *s, const char *id, const char *tenant, unsigned flags,
+			   const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
+			   enum store_serve how, uint8_t **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
+	ENSURE(tenant_ok(tenant), ERR_INVALID_ARG);
+	ENSURE(operation[0] != '\0' && strlen(operation) <= 64, ERR_INVALID_ARG);
+	/* checked, read, recorded and Fresh cleared in one transaction; opened
+	 * once it is durable: nothing leaves unrecorded, or against its
+	 * protection */
+	struct serve_ctx c = {.ops = s->ops, .id = id, .tenant = tenant, .op = operation, .flags = flags,
+			      .fp = fingerprint, .how = how, .time = store_now()};
+	return serve_run(s, apply_serve, &c, out, out_len);
+}
+
+struct protect_ctx {
+	const struct store_backend_ops *ops;
+	const char *id, *tenant;
+	unsigned flags;
+	bool sensitive, not_extractable;
+	int64_t now;
+};
+
+static err_t apply_protection(struct store_txn *t, void *vctx)
+{
+	const struct protect_ctx *c = vctx;
+	struct store_row row;
+	GUARD(c->ops->txn_row_get(t, c->id, &row));
+	GUARD(visible(&row, c->tenant, c->flags));
+	if (c->sensitive)
+		row.protection |= STORE_P_SENSITIVE;
+	if (c->not_extractable)
+		row.protection &= ~STORE_P_EXTRACTABLE;
+	row.last_change_date = c->now;
+	return c->ops->txn_row_update(t, &row);
+}
+
+err_t store_set_protection(struct store *s, const char *id, const char *tenant, unsigned flags, bool sensitive,
+			   bool not_extractable)
+{
+	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
+	ENSURE((flags & STORE_F_ADMIN) || tenant_ok(tenant), ERR_STORE_NOT_FOUND);
+	struct protect_ctx c = {s->ops, id, tenant, flags, sensitive, not_extractable, store_now()};
+	return s->ops->submit(s->b, apply_protection, &c);
 }
 
 /* ---- writes on an existing object ----------------------------------------------------- */
@@ -872,30 +1010,13 @@ err_t store_record_access(struct store *s, const char *id, const char *tenant,
 	return s->ops->submit(s->b, apply_access, &c);
 }
 
-struct take_ctx {
-	const struct store_backend_ops *ops;
-	const char *id, *tenant, *op;
-	unsigned flags;
-	const uint8_t *fp;
-	int64_t time;
-	/* out */
-	struct store_row row;
-	uint8_t *sealed; /* STORE_SEALED_MAX */
-	size_t sealed_len;
-	bool has_material;
-};
-
 static err_t apply_take(struct store_txn *t, void *vctx)
 {
-	struct take_ctx *c = vctx;
+	struct serve_ctx *c = vctx;
 	GUARD(c->ops->txn_row_get(t, c->id, &c->row));
 	GUARD(visible(&c->row, c->tenant, c->flags));
 	ENSURE(!is_destroyed(c->row.state), ERR_STORE_DESTROYED);
-	err_t r = c->ops->txn_material_get(t, c->id, c->sealed, STORE_SEALED_MAX, &c->sealed_len);
-	c->has_material = r == ERR_OK;
-	if (r == ERR_STORE_NOT_FOUND) /* put without material: nothing to open */
-		r = c->row.has_digest ? ERR_STORE_SEAL : ERR_OK;
-	GUARD(r);
+	GUARD(txn_sealed(t, c));
 	return c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time);
 }
 
@@ -910,17 +1031,9 @@ err_t store_take_material(struct store *s, const char *id, const char *tenant, u
 	 * owns nothing finds nothing */
 	ENSURE(tenant_ok(tenant), (flags & STORE_F_ADMIN) ? ERR_INVALID_ARG : ERR_STORE_NOT_FOUND);
 	ENSURE(operation[0] != '\0' && strlen(operation) <= 64, ERR_INVALID_ARG);
-	struct take_ctx c = {.ops = s->ops, .id = id, .tenant = tenant, .op = operation, .flags = flags,
-			     .fp = fingerprint, .time = store_now()};
-	/* sealed, not secret (AES-GCM under the KEK): ordinary memory */
-	c.sealed = malloc(STORE_SEALED_MAX);
-	if (c.sealed == NULL)
-		return ERR_NOMEM;
-	err_t r = s->ops->submit(s->b, apply_take, &c);
-	if (r == ERR_OK && c.has_material)
-		r = seal_unseal(s->seal, c.row.id, c.row.type, c.sealed, c.sealed_len, out, out_len);
-	free(c.sealed);
-	return r;
+	struct serve_ctx c = {.ops = s->ops, .id = id, .tenant = tenant, .op = operation, .flags = flags,
+			      .fp = fingerprint, .time = store_now()};
+	return serve_run(s, apply_take, &c, out, out_len);
 }
 
 err_t store_access_count(struct store *s, const char *id, uint64_t *out)

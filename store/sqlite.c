@@ -32,12 +32,12 @@
 
 /* ---- schema and migrations ------------------------------------------------ */
 
-/* the columns of objects as migration 3 found them */
-#define ROW_COLS_V1                                                                     \
+/* the columns of objects as migration 4 finds them */
+#define ROW_COLS_V3                                                                     \
 	"id, tenant, type, state, alg, length, usage_mask, key_format, revocation_reason," \
 	" initial_date, activation_date, deactivation_date, destroy_date, compromise_date," \
 	" compromise_occurrence_date, last_change_date, original_creation_date, created_ns," \
-	" digest, data_type"
+	" digest, data_type, protection"
 
 static const char *const migrations[] = {
 	/* 1: the first schema */
@@ -80,7 +80,15 @@ static const char *const migrations[] = {
 	/* and the kind of data an object without a key block holds: Secret
 	 * Data Type, Opaque Data Type, Certificate Type (KMIP 1.4 §2.2) */
 	"ALTER TABLE objects ADD COLUMN data_type INTEGER NOT NULL DEFAULT 0;",
-	/* 3: objects and material keyed by their identifier alone (WITHOUT
+	/* 3: the protection bits of KMIP 1.4 §3.34 Fresh and §3.48-§3.51
+	 * Sensitive, Always Sensitive, Extractable, Never Extractable
+	 * (STORE_P_*). Existing objects: Extractable, not Sensitive (the
+	 * defaults of §3.48 and §3.50), Fresh unless the access log shows
+	 * their material served (Get, wrapped Get). Portable SQL. */
+	"ALTER TABLE objects ADD COLUMN protection INTEGER NOT NULL DEFAULT 8;"
+	"UPDATE objects SET protection = protection + 1 WHERE id NOT IN"
+	" (SELECT id FROM access_log WHERE operation IN ('kmip get', 'kmip get wrapped', 'get wrapped'));",
+	/* 4: objects and material keyed by their identifier alone (WITHOUT
 	 * ROWID): a rowid table with a TEXT PRIMARY KEY walks two B-trees per
 	 * lookup (the key's index to the rowid, then the table), one does
 	 * (sqlite.org/withoutrowid.html). SQLite cannot change a table's kind
@@ -96,8 +104,8 @@ static const char *const migrations[] = {
 	" destroy_date INTEGER NOT NULL, compromise_date INTEGER NOT NULL,"
 	" compromise_occurrence_date INTEGER NOT NULL, last_change_date INTEGER NOT NULL,"
 	" original_creation_date INTEGER NOT NULL, created_ns INTEGER NOT NULL, digest BLOB,"
-	" data_type INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-	"INSERT INTO objects_new(" ROW_COLS_V1 ") SELECT " ROW_COLS_V1 " FROM objects;"
+	" data_type INTEGER NOT NULL DEFAULT 0, protection INTEGER NOT NULL DEFAULT 8) WITHOUT ROWID;"
+	"INSERT INTO objects_new(" ROW_COLS_V3 ") SELECT " ROW_COLS_V3 " FROM objects;"
 	"DROP TABLE objects;"
 	"ALTER TABLE objects_new RENAME TO objects;"
 	"CREATE INDEX objects_tenant_order ON objects(tenant, created_ns, id);"
@@ -107,7 +115,7 @@ static const char *const migrations[] = {
 	"INSERT INTO material_new(id, sealed) SELECT id, sealed FROM material;"
 	"DROP TABLE material;"
 	"ALTER TABLE material_new RENAME TO material;",
-	/* 4: the access log without its index on the object's identifier.
+	/* 5: the access log without its index on the object's identifier.
 	 * Every Get appends a record; an index on a random UUID put each one
 	 * in a random leaf page, so each record cost a page of the WAL and
 	 * its share of the fdatasync, where the log itself (by seq) fills
@@ -133,7 +141,7 @@ void store_testing_extra_migration(const char *sql)
 	"id, tenant, type, state, alg, length, usage_mask, key_format, revocation_reason," \
 	" initial_date, activation_date, deactivation_date, destroy_date, compromise_date," \
 	" compromise_occurrence_date, last_change_date, original_creation_date, created_ns," \
-	" digest, data_type"
+	" digest, data_type, protection"
 
 enum stmt_id {
 	S_ROW_GET, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
@@ -146,13 +154,13 @@ enum stmt_id {
 static const char *const stmt_sql[S_COUNT_] = {
 	[S_ROW_GET] = "SELECT " ROW_COLS " FROM objects WHERE id = ?1",
 	[S_ROW_INSERT] = "INSERT INTO objects(" ROW_COLS ") VALUES"
-			 " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+			 " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
 	[S_ROW_UPDATE] = "UPDATE objects SET tenant=?2, type=?3, state=?4, alg=?5, length=?6,"
 			 " usage_mask=?7, key_format=?8, revocation_reason=?9, initial_date=?10,"
 			 " activation_date=?11, deactivation_date=?12, destroy_date=?13,"
 			 " compromise_date=?14, compromise_occurrence_date=?15,"
 			 " last_change_date=?16, original_creation_date=?17, created_ns=?18,"
-			 " digest=?19, data_type=?20 WHERE id=?1",
+			 " digest=?19, data_type=?20, protection=?21 WHERE id=?1",
 	[S_ATTR_INSERT] = "INSERT INTO attributes(id, name, idx, type, value, search)"
 			  " VALUES (?1,?2,?3,?4,?5,?6)",
 	[S_ATTR_UPDATE] = "UPDATE attributes SET type=?4, value=?5, search=?6"
@@ -382,6 +390,7 @@ static void bind_row(sqlite3_stmt *st, const struct store_row *r)
 	else
 		sqlite3_bind_null(st, 19);
 	sqlite3_bind_int64(st, 20, r->data_type);
+	sqlite3_bind_int64(st, 21, r->protection);
 }
 
 static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
@@ -416,6 +425,7 @@ static void read_row(sqlite3_stmt *st, struct store_row *r)
 		r->has_digest = true;
 	}
 	r->data_type = (uint32_t)sqlite3_column_int64(st, 19);
+	r->protection = (uint32_t)sqlite3_column_int64(st, 20);
 }
 
 static err_t conn_row_get(struct conn *c, const char *id, struct store_row *out, int *rc_out)
@@ -905,7 +915,7 @@ static err_t migrate(struct store_backend *b, unsigned *version, char *errbuf, s
 			 b->path, have, want);
 		return ERR_STORE_SCHEMA;
 	}
-	/* a migration that rebuilds a table (3) drops a parent of foreign
+	/* a migration that rebuilds a table (4) drops a parent of foreign
 	 * keys for a moment: foreign keys are off while migrating (the pragma
 	 * does nothing inside a transaction) and every migration's result is
 	 * checked with foreign_key_check before its commit
@@ -1456,13 +1466,13 @@ static err_t sq_each_sealed(struct store_backend *b, store_sealed_fn fn, void *c
 				    " o.key_format, o.revocation_reason, o.initial_date, o.activation_date,"
 				    " o.deactivation_date, o.destroy_date, o.compromise_date,"
 				    " o.compromise_occurrence_date, o.last_change_date,"
-				    " o.original_creation_date, o.created_ns, o.digest, o.data_type, m.sealed"
+				    " o.original_creation_date, o.created_ns, o.digest, o.data_type, o.protection, m.sealed"
 				    " FROM material m JOIN objects o ON o.id = m.id ORDER BY o.created_ns, o.id",
 				    -1, &st, NULL);
 	while (rc == SQLITE_OK && r == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_row row;
 		read_row(st, &row);
-		r = fn(ctx, &row, sqlite3_column_blob(st, 20), (size_t)sqlite3_column_bytes(st, 20));
+		r = fn(ctx, &row, sqlite3_column_blob(st, 21), (size_t)sqlite3_column_bytes(st, 21));
 		rc = SQLITE_OK;
 	}
 	if (rc == SQLITE_DONE)

@@ -157,6 +157,18 @@ err_t store_attr_get_int(const struct store_attr *a, int64_t *out) MUST_CHECK NO
 bool store_attr_is_managed(const char *name) NONNULL(1);
 bool store_attr_is_multi(const char *name) NONNULL(1);
 
+/* Protection bits of an object (KMIP 1.4 §3.34 Fresh, §3.48 Sensitive,
+ * §3.49 Always Sensitive, §3.50 Extractable, §3.51 Never Extractable).
+ * Fresh is set at put and cleared by the first store_serve_material.
+ * Sensitive only goes false -> true and Extractable only true -> false
+ * (store_set_protection), so Always Sensitive and Never Extractable are
+ * what the object was made with and never change. */
+#define STORE_P_FRESH 0x1u
+#define STORE_P_SENSITIVE 0x2u
+#define STORE_P_ALWAYS_SENSITIVE 0x4u
+#define STORE_P_EXTRACTABLE 0x8u
+#define STORE_P_NEVER_EXTRACTABLE 0x10u
+
 /* A managed object as get() returns it. */
 struct store_object {
 	char id[STORE_ID_MAX + 1];
@@ -174,6 +186,7 @@ struct store_object {
 		compromise_date, compromise_occurrence_date, last_change_date,
 		original_creation_date;
 	bool has_material;      /* false once destroyed, or if none was put */
+	uint32_t protection;    /* STORE_P_* */
 	bool has_digest;
 	uint8_t digest[STORE_DIGEST_LEN]; /* SHA-256 of the key material as put */
 	struct store_attr *attrs; /* by name, then index */
@@ -232,6 +245,8 @@ struct store_new_object {
 	int64_t activation_date;        /* 0: start Pre-Active; <= now: start Active */
 	int64_t original_creation_date; /* 0: now (Register may give the original) */
 	int64_t deactivation_date;      /* 0: none (Re-key carries the old key's over) */
+	bool sensitive;                 /* KMIP 1.4 §3.48; default false */
+	bool not_extractable;           /* KMIP 1.4 §3.50 Extractable false; default extractable */
 	const struct store_attr *attrs; /* other attributes; unmanaged names only, and
 					 * the Random Number Generator (kept, never changed) */
 	size_t n_attrs;
@@ -295,6 +310,29 @@ err_t store_get(struct store *s, const char *id, const char *tenant, unsigned fl
  * material gives ERR_OK with *out NULL and *out_len 0. */
 err_t store_get_material(struct store *s, const char *id, const char *tenant, unsigned flags,
 			 uint8_t **out, size_t *out_len) MUST_CHECK NONNULL(1, 2, 3, 5, 6);
+
+/* How store_serve_material hands material out. */
+enum store_serve {
+	STORE_SERVE_PLAIN = 1,   /* to the client in plaintext: needs Extractable and not Sensitive */
+	STORE_SERVE_WRAPPED = 2, /* to the client wrapped under another key: needs Extractable */
+};
+
+/* store_serve_material is store_get_material for material that leaves
+ * the server: in one transaction it checks the object's protection
+ * against |how| (ERR_STORE_PROTECTED, nothing returned), appends the
+ * access record (as store_record_access) and clears Fresh (KMIP 1.4
+ * §3.34); the material is returned only once that is durable. */
+err_t store_serve_material(struct store *s, const char *id, const char *tenant, unsigned flags,
+			   const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
+			   enum store_serve how, uint8_t **out, size_t *out_len) MUST_CHECK
+	NONNULL(1, 2, 3, 5, 6, 8, 9);
+
+/* store_set_protection makes an object Sensitive (|sensitive|) and/or not
+ * Extractable (|not_extractable|); false leaves that bit as it is: neither
+ * can be undone (KMIP 1.4 §3.49, §3.51 stay true only for an object that
+ * was always so). Last Change Date updated. */
+err_t store_set_protection(struct store *s, const char *id, const char *tenant, unsigned flags,
+			   bool sensitive, bool not_extractable) MUST_CHECK NONNULL(1, 2, 3);
 
 /* ---- attributes (each durable before return, Last Change Date updated) ---- */
 

@@ -847,12 +847,39 @@ static bool skippable(const struct kx_node *parent, const struct ttlv_item *g, c
 	       item_operation(parent) == KMIP_OPERATION_DISCOVER_VERSIONS;
 }
 
+/* same_attribute_name_w: two expected Attributes of one name */
+static bool same_attribute_name_w(const struct kx_node *a, const struct kx_node *b)
+{
+	const struct kx_node *an = child(a, KMIP_TAG_ATTRIBUTE_NAME);
+	const struct kx_node *bn = child(b, KMIP_TAG_ATTRIBUTE_NAME);
+	return an != NULL && bn != NULL && an->value != NULL && bn->value != NULL && strcmp(an->value, bn->value) == 0;
+}
+
 static bool same_attribute_name(const struct kx_node *w, const struct ttlv_item *g)
 {
 	const struct kx_node *wn = child(w, KMIP_TAG_ATTRIBUTE_NAME);
 	const struct ttlv_item *gn = gchild(g, KMIP_TAG_ATTRIBUTE_NAME);
 	return wn != NULL && gn != NULL && gn->type == TTLV_TEXT && wn->value != NULL &&
 	       strlen(wn->value) == gn->len && memcmp(wn->value, gn->val, gn->len) == 0;
+}
+
+/* cmp_attribute_by_name compares the expected Attribute |wc| of payload
+ * |w| with the got Attribute of |g| of the same name and rank among
+ * those of that name */
+static bool cmp_attribute_by_name(const struct kx_node *w, const struct kx_node *wc, const struct ttlv_item *g,
+				  struct cmp *c, const char *p)
+{
+	size_t rank = 0;
+	for (const struct kx_node *x = w->child; x != wc; x = x->next)
+		rank += x->tag == KMIP_TAG_ATTRIBUTE && same_attribute_name_w(x, wc);
+	for (const struct ttlv_item *gc = g->child; gc != NULL; gc = gc->next) {
+		if (gc->tag != KMIP_TAG_ATTRIBUTE || !same_attribute_name(wc, gc))
+			continue;
+		if (rank-- == 0)
+			return cmp_node(wc, gc, c, p);
+	}
+	fmt(c->why, c->wl, "%s: missing", p);
+	return false;
 }
 
 static bool cmp_struct(const struct kx_node *w, const struct ttlv_item *g, struct cmp *c, const char *path)
@@ -894,6 +921,13 @@ static bool cmp_struct(const struct kx_node *w, const struct ttlv_item *g, struc
 			snprintf(p, sizeof p, "%.200s/Attribute[%.64s]", path, an->value);
 		else
 			snprintf(p, sizeof p, "%.200s/%s", path, wc->name);
+		if (an != NULL && w->tag == KMIP_TAG_RESPONSE_PAYLOAD) {
+			/* KMIP 1.4 §4.12 does not order the attributes of an answer:
+			 * matched by name, the n-th instance of a name to the n-th */
+			if (!cmp_attribute_by_name(w, wc, g, c, p))
+				return false;
+			continue;
+		}
 		for (;;) {
 			if (gc == NULL) {
 				fmt(c->why, c->wl, "%s: missing", p);

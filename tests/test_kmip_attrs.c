@@ -395,7 +395,8 @@ static void test_add_refusals(void)
 	ttlv_enc_end(&q.e);
 	kt_item_end(&q);
 	kt_run(&q, &kt_alice, &r);
-	static const uint32_t want[4] = {KMIP_RESULT_REASON_PERMISSION_DENIED, KMIP_RESULT_REASON_INVALID_FIELD,
+	/* Sensitive always has a value (KMIP 1.4 §3.48): Add finds it set */
+	static const uint32_t want[4] = {KMIP_RESULT_REASON_ILLEGAL_OPERATION, KMIP_RESULT_REASON_INVALID_FIELD,
 					 KMIP_RESULT_REASON_INVALID_FIELD, KMIP_RESULT_REASON_INVALID_FIELD};
 	for (int i = 0; i < 4; i++) {
 		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, i)), KMIP_RESULT_STATUS_OPERATION_FAILED);
@@ -408,7 +409,7 @@ static void test_add_refusals(void)
 	/* nothing of it was stored */
 	get_attrs(&kt_alice, 4, uid, NULL, &r);
 	const struct ttlv_item *p = kt_payload(kt_nth(&r, 0));
-	CU_ASSERT_PTR_NULL(attr_of(p, "Sensitive", 0));
+	CU_ASSERT(value_of(p, "Sensitive", 0) != NULL && value_of(p, "Sensitive", 0)->u == 0);
 	CU_ASSERT_PTR_NULL(attr_of(p, "x-indexed", 0));
 	CU_ASSERT_PTR_NULL(attr_of(p, "x-nested", 0));
 	CU_ASSERT_PTR_NULL(attr_of(p, "Name", 1));
@@ -1181,7 +1182,520 @@ static void test_locate_filters(void)
 	kt_resp_free(&r);
 }
 
+/* ---- the Baseline Server's attributes (KMIP 1.4 §3.34, §3.41, §3.46-§3.51) ---- */
+
+/* bool_of: the Boolean value of attribute |name| in |p|: 1, 0, or -1 when
+ * absent */
+static int bool_of(const struct ttlv_item *p, const char *name)
+{
+	const struct ttlv_item *v = value_of(p, name, 0);
+	if (v == NULL || v->type != TTLV_BOOL)
+		return -1;
+	return v->u != 0;
+}
+
+/* protect_of reads, by one Get Attributes (all) at 1.|minor|, Fresh, Key
+ * Value Present, Sensitive, Always Sensitive, Extractable and Never
+ * Extractable of |uid| (each 1, 0 or -1) */
+static void protect_of(const struct kmip_peer *p, int minor, const char *uid, int out[6])
+{
+	static const char *const names[6] = {"Fresh", "Key Value Present", "Sensitive", "Always Sensitive",
+					      "Extractable", "Never Extractable"};
+	struct kt_resp r;
+	get_attrs(p, minor, uid, NULL, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	for (int i = 0; i < 6; i++)
+		out[i] = bool_of(kt_payload(kt_nth(&r, 0)), names[i]);
+	kt_resp_free(&r);
+}
+
+#define PROTECT_IS(got, f, kvp, s, as, e, ne)                                                          \
+	do {                                                                                            \
+		CU_ASSERT_EQUAL((got)[0], f);                                                           \
+		CU_ASSERT_EQUAL((got)[1], kvp);                                                         \
+		CU_ASSERT_EQUAL((got)[2], s);                                                           \
+		CU_ASSERT_EQUAL((got)[3], as);                                                          \
+		CU_ASSERT_EQUAL((got)[4], e);                                                           \
+		CU_ASSERT_EQUAL((got)[5], ne);                                                          \
+	} while (0)
+
+static void attr_bool(struct kt_req *q, const char *name, bool v)
+{
+	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
+	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, name);
+	ttlv_enc_bool(&q->e, KMIP_TAG_ATTRIBUTE_VALUE, v);
+	ttlv_enc_end(&q->e);
+}
+
+/* create_protected creates an AES-256 key for alice at 1.|minor| with
+ * usage |mask|, Active when |active|, Sensitive / Extractable given when
+ * |sens| / |extr| >= 0; returns the status, *reason the reason */
+static uint32_t create_protected(int minor, int32_t mask, bool active, int sens, int extr, char uid[STORE_ID_MAX + 1],
+				 uint32_t *reason)
+{
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, minor, 1);
+	kt_create_begin(&q, 256);
+	kt_attr_int(&q, "Cryptographic Usage Mask", mask);
+	if (active)
+		kt_attr_date(&q, "Activation Date", 1000000000);
+	if (sens >= 0)
+		attr_bool(&q, "Sensitive", sens != 0);
+	if (extr >= 0)
+		attr_bool(&q, "Extractable", extr != 0);
+	kt_create_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	uint32_t st = kt_status(kt_nth(&r, 0));
+	if (reason != NULL)
+		*reason = kt_reason(kt_nth(&r, 0));
+	const struct ttlv_item *u = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
+	uid[0] = '\0';
+	if (u != NULL && u->len <= STORE_ID_MAX) {
+		memcpy(uid, u->val, u->len);
+		uid[u->len] = '\0';
+	}
+	kt_resp_free(&r);
+	return st;
+}
+
+/* get_served runs a Get of |uid| as |p|, wrapped under |kek| when not NULL
+ * (AES Key Wrap, §2.1.5); the answer stays in |r| */
+static void get_served(const struct kmip_peer *p, const char *uid, const char *kek, struct kt_resp *r)
+{
+	struct kt_req q;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_GET);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+	if (kek != NULL) {
+		ttlv_enc_begin(&q.e, KMIP_TAG_KEY_WRAPPING_SPECIFICATION);
+		ttlv_enc_enum(&q.e, KMIP_TAG_WRAPPING_METHOD, KMIP_WRAPPING_METHOD_ENCRYPT);
+		ttlv_enc_begin(&q.e, KMIP_TAG_ENCRYPTION_KEY_INFORMATION);
+		ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, kek);
+		ttlv_enc_begin(&q.e, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS);
+		ttlv_enc_enum(&q.e, KMIP_TAG_BLOCK_CIPHER_MODE, KMIP_BLOCK_CIPHER_MODE_NISTKEYWRAP);
+		ttlv_enc_end(&q.e);
+		ttlv_enc_end(&q.e);
+		ttlv_enc_end(&q.e);
+	}
+	kt_item_end(&q);
+	kt_run(&q, p, r);
+}
+
+/* modify_bool runs Modify Attribute of |name| to |v| as |p| */
+static uint32_t modify_bool(const struct kmip_peer *p, const char *uid, const char *name, bool v, uint32_t *reason)
+{
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_MODIFY_ATTRIBUTE);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+	attr_bool(&q, name, v);
+	kt_item_end(&q);
+	kt_run(&q, p, &r);
+	uint32_t st = kt_status(kt_nth(&r, 0));
+	*reason = kt_reason(kt_nth(&r, 0));
+	CU_ASSERT(st == KMIP_RESULT_STATUS_SUCCESS || kt_has_message(kt_nth(&r, 0)));
+	if (st == KMIP_RESULT_STATUS_SUCCESS) /* §4.15: the attribute as it now is */
+		CU_ASSERT_EQUAL(bool_of(kt_payload(kt_nth(&r, 0)), name), v);
+	kt_resp_free(&r);
+	return st;
+}
+
+/* Fresh (§3.34): True when made, False once the key material is served
+ * (Get, a wrapped Get), in the transaction of the access record; using a
+ * key as a wrapping key serves nothing. Key Value Present (§3.41) is
+ * created by the server only for an object registered without its Key
+ * Value, which fount does not take: no object has it. The defaults of
+ * §3.48-§3.51: Sensitive False, Extractable True (what PyKMIP, vCenter and
+ * mongod expect: they Get keys in plaintext). Versions: Fresh 1.1+, Key
+ * Value Present 1.2+, the four 1.4. */
+static void test_fresh_and_key_value_present(void)
+{
+	char uid[STORE_ID_MAX + 1], kek[STORE_ID_MAX + 1], other[STORE_ID_MAX + 1];
+	int a[6];
+	CU_ASSERT_EQUAL_FATAL(create_protected(4, 0xC, false, -1, -1, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	protect_of(&kt_alice, 4, uid, a);
+	PROTECT_IS(a, 1, -1, 0, 0, 1, 0);
+	protect_of(&kt_alice, 3, uid, a);
+	PROTECT_IS(a, 1, -1, -1, -1, -1, -1);
+	protect_of(&kt_alice, 1, uid, a);
+	PROTECT_IS(a, 1, -1, -1, -1, -1, -1);
+	protect_of(&kt_alice, 0, uid, a);
+	PROTECT_IS(a, -1, -1, -1, -1, -1, -1);
+	/* by name, and in the list */
+	struct kt_resp r;
+	get_attrs(&kt_alice, 4, uid, "Fresh", &r);
+	CU_ASSERT_EQUAL(bool_of(kt_payload(kt_nth(&r, 0)), "Fresh"), 1);
+	CU_ASSERT_EQUAL(ttlv_count(kt_payload(kt_nth(&r, 0)), KMIP_TAG_ATTRIBUTE), 1);
+	kt_resp_free(&r);
+	struct kt_req q;
+	kt_begin(&q, 4, 1);
+	kt_uid_item(&q, KMIP_OPERATION_GET_ATTRIBUTE_LIST, uid);
+	kt_run(&q, &kt_alice, &r);
+	static const char *const listed[] = {"Fresh", "Sensitive", "Always Sensitive", "Extractable",
+					     "Never Extractable", "Key Value Present"};
+	for (size_t i = 0; i < ARRAY_SIZE(listed); i++) {
+		bool seen = false;
+		for (const struct ttlv_item *n = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_ATTRIBUTE_NAME); n != NULL;
+		     n = ttlv_find_next(n))
+			seen = seen || text_is(n, listed[i]);
+		CU_ASSERT(seen == (i + 1 < ARRAY_SIZE(listed))); /* the last: never created */
+	}
+	kt_resp_free(&r);
+	/* a client cannot set Fresh or Key Value Present (§3.34, §3.41) */
+	uint32_t why = 0;
+	CU_ASSERT_EQUAL(modify_bool(&kt_alice, uid, "Fresh", true, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+	CU_ASSERT_EQUAL(modify_bool(&kt_alice, uid, "Key Value Present", false, &why),
+			KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+	/* another tenant's Get serves nothing: still Fresh, nothing recorded */
+	uint64_t n0 = 0, n1 = 0;
+	EXPECT_OK(store_access_count(kt_store, uid, &n0));
+	CU_ASSERT_EQUAL(kt_one(&kt_bob, KMIP_OPERATION_GET, uid, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	protect_of(&kt_alice, 4, uid, a);
+	CU_ASSERT_EQUAL(a[0], 1);
+	/* the owner's Get: served, recorded once, no longer Fresh */
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_GET, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	EXPECT_OK(store_access_count(kt_store, uid, &n1));
+	CU_ASSERT_EQUAL(n1, n0 + 1);
+	protect_of(&kt_alice, 4, uid, a);
+	PROTECT_IS(a, 0, -1, 0, 0, 1, 0);
+	/* a wrapped Get: the wrapped key is served, the wrapping key only used */
+	CU_ASSERT_EQUAL_FATAL(create_protected(4, 0x10, true, -1, -1, kek, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(create_protected(4, 0xC, false, -1, -1, other, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	get_served(&kt_alice, other, kek, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
+	protect_of(&kt_alice, 4, other, a);
+	CU_ASSERT_EQUAL(a[0], 0);
+	protect_of(&kt_alice, 4, kek, a);
+	CU_ASSERT_EQUAL(a[0], 1);
+	/* destroyed: no Key Value, and Fresh as it was */
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, other, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	protect_of(&kt_alice, 4, other, a);
+	PROTECT_IS(a, 0, -1, 0, 0, 1, 0);
+	/* an Opaque Object has no Key Block, so no Key Value Present (§3.41);
+	 * Fresh and the four it has (§3.34, §3.48-§3.51: all objects) */
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_REGISTER);
+	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_OPAQUE_OBJECT);
+	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_begin(&q.e, KMIP_TAG_OPAQUE_OBJECT);
+	ttlv_enc_enum(&q.e, KMIP_TAG_OPAQUE_DATA_TYPE, 0x80000001u);
+	static const uint8_t blob[6] = {'o', 'p', 'a', 'q', 'u', 'e'};
+	ttlv_enc_bytes(&q.e, KMIP_TAG_OPAQUE_DATA_VALUE, blob, sizeof blob);
+	ttlv_enc_end(&q.e);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL_FATAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	const struct ttlv_item *ou = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
+	char opaque[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(ou != NULL && ou->len <= STORE_ID_MAX);
+	memcpy(opaque, ou->val, ou->len);
+	opaque[ou->len] = '\0';
+	kt_resp_free(&r);
+	protect_of(&kt_alice, 4, opaque, a);
+	PROTECT_IS(a, 1, -1, 0, 0, 1, 0);
+}
+
+/* Sensitive (§3.48): never served in plaintext, only wrapped; still used
+ * for Encrypt. Extractable False (§3.50): never served. Both given at
+ * Create, changed only the safe way (the other is Permission Denied);
+ * Always Sensitive / Never Extractable (§3.49, §3.51) say the key was so
+ * from its creation. A refused Get records nothing and leaves it Fresh. */
+static void test_sensitive_and_extractable(void)
+{
+	char sens[STORE_ID_MAX + 1], plain[STORE_ID_MAX + 1], locked[STORE_ID_MAX + 1], kek[STORE_ID_MAX + 1];
+	int a[6];
+	uint32_t why = 0;
+	CU_ASSERT_EQUAL_FATAL(create_protected(4, 0x10, true, -1, -1, kek, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(create_protected(4, 0xC, true, 1, -1, sens, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	protect_of(&kt_alice, 4, sens, a);
+	PROTECT_IS(a, 1, -1, 1, 1, 1, 0);
+	uint64_t n0 = 0, n1 = 0;
+	EXPECT_OK(store_access_count(kt_store, sens, &n0));
+	struct kt_resp r;
+	get_served(&kt_alice, sens, NULL, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	/* KMIP 1.4 has no "Sensitive" reason (2.1's BL-M-12-21): Permission Denied */
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	const struct ttlv_item *m = ttlv_find(kt_nth(&r, 0), KMIP_TAG_RESULT_MESSAGE);
+	CU_ASSERT(m != NULL && memmem(m->val, m->len, "Sensitive", 9) != NULL);
+	CU_ASSERT_PTR_NULL(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_SYMMETRIC_KEY));
+	kt_resp_free(&r);
+	EXPECT_OK(store_access_count(kt_store, sens, &n1));
+	CU_ASSERT_EQUAL(n1, n0);
+	protect_of(&kt_alice, 4, sens, a);
+	CU_ASSERT_EQUAL(a[0], 1);
+	/* wrapped it leaves */
+	get_served(&kt_alice, sens, kek, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	const struct ttlv_item *kb = ttlv_find(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_SYMMETRIC_KEY),
+					       KMIP_TAG_KEY_BLOCK);
+	CU_ASSERT(ttlv_find(kb, KMIP_TAG_KEY_WRAPPING_DATA) != NULL);
+	CU_ASSERT(ttlv_find(kb, KMIP_TAG_KEY_VALUE) != NULL && ttlv_find(kb, KMIP_TAG_KEY_VALUE)->type == TTLV_BYTES);
+	kt_resp_free(&r);
+	/* and it still encrypts (the key never leaves api/ops.c) */
+	uint8_t data[16] = {1}, out[64];
+	struct ops_cipher c = {.mode = OPS_AES_GCM, .in = data, .in_len = sizeof data, .tag_len = 16,
+			       .out = out, .out_cap = sizeof out};
+	EXPECT_OK(ops_encrypt(&kt_alice, sens, "test encrypt", &c));
+	CU_ASSERT_EQUAL(c.out_len, sizeof data);
+	/* no way back: Sensitive stays True; setting it True again is fine */
+	CU_ASSERT_EQUAL(modify_bool(&kt_alice, sens, "Sensitive", false, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+	CU_ASSERT_EQUAL(modify_bool(&kt_alice, sens, "Sensitive", true, &why), KMIP_RESULT_STATUS_SUCCESS);
+	/* the safe way on a plain key: served before, not after; it was not
+	 * always Sensitive */
+	CU_ASSERT_EQUAL_FATAL(create_protected(4, 0xC, true, 0, 1, plain, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_GET, plain, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	/* another tenant cannot touch it, nor learn it exists */
+	CU_ASSERT_EQUAL(modify_bool(&kt_bob, plain, "Sensitive", true, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	CU_ASSERT_EQUAL(modify_bool(&kt_bob, plain, "Sensitive", false, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	CU_ASSERT_EQUAL(modify_bool(&kt_alice, plain, "Sensitive", true, &why), KMIP_RESULT_STATUS_SUCCESS);
+	protect_of(&kt_alice, 4, plain, a);
+	PROTECT_IS(a, 0, -1, 1, 0, 1, 0);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_GET, plain, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+	/* Extractable False: not even wrapped; Never Extractable */
+	CU_ASSERT_EQUAL(modify_bool(&kt_alice, plain, "Extractable", false, &why), KMIP_RESULT_STATUS_SUCCESS);
+	protect_of(&kt_alice, 4, plain, a);
+	PROTECT_IS(a, 0, -1, 1, 0, 0, 0);
+	get_served(&kt_alice, plain, kek, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	m = ttlv_find(kt_nth(&r, 0), KMIP_TAG_RESULT_MESSAGE);
+	CU_ASSERT(m != NULL && memmem(m->val, m->len, "Extractable", 11) != NULL);
+	kt_resp_free(&r);
+	CU_ASSERT_EQUAL(modify_bool(&kt_alice, plain, "Extractable", true, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+	CU_ASSERT_EQUAL_FATAL(create_protected(4, 0xC, true, -1, 0, locked, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	protect_of(&kt_alice, 4, locked, a);
+	PROTECT_IS(a, 1, -1, 0, 0, 0, 1);
+	get_served(&kt_alice, locked, NULL, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	kt_resp_free(&r);
+	get_served(&kt_alice, locked, kek, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	kt_resp_free(&r);
+	/* the HTTP path's wrapped read obeys the same rule */
+	uint8_t *w = NULL;
+	size_t wl = 0;
+	char whybuf[OPS_WHY_MAX];
+	EXPECT_ERR(ops_get_wrapped(&kt_alice, locked, kek, KEYGEN_WRAP_KW, &w, &wl, whybuf), ERR_STORE_PROTECTED);
+	CU_ASSERT_PTR_NULL(w);
+	/* Add finds them set; Delete is refused (§3.48, §3.50: always a value) */
+	struct kt_req q;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, locked);
+	attr_bool(&q, "Extractable", false);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ILLEGAL_OPERATION);
+	kt_resp_free(&r);
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_DELETE_ATTRIBUTE);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, locked);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Sensitive");
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	kt_resp_free(&r);
+	protect_of(&kt_alice, 4, locked, a);
+	PROTECT_IS(a, 1, -1, 0, 0, 0, 1);
+	/* the server keeps Always Sensitive and Never Extractable */
+	CU_ASSERT_EQUAL(modify_bool(&kt_alice, locked, "Never Extractable", false, &why),
+			KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+	/* a Re-key's replacement is protected as the key it replaces (and
+	 * made so: Always Sensitive), and Fresh */
+	struct kt_req rq;
+	kt_begin(&rq, 4, 1);
+	kt_uid_item(&rq, KMIP_OPERATION_RE_KEY, sens);
+	kt_run(&rq, &kt_alice, &r);
+	CU_ASSERT_EQUAL_FATAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	const struct ttlv_item *nu = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
+	char renewed[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(nu != NULL && nu->len <= STORE_ID_MAX);
+	memcpy(renewed, nu->val, nu->len);
+	renewed[nu->len] = '\0';
+	kt_resp_free(&r);
+	protect_of(&kt_alice, 4, renewed, a);
+	PROTECT_IS(a, 1, -1, 1, 1, 1, 0);
+	/* Register takes them too (§3.48, §3.50: "when object is created or
+	 * registered") */
+	kt_begin(&rq, 4, 1);
+	kt_item(&rq, KMIP_OPERATION_REGISTER);
+	ttlv_enc_enum(&rq.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+	ttlv_enc_begin(&rq.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	kt_attr_int(&rq, "Cryptographic Usage Mask", 0xC);
+	attr_bool(&rq, "Extractable", false);
+	ttlv_enc_end(&rq.e);
+	ttlv_enc_begin(&rq.e, KMIP_TAG_SYMMETRIC_KEY);
+	ttlv_enc_begin(&rq.e, KMIP_TAG_KEY_BLOCK);
+	ttlv_enc_enum(&rq.e, KMIP_TAG_KEY_FORMAT_TYPE, KMIP_KEY_FORMAT_TYPE_RAW);
+	ttlv_enc_begin(&rq.e, KMIP_TAG_KEY_VALUE);
+	static const uint8_t raw[16] = {0x5A, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+	ttlv_enc_bytes(&rq.e, KMIP_TAG_KEY_MATERIAL, raw, sizeof raw);
+	ttlv_enc_end(&rq.e);
+	ttlv_enc_enum(&rq.e, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
+	ttlv_enc_int(&rq.e, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, 128);
+	ttlv_enc_end(&rq.e);
+	ttlv_enc_end(&rq.e);
+	kt_item_end(&rq);
+	kt_run(&rq, &kt_alice, &r);
+	CU_ASSERT_EQUAL_FATAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	nu = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
+	char reg[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(nu != NULL && nu->len <= STORE_ID_MAX);
+	memcpy(reg, nu->val, nu->len);
+	reg[nu->len] = '\0';
+	kt_resp_free(&r);
+	protect_of(&kt_alice, 4, reg, a);
+	PROTECT_IS(a, 1, -1, 0, 0, 0, 1);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_GET, reg, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+	/* a 1.3 request has no Sensitive to give (§3.48 is 1.4) */
+	CU_ASSERT_EQUAL(create_protected(3, 0xC, false, 1, -1, locked, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_INVALID_FIELD);
+}
+
+/* Description and Comment (§3.46, §3.47, 1.4): the client's text, added,
+ * modified, deleted; unknown to a 1.3 request */
+static void test_description_comment(void)
+{
+	char uid[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 0xC, NULL, uid));
+	uint32_t why = 0;
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "Description", "payroll DEK", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "Comment", "rotate yearly", NULL, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "Comment", "twice", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ILLEGAL_OPERATION); /* single-valued, §11.15 */
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 3, uid, "Description", "x", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_INVALID_FIELD);
+	struct kt_resp r;
+	modify_text(&kt_alice, uid, "Description", -1, "payroll DEK v2", &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
+	get_attrs(&kt_alice, 4, uid, NULL, &r);
+	CU_ASSERT(text_is(value_of(kt_payload(kt_nth(&r, 0)), "Description", 0), "payroll DEK v2"));
+	CU_ASSERT(text_is(value_of(kt_payload(kt_nth(&r, 0)), "Comment", 0), "rotate yearly"));
+	kt_resp_free(&r);
+	get_attrs(&kt_alice, 3, uid, NULL, &r);
+	CU_ASSERT_PTR_NULL(attr_of(kt_payload(kt_nth(&r, 0)), "Description", 0));
+	kt_resp_free(&r);
+	/* not another tenant's to see */
+	get_attrs(&kt_bob, 4, uid, "Description", &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	kt_resp_free(&r);
+	struct kt_req q;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_DELETE_ATTRIBUTE);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_ATTRIBUTE_NAME, "Comment");
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
+	get_attrs(&kt_alice, 4, uid, "Comment", &r);
+	CU_ASSERT_PTR_NULL(attr_of(kt_payload(kt_nth(&r, 0)), "Comment", 0));
+	kt_resp_free(&r);
+}
+
+/* 3DES for the Symmetric Key Lifecycle Server: three-key TDEA (SP 800-67
+ * r2 §3.1 keying option 1, odd parity §3.3.1), outside FIPS mode only
+ * (SP 800-131A r2); in FIPS mode Create says why it refuses. */
+static void test_3des(void)
+{
+	const struct keygen_type *t = keygen_tdea_type();
+	CU_ASSERT_EQUAL(t->sym_len, 24);
+	CU_ASSERT_EQUAL(t->bits, 168);
+	CU_ASSERT_EQUAL(keygen_tdea_available(), !keygen_fips_mode());
+	/* the key rule, whatever the mode: parity set, option 1 only */
+	uint8_t k[24];
+	for (size_t i = 0; i < 24; i++)
+		k[i] = (uint8_t)(11 * i + 0x22);
+	CU_ASSERT(keygen_tdea_key_fix(k));
+	for (size_t i = 0; i < 24; i++) {
+		unsigned ones = 0;
+		for (uint8_t x = k[i]; x != 0; x = (uint8_t)(x & (x - 1)))
+			ones++;
+		CU_ASSERT_EQUAL(ones % 2, 1);
+		CU_ASSERT_EQUAL(k[i] & 0xFE, (uint8_t)(11 * i + 0x22) & 0xFE); /* only the parity bit moves */
+	}
+	memcpy(k + 8, k, 8); /* K1 = K2: keying option 3, single DES in effect */
+	CU_ASSERT_FALSE(keygen_tdea_key_fix(k));
+	for (size_t i = 0; i < 24; i++)
+		k[i] = (uint8_t)(11 * i + 0x22);
+	memset(k + 16, 0x00, 8); /* K3 = 0101..01 with parity: a weak key (SP 800-67 r2 §3.3.2) */
+	CU_ASSERT_FALSE(keygen_tdea_key_fix(k));
+	static const uint8_t semi[8] = {0xE0, 0xFE, 0xE0, 0xFE, 0xF1, 0xFE, 0xF1, 0xFE};
+	for (size_t i = 0; i < 24; i++)
+		k[i] = (uint8_t)(11 * i + 0x22);
+	memcpy(k + 8, semi, 8);
+	CU_ASSERT_FALSE(keygen_tdea_key_fix(k));
+	/* not an approved type: not in the table the CLI and selftest list */
+	const struct keygen_type *all;
+	size_t n = keygen_types(&all);
+	for (size_t i = 0; i < n; i++)
+		CU_ASSERT(strcmp(all[i].name, t->name) != 0);
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_CREATE);
+	ttlv_enc_enum(&q.e, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+	ttlv_enc_begin(&q.e, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_V3DES);
+	kt_attr_int(&q, "Cryptographic Length", 168);
+	kt_attr_int(&q, "Cryptographic Usage Mask", 0xC);
+	ttlv_enc_end(&q.e);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	if (!keygen_tdea_available()) {
+		uint8_t *gen = NULL;
+		size_t gl = 0;
+		EXPECT_ERR(keygen_sym_generate(t, KEYGEN_F_PR, &gen, &gl), ERR_UNSUPPORTED);
+		CU_ASSERT_PTR_NULL(gen);
+		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+		CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED);
+		const struct ttlv_item *m = ttlv_find(kt_nth(&r, 0), KMIP_TAG_RESULT_MESSAGE);
+		CU_ASSERT(m != NULL && memmem(m->val, m->len, "FIPS mode", 9) != NULL);
+		kt_resp_free(&r);
+		return;
+	}
+	CU_ASSERT_EQUAL_FATAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	const struct ttlv_item *u = ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_UNIQUE_IDENTIFIER);
+	char uid[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(u != NULL && u->len <= STORE_ID_MAX);
+	memcpy(uid, u->val, u->len);
+	uid[u->len] = '\0';
+	kt_resp_free(&r);
+	get_served(&kt_alice, uid, NULL, &r);
+	const struct ttlv_item *kb = ttlv_find(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_SYMMETRIC_KEY),
+					       KMIP_TAG_KEY_BLOCK);
+	const struct ttlv_item *km = ttlv_find(ttlv_find(kb, KMIP_TAG_KEY_VALUE), KMIP_TAG_KEY_MATERIAL);
+	CU_ASSERT_FATAL(km != NULL && km->len == 24);
+	for (size_t i = 0; i < 24; i++) {
+		unsigned ones = 0;
+		for (uint8_t x = km->val[i]; x != 0; x = (uint8_t)(x & (x - 1)))
+			ones++;
+		CU_ASSERT_EQUAL(ones % 2, 1);
+	}
+	CU_ASSERT(memcmp(km->val, km->val + 8, 8) != 0 && memcmp(km->val + 8, km->val + 16, 8) != 0 &&
+		  memcmp(km->val, km->val + 16, 8) != 0);
+	CU_ASSERT_EQUAL(ttlv_find(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM)->u, KMIP_CRYPTOGRAPHIC_ALGORITHM_V3DES);
+	CU_ASSERT_EQUAL(ttlv_int(ttlv_find(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH)), 168);
+	kt_resp_free(&r);
+}
+
 TEST_SUITE(kmip_attrs, suite_init, suite_clean, TEST(test_table), TEST(test_vcenter_batch), TEST(test_add_types),
 	   TEST(test_add_refusals), TEST(test_modify), TEST(test_activation_date), TEST(test_delete), TEST(test_attribute_list),
 	   TEST(test_version_filter), TEST(test_create_rng), TEST(test_store_keeps_rng), TEST(test_check), TEST(test_tenant_isolation),
-	   TEST(test_admin_key_access), TEST(test_locate_filters))
+	   TEST(test_admin_key_access), TEST(test_locate_filters), TEST(test_fresh_and_key_value_present),
+	   TEST(test_sensitive_and_extractable), TEST(test_description_comment), TEST(test_3des))

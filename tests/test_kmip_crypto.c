@@ -846,6 +846,16 @@ static bool supported(const struct kmip_profile *p, int v)
  * (v up to the request's) exactly when every operation it needs is in
  * Query Operations at v, every object type in Query Objects, and nothing
  * else is known to be missing; never before 1.3. */
+static bool never(void)
+{
+	return false;
+}
+
+static bool always(void)
+{
+	return true;
+}
+
 static void test_query_profiles_rule(void)
 {
 	static const uint32_t f[] = {KMIP_QUERY_FUNCTION_QUERY_PROFILES};
@@ -861,7 +871,7 @@ static void test_query_profiles_rule(void)
 			const struct kmip_profile *p = &profiles[i];
 			for (int v = 2; v <= 4; v++) {
 				bool claim = minor >= 3 && v <= minor && p->names[v] != 0 && p->lacks == NULL &&
-					     supported(p, v);
+					     (p->available == NULL || p->available()) && supported(p, v);
 				bool shown = false;
 				for (const struct ttlv_item *pi = ttlv_find(pay, KMIP_TAG_PROFILE_INFORMATION); pi != NULL;
 				     pi = ttlv_find_next(pi))
@@ -873,20 +883,39 @@ static void test_query_profiles_rule(void)
 		CU_ASSERT_EQUAL(ttlv_count(pay, KMIP_TAG_PROFILE_INFORMATION), want);
 		kt_resp_free(&r);
 	}
-	/* fount keeps neither Fresh nor the 1.4 sensitivity attributes the
-	 * Baseline Server needs (KMIP Profiles 1.4 §5.1), and every server
-	 * profile builds on it: none is claimed whatever operations merge,
-	 * and Query Profiles lists none */
-	for (size_t i = 0; i < n; i++) {
-		CU_ASSERT(profiles[i].lacks != NULL && strstr(profiles[i].lacks, "Fresh") != NULL);
-		for (int v = 0; v <= 4; v++)
-			CU_ASSERT(!kmip_profile_claimed(&profiles[i], v));
-	}
+	/* with the Baseline Server's attributes kept (KMIP Profiles 1.4 §5.1:
+	 * Fresh, Key Value Present, Sensitive, Always Sensitive, Extractable,
+	 * Never Extractable), the Baseline and RNG Cryptographic Servers are
+	 * claimed at 1.2-1.4 (kmip.md §8: the claim set); the Symmetric Key
+	 * Lifecycle Server only where 3DES is offered (not in FIPS mode); the
+	 * cryptographic servers not (no ECB) */
 	{
 		struct kt_resp r;
 		query(4, f, ARRAY_SIZE(f), &r);
+		const struct ttlv_item *pay = kt_payload(kt_first(&r));
 		CU_ASSERT_EQUAL(kt_status(kt_first(&r)), KMIP_RESULT_STATUS_SUCCESS);
-		CU_ASSERT_PTR_NULL(ttlv_find(kt_payload(kt_first(&r)), KMIP_TAG_PROFILE_INFORMATION));
+		/* KMIP 1.4 §9.1.3.2.42, Profile Name values */
+		static const struct {
+			uint32_t name;
+			bool want;
+		} names[] = {
+			{0x56, true}, {0x7A, true},  /* Baseline Server TLS v1.2, 1.3 and 1.4 */
+			{0x66, true}, {0x8A, true},  /* RNG Cryptographic Server, 1.3 and 1.4 */
+			{0x86, false}, {0x62, false}, /* Basic Cryptographic Server */
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+			bool shown = false;
+			for (const struct ttlv_item *pi = ttlv_find(pay, KMIP_TAG_PROFILE_INFORMATION); pi != NULL;
+			     pi = ttlv_find_next(pi))
+				shown = shown || ttlv_find(pi, KMIP_TAG_PROFILE_NAME)->u == names[i].name;
+			CU_ASSERT_EQUAL(shown, names[i].want);
+		}
+		bool sklc = false;
+		for (const struct ttlv_item *pi = ttlv_find(pay, KMIP_TAG_PROFILE_INFORMATION); pi != NULL;
+		     pi = ttlv_find_next(pi))
+			sklc = sklc || ttlv_find(pi, KMIP_TAG_PROFILE_NAME)->u == 0x82;
+		CU_ASSERT_EQUAL(sklc, keygen_tdea_available());
+		CU_ASSERT_EQUAL(sklc, !keygen_fips_mode());
 		kt_resp_free(&r);
 	}
 	/* the rule itself, on made-up profiles */
@@ -907,6 +936,11 @@ static void test_query_profiles_rule(void)
 	t.objects = sym;
 	t.lacks = "something";
 	CU_ASSERT(!kmip_profile_claimed(&t, 4));
+	t.lacks = NULL;
+	t.available = never;
+	CU_ASSERT(!kmip_profile_claimed(&t, 4)); /* a service this process does not offer */
+	t.available = always;
+	CU_ASSERT(kmip_profile_claimed(&t, 4));
 	CU_ASSERT(!kmip_profile_claimed(&t, 9));
 }
 

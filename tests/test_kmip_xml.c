@@ -378,6 +378,41 @@ static void test_compare_tolerances(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "ResultReason: want PermissionDenied, got ItemNotFound"));
 }
 
+/* KMIP 1.4 §4.12 leaves the order of a Get Attributes answer open (the
+ * reference server of SKLC-O-1-14 sorts by name after the first four):
+ * attributes match by name in any order; instances of one name match in
+ * their order; a value still counts, and a missing one is missing. */
+static void test_compare_attribute_order(void)
+{
+	char why[256];
+	struct kx_vars v = {.now = 1000000, .now_slack = 5, .have_uid = {true}};
+	snprintf(v.uid[0], sizeof v.uid[0], "id-1");
+	const char *req = REQ("GetAttributes", "");
+	const char *want = GA(ATTR("State", "Enumeration", "Destroyed") ATTR("Fresh", "Boolean", "true")
+				      ATTR("Sensitive", "Boolean", "false"));
+	CU_ASSERT(compare_xml(want,
+			      GA(ATTR("Sensitive", "Boolean", "false") ATTR("x-a", "TextString", "b")
+					 ATTR("State", "Enumeration", "Destroyed") ATTR("Fresh", "Boolean", "true")),
+			      req, &v, why, sizeof why));
+	CU_ASSERT(!compare_xml(want,
+			       GA(ATTR("Sensitive", "Boolean", "true") ATTR("State", "Enumeration", "Destroyed")
+					  ATTR("Fresh", "Boolean", "true")),
+			       req, &v, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "Attribute[Sensitive]/AttributeValue"));
+	CU_ASSERT(!compare_xml(want, GA(ATTR("Sensitive", "Boolean", "false") ATTR("State", "Enumeration", "Destroyed")),
+			       req, &v, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "Attribute[Fresh]: missing"));
+	/* two instances of one name: first to first, second to second */
+	const char *two = GA(ATTR("x-n", "TextString", "one") ATTR("x-n", "TextString", "two"));
+	CU_ASSERT(compare_xml(two, GA(ATTR("x-n", "TextString", "one") ATTR("State", "Enumeration", "Active")
+					      ATTR("x-n", "TextString", "two")),
+			      req, &v, why, sizeof why));
+	CU_ASSERT(!compare_xml(two, GA(ATTR("x-n", "TextString", "two") ATTR("x-n", "TextString", "one")), req, &v,
+			       why, sizeof why));
+	CU_ASSERT(!compare_xml(two, GA(ATTR("x-n", "TextString", "one")), req, &v, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "Attribute[x-n]: missing"));
+}
+
 /* Every copied v1.3/v1.4 file parses, alternates request and response,
  * and each request encodes to TTLV that decodes cleanly (identifiers
  * stand-ins). */
@@ -436,4 +471,5 @@ static void test_all_files_parse(void)
 }
 
 TEST_SUITE(kmip_xml, suite_init, suite_clean, TEST(test_cs_rng_m_1_13_bytes), TEST(test_compare_cs_rng),
-	   TEST(test_mapping_rules), TEST(test_compare_tolerances), TEST(test_all_files_parse))
+	   TEST(test_mapping_rules), TEST(test_compare_tolerances), TEST(test_all_files_parse),
+	   TEST(test_compare_attribute_order))

@@ -1036,6 +1036,7 @@ static void test_names_migration(void)
 	store_close(s);
 	/* back to schema 1, with both objects named "dup" */
 	CU_ASSERT_EQUAL(sql_exec(t.db, "DROP TABLE names; ALTER TABLE objects DROP COLUMN data_type;"
+				       " ALTER TABLE objects DROP COLUMN protection;"
 				       " UPDATE attributes SET value = CAST('dup' AS BLOB), search = 'dup'"
 				       " WHERE name = 'Name' AND search = 'dup2';"
 				       " UPDATE meta SET value = 1 WHERE key = 'schema_version';"),
@@ -1622,6 +1623,84 @@ static void test_config_keys(void)
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
 }
 
+/* store_serve_material (KMIP 1.4 §3.34, §3.48, §3.50): the protection
+ * checked, the access recorded and Fresh cleared in one write; another
+ * tenant's object is not found and changes nothing; store_set_protection
+ * moves only the safe way; migration 3 makes an object served before it
+ * not Fresh (from the access log) and every old object Extractable. */
+static void test_serve_and_protection(void)
+{
+	struct tdb t;
+	tdb_new(&t, "serve");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {9}, fp[STORE_FINGERPRINT_LEN] = {1};
+	char id[STORE_ID_MAX + 1], sid[STORE_ID_MAX + 1], served[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	struct store_object o;
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_FRESH | STORE_P_EXTRACTABLE);
+	store_object_free(&o);
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	uint64_t n = 0;
+	EXPECT_ERR(store_serve_material(s, id, "U", 0, fp, "get", STORE_SERVE_PLAIN, &m, &ml), ERR_STORE_NOT_FOUND);
+	EXPECT_OK(store_access_count(s, id, &n));
+	CU_ASSERT_EQUAL(n, 0);
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fp, "get", STORE_SERVE_PLAIN, &m, &ml));
+	CU_ASSERT(ml == sizeof(key) && m != NULL && memcmp(m, key, ml) == 0);
+	secmem_free(m, ml);
+	EXPECT_OK(store_access_count(s, id, &n));
+	CU_ASSERT_EQUAL(n, 1);
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_EXTRACTABLE);
+	store_object_free(&o);
+	/* Sensitive: wrapped only; then not Extractable: not at all */
+	EXPECT_ERR(store_set_protection(s, id, "U", 0, true, false), ERR_STORE_NOT_FOUND);
+	EXPECT_OK(store_set_protection(s, id, "T", 0, true, false));
+	EXPECT_ERR(store_serve_material(s, id, "T", 0, fp, "get", STORE_SERVE_PLAIN, &m, &ml), ERR_STORE_PROTECTED);
+	CU_ASSERT_PTR_NULL(m);
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fp, "get wrapped", STORE_SERVE_WRAPPED, &m, &ml));
+	secmem_free(m, ml);
+	EXPECT_OK(store_set_protection(s, id, "T", 0, false, true));
+	EXPECT_ERR(store_serve_material(s, id, "T", 0, fp, "get wrapped", STORE_SERVE_WRAPPED, &m, &ml),
+		   ERR_STORE_PROTECTED);
+	EXPECT_OK(store_access_count(s, id, &n));
+	CU_ASSERT_EQUAL(n, 2);
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_SENSITIVE); /* never Always Sensitive, never Never Extractable */
+	store_object_free(&o);
+	/* made Sensitive and not Extractable: so it always was */
+	struct store_new_object nn = {.tenant = "T", .type = STORE_OBJ_SYMMETRIC_KEY, .alg = STORE_ALG_AES,
+				      .length = 128, .key_format = STORE_FMT_RAW, .material = key,
+				      .material_len = sizeof(key), .sensitive = true, .not_extractable = true};
+	EXPECT_OK(store_put(s, &nn, sid));
+	EXPECT_OK(store_get(s, sid, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_FRESH | STORE_P_SENSITIVE | STORE_P_ALWAYS_SENSITIVE |
+					      STORE_P_NEVER_EXTRACTABLE);
+	store_object_free(&o);
+	/* but its material is still there for the server's own use */
+	EXPECT_OK(store_get_material(s, sid, "T", 0, &m, &ml));
+	secmem_free(m, ml);
+	/* migration 3 on a schema-2 database: Fresh from the access log */
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), served));
+	EXPECT_OK(store_serve_material(s, served, "T", 0, fp, "kmip get", STORE_SERVE_PLAIN, &m, &ml));
+	secmem_free(m, ml);
+	char fresh_id[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), fresh_id));
+	store_close(s);
+	CU_ASSERT_EQUAL(sql_exec(t.db, "ALTER TABLE objects DROP COLUMN protection;"
+				       " UPDATE meta SET value = 2 WHERE key = 'schema_version';"),
+			SQLITE_OK);
+	s = tdb_open(&t);
+	EXPECT_OK(store_get(s, served, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_EXTRACTABLE);
+	store_object_free(&o);
+	EXPECT_OK(store_get(s, fresh_id, "T", 0, &o));
+	CU_ASSERT_EQUAL(o.protection, STORE_P_FRESH | STORE_P_EXTRACTABLE);
+	store_object_free(&o);
+	store_close(s);
+}
+
 TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_aead_vectors),
 	   TEST(test_aead_seal_open),
@@ -1645,6 +1724,7 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_record_access),
 	   TEST(test_take_material),
 	   TEST(test_rowid_migration),
+	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
 	   TEST(test_disk_full),
 	   TEST(test_config_keys))

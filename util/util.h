@@ -117,6 +117,7 @@ enum {
 	ERR_STORE_BUSY = -714,             /* the database is locked by another process */
 	ERR_STORE_IO = -715,               /* an I/O error: nothing was written */
 	ERR_STORE_NAME_TAKEN = -716,       /* the tenant has an object with that Name */
+	ERR_STORE_PROTECTED = -719,        /* Sensitive / Extractable forbid it (KMIP 1.4 §3.48, §3.50) */
 
 	ERR_INTERNAL = -900,
 };
