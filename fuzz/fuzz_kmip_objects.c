@@ -3,8 +3,8 @@
  * Check, Locate, the lifecycle, Re-key, Encrypt/Decrypt) through
  * kmip_process on a real store, from a hostile tenant.
  *
- * Set-up, once: a store in a fresh folder on tmpfs ($TMPDIR, else /dev/shm;
- * removed at exit) with a KEK file, and for each of two tenants "fuzz-a"
+ * Set-up, once: a store in a fresh folder on tmpfs ($TMPDIR, else /dev/shm,
+ * else /tmp; removed at exit) with a KEK file, and for each of two tenants "fuzz-a"
  * and "fuzz-b" the seed objects below, so that Get, Locate, wrapping and
  * Encrypt have something real to hit. The seeded database is kept in memory
  * and copied back before every input, so every input runs on the same store
@@ -300,6 +300,50 @@ static void seed_tenant(struct tenant *t, const char *name)
 		mark(t, (enum seed)s);
 }
 
+/* leaks says whether |r| holds a mark of one of B's seeds */
+static bool leaks(const struct ttlv_enc *r)
+{
+	for (int s = 0; s < SEED_N; s++)
+		if (tenants[1].has_mark[s] && memmem(r->buf, r->len, tenants[1].mark[s], MARK_LEN) != NULL)
+			return true;
+	return false;
+}
+
+/* self_check shows that the checks can fire: an administrator who may
+ * read keys gets B's AES key (its mark is in the answer), tenant A does
+ * not (Item Not Found, no mark). */
+static void self_check(void)
+{
+	for (int as_admin = 0; as_admin < 2; as_admin++) {
+		struct ttlv_enc q, r;
+		ttlv_enc_init(&q, 1 << 12);
+		ttlv_enc_begin(&q, KMIP_TAG_REQUEST_MESSAGE);
+		ttlv_enc_begin(&q, KMIP_TAG_REQUEST_HEADER);
+		ttlv_enc_begin(&q, KMIP_TAG_PROTOCOL_VERSION);
+		ttlv_enc_int(&q, KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
+		ttlv_enc_int(&q, KMIP_TAG_PROTOCOL_VERSION_MINOR, 4);
+		ttlv_enc_end(&q);
+		ttlv_enc_int(&q, KMIP_TAG_BATCH_COUNT, 1);
+		ttlv_enc_end(&q);
+		ttlv_enc_begin(&q, KMIP_TAG_BATCH_ITEM);
+		ttlv_enc_enum(&q, KMIP_TAG_OPERATION, KMIP_OPERATION_GET);
+		ttlv_enc_begin(&q, KMIP_TAG_REQUEST_PAYLOAD);
+		ttlv_enc_cstr(&q, KMIP_TAG_UNIQUE_IDENTIFIER, tenants[1].id[SEED_AES]);
+		ttlv_enc_end(&q);
+		ttlv_enc_end(&q);
+		ttlv_enc_end(&q);
+		FUZZ_CHECK(q.err == ERR_OK);
+		struct kmip_peer peer = tenants[0].peer;
+		peer.admin = as_admin != 0;
+		ops_set_store(st, as_admin != 0);
+		FUZZ_CHECK(kmip_process(q.buf, q.len, &peer, 1 << 16, &r) == ERR_OK);
+		FUZZ_CHECK(leaks(&r) == (as_admin != 0));
+		ttlv_enc_free(&r);
+		ttlv_enc_free(&q);
+	}
+	ops_set_store(st, false);
+}
+
 /* ---- set-up and tear-down -------------------------------------------------------- */
 
 static void release(void)
@@ -336,7 +380,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	atexit(release);
 
 	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/fuzz_kmip_objects.XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/dev/shm");
+	if (tmp == NULL || tmp[0] == '\0')
+		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(dir, sizeof dir, "%s/fuzz_kmip_objects.XXXXXX", tmp);
 	if (mkdtemp(dir) == NULL)
 		die("make a folder", ERR_IO, dir);
 	snprintf(db_path, sizeof db_path, "%s/fount.db", dir);
@@ -346,6 +392,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	store_up();
 	seed_tenant(&tenants[0], "fuzz-a");
 	seed_tenant(&tenants[1], "fuzz-b");
+	self_check();
 	store_down();
 	golden = read_all(db_path, &golden_len);
 	store_up();
@@ -432,10 +479,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ttlv_doc d;
 	fuzz_kmip_check(&resp, &d);
 
-	const struct tenant *b = &tenants[1];
 	if (!admin_keys)
-		for (int s = 0; s < SEED_N; s++)
-			FUZZ_CHECK(!b->has_mark[s] || memmem(resp.buf, resp.len, b->mark[s], MARK_LEN) == NULL);
+		FUZZ_CHECK(!leaks(&resp));
 	if (!admin)
 		for (const struct ttlv_item *it = ttlv_find(ttlv_root(&d), KMIP_TAG_BATCH_ITEM); it != NULL;
 		     it = ttlv_find_next(it)) {
