@@ -70,7 +70,7 @@ struct tenant {
 static struct tenant tenants[2];
 /* batch items answered Success and failed, printed at exit when
  * FUZZ_STATS is set (to see that a corpus reaches the operations) */
-static unsigned long items_ok, items_failed;
+static unsigned long items_ok[64], items_failed[64]; /* by Operation */
 
 static char dir[256], db_path[300], kek_path[300];
 static struct store *st;
@@ -354,8 +354,10 @@ static void release(void)
 
 static void remove_dir(void)
 {
-	if (getenv("FUZZ_STATS") != NULL)
-		fprintf(stderr, "fuzz_kmip_objects: %lu batch items succeeded, %lu failed\n", items_ok, items_failed);
+	for (unsigned op = 0; getenv("FUZZ_STATS") != NULL && op < 64; op++)
+		if (items_ok[op] + items_failed[op] > 0)
+			fprintf(stderr, "fuzz_kmip_objects: operation 0x%02x: %lu succeeded, %lu failed\n", op,
+				items_ok[op], items_failed[op]);
 	if (st != NULL)
 		store_down();
 	unlink_db();
@@ -492,10 +494,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	for (const struct ttlv_item *it = ttlv_find(ttlv_root(&d), KMIP_TAG_BATCH_ITEM); it != NULL;
 	     it = ttlv_find_next(it)) {
+		const struct ttlv_item *op = ttlv_find(it, KMIP_TAG_OPERATION);
+		unsigned o = op != NULL && op->u < 64 ? (unsigned)op->u : 0;
 		if (ttlv_find(it, KMIP_TAG_RESULT_STATUS)->u == KMIP_RESULT_STATUS_SUCCESS)
-			items_ok++;
+			items_ok[o]++;
 		else
-			items_failed++;
+			items_failed[o]++;
 	}
 	ttlv_doc_free(&d);
 	ttlv_enc_free(&resp);
