@@ -23,7 +23,8 @@
  * byte of tenant B's seed material is in the response (the AES key, the
  * secret data, the top of the RSA private exponent and modulus, the
  * certificate's signature); and, unless the peer is an administrator, that
- * no successful batch item's payload names one of B's seeds.
+ * no successful batch item's payload names one of B's seeds; and that no
+ * Result Message holds a seed's material, A's or B's.
  *
  * Key pairs: a Create Key Pair that may make an RSA key of 3072 or 4096
  * bits (an Integer 3072 or 4096 anywhere in such a request) is skipped: one
@@ -60,6 +61,7 @@ enum seed {
 #define TOKEN_PREFIX "00000000-0000-0000-0000-0000000000"
 #define TOKEN_LEN 36
 #define MARK_LEN 32
+#define MAX_RESPONSE (1u << 18)
 
 struct tenant {
 	struct kmip_peer peer;
@@ -300,6 +302,20 @@ static void seed_tenant(struct tenant *t, const char *name)
 		mark(t, (enum seed)s);
 }
 
+/* in_message says whether a Result Message of |root| holds a mark of a
+ * seed of either tenant (nothing secret in a message) */
+static bool in_message(const struct ttlv_item *root)
+{
+	for (const struct ttlv_item *it = ttlv_find(root, KMIP_TAG_BATCH_ITEM); it != NULL; it = ttlv_find_next(it)) {
+		const struct ttlv_item *m = ttlv_find(it, KMIP_TAG_RESULT_MESSAGE);
+		for (int t = 0; m != NULL && t < 2; t++)
+			for (int s = 0; s < SEED_N; s++)
+				if (tenants[t].has_mark[s] && memmem(m->val, m->len, tenants[t].mark[s], MARK_LEN) != NULL)
+					return true;
+	}
+	return false;
+}
+
 /* leaks says whether |r| holds a mark of one of B's seeds */
 static bool leaks(const struct ttlv_enc *r)
 {
@@ -477,12 +493,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	peer.admin = admin;
 	ops_set_store(st, admin_keys);
 	struct ttlv_enc resp;
-	FUZZ_CHECK(kmip_process(req, n, &peer, 1 << 18, &resp) == ERR_OK);
+	FUZZ_CHECK(kmip_process(req, n, &peer, MAX_RESPONSE, &resp) == ERR_OK);
 	struct ttlv_doc d;
-	fuzz_kmip_check(&resp, &d);
+	fuzz_kmip_check(&resp, MAX_RESPONSE, &d);
 
 	if (!admin_keys)
 		FUZZ_CHECK(!leaks(&resp));
+	FUZZ_CHECK(!in_message(ttlv_root(&d)));
 	if (!admin)
 		for (const struct ttlv_item *it = ttlv_find(ttlv_root(&d), KMIP_TAG_BATCH_ITEM); it != NULL;
 		     it = ttlv_find_next(it)) {

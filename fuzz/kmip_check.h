@@ -2,18 +2,22 @@
  * (fuzz_kmip, fuzz_kmip_objects): an answer is always produced; it decodes;
  * its header is exactly Protocol Version 1.x, Time Stamp, Batch Count, and
  * the count matches the items; every item has a Result Status, and a failed
- * one both Result Reason and Result Message (what libkmip and mongod need).
- * Include after fuzz/fuzz.h. */
+ * one both Result Reason and Result Message (what libkmip and mongod need);
+ * it is never larger than the |max| bytes the server allows (kmip_process:
+ * a Result Message item is small, so even the first item that must always
+ * be answered fits). Include after fuzz/fuzz.h. */
 #ifndef FOUNT_FUZZ_KMIP_CHECK_H
 #define FOUNT_FUZZ_KMIP_CHECK_H
 
 #include "api/internal.h"
 #include "fuzz/fuzz.h"
 
-/* fuzz_kmip_check decodes |resp| into |d| (the caller frees it with
- * ttlv_doc_free) and aborts when an invariant does not hold. */
-static inline void fuzz_kmip_check(const struct ttlv_enc *resp, struct ttlv_doc *d)
+/* fuzz_kmip_check decodes |resp|, the answer of kmip_process with
+ * max_response |max|, into |d| (the caller frees it with ttlv_doc_free)
+ * and aborts when an invariant does not hold. */
+static inline void fuzz_kmip_check(const struct ttlv_enc *resp, size_t max, struct ttlv_doc *d)
 {
+	FUZZ_CHECK(resp->len <= max);
 	FUZZ_CHECK(ttlv_decode(d, resp->buf, resp->len) == ERR_OK);
 	const struct ttlv_item *root = ttlv_root(d);
 	FUZZ_CHECK(root->tag == KMIP_TAG_RESPONSE_MESSAGE);
