@@ -3,9 +3,10 @@
  * Check, Locate, the lifecycle, Re-key, Encrypt/Decrypt) through
  * kmip_process on a real store, from a hostile tenant.
  *
- * Set-up, once: a store in a fresh folder on tmpfs ($TMPDIR, else /dev/shm,
- * else /tmp; removed at exit) with a KEK file, and for each of two tenants "fuzz-a"
- * and "fuzz-b" the seed objects below, so that Get, Locate, wrapping and
+ * Set-up, once: a store in a fresh folder ($TMPDIR, else /dev/shm (tmpfs),
+ * else /tmp; removed at a normal exit, left behind by a crash) with a KEK
+ * file, and for each of two tenants "fuzz-a" and "fuzz-b" the seed objects
+ * below, so that Get, Locate, wrapping and
  * Encrypt have something real to hit. The seeded database is kept in memory
  * and copied back before every input, so every input runs on the same store
  * (a finding replays alone, and the store cannot grow without bound).
@@ -14,9 +15,10 @@
  * administrators may read key material, [kmip] admin_key_access), then one
  * request message from tenant A. The 36-byte text
  * "00000000-0000-0000-0000-0000000000" followed by 'a' or 'b' and a digit
- * (seed_token) is replaced, in place, by the Unique Identifier of that seed
- * of tenant A or B: the seeds' identifiers are random UUIDs, different in
- * every run, and this lets an input name them.
+ * (an enum seed: "...a0" is A's AES key, "...b1" B's private key) is
+ * replaced, in place, by the Unique Identifier of that seed: the seeds'
+ * identifiers are random UUIDs, different in every run, and this lets an
+ * input name them (no real identifier has version nibble 0).
  *
  * Checked for every input: the response invariants of fuzz/kmip_check.h;
  * and, unless the peer is an administrator who may read keys, that no
@@ -434,6 +436,8 @@ static void subst(uint8_t *p, size_t n)
 	}
 }
 
+/* has_rsa_big_pair looks under |it| for a Create Key Pair and an Integer
+ * of 3072 or 4096 */
 static bool has_rsa_big_pair(const struct ttlv_item *it, bool *pair, bool *big)
 {
 	for (; it != NULL; it = it->next) {
