@@ -181,6 +181,20 @@ static void mark_bn(struct tenant *t, enum seed s, EVP_PKEY *pk, const char *par
 	OPENSSL_cleanse(buf, sizeof buf);
 }
 
+/* open_pkey decodes seed |s|'s key material in the format it is stored in
+ * (RSA pairs fount makes are kept as PKCS#1) */
+static EVP_PKEY *open_pkey(struct tenant *t, enum seed s, const uint8_t *m, size_t n)
+{
+	struct store_object o;
+	if (ops_get(&t->peer, t->id[s], &o) != ERR_OK)
+		return NULL;
+	EVP_PKEY *pk = NULL;
+	if (ops_pkey_open(o.type, o.key_format, m, n, &pk) != ERR_OK)
+		pk = NULL;
+	store_object_free(&o);
+	return pk;
+}
+
 /* mark takes the bytes of seed |s|'s stored material that identify it */
 static void mark(struct tenant *t, enum seed s)
 {
@@ -189,10 +203,9 @@ static void mark(struct tenant *t, enum seed s)
 	err_t r = ops_get_material(&t->peer, t->id[s], "fuzz seed", &m, &n);
 	if (r != ERR_OK || (n < MARK_LEN && s != SEED_PRE_ACTIVE))
 		die("read a seed", r, t->id[s]);
-	const uint8_t *p = m;
 	switch (s) {
 	case SEED_PRIV: {
-		EVP_PKEY *pk = d2i_AutoPrivateKey(NULL, &p, (long)n);
+		EVP_PKEY *pk = open_pkey(t, s, m, n);
 		if (pk == NULL)
 			die("parse the seed private key", ERR_CRYPTO, "");
 		mark_bn(t, s, pk, OSSL_PKEY_PARAM_RSA_D);
@@ -200,7 +213,7 @@ static void mark(struct tenant *t, enum seed s)
 		break;
 	}
 	case SEED_PUB: {
-		EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)n);
+		EVP_PKEY *pk = open_pkey(t, s, m, n);
 		if (pk == NULL)
 			die("parse the seed public key", ERR_CRYPTO, "");
 		mark_bn(t, s, pk, OSSL_PKEY_PARAM_RSA_N);
