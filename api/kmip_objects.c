@@ -694,7 +694,7 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 	if (!kmip_uid_of(rq, p, id, res) || !parse_get(p, &g, res))
 		return;
 	struct store_object o;
-	err_t r = ops_get(rq->peer, id, &o);
+	err_t r = ops_get_row(rq->peer, id, &o);
 	if (r != ERR_OK) {
 		kmip_fail_err(res, r, id);
 		return;

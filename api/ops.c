@@ -144,15 +144,9 @@ err_t ops_get_material(const struct kmip_peer *p, const char *id, const char *op
 		flags = STORE_F_ADMIN;
 	/* an administrator without key access reads its own tenant's keys
 	 * only: any other object's material is "not found" to it */
-	GUARD(store_get_material(the_store, id, p->tenant, flags, out, out_len));
-	err_t r = store_record_access(the_store, id, p->tenant, p->cert_sha256, operation, 0);
-	if (r != ERR_OK) {
-		/* no key leaves unrecorded */
-		secmem_free(*out, *out_len);
-		*out = NULL;
-		*out_len = 0;
-	}
-	return r;
+	/* no key leaves unrecorded: read and recorded in one transaction,
+	 * opened once it is durable */
+	return store_take_material(the_store, id, p->tenant, flags, p->cert_sha256, operation, out, out_len);
 }
 
 err_t ops_serve_material(const struct kmip_peer *p, const char *id, const char *operation, bool wrapped,
@@ -1274,4 +1268,10 @@ err_t ops_decrypt(const struct kmip_peer *p, const char *id, const char *operati
 	}
 	secmem_free(key, key_len);
 	return r;
+}
+
+err_t ops_get_row(const struct kmip_peer *p, const char *id, struct store_object *out)
+{
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	return store_get(the_store, id, p->tenant, flags_for(p) | STORE_F_ROW_ONLY, out);
 }

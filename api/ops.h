@@ -297,4 +297,9 @@ err_t ops_encrypt(const struct kmip_peer *p, const char *id, const char *operati
 err_t ops_decrypt(const struct kmip_peer *p, const char *id, const char *operation,
 		  struct ops_cipher *c) MUST_CHECK;
 
+/* ops_get_row is ops_get without the attributes (n_attrs 0) and without
+ * has_material: the fixed columns a Get needs (type, state, algorithm,
+ * length, format). */
+err_t ops_get_row(const struct kmip_peer *p, const char *id, struct store_object *out) MUST_CHECK;
+
 #endif

@@ -39,7 +39,7 @@ static err_t gcm_run(bool enc, const uint8_t *key, size_t key_len, const uint8_t
 	GUARD(keygen_gate());
 
 	err_t r = enc ? ERR_CRYPTO : ERR_UNWRAP;
-	EVP_CIPHER *c = EVP_CIPHER_fetch(keygen_libctx(), name, NULL);
+	const EVP_CIPHER *c = keygen_aes_cipher(true, key_len);
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int n = 0, m = 0;
 	OSSL_PARAM ivp[2] = {OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &iv_len),
@@ -72,7 +72,6 @@ out:
 	if (r != ERR_OK && in_len > 0)
 		secure_zero(out, in_len);
 	EVP_CIPHER_CTX_free(ctx);
-	EVP_CIPHER_free(c);
 	return r;
 }
 
@@ -135,7 +134,7 @@ static err_t cbc_run(bool enc, const uint8_t *key, size_t key_len, const uint8_t
 	GUARD(keygen_gate());
 
 	err_t r = enc ? ERR_CRYPTO : ERR_UNWRAP;
-	EVP_CIPHER *c = EVP_CIPHER_fetch(keygen_libctx(), name, NULL);
+	const EVP_CIPHER *c = keygen_aes_cipher(false, key_len);
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int n = 0, m = 0;
 	if (c == NULL || ctx == NULL || EVP_CipherInit_ex2(ctx, c, key, iv, enc ? 1 : 0, NULL) != 1 ||
@@ -155,7 +154,6 @@ out:
 	if (r != ERR_OK)
 		secure_zero(out, need);
 	EVP_CIPHER_CTX_free(ctx);
-	EVP_CIPHER_free(c);
 	return r;
 }
 
@@ -208,11 +206,16 @@ err_t keygen_aead_open(const uint8_t *key, size_t key_len, const uint8_t *aad, s
 err_t keygen_sha256(const uint8_t *in, size_t len, uint8_t out[KEYGEN_SHA256_LEN])
 {
 	ENSURE((in != NULL || len == 0) && out != NULL, ERR_INVALID_ARG);
-	EVP_MD *md = EVP_MD_fetch(keygen_libctx(), "SHA2-256", NULL);
+	/* the one keygen_init fetched; before it (no context yet) a fetch as
+	 * before, from OpenSSL's default context */
+	const EVP_MD *md = keygen_sha256_md();
+	EVP_MD *fetched = md == NULL ? EVP_MD_fetch(keygen_libctx(), "SHA2-256", NULL) : NULL;
+	if (md == NULL)
+		md = fetched;
 	unsigned n = 0;
 	static const uint8_t empty[1];
 	int ok = md != NULL && EVP_Digest(len ? in : empty, len, out, &n, md, NULL) == 1 &&
 		 n == KEYGEN_SHA256_LEN;
-	EVP_MD_free(md);
+	EVP_MD_free(fetched);
 	return ok ? ERR_OK : ERR_CRYPTO;
 }

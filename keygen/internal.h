@@ -39,6 +39,14 @@ const struct keygen_cipher *keygen_aes256_cbc(void);
  * KW) or -WRAP-PAD (KWP), fetched once by keygen_init; NULL for another
  * KEK size, before keygen_init, or if the provider lacks it. */
 const EVP_CIPHER *keygen_wrap_cipher(bool pad, size_t kek_len);
+/* keygen_aes_cipher returns AES-<key_len*8>-GCM (|gcm|) or -CBC and
+ * keygen_sha256_md SHA2-256, fetched once by keygen_init and freed by
+ * keygen_shutdown (so a re-init fetches from the new context); NULL
+ * before keygen_init, for another key size or if the provider lacks it.
+ * Shared by every thread: EVP_CipherInit_ex2 and EVP_Digest only read
+ * a fetched algorithm. */
+const EVP_CIPHER *keygen_aes_cipher(bool gcm, size_t key_len);
+const EVP_MD *keygen_sha256_md(void);
 
 /* ---- OpenSSL's randomness (keygen/rand.c) -------------------------------*/
 

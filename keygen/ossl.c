@@ -23,6 +23,11 @@ static OSSL_PROVIDER *fount_provider; /* default mode: FOUNT-DRBG */
 static EVP_CIPHER *aes256_ctr_evp, *aes256_cbc_evp;
 /* AES-{128,192,256}-WRAP and -WRAP-PAD, fetched once: [pad][kek size] */
 static EVP_CIPHER *wrap_ciphers[2][3];
+/* AES-128/192/256-GCM and -CBC and SHA2-256, fetched once per library
+ * context (an EVP_*_fetch is a locked lookup by name: keygen/aead.c ran
+ * one per seal, open and digest) */
+static EVP_CIPHER *gcm_ciphers[3], *cbc_ciphers[3];
+static EVP_MD *sha256_md;
 static struct keygen_cipher aes256_ctr, aes256_cbc;
 static bool ciphers_ready;
 static char provider_name[128] = "(keygen not initialised)";
@@ -183,6 +188,14 @@ static void release_locked(void)
 			wrap_ciphers[p][k] = NULL;
 		}
 	}
+	for (size_t k = 0; k < 3; k++) {
+		EVP_CIPHER_free(gcm_ciphers[k]);
+		gcm_ciphers[k] = NULL;
+		EVP_CIPHER_free(cbc_ciphers[k]);
+		cbc_ciphers[k] = NULL;
+	}
+	EVP_MD_free(sha256_md);
+	sha256_md = NULL;
 	if (provider != NULL)
 		(void)OSSL_PROVIDER_unload(provider);
 	provider = NULL;
@@ -320,6 +333,15 @@ err_t keygen_init(const struct config *cfg)
 			wrap_ciphers[p][k] = EVP_CIPHER_fetch(libctx, name, NULL);
 		}
 	}
+	for (size_t k = 0; k < 3; k++) {
+		char name[32];
+		/* NULL when the provider lacks one: only that call fails */
+		snprintf(name, sizeof(name), "AES-%zu-GCM", 128 + 64 * k);
+		gcm_ciphers[k] = EVP_CIPHER_fetch(libctx, name, NULL);
+		snprintf(name, sizeof(name), "AES-%zu-CBC", 128 + 64 * k);
+		cbc_ciphers[k] = EVP_CIPHER_fetch(libctx, name, NULL);
+	}
+	sha256_md = EVP_MD_fetch(libctx, "SHA2-256", NULL);
 	ciphers_ready = true;
 	GUARD_GOTO(describe_provider(fips_mode ? dir : ""));
 	log_debug("OpenSSL provider: %s", provider_name);
@@ -385,4 +407,16 @@ const EVP_CIPHER *keygen_wrap_cipher(bool pad, size_t kek_len)
 	if (!ciphers_ready || (kek_len != 16 && kek_len != 24 && kek_len != 32))
 		return NULL;
 	return wrap_ciphers[pad ? 1 : 0][(kek_len - 16) / 8];
+}
+
+const EVP_CIPHER *keygen_aes_cipher(bool gcm, size_t key_len)
+{
+	if (!ciphers_ready || (key_len != 16 && key_len != 24 && key_len != 32))
+		return NULL;
+	return (gcm ? gcm_ciphers : cbc_ciphers)[(key_len - 16) / 8];
+}
+
+const EVP_MD *keygen_sha256_md(void)
+{
+	return ciphers_ready ? sha256_md : NULL;
 }

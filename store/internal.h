@@ -75,6 +75,11 @@ struct store_backend_ops {
 	err_t (*txn_name_claim)(struct store_txn *t, const char *tenant, const char *name,
 				size_t name_len, const char *id, uint32_t index);
 	err_t (*txn_name_release)(struct store_txn *t, const char *id, uint32_t index);
+	/* the sealed material, as material_get, read inside the transaction:
+	 * the writer's connection keeps its page cache across its own
+	 * commits, where a reader's is dropped at every commit */
+	err_t (*txn_material_get)(struct store_txn *t, const char *id, uint8_t *out, size_t cap,
+				  size_t *len);
 
 	/* ---- reads ---- */
 	err_t (*row_get)(struct store_backend *b, const char *id, struct store_row *out);

@@ -431,8 +431,11 @@ err_t store_get(struct store *s, const char *id, const char *tenant, unsigned fl
 	memset(out, 0, sizeof(*out));
 	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
 	bool has_material = false;
-	GUARD(s->ops->object_get(s->b, id, &row, &has_material, NULL, 0, NULL, &out->attrs, &out->n_attrs,
-				 &out->mem_));
+	if (flags & STORE_F_ROW_ONLY)
+		GUARD(s->ops->row_get(s->b, id, &row));
+	else
+		GUARD(s->ops->object_get(s->b, id, &row, &has_material, NULL, 0, NULL, &out->attrs, &out->n_attrs,
+					 &out->mem_));
 	err_t r = visible(&row, tenant, flags);
 	if (r != ERR_OK) {
 		store_object_free(out);
@@ -508,22 +511,60 @@ struct serve_ctx {
 	const uint8_t *fp;
 	enum store_serve how;
 	int64_t time;
+	/* out: the row and the sealed material as the transaction read them */
+	struct store_row row;
+	uint8_t *sealed; /* STORE_SEALED_MAX */
+	size_t sealed_len;
+	bool has_material;
 };
+
+/* txn_sealed reads |c->row|'s sealed material into c->sealed inside the
+ * transaction; a row put without material has none (ERR_OK,
+ * has_material false) unless it has a digest (then its material is
+ * missing: ERR_STORE_SEAL) */
+static err_t txn_sealed(struct store_txn *t, struct serve_ctx *c)
+{
+	err_t r = c->ops->txn_material_get(t, c->id, c->sealed, STORE_SEALED_MAX, &c->sealed_len);
+	c->has_material = r == ERR_OK;
+	if (r == ERR_STORE_NOT_FOUND)
+		r = c->row.has_digest ? ERR_STORE_SEAL : ERR_OK;
+	return r;
+}
+
+/* serve_run submits |fn| with c->sealed allocated and, once the commit is
+ * durable, opens the material into secure memory */
+static err_t serve_run(struct store *s, store_apply_fn fn, struct serve_ctx *c, uint8_t **out, size_t *out_len)
+{
+	/* sealed, not secret (AES-GCM under the KEK): ordinary memory */
+	c->sealed = malloc(STORE_SEALED_MAX);
+	if (c->sealed == NULL)
+		return ERR_NOMEM;
+	err_t r = s->ops->submit(s->b, fn, c);
+	if (r == ERR_OK && c->has_material)
+		r = seal_unseal(s->seal, c->row.id, c->row.type, c->sealed, c->sealed_len, out, out_len);
+	free(c->sealed);
+	c->sealed = NULL;
+	return r;
+}
 
 /* apply_serve: the access record and the end of Fresh in one write; the
  * protection is checked again inside the transaction, so a Sensitive or
  * Extractable change that committed first wins */
 static err_t apply_serve(struct store_txn *t, void *vctx)
 {
-	const struct serve_ctx *c = vctx;
-	struct store_row row;
-	GUARD(c->ops->txn_row_get(t, c->id, &row));
-	GUARD(visible(&row, c->tenant, c->flags));
-	ENSURE(!is_destroyed(row.state), ERR_STORE_DESTROYED);
-	GUARD(protection_allows(row.protection, c->how));
+	struct serve_ctx *c = vctx;
+	GUARD(c->ops->txn_row_get(t, c->id, &c->row));
+	GUARD(visible(&c->row, c->tenant, c->flags));
+	ENSURE(!is_destroyed(c->row.state), ERR_STORE_DESTROYED);
+	GUARD(protection_allows(c->row.protection, c->how));
+	/* the sealed material from the same snapshot, on the writer's
+	 * connection: its page cache survives the commits, a reader's does
+	 * not */
+	GUARD(txn_sealed(t, c));
 	GUARD(c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time));
-	if (row.protection & STORE_P_FRESH) {
+	if (c->row.protection & STORE_P_FRESH) {
 		/* not an attribute change of the client's: Last Change Date stays */
+		struct store_row row = c->row;
 		row.protection &= ~STORE_P_FRESH;
 		GUARD(c->ops->txn_row_update(t, &row));
 	}
@@ -539,21 +580,12 @@ err_t store_serve_material(struct store *s, const char *id, const char *tenant, 
 	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
 	ENSURE(tenant_ok(tenant), ERR_INVALID_ARG);
 	ENSURE(operation[0] != '\0' && strlen(operation) <= 64, ERR_INVALID_ARG);
-	struct store_row row;
-	GUARD(s->ops->row_get(s->b, id, &row));
-	GUARD(visible(&row, tenant, flags));
-	if (!is_destroyed(row.state))
-		GUARD(protection_allows(row.protection, how));
-	GUARD(store_get_material(s, id, tenant, flags, out, out_len));
-	struct serve_ctx c = {s->ops, id, tenant, operation, flags, fingerprint, how, store_now()};
-	err_t r = s->ops->submit(s->b, apply_serve, &c);
-	if (r != ERR_OK) {
-		/* nothing leaves unrecorded, or against its protection */
-		secmem_free(*out, *out_len);
-		*out = NULL;
-		*out_len = 0;
-	}
-	return r;
+	/* checked, read, recorded and Fresh cleared in one transaction; opened
+	 * once it is durable: nothing leaves unrecorded, or against its
+	 * protection */
+	struct serve_ctx c = {.ops = s->ops, .id = id, .tenant = tenant, .op = operation, .flags = flags,
+			      .fp = fingerprint, .how = how, .time = store_now()};
+	return serve_run(s, apply_serve, &c, out, out_len);
 }
 
 struct protect_ctx {
@@ -976,6 +1008,32 @@ err_t store_record_access(struct store *s, const char *id, const char *tenant,
 	struct access_ctx c = {s->ops, id, tenant, operation, fingerprint,
 			       time_s ? time_s : store_now()};
 	return s->ops->submit(s->b, apply_access, &c);
+}
+
+static err_t apply_take(struct store_txn *t, void *vctx)
+{
+	struct serve_ctx *c = vctx;
+	GUARD(c->ops->txn_row_get(t, c->id, &c->row));
+	GUARD(visible(&c->row, c->tenant, c->flags));
+	ENSURE(!is_destroyed(c->row.state), ERR_STORE_DESTROYED);
+	GUARD(txn_sealed(t, c));
+	return c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time);
+}
+
+err_t store_take_material(struct store *s, const char *id, const char *tenant, unsigned flags,
+			  const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
+			  uint8_t **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
+	/* as store_get_material then store_record_access: a tenant that
+	 * owns nothing finds nothing */
+	ENSURE(tenant_ok(tenant), (flags & STORE_F_ADMIN) ? ERR_INVALID_ARG : ERR_STORE_NOT_FOUND);
+	ENSURE(operation[0] != '\0' && strlen(operation) <= 64, ERR_INVALID_ARG);
+	struct serve_ctx c = {.ops = s->ops, .id = id, .tenant = tenant, .op = operation, .flags = flags,
+			      .fp = fingerprint, .time = store_now()};
+	return serve_run(s, apply_take, &c, out, out_len);
 }
 
 err_t store_access_count(struct store *s, const char *id, uint64_t *out)

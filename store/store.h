@@ -203,7 +203,9 @@ struct store_options {
 	const char *kek;       /* "file:PATH" or "hsm:LABEL", e.g. cfg->store_kek */
 	struct hsm *hsm;       /* the open HSM for hsm:LABEL, else NULL */
 	unsigned max_batch;    /* requests per group commit; 0 = 128 */
-	unsigned max_wait_us;  /* how long a batch waits for company; 0 = not at all */
+	unsigned max_wait_us;  /* how long a batch waits for company; 0 = only when
+				* the last batch had 4 or more requests, for as
+				* many, up to 200 us */
 	unsigned readers;      /* reader connections; 0 = 4 */
 };
 
@@ -231,6 +233,10 @@ void store_close(struct store *s);
 /* ---- objects --------------------------------------------------------------- */
 
 #define STORE_F_ADMIN 0x1u /* skip the tenant check (administrators) */
+/* store_get: the object's row alone, no attributes (n_attrs 0) and
+ * has_material not looked up (false): a KMIP Get needs only the fixed
+ * columns, and the attribute rows are most of what a read costs */
+#define STORE_F_ROW_ONLY 0x2u
 
 struct store_new_object {
 	const char *tenant;
@@ -406,6 +412,16 @@ void store_found_free(struct store_found *f);
 err_t store_record_access(struct store *s, const char *id, const char *tenant,
 			  const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
 			  int64_t time) MUST_CHECK NONNULL(1, 2, 3, 4, 5);
+/* store_take_material is store_get_material and store_record_access in
+ * one write transaction of the group commit: the row is checked (tenant,
+ * not destroyed), the sealed material read and the access appended
+ * together, on the writer's connection (whose page cache the commits of
+ * others do not drop, so a Get re-reads no page), and the material is
+ * opened only once that commit is durable. The errors of both; nothing
+ * is recorded when the row check fails. */
+err_t store_take_material(struct store *s, const char *id, const char *tenant, unsigned flags,
+			  const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
+			  uint8_t **out, size_t *out_len) MUST_CHECK NONNULL(1, 2, 3, 5, 6, 7, 8);
 /* store_access_count returns how many access records name |id| (tests). */
 err_t store_access_count(struct store *s, const char *id, uint64_t *out) MUST_CHECK NONNULL(1, 2, 3);
 

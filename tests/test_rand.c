@@ -260,8 +260,80 @@ static void test_cli_modes(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "unavailable"));
 }
 
+/* gcm_roundtrip: the cached AES-256-GCM, used as keygen/aead.c uses it
+ * (EVP_CipherInit_ex2 on a new context: the module gate keeps
+ * keygen_aes_gcm_* closed in this suite), encrypts and decrypts, and
+ * refuses a changed tag */
+static bool gcm_run_evp(bool enc, const uint8_t *in, uint8_t *out, uint8_t tag[16])
+{
+	static const uint8_t key[32] = {1, 2, 3}, iv[12] = {9};
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, m = 0;
+	bool ok = ctx != NULL && EVP_CipherInit_ex2(ctx, keygen_aes_cipher(true, 32), key, iv, enc, NULL) == 1 &&
+		  EVP_CipherUpdate(ctx, out, &n, in, 40) == 1 &&
+		  (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag) == 1) &&
+		  EVP_CipherFinal_ex(ctx, out + n, &m) == 1 &&
+		  (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1);
+	EVP_CIPHER_CTX_free(ctx);
+	ERR_clear_error();
+	return ok;
+}
+
+static void gcm_roundtrip(void)
+{
+	uint8_t in[40], out[40], back[40], tag[16];
+	memset(in, 0x61, sizeof(in));
+	CU_ASSERT_FATAL(gcm_run_evp(true, in, out, tag));
+	CU_ASSERT(memcmp(out, in, sizeof(in)) != 0);
+	CU_ASSERT(gcm_run_evp(false, out, back, tag));
+	CU_ASSERT(memcmp(back, in, sizeof(in)) == 0);
+	tag[0] ^= 1;
+	CU_ASSERT(!gcm_run_evp(false, out, back, tag));
+}
+
+/* The AES-GCM, AES-CBC and SHA2-256 keygen/aead.c uses are fetched once
+ * per library context: from the FIPS provider in FIPS mode, from the
+ * default one after a switch (fetched again, not the freed ones), none
+ * after keygen_shutdown; keygen_sha256 works before keygen_init too.
+ * SHA-256("abc"): FIPS 180-2 Appendix B.1. */
+static void test_cached_algorithms_follow_the_context(void)
+{
+	static const uint8_t abc_sha256[32] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+		0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+	uint8_t d[32];
+	for (int fips = 1; fips >= 0; fips--) {
+		switch_mode(fips != 0);
+		const char *want = fips ? "fips" : "default";
+		for (size_t len = 16; len <= 32; len += 8) {
+			const EVP_CIPHER *g = keygen_aes_cipher(true, len), *c = keygen_aes_cipher(false, len);
+			CU_ASSERT_FATAL(g != NULL && c != NULL);
+			CU_ASSERT_EQUAL(EVP_CIPHER_get_key_length(g), (int)len);
+			CU_ASSERT_EQUAL(EVP_CIPHER_get_mode(g), EVP_CIPH_GCM_MODE);
+			CU_ASSERT_EQUAL(EVP_CIPHER_get_mode(c), EVP_CIPH_CBC_MODE);
+			CU_ASSERT_STRING_EQUAL(OSSL_PROVIDER_get0_name(EVP_CIPHER_get0_provider(g)), want);
+			CU_ASSERT_STRING_EQUAL(OSSL_PROVIDER_get0_name(EVP_CIPHER_get0_provider(c)), want);
+		}
+		CU_ASSERT_PTR_NULL(keygen_aes_cipher(true, 20));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(keygen_sha256_md());
+		CU_ASSERT_STRING_EQUAL(OSSL_PROVIDER_get0_name(EVP_MD_get0_provider(keygen_sha256_md())), want);
+		gcm_roundtrip();
+		EXPECT_OK(keygen_sha256((const uint8_t *)"abc", 3, d));
+		CU_ASSERT(memcmp(d, abc_sha256, 32) == 0);
+	}
+	keygen_shutdown();
+	CU_ASSERT_PTR_NULL(keygen_aes_cipher(true, 32));
+	CU_ASSERT_PTR_NULL(keygen_aes_cipher(false, 32));
+	CU_ASSERT_PTR_NULL(keygen_sha256_md());
+	memset(d, 0, sizeof(d));
+	EXPECT_OK(keygen_sha256((const uint8_t *)"abc", 3, d));
+	CU_ASSERT(memcmp(d, abc_sha256, 32) == 0);
+	switch_mode(false);
+}
+
 TEST_SUITE(rand, suite_init, suite_clean,
 	   TEST(test_fips_mode_loads), TEST(test_default_properties),
 	   TEST(test_default_mode_keys_come_from_fount),
 	   TEST(test_fips_mode_entropy_from_fount),
-	   TEST(test_fips_required_without_module_fails), TEST(test_cli_modes))
+	   TEST(test_fips_required_without_module_fails), TEST(test_cli_modes),
+	   TEST(test_cached_algorithms_follow_the_context))

@@ -974,23 +974,26 @@ static void test_migrations(void)
 	struct tdb t;
 	tdb_new(&t, "migrate");
 	store_testing_extra_migration(NULL);
-	CU_ASSERT_EQUAL(store_schema_version(), 3);
+	/* the versions relative to what this code knows (base), so that a
+	 * new migration needs no change here */
+	const unsigned base = store_schema_version();
+	CU_ASSERT(base >= 3);
 	struct store *s = tdb_open(&t);
 	struct store_stats st;
 	store_stats(s, &st);
-	CU_ASSERT_EQUAL(st.schema_version, 3);
+	CU_ASSERT_EQUAL(st.schema_version, base);
 	uint8_t key[16] = {7};
 	char id[STORE_ID_MAX + 1];
 	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
 	store_close(s);
 
-	/* a database made by migration 3 opened by code that knows migration 4 */
+	/* a database made by migration base opened by code that knows base + 1 */
 	store_testing_extra_migration("CREATE TABLE migration_two(x INTEGER);"
 				      "ALTER TABLE objects ADD COLUMN extra INTEGER NOT NULL DEFAULT 0;");
-	CU_ASSERT_EQUAL(store_schema_version(), 4);
+	CU_ASSERT_EQUAL(store_schema_version(), base + 1);
 	s = tdb_open(&t);
 	store_stats(s, &st);
-	CU_ASSERT_EQUAL(st.schema_version, 4);
+	CU_ASSERT_EQUAL(st.schema_version, base + 1);
 	uint8_t *m = NULL;
 	size_t ml = 0;
 	EXPECT_OK(store_get_material(s, id, "T", 0, &m, &ml));
@@ -1000,14 +1003,16 @@ static void test_migrations(void)
 	store_close(s);
 	CU_ASSERT_EQUAL(sql_exec(t.db, "INSERT INTO migration_two VALUES (1)"), SQLITE_OK);
 
-	/* and back on code that knows only 3: refused, naming both versions */
+	/* and back on code that knows only base: refused, naming both versions */
 	store_testing_extra_migration(NULL);
 	struct store_options o = {t.db, t.kek, NULL, 0, 0, 0};
-	char eb[512];
+	char eb[512], newer[32], known[16];
+	snprintf(newer, sizeof(newer), "schema version %u", base + 1);
+	snprintf(known, sizeof(known), "(%u)", base);
 	s = NULL;
 	EXPECT_ERR(store_open(&o, &s, eb, sizeof(eb)), ERR_STORE_SCHEMA);
-	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "schema version 4"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "(3)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, newer));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, known));
 }
 
 /* Migration 2 on a database of schema 1 whose tenant has a Name twice
@@ -1039,7 +1044,7 @@ static void test_names_migration(void)
 	s = tdb_open(&t);
 	struct store_stats sst;
 	store_stats(s, &sst);
-	CU_ASSERT_EQUAL(sst.schema_version, 3);
+	CU_ASSERT_EQUAL(sst.schema_version, store_schema_version());
 	struct store_object o;
 	EXPECT_OK(store_get(s, b_id, "T", 0, &o));
 	const struct store_attr *a = find_attr(&o, "Name", 0);
@@ -1200,6 +1205,217 @@ static void test_record_access(void)
 	CU_ASSERT_EQUAL(n, 6);
 	EXPECT_ERR(store_record_access(s, id, "T", fp, "", 0), ERR_INVALID_ARG);
 	store_close(s);
+}
+
+/* store_take_material: the material read and the access recorded in one
+ * transaction, nothing recorded when the row check fails; and store_get
+ * with STORE_F_ROW_ONLY, the row a KMIP Get reads. */
+static void test_take_material(void)
+{
+	struct tdb t;
+	tdb_new(&t, "take");
+	struct store *s = tdb_open(&t);
+	uint8_t key[32], fp[32] = {0xcd};
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x40 + i);
+	struct store_attr nm;
+	store_attr_text(&nm, "Name", 0, "take-me");
+	struct store_new_object n = {.tenant = "T", .type = STORE_OBJ_SYMMETRIC_KEY, .alg = STORE_ALG_AES,
+				     .length = 256, .usage_mask = 12, .key_format = STORE_FMT_RAW, .attrs = &nm,
+				     .n_attrs = 1, .material = key, .material_len = sizeof(key)};
+	char id[STORE_ID_MAX + 1];
+	EXPECT_OK(store_put(s, &n, id));
+
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	uint64_t count = 0;
+	EXPECT_OK(store_take_material(s, id, "T", 0, fp, "kmip get", &m, &ml));
+	CU_ASSERT(m != NULL && ml == sizeof(key) && memcmp(m, key, sizeof(key)) == 0);
+	secmem_free(m, ml);
+	EXPECT_OK(store_access_count(s, id, &count));
+	CU_ASSERT_EQUAL(count, 1);
+
+	/* another tenant's key is not found, and its failed try not recorded */
+	m = (uint8_t *)1;
+	EXPECT_ERR(store_take_material(s, id, "U", 0, fp, "kmip get", &m, &ml), ERR_STORE_NOT_FOUND);
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT_EQUAL(ml, 0);
+	EXPECT_ERR(store_take_material(s, "00000000-0000-4000-8000-000000000000", "T", 0, fp, "kmip get", &m, &ml),
+		   ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_take_material(s, id, "T", 0, fp, "", &m, &ml), ERR_INVALID_ARG);
+	EXPECT_OK(store_access_count(s, id, &count));
+	CU_ASSERT_EQUAL(count, 1);
+	/* an administrator's (STORE_F_ADMIN) read is recorded under its own tenant */
+	EXPECT_OK(store_take_material(s, id, "U", STORE_F_ADMIN, fp, "kmip get", &m, &ml));
+	CU_ASSERT(ml == sizeof(key) && memcmp(m, key, sizeof(key)) == 0);
+	secmem_free(m, ml);
+	EXPECT_OK(store_access_count(s, id, &count));
+	CU_ASSERT_EQUAL(count, 2);
+
+	/* the row without the attributes, its columns as store_get has them */
+	struct store_object full, row;
+	EXPECT_OK(store_get(s, id, "T", 0, &full));
+	EXPECT_OK(store_get(s, id, "T", STORE_F_ROW_ONLY, &row));
+	CU_ASSERT(full.n_attrs > 0 && find_attr(&full, "Name", 0) != NULL);
+	CU_ASSERT_EQUAL(row.n_attrs, 0);
+	CU_ASSERT_PTR_NULL(row.attrs);
+	CU_ASSERT_STRING_EQUAL(row.id, id);
+	CU_ASSERT_STRING_EQUAL(row.tenant, "T");
+	CU_ASSERT(row.type == STORE_OBJ_SYMMETRIC_KEY && row.alg == STORE_ALG_AES && row.length == 256 &&
+		  row.usage_mask == 12 && row.key_format == STORE_FMT_RAW && row.state == full.state &&
+		  row.initial_date == full.initial_date && row.has_digest);
+	CU_ASSERT(full.has_material && !row.has_material); /* not looked up */
+	store_object_free(&full);
+	store_object_free(&row);
+	EXPECT_ERR(store_get(s, id, "U", STORE_F_ROW_ONLY, &row), ERR_STORE_NOT_FOUND);
+
+	/* a destroyed key: nothing to take, nothing recorded */
+	EXPECT_OK(store_destroy(s, id, "T", 0));
+	EXPECT_ERR(store_take_material(s, id, "T", 0, fp, "kmip get", &m, &ml), ERR_STORE_DESTROYED);
+	CU_ASSERT_PTR_NULL(m);
+	EXPECT_OK(store_access_count(s, id, &count));
+	CU_ASSERT_EQUAL(count, 2);
+	store_close(s);
+}
+
+/* schema2_tables turns objects and material of |db| back into the rowid
+ * tables of schema 2 (their rows kept) and sets the version to 2, with
+ * |extra| run last (NULL: nothing). */
+static int schema2_tables(const char *db, const char *extra)
+{
+	char sql[4096];
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE o2(id TEXT PRIMARY KEY, tenant TEXT NOT NULL, type INTEGER NOT NULL,"
+		 " state INTEGER NOT NULL, alg INTEGER NOT NULL, length INTEGER NOT NULL,"
+		 " usage_mask INTEGER NOT NULL, key_format INTEGER NOT NULL,"
+		 " revocation_reason INTEGER NOT NULL, initial_date INTEGER NOT NULL,"
+		 " activation_date INTEGER NOT NULL, deactivation_date INTEGER NOT NULL,"
+		 " destroy_date INTEGER NOT NULL, compromise_date INTEGER NOT NULL,"
+		 " compromise_occurrence_date INTEGER NOT NULL, last_change_date INTEGER NOT NULL,"
+		 " original_creation_date INTEGER NOT NULL, created_ns INTEGER NOT NULL, digest BLOB,"
+		 " data_type INTEGER NOT NULL DEFAULT 0);"
+		 "INSERT INTO o2 SELECT id, tenant, type, state, alg, length, usage_mask, key_format,"
+		 " revocation_reason, initial_date, activation_date, deactivation_date, destroy_date,"
+		 " compromise_date, compromise_occurrence_date, last_change_date, original_creation_date,"
+		 " created_ns, digest, data_type FROM objects;"
+		 "DROP TABLE objects; ALTER TABLE o2 RENAME TO objects;"
+		 "CREATE INDEX objects_tenant_order ON objects(tenant, created_ns, id);"
+		 "CREATE INDEX objects_order ON objects(created_ns, id);"
+		 "CREATE TABLE m2(id TEXT PRIMARY KEY REFERENCES objects(id), sealed BLOB NOT NULL);"
+		 "INSERT INTO m2 SELECT id, sealed FROM material;"
+		 "DROP TABLE material; ALTER TABLE m2 RENAME TO material;"
+		 "CREATE INDEX IF NOT EXISTS access_log_id ON access_log(id);"
+		 "UPDATE meta SET value = 2 WHERE key = 'schema_version';%s",
+		 extra != NULL ? extra : "");
+	return sql_exec(db, sql);
+}
+
+/* table_sql: the CREATE statement sqlite_master keeps for |name| */
+static void table_sql(const char *db, const char *name, char *out, size_t cap)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	out[0] = '\0';
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "SELECT sql FROM sqlite_master WHERE name = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+			snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+/* Migration 3 rebuilds objects and material as WITHOUT ROWID tables of a
+ * schema-2 database: every row, attribute, name, access record and index
+ * kept, foreign keys still declared; a database whose rows break a
+ * foreign key is refused and left as it was. Migration 4 drops the access
+ * log's index on the object. */
+static void test_rowid_migration(void)
+{
+	struct tdb t;
+	tdb_new(&t, "rowid");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {0x5a, 1, 2, 3}, fp[32] = {1};
+	struct store_attr nm;
+	store_attr_text(&nm, "Name", 0, "kept");
+	struct store_new_object n = {.tenant = "T", .type = STORE_OBJ_SYMMETRIC_KEY, .alg = STORE_ALG_AES,
+				     .length = 128, .key_format = STORE_FMT_RAW, .attrs = &nm, .n_attrs = 1,
+				     .material = key, .material_len = sizeof(key)};
+	char id[STORE_ID_MAX + 1], id2[STORE_ID_MAX + 1];
+	EXPECT_OK(store_put(s, &n, id));
+	EXPECT_OK(store_record_access(s, id, "T", fp, "Get", 0));
+	store_close(s);
+	char sql[2048];
+	table_sql(t.db, "objects", sql, sizeof(sql));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "WITHOUT ROWID")); /* a new database has it */
+
+	CU_ASSERT_EQUAL_FATAL(schema2_tables(t.db, NULL), SQLITE_OK);
+	table_sql(t.db, "objects", sql, sizeof(sql));
+	CU_ASSERT_PTR_NULL(strstr(sql, "WITHOUT ROWID"));
+	table_sql(t.db, "access_log_id", sql, sizeof(sql));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "access_log(id)"));
+	s = tdb_open(&t);
+	struct store_stats st;
+	store_stats(s, &st);
+	CU_ASSERT_EQUAL(st.schema_version, store_schema_version());
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	EXPECT_OK(store_get_material(s, id, "T", 0, &m, &ml));
+	CU_ASSERT(ml == sizeof(key) && memcmp(m, key, sizeof(key)) == 0);
+	secmem_free(m, ml);
+	struct store_object o;
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	const struct store_attr *a = find_attr(&o, "Name", 0);
+	CU_ASSERT(a != NULL && a->value_len == 4 && memcmp(a->value, "kept", 4) == 0);
+	CU_ASSERT(o.length == 128 && o.has_digest);
+	store_object_free(&o);
+	uint64_t count = 0;
+	EXPECT_OK(store_access_count(s, id, &count));
+	CU_ASSERT_EQUAL(count, 1);
+	/* the name still claimed, Locate by tenant still ordered by its index */
+	EXPECT_ERR(store_put(s, &n, id2), ERR_STORE_NAME_TAKEN);
+	store_attr_text(&nm, "Name", 0, "second");
+	EXPECT_OK(store_put(s, &n, id2));
+	struct store_query q = {.tenant = "T"};
+	struct store_found f;
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT(f.total == 2 && f.n == 2 && strcmp(f.ids[0], id) == 0 && strcmp(f.ids[1], id2) == 0);
+	store_found_free(&f);
+	store_close(s);
+	table_sql(t.db, "objects", sql, sizeof(sql));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "WITHOUT ROWID"));
+	table_sql(t.db, "material", sql, sizeof(sql));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "WITHOUT ROWID"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "REFERENCES objects(id)"));
+	table_sql(t.db, "objects_tenant_order", sql, sizeof(sql));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "objects(tenant, created_ns, id)"));
+	table_sql(t.db, "objects_order", sql, sizeof(sql));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "objects(created_ns, id)"));
+	/* migration 4: the access log has no index on the object's identifier
+	 * (a random page per record), and is still counted per object */
+	table_sql(t.db, "access_log_id", sql, sizeof(sql));
+	CU_ASSERT_STRING_EQUAL(sql, "");
+	table_sql(t.db, "access_log", sql, sizeof(sql));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "seq INTEGER PRIMARY KEY"));
+
+	/* material of no object (written with foreign keys off): refused */
+	struct tdb t2;
+	tdb_new(&t2, "rowid-orphan");
+	s = tdb_open(&t2);
+	EXPECT_OK(store_put(s, &n, id));
+	store_close(s);
+	CU_ASSERT_EQUAL_FATAL(schema2_tables(t2.db, "INSERT INTO material VALUES ('no-such-object', x'00');"),
+			      SQLITE_OK);
+	struct store_options so = {t2.db, t2.kek, NULL, 0, 0, 0};
+	char eb[512];
+	s = NULL;
+	CU_ASSERT_NOT_EQUAL(store_open(&so, &s, eb, sizeof(eb)), ERR_OK);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "schema version 3"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb, "foreign key"));
+	table_sql(t2.db, "objects", sql, sizeof(sql));
+	CU_ASSERT_PTR_NULL(strstr(sql, "WITHOUT ROWID")); /* rolled back */
 }
 
 /* ---- crash safety: kill -9 at random moments ----------------------------------------------- */
@@ -1506,6 +1722,8 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_group_commit),
 	   TEST(test_group_commit_isolated_errors),
 	   TEST(test_record_access),
+	   TEST(test_take_material),
+	   TEST(test_rowid_migration),
 	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
 	   TEST(test_disk_full),
