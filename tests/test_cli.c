@@ -514,6 +514,29 @@ static void test_config_read_bounded_no_nul(void)
 }
 
 /* 3: an interrupted `random -o` leaves nothing, and a rerun works. */
+/* wait_written waits (up to 20 s) until process |pid| has written |n|
+ * bytes (wchar of /proc/PID/io) */
+static bool wait_written(pid_t pid, unsigned long long n)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
+	for (int i = 0; i < 20000; i++) {
+		FILE *io = fopen(path, "r");
+		unsigned long long w = 0;
+		char line[128];
+		while (io != NULL && fgets(line, sizeof line, io) != NULL)
+			if (sscanf(line, "wchar: %llu", &w) == 1)
+				break;
+		if (io != NULL)
+			fclose(io);
+		if (w >= n)
+			return true;
+		struct timespec ts = {0, 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 static void test_interrupted_random_leaves_nothing(void)
 {
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
@@ -522,12 +545,12 @@ static void test_interrupted_random_leaves_nothing(void)
 	char f[128];
 	snprintf(f, sizeof(f), "%s/F", dir);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
-		const char *argv[] = {testlib_fount_bin(), "random", "-n", "1G", "--raw", "-o", f, NULL};
+		const char *argv[] = {testlib_fount_bin(), "random", "-n", "64G", "--raw", "-o", f, NULL};
 		pid_t pid = testlib_spawn(tmp("sig.log"), argv, NULL);
 		CU_ASSERT_FATAL(pid > 0);
-		/* well into the 1 GiB: the output is being written */
-		struct timespec ts = {0, 600 * 1000000L};
-		nanosleep(&ts, NULL);
+		/* the output is being written: 16 MiB of it (a fixed sleep was
+		 * either too short or, on a fast DRBG, past the end of 1 GiB) */
+		CU_ASSERT(wait_written(pid, 16u << 20));
 		CU_ASSERT_EQUAL(kill(pid, sigs[i]), 0);
 		int st = 0;
 		CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
