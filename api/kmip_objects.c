@@ -89,8 +89,8 @@ void kmip_fail_err(struct kmip_result *res, err_t r, const char *id)
 
 void kmip_template_free(struct kmip_template *t)
 {
-	for (size_t i = 0; i < t->n_enc; i++)
-		ttlv_enc_free(&t->enc[i]);
+	for (size_t i = 0; i < KMIP_TEMPLATE_MAX_ATTRS; i++)
+		ttlv_enc_free(&t->enc[i]); /* nothing for a slot without one */
 }
 
 /* add_generic keeps an attribute as it came: name, index, type, value */
@@ -138,7 +138,10 @@ static bool add_generic(struct kmip_template *t, const char *name, uint32_t inde
 		}
 		break;
 	case TTLV_STRUCTURE: {
-		struct ttlv_enc *e = &t->enc[t->n_enc++];
+		/* the slot's own encoder: a value given again at a higher
+		 * precedence replaces the earlier one in the same slot */
+		struct ttlv_enc *e = &t->enc[w];
+		ttlv_enc_free(e);
 		ttlv_enc_init(e, STORE_ATTR_VALUE_MAX);
 		ttlv_enc_item(e, v);
 		if (ttlv_enc_finish(e) != ERR_OK) {

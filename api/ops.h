@@ -126,8 +126,7 @@ struct kmip_template {
 	struct store_attr attrs[KMIP_TEMPLATE_MAX_ATTRS];
 	uint8_t level[KMIP_TEMPLATE_MAX_ATTRS]; /* precedence of each (kmip_parse_attributes) */
 	size_t n;
-	struct ttlv_enc enc[KMIP_TEMPLATE_MAX_ATTRS]; /* the encodings of structure values */
-	size_t n_enc;
+	struct ttlv_enc enc[KMIP_TEMPLATE_MAX_ATTRS]; /* slot i's structure value, encoded */
 	char names[KMIP_TEMPLATE_MAX_ATTRS][STORE_ATTR_NAME_MAX + 1];
 	char search[KMIP_TEMPLATE_MAX_ATTRS][256];
 	uint8_t cur_level;

@@ -1140,8 +1140,86 @@ static void test_pool_config(void)
 	CU_ASSERT_STRING_EQUAL(c.kmip_keypair_pool, "");
 }
 
+/* attr_usage_limits: a Usage Limits structure (a single-valued attribute
+ * kept as its encoding) */
+static void attr_usage_limits(struct kt_req *q, int64_t total)
+{
+	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE);
+	ttlv_enc_cstr(&q->e, KMIP_TAG_ATTRIBUTE_NAME, "Usage Limits");
+	ttlv_enc_begin(&q->e, KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_enc_long(&q->e, KMIP_TAG_USAGE_LIMITS_TOTAL, total);
+	ttlv_enc_enum(&q->e, KMIP_TAG_USAGE_LIMITS_UNIT, KMIP_USAGE_LIMITS_UNIT_OBJECT);
+	ttlv_enc_end(&q->e);
+	ttlv_enc_end(&q->e);
+}
+
+/* A part's own template overriding structure values of the Common one
+ * reuses their slots: 40 Usage Limits in each of the Common and the
+ * Private Key Template-Attribute once took 80 encoders of a template that
+ * has 64 (a heap overwrite found in review). Now one encoder per slot: a
+ * protocol-correct refusal (the same single-valued attribute 40 times),
+ * and the server goes on. */
+static void test_template_slots_reused(void)
+{
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
+	ttlv_enc_begin(&q.e, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE);
+	kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_EC);
+	attr_curve(&q, KMIP_RECOMMENDED_CURVE_P_256);
+	for (int i = 0; i < 40; i++)
+		attr_usage_limits(&q, 1000 + i);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_begin(&q.e, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE);
+	for (int i = 0; i < 40; i++)
+		attr_usage_limits(&q, 2000 + i);
+	ttlv_enc_end(&q.e);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	const struct ttlv_item *it = kt_nth(&r, 0);
+	CU_ASSERT_EQUAL(kt_status(it), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_reason(it), KMIP_RESULT_REASON_INVALID_FIELD);
+	CU_ASSERT_PTR_NOT_NULL(ttlv_find(it, KMIP_TAG_RESULT_MESSAGE));
+	kt_resp_free(&r);
+	/* one override of one value is taken: the private key gets it */
+	char priv[STORE_ID_MAX + 1], pub[STORE_ID_MAX + 1];
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_CREATE_KEY_PAIR);
+	ttlv_enc_begin(&q.e, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE);
+	kt_attr_enum(&q, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_EC);
+	attr_curve(&q, KMIP_RECOMMENDED_CURVE_P_256);
+	attr_usage_limits(&q, 1000);
+	ttlv_enc_end(&q.e);
+	ttlv_enc_begin(&q.e, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE);
+	attr_usage_limits(&q, 2000);
+	ttlv_enc_end(&q.e);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	it = kt_nth(&r, 0);
+	CU_ASSERT_EQUAL_FATAL(kt_status(it), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_FATAL(pair_ids(it, priv, pub));
+	kt_resp_free(&r);
+	struct store_object o;
+	CU_ASSERT_FATAL(get(priv, &o));
+	int64_t total = 0;
+	for (size_t i = 0; i < o.n_attrs; i++) {
+		if (strcmp(o.attrs[i].name, "Usage Limits") != 0)
+			continue;
+		struct ttlv_doc d;
+		if (ttlv_decode(&d, o.attrs[i].value, o.attrs[i].value_len) == ERR_OK) {
+			const struct ttlv_item *t = ttlv_find(ttlv_root(&d), KMIP_TAG_USAGE_LIMITS_TOTAL);
+			total = t != NULL ? (int64_t)t->u : -1;
+			ttlv_doc_free(&d);
+		}
+	}
+	CU_ASSERT_EQUAL(total, 2000);
+	store_object_free(&o);
+}
+
 TEST_SUITE(kmip_keypair, suite_init, suite_clean, TEST(test_aklc_m1_rsa2048), TEST(test_aklc_m2_m3_lifecycle),
 	   TEST(test_aklc_o1_destroy_one_part), TEST(test_algorithms_and_sizes), TEST(test_attributes_per_part),
 	   TEST(test_refusals), TEST(test_pair_is_atomic), TEST(test_tenant_isolation), TEST(test_rekey_links_names_dates),
 	   TEST(test_rekey_rng_is_servers), TEST(test_rekey_refusals), TEST(test_rekey_key_pair), TEST(test_query_operations),
-	   TEST(test_pool_takes_refills_stops), TEST(test_pool_gate), TEST(test_pool_parse), TEST(test_pool_config))
+	   TEST(test_pool_takes_refills_stops), TEST(test_pool_gate), TEST(test_pool_parse), TEST(test_pool_config),
+	   TEST(test_template_slots_reused))
