@@ -290,6 +290,11 @@ static bool to_store(struct attr_in *in, const struct ttlv_item *v, struct kmip_
 		*a = (struct store_attr){.name = in->name, .index = in->index, .type = v->type,
 					 .value = in->enc.buf, .value_len = in->enc.len};
 		const struct ttlv_item *nv = ttlv_find(v, KMIP_TAG_NAME_VALUE);
+		if (strcmp(in->name, "Name") == 0 && (nv == NULL || nv->type != TTLV_TEXT || nv->len >= sizeof in->search)) {
+			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "a Name needs a Name Value of at most %zu bytes",
+				  sizeof in->search - 1);
+			return false;
+		}
 		if (nv != NULL && nv->type == TTLV_TEXT && nv->len < sizeof in->search) {
 			memcpy(in->search, nv->val, nv->len);
 			in->search[nv->len] = '\0';

@@ -150,8 +150,13 @@ static bool add_generic(struct kmip_template *t, const char *name, uint32_t inde
 		}
 		*a = (struct store_attr){.name = t->names[w], .index = index, .type = v->type,
 					 .value = e->buf, .value_len = e->len};
-		/* a Name is found by its Name Value */
+		/* a Name is found by its Name Value, unique per tenant by it */
 		const struct ttlv_item *nv = ttlv_find(v, KMIP_TAG_NAME_VALUE);
+		if (strcmp(name, "Name") == 0 && (nv == NULL || nv->type != TTLV_TEXT || nv->len >= sizeof t->search[0])) {
+			kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "a Name needs a Name Value of at most %zu bytes",
+				  sizeof t->search[0] - 1);
+			return false;
+		}
 		if (nv != NULL && nv->type == TTLV_TEXT && nv->len < sizeof t->search[0]) {
 			memcpy(t->search[w], nv->val, nv->len);
 			t->search[w][nv->len] = '\0';

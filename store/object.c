@@ -145,6 +145,9 @@ static err_t attr_check(const struct store_attr *a)
 	if (a->type == STORE_V_TEXT)
 		ENSURE(memchr(a->value, '\0', a->value_len) == NULL, ERR_INVALID_ARG);
 	ENSURE(a->search == NULL || strlen(a->search) <= STORE_ATTR_VALUE_MAX, ERR_TOO_LARGE);
+	/* a Name is unique per tenant by its text: one the caller gave no
+	 * search text for could not be claimed (KMIP 1.4 §3.2) */
+	ENSURE(strcmp(a->name, "Name") != 0 || a->type == STORE_V_TEXT || a->search != NULL, ERR_INVALID_ARG);
 	ENSURE(!store_attr_is_managed(a->name), ERR_STORE_MANAGED_ATTR);
 	return ERR_OK;
 }

@@ -268,5 +268,45 @@ static void test_locate_paging(void)
 	kt_resp_free(&r);
 }
 
+/* A Name is unique per tenant by its Name Value (KMIP 1.4 §3.2): one too
+ * long to be claimed (256 bytes or more) is refused, at Create and at Add
+ * Attribute, rather than kept unclaimed (found in review: such a Name
+ * escaped the uniqueness rule and Locate). */
+static void test_long_name_refused(void)
+{
+	char longname[300];
+	memset(longname, 'n', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	struct kt_req q;
+	struct kt_resp r;
+	kt_begin(&q, 4, 1);
+	kt_create_item(&q, 256, 12, longname);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+	kt_resp_free(&r);
+	char uid[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, NULL, uid));
+	kt_begin(&q, 4, 1);
+	kt_item(&q, KMIP_OPERATION_ADD_ATTRIBUTE);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+	kt_attr_name(&q, longname);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+	kt_resp_free(&r);
+	/* 255 bytes is a Name, and a second object cannot take it */
+	longname[255] = '\0';
+	char a[STORE_ID_MAX + 1];
+	CU_ASSERT(kt_create_one(&kt_alice, 4, 12, longname, a));
+	kt_begin(&q, 4, 1);
+	kt_create_item(&q, 256, 12, longname);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	kt_resp_free(&r);
+}
+
 TEST_SUITE(kmip_objects, suite_init, suite_clean, TEST(test_mongod_sequence), TEST(test_lifecycle_refusals),
-	   TEST(test_tenant_isolation), TEST(test_id_placeholder), TEST(test_locate_paging))
+	   TEST(test_tenant_isolation), TEST(test_id_placeholder), TEST(test_locate_paging),
+	   TEST(test_long_name_refused))
