@@ -716,7 +716,8 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 	enum keygen_wrap_alg walg = g.wrap_mode == KMIP_BLOCK_CIPHER_MODE_NISTKEYWRAP ? KEYGEN_WRAP_KW : KEYGEN_WRAP_KWP;
 	char why[OPS_WHY_MAX] = "";
 	/* the wrapping key is checked before the key is read (and recorded) */
-	if (g.wrap && (r = ops_wrap_check(rq->peer, g.wrap_id, walg, why)) != ERR_OK) {
+	if (g.wrap && (r = ops_wrap_check(rq->peer, g.wrap_id, walg, (o.protection & STORE_P_SENSITIVE) != 0, why)) !=
+			      ERR_OK) {
 		wrap_err(rq, res, r, why);
 		goto out;
 	}

@@ -441,7 +441,8 @@ err_t ops_convert(uint32_t type, uint32_t stored_format, const uint8_t *in, size
 	return r == ERR_KEY_FORMAT ? ERR_UNSUPPORTED : r;
 }
 
-err_t ops_wrap_check(const struct kmip_peer *p, const char *wrapping_id, enum keygen_wrap_alg alg, char *why)
+err_t ops_wrap_check(const struct kmip_peer *p, const char *wrapping_id, enum keygen_wrap_alg alg,
+		     bool for_sensitive, char *why)
 {
 	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
 	if (alg != KEYGEN_WRAP_KW && alg != KEYGEN_WRAP_KWP) {
@@ -455,7 +456,7 @@ err_t ops_wrap_check(const struct kmip_peer *p, const char *wrapping_id, enum ke
 		WHY("no wrapping key %s", wrapping_id);
 		return r;
 	}
-	uint32_t state = w.state, type = w.type, walg = w.alg, mask = w.usage_mask;
+	uint32_t state = w.state, type = w.type, walg = w.alg, mask = w.usage_mask, prot = w.protection;
 	store_object_free(&w);
 	if (type != STORE_OBJ_SYMMETRIC_KEY || walg != STORE_ALG_AES) {
 		WHY("wrapping key %s is not an AES key", wrapping_id);
@@ -471,6 +472,18 @@ err_t ops_wrap_check(const struct kmip_peer *p, const char *wrapping_id, enum ke
 		WHY("wrapping key %s lacks the Wrap Key usage bit", wrapping_id);
 		return ERR_KEY_USAGE;
 	}
+	/* A Sensitive key leaves only under a key that cannot itself be had
+	 * in plaintext (Sensitive, or not Extractable) nor used as a raw AES
+	 * cipher (no Encrypt or Decrypt bit, §3.19): else wrapping it and then
+	 * getting or using the wrapping key would give it out in the clear
+	 * (PKCS#11 closes the same hole with CKA_WRAP_WITH_TRUSTED). */
+	bool trusted = ((prot & STORE_P_SENSITIVE) || !(prot & STORE_P_EXTRACTABLE)) && !(mask & 0xCu);
+	if (for_sensitive && !trusted) {
+		WHY("object is Sensitive: wrap it under a Sensitive or non-Extractable key without the Encrypt "
+		    "and Decrypt bits, not %s",
+		    wrapping_id);
+		return ERR_KEY_USAGE;
+	}
 	return ERR_OK;
 }
 
@@ -479,7 +492,8 @@ err_t ops_wrap_with(const struct kmip_peer *p, const char *wrapping_id, enum key
 {
 	*out = NULL;
 	*out_len = 0;
-	GUARD(ops_wrap_check(p, wrapping_id, alg, why));
+	/* the basic checks again; callers made the full ones before reading */
+	GUARD(ops_wrap_check(p, wrapping_id, alg, false, why));
 	err_t r = ERR_OK;
 	size_t need = keygen_aes_wrap_len(alg, plain_len);
 	if (need == 0) {
@@ -523,7 +537,11 @@ err_t ops_get_wrapped(const struct kmip_peer *p, const char *id, const char *wra
 	uint8_t *m = NULL;
 	size_t m_len = 0;
 	/* the wrapping key first: no key is read for a wrap that cannot be */
-	GUARD(ops_wrap_check(p, wrapping_id, alg, why));
+	struct store_object o;
+	GUARD(ops_get_row(p, id, &o));
+	bool sensitive = (o.protection & STORE_P_SENSITIVE) != 0;
+	store_object_free(&o);
+	GUARD(ops_wrap_check(p, wrapping_id, alg, sensitive, why));
 	err_t r = ops_serve_material(p, id, "get wrapped", true, &m, &m_len);
 	if (r != ERR_OK || m == NULL) {
 		WHY("no key material for %s", id);

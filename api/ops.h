@@ -229,10 +229,14 @@ err_t ops_convert(uint32_t type, uint32_t stored_format, const uint8_t *in, size
 err_t ops_pkey_open(uint32_t type, uint32_t format, const uint8_t *der, size_t der_len,
 		    struct evp_pkey_st **out) MUST_CHECK;
 
-/* ops_wrap_check makes ops_wrap_with's checks of the wrapping key without
- * reading it, so a caller can refuse before it reads the key to wrap. */
+/* ops_wrap_check checks the wrapping key without reading it, so a caller
+ * can refuse before it reads the key to wrap: the caller's own, an Active
+ * AES key with Wrap Key; with |for_sensitive| (the key to wrap is
+ * Sensitive) also one that cannot leave in plaintext (Sensitive or not
+ * Extractable) and has neither Encrypt nor Decrypt, ERR_KEY_USAGE
+ * otherwise. Every caller of ops_wrap_with makes this check first. */
 err_t ops_wrap_check(const struct kmip_peer *p, const char *wrapping_id, enum keygen_wrap_alg alg,
-		     char *why) MUST_CHECK;
+		     bool for_sensitive, char *why) MUST_CHECK;
 
 /* ops_wrap_with wraps |plain| under the caller's key |wrapping_id| with
  * AES-KW or AES-KWP (*out, secure memory; secmem_free) and records the

@@ -1431,7 +1431,26 @@ static void test_sensitive_and_extractable(void)
 	CU_ASSERT_EQUAL(n1, n0);
 	protect_of(&kt_alice, 4, sens, a);
 	CU_ASSERT_EQUAL(a[0], 1);
-	/* wrapped it leaves */
+	/* wrapped it leaves, but only under a key that cannot itself leave in
+	 * plaintext nor serve as a raw cipher: not under the ordinary |kek|
+	 * (Get it, unwrap offline), nor a Sensitive one that may Decrypt */
+	get_served(&kt_alice, sens, kek, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_PTR_NULL(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_SYMMETRIC_KEY));
+	kt_resp_free(&r);
+	char oracle[STORE_ID_MAX + 1], trusted[STORE_ID_MAX + 1];
+	CU_ASSERT_EQUAL_FATAL(create_protected(4, 0x18, true, 1, -1, oracle, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	get_served(&kt_alice, sens, oracle, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	kt_resp_free(&r);
+	uint8_t *w0 = NULL;
+	size_t w0l = 0;
+	char wb[OPS_WHY_MAX];
+	EXPECT_ERR(ops_get_wrapped(&kt_alice, sens, kek, KEYGEN_WRAP_KW, &w0, &w0l, wb), ERR_KEY_USAGE);
+	EXPECT_OK(store_access_count(kt_store, sens, &n1));
+	CU_ASSERT_EQUAL(n1, n0); /* refused before anything was read */
+	CU_ASSERT_EQUAL_FATAL(create_protected(4, 0x10, true, 1, -1, trusted, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	memcpy(kek, trusted, sizeof kek);
 	get_served(&kt_alice, sens, kek, &r);
 	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
 	const struct ttlv_item *kb = ttlv_find(ttlv_find(kt_payload(kt_nth(&r, 0)), KMIP_TAG_SYMMETRIC_KEY),
