@@ -208,6 +208,11 @@ static void fail_crypto(struct kmip_result *res, err_t r, const char *id, bool e
 	case ERR_TOO_LARGE:
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "Data exceeds %u bytes", (unsigned)CRYPTO_DATA_MAX);
 		return;
+	case ERR_USAGE:
+		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
+			  "in FIPS mode fount makes the IV of a GCM Encrypt (SP 800-38D §8.2): ask for Random IV and "
+			  "send no IV/Counter/Nonce");
+		return;
 	case ERR_UNSUPPORTED:
 		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "%s", err_str(r));
 		return;

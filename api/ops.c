@@ -1229,6 +1229,10 @@ static err_t check_cipher(const struct ops_cipher *c, bool encrypt)
 		return ERR_OK;
 	case OPS_AES_GCM:
 		ENSURE(!c->pad, ERR_INVALID_ARG);
+		/* SP 800-38D §8.2, FIPS 140-3 IG C.H: in an approved mode the
+		 * module makes the IV of every GCM encryption (from the DRBG
+		 * here), so a caller cannot repeat one under the same key */
+		ENSURE(!encrypt || c->iv_len == 0 || !keygen_fips_mode(), ERR_USAGE);
 		ENSURE(c->tag_len >= 12 && c->tag_len <= OPS_TAG_MAX, ERR_INVALID_ARG);
 		ENSURE(c->aad != NULL || c->aad_len == 0, ERR_INVALID_ARG);
 		return ERR_OK;
