@@ -12,21 +12,6 @@
 #include "tests/helpers.h"
 #include "tests/kmip_serve.h"
 
-static unsigned free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t l = sizeof a;
-	unsigned port = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &l) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 /* conf_get copies the value of "key=" in the pykmip.conf text */
 static int conf_get(const char *text, const char *key, char *out, size_t n)
 {
@@ -50,7 +35,7 @@ int kmip_serve_start(struct kmip_serve *s, const char *tag)
 	s->pid = -1;
 	if (testlib_tmpdir_create(s->dir, tag) != 0)
 		return -1;
-	s->port = free_port();
+	s->port = testlib_free_port();
 	static char env_state[128], env_listen[64];
 	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s/state", s->dir);
 	snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=127.0.0.1:%u", s->port);

@@ -67,21 +67,6 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
  * first start; a dead server must not hang the test */
 static struct kmipc_options client_opts;
 
-static unsigned free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t l = sizeof a;
-	unsigned p = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &l) == 0)
-		p = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return p;
-}
-
 /* spawn starts `fount serve` on the suite's state folder and port */
 static bool spawn(void)
 {
@@ -105,7 +90,7 @@ static int suite_init(void)
 {
 	if (testlib_tmpdir_create(dir, "kmipdur") != 0)
 		return -1;
-	port = free_port();
+	port = testlib_free_port();
 	snprintf(ca, sizeof ca, "%s/state/pki/ca.pem", dir);
 	snprintf(cert, sizeof cert, "%s/state/pki/clients/default.pem", dir);
 	snprintf(key, sizeof key, "%s/state/pki/clients/default.key", dir);

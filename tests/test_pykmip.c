@@ -19,22 +19,6 @@ static char dir[64];
 static int serve_pid = -1;
 static char conf[160];
 
-/* free_port asks the kernel for a free loopback port */
-static unsigned free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t l = sizeof a;
-	unsigned port = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &l) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 static int suite_init(void)
 {
 	if (access("/usr/bin/python3", X_OK) != 0 ||
@@ -46,7 +30,7 @@ static int suite_init(void)
 		return -1;
 	static char env_state[128], env_listen[64];
 	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s/state", dir);
-	snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=127.0.0.1:%u", free_port());
+	snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=127.0.0.1:%u", testlib_free_port());
 	/* a key-pair pool, so Create Key Pair is served from it too */
 	const char *env[] = {env_state, env_listen, testlib_fips_dir_env(), "FOUNT_KMIP_KEYPAIR_POOL=rsa-2048:1", NULL};
 	const char *argv[] = {testlib_fount_bin(), "serve", NULL};

@@ -22,21 +22,6 @@ static int serve_pid = -1;
 static unsigned port;
 static struct run_result res;
 
-static unsigned free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t l = sizeof a;
-	unsigned p = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &l) == 0)
-		p = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return p;
-}
-
 /* spawn_env starts `fount serve --status-seconds |every|` with its state
  * in |state|, a KMIP listener on |kmip_port| (0: [kmip] listen = off), the key-pair pool |pool|
  * (NULL: none) and one more environment entry |extra| (may be NULL), and
@@ -78,7 +63,7 @@ static int suite_init(void)
 {
 	if (testlib_tmpdir_create(dir, "status") != 0)
 		return -1;
-	port = free_port();
+	port = testlib_free_port();
 	/* the pool of the brief: two P-256 pairs, made in the background */
 	serve_pid = spawn(testlib_file(dir, "state"), port, "ec-p256:2", testlib_file(dir, "serve.log"));
 	return serve_pid > 0 ? 0 : -1;
@@ -337,7 +322,7 @@ static void test_status_after_kill_9(void)
 {
 	char state[128];
 	snprintf(state, sizeof state, "%s/state9", dir);
-	int pid = spawn(state, free_port(), NULL, testlib_file(dir, "serve9.log"));
+	int pid = spawn(state, testlib_free_port(), NULL, testlib_file(dir, "serve9.log"));
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(status(state, NULL), 0);
 	CU_ASSERT_TRUE(has(res.out, "pool:      off\n"));
