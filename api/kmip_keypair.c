@@ -68,6 +68,50 @@ static bool parse_part(const struct ttlv_item *common, const struct ttlv_item *o
 	return kmip_parse_attributes(common, 0, minor, t, res) && kmip_parse_attributes(own, 1, minor, t, res);
 }
 
+/* The two parts' templates of Create Key Pair and Re-key Key Pair (§4.2,
+ * §4.5), each with the server's Random Number Generator. */
+struct pair_templates {
+	struct kmip_template t[2]; /* private, public */
+	struct ttlv_enc rng[2];
+};
+
+static void pair_templates_free(struct pair_templates *pt)
+{
+	if (pt == NULL)
+		return;
+	for (size_t i = 0; i < 2; i++) {
+		ttlv_enc_free(&pt->rng[i]);
+		kmip_template_free(&pt->t[i]);
+	}
+	free(pt);
+}
+
+/* pair_templates reads the Common, Private Key and Public Key
+ * Template-Attributes of |p| (each at most once) into a new pair of
+ * templates; NULL (|res| failed) otherwise */
+static struct pair_templates *pair_templates(struct kmip_request *rq, const struct ttlv_item *p,
+					     struct kmip_result *res)
+{
+	const struct ttlv_item *common, *priv, *pub;
+	if (!one_struct(p, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE, &common, res) ||
+	    !one_struct(p, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE, &priv, res) ||
+	    !one_struct(p, KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE, &pub, res))
+		return NULL;
+	struct pair_templates *pt = calloc(1, sizeof *pt);
+	if (pt == NULL) {
+		kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "%s", err_str(ERR_NOMEM));
+		return NULL;
+	}
+	if (!parse_part(common, priv, rq->version.minor, &pt->t[0], res) ||
+	    !parse_part(common, pub, rq->version.minor, &pt->t[1], res) ||
+	    !kmip_server_rng(&pt->t[0], &pt->rng[0], res) || !kmip_server_rng(&pt->t[1], &pt->rng[1], res)) {
+		pair_templates_free(pt);
+		return NULL;
+	}
+	return pt;
+}
+
+
 /* answer_pair writes §4.2/§4.5's response: Private Key Unique Identifier,
  * then Public Key Unique Identifier; the ID Placeholder is the private
  * key's. */
@@ -107,27 +151,14 @@ static void fail_keygen(struct kmip_result *res, err_t r, uint32_t alg, uint32_t
 void kmip_op_create_key_pair(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 			     struct kmip_result *res)
 {
-	const struct ttlv_item *common, *priv, *pub;
 	if (p == NULL) {
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_MESSAGE, "the Request Payload is missing");
 		return;
 	}
-	if (!one_struct(p, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE, &common, res) ||
-	    !one_struct(p, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE, &priv, res) ||
-	    !one_struct(p, KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE, &pub, res))
+	struct pair_templates *pt = pair_templates(rq, p, res);
+	if (pt == NULL)
 		return;
-	struct kmip_template *tv = calloc(2, sizeof(*tv));
-	if (tv == NULL) {
-		kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "%s", err_str(ERR_NOMEM));
-		return;
-	}
-	struct kmip_template *tb = &tv[1];
-	struct ttlv_enc rng[2];
-	ttlv_enc_init(&rng[0], 0);
-	ttlv_enc_init(&rng[1], 0);
-	if (!parse_part(common, priv, rq->version.minor, tv, res) || !parse_part(common, pub, rq->version.minor, tb, res) ||
-	    !kmip_server_rng(tv, &rng[0], res) || !kmip_server_rng(tb, &rng[1], res))
-		goto out;
+	struct kmip_template *tv = &pt->t[0], *tb = &pt->t[1];
 	/* the algorithm and size are the pair's: given in one part's own
 	 * template only, they hold for both; given differently, refused */
 	if (tv->k.alg == 0)
@@ -174,11 +205,7 @@ void kmip_op_create_key_pair(struct kmip_request *rq, const struct ttlv_item *p,
 	}
 	answer_pair(rq, out, priv_id, pub_id);
 out:
-	ttlv_enc_free(&rng[0]);
-	ttlv_enc_free(&rng[1]);
-	kmip_template_free(tv);
-	kmip_template_free(tb);
-	free(tv);
+	pair_templates_free(pt);
 }
 
 /* offset_of reads the optional Offset (an Interval, seconds; §4.4). */
@@ -277,23 +304,12 @@ void kmip_op_rekey_key_pair(struct kmip_request *rq, const struct ttlv_item *p, 
 	if (!uid_field(rq, p, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER, id, res))
 		return;
 	struct ops_rekey rk = {0};
-	const struct ttlv_item *common, *priv, *pub;
-	if (!offset_of(p, &rk, res) || !one_struct(p, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE, &common, res) ||
-	    !one_struct(p, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE, &priv, res) ||
-	    !one_struct(p, KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE, &pub, res))
+	if (!offset_of(p, &rk, res))
 		return;
-	struct kmip_template *tv = calloc(2, sizeof(*tv));
-	if (tv == NULL) {
-		kmip_fail(res, KMIP_RESULT_REASON_GENERAL_FAILURE, "%s", err_str(ERR_NOMEM));
+	struct pair_templates *pt = pair_templates(rq, p, res);
+	if (pt == NULL)
 		return;
-	}
-	struct kmip_template *tb = &tv[1];
-	struct ttlv_enc rng[2];
-	ttlv_enc_init(&rng[0], 0);
-	ttlv_enc_init(&rng[1], 0);
-	if (!parse_part(common, priv, rq->version.minor, tv, res) || !parse_part(common, pub, rq->version.minor, tb, res) ||
-	    !kmip_server_rng(tv, &rng[0], res) || !kmip_server_rng(tb, &rng[1], res))
-		goto out;
+	struct kmip_template *tv = &pt->t[0], *tb = &pt->t[1];
 	if (tv->k.alg != 0 || tv->k.length != 0 || tb->k.alg != 0 || tb->k.length != 0 || tv->has_curve ||
 	    tb->has_curve) {
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD,
@@ -313,9 +329,5 @@ void kmip_op_rekey_key_pair(struct kmip_request *rq, const struct ttlv_item *p, 
 	}
 	answer_pair(rq, out, new_priv, new_pub);
 out:
-	ttlv_enc_free(&rng[0]);
-	ttlv_enc_free(&rng[1]);
-	kmip_template_free(tv);
-	kmip_template_free(tb);
-	free(tv);
+	pair_templates_free(pt);
 }
