@@ -44,7 +44,7 @@ HMAC_FILE = openssl dgst -sha256 -mac HMAC -macopt hexkey:$(INTEGRITY_KEY) -r $(
 MODULES := util entropy keygen hsm store selftest api
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 CLI_SRC := $(wildcard cli/*.c)
-TEST_SRC := $(wildcard tests/*.c)
+TEST_SRC := $(wildcard tests/*.c tests/lib/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 FUZZ_SRC := $(wildcard fuzz/*.c)
 
@@ -127,7 +127,7 @@ check-layers:
 check-default: $(TESTRUN) $(FOUNT)
 	$(Q)FOUNT_CRYPTO_FIPS=off FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(CRYPTO_SUITES)
 
-$(BENCHRUN): $(BENCH_OBJ) $(B)/tests/kmipc.o $(LIBFOUNT)
+$(BENCHRUN): $(BENCH_OBJ) $(B)/tests/lib/kmipc.o $(LIBFOUNT)
 	@mkdir -p $(@D)
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -9,7 +9,7 @@
  * operation counts as an error, not as throughput.
  *
  * fount's listener runs in this process (api_kmip_start) on its library
- * context; the clients are fount's test client (tests/kmipc.c) on OpenSSL's
+ * context; the clients are fount's test client (tests/lib/kmipc.c) on OpenSSL's
  * default context, as a separate client would be. Both share the machine's two cores, so the figures are what one
  * host does serving and loading itself at once. */
 #include <arpa/inet.h>
@@ -35,7 +35,7 @@
 #include "bench/bench.h"
 #include "keygen/keygen.h"
 #include "store/store.h"
-#include "tests/kmipc.h"
+#include "tests/lib/kmipc.h"
 
 #define MAX_CLIENTS 16
 #define MAX_SAMPLES 400000
@@ -70,7 +70,7 @@ struct job {
 	size_t n_lat;
 };
 
-/* client makes fount's test client (tests/kmipc.c) for |t|, TLS 1.2 and
+/* client makes fount's test client (tests/lib/kmipc.c) for |t|, TLS 1.2 and
  * 1.3 unless |max_tls| says otherwise; NULL (with a line on stderr) when it
  * cannot */
 static struct kmipc *client(const struct target *t, int max_tls, bool resume)

@@ -18,9 +18,9 @@
 #include "api/kmip.h"
 #include "api/ttlv.h"
 #include "tests/helpers.h"
-#include "tests/kmip_serve.h"
-#include "tests/kmip_xml.h"
-#include "tests/kmipc.h"
+#include "tests/lib/kmip_serve.h"
+#include "tests/lib/kmip_xml.h"
+#include "tests/lib/kmipc.h"
 
 /* PASS: must pass. GAP: a known gap, must fail as recorded. S2C: a
  * server-to-client case (the 1.4 Test Cases' TC-Q-S2C-*: a server querying

@@ -23,8 +23,8 @@
 #include "api/kmip.h"
 #include "api/ttlv.h"
 #include "tests/helpers.h"
-#include "tests/kmip_serve.h"
-#include "tests/kmipc.h"
+#include "tests/lib/kmip_serve.h"
+#include "tests/lib/kmipc.h"
 
 #define NEEDS(op) "needs " op ", which another helper is adding"
 #define NOT_SUPPORTED "OperationFailed/OperationNotSupported"

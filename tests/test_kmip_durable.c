@@ -29,7 +29,7 @@
 #include "api/internal.h"
 #include "store/store.h"
 #include "tests/helpers.h"
-#include "tests/kmipc.h"
+#include "tests/lib/kmipc.h"
 
 #define CLIENTS 4
 #define MAX_KEYS 40000
@@ -63,7 +63,7 @@ struct pending {
 static struct pending inflight[CLIENTS * MAX_ROUNDS];
 static size_t n_inflight;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-/* the suite's clients (tests/kmipc.h): the certificate fount issues on
+/* the suite's clients (tests/lib/kmipc.h): the certificate fount issues on
  * first start; a dead server must not hang the test */
 static struct kmipc_options client_opts;
 

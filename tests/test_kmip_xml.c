@@ -1,5 +1,5 @@
 /* tests/test_kmip_xml.c — the OASIS XML → TTLV converter and the response
- * comparator (tests/kmip_xml.c): byte-exact on CS-RNG-M-1-13, whose TTLV
+ * comparator (tests/lib/kmip_xml.c): byte-exact on CS-RNG-M-1-13, whose TTLV
  * is the first pair of tests/vectors/kmip/ttlv-hex.txt; the README's
  * mapping rules one by one; each tolerance of the comparator and that
  * nothing beyond them is tolerated; every copied v1.3/v1.4 file parses and
@@ -12,7 +12,7 @@
 #include "api/kmip.h"
 #include "api/ttlv.h"
 #include "tests/helpers.h"
-#include "tests/kmip_xml.h"
+#include "tests/lib/kmip_xml.h"
 
 /* the TimeStamp of the CS-RNG-M-1-13 response in ttlv-hex.txt */
 #define RNG_NOW 0x4ED73ED7

@@ -1,4 +1,5 @@
-/* tests/kmip_xml.c — the OASIS test cases' XML form to TTLV, and the
+/* tests/lib/kmip_xml.c — support code (tested by tests/test_kmip_xml.c):
+ * the OASIS test cases' XML form to TTLV, and the
  * comparator of a server's response with the expected one (see
  * kmip_xml.h). The mapping is tests/vectors/kmip/README.md, "How the XML
  * maps onto TTLV" (KMIP Additional Message Encodings v1.0 §6; KMIP 1.4
@@ -13,7 +14,7 @@
 #include <strings.h>
 
 #include "api/kmip.h"
-#include "tests/kmip_xml.h"
+#include "tests/lib/kmip_xml.h"
 
 /* ---- tables ------------------------------------------------------------ */
 

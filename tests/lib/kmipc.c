@@ -1,4 +1,6 @@
-/* tests/kmipc.c — the KMIP test client over mutual TLS (see kmipc.h).
+/* tests/lib/kmipc.c — support code (tested by test_kmipc_transport in
+ * tests/test_kmip_clients.c): the KMIP test client over mutual TLS (see
+ * kmipc.h).
  * KMIP 1.4 §9.1 frames a message as one TTLV Structure: 8 header bytes
  * carry the length of what follows, so a reader takes the header first. */
 #include <arpa/inet.h>
@@ -17,7 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "api/ttlv.h"
-#include "tests/kmipc.h"
+#include "tests/lib/kmipc.h"
 
 struct kmipc {
 	struct kmipc_options o;

@@ -1,4 +1,4 @@
-/* tests/kmip_xml.h — the OASIS KMIP test cases' XML form (KMIP Additional
+/* tests/lib/kmip_xml.h — the OASIS KMIP test cases' XML form (KMIP Additional
  * Message Encodings v1.0, §6 "XML Profile"; tests/vectors/kmip/README.md,
  * "How the XML maps onto TTLV") read into a tree, turned into TTLV, and
  * compared with a server's TTLV response under the tolerances of the test

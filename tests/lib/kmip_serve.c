@@ -1,4 +1,5 @@
-/* tests/kmip_serve.c — `fount serve` for the KMIP suites (kmip_serve.h),
+/* tests/lib/kmip_serve.c — support code, no test cases: `fount serve` for
+ * the KMIP suites (kmip_serve.h),
  * spawned as tests/test_pykmip.c does. */
 #include <netinet/in.h>
 #include <signal.h>
@@ -10,7 +11,7 @@
 #include <unistd.h>
 
 #include "tests/helpers.h"
-#include "tests/kmip_serve.h"
+#include "tests/lib/kmip_serve.h"
 
 /* conf_get copies the value of "key=" in the pykmip.conf text */
 static int conf_get(const char *text, const char *key, char *out, size_t n)

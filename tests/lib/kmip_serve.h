@@ -1,11 +1,11 @@
-/* tests/kmip_serve.h — a `fount serve` for the suites that talk KMIP to
+/* tests/lib/kmip_serve.h — a `fount serve` for the suites that talk KMIP to
  * the real TLS server: a throw-away state folder, KMIP on a free loopback
  * port, and the client certificate fount issues on first start (found
  * through the pykmip.conf it writes beside it). */
 #ifndef FOUNT_TESTS_KMIP_SERVE_H
 #define FOUNT_TESTS_KMIP_SERVE_H
 
-#include "tests/kmipc.h"
+#include "tests/lib/kmipc.h"
 
 struct kmip_serve {
 	char dir[64];

@@ -1,4 +1,4 @@
-/* tests/kmipc.h — a small KMIP client over mutual TLS, for tests and the
+/* tests/lib/kmipc.h — a small KMIP client over mutual TLS, for tests and the
  * benchmark: connect (TLS 1.2 or 1.3, client certificate and key, the
  * server's CA, optionally resuming the last session), send one TTLV
  * message, read one response (the 8-byte header first, then the body,
