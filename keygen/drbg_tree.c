@@ -50,7 +50,15 @@ static struct {
 	uint64_t num_workers;
 	uint64_t reseed_interval, reseed_seconds;
 	uint64_t primary_interval, primary_seconds;
+	/* prediction-resistance reseeds of the primary (pr_reseed_locked):
+	 * how many have started and finished, whether one is gathering now,
+	 * and how many requests wait for one */
+	uint64_t pr_started, pr_done;
+	bool pr_running;
+	unsigned pr_waiting;
 } tree;
+static pthread_cond_t pr_cond = PTHREAD_COND_INITIALIZER;
+static void (*_Atomic pr_gather_hook)(void);
 
 /* A page that MADV_WIPEONFORK zeroes in a child; non-zero means "this
  * process seeded the tree". The pthread_atfork child handler zeroes it too,
@@ -59,7 +67,7 @@ static volatile uint64_t *fork_marker;
 
 static _Atomic uint64_t epoch = 1; /* bumped to make every worker reseed */
 static _Atomic gate_fn gate;
-static _Atomic uint64_t stat_primary_reseeds, stat_worker_reseeds, stat_fork_events;
+static _Atomic uint64_t stat_primary_reseeds, stat_worker_reseeds, stat_fork_events, stat_pr_requests;
 
 static _Thread_local struct worker *tls_worker;
 static _Thread_local uint64_t tls_epoch;    /* epoch the worker last matched */
@@ -126,6 +134,11 @@ static void atfork_child(void)
 {
 	if (fork_marker != NULL)
 		*fork_marker = 0; /* fallback for MADV_WIPEONFORK */
+	/* a thread of the parent gathering a PR reseed, and those waiting for
+	 * it, do not exist here */
+	tree.pr_running = false;
+	tree.pr_waiting = 0;
+	(void)pthread_cond_init(&pr_cond, NULL);
 	entropy_fork_release();
 	pthread_mutex_unlock(&tree_lock);
 }
@@ -161,17 +174,82 @@ out:
 }
 
 /* primary_draw_locked writes SEED_LEN bytes of primary output for a worker,
- * reseeding the primary first when it is due (count, age, demand, fork) or
- * when |force| asks for prediction resistance. */
-static err_t primary_draw_locked(uint8_t out[SEED_LEN], bool force)
+ * reseeding the primary first when it is due (count, age, demand, fork). */
+static err_t primary_draw_locked(uint8_t out[SEED_LEN])
 {
-	if (force || tree.primary_reseed_pending ||
+	if (tree.primary_reseed_pending ||
 	    tree.primary_generates >= tree.primary_interval ||
 	    coarse_seconds() - tree.primary_seeded_at >= tree.primary_seconds)
 		GUARD(primary_reseed_locked());
 	GUARD(ctr_drbg_generate(tree.primary, out, SEED_LEN, NULL, 0));
 	tree.primary_generates++;
 	return ERR_OK;
+}
+
+/* pr_draw_locked is primary_draw_locked for a prediction-resistance
+ * request (SP 800-90A 9.3.1): the SEED_LEN bytes come from the primary
+ * after a reseed from the live entropy sources that began after this call
+ * did. Concurrent requests share that reseed, as concurrent writers share
+ * a commit: a request arriving while one gathers waits for the next, which
+ * starts when that one ends and serves every request waiting by then. So
+ * each request still gets entropy gathered after it asked, and the
+ * gathering (the slow part: raw samples, health tests, conditioning) runs
+ * without tree_lock, so other threads' draws and reseeds go on meanwhile.
+ * Called and returns with tree_lock held. */
+static err_t pr_draw_locked(uint8_t out[SEED_LEN])
+{
+	const uint64_t need = tree.pr_started + 1, instance = tree.instance;
+	atomic_fetch_add(&stat_pr_requests, 1);
+	while (tree.pr_done < need) {
+		ENSURE(tree.ready && tree.instance == instance, ERR_DRBG_UNINSTANTIATED);
+		if (tree.pr_running) {
+			tree.pr_waiting++;
+			pthread_cond_wait(&pr_cond, &tree_lock);
+			tree.pr_waiting--;
+			continue;
+		}
+		const uint64_t mine = ++tree.pr_started;
+		tree.pr_running = true;
+		pthread_mutex_unlock(&tree_lock);
+
+		uint8_t seed[SEED_LEN], adin[PRIMARY_ADIN_LEN];
+		size_t adin_len = sizeof(adin);
+		void (*hook)(void) = atomic_load(&pr_gather_hook);
+		if (hook != NULL)
+			hook();
+		err_t r = entropy_get_seed(seed, sizeof(seed));
+		if (r == ERR_OK && entropy_get_additional(adin, sizeof(adin)) != ERR_OK)
+			adin_len = 0; /* additional input is optional: nothing is credited */
+
+		pthread_mutex_lock(&tree_lock);
+		if (r == ERR_OK && !(tree.ready && tree.instance == instance))
+			r = ERR_DRBG_UNINSTANTIATED; /* shut down meanwhile */
+		if (r == ERR_OK)
+			r = ctr_drbg_reseed(tree.primary, seed, sizeof(seed), adin, adin_len);
+		secure_zero(seed, sizeof(seed));
+		secure_zero(adin, sizeof(adin));
+		tree.pr_running = false;
+		if (r == ERR_OK) {
+			tree.pr_done = mine;
+			tree.primary_reseed_pending = false;
+			tree.primary_generates = 0;
+			tree.primary_seeded_at = coarse_seconds();
+			atomic_fetch_add(&stat_primary_reseeds, 1);
+		}
+		/* the waiters take the next reseed, or run it themselves after
+		 * this one failed */
+		pthread_cond_broadcast(&pr_cond);
+		GUARD(r);
+	}
+	ENSURE(tree.ready && tree.instance == instance, ERR_DRBG_UNINSTANTIATED);
+	GUARD(ctr_drbg_generate(tree.primary, out, SEED_LEN, NULL, 0));
+	tree.primary_generates++;
+	return ERR_OK;
+}
+
+void drbg_tree_set_pr_gather_hook_for_test(void (*fn)(void))
+{
+	atomic_store(&pr_gather_hook, fn);
 }
 
 /* handle_fork_locked runs in a child before its first output: the primary
@@ -189,7 +267,7 @@ static err_t worker_reseed_locked(struct worker *w)
 {
 	err_t r = ERR_INTERNAL;
 	uint8_t seed[SEED_LEN];
-	GUARD_GOTO(primary_draw_locked(seed, false));
+	GUARD_GOTO(primary_draw_locked(seed));
 	GUARD_GOTO(ctr_drbg_reseed(w->drbg, seed, sizeof(seed), NULL, 0));
 	w->generates = 0;
 	w->seeded_at = coarse_seconds();
@@ -209,7 +287,7 @@ static err_t worker_new_locked(struct worker **out)
 	if (w == NULL)
 		return r;
 	GUARD_GOTO(ctr_drbg_new(&w->drbg));
-	GUARD_GOTO(primary_draw_locked(seed, false));
+	GUARD_GOTO(primary_draw_locked(seed));
 	int n = snprintf(pers, sizeof(pers), "fount worker tid=%ld t=%llu", (long)gettid(),
 			 (unsigned long long)now_ns());
 	ENSURE_GOTO(n > 0 && (size_t)n < sizeof(pers), ERR_INTERNAL);
@@ -298,7 +376,7 @@ static err_t generate(uint8_t *out, size_t len, bool pr)
 			/* SP 800-90A 9.3.1 through the tree: the primary reseeds from
 			 * live entropy, the worker reseeds from it, then generates */
 			pthread_mutex_lock(&tree_lock);
-			r = primary_draw_locked(seed, true);
+			r = pr_draw_locked(seed);
 			pthread_mutex_unlock(&tree_lock);
 			GUARD_GOTO(r);
 			GUARD_GOTO(ctr_drbg_generate_pr(w->drbg, out + done, n, seed, sizeof(seed),
@@ -419,8 +497,10 @@ void drbg_stats(struct drbg_stats *out)
 	out->primary_reseeds = atomic_load(&stat_primary_reseeds);
 	out->worker_reseeds = atomic_load(&stat_worker_reseeds);
 	out->fork_events = atomic_load(&stat_fork_events);
+	out->pr_requests = atomic_load(&stat_pr_requests);
 	pthread_mutex_lock(&tree_lock);
 	out->workers = tree.num_workers;
+	out->pr_waiting = tree.pr_waiting;
 	pthread_mutex_unlock(&tree_lock);
 }
 
@@ -487,6 +567,7 @@ err_t drbg_tree_init(const struct config *cfg)
 	atomic_store(&stat_primary_reseeds, 0);
 	atomic_store(&stat_worker_reseeds, 0);
 	atomic_store(&stat_fork_events, 0);
+	atomic_store(&stat_pr_requests, 0);
 	*fork_marker = 1;
 	tree.ready = true;
 	tree.instance++;

@@ -87,6 +87,11 @@ uint64_t keygen_rand_fips_upcalls_for_test(void);
  * test can reach the SP 800-90A limit without 2^48 generates. Tests only. */
 void ctr_drbg_set_reseed_counter_for_test(struct ctr_drbg *d, uint64_t n);
 
+/* drbg_tree_set_pr_gather_hook_for_test makes every prediction-resistance
+ * reseed of the primary call |fn| (NULL: none) before it gathers entropy,
+ * without the tree's lock, so a test can hold a reseed open. Tests only. */
+void drbg_tree_set_pr_gather_hook_for_test(void (*fn)(void));
+
 /* drbg_tree_worker_generates_for_test returns the calling thread's worker
  * generate count since its last reseed (0 without a worker). Tests only. */
 uint64_t drbg_tree_worker_generates_for_test(void);

@@ -177,6 +177,8 @@ struct drbg_stats {
 	uint64_t worker_reseeds;
 	uint64_t fork_events;
 	uint64_t workers; /* live worker DRBGs */
+	uint64_t pr_requests; /* prediction-resistance requests (one per 64 KiB chunk) */
+	unsigned pr_waiting;  /* of them, waiting now for a reseed to share */
 };
 void drbg_stats(struct drbg_stats *out);
 

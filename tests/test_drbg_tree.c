@@ -1,6 +1,8 @@
 /* tests/test_drbg_tree.c — keygen/drbg_tree.c: the gate, chunking, reseed
  * triggers, fork safety, threads and shutdown. */
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,7 +250,71 @@ static void test_shutdown_wipes(void)
 	EXPECT_OK(drbg_tree_init(&cfg));
 }
 
+/* Prediction resistance with company: a request that arrives while a
+ * reseed gathers entropy cannot use that one (it began before the request)
+ * and waits for the next; requests waiting together share it. */
+static sem_t pr_entered, pr_release;
+static atomic_int pr_hold;
+
+static void pr_hook(void)
+{
+	if (atomic_fetch_sub(&pr_hold, 1) > 0) {
+		sem_post(&pr_entered);
+		while (sem_wait(&pr_release) != 0)
+			;
+	}
+}
+
+static void *pr_main(void *arg)
+{
+	return (void *)(intptr_t)drbg_generate_pr(arg, 32);
+}
+
+static void test_pr_shared_reseed(void)
+{
+	uint8_t out[3][32];
+	pthread_t th[3];
+	struct drbg_stats s0, s1, s;
+	CU_ASSERT_FATAL(sem_init(&pr_entered, 0, 0) == 0 && sem_init(&pr_release, 0, 0) == 0);
+	atomic_store(&pr_hold, 1);
+	drbg_tree_set_pr_gather_hook_for_test(pr_hook);
+	drbg_stats(&s0);
+	CU_ASSERT_FATAL(pthread_create(&th[0], NULL, pr_main, out[0]) == 0);
+	while (sem_wait(&pr_entered) != 0) /* the first reseed is gathering */
+		;
+	for (int i = 1; i < 3; i++)
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, pr_main, out[i]) == 0);
+	for (int i = 0; i < 10000; i++) { /* until both wait (at most 10 s) */
+		drbg_stats(&s);
+		if (s.pr_waiting >= 2)
+			break;
+		usleep(1000);
+	}
+	CU_ASSERT_EQUAL(s.pr_waiting, 2);
+	sem_post(&pr_release);
+	for (int i = 0; i < 3; i++) {
+		void *ret = NULL;
+		pthread_join(th[i], &ret);
+		CU_ASSERT_EQUAL((err_t)(intptr_t)ret, ERR_OK);
+	}
+	drbg_stats(&s1);
+	CU_ASSERT_EQUAL(s1.pr_requests - s0.pr_requests, 3);
+	CU_ASSERT_EQUAL(s1.primary_reseeds - s0.primary_reseeds, 2);
+	CU_ASSERT_EQUAL(s1.pr_waiting, 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(out[0], out[1], 32), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(out[1], out[2], 32), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(out[0], out[2], 32), 0);
+	/* one after another, each request gets a reseed of its own */
+	for (int i = 0; i < 3; i++)
+		EXPECT_OK(drbg_generate_pr(out[i], 32));
+	drbg_stats(&s);
+	CU_ASSERT_EQUAL(s.primary_reseeds - s1.primary_reseeds, 3);
+	drbg_tree_set_pr_gather_hook_for_test(NULL);
+	sem_destroy(&pr_entered);
+	sem_destroy(&pr_release);
+}
+
 TEST_SUITE(drbg_tree, suite_init, suite_clean,
 	   TEST(test_gate_fails_closed), TEST(test_outputs_differ), TEST(test_chunking),
 	   TEST(test_reseed_on_count), TEST(test_reseed_all), TEST(test_fork),
-	   TEST(test_threads), TEST(test_shutdown_wipes))
+	   TEST(test_threads), TEST(test_pr_shared_reseed), TEST(test_shutdown_wipes))
