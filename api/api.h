@@ -109,4 +109,39 @@ err_t api_pki_issue(const struct api_pki *p, const char *tenant, const char *dir
 err_t api_pki_sign(const struct api_pki *p, const char *tenant, const uint8_t *csr, size_t csr_len,
 		   uint8_t **pem, size_t *pem_len, char *why, size_t why_len) MUST_CHECK;
 
+/* ---- `fount feed` (api/feed.c) ------------------------------------------------
+ * Fetch random bytes from a fount server over HTTPS and mix them into this
+ * machine's kernel pool. */
+#define FEED_DEFAULT_BYTES 64
+#define FEED_MAX_BYTES 4096
+
+struct api_feed_options {
+	const char *server;     /* https://HOST[:PORT] (default port 8443) */
+	const char *ca_file;    /* PEM: the CA (or the certificate) the server's must chain to */
+	const char *cert_file;  /* client certificate (PEM), or NULL */
+	const char *key_file;   /* its key (NULL: in cert_file) */
+	const char *token_file; /* a bearer token (mode 0600), or NULL */
+	size_t bytes;           /* per feed, 1..FEED_MAX_BYTES (0: FEED_DEFAULT_BYTES) */
+	bool credit;            /* credit the bytes (RNDADDENTROPY, CAP_SYS_ADMIN) while the CRNG is not ready */
+	bool reseed;            /* RNDRESEEDCRNG after mixing (CAP_SYS_ADMIN; skipped without it) */
+	const char *device;     /* NULL: /dev/urandom */
+	unsigned timeout_ms;    /* for the whole exchange; 0: 10 s */
+};
+
+struct api_feed_result {
+	size_t bytes_mixed;      /* 0 when nothing was fed */
+	unsigned bits_credited;  /* 0: mixed only */
+	bool crng_ready_before;  /* the kernel's CRNG was ready before this feed */
+	bool reseeded;           /* RNDRESEEDCRNG succeeded */
+	char server_state[32];   /* what /v1/health said ("unknown" if it said nothing) */
+};
+
+/* api_feed_once checks the server's certificate and its state
+ * (OPERATIONAL, from GET /v1/health), fetches |bytes| from /v1/random and
+ * mixes them into the kernel pool. It refuses, with a one-line reason in
+ * |why|, when the server cannot be reached, its certificate does not
+ * match, or it is not OPERATIONAL; nothing is mixed then. */
+err_t api_feed_once(const struct api_feed_options *o, struct api_feed_result *res, char *why, size_t why_len)
+	MUST_CHECK NONNULL(1, 2, 3);
+
 #endif

@@ -32,6 +32,7 @@ static const char usage[] =
 	"  config     print the effective configuration\n"
 	"  version    print version and crypto provider\n"
 	"  status     is `fount serve` running here, and how is it doing\n"
+	"  feed       mix random bytes from a fount server into this host's kernel pool\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE   configuration file (default $FOUNT_CONFIG, else\n"
@@ -50,7 +51,7 @@ static const struct command commands[] = {
 	{"entropy", cmd_entropy},   {"acvp", cmd_acvp},     {"config", cmd_config},
 	{"version", cmd_version},   {"keygen", cmd_keygen}, {"wrap", cmd_wrap},
 	{"unwrap", cmd_unwrap},     {"hsm", cmd_hsm},       {"ca", cmd_ca},
-	{"tenant", cmd_tenant},
+	{"tenant", cmd_tenant},     {"feed", cmd_feed},
 	/* the status file `fount serve` keeps */
 	{"status", cmd_status},
 };

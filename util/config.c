@@ -110,6 +110,31 @@ static const struct config_key config_keys[] = {
 	  "SQLite database of managed objects (default <state_dir>/fount.db)"),
 	K("store", "kek", KT_STRING, store_kek, 0, 0,
 	  "key-encryption key sealing stored keys: file:PATH (32 bytes, mode 0600, created on first start) or hsm:LABEL"),
+	/* [feed]: `fount feed` (api/feed.c) */
+	K("feed", "server", KT_STRING, feed_server, 0, 0,
+	  "the fount server to fetch from: https://HOST[:PORT] (port 8443 by default)"),
+	K("feed", "ca", KT_STRING, feed_ca, 0, 0,
+	  "PEM CA (or certificate) the server's certificate must chain to: its <state_dir>/pki/ca.pem"),
+	K("feed", "cert", KT_STRING, feed_cert, 0, 0,
+	  "client certificate (PEM) when the server wants one; empty = none"),
+	K("feed", "key", KT_STRING, feed_key, 0, 0,
+	  "its private key (PEM, mode 0600); empty = in the cert file"),
+	K("feed", "token_file", KT_STRING, feed_token_file, 0, 0,
+	  "file (mode 0600) with a bearer token from 'fount token add'; empty = none"),
+	K("feed", "bytes", KT_UINT, feed_bytes, 1, 4096,
+	  "bytes fetched and mixed per feed"),
+	K("feed", "interval_seconds", KT_UINT, feed_interval_seconds, 1, 86400,
+	  "--daemon: seconds between feeds (60 matches the kernel's reseed interval)"),
+	K("feed", "timeout_seconds", KT_UINT, feed_timeout_seconds, 1, 300,
+	  "give up on one exchange (connect, TLS, both requests) after this long"),
+	K("feed", "credit", KT_BOOL, feed_credit, 0, 1,
+	  "credit the bytes (RNDADDENTROPY, needs CAP_SYS_ADMIN) while the kernel's CRNG is not ready: trusts the server"),
+	K("feed", "reseed", KT_BOOL, feed_reseed, 0, 1,
+	  "reseed the kernel's CRNG right after mixing (RNDRESEEDCRNG; skipped without CAP_SYS_ADMIN)"),
+	K("feed", "device", KT_STRING, feed_device, 0, 0,
+	  "where the bytes go (empty = /dev/urandom)"),
+	K("feed", "metrics_file", KT_STRING, feed_metrics_file, 0, 0,
+	  "write fount_feed_* metrics here in Prometheus text format (node_exporter textfile); empty = none"),
 };
 
 void config_default_state_dir(char *out, size_t len)
@@ -162,6 +187,10 @@ void config_defaults(struct config *cfg)
 	cfg->hsm[0].used = true; /* [hsm] always exists; its module may be empty */
 	cfg->store_path[0] = cfg->store_kek[0] = '\0';
 	store_keys_derive(cfg);
+	cfg->feed_bytes = 64;
+	cfg->feed_interval_seconds = 60;
+	cfg->feed_timeout_seconds = 10;
+	cfg->feed_reseed = true;
 }
 
 const struct config_hsm *config_hsm_find(const struct config *cfg, const char *name)

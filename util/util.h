@@ -343,6 +343,18 @@ struct config {
 	 * derives them from the state_dir in effect when they are not set). */
 	char store_path[512];
 	char store_kek[512];
+	/* [feed]: `fount feed`, a client of another fount server */
+	char feed_server[256];          /* https://HOST[:PORT] */
+	char feed_ca[256];              /* the CA the server's certificate must chain to */
+	char feed_cert[256], feed_key[256]; /* client certificate and key, or "" */
+	char feed_token_file[256];      /* bearer token file, or "" */
+	unsigned feed_bytes;            /* per feed */
+	unsigned feed_interval_seconds; /* --daemon: between feeds */
+	unsigned feed_timeout_seconds;  /* one whole exchange */
+	bool feed_credit;               /* credit before the CRNG is ready */
+	bool feed_reseed;               /* RNDRESEEDCRNG after mixing */
+	char feed_device[256];          /* "" = /dev/urandom */
+	char feed_metrics_file[256];    /* Prometheus text file, or "" */
 };
 
 /* config_hsm_find returns the HSM configured under |name| ("" or NULL for
