@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "api/internal.h"
+#include "api/metrics.h"
 
 void kmip_fail(struct kmip_result *res, uint32_t reason, const char *fmt, ...)
 {
@@ -190,6 +191,8 @@ static bool run_item(struct kmip_request *rq, const struct ttlv_item *bi, struct
 		     bool *out_full)
 {
 	struct kmip_result res = {.status = KMIP_RESULT_STATUS_SUCCESS};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	const struct ttlv_item *op = child_typed(bi, KMIP_TAG_OPERATION, TTLV_ENUM, &res);
 	const struct ttlv_item *ubi = child_typed(bi, KMIP_TAG_UNIQUE_BATCH_ITEM_ID, TTLV_BYTES, &res);
 	const struct ttlv_item *payload = child_typed(bi, KMIP_TAG_REQUEST_PAYLOAD, TTLV_STRUCTURE, &res);
@@ -247,6 +250,9 @@ static bool run_item(struct kmip_request *rq, const struct ttlv_item *bi, struct
 		}
 	}
 	ttlv_enc_free(&out);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_kmip_item(op != NULL ? (uint32_t)op->u : 0u, res.status,
+			  (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec);
 	if (res.status != KMIP_RESULT_STATUS_SUCCESS)
 		log_info("KMIP 0x%02x: %s", op != NULL ? (unsigned)op->u : 0u, res.message);
 	return res.status == KMIP_RESULT_STATUS_SUCCESS;

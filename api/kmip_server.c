@@ -39,6 +39,7 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/internal.h"
+#include "api/metrics.h"
 #include "api/tls.h"
 #include "keygen/keygen.h"
 
@@ -588,6 +589,7 @@ err_t api_kmip_start(const struct api_kmip_options *o, struct api_kmip **out, ch
 		r = ERR_SYSTEM;
 		goto fail;
 	}
+	metrics_register_kmip(s, true);
 	*out = s;
 	return ERR_OK;
 fail:
@@ -623,6 +625,7 @@ void api_kmip_stop(struct api_kmip *s)
 {
 	if (s == NULL)
 		return;
+	metrics_register_kmip(s, false); /* before anything is freed */
 	atomic_store(&s->stopping, true);
 	/* wake the acceptor and every connection blocked in poll or read */
 	shutdown(s->listen_fd, SHUT_RDWR);

@@ -39,6 +39,11 @@ bool ops_have_store(void)
 	return the_store != NULL;
 }
 
+struct store *ops_store(void)
+{
+	return the_store;
+}
+
 static unsigned flags_for(const struct kmip_peer *p)
 {
 	return p->admin ? STORE_F_ADMIN : 0;

@@ -12,6 +12,8 @@
  * may read other tenants' key material. */
 void ops_set_store(struct store *s, bool admins_read_keys);
 bool ops_have_store(void);
+/* ops_store: the store set, for its statistics (NULL: none). */
+struct store *ops_store(void);
 
 /* What a new key gets besides its material. */
 struct ops_new_key {

@@ -1094,6 +1094,11 @@ void store_verify_free(struct store_verify_result *r)
 	r->n_failed_ids = 0;
 }
 
+/* 100 us to 10 s: a commit is one fdatasync, from a fast NVMe's tens of
+ * microseconds to a struggling network disk's seconds */
+const double store_latency_bounds[STORE_LATENCY_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+							     0.01,   0.025,   0.05,   0.1,   0.5,    10.0};
+
 void store_stats(struct store *s, struct store_stats *out)
 {
 	s->ops->stats(s->b, out);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "store/internal.h"
@@ -726,10 +727,19 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 			(void)writer_reopen(b);
 		return;
 	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = run(c, S_COMMIT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uint64_t ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+	size_t k = 0;
+	while (k < STORE_LATENCY_BUCKETS && (double)ns > store_latency_bounds[k] * 1e9)
+		k++;
 	pthread_mutex_lock(&b->mu);
 	if (rc == SQLITE_OK) {
 		b->stats.commits++;
+		b->stats.commit_buckets[k]++;
+		b->stats.commit_ns += ns;
 		if (n > b->stats.max_batch)
 			b->stats.max_batch = n;
 	} else {
@@ -1487,6 +1497,13 @@ static void sq_stats(struct store_backend *b, struct store_stats *out)
 	pthread_mutex_lock(&b->mu);
 	*out = b->stats;
 	pthread_mutex_unlock(&b->mu);
+	/* the main file and its -wal: what the store takes on disk now */
+	char wal[sizeof b->path + 8];
+	struct stat st;
+	out->db_bytes = stat(b->path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	snprintf(wal, sizeof wal, "%s-wal", b->path);
+	if (stat(wal, &st) == 0)
+		out->db_bytes += (uint64_t)st.st_size;
 }
 
 const struct store_backend_ops store_sqlite_ops = {

@@ -438,12 +438,23 @@ struct store_verify_result {
 err_t store_verify(struct store *s, struct store_verify_result *out) MUST_CHECK NONNULL(1, 2);
 void store_verify_free(struct store_verify_result *r);
 
+/* The upper bounds (seconds) of the commit latency histogram's buckets;
+ * a last bucket counts the commits slower than the last bound. */
+#define STORE_LATENCY_BUCKETS 12
+extern const double store_latency_bounds[STORE_LATENCY_BUCKETS];
+
 struct store_stats {
 	uint64_t requests;   /* write requests answered */
 	uint64_t commits;    /* COMMITs that succeeded (one fsync each) */
 	uint64_t failed_commits;
 	uint64_t max_batch;  /* largest batch committed */
 	unsigned schema_version;
+	/* how long each successful COMMIT took (its fsync), per bucket
+	 * (not cumulative; [STORE_LATENCY_BUCKETS]: slower than the last
+	 * bound), and their sum */
+	uint64_t commit_buckets[STORE_LATENCY_BUCKETS + 1];
+	uint64_t commit_ns;
+	uint64_t db_bytes;   /* the database files on disk (with the WAL) */
 };
 void store_stats(struct store *s, struct store_stats *out) NONNULL(1, 2);
 

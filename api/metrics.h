@@ -1,0 +1,41 @@
+/* api/metrics.h — what fount counts for GET /metrics (api/metrics.c), and
+ * the Prometheus text it renders. Private to api/. */
+#ifndef FOUNT_API_METRICS_H
+#define FOUNT_API_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+/* metrics_kmip_item counts one KMIP batch item: its Operation (0 when the
+ * item named none), its Result Status and how long it took. Lock-free. */
+void metrics_kmip_item(uint32_t operation, uint32_t result_status, uint64_t ns);
+
+/* metrics_register_kmip makes |s|'s counters part of the text (|on|) or
+ * no longer (the last listener registered is the one shown); api_kmip_start
+ * and api_kmip_stop call it. */
+struct api_kmip;
+void metrics_register_kmip(struct api_kmip *s, bool on);
+
+/* A growing text buffer; a failed append marks it failed. */
+struct metrics_text {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+void metrics_printf(struct metrics_text *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* metrics_family writes the # HELP and # TYPE lines of one metric family. */
+void metrics_family(struct metrics_text *t, const char *name, const char *type, const char *help);
+void metrics_text_free(struct metrics_text *t);
+
+/* metrics_render writes every metric fount keeps (Prometheus exposition
+ * format 0.0.4) to |t|: the module state |state| ("OPERATIONAL", ...),
+ * build information, the noise sources' health tests, the DRBG tree, KMIP
+ * items by operation and result with latency histograms, the KMIP
+ * listener, the store's commits and size. The HTTP and EGD listeners add
+ * theirs after it. ERR_NOMEM when the text could not be built. */
+err_t metrics_render(struct metrics_text *t, const char *state) MUST_CHECK NONNULL(1);
+
+#endif
