@@ -195,7 +195,7 @@ static bool sample(struct state *st, char *line, int ln, char *why, size_t wn)
 	if (strcmp(f->type, "counter") == 0 && value < 0)
 		return fail(why, wn, ln, "negative counter");
 	if (strcmp(f->type, "histogram") == 0) {
-		char hk[600];
+		char hk[700];
 		snprintf(hk, sizeof hk, "%s|%s", f->name, labels);
 		if (strcmp(suffix, "_bucket") == 0) {
 			if (le[0] == '\0')
