@@ -48,7 +48,7 @@ TEST_SRC := $(wildcard tests/*.c tests/lib/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 FUZZ_SRC := $(wildcard fuzz/*.c)
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/status_page.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(B)/%.o)
@@ -93,6 +93,15 @@ endif
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Files built into the binary (mk/embed.sh): the status page of GET /.
+$(B)/gen/status_page.c: api/status_page.html mk/embed.sh
+	@mkdir -p $(@D)
+	$(say) EMBED $<
+	$(Q)sh mk/embed.sh api_status_page $< > $@.tmp && mv $@.tmp $@
+$(B)/gen/%.o: $(B)/gen/%.c
 	$(say) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
