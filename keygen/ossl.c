@@ -88,8 +88,11 @@ static err_t fips_dir_find(const struct config *cfg, char *out, size_t outlen)
 	/* named in the error message: for an installed fount ($(PREFIX)/bin)
 	 * the folder `make install` fills, else the build tree's */
 	const char *base = strrchr(dir, '/');
-	installed_layout = strcmp(base != NULL ? base + 1 : dir, "bin") == 0;
-	snprintf(out, outlen, "%s/%s", dir, installed_layout ? FOUNT_LIBDIR_REL "/fips" : "fips");
+	installed_layout = base != NULL && strcmp(base + 1, "bin") == 0;
+	if (installed_layout)
+		snprintf(out, outlen, "%.*s/" FOUNT_LIBDIR_NAME "/fips", (int)(base - dir), dir);
+	else
+		snprintf(out, outlen, "%s/fips", dir);
 	return ERR_OK;
 }
 

@@ -94,8 +94,8 @@ static err_t read_expected(char *detail, size_t len)
 		fp = fopen(path, "r");
 	}
 	if (fp == NULL || fgets(hex, sizeof(hex), fp) == NULL) {
-		snprintf(detail, len, "no %s.hmac beside the binary or in " FOUNT_LIBDIR_REL
-			 " (rebuild with make, or reinstall with make install)", name);
+		snprintf(detail, len, "no %s.hmac beside it or in " FOUNT_LIBDIR_REL
+			 " (make; or make install)", name);
 		goto out;
 	}
 	hex[strcspn(hex, "\r\n")] = '\0';

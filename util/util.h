@@ -290,7 +290,8 @@ uint64_t now_ns(void);
  * the integrity file fount.hmac), relative to the folder of the executable:
  * $(PREFIX)/bin/fount finds $(PREFIX)/lib/fount, with any PREFIX or
  * DESTDIR, and no path is compiled in. */
-#define FOUNT_LIBDIR_REL "../lib/fount"
+#define FOUNT_LIBDIR_NAME "lib/fount"
+#define FOUNT_LIBDIR_REL "../" FOUNT_LIBDIR_NAME
 /* The largest configuration file config_load reads, in bytes. */
 #define CONFIG_MAX_FILE (1024u * 1024u)
 #define CONFIG_MAX_SOURCES 8
