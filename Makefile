@@ -9,6 +9,10 @@
 #   make fips         build OpenSSL's FIPS provider into build/fips (FIPS_TARBALL=: from a validated release)
 #   make bench        benchmarks against OpenSSL, getrandom, AES-CTR and pkcs11-tool
 #   make deps         install the packages fount needs; upgrade libssl3 only if the mirror lacks its source (root)
+#   make install      install fount, its FIPS provider, /etc/fount/fount.conf and the systemd units (PREFIX=/usr/local, DESTDIR=)
+#   make uninstall    remove what make install put (an edited fount.conf, the fount user and /var/lib/fount stay)
+#   make check-units  systemd-analyze verify every unit in a DESTDIR install
+#   make deb          a Debian package of the same files (build/fount_VERSION_ARCH.deb)
 #   make distclean    also remove build/fips (make clean keeps it)
 #   V=1               show the full compiler command lines
 
@@ -81,7 +85,7 @@ FIPS_LINK := $(if $(filter build,$(B)),,$(B)/fips)
 # crypto suites add them here.
 CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap export cli_keys store kmip_crypto
 
-.PHONY: all check check-default check-layers bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips
+.PHONY: all check check-default check-layers check-units bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips install uninstall deb
 all: $(FOUNT) fips
 
 fips:
@@ -172,18 +176,49 @@ analyze:
 deps:
 	$(Q)sh mk/deps.sh
 
+# Installing: mk/install.sh has the layout. $(B)/fount.conf is the
+# documented /etc/fount/fount.conf, generated from the config table
+# (`fount config --template`), so every key is in it with its default.
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_ENV = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' B='$(B)' FIPS_DIR='$(FIPS_DIR)' \
+	$(if $(UNITDIR),UNITDIR='$(UNITDIR)') $(if $(SYSUSERSDIR),SYSUSERSDIR='$(SYSUSERSDIR)')
+$(B)/fount.conf: $(FOUNT)
+	$(say) GEN $@
+	$(Q)FOUNT_CONFIG=/nonexistent/fount.conf FOUNT_SECURITY_MLOCK=off $(FOUNT) config --template > $@.tmp
+	$(Q)mv $@.tmp $@
+
+install: $(FOUNT) $(B)/fount.conf fips
+	$(Q)$(INSTALL_ENV) sh mk/install.sh install
+
+uninstall: $(B)/fount.conf
+	$(Q)$(INSTALL_ENV) sh mk/install.sh uninstall
+
+# Every unit, verified by systemd itself in a DESTDIR install (so the
+# ExecStart= programs exist under --root).
+UNITS_ROOT := $(B)/units-root
+check-units: $(FOUNT) $(B)/fount.conf fips
+	$(Q)rm -rf $(UNITS_ROOT)
+	$(Q)DESTDIR='$(CURDIR)/$(UNITS_ROOT)' PREFIX=/usr/local B='$(B)' FIPS_DIR='$(FIPS_DIR)' sh mk/install.sh install >/dev/null
+	$(Q)sh mk/check-units.sh $(UNITS_ROOT) /usr/local
+
+# A Debian package over a DESTDIR tree with PREFIX=/usr (mk/deb.sh).
+deb: $(FOUNT) $(B)/fount.conf fips
+	$(Q)B='$(B)' FIPS_DIR='$(FIPS_DIR)' sh mk/deb.sh
+
 serve: deps
 	$(Q)$(MAKE) --no-print-directory fips
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)exec $(FOUNT) serve
 
-# Every test: the include layering, the suites on the FIPS provider and the crypto suites on the
+# Every test: the include layering, the systemd units, the suites on the FIPS provider and the crypto suites on the
 # default provider, the same again under ASan+UBSan, and the fuzz targets'
 # replay over their corpora.
 test: deps
 	$(Q)$(MAKE) --no-print-directory check-layers
 	$(Q)$(MAKE) --no-print-directory fips
 	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTRUN) $(BENCHRUN)
+	$(Q)$(MAKE) --no-print-directory check-units
 	$(Q)$(MAKE) --no-print-directory check
 	$(Q)$(MAKE) --no-print-directory check-default
 	$(Q)$(MAKE) --no-print-directory -j2 SAN=1 all $(TESTRUN:build/%=build-san/%)
@@ -201,6 +236,6 @@ distclean: clean
 	rm -rf build
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# //'
+	@sed -n '2,18p' Makefile | sed 's/^# //'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(FUZZ_BINS:=.d)

@@ -95,13 +95,25 @@ int cmd_version(int argc, char **argv, const struct config *cfg)
 int cmd_config(int argc, char **argv, const struct config *cfg)
 {
 	if (wants_help(argc, argv)) {
-		puts("usage: fount [-c FILE] config\n\n"
+		puts("usage: fount [-c FILE] config [--template]\n\n"
 		     "Prints the effective configuration (built-in defaults, then the file,\n"
-		     "then FOUNT_<SECTION>_<KEY> environment variables) as an INI file.");
+		     "then FOUNT_<SECTION>_<KEY> environment variables) as an INI file.\n\n"
+		     "      --template   print the documented " CONFIG_DEFAULT_PATH " that\n"
+		     "                   `make install` installs instead: every key with its\n"
+		     "                   meaning and built-in default, commented out, and\n"
+		     "                   [service] state_dir = " CONFIG_SERVICE_STATE_DIR "\n"
+		     "  -h, --help       this text");
 		return EXIT_OK;
 	}
-	if (argc > 1)
-		return cli_usage_error("config", "unexpected argument '%s'", argv[1]);
+	bool template = argc > 1 && strcmp(argv[1], "--template") == 0;
+	int first = template ? 2 : 1; /* the first argument not taken */
+	if (argc > first)
+		return cli_usage_error("config", "%s '%s'", argv[first][0] == '-' ? "unknown option" :
+				       "unexpected argument", argv[first]);
+	if (template) {
+		config_print_template(stdout);
+		return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_FAIL;
+	}
 	config_print(cfg, stdout);
 	return EXIT_OK;
 }

@@ -26,6 +26,8 @@ static const char usage[] =
 	"DRBG from the noise sources, SIGUSR1 runs the self-tests now.\n"
 	"It keeps [service] state_dir/status.json (for `fount status`) up to date\n"
 	"with every status line and module state change, and removes it at exit.\n"
+	"Under systemd (Type=notify) it sends READY=1 once the self-tests passed\n"
+	"and the listeners are open.\n"
 	"\n"
 	"      --status-seconds N   log a status line every N seconds (default 60)\n"
 	"  -h, --help               this text\n";
@@ -49,6 +51,14 @@ static void log_status(void)
 		 selftest_state_name(selftest_state()),
 		 (unsigned long long)ds.primary_reseeds, (unsigned long long)ds.worker_reseeds,
 		 (unsigned long long)ds.workers, sources);
+}
+
+/* notify tells the service manager (systemd, Type=notify) about a state
+ * change; without $NOTIFY_SOCKET it does nothing. */
+static void notify(const char *state)
+{
+	if (process_notify(state) != ERR_OK)
+		log_warn("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(errno));
 }
 
 static void run_selftests(void)
@@ -262,6 +272,8 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 		.store = st,
 	};
 	(void)cli_status_write(cfg, &status);
+	/* Type=notify: the self-tests passed and every listener is open */
+	notify("READY=1\nSTATUS=OPERATIONAL");
 
 	uint64_t next_status = now_ns() + (uint64_t)status_seconds * 1000000000u;
 	uint64_t period = (uint64_t)cfg->selftest_period_seconds * 1000000000u;
@@ -272,6 +284,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 		int sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("stopping on signal %d; wiping DRBG state", sig);
+			notify("STOPPING=1");
 			break;
 		}
 		if (sig == SIGHUP) {
@@ -307,6 +320,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 			reported_error = true;
 			/* `fount status` says ERROR now, not at the next tick */
 			(void)cli_status_write(cfg, &status);
+			notify("STATUS=ERROR: no output until restart");
 		}
 	}
 	/* a clean exit: `fount status` says "not running" from here on */

@@ -17,8 +17,9 @@ struct x509_st;         /* X509 */
  * DRBG uses; every algorithm fount runs comes from this context.
  *
  * `[crypto] fips = required` (the default): OpenSSL's FIPS provider from
- * `fips_module_dir` (default <exe dir>/fips, then <exe dir>/../fips:
- * fips.so and fipsmodule.cnf, built by `make fips`), plus `base` for
+ * `fips_module_dir` (default <exe dir>/fips, then <exe dir>/../fips, then
+ * <exe dir>/../lib/fount/fips as `make install` lays it out: fips.so and
+ * fipsmodule.cnf, built by `make fips`), plus `base` for
  * encoders and decoders, with default properties "fips=yes". Without a
  * working provider keygen_init fails with ERR_FIPS_UNAVAILABLE and
  * keygen_init_error() says why. `fips = off`: OpenSSL's default provider.

@@ -52,11 +52,18 @@ static bool is_file(const char *path)
 
 /* fips_dir_find resolves the folder holding fips.so and fipsmodule.cnf:
  * the configured one, else <exe dir>/fips, then <exe dir>/../fips (so both
- * build/fount and build/tests/run find build/fips). */
+ * build/fount and build/tests/run find build/fips), then where `make
+ * install` puts it, <exe dir>/../lib/fount/fips ($(PREFIX)/lib/fount/fips
+ * for $(PREFIX)/bin/fount: relative, so a DESTDIR tree or another PREFIX
+ * finds its own module without a configured path). */
+static bool installed_layout; /* the folder found is <exe dir>/../lib/fount/fips */
+
 static err_t fips_dir_find(const struct config *cfg, char *out, size_t outlen)
 {
-	char exe[PATH_MAX], cand[PATH_MAX + 16], real[PATH_MAX];
-	static const char *const rel[] = {"fips", "../fips"};
+	char exe[PATH_MAX], cand[PATH_MAX + 32], real[PATH_MAX];
+	static const char *const rel[] = {"fips", "../fips", FOUNT_LIBDIR_REL "/fips"};
+
+	installed_layout = false;
 
 	if (cfg->crypto_fips_module_dir[0] != '\0') {
 		snprintf(out, outlen, "%s", cfg->crypto_fips_module_dir);
@@ -75,9 +82,17 @@ static err_t fips_dir_find(const struct config *cfg, char *out, size_t outlen)
 		if (realpath(cand, real) == NULL)
 			continue;
 		snprintf(out, outlen, "%s", real);
+		installed_layout = i == ARRAY_SIZE(rel) - 1;
 		return ERR_OK;
 	}
-	snprintf(out, outlen, "%s/fips", dir); /* named in the error message */
+	/* named in the error message: for an installed fount ($(PREFIX)/bin)
+	 * the folder `make install` fills, else the build tree's */
+	const char *base = strrchr(dir, '/');
+	installed_layout = base != NULL && strcmp(base + 1, "bin") == 0;
+	if (installed_layout)
+		snprintf(out, outlen, "%.*s/" FOUNT_LIBDIR_NAME "/fips", (int)(base - dir), dir);
+	else
+		snprintf(out, outlen, "%s/fips", dir);
 	return ERR_OK;
 }
 
@@ -108,7 +123,9 @@ static err_t load_fips(OSSL_LIB_CTX *ctx, const char *dir, bool configured)
 	 * module: `make fips` is not the fix there */
 	const char *fix = configured
 		? "reinstall it there (openssl fipsinstall -module fips.so -out fipsmodule.cnf) or correct [crypto] fips_module_dir"
-		: "rebuild it with 'make fips'";
+		: installed_layout ? "reinstall fount ('make install' puts it there)" : "rebuild it with 'make fips'";
+	const char *build = configured || !installed_layout ? "build one with 'make fips'"
+							      : "reinstall fount ('make install' puts it there)";
 	static const char head[] =
 		"openssl_conf = fount_conf\n"
 		"[fount_conf]\n"
@@ -130,8 +147,8 @@ static err_t load_fips(OSSL_LIB_CTX *ctx, const char *dir, bool configured)
 	snprintf(cnf, sizeof(cnf), "%s/fipsmodule.cnf", dir);
 	if (!is_file(so) || !is_file(cnf)) {
 		snprintf(init_error, sizeof(init_error),
-			 "no FIPS provider in %s (fips.so, fipsmodule.cnf): build one with 'make fips'%s, or set [crypto] fips = off",
-			 dir, configured ? " or correct [crypto] fips_module_dir" : "");
+			 "no FIPS provider in %s (fips.so, fipsmodule.cnf): %s%s, or set [crypto] fips = off",
+			 dir, build, configured ? " or correct [crypto] fips_module_dir" : "");
 		goto out;
 	}
 	text = malloc(sizeof(head) + FIPS_CNF_MAX);

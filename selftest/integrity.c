@@ -71,7 +71,7 @@ static bool have_expected;
 static err_t read_expected(char *detail, size_t len)
 {
 	err_t r = ERR_INTEGRITY;
-	char exe[PATH_MAX], path[PATH_MAX + 8], hex[80];
+	char exe[PATH_MAX], path[PATH_MAX + 48], hex[80];
 	size_t n_read = 0;
 	FILE *fp = NULL;
 
@@ -81,11 +81,21 @@ static err_t read_expected(char *detail, size_t len)
 		goto out;
 	}
 	exe[n] = '\0';
+	/* beside the binary (the build tree), else where `make install` puts
+	 * it: <exe dir>/../lib/fount/<name>.hmac, so $(PREFIX)/bin holds
+	 * programs only */
+	const char *slash = strrchr(exe, '/');
+	const char *name = slash != NULL ? slash + 1 : exe;
 	snprintf(path, sizeof(path), "%s.hmac", exe);
 	fp = fopen(path, "r");
+	if (fp == NULL && errno == ENOENT && slash != NULL) {
+		snprintf(path, sizeof(path), "%.*s/" FOUNT_LIBDIR_REL "/%s.hmac",
+			 (int)(slash - exe), exe, name);
+		fp = fopen(path, "r");
+	}
 	if (fp == NULL || fgets(hex, sizeof(hex), fp) == NULL) {
-		snprintf(detail, len, "no %s.hmac beside the binary (rebuild with make)",
-			 strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe);
+		snprintf(detail, len, "no %s.hmac beside it or in " FOUNT_LIBDIR_REL
+			 " (make; or make install)", name);
 		goto out;
 	}
 	hex[strcspn(hex, "\r\n")] = '\0';

@@ -68,7 +68,7 @@ static const struct config_key config_keys[] = {
 	K("crypto", "fips", KT_REQUIRED, crypto_fips, 0, 1,
 	  "required: run on the OpenSSL FIPS provider (built by 'make fips'), or refuse to start; off: OpenSSL's default provider"),
 	K("crypto", "fips_module_dir", KT_STRING, crypto_fips_module_dir, 0, 0,
-	  "folder with fips.so and fipsmodule.cnf (empty: <exe dir>/fips, then <exe dir>/../fips)"),
+	  "folder with fips.so and fipsmodule.cnf (empty: <exe dir>/fips, then <exe dir>/../fips, then <exe dir>/../lib/fount/fips)"),
 	K("service", "state_dir", KT_STRING, service_state_dir, 0, 0,
 	  "fount's state: CA and certificates (pki/), tenant bindings, KEK file, database"),
 	K("kmip", "listen", KT_STRING, kmip_listen, 0, 0,
@@ -141,7 +141,7 @@ void config_default_state_dir(char *out, size_t len)
 {
 	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	if (geteuid() == 0)
-		snprintf(out, len, "/var/lib/fount");
+		snprintf(out, len, "%s", CONFIG_SERVICE_STATE_DIR);
 	else if (xdg != NULL && xdg[0] == '/')
 		snprintf(out, len, "%s/fount", xdg);
 	else if (home != NULL && home[0] == '/')
@@ -666,10 +666,18 @@ err_t config_load(struct config *cfg, const char *path, bool required,
 	return ERR_OK;
 }
 
-static void print_key(FILE *fp, const struct config_key *k, const void *base)
+/* print_key writes |k|'s meaning and value; |template| adds its
+ * environment name and comments the key line out. */
+static void print_key(FILE *fp, const struct config_key *k, const void *base, bool template)
 {
 	const uint8_t *field = (const uint8_t *)base + k->offset;
-	fprintf(fp, "# %s\n%s = ", k->help, k->name);
+	fprintf(fp, "# %s\n", k->help);
+	if (template) {
+		char env[96];
+		env_name(env, sizeof(env), k);
+		fprintf(fp, "# (environment: %s)\n#", env);
+	}
+	fprintf(fp, "%s = ", k->name);
 	if (k->secret) {
 		fputs("********\n", fp);
 		return;
@@ -688,9 +696,8 @@ static void print_key(FILE *fp, const struct config_key *k, const void *base)
 	}
 }
 
-void config_print(const struct config *cfg, void *vfp)
+static void print_all(const struct config *cfg, FILE *fp, bool template)
 {
-	FILE *fp = vfp;
 	const char *section = "";
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
 		const struct config_key *k = &config_keys[i];
@@ -700,7 +707,14 @@ void config_print(const struct config *cfg, void *vfp)
 			fprintf(fp, "%s[%s]\n", i ? "\n" : "", k->section);
 			section = k->section;
 		}
-		print_key(fp, k, cfg);
+		if (template && k->offset == offsetof(struct config, service_state_dir) && !k->per_hsm) {
+			/* the one key set: the service's user and root share it */
+			fprintf(fp, "# %s\n# (environment: FOUNT_SERVICE_STATE_DIR; built-in default: %s as\n"
+				"# root, else $XDG_STATE_HOME/fount or ~/.local/state/fount)\n"
+				"state_dir = %s\n", k->help, CONFIG_SERVICE_STATE_DIR, CONFIG_SERVICE_STATE_DIR);
+			continue;
+		}
+		print_key(fp, k, cfg, template);
 	}
 	for (size_t h = 0; h < CONFIG_MAX_HSMS; h++) {
 		const struct config_hsm *hc = &cfg->hsm[h];
@@ -709,10 +723,35 @@ void config_print(const struct config *cfg, void *vfp)
 		fprintf(fp, "\n[hsm%s%s]\n", hc->name[0] ? "." : "", hc->name);
 		for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
 			if (config_keys[i].per_hsm)
-				print_key(fp, &config_keys[i], hc);
+				print_key(fp, &config_keys[i], hc, template);
 		/* the PIN itself is never part of the configuration: only say
 		 * where it comes from */
-		if (h == 0 && getenv("FOUNT_HSM_PIN") != NULL)
+		if (h == 0 && !template && getenv("FOUNT_HSM_PIN") != NULL)
 			fputs("# user PIN: from FOUNT_HSM_PIN (overrides pin_file)\n# pin = ********\n", fp);
 	}
+}
+
+void config_print(const struct config *cfg, void *fp)
+{
+	print_all(cfg, fp, false);
+}
+
+void config_print_template(void *vfp)
+{
+	FILE *fp = vfp;
+	struct config cfg;
+	config_defaults(&cfg);
+	cfg.store_path[0] = cfg.store_kek[0] = '\0'; /* derived from state_dir */
+	fprintf(fp,
+		"# %s: the configuration of fount %s as a system service.\n"
+		"#\n"
+		"# Every key fount knows is below with its meaning and its built-in\n"
+		"# default, commented out: remove the '#' before a key to change it. Each\n"
+		"# can also be set from the environment as FOUNT_<SECTION>_<KEY>, which wins\n"
+		"# over this file. `fount config` prints the effective values.\n"
+		"# Written by `make install` (or the package) only when absent: a\n"
+		"# re-install keeps your edits. Mode 0640, group fount.\n"
+		"# [hsm.NAME] sections (more HSMs) take the keys of [hsm].\n\n",
+		CONFIG_DEFAULT_PATH, FOUNT_VERSION);
+	print_all(&cfg, fp, true);
 }

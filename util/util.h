@@ -269,6 +269,14 @@ err_t memlock_all(void) MUST_CHECK;
  * "8192 KiB", "unlimited") to |out| for messages. */
 void memlock_limit_text(char *out, size_t len);
 
+/* process_notify sends |state| ("READY=1", "STOPPING=1", "STATUS=...",
+ * several joined by newlines) to the service manager, as sd_notify(3)
+ * does: a datagram to the AF_UNIX socket $NOTIFY_SOCKET names (a path, or
+ * '@' for an abstract name). ERR_OK when $NOTIFY_SOCKET is unset (not run
+ * by a manager that listens, or Type= is not notify); ERR_SYSTEM with errno
+ * set when the variable is malformed or the datagram cannot be sent. */
+err_t process_notify(const char *state) MUST_CHECK;
+
 /* ---- time ---------------------------------------------------------------*/
 /* now_ns returns CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);
@@ -278,6 +286,12 @@ uint64_t now_ns(void);
  * as FOUNT_<SECTION>_<KEY> (upper case), which wins over the file. The
  * defaults work with no file at all. */
 #define CONFIG_DEFAULT_PATH "/etc/fount/fount.conf"
+/* Where `make install` puts fount's own files (the FIPS provider in fips/,
+ * the integrity file fount.hmac), relative to the folder of the executable:
+ * $(PREFIX)/bin/fount finds $(PREFIX)/lib/fount, with any PREFIX or
+ * DESTDIR, and no path is compiled in. */
+#define FOUNT_LIBDIR_NAME "lib/fount"
+#define FOUNT_LIBDIR_REL "../" FOUNT_LIBDIR_NAME
 /* The largest configuration file config_load reads, in bytes. */
 #define CONFIG_MAX_FILE (1024u * 1024u)
 #define CONFIG_MAX_SOURCES 8
@@ -395,5 +409,19 @@ void config_set_pool_check(bool (*check)(const char *value, char *why, size_t wh
 /* config_print writes the effective configuration as INI to |fp| (FILE*),
  * with any secret values masked. */
 void config_print(const struct config *cfg, void *fp) NONNULL(1, 2);
+
+/* CONFIG_SERVICE_STATE_DIR is the state folder of fount as a system
+ * service (root's default state_dir, systemd's StateDirectory=fount); the
+ * installed configuration names it, so the service's user and an admin's
+ * CLI commands share one state. */
+#define CONFIG_SERVICE_STATE_DIR "/var/lib/fount"
+
+/* config_print_template writes the configuration file `make install`
+ * installs as CONFIG_DEFAULT_PATH to |fp| (FILE*): a header, then every
+ * key of config_keys with its meaning, its FOUNT_<SECTION>_<KEY> name and
+ * its built-in default as a commented-out line, except [service]
+ * state_dir, set to CONFIG_SERVICE_STATE_DIR. [store] path and kek stay
+ * empty (derived from state_dir). Its output parses with config_load. */
+void config_print_template(void *fp) NONNULL(1);
 
 #endif /* FOUNT_UTIL_UTIL_H */
