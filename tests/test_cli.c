@@ -819,8 +819,29 @@ static void test_serve_locks_all_memory(void)
 	}
 }
 
+/* Under systemd, stderr is journald's stream (JOURNAL_STREAM names its
+ * device:inode): lines then carry a <N> syslog priority instead of
+ * fount's own "fount[pid]:" prefix, which journald adds itself. */
+static void test_log_to_journald(void)
+{
+	char script[512];
+	snprintf(script, sizeof script,
+		 "JOURNAL_STREAM=$(stat -L -c %%d:%%i /proc/self/fd/2) exec '%s' -v selftest", testlib_fount_bin());
+	const char *argv[] = {"/bin/sh", "-c", script, NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, &res), 0);
+	CU_ASSERT_EQUAL(res.status, 0);
+	CU_ASSERT(strncmp(res.err, "<7>debug: ", 10) == 0);
+	CU_ASSERT(strstr(res.err, "fount[") == NULL);
+	/* another stream's JOURNAL_STREAM (inherited through a pipe): the usual prefix */
+	const char *env[] = {"JOURNAL_STREAM=1:2", NULL};
+	const char *argv2[] = {testlib_fount_bin(), "-v", "selftest", NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv2, env, NULL, &res), 0);
+	CU_ASSERT(strncmp(res.err, "fount[", 6) == 0);
+	CU_ASSERT(strstr(res.err, "<7>") == NULL);
+}
+
 TEST_SUITE(cli, cli_init, cli_clean,
-	   TEST(test_serve_lifecycle), TEST(test_serve_refuses_to_start_on_a_failed_selftest),
+	   TEST(test_serve_lifecycle), TEST(test_serve_refuses_to_start_on_a_failed_selftest), TEST(test_log_to_journald),
 	   TEST(test_serve_integrity_survives_binary_replacement),
 	   TEST(test_acvp_command),
 	   TEST(test_random_hex), TEST(test_random_base64_and_sizes),

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -15,9 +16,29 @@ static atomic_int log_level = LOG_INFO;
 void log_set_level(enum log_level level) { atomic_store(&log_level, (int)level); }
 enum log_level log_get_level(void) { return (enum log_level)atomic_load(&log_level); }
 
+/* to_journal: stderr is journald's stream (systemd sets JOURNAL_STREAM to
+ * its "device:inode", systemd.exec(5)); journald then adds the program
+ * name and pid itself, and reads a "<N>" syslog priority at the start of
+ * a line (sd-daemon(3)). */
+static bool to_journal(void)
+{
+	static atomic_int known = -1;
+	int k = atomic_load(&known);
+	if (k >= 0)
+		return k == 1;
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev = 0, ino = 0;
+	struct stat st;
+	k = js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+	    (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	atomic_store(&known, k);
+	return k == 1;
+}
+
 void log_msg(enum log_level level, const char *func, const char *fmt, ...)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
+	static const int priorities[] = {3, 4, 6, 7}; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
 	if ((int)level > atomic_load(&log_level))
 		return;
 	char line[1024];
@@ -26,8 +47,10 @@ void log_msg(enum log_level level, const char *func, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* one write per line so that concurrent threads do not interleave */
-	fprintf(stderr, "fount[%ld]: %s: %s: %s\n", (long)getpid(),
-		names[level], func, line);
+	if (to_journal())
+		fprintf(stderr, "<%d>%s: %s: %s\n", priorities[level], names[level], func, line);
+	else
+		fprintf(stderr, "fount[%ld]: %s: %s: %s\n", (long)getpid(), names[level], func, line);
 }
 
 void hex_encode(char *out, const uint8_t *in, size_t len)
