@@ -541,9 +541,15 @@ void bench_kmip(double seconds)
 	};
 	double r_fount[ARRAY_SIZE(shared)][2] = {{0}}, r_peer[ARRAY_SIZE(shared)][2] = {{0}};
 	struct store_stats s0, s1;
+	struct drbg_stats d0, d1;
 	store_stats(st, &s0);
+	drbg_stats(&d0);
 	run_shared(&fount, "fount", shared, ARRAY_SIZE(shared), &pool_fount, s, r_fount);
 	store_stats(st, &s1);
+	drbg_stats(&d1);
+	uint64_t prq = d1.pr_requests - d0.pr_requests, prs = d1.primary_reseeds - d0.primary_reseeds;
+	printf("%-28s drbg: %llu prediction-resistance requests in %llu primary reseeds (%.1f per reseed)\n", "",
+	       (unsigned long long)prq, (unsigned long long)prs, prs ? (double)prq / (double)prs : 0.0);
 	uint64_t commits = s1.commits - s0.commits, reqs = s1.requests - s0.requests;
 	printf("%-28s store: %llu writes in %llu commits (%.1f per commit; Get records each access)\n", "",
 	       (unsigned long long)reqs, (unsigned long long)commits, commits ? (double)reqs / (double)commits : 0.0);

@@ -1,5 +1,6 @@
 /* entropy/source_rdseed.c — RDSEED (64-bit form only) as a credited noise
  * source. Raw samples are the 8 bytes of each 64-bit value, 8 bits each. */
+#include <sched.h>
 #include <string.h>
 
 #include "entropy/internal.h"
@@ -16,10 +17,16 @@ static err_t rdseed_draw(uint64_t *out)
 	for (unsigned i = 0; i < ENTROPY_RDSEED_RETRIES; i++) {
 		if (entropy_cpu_rdseed64(out))
 			return ERR_OK;
-		for (unsigned j = 0; j < spins; j++)
-			__builtin_ia32_pause();
-		if (spins < 64)
-			spins *= 2; /* exponential back-off, capped */
+		if (spins < 64) {
+			for (unsigned j = 0; j < spins; j++)
+				__builtin_ia32_pause();
+			spins *= 2; /* exponential back-off... */
+		} else {
+			/* ...then let other threads run: a drained RDSEED
+			 * refills in microseconds, and spinning through it
+			 * only takes the core from the work waiting on it */
+			sched_yield();
+		}
 	}
 	return ERR_ENTROPY_READ;
 }
