@@ -143,6 +143,16 @@ static void fold(struct api_egd *s, struct conn *c)
 static void conn_close(struct api_egd *s, struct conn *c, const char *why)
 {
 	fold(s, c);
+	/* the counters first: whoever sees the close sees them */
+	pthread_mutex_lock(&s->lock);
+	s->conns[c->slot] = NULL;
+	s->n_open--;
+	s->st.open = s->n_open;
+	if (c->counted_waiting)
+		s->st.waiting--;
+	if (c->ses.bad)
+		s->st.bad_commands++;
+	pthread_mutex_unlock(&s->lock);
 	(void)epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->timed)
@@ -153,15 +163,6 @@ static void conn_close(struct api_egd *s, struct conn *c, const char *why)
 	else
 		log_info("EGD: closed the connection of %s (%s): %llu bytes served", c->peer.addr, why,
 			 (unsigned long long)c->peer.served);
-	pthread_mutex_lock(&s->lock);
-	s->conns[c->slot] = NULL;
-	s->n_open--;
-	s->st.open = s->n_open;
-	if (c->counted_waiting)
-		s->st.waiting--;
-	if (c->ses.bad)
-		s->st.bad_commands++;
-	pthread_mutex_unlock(&s->lock);
 	egd_session_wipe(&c->ses);
 	secure_zero(c->in, sizeof c->in); /* 03 data may sit there */
 	free(c->out);
@@ -328,11 +329,11 @@ static void accept_all(struct api_egd *s, int lfd, bool tcp)
 			return;
 		}
 		if (s->n_open >= s->max_conn) {
-			close(fd); /* the cap holds: one more VM cannot starve the others */
 			uint64_t now = now_ns();
 			pthread_mutex_lock(&s->lock);
 			s->st.refused_busy++;
 			pthread_mutex_unlock(&s->lock);
+			close(fd); /* the cap holds: one more VM cannot starve the others */
 			if (now - s->refusal_logged > 1000000000ull) {
 				log_warn("EGD: %u connections open, refusing more (raise [egd] max_connections)", s->n_open);
 				s->refusal_logged = now;
