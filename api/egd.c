@@ -169,8 +169,10 @@ static void conn_close(struct api_egd *s, struct conn *c, const char *why)
 	free(c);
 }
 
-/* update sets the epoll interest and the timer from the connection's state */
-static void update(struct api_egd *s, struct conn *c, uint64_t now)
+/* update sets the epoll interest and the timer from the connection's
+ * state; |more|: it stopped for fairness with work left, so it goes again
+ * at the next turn of the loop (no event would wake it) */
+static void update(struct api_egd *s, struct conn *c, uint64_t now, bool more)
 {
 	const uint8_t *p;
 	uint32_t want = 0;
@@ -184,7 +186,9 @@ static void update(struct api_egd *s, struct conn *c, uint64_t now)
 			c->events = want;
 	}
 	uint64_t wake = 0;
-	if (c->ses.waiting)
+	if (more || (c->in_end != 0 && egd_session_can_input(&c->ses)))
+		wake = now;
+	else if (c->ses.waiting)
 		wake = now + STATE_POLL_NS;
 	uint64_t rl = egd_session_wake_ns(&c->ses);
 	if (rl != 0 && (wake == 0 || rl < wake))
@@ -219,6 +223,7 @@ static bool serve(struct api_egd *s, struct conn *c, uint32_t ev)
 		conn_close(s, c, "the peer closed");
 		return false;
 	}
+	bool more = false;
 	for (unsigned round = 0; round < ROUNDS; round++) {
 		bool progress = false;
 		if (c->in_start < c->in_end) {
@@ -264,6 +269,7 @@ static bool serve(struct api_egd *s, struct conn *c, uint32_t ev)
 		}
 		if (!progress)
 			break;
+		more = round + 1 == ROUNDS;
 	}
 	fold(s, c);
 	bool idle = egd_session_idle(&c->ses) && c->in_end == 0;
@@ -279,7 +285,7 @@ static bool serve(struct api_egd *s, struct conn *c, uint32_t ev)
 		conn_close(s, c, "shutting down, nothing owed");
 		return false;
 	}
-	update(s, c, now);
+	update(s, c, now, more);
 	return true;
 }
 

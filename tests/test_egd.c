@@ -568,6 +568,55 @@ static void test_split_and_pipelined(void)
 	api_egd_stop(s);
 }
 
+/* a reader as fast as the server, writing its 02 FF in batches of 256
+ * as replies come (as the benchmark does): 64 Ki of them, 16 MiB of
+ * replies, all arrive. A connection that stopped for fairness with input
+ * left used to sleep for good: no event would come for it. */
+static void test_pipelined_bulk(void)
+{
+	const char *path = testlib_file(dir, "bulk.sock");
+	struct api_egd *s = start_egd(path, NULL, 0, 0);
+	CU_ASSERT_FATAL(s != NULL);
+	int fd = connect_unix(path);
+	const uint64_t total = 65536;
+	static uint8_t batch[512], buf[1 << 18];
+	for (size_t i = 0; i < sizeof batch; i += 2) {
+		batch[i] = 0x02;
+		batch[i + 1] = 0xff;
+	}
+	uint64_t asked = 0, got = 0;
+	bool stalled = false;
+	while (got < 255 * total) {
+		bool room = asked < total && (asked - got / 255 + 256) * 255 <= (1u << 20);
+		struct pollfd pf = {.fd = fd, .events = POLLIN | (room ? POLLOUT : 0)};
+		if (poll(&pf, 1, 5000) <= 0) {
+			stalled = true;
+			break;
+		}
+		if (pf.revents & POLLOUT) {
+			ssize_t w = send(fd, batch, sizeof batch, MSG_NOSIGNAL | MSG_DONTWAIT);
+			CU_ASSERT_FATAL(w == (ssize_t)sizeof batch || (w < 0 && errno == EAGAIN));
+			if (w > 0)
+				asked += 256;
+		}
+		if (pf.revents & POLLIN) {
+			ssize_t k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+			CU_ASSERT_FATAL(k > 0 || (k < 0 && errno == EAGAIN));
+			if (k > 0)
+				got += (uint64_t)k;
+		}
+	}
+	CU_ASSERT_FALSE(stalled);
+	CU_ASSERT_EQUAL(got, 255 * total);
+	CU_ASSERT_TRUE(quiet(fd, 50));
+	struct api_egd_stats st;
+	api_egd_stats(s, &st);
+	CU_ASSERT_EQUAL(st.commands[2], total);
+	CU_ASSERT_EQUAL(st.bytes_served, 255 * total);
+	close(fd);
+	api_egd_stop(s);
+}
+
 static void test_unknown_opcode_closes(void)
 {
 	const char *path = testlib_file(dir, "bad.sock");
@@ -963,6 +1012,7 @@ TEST_SUITE(egd, suite_init, suite_clean,
 	   TEST(test_unix_every_command),
 	   TEST(test_tcp_every_command),
 	   TEST(test_split_and_pipelined),
+	   TEST(test_pipelined_bulk),
 	   TEST(test_unknown_opcode_closes),
 	   TEST(test_02_waits_until_operational),
 	   TEST(test_slow_reader_does_not_stall_others),
