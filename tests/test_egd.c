@@ -1001,6 +1001,117 @@ static void test_serve_wiring(void)
 	testlib_tmpdir_remove(sdir);
 }
 
+/* ---- QEMU itself (tests/interop/qemu_egd.sh) ------------------------------------ */
+
+static bool have_qemu(const char *test)
+{
+	if (testlib_sh("command -v qemu-system-x86_64 >/dev/null 2>&1") == 0)
+		return true;
+	printf("\n  %s: SKIPPED: qemu-system-x86_64 is not installed (make deps installs qemu-system-x86)\n", test);
+	return false;
+}
+
+static const char *qemu_script(void)
+{
+	return testlib_path("tests/interop/qemu_egd.sh");
+}
+
+/* QEMU with reconnect=1 starts before fount listens, and connects once it
+ * does; SO_PEERCRED names QEMU's pid. Without a guest driver QEMU asks for
+ * nothing (vm-entropy.md §1.2). */
+static void test_qemu_connects(void)
+{
+	if (!have_qemu(__func__))
+		return;
+	const char *path = testlib_file(dir, "qemu.sock");
+	const char *log = testlib_file(dir, "qemu-connect.log");
+	const char *const argv[] = {"/bin/sh", qemu_script(), "connect", path, NULL};
+	int pid = testlib_spawn(log, argv, NULL);
+	CU_ASSERT_FATAL(pid > 0);
+	usleep(1500000); /* QEMU is up and retrying by now (or failed: see below) */
+	int st = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, WNOHANG), 0); /* it started without the socket */
+	struct api_egd *s = start_egd(path, NULL, 0, 0);
+	bool seen = false;
+	struct api_egd_peer p[4];
+	for (int i = 0; i < 100 && s != NULL && !seen; i++) {
+		size_t n = api_egd_peers(s, p, 4);
+		for (size_t k = 0; k < n && k < 4; k++)
+			seen = seen || p[k].pid == pid;
+		if (!seen)
+			usleep(100000);
+	}
+	CU_ASSERT_TRUE(seen);
+	if (!seen)
+		fprintf(stderr, "\n  QEMU did not connect: %s\n", testlib_slurp(log));
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	if (s != NULL) {
+		struct api_egd_stats es;
+		api_egd_stats(s, &es);
+		CU_ASSERT(es.connections >= 1);
+		printf("\n  QEMU pid %d connected; commands it sent without a guest: %llu\n", pid,
+		       (unsigned long long)(es.commands[0] + es.commands[1] + es.commands[2] + es.commands[3] +
+					    es.commands[4]));
+		api_egd_stop(s);
+	}
+}
+
+/* without reconnect QEMU refuses to start when the socket is missing: why
+ * fount listens before anything slow */
+static void test_qemu_refuses_missing_socket(void)
+{
+	if (!have_qemu(__func__))
+		return;
+	const char *const argv[] = {"/bin/sh", qemu_script(), "missing", testlib_file(dir, "absent.sock"), NULL};
+	struct run_result *r = calloc(1, sizeof *r);
+	CU_ASSERT_FATAL(r != NULL);
+	CU_ASSERT_EQUAL(testlib_run(argv, NULL, NULL, r), 0);
+	CU_ASSERT_EQUAL(r->status, 0);
+	CU_ASSERT(strstr(r->out, "Failed to connect") != NULL);
+	if (r->status != 0 || strstr(r->out, "Failed to connect") == NULL)
+		fprintf(stderr, "\n  %s%s\n", r->out, r->err);
+	free(r);
+}
+
+/* a tiny guest (Debian's kernel, busybox) reads 1000 bytes of /dev/hwrng;
+ * virtio-rng asks in 64-byte 02s, and every byte is fount's */
+static void test_qemu_guest_reads(void)
+{
+	if (!have_qemu(__func__))
+		return;
+	const char *path = testlib_file(dir, "guest.sock");
+	struct api_egd *s = start_egd(path, NULL, 0, 0);
+	CU_ASSERT_FATAL(s != NULL);
+	char cache[4200];
+	snprintf(cache, sizeof cache, "%s", testlib_path("build/qemu-guest"));
+	const char *const argv[] = {"/bin/sh", qemu_script(), "guest", path, cache, NULL};
+	struct run_result *r = calloc(1, sizeof *r);
+	CU_ASSERT_FATAL(r != NULL);
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, r), 0);
+	if (r->status == 77) {
+		printf("\n  %s: SKIPPED: %s\n", __func__, r->err);
+	} else {
+		CU_ASSERT_EQUAL(r->status, 0);
+		CU_ASSERT(strstr(r->out, "FOUNT-EGD-GUEST read=1000") != NULL);
+		CU_ASSERT(strstr(r->out, "rng=virtio_rng") != NULL);
+		if (r->status != 0)
+			fprintf(stderr, "\n  %s%s\n", r->out, r->err);
+		struct api_egd_stats st;
+		api_egd_stats(s, &st);
+		/* 1000 bytes and what the driver reads at probe: at least 16 02s,
+		 * all of 64 bytes (02 40), nothing else */
+		CU_ASSERT(st.commands[2] >= 16);
+		CU_ASSERT_EQUAL(st.bytes_served, 64 * st.commands[2]);
+		CU_ASSERT_EQUAL(st.commands[0] + st.commands[1] + st.commands[3] + st.commands[4], 0);
+		printf("\n  guest: %llu commands 02 40, %llu bytes served, longest wait %.1f ms\n",
+		       (unsigned long long)st.commands[2], (unsigned long long)st.bytes_served,
+		       (double)st.longest_wait_ns / 1e6);
+	}
+	free(r);
+	api_egd_stop(s);
+}
+
 TEST_SUITE(egd, suite_init, suite_clean,
 	   TEST(test_parse_split_and_joined),
 	   TEST(test_parse_unknown_opcode),
@@ -1023,4 +1134,7 @@ TEST_SUITE(egd, suite_init, suite_clean,
 	   TEST(test_socket_files),
 	   TEST(test_tcp_loopback_only),
 	   TEST(test_config_keys),
-	   TEST(test_serve_wiring))
+	   TEST(test_serve_wiring),
+	   TEST(test_qemu_connects),
+	   TEST(test_qemu_refuses_missing_socket),
+	   TEST(test_qemu_guest_reads))
