@@ -85,7 +85,7 @@ FIPS_LINK := $(if $(filter build,$(B)),,$(B)/fips)
 # crypto suites add them here.
 CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap export cli_keys store kmip_crypto
 
-.PHONY: all check check-default check-layers check-units bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips install uninstall deb
+.PHONY: all check check-default check-layers check-units bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips install uninstall deb qemu-guest
 all: $(FOUNT) fips
 
 fips:
@@ -211,10 +211,19 @@ serve: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)exec $(FOUNT) serve
 
+# The egd suite boots a tiny QEMU guest on Debian's kernel: `make test`
+# fetches it first (apt-get download + dpkg-deb of the image
+# linux-image-amd64 names, nothing installed; ~70 MB once, kept in
+# build/qemu-guest) so the suites need no network. Not fatal: the test then
+# fetches it itself or says why it skipped.
+qemu-guest:
+	$(Q)sh tests/interop/qemu_egd.sh fetch build/qemu-guest || echo "fount: no guest kernel for the QEMU EGD test" >&2
+
 # Every test: the include layering, the systemd units, the suites on the FIPS provider and the crypto suites on the
 # default provider, the same again under ASan+UBSan, and the fuzz targets'
 # replay over their corpora.
 test: deps
+	$(Q)$(MAKE) --no-print-directory qemu-guest
 	$(Q)$(MAKE) --no-print-directory check-layers
 	$(Q)$(MAKE) --no-print-directory fips
 	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTRUN) $(BENCHRUN)

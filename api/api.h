@@ -1,6 +1,6 @@
 /* api/api.h — the one public header of api/: start, stop and inspect the
- * listeners through which clients reach fount. Today: the KMIP server
- * (KMIP 1.0-1.4, TTLV over mutual TLS, port 5696). */
+ * listeners through which clients reach fount: the KMIP server (KMIP
+ * 1.0-1.4, TTLV over mutual TLS, port 5696) and the EGD socket. */
 #ifndef FOUNT_API_API_H
 #define FOUNT_API_API_H
 
@@ -63,6 +63,71 @@ void api_kmip_stats(struct api_kmip *s, struct api_kmip_stats *out) NONNULL(1, 2
 /* api_kmip_stop closes the listener and every connection, waits for their
  * threads and frees |s|. NULL does nothing. */
 void api_kmip_stop(struct api_kmip *s);
+
+/* ---- the EGD socket (api/egd.c) ----------------------------------------------
+ * The Entropy Gathering Daemon protocol (commands 00-04, vm-entropy.md
+ * §1.1) for QEMU's rng-egd backend of virtio-rng, on a Unix socket and
+ * optionally on loopback TCP. One event thread serves every connection;
+ * every byte it sends is DRBG output (drbg_generate, gated on the module
+ * state) or a count. While fount is not OPERATIONAL, 02 waits, 01 answers
+ * 0 bytes and 00 reports 0 bits (else 256, the DRBG's security strength);
+ * 03 data is DRBG additional input, never credited. */
+struct api_egd_options {
+	const char *socket;        /* Unix socket path; NULL or "" = none */
+	const char *tcp_listen;    /* "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT"
+				    * (port 0 picks one); NULL or "" = none. Only
+				    * loopback: EGD has no authentication */
+	unsigned max_connections;  /* 0: 256; more are closed at once */
+	uint64_t rate;             /* bytes/s per connection (replies and 03 data); 0 = unlimited */
+	unsigned drain_ms;         /* at stop: time to answer outstanding reads; 0: 2000 */
+};
+
+struct api_egd;
+
+/* api_egd_start listens (the socket file appears complete, mode 0660,
+ * through bind to a temporary name and rename; an existing socket file is
+ * replaced only when nobody listens on it) and starts the event thread. On
+ * failure it returns an error and writes a one-line reason naming the path
+ * or address and the fix to |why|. It does nothing slow: call it before
+ * the power-on self-tests so that QEMU can connect early (reads wait). */
+err_t api_egd_start(const struct api_egd_options *o, struct api_egd **out, char *why,
+		    size_t why_len) MUST_CHECK NONNULL(1, 2);
+
+/* api_egd_socket_path: the Unix socket ("" if none); api_egd_tcp_port: the
+ * TCP port (0 if none). */
+const char *api_egd_socket_path(const struct api_egd *s) NONNULL(1);
+uint16_t api_egd_tcp_port(const struct api_egd *s) NONNULL(1);
+
+/* Counters for /metrics (fount_egd_*). */
+struct api_egd_stats {
+	uint64_t connections;        /* accepted (fount_egd_connections_total) */
+	uint64_t refused_busy;       /* closed at once: max_connections reached */
+	unsigned open;               /* connections open now */
+	uint64_t commands[5];        /* by opcode 00..04 */
+	uint64_t bad_commands;       /* unknown opcodes (each closed its connection) */
+	uint64_t bytes_served;       /* DRBG bytes in 01 and 02 replies */
+	uint64_t bytes_written;      /* 03 data bytes received */
+	uint64_t bytes_mixed;        /* of those, mixed into the DRBG (none outside OPERATIONAL) */
+	uint64_t longest_wait_ns;    /* the longest a 02 waited for its reply */
+	uint64_t waiting;            /* connections whose 02 waits for the module now */
+};
+void api_egd_stats(struct api_egd *s, struct api_egd_stats *out) NONNULL(1, 2);
+
+/* One open connection, as SO_PEERCRED (Unix) or the address (TCP) tells. */
+struct api_egd_peer {
+	int64_t pid;                 /* -1 over TCP */
+	int64_t uid, gid;            /* -1 over TCP */
+	char addr[64];               /* "unix" or "127.0.0.1:PORT" */
+	uint64_t served;             /* DRBG bytes sent to it so far */
+};
+/* api_egd_peers fills up to |cap| entries and returns how many there are. */
+size_t api_egd_peers(struct api_egd *s, struct api_egd_peer *out, size_t cap) NONNULL(1);
+
+/* api_egd_stop closes the listeners (and removes the socket file it made),
+ * answers the reads already received within drain_ms if fount can, then
+ * closes every connection, stops the thread and frees |s|. NULL does
+ * nothing. Call it before drbg_tree_shutdown. */
+void api_egd_stop(struct api_egd *s);
 
 /* api_tenant_binding_line formats one line of the tenant bindings file
  * (api/auth.c): |kind| "fingerprint" (|fp| the certificate's SHA-256),

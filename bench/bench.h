@@ -24,4 +24,9 @@ void bench_kmip(double seconds_per_case);
  * (bench/bench_store.c). */
 void bench_store(double seconds_per_case);
 
+/* bench_egd reads the EGD socket with pipelined 02 FF (1 and 16
+ * connections, Unix and TCP) beside the in-process DRBG and /dev/urandom
+ * (bench/bench_egd.c). */
+void bench_egd(double seconds_per_case);
+
 #endif

@@ -1,11 +1,14 @@
-/* cli/cmd_serve.c — `fount serve`: the power-on self-tests, the KMIP
- * listener (api/), then keep the DRBG tree and the noise sources exercised
- * and report status. The HTTP and EGD listeners arrive with later issues. */
+/* cli/cmd_serve.c — `fount serve`: the EGD socket (listening first, so
+ * that QEMU can connect while the rest starts), the power-on self-tests,
+ * the KMIP listener (api/), then keep the DRBG tree and the noise sources
+ * exercised and report status. The HTTP listener arrives with a later
+ * issue. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,7 +23,9 @@
 static const char usage[] =
 	"usage: fount [-c FILE] serve [--status-seconds N]\n"
 	"\n"
-	"Runs the power-on self-tests, then stays up: reseeds on schedule, re-runs\n"
+	"Listens on the EGD socket ([egd] socket, for QEMU virtio-rng; reads wait\n"
+	"until fount is OPERATIONAL), runs the power-on self-tests, starts the\n"
+	"KMIP listener, then stays up: reseeds on schedule, re-runs\n"
 	"the self-tests every [selftest] period_seconds, and logs a status line.\n"
 	"Signals: SIGTERM/SIGINT stop (wiping all DRBG state), SIGHUP reseeds every\n"
 	"DRBG from the noise sources, SIGUSR1 runs the self-tests now.\n"
@@ -155,6 +160,48 @@ static err_t start_kmip(const struct config *cfg, struct api_kmip **out)
 	return ERR_OK;
 }
 
+/* start_egd starts the EGD socket unless [egd] socket and tcp_listen are
+ * both empty. It runs before the power-on self-tests: the socket is there
+ * at once (a QEMU started with fount connects instead of failing), and
+ * reads wait until the module is OPERATIONAL. */
+static err_t start_egd(const struct config *cfg, struct api_egd **out)
+{
+	*out = NULL;
+	if (cfg->egd_socket[0] == '\0' && cfg->egd_tcp_listen[0] == '\0') {
+		log_info("EGD: off ([egd] socket and tcp_listen are empty)");
+		return ERR_OK;
+	}
+	/* the default socket lives in the state folder, which the first start
+	 * has not made yet */
+	char def[sizeof cfg->service_state_dir + 16];
+	snprintf(def, sizeof def, "%s/egd.sock", cfg->service_state_dir);
+	if (strcmp(cfg->egd_socket, def) == 0 && mkdir(cfg->service_state_dir, 0700) != 0 && errno != EEXIST)
+		log_warn("cannot make %s: %s", cfg->service_state_dir, strerror(errno));
+	struct api_egd_options o = {
+		.socket = cfg->egd_socket,
+		.tcp_listen = cfg->egd_tcp_listen,
+		.max_connections = cfg->egd_max_connections,
+		.rate = cfg->egd_rate,
+	};
+	char why[512] = "";
+	err_t r = api_egd_start(&o, out, why, sizeof why);
+	if (r != ERR_OK) {
+		fprintf(stderr, "fount serve: %s\n", why);
+		return r;
+	}
+	char rate[32] = "unlimited";
+	if (cfg->egd_rate != 0)
+		snprintf(rate, sizeof rate, "%u bytes/s", cfg->egd_rate);
+	if (o.socket[0] != '\0')
+		log_info("EGD listening on %s (QEMU: -chardev socket,id=egd0,path=%s,reconnect=1 "
+			 "-object rng-egd,id=rng0,chardev=egd0 -device virtio-rng-pci,rng=rng0)",
+			 api_egd_socket_path(*out), api_egd_socket_path(*out));
+	if (o.tcp_listen[0] != '\0')
+		log_info("EGD listening on %s (port %u)", o.tcp_listen, api_egd_tcp_port(*out));
+	log_info("EGD: at most %u connections, %s each", o.max_connections, rate);
+	return ERR_OK;
+}
+
 /* start_pool starts the key-pair pool [kmip] keypair_pool asks for and
  * says what it started. */
 static err_t start_pool(const struct config *cfg)
@@ -220,8 +267,13 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	if (cli_power_on(cfg) != ERR_OK)
+	struct api_egd *egd = NULL;
+	if (start_egd(cfg, &egd) != ERR_OK)
 		return EXIT_FAIL;
+	if (cli_power_on(cfg) != ERR_OK) {
+		api_egd_stop(egd);
+		return EXIT_FAIL;
+	}
 	/* [hsm] rng_input = on: the HSM's C_GenerateRandom joins the DRBGs'
 	 * additional input (never credited); a missing HSM is logged, not fatal */
 	struct hsm *hsms[CONFIG_MAX_HSMS] = {NULL};
@@ -243,6 +295,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek};
 	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
 		fprintf(stderr, "fount serve: %s\n", why);
+		api_egd_stop(egd);
 		drbg_tree_shutdown();
 		entropy_shutdown();
 		for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
@@ -254,6 +307,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	struct api_kmip *kmip = NULL;
 	if (start_pool(cfg) != ERR_OK || start_kmip(cfg, &kmip) != ERR_OK) {
 		keygen_pool_stop();
+		api_egd_stop(egd);
 		api_set_store(NULL, false);
 		store_close(st);
 		drbg_tree_shutdown();
@@ -328,6 +382,10 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	/* no request may be in flight when the store closes and the DRBG
 	 * state is wiped */
 	api_kmip_stop(kmip);
+	/* the EGD socket answers the reads it has (for a short while), then
+	 * closes: a guest whose read is cut off stalls (README, "Entropy for
+	 * VMs"); its thread draws from the DRBG tree, so it stops first */
+	api_egd_stop(egd);
 	/* the pool's thread draws from the DRBG tree: it stops (and the
 	 * ready pairs are wiped) before the tree goes */
 	keygen_pool_stop();

@@ -103,11 +103,6 @@ uint64_t drbg_tree_worker_generates_for_test(void);
  * output and keys have their own gate (drbg_set_gate, drbg_gate_open). */
 err_t keygen_gate(void) MUST_CHECK;
 
-/* drbg_gate_open reports whether the registered gate lets output out
- * (false with no gate): asymmetric keygen checks it before it starts,
- * since OpenSSL draws the key's randomness itself. */
-bool drbg_gate_open(void);
-
 /* keygen_report_failure calls the handler keygen_set_failure_handler
  * registered (if any) and logs what failed. */
 void keygen_report_failure(err_t why, const char *what);

@@ -141,6 +141,11 @@ void drbg_tree_shutdown(void);
  * and fails with ERR_NOT_OPERATIONAL unless it returns true. With no gate registered,
  * generation is refused (fail closed). selftest/ registers its state check. */
 void drbg_set_gate(bool (*operational)(void));
+/* drbg_gate_open reports whether the registered gate lets output out
+ * (false with no gate): asymmetric keygen checks it before it starts,
+ * since OpenSSL draws the key's randomness itself, and the EGD socket
+ * reports it as its entropy level (00). */
+bool drbg_gate_open(void);
 
 /* keygen_set_service_gate registers |allowed|, which every key service that
  * is not random output (wrapping, unwrapping; hsm/'s key operations) calls

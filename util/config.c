@@ -95,6 +95,15 @@ static const struct config_key config_keys[] = {
 	  "ready key pairs kept per type for Create Key Pair, TYPE:COUNT,... (e.g. rsa-3072:4,ec-p256:64); empty = off"),
 	K("kmip", "admin_key_access", KT_BOOL, kmip_admin_key_access, 0, 1,
 	  "on: admins may also Get other tenants' key material; off: only their lifecycle and attributes"),
+	/* [egd]: the EGD socket (api/egd.c) */
+	K("egd", "socket", KT_STRING, egd_socket, 0, 0,
+	  "EGD Unix socket for QEMU rng-egd (virtio-rng), mode 0660 (default <state_dir>/egd.sock; empty: none)"),
+	K("egd", "tcp_listen", KT_STRING, egd_tcp_listen, 0, 0,
+	  "EGD also on TCP: 127.0.0.1:PORT or [::1]:PORT only, EGD has no authentication (empty: none)"),
+	K("egd", "max_connections", KT_UINT, egd_max_connections, 1, 65536,
+	  "EGD connections open at once; more are closed at once"),
+	K("egd", "rate", KT_UINT, egd_rate, 0, 4294967295.0,
+	  "bytes per second each EGD connection may read (and write with 03); 0 = unlimited"),
 	H("module", KT_STRING, module, 0, 0,
 	  "PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so); empty = no HSM"),
 	H("token", KT_STRING, token, 0, 0,
@@ -150,9 +159,16 @@ void config_default_state_dir(char *out, size_t len)
 		snprintf(out, len, "./fount-state");
 }
 
-/* store_keys_derive fills an empty [store] path or kek from state_dir. */
+/* [egd] socket before the file and the environment: set to "" it means
+ * none, so "not set" needs a value of its own */
+static const char egd_socket_unset[] = "\001";
+
+/* store_keys_derive fills an empty [store] path or kek, and an unset [egd]
+ * socket, from state_dir. */
 static void store_keys_derive(struct config *cfg)
 {
+	if (strcmp(cfg->egd_socket, egd_socket_unset) == 0)
+		snprintf(cfg->egd_socket, sizeof(cfg->egd_socket), "%s/egd.sock", cfg->service_state_dir);
 	if (cfg->store_path[0] == '\0')
 		snprintf(cfg->store_path, sizeof(cfg->store_path), "%s/fount.db",
 			 cfg->service_state_dir);
@@ -185,7 +201,10 @@ void config_defaults(struct config *cfg)
 	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
 		cfg->hsm[i].pool_size = 4;
 	cfg->hsm[0].used = true; /* [hsm] always exists; its module may be empty */
+	cfg->egd_max_connections = 256;
+	cfg->egd_rate = 1u << 20; /* a guest asks ~64 bytes a minute; 1 MiB/s leaves room for guests reading /dev/hwrng */
 	cfg->store_path[0] = cfg->store_kek[0] = '\0';
+	snprintf(cfg->egd_socket, sizeof(cfg->egd_socket), "%s", egd_socket_unset);
 	store_keys_derive(cfg);
 	cfg->feed_bytes = 64;
 	cfg->feed_interval_seconds = 60;
@@ -632,6 +651,7 @@ err_t config_load(struct config *cfg, const char *path, bool required,
 {
 	config_defaults(cfg);
 	cfg->store_path[0] = cfg->store_kek[0] = '\0'; /* derived below, after the file and environment */
+	snprintf(cfg->egd_socket, sizeof(cfg->egd_socket), "%s", egd_socket_unset);
 	if (errlen)
 		errbuf[0] = '\0';
 

@@ -350,6 +350,11 @@ struct config {
 	/* [kmip] keypair_pool: ready key pairs per type, "rsa-3072:4,ec-p256:64"; "" = off */
 	char kmip_keypair_pool[256];
 	bool kmip_admin_key_access;     /* admins may read other tenants' key material */
+	/* [egd]: the EGD socket for QEMU's rng-egd (api/egd.c) */
+	char egd_socket[512];           /* Unix socket; default <state_dir>/egd.sock; "" = none */
+	char egd_tcp_listen[128];       /* loopback HOST:PORT; "" = none (the default) */
+	unsigned egd_max_connections;
+	unsigned egd_rate;              /* bytes/s per connection; 0 = unlimited */
 	/* [hsm], [hsm.NAME] */
 	struct config_hsm hsm[CONFIG_MAX_HSMS];
 	/* [store] path and kek (store/). The defaults: path
