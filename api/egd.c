@@ -28,6 +28,7 @@
 
 #include "api/api.h"
 #include "api/egd.h"
+#include "api/metrics.h"
 #include "keygen/keygen.h"
 
 #define OUT_CAP 65536u      /* replies made, not yet sent, per connection */
@@ -258,6 +259,9 @@ static bool serve(struct api_egd *s, struct conn *c, uint32_t ev)
 		const uint8_t *p;
 		size_t len = egd_session_output(&c->ses, &p);
 		if (len > 0) {
+			/* counted before they leave: a client that has its reply
+			 * sees it in the counters (/metrics) */
+			fold(s, c);
 			ssize_t w = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (w > 0) {
 				egd_session_sent(&c->ses, (size_t)w);
@@ -764,6 +768,7 @@ err_t api_egd_start(const struct api_egd_options *o, struct api_egd **out, char 
 		goto fail;
 	}
 	s->thread_started = true;
+	metrics_register_egd(s, true);
 	*out = s;
 	return ERR_OK;
 fail:
@@ -807,6 +812,7 @@ void api_egd_stop(struct api_egd *s)
 {
 	if (s == NULL)
 		return;
+	metrics_register_egd(s, false); /* before anything is freed */
 	if (s->thread_started) {
 		uint64_t one = 1;
 		if (write(s->stop_fd, &one, sizeof one) != (ssize_t)sizeof one)

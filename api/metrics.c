@@ -203,6 +203,51 @@ static void render_kmip(struct metrics_text *t)
 
 static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct api_kmip *kmip_listener;
+static struct api_egd *egd_listener;
+
+void metrics_register_egd(struct api_egd *s, bool on)
+{
+	pthread_mutex_lock(&listeners_lock);
+	if (on)
+		egd_listener = s;
+	else if (egd_listener == s)
+		egd_listener = NULL;
+	pthread_mutex_unlock(&listeners_lock);
+}
+
+static void render_egd(struct metrics_text *t)
+{
+	struct api_egd_stats st;
+	pthread_mutex_lock(&listeners_lock);
+	bool have = egd_listener != NULL;
+	if (have)
+		api_egd_stats(egd_listener, &st);
+	pthread_mutex_unlock(&listeners_lock);
+	if (!have)
+		return;
+	metrics_family(t, "fount_egd_connections_total", "counter", "EGD connections accepted (QEMU rng-egd and others).");
+	metrics_printf(t, "fount_egd_connections_total %llu\n", (unsigned long long)st.connections);
+	metrics_family(t, "fount_egd_connections_refused_total", "counter",
+		       "EGD connections closed at once: max_connections reached.");
+	metrics_printf(t, "fount_egd_connections_refused_total %llu\n", (unsigned long long)st.refused_busy);
+	metrics_family(t, "fount_egd_connections_open", "gauge", "EGD connections open now.");
+	metrics_printf(t, "fount_egd_connections_open %u\n", st.open);
+	metrics_family(t, "fount_egd_commands_total", "counter", "EGD commands received, by opcode.");
+	static const char *const ops[5] = {"get_level", "read_nonblocking", "read_blocking", "write", "get_pid"};
+	for (size_t i = 0; i < 5; i++)
+		metrics_printf(t, "fount_egd_commands_total{command=\"%s\"} %llu\n", ops[i],
+			       (unsigned long long)st.commands[i]);
+	metrics_printf(t, "fount_egd_commands_total{command=\"unknown\"} %llu\n", (unsigned long long)st.bad_commands);
+	metrics_family(t, "fount_egd_bytes_served_total", "counter", "DRBG bytes served in EGD read replies.");
+	metrics_printf(t, "fount_egd_bytes_served_total %llu\n", (unsigned long long)st.bytes_served);
+	metrics_family(t, "fount_egd_bytes_written_total", "counter",
+		       "Bytes EGD clients wrote (command 03), mixed in as additional input, never credited.");
+	metrics_printf(t, "fount_egd_bytes_written_total %llu\n", (unsigned long long)st.bytes_written);
+	metrics_family(t, "fount_egd_longest_wait_seconds", "gauge", "The longest a blocking EGD read waited for its reply.");
+	metrics_printf(t, "fount_egd_longest_wait_seconds %.6f\n", (double)st.longest_wait_ns / 1e9);
+	metrics_family(t, "fount_egd_reads_waiting", "gauge", "EGD connections whose blocking read waits for the module now.");
+	metrics_printf(t, "fount_egd_reads_waiting %llu\n", (unsigned long long)st.waiting);
+}
 
 void metrics_register_kmip(struct api_kmip *s, bool on)
 {
@@ -353,6 +398,7 @@ err_t metrics_render(struct metrics_text *t, const char *state)
 	render_drbg(t);
 	render_kmip(t);
 	render_kmip_listener(t);
+	render_egd(t);
 	render_store(t);
 	return t->failed ? ERR_NOMEM : ERR_OK;
 }

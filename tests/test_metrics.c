@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "api/metrics.h"
@@ -147,5 +150,39 @@ static void test_kmip_listener(void)
 	CU_ASSERT(system(cmd) == 0);
 }
 
+/* the EGD listener's counters, while it runs: one 02 command served */
+static void test_egd_listener(void)
+{
+	char path[96], why[256];
+	snprintf(path, sizeof path, "%.80s/egd.sock", kt_dir);
+	struct api_egd_options o = {.socket = path};
+	struct api_egd *e = NULL;
+	EXPECT_OK(api_egd_start(&o, &e, why, sizeof why));
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	CU_ASSERT_FATAL(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+	uint8_t cmd[2] = {0x02, 16}, got[16];
+	CU_ASSERT(write(fd, cmd, 2) == 2);
+	size_t n = 0;
+	while (n < sizeof got) {
+		ssize_t k = read(fd, got + n, sizeof got - n);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	CU_ASSERT_EQUAL(n, 16);
+	char *t = render("OPERATIONAL");
+	CU_ASSERT_EQUAL(value(t, "fount_egd_commands_total{command=\"read_blocking\"}"), 1);
+	CU_ASSERT_EQUAL(value(t, "fount_egd_bytes_served_total"), 16);
+	CU_ASSERT_EQUAL(value(t, "fount_egd_connections_open"), 1);
+	free(t);
+	close(fd);
+	api_egd_stop(e);
+	t = render("OPERATIONAL");
+	CU_ASSERT(strstr(t, "fount_egd_") == NULL);
+	free(t);
+}
+
 TEST_SUITE(metrics, suite_init, suite_clean, TEST(test_checker), TEST(test_kmip_items), TEST(test_modules),
-	   TEST(test_kmip_listener))
+	   TEST(test_kmip_listener), TEST(test_egd_listener))
