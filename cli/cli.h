@@ -74,6 +74,7 @@ void cli_wrap_error(const char *cmd, enum keygen_wrap_alg alg, size_t key_len, e
 int cmd_hsm(int argc, char **argv, const struct config *cfg);
 int cmd_ca(int argc, char **argv, const struct config *cfg);
 int cmd_tenant(int argc, char **argv, const struct config *cfg);
+int cmd_token(int argc, char **argv, const struct config *cfg);
 
 /* ---- the status file (cli/cmd_status.c) ------------------------------------
  * `fount serve` keeps <state_dir>/status.json (0600, written whole): pid,
