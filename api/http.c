@@ -65,7 +65,8 @@
 #define IN_BUF (16u * 1024u)    /* client plaintext waiting for MHD, per connection */
 #define LINGER_MS 2000
 #define SWEEP_MS 100            /* how often deadlines are looked at */
-#define MHD_MEMORY (64u * 1024u) /* per MHD connection: request line, headers, body chunks */
+#define MHD_MEMORY (64u * 1024u)
+#define DISCARD_MAX ((size_t)1 << 20) /* an oversized chunked body read to its end before the 413 */ /* per MHD connection: request line, headers, body chunks */
 /* what one TLS record adds to its plaintext at most (RFC 8446 §5.2: 256
  * bytes of expansion; a 5-byte header) */
 #define RECORD_OVERHEAD 300u
@@ -141,7 +142,8 @@ struct hreq {
 	char *uri;
 	uint8_t *body;
 	size_t body_len;
-	bool started, too_large;
+	bool started, too_large, answered;
+	size_t discarded;
 	struct api_http *srv;
 };
 
@@ -347,7 +349,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 		const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		uint64_t len = 0;
 		if (cl != NULL && (http_parse_u64(cl, 0, UINT64_MAX / 2, &len) != ERR_OK || len > HTTP_BODY_MAX)) {
-			r->too_large = true;
+			r->too_large = r->answered = true;
 			char msg[96];
 			snprintf(msg, sizeof msg, "the body is larger than %u bytes", HTTP_BODY_MAX);
 			return reply_now(s, con, 413, "too_large", msg);
@@ -356,16 +358,14 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 	}
 	if (*upload_data_size != 0) {
 		if (r->too_large || r->body_len + *upload_data_size > HTTP_BODY_MAX) {
-			/* a chunked body that grew too large: answered once, the rest
-			 * discarded until MHD closes the connection */
+			/* a chunked body (no Content-Length) that grew too large:
+			 * libmicrohttpd 0.9.75 sends no response queued in the middle
+			 * of a body, so the rest is discarded and answered 413 at its
+			 * end; past DISCARD_MAX the connection is closed instead */
+			r->discarded += *upload_data_size;
 			*upload_data_size = 0;
-			if (!r->too_large) {
-				r->too_large = true;
-				char msg[96];
-				snprintf(msg, sizeof msg, "the body is larger than %u bytes", HTTP_BODY_MAX);
-				return reply_now(s, con, 413, "too_large", msg);
-			}
-			return MHD_YES;
+			r->too_large = true;
+			return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
 		}
 		if (r->body == NULL && (r->body = malloc(HTTP_BODY_MAX)) == NULL)
 			return MHD_NO;
@@ -374,8 +374,14 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (r->too_large)
-		return MHD_YES;
+	if (r->too_large) {
+		if (r->answered)
+			return MHD_YES;
+		r->answered = true;
+		char msg[96];
+		snprintf(msg, sizeof msg, "the body is larger than %u bytes", HTTP_BODY_MAX);
+		return reply_now(s, con, 413, "too_large", msg);
+	}
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	void *sc = ci != NULL ? ci->socket_context : NULL;
 	if (sc == NULL)
@@ -445,16 +451,23 @@ static bool flush_net(struct hconn *c)
 	}
 }
 
+/* close_fd takes |*fd| out of the pump's epoll set and closes it. Out of
+ * the set first: close() alone leaves the registration while another
+ * process holds the file too (a child between fork and exec), and its
+ * events would then name a freed connection. */
+static void close_fd(struct pump *pm, int *fd)
+{
+	if (*fd < 0)
+		return;
+	(void)epoll_ctl(pm->ep, EPOLL_CTL_DEL, *fd, NULL);
+	close(*fd);
+	*fd = -1;
+}
+
 static void conn_close_fds(struct hconn *c)
 {
-	if (c->tcp >= 0) {
-		close(c->tcp); /* epoll forgets it */
-		c->tcp = -1;
-	}
-	if (c->pfd >= 0) {
-		close(c->pfd); /* MHD sees EOF and closes its side */
-		c->pfd = -1;
-	}
+	close_fd(c->pump, &c->tcp);
+	close_fd(c->pump, &c->pfd); /* MHD sees EOF and closes its side */
 }
 
 /* kill ends the connection now (an error, a timeout, the server stopping) */
@@ -537,10 +550,7 @@ static bool start_mhd(struct hconn *c)
 /* start_close: MHD closed its side; say close_notify and send the rest */
 static void start_close(struct hconn *c)
 {
-	if (c->pfd >= 0) {
-		close(c->pfd);
-		c->pfd = -1;
-	}
+	close_fd(c->pump, &c->pfd);
 	if (c->phase == PH_OPEN) {
 		(void)SSL_shutdown(c->ssl); /* close_notify into the pair */
 		c->phase = PH_CLOSING;

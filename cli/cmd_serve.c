@@ -244,8 +244,6 @@ static err_t start_http(const struct config *cfg, struct api_http **out)
 			snprintf(host, sizeof host, "%.*s", (int)hl, l);
 		log_info("HTTP API listening on %s (HTTPS): status page https://%s:%u/ ; CA %s, tokens %s", l, host,
 			 api_http_port(*out), o.client_ca, cfg->http_tokens);
-		printf("fount: status page https://%s:%u/\n", host, api_http_port(*out));
-		fflush(stdout);
 	}
 	if (plain)
 		log_info("HTTP API listening on %s (plain HTTP, port %u)", cfg->http_plain_listen, api_http_plain_port(*out));
