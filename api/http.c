@@ -156,6 +156,7 @@ struct rstream {
 
 /* ---- MHD's callbacks ----------------------------------------------------------- */
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
