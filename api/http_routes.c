@@ -1038,7 +1038,7 @@ static void on_keys_create(struct route_ctx *x, struct http_reply *out)
 	ttlv_enc_free(&rng);
 	ops_name_free(&nm);
 	ops_name_free(&nm_pub);
-	log_info("HTTP: key %s (%s) made for tenant %s", id, cr.type->name, x->who.tenant);
+	log_debug("HTTP: key %s (%s) made for tenant %s", id, cr.type->name, x->who.tenant);
 	struct store_object o;
 	if (ops_get(&x->who, id, &o) != ERR_OK) {
 		reply_json(out, 201, json_pack("{s:s}", "id", id));
