@@ -1,6 +1,7 @@
 /* api/api.h — the one public header of api/: start, stop and inspect the
  * listeners through which clients reach fount: the KMIP server (KMIP
- * 1.0-1.4, TTLV over mutual TLS, port 5696) and the EGD socket. */
+ * 1.0-1.4, TTLV over mutual TLS, port 5696), the EGD socket and the HTTP API
+ * (JSON over HTTPS, port 8443; libmicrohttpd behind fount's own TLS). */
 #ifndef FOUNT_API_API_H
 #define FOUNT_API_API_H
 
@@ -208,5 +209,101 @@ struct api_feed_result {
  * match, or it is not OPERATIONAL; nothing is mixed then. */
 err_t api_feed_once(const struct api_feed_options *o, struct api_feed_result *res, char *why, size_t why_len)
 	MUST_CHECK NONNULL(1, 2, 3);
+
+/* ---- the HTTP API (api/http.c, api/http_routes.c) ---------------------------
+ * HTTPS on fount's TLS stack (api/tls.c, the same OpenSSL library context
+ * as KMIP); libmicrohttpd parses the HTTP it is handed in plaintext over a
+ * socketpair. A client proves who it is with a client certificate (mapped
+ * to a tenant as for KMIP) or a bearer token from the token file. */
+
+/* One self-test as POST /v1/selftest reports it. */
+struct api_selftest_row {
+	const char *name;
+	err_t r;
+	uint64_t ns;
+	char detail[96];
+	bool skipped;
+};
+
+/* What api/ cannot ask selftest/ itself (it sits below it): cli/ wires
+ * these to selftest_state_name(selftest_state()), selftest_operational,
+ * selftest_error_cause and selftest_run. Any may be NULL: then the state is
+ * "UNKNOWN", not operational, and POST /v1/selftest answers 503. */
+struct api_http_hooks {
+	const char *(*state_name)(void);
+	bool (*operational)(void);
+	const char *(*error_cause)(void); /* NULL when there is none */
+	err_t (*selftest)(struct api_selftest_row *rows, size_t cap, size_t *n);
+};
+
+struct api_http_options {
+	const char *listen;        /* HTTPS: HOST:PORT, [V6]:PORT or :PORT; NULL or "": none */
+	const char *plain_listen;  /* plain HTTP: a loopback HOST:PORT or unix:PATH; NULL or "": none */
+	const char *cert_file, *key_file, *client_ca; /* as for KMIP */
+	const char *pins, *bindings, *admins;         /* as for KMIP */
+	bool tls_compat;
+	const char *tokens;        /* the token file (api_http_token_add); NULL or "": none */
+	size_t random_max;         /* largest /v1/random, bytes; 0: 1 MiB */
+	uint64_t rate_bytes;       /* /v1/random bytes per second per tenant; 0: no limit */
+	bool plaintext_material;   /* plaintext key material over mutual TLS */
+	unsigned max_connections;  /* 0: 1024 */
+	unsigned handshake_timeout_ms; /* 0: 10 s */
+	unsigned idle_timeout_s;   /* keep-alive connections with no request; 0: 60 s */
+	unsigned threads;          /* pump threads; 0: one per CPU, at most 8 */
+	const struct api_http_hooks *hooks;
+};
+
+struct api_http;
+
+/* api_http_start checks the options (a plain listener elsewhere than on
+ * loopback or a Unix socket is refused), loads the certificates, binds
+ * the listeners and starts the pump threads. |why| gets a one-line reason
+ * naming the key or file and the fix. */
+err_t api_http_start(const struct api_http_options *o, struct api_http **out, char *why,
+		     size_t why_len) MUST_CHECK NONNULL(1, 2);
+/* api_http_port and api_http_plain_port: the TCP ports listened on (0: none). */
+uint16_t api_http_port(const struct api_http *h) NONNULL(1);
+uint16_t api_http_plain_port(const struct api_http *h) NONNULL(1);
+/* api_http_stop closes the listeners and every connection, joins the
+ * threads and frees |h|. NULL does nothing. */
+void api_http_stop(struct api_http *h);
+
+/* api_http_plain_ok says whether |listen| may carry plain HTTP: unix:PATH,
+ * or HOST:PORT whose HOST is a loopback address (127.0.0.0/8, ::1,
+ * localhost). Otherwise |why| names the fix. */
+bool api_http_plain_ok(const char *listen, char *why, size_t why_len) NONNULL(1);
+
+/* Counters for /metrics and the status page (kept by api/http.c). */
+enum api_http_endpoint {
+	API_HTTP_EP_ROOT, API_HTTP_EP_HEALTH, API_HTTP_EP_RANDOM, API_HTTP_EP_SELFTEST,
+	API_HTTP_EP_KEYS_CREATE, API_HTTP_EP_KEYS_LIST, API_HTTP_EP_KEY_GET, API_HTTP_EP_KEY_MATERIAL,
+	API_HTTP_EP_KEY_ACTIVATE, API_HTTP_EP_KEY_REVOKE, API_HTTP_EP_KEY_REKEY, API_HTTP_EP_KEY_DELETE,
+	API_HTTP_EP_OTHER, /* unknown paths and unparseable requests */
+	API_HTTP_EP_COUNT
+};
+#define API_HTTP_STATUSES 15 /* api_http_status_of: the statuses counted, the last "other" */
+struct api_http_stats {
+	uint64_t connections;       /* accepted (both listeners) */
+	uint64_t handshakes_failed;
+	uint64_t refused_busy;      /* closed at once: max_connections reached */
+	uint64_t timeouts;          /* handshakes not done in time */
+	unsigned active;            /* connections open now */
+	uint64_t random_bytes;      /* DRBG bytes /v1/random served (before hex/base64) */
+	uint64_t body_bytes;        /* response body bytes queued */
+	uint64_t requests[API_HTTP_EP_COUNT][API_HTTP_STATUSES];
+};
+void api_http_stats(struct api_http *h, struct api_http_stats *out) NONNULL(1, 2);
+/* api_http_endpoint_name: "random", "keys_create", ...; api_http_status_of:
+ * the HTTP status counted in column |i| (0 for the last, "other"). */
+const char *api_http_endpoint_name(unsigned ep);
+unsigned api_http_status_of(unsigned i);
+
+/* api_http_token_add makes a bearer token for |tenant| (an admin when
+ * |admin|): 32 bytes from the DRBG, written to |token| (at least
+ * API_HTTP_TOKEN_LEN + 1 bytes) once; only its SHA-256 is appended to the
+ * token file |path| (made 0600 if missing). */
+#define API_HTTP_TOKEN_LEN 67 /* "ft_" + 64 hex digits */
+err_t api_http_token_add(const char *path, const char *tenant, bool admin, char *token, size_t token_len,
+			 char *why, size_t why_len) MUST_CHECK NONNULL(1, 2, 4);
 
 #endif

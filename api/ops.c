@@ -1302,3 +1302,58 @@ err_t ops_get_row(const struct kmip_peer *p, const char *id, struct store_object
 	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
 	return store_get(the_store, id, p->tenant, flags_for(p) | STORE_F_ROW_ONLY, out);
 }
+
+/* ---- Names -------------------------------------------------------------------- */
+
+err_t ops_name_make(struct ops_name *n, const char *name)
+{
+	memset(n, 0, sizeof *n);
+	size_t len = strlen(name);
+	ENSURE(len > 0 && len < sizeof n->text, ERR_INVALID_ARG);
+	memcpy(n->text, name, len + 1);
+	ttlv_enc_init(&n->e, 512);
+	ttlv_enc_begin(&n->e, KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_enc_cstr(&n->e, KMIP_TAG_NAME_VALUE, n->text);
+	ttlv_enc_enum(&n->e, KMIP_TAG_NAME_TYPE, KMIP_NAME_TYPE_UNINTERPRETED_TEXT_STRING);
+	ttlv_enc_end(&n->e);
+	err_t r = ttlv_enc_finish(&n->e);
+	if (r != ERR_OK) {
+		ttlv_enc_free(&n->e);
+		return r;
+	}
+	n->a = (struct store_attr){.name = "Name", .type = STORE_V_STRUCTURE, .value = n->e.buf,
+				   .value_len = n->e.len, .search = n->text};
+	return ERR_OK;
+}
+
+void ops_name_free(struct ops_name *n)
+{
+	ttlv_enc_free(&n->e);
+	memset(n, 0, sizeof *n);
+}
+
+void ops_name_of(const struct store_object *o, char *out, size_t cap)
+{
+	if (cap == 0)
+		return;
+	out[0] = '\0';
+	const struct store_attr *best = NULL;
+	for (size_t i = 0; i < o->n_attrs; i++)
+		if (strcmp(o->attrs[i].name, "Name") == 0 && (best == NULL || o->attrs[i].index < best->index))
+			best = &o->attrs[i];
+	if (best == NULL)
+		return;
+	if (best->type == STORE_V_TEXT) {
+		snprintf(out, cap, "%.*s", (int)(best->value_len < 255 ? best->value_len : 255), (const char *)best->value);
+		return;
+	}
+	struct ttlv_doc d;
+	if (best->type != STORE_V_STRUCTURE || ttlv_decode(&d, best->value, best->value_len) != ERR_OK)
+		return;
+	const struct ttlv_item *nv = ttlv_find(ttlv_root(&d), KMIP_TAG_NAME_VALUE);
+	if (nv != NULL && nv->type == TTLV_TEXT && nv->len < cap) {
+		memcpy(out, nv->val, nv->len);
+		out[nv->len] = '\0';
+	}
+	ttlv_doc_free(&d);
+}

@@ -307,4 +307,21 @@ err_t ops_decrypt(const struct kmip_peer *p, const char *id, const char *operati
  * length, format). */
 err_t ops_get_row(const struct kmip_peer *p, const char *id, struct store_object *out) MUST_CHECK;
 
+/* ---- Names (KMIP 1.4 §3.2) as every protocol stores them ----------------------
+ * A Name attribute is a Structure (Name Value, Name Type Uninterpreted Text
+ * String) kept as its TTLV encoding, found by its Name Value: an object
+ * named over HTTP has the same Name over KMIP. */
+struct ops_name {
+	struct ttlv_enc e;
+	struct store_attr a; /* points into e and text */
+	char text[256];
+};
+/* ops_name_make builds the Name |name| (1 to 255 bytes) in |n|;
+ * ERR_INVALID_ARG otherwise. ops_name_free after the store call. */
+err_t ops_name_make(struct ops_name *n, const char *name) MUST_CHECK;
+void ops_name_free(struct ops_name *n);
+/* ops_name_of copies the Name Value of |o|'s first Name (index 0 first)
+ * into |out| (|cap| bytes); "" when it has none. */
+void ops_name_of(const struct store_object *o, char *out, size_t cap);
+
 #endif

@@ -167,7 +167,8 @@ err_t tls_server_ctx(const struct tls_server_options *o, SSL_CTX **out, char *wh
 	if (o->pins != NULL)
 		*pins = *o->pins;
 	SSL_CTX_set_ex_data(ctx, pins_index, pins);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+	SSL_CTX_set_verify(ctx, o->client_cert_optional ? SSL_VERIFY_PEER : SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+			   verify_cb);
 	SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
 	SSL_CTX_set_verify_depth(ctx, 4);
 	/* resumption: by session id (needs the context, or OpenSSL refuses to

@@ -28,6 +28,7 @@ struct tls_server_options {
 	const char *cert_file, *key_file, *client_ca;
 	const struct tls_pins *pins;
 	bool tls_compat;
+	bool client_cert_optional; /* HTTPS: a client may come without one (a token then) */
 };
 
 /* tls_server_ctx makes an SSL_CTX with fount's server policy (api/tls.c).

@@ -3,7 +3,7 @@
  * the CTR_DRBG's keystream is exactly that). Then the entropy sources
  * (bench_entropy) and key generation (bench_keys). Usage: bench [seconds_per_case
  * [section]], default 0.3 s and every section; a section is drbg, keys,
- * sym (keys without the key pairs), entropy, hsm, kmip, store or egd
+ * sym (keys without the key pairs), entropy, hsm, kmip, store, egd or http
  * (`make bench BENCH_ARGS="0.3 keys"`).
  * Timing lives here only, never in the unit tests. */
 #include <pthread.h>
@@ -225,6 +225,8 @@ int main(int argc, char **argv)
 		bench_store(seconds);
 	if (want(only, "egd"))
 		bench_egd(seconds);
+	if (want(only, "http"))
+		bench_http(seconds);
 
 	drbg_tree_shutdown();
 	entropy_shutdown();

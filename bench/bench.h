@@ -23,6 +23,10 @@ void bench_kmip(double seconds_per_case);
  * plain SQLite loop of one INSERT per COMMIT, WAL + synchronous=FULL
  * (bench/bench_store.c). */
 void bench_store(double seconds_per_case);
+/* bench_http loads the HTTP API with wrk: /v1/random at 32 B and 64 KiB over
+ * HTTPS and plain HTTP, 1 and 64 connections, beside /dev/urandom and the
+ * in-process DRBG; POST /v1/keys creates/s (bench/bench_http.c). */
+void bench_http(double seconds_per_case);
 
 /* bench_egd reads the EGD socket with pipelined 02 FF (1 and 16
  * connections, Unix and TCP) beside the in-process DRBG and /dev/urandom

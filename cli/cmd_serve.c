@@ -1,8 +1,7 @@
 /* cli/cmd_serve.c — `fount serve`: the EGD socket (listening first, so
  * that QEMU can connect while the rest starts), the power-on self-tests,
- * the KMIP listener (api/), then keep the DRBG tree and the noise sources
- * exercised and report status. The HTTP listener arrives with a later
- * issue. */
+ * the KMIP and HTTP listeners (api/), then keep the DRBG tree and the noise
+ * sources exercised and report status. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,9 +23,11 @@ static const char usage[] =
 	"usage: fount [-c FILE] serve [--status-seconds N]\n"
 	"\n"
 	"Listens on the EGD socket ([egd] socket, for QEMU virtio-rng; reads wait\n"
-	"until fount is OPERATIONAL), runs the power-on self-tests, starts the\n"
-	"KMIP listener, then stays up: reseeds on schedule, re-runs\n"
-	"the self-tests every [selftest] period_seconds, and logs a status line.\n"
+	"until fount is OPERATIONAL), runs the power-on self-tests, starts KMIP\n"
+	"([kmip] listen) and the HTTP API ([http] listen, HTTPS; [http] plain_listen,\n"
+	"loopback or unix: only) and prints the status page's URL, then stays up:\n"
+	"reseeds on schedule, re-runs the self-tests every [selftest]\n"
+	"period_seconds, and logs a status line.\n"
 	"Signals: SIGTERM/SIGINT stop (wiping all DRBG state), SIGHUP reseeds every\n"
 	"DRBG from the noise sources, SIGUSR1 runs the self-tests now.\n"
 	"It keeps [service] state_dir/status.json (for `fount status`) up to date\n"
@@ -202,6 +203,109 @@ static err_t start_egd(const struct config *cfg, struct api_egd **out)
 	return ERR_OK;
 }
 
+/* the module state and the self-tests, for the HTTP API (api/ sits below
+ * selftest/ and cannot ask it) */
+static const char *hook_state(void)
+{
+	return selftest_state_name(selftest_state());
+}
+
+static err_t hook_selftest(struct api_selftest_row *rows, size_t cap, size_t *n)
+{
+	*n = 0;
+	struct selftest_result res[SELFTEST_MAX_RESULTS];
+	size_t got = 0;
+	err_t r = selftest_run(res, ARRAY_SIZE(res), &got);
+	for (size_t i = 0; i < got && i < ARRAY_SIZE(res) && i < cap; i++) {
+		rows[i] = (struct api_selftest_row){.name = res[i].name, .r = res[i].r, .ns = res[i].ns,
+						    .skipped = res[i].skipped};
+		snprintf(rows[i].detail, sizeof rows[i].detail, "%s", res[i].detail);
+		(*n)++;
+	}
+	if (r == ERR_OK)
+		log_info("on-demand self-tests passed (%zu tests, POST /v1/selftest)", got);
+	else
+		log_error("on-demand self-tests failed: %s (POST /v1/selftest)", err_str(r));
+	return r;
+}
+
+static const struct api_http_hooks http_hooks = {
+	.state_name = hook_state,
+	.operational = selftest_operational,
+	.error_cause = selftest_error_cause,
+	.selftest = hook_selftest,
+};
+
+/* start_http starts the HTTP API unless both [http] listen and
+ * plain_listen are empty or off: HTTPS with the KMIP server's certificate,
+ * client CAs and tenant bindings (fount's own PKI when none is set). */
+static err_t start_http(const struct config *cfg, struct api_http **out)
+{
+	*out = NULL;
+	bool tls = cfg->http_listen[0] != '\0' && strcmp(cfg->http_listen, "off") != 0;
+	bool plain = cfg->http_plain_listen[0] != '\0' && strcmp(cfg->http_plain_listen, "off") != 0;
+	if (!tls && !plain) {
+		log_info("HTTP: off ([http] listen and plain_listen are empty)");
+		return ERR_OK;
+	}
+	char why[512] = "";
+	struct api_pki pki;
+	memset(&pki, 0, sizeof pki);
+	bool own = cfg->kmip_cert[0] == '\0' || cfg->kmip_key[0] == '\0' || cfg->kmip_client_ca[0] == '\0';
+	if (tls && own) {
+		char buf[sizeof cfg->kmip_hostnames + 512];
+		const char *names[API_PKI_MAX_NAMES];
+		size_t n = api_pki_names(cfg->kmip_hostnames, buf, sizeof buf, names, API_PKI_MAX_NAMES);
+		bool created = false;
+		if (api_pki_init(cfg->service_state_dir, names, n, &pki, &created, why, sizeof why) != ERR_OK) {
+			fprintf(stderr, "fount serve: %s\n", why);
+			return ERR_CONFIG;
+		}
+	}
+	char bindings[sizeof cfg->service_state_dir + 16];
+	snprintf(bindings, sizeof bindings, "%s/tenants", cfg->service_state_dir);
+	struct api_http_options o = {
+		.listen = tls ? cfg->http_listen : NULL,
+		.plain_listen = plain ? cfg->http_plain_listen : NULL,
+		.cert_file = cfg->kmip_cert[0] ? cfg->kmip_cert : pki.server_cert,
+		.key_file = cfg->kmip_key[0] ? cfg->kmip_key : pki.server_key,
+		.client_ca = cfg->kmip_client_ca[0] ? cfg->kmip_client_ca : pki.ca_cert,
+		.pins = cfg->kmip_pins,
+		.bindings = bindings,
+		.admins = cfg->kmip_admins,
+		.tls_compat = cfg->kmip_tls_compat,
+		.tokens = cfg->http_tokens,
+		.random_max = cfg->http_random_max,
+		.rate_bytes = cfg->http_rate_bytes,
+		.plaintext_material = cfg->http_plaintext_material,
+		.max_connections = cfg->http_max_connections,
+		.threads = cfg->http_threads,
+		.hooks = &http_hooks,
+	};
+	err_t r = api_http_start(&o, out, why, sizeof why);
+	if (r != ERR_OK) {
+		fprintf(stderr, "fount serve: %s\n", why);
+		return r;
+	}
+	if (tls) {
+		/* the status page's URL: the host as configured, or this host's
+		 * loopback name for a wildcard address */
+		char host[160];
+		const char *l = cfg->http_listen;
+		const char *colon = strrchr(l, ':');
+		size_t hl = colon != NULL ? (size_t)(colon - l) : 0;
+		if (hl == 0 || (hl == 7 && strncmp(l, "0.0.0.0", 7) == 0) || (hl == 4 && strncmp(l, "[::]", 4) == 0))
+			snprintf(host, sizeof host, "localhost");
+		else
+			snprintf(host, sizeof host, "%.*s", (int)hl, l);
+		log_info("HTTP API listening on %s (HTTPS): status page https://%s:%u/ ; CA %s, tokens %s", l, host,
+			 api_http_port(*out), o.client_ca, cfg->http_tokens);
+	}
+	if (plain)
+		log_info("HTTP API listening on %s (plain HTTP, port %u)", cfg->http_plain_listen, api_http_plain_port(*out));
+	return ERR_OK;
+}
+
 /* start_pool starts the key-pair pool [kmip] keypair_pool asks for and
  * says what it started. */
 static err_t start_pool(const struct config *cfg)
@@ -305,7 +409,9 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	log_info("key store %s (KEK %s)", cfg->store_path, cfg->store_kek);
 	api_set_store(st, cfg->kmip_admin_key_access);
 	struct api_kmip *kmip = NULL;
-	if (start_pool(cfg) != ERR_OK || start_kmip(cfg, &kmip) != ERR_OK) {
+	struct api_http *http = NULL;
+	if (start_pool(cfg) != ERR_OK || start_kmip(cfg, &kmip) != ERR_OK || start_http(cfg, &http) != ERR_OK) {
+		api_kmip_stop(kmip);
 		keygen_pool_stop();
 		api_egd_stop(egd);
 		api_set_store(NULL, false);
@@ -381,6 +487,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	cli_status_remove(cfg);
 	/* no request may be in flight when the store closes and the DRBG
 	 * state is wiped */
+	api_http_stop(http);
 	api_kmip_stop(kmip);
 	/* the EGD socket answers the reads it has (for a short while), then
 	 * closes: a guest whose read is cut off stalls (README, "Entropy for

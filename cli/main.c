@@ -18,7 +18,7 @@ static const char usage[] =
 	"fount: a health-tested entropy and key-generation service.\n"
 	"\n"
 	"commands:\n"
-	"  serve      run the service: self-tests, then KMIP on [kmip] listen (5696)\n"
+	"  serve      run the service: self-tests, then KMIP on [kmip] listen (5696), HTTPS on [http] listen (8443)\n"
 	"  random     write random bytes from the DRBG (random -n 32 --hex)\n"
 	"  keygen     generate a key: AES, HMAC, RSA, EC, Ed25519, X25519 (keygen --type aes-256)\n"
 	"  wrap       wrap a key file under a KEK (AES-KW, AES-KWP, RSA-OAEP)\n"
@@ -28,6 +28,7 @@ static const char usage[] =
 	"  hsm        PKCS#11 HSMs: tokens, objects, keygen, import, seed\n"
 	"  ca         fount's CA for KMIP clients: init, issue a client certificate, sign a CSR\n"
 	"  tenant     bind a client certificate to a tenant (tenant bind NAME --cert FILE)\n"
+	"  token      a bearer token for the HTTP API (token add --tenant NAME [--admin])\n"
 	"  acvp       answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)\n"
 	"  config     print the effective configuration\n"
 	"  version    print version and crypto provider\n"
@@ -51,7 +52,7 @@ static const struct command commands[] = {
 	{"entropy", cmd_entropy},   {"acvp", cmd_acvp},     {"config", cmd_config},
 	{"version", cmd_version},   {"keygen", cmd_keygen}, {"wrap", cmd_wrap},
 	{"unwrap", cmd_unwrap},     {"hsm", cmd_hsm},       {"ca", cmd_ca},
-	{"tenant", cmd_tenant},     {"feed", cmd_feed},
+	{"tenant", cmd_tenant},     {"feed", cmd_feed},         {"token", cmd_token},
 	/* the status file `fount serve` keeps */
 	{"status", cmd_status},
 };

@@ -45,11 +45,12 @@ int main(int argc, char **argv)
 	 * tests that expect a healthy module */
 	unsetenv("FOUNT_SELFTEST_BREAK");
 	/* a `fount serve` a test starts listens for KMIP only when that test
-	 * asks (FOUNT_KMIP_LISTEN in its own environment), and keeps its state
+	 * asks (FOUNT_KMIP_LISTEN, FOUNT_HTTP_LISTEN in its own environment), and keeps its state
 	 * in a throw-away folder, never /var/lib/fount */
 	setenv("FOUNT_KMIP_LISTEN", "off", 0);
 	/* and its EGD socket likewise (FOUNT_EGD_SOCKET=PATH) */
 	setenv("FOUNT_EGD_SOCKET", "", 0);
+	setenv("FOUNT_HTTP_LISTEN", "off", 0);
 	char state[64] = "";
 	if (getenv("FOUNT_SERVICE_STATE_DIR") == NULL && testlib_tmpdir_create(state, "state") == 0)
 		setenv("FOUNT_SERVICE_STATE_DIR", state, 1);

@@ -104,6 +104,22 @@ static const struct config_key config_keys[] = {
 	  "EGD connections open at once; more are closed at once"),
 	K("egd", "rate", KT_UINT, egd_rate, 0, 4294967295.0,
 	  "bytes per second each EGD connection may read (and write with 03); 0 = unlimited"),
+	K("http", "listen", KT_STRING, http_listen, 0, 0,
+	  "the HTTP API over HTTPS (fount's TLS, the KMIP certificates): HOST:PORT, [IPV6]:PORT or :PORT; empty or off: none"),
+	K("http", "plain_listen", KT_STRING, http_plain_listen, 0, 0,
+	  "plain HTTP, loopback or a Unix socket only: 127.0.0.1:PORT, [::1]:PORT or unix:PATH; empty: none"),
+	K("http", "tokens", KT_STRING, http_tokens, 0, 0,
+	  "bearer token file, SHA-256 of each token (default <state_dir>/http-tokens; 'fount token add' writes it)"),
+	K("http", "random_max", KT_UINT, http_random_max, 1, 1073741824,
+	  "largest GET /v1/random, in bytes"),
+	K("http", "rate_bytes", KT_U64, http_rate_bytes, 0, 1e15,
+	  "GET /v1/random bytes per second per tenant (or client address without one); 0: no limit"),
+	K("http", "plaintext_material", KT_BOOL, http_plaintext_material, 0, 1,
+	  "on: GET /v1/keys/ID/material may answer in plaintext to a client certificate; off: wrapped only"),
+	K("http", "max_connections", KT_UINT, http_max_connections, 1, 65536,
+	  "HTTP connections open at once (both listeners); more are closed at once"),
+	K("http", "threads", KT_UINT, http_threads, 0, 8,
+	  "HTTP pump threads (TLS and HTTP of a connection on one); 0: one per CPU"),
 	H("module", KT_STRING, module, 0, 0,
 	  "PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so); empty = no HSM"),
 	H("token", KT_STRING, token, 0, 0,
@@ -175,6 +191,9 @@ static void store_keys_derive(struct config *cfg)
 	if (cfg->store_kek[0] == '\0')
 		snprintf(cfg->store_kek, sizeof(cfg->store_kek), "file:%s/store.kek",
 			 cfg->service_state_dir);
+	if (cfg->http_tokens[0] == '\0')
+		snprintf(cfg->http_tokens, sizeof(cfg->http_tokens), "%s/http-tokens",
+			 cfg->service_state_dir);
 }
 
 void config_defaults(struct config *cfg)
@@ -198,12 +217,15 @@ void config_defaults(struct config *cfg)
 	snprintf(cfg->kmip_listen, sizeof(cfg->kmip_listen), "0.0.0.0:5696");
 	cfg->kmip_max_message = 1u << 20;
 	cfg->kmip_max_connections = 256;
+	snprintf(cfg->http_listen, sizeof(cfg->http_listen), "0.0.0.0:8443");
+	cfg->http_random_max = 1u << 20;
+	cfg->http_max_connections = 1024;
 	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
 		cfg->hsm[i].pool_size = 4;
 	cfg->hsm[0].used = true; /* [hsm] always exists; its module may be empty */
 	cfg->egd_max_connections = 256;
 	cfg->egd_rate = 1u << 20; /* a guest asks ~64 bytes a minute; 1 MiB/s leaves room for guests reading /dev/hwrng */
-	cfg->store_path[0] = cfg->store_kek[0] = '\0';
+	cfg->store_path[0] = cfg->store_kek[0] = cfg->http_tokens[0] = '\0';
 	snprintf(cfg->egd_socket, sizeof(cfg->egd_socket), "%s", egd_socket_unset);
 	store_keys_derive(cfg);
 	cfg->feed_bytes = 64;
@@ -650,7 +672,7 @@ err_t config_load(struct config *cfg, const char *path, bool required,
 		  char *errbuf, size_t errlen)
 {
 	config_defaults(cfg);
-	cfg->store_path[0] = cfg->store_kek[0] = '\0'; /* derived below, after the file and environment */
+	cfg->store_path[0] = cfg->store_kek[0] = cfg->http_tokens[0] = '\0'; /* derived below, after the file and environment */
 	snprintf(cfg->egd_socket, sizeof(cfg->egd_socket), "%s", egd_socket_unset);
 	if (errlen)
 		errbuf[0] = '\0';

@@ -355,6 +355,15 @@ struct config {
 	char egd_tcp_listen[128];       /* loopback HOST:PORT; "" = none (the default) */
 	unsigned egd_max_connections;
 	unsigned egd_rate;              /* bytes/s per connection; 0 = unlimited */
+	/* [http] */
+	char http_listen[128];          /* HTTPS HOST:PORT; "" or "off" = none */
+	char http_plain_listen[256];    /* plain HTTP: loopback HOST:PORT or unix:PATH; "" = none */
+	char http_tokens[512];          /* bearer token file; "" = <state_dir>/http-tokens */
+	unsigned http_random_max;       /* largest GET /v1/random, bytes */
+	uint64_t http_rate_bytes;       /* /v1/random bytes/s per tenant; 0 = no limit */
+	bool http_plaintext_material;   /* plaintext key material over mutual TLS */
+	unsigned http_max_connections;
+	unsigned http_threads;          /* pump threads; 0 = one per CPU */
 	/* [hsm], [hsm.NAME] */
 	struct config_hsm hsm[CONFIG_MAX_HSMS];
 	/* [store] path and kek (store/). The defaults: path
