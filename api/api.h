@@ -234,6 +234,9 @@ struct api_http_hooks {
 	bool (*operational)(void);
 	const char *(*error_cause)(void); /* NULL when there is none */
 	err_t (*selftest)(struct api_selftest_row *rows, size_t cap, size_t *n);
+	/* the last self-test run (power-on, periodic or on demand): its rows,
+	 * its verdict and when it ended (Unix time); 0 rows when none ran */
+	size_t (*last_selftest)(struct api_selftest_row *rows, size_t cap, err_t *verdict, int64_t *at);
 };
 
 struct api_http_options {
@@ -278,6 +281,7 @@ enum api_http_endpoint {
 	API_HTTP_EP_ROOT, API_HTTP_EP_HEALTH, API_HTTP_EP_RANDOM, API_HTTP_EP_SELFTEST,
 	API_HTTP_EP_KEYS_CREATE, API_HTTP_EP_KEYS_LIST, API_HTTP_EP_KEY_GET, API_HTTP_EP_KEY_MATERIAL,
 	API_HTTP_EP_KEY_ACTIVATE, API_HTTP_EP_KEY_REVOKE, API_HTTP_EP_KEY_REKEY, API_HTTP_EP_KEY_DELETE,
+	API_HTTP_EP_METRICS,
 	API_HTTP_EP_OTHER, /* unknown paths and unparseable requests */
 	API_HTTP_EP_COUNT
 };

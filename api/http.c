@@ -55,6 +55,7 @@
 
 #include "api/auth.h"
 #include "api/http.h"
+#include "api/metrics.h"
 #include "api/tls.h"
 #include "keygen/keygen.h"
 
@@ -1307,6 +1308,7 @@ err_t api_http_start(const struct api_http_options *o, struct api_http **out, ch
 			goto fail;
 		}
 	}
+	metrics_register_http(s, true);
 	*out = s;
 	return ERR_OK;
 fail:
@@ -1343,6 +1345,7 @@ void api_http_stop(struct api_http *h)
 {
 	if (h == NULL)
 		return;
+	metrics_register_http(h, false); /* before anything is freed */
 	atomic_store(&h->stopping, true);
 	uint64_t one = 1;
 	(void)!write(h->stop_fd, &one, sizeof one); /* stays readable: every pump sees it */

@@ -5,8 +5,9 @@
  * is the same object over KMIP.
  *
  * Who may call what:
- *   GET /, GET /v1/health, GET /v1/random   anyone who reaches the listener
- *                                           (/v1/random rate-limited per
+ *   GET /, GET /v1/health, GET /metrics,    anyone who reaches the listener
+ *   GET /v1/random                          (no secret in any of them;
+ *                                           /v1/random rate-limited per
  *                                           tenant, or per address without one)
  *   everything else                         an identity: the client
  *                                           certificate's tenant, or a bearer
@@ -25,7 +26,9 @@
 #include <jansson.h>
 
 #include "api/http.h"
+#include "api/metrics.h"
 #include "api/ops.h"
+#include "api/status_page.h"
 #include "entropy/entropy.h"
 #include "keygen/keygen.h"
 
@@ -41,7 +44,7 @@ unsigned api_http_status_of(unsigned i)
 
 static const char *const ep_names[API_HTTP_EP_COUNT] = {
 	"root", "health", "random", "selftest", "keys_create", "keys_list", "key_get",
-	"key_material", "key_activate", "key_revoke", "key_rekey", "key_delete", "other",
+	"key_material", "key_activate", "key_revoke", "key_rekey", "key_delete", "metrics", "other",
 };
 
 const char *api_http_endpoint_name(unsigned ep)
@@ -749,17 +752,55 @@ struct route_ctx {
 	char id[STORE_ID_MAX + 1]; /* the {id} of /v1/keys/{id}... */
 };
 
+/* GET /: the status page (api/status_page.html), which reads /v1/health
+ * and /metrics */
 static void on_root(struct route_ctx *x, struct http_reply *out)
 {
 	(void)x;
-	/* the status page replaces this */
-	static const char text[] = "fount " FOUNT_VERSION ": GET /v1/health for the module state\n";
 	out->status = 200;
-	out->content_type = "text/plain; charset=utf-8";
-	out->body = strdup(text);
-	out->body_len = out->body != NULL ? strlen(text) : 0;
+	out->content_type = "text/html; charset=utf-8";
+	out->body = malloc(api_status_page_len);
+	out->body_len = out->body != NULL ? api_status_page_len : 0;
 	if (out->body == NULL)
 		out->status = 500;
+	else
+		memcpy(out->body, api_status_page, api_status_page_len);
+}
+
+/* GET /metrics: Prometheus text (api/metrics.c), the exposition format's
+ * own content type */
+static void on_metrics(struct route_ctx *x, struct http_reply *out)
+{
+	const struct api_http_hooks *h = x->c->hooks;
+	struct metrics_text t = {0};
+	if (metrics_render(&t, h != NULL && h->state_name != NULL ? h->state_name() : "UNKNOWN") != ERR_OK) {
+		metrics_text_free(&t);
+		fail(out, 500, "internal", "the metrics could not be rendered");
+		return;
+	}
+	out->status = 200;
+	out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	out->body = t.buf; /* handed over: http_reply_free frees it */
+	out->body_len = t.len;
+}
+
+/* the last self-test run, for /v1/health and the status page */
+static json_t *last_selftest_json(const struct api_http_hooks *h)
+{
+	if (h == NULL || h->last_selftest == NULL)
+		return json_null();
+	struct api_selftest_row rows[64];
+	err_t verdict = ERR_OK;
+	int64_t at = 0;
+	size_t n = h->last_selftest(rows, ARRAY_SIZE(rows), &verdict, &at);
+	if (n == 0)
+		return json_null();
+	json_t *tests = json_array();
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(rows); i++)
+		json_array_append_new(tests, json_pack("{s:s,s:s,s:f}", "name", rows[i].name != NULL ? rows[i].name : "?",
+							"result", rows[i].skipped ? "skipped" : rows[i].r == ERR_OK ? "pass" : "FAIL",
+							"ms", (double)rows[i].ns / 1e6));
+	return json_pack("{s:b,s:I,s:o}", "passed", verdict == ERR_OK, "at", (json_int_t)at, "tests", tests);
 }
 
 static void on_health(struct route_ctx *x, struct http_reply *out)
@@ -800,8 +841,10 @@ static void on_health(struct route_ctx *x, struct http_reply *out)
 			      "drbg", "primary_reseeds", (json_int_t)ds.primary_reseeds, "worker_reseeds",
 			      (json_int_t)ds.worker_reseeds, "workers", (json_int_t)ds.workers, "fork_events",
 			      (json_int_t)ds.fork_events);
-	if (j != NULL)
+	if (j != NULL) {
 		json_object_set_new(j, "error_cause", cause != NULL ? json_string(cause) : json_null());
+		json_object_set_new(j, "selftests", last_selftest_json(h));
+	}
 	if (!ok)
 		out->retry_after = 0;
 	reply_json(out, ok ? 200 : 503, j);
@@ -1340,6 +1383,7 @@ static const char *const p_material[] = {"wrap_with", "alg", NULL};
 static const struct route routes[] = {
 	{"/", "GET", API_HTTP_EP_ROOT, PUBLIC, false, p_none, on_root},
 	{"/v1/health", "GET", API_HTTP_EP_HEALTH, PUBLIC, false, p_none, on_health},
+	{"/metrics", "GET", API_HTTP_EP_METRICS, PUBLIC, false, p_none, on_metrics},
 	{"/v1/random", "GET", API_HTTP_EP_RANDOM, PUBLIC, false, p_random, on_random},
 	{"/v1/selftest", "POST", API_HTTP_EP_SELFTEST, IDENTIFIED, false, p_none, on_selftest},
 	{"/v1/keys", "POST", API_HTTP_EP_KEYS_CREATE, IDENTIFIED, true, p_none, on_keys_create},

@@ -201,27 +201,101 @@ static void render_kmip(struct metrics_text *t)
 
 /* ---- the listeners ------------------------------------------------------------------ */
 
+/* The listeners registered, per kind, the newest last: the text shows the
+ * newest that still runs (a process runs one of each; tests may stack
+ * more). Guarded by listeners_lock, which a render holds while it reads a
+ * listener's stats, so a listener is never read after it unregistered. */
+#define MAX_LISTENERS 16
+struct registry {
+	void *l[MAX_LISTENERS];
+	size_t n;
+};
 static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct api_kmip *kmip_listener;
-static struct api_egd *egd_listener;
+static struct registry kmips, egds, https;
+
+static void reg_set(struct registry *r, void *s, bool on)
+{
+	pthread_mutex_lock(&listeners_lock);
+	for (size_t i = 0; i < r->n; i++)
+		if (r->l[i] == s) {
+			memmove(&r->l[i], &r->l[i + 1], (r->n - i - 1) * sizeof r->l[0]);
+			r->n--;
+			break;
+		}
+	if (on && r->n < MAX_LISTENERS)
+		r->l[r->n++] = s;
+	pthread_mutex_unlock(&listeners_lock);
+}
+
+/* reg_newest: with listeners_lock held */
+static void *reg_newest(const struct registry *r)
+{
+	return r->n > 0 ? r->l[r->n - 1] : NULL;
+}
+
+void metrics_register_http(struct api_http *s, bool on)
+{
+	reg_set(&https, s, on);
+}
+
+static void render_http(struct metrics_text *t)
+{
+	static struct api_http_stats st; /* large: not on a pump thread's stack */
+	static pthread_mutex_t st_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&st_lock);
+	pthread_mutex_lock(&listeners_lock);
+	struct api_http *hl = reg_newest(&https);
+	bool have = hl != NULL;
+	if (have)
+		api_http_stats(hl, &st);
+	pthread_mutex_unlock(&listeners_lock);
+	if (have) {
+		metrics_family(t, "fount_http_requests_total", "counter", "HTTP requests answered, by endpoint and status.");
+		for (unsigned e = 0; e < API_HTTP_EP_COUNT; e++)
+			for (unsigned k = 0; k < API_HTTP_STATUSES; k++) {
+				if (st.requests[e][k] == 0)
+					continue;
+				unsigned code = api_http_status_of(k);
+				char status[16];
+				if (code != 0)
+					snprintf(status, sizeof status, "%u", code);
+				else
+					snprintf(status, sizeof status, "other");
+				metrics_printf(t, "fount_http_requests_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
+					       api_http_endpoint_name(e), status, (unsigned long long)st.requests[e][k]);
+			}
+		metrics_family(t, "fount_http_random_bytes_total", "counter", "DRBG bytes GET /v1/random served (before hex or base64).");
+		metrics_printf(t, "fount_http_random_bytes_total %llu\n", (unsigned long long)st.random_bytes);
+		metrics_family(t, "fount_http_response_body_bytes_total", "counter", "HTTP response body bytes sent.");
+		metrics_printf(t, "fount_http_response_body_bytes_total %llu\n", (unsigned long long)st.body_bytes);
+		metrics_family(t, "fount_http_connections_total", "counter", "TCP and Unix connections the HTTP API accepted.");
+		metrics_printf(t, "fount_http_connections_total %llu\n", (unsigned long long)st.connections);
+		metrics_family(t, "fount_http_handshake_failures_total", "counter", "HTTPS connections that failed the TLS handshake.");
+		metrics_printf(t, "fount_http_handshake_failures_total %llu\n", (unsigned long long)st.handshakes_failed);
+		metrics_family(t, "fount_http_connections_refused_total", "counter",
+			       "HTTP connections closed at once: max_connections reached.");
+		metrics_printf(t, "fount_http_connections_refused_total %llu\n", (unsigned long long)st.refused_busy);
+		metrics_family(t, "fount_http_timeouts_total", "counter", "HTTPS handshakes not done in time.");
+		metrics_printf(t, "fount_http_timeouts_total %llu\n", (unsigned long long)st.timeouts);
+		metrics_family(t, "fount_http_connections_open", "gauge", "HTTP connections open now.");
+		metrics_printf(t, "fount_http_connections_open %u\n", st.active);
+	}
+	pthread_mutex_unlock(&st_lock);
+}
 
 void metrics_register_egd(struct api_egd *s, bool on)
 {
-	pthread_mutex_lock(&listeners_lock);
-	if (on)
-		egd_listener = s;
-	else if (egd_listener == s)
-		egd_listener = NULL;
-	pthread_mutex_unlock(&listeners_lock);
+	reg_set(&egds, s, on);
 }
 
 static void render_egd(struct metrics_text *t)
 {
 	struct api_egd_stats st;
 	pthread_mutex_lock(&listeners_lock);
-	bool have = egd_listener != NULL;
+	struct api_egd *el = reg_newest(&egds);
+	bool have = el != NULL;
 	if (have)
-		api_egd_stats(egd_listener, &st);
+		api_egd_stats(el, &st);
 	pthread_mutex_unlock(&listeners_lock);
 	if (!have)
 		return;
@@ -251,21 +325,17 @@ static void render_egd(struct metrics_text *t)
 
 void metrics_register_kmip(struct api_kmip *s, bool on)
 {
-	pthread_mutex_lock(&listeners_lock);
-	if (on)
-		kmip_listener = s;
-	else if (kmip_listener == s)
-		kmip_listener = NULL;
-	pthread_mutex_unlock(&listeners_lock);
+	reg_set(&kmips, s, on);
 }
 
 static void render_kmip_listener(struct metrics_text *t)
 {
 	struct api_kmip_stats st;
 	pthread_mutex_lock(&listeners_lock);
-	bool have = kmip_listener != NULL;
+	struct api_kmip *kl = reg_newest(&kmips);
+	bool have = kl != NULL;
 	if (have)
-		api_kmip_stats(kmip_listener, &st);
+		api_kmip_stats(kl, &st);
 	pthread_mutex_unlock(&listeners_lock);
 	if (!have)
 		return;
@@ -399,6 +469,7 @@ err_t metrics_render(struct metrics_text *t, const char *state)
 	render_kmip(t);
 	render_kmip_listener(t);
 	render_egd(t);
+	render_http(t);
 	render_store(t);
 	return t->failed ? ERR_NOMEM : ERR_OK;
 }

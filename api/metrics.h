@@ -14,13 +14,16 @@
 void metrics_kmip_item(uint32_t operation, uint32_t result_status, uint64_t ns);
 
 /* metrics_register_kmip makes |s|'s counters part of the text (|on|) or
- * no longer (the last listener registered is the one shown); api_kmip_start
+ * no longer (the newest still registered is the one shown); api_kmip_start
  * and api_kmip_stop call it. */
 struct api_kmip;
 void metrics_register_kmip(struct api_kmip *s, bool on);
 /* the same for the EGD listener (api_egd_start, api_egd_stop) */
 struct api_egd;
 void metrics_register_egd(struct api_egd *s, bool on);
+/* and for the HTTP API (api_http_start, api_http_stop) */
+struct api_http;
+void metrics_register_http(struct api_http *s, bool on);
 
 /* A growing text buffer; a failed append marks it failed. */
 struct metrics_text {
@@ -37,8 +40,7 @@ void metrics_text_free(struct metrics_text *t);
  * format 0.0.4) to |t|: the module state |state| ("OPERATIONAL", ...),
  * build information, the noise sources' health tests, the DRBG tree, KMIP
  * items by operation and result with latency histograms, the KMIP
- * and EGD listeners, the store's commits and size. The HTTP listener adds
- * its own after it. ERR_NOMEM when the text could not be built. */
+ * EGD and HTTP listeners, the store's commits and size. ERR_NOMEM when the text could not be built. */
 err_t metrics_render(struct metrics_text *t, const char *state) MUST_CHECK NONNULL(1);
 
 #endif

@@ -117,6 +117,9 @@ int cli_option_error(const char *cmd, int c, int argc, char *const argv[],
 /* cli_power_on runs the power-on self-tests quietly and prints a one-line
  * reason on failure. Returns ERR_OK when the module is OPERATIONAL. */
 err_t cli_power_on(const struct config *cfg) MUST_CHECK;
+/* cli_power_on_results is cli_power_on keeping the results in |res|. */
+err_t cli_power_on_results(const struct config *cfg, struct selftest_result *res, size_t max, size_t *out_n)
+	MUST_CHECK;
 
 /* cli_parse_size parses "N", "NK", "NM", "NG" (powers of 1024). */
 err_t cli_parse_size(const char *s, uint64_t *out) MUST_CHECK;

@@ -3,6 +3,7 @@
  * the KMIP and HTTP listeners (api/), then keep the DRBG tree and the noise
  * sources exercised and report status. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,11 +68,46 @@ static void notify(const char *state)
 		log_warn("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(errno));
 }
 
+/* the last self-test run, for /v1/health and the status page */
+static struct {
+	pthread_mutex_t lock;
+	struct selftest_result res[SELFTEST_MAX_RESULTS];
+	size_t n;
+	err_t verdict;
+	int64_t at;
+} last = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void last_keep(const struct selftest_result *res, size_t n, err_t verdict)
+{
+	pthread_mutex_lock(&last.lock);
+	last.n = n < ARRAY_SIZE(last.res) ? n : ARRAY_SIZE(last.res);
+	memcpy(last.res, res, last.n * sizeof res[0]);
+	last.verdict = verdict;
+	last.at = (int64_t)time(NULL);
+	pthread_mutex_unlock(&last.lock);
+}
+
+static size_t hook_last_selftest(struct api_selftest_row *rows, size_t cap, err_t *verdict, int64_t *at)
+{
+	pthread_mutex_lock(&last.lock);
+	size_t n = last.n < cap ? last.n : cap;
+	for (size_t i = 0; i < n; i++) {
+		rows[i] = (struct api_selftest_row){.name = last.res[i].name, .r = last.res[i].r,
+						    .ns = last.res[i].ns, .skipped = last.res[i].skipped};
+		snprintf(rows[i].detail, sizeof rows[i].detail, "%s", last.res[i].detail);
+	}
+	*verdict = last.verdict;
+	*at = last.at;
+	pthread_mutex_unlock(&last.lock);
+	return n;
+}
+
 static void run_selftests(void)
 {
 	struct selftest_result res[SELFTEST_MAX_RESULTS];
 	size_t n = 0;
 	err_t r = selftest_run(res, ARRAY_SIZE(res), &n);
+	last_keep(res, n, r);
 	if (r == ERR_OK)
 		log_info("on-demand self-tests passed (%zu tests)", n);
 	else
@@ -216,6 +252,7 @@ static err_t hook_selftest(struct api_selftest_row *rows, size_t cap, size_t *n)
 	struct selftest_result res[SELFTEST_MAX_RESULTS];
 	size_t got = 0;
 	err_t r = selftest_run(res, ARRAY_SIZE(res), &got);
+	last_keep(res, got, r);
 	for (size_t i = 0; i < got && i < ARRAY_SIZE(res) && i < cap; i++) {
 		rows[i] = (struct api_selftest_row){.name = res[i].name, .r = res[i].r, .ns = res[i].ns,
 						    .skipped = res[i].skipped};
@@ -234,6 +271,7 @@ static const struct api_http_hooks http_hooks = {
 	.operational = selftest_operational,
 	.error_cause = selftest_error_cause,
 	.selftest = hook_selftest,
+	.last_selftest = hook_last_selftest,
 };
 
 /* start_http starts the HTTP API unless both [http] listen and
@@ -374,7 +412,11 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	struct api_egd *egd = NULL;
 	if (start_egd(cfg, &egd) != ERR_OK)
 		return EXIT_FAIL;
-	if (cli_power_on(cfg) != ERR_OK) {
+	struct selftest_result pres[SELFTEST_MAX_RESULTS];
+	size_t pn = 0;
+	err_t pr = cli_power_on_results(cfg, pres, ARRAY_SIZE(pres), &pn);
+	last_keep(pres, pn, pr);
+	if (pr != ERR_OK) {
 		api_egd_stop(egd);
 		return EXIT_FAIL;
 	}

@@ -79,7 +79,14 @@ err_t cli_power_on(const struct config *cfg)
 {
 	struct selftest_result res[SELFTEST_MAX_RESULTS];
 	size_t n = 0;
-	err_t r = selftest_power_on(cfg, res, ARRAY_SIZE(res), &n);
+	return cli_power_on_results(cfg, res, ARRAY_SIZE(res), &n);
+}
+
+err_t cli_power_on_results(const struct config *cfg, struct selftest_result *res, size_t max, size_t *out_n)
+{
+	size_t n = 0;
+	err_t r = selftest_power_on(cfg, res, max, &n);
+	*out_n = n < max ? n : max;
 	if (r == ERR_OK)
 		return ERR_OK;
 	for (size_t i = 0; i < n; i++) {

@@ -33,6 +33,7 @@
 #include "api/api.h"
 #include "api/http.h"
 #include "tests/helpers.h"
+#include "tests/lib/promtext.h"
 #include "tests/kmip_inproc.h"
 
 #define CURL "/usr/bin/curl"
@@ -76,7 +77,18 @@ static err_t hook_selftest(struct api_selftest_row *rows, size_t cap, size_t *n)
 	*n = 2;
 	return r != ERR_OK ? r : selftest_fails ? ERR_SELFTEST : ERR_OK;
 }
-static const struct api_http_hooks hooks = {hook_state, hook_operational, hook_cause, hook_selftest};
+/* the last run as fount serve keeps it: one row */
+static size_t hook_last(struct api_selftest_row *rows, size_t cap, err_t *verdict, int64_t *at)
+{
+	if (cap == 0)
+		return 0;
+	rows[0] = (struct api_selftest_row){.name = "ctr-drbg", .r = selftest_fails ? ERR_SELFTEST : ERR_OK, .ns = 60000};
+	*verdict = rows[0].r;
+	*at = 1764633600;
+	return 1;
+}
+
+static const struct api_http_hooks hooks = {hook_state, hook_operational, hook_cause, hook_selftest, hook_last};
 
 static struct api_http *start(const char *plain, uint64_t rate, bool plaintext, char *why, size_t why_len)
 {
@@ -1348,9 +1360,50 @@ static void test_serve(void)
 	testlib_tmpdir_remove(dir);
 }
 
+/* GET /metrics: the exposition format through the strict checker, HTTP's
+ * own counters in it; GET /: the self-contained status page; /v1/health
+ * carries the last self-test run */
+static void test_metrics_and_page(void)
+{
+	struct hres h;
+	CU_ASSERT_EQUAL(req(&h, NOBODY, "GET", "/v1/health", NULL), 200);
+	json_t *st = json_object_get(h.j, "selftests");
+	CU_ASSERT_TRUE(json_is_true(json_object_get(st, "passed")));
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(json_object_get(st, "tests"), 0), "name")),
+			       "ctr-drbg");
+	hres_free(&h);
+	CU_ASSERT_EQUAL(req(&h, NOBODY, "GET", "/metrics", NULL), 200);
+	CU_ASSERT_STRING_EQUAL(header(&h, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+	char why[256];
+	bool ok = promtext_check(h.body, why, sizeof why);
+	if (!ok)
+		fprintf(stderr, "\n  /metrics: %s\n", why);
+	CU_ASSERT_TRUE(ok);
+	double v = 0;
+	CU_ASSERT_TRUE(promtext_value(h.body, "fount_http_requests_total{endpoint=\"health\",status=\"200\"}", &v) && v >= 1);
+	CU_ASSERT_TRUE(promtext_value(h.body, "fount_module_state{state=\"OPERATIONAL\"}", &v) && v == 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, "# TYPE fount_http_connections_open gauge\n"));
+	hres_free(&h);
+	/* and once more: the first /metrics is now counted */
+	CU_ASSERT_EQUAL(req(&h, NOBODY, "GET", "/metrics", NULL), 200);
+	CU_ASSERT_TRUE(promtext_value(h.body, "fount_http_requests_total{endpoint=\"metrics\",status=\"200\"}", &v) && v >= 1);
+	hres_free(&h);
+	CU_ASSERT_EQUAL(req(&h, NOBODY, "GET", "/", NULL), 200);
+	CU_ASSERT_STRING_EQUAL(header(&h, "Content-Type"), "text/html; charset=utf-8");
+	CU_ASSERT_EQUAL(strncmp(h.body, "<!DOCTYPE html>", 15), 0);
+	/* self-contained: nothing loaded from anywhere */
+	CU_ASSERT_PTR_NULL(strstr(h.body, "src="));
+	CU_ASSERT_PTR_NULL(strstr(h.body, "href="));
+	CU_ASSERT_PTR_NULL(strstr(h.body, "@import"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, "fetch(\"/v1/health\""));
+	hres_free(&h);
+	CU_ASSERT_EQUAL(req(&h, NOBODY, "POST", "/metrics", NULL), 405);
+	hres_free(&h);
+}
+
 TEST_SUITE(http, suite_init, suite_clean, TEST(test_health), TEST(test_random), TEST(test_rate_limit), TEST(test_auth),
 	   TEST(test_keys_lifecycle), TEST(test_keys_paging), TEST(test_key_pair), TEST(test_tenant_isolation),
 	   TEST(test_material_and_kmip), TEST(test_selftest), TEST(test_errors), TEST(test_plain_listen_rule),
 	   TEST(test_unix_socket), TEST(test_stalled_handshake), TEST(test_garbage), TEST(test_pipelined),
 	   TEST(test_connection_close), TEST(test_close_mid_response_and_churn), TEST(test_connection_cap),
-	   TEST(test_serve))
+	   TEST(test_metrics_and_page), TEST(test_serve))
