@@ -428,6 +428,12 @@ static err_t tls_connect(struct conn *c, const struct api_feed_options *o, char 
 			    o->ca_file, host, X509_verify_cert_error_string(v));
 		else if (ev != 0)
 			WHY("TLS handshake with %s timed out", host);
+		else if (strstr(ossl_reason(), "internal error") != NULL)
+			/* fount itself answers so when its DRBG is closed: a module
+			 * not OPERATIONAL runs no TLS, so it cannot say so over it */
+			WHY("TLS handshake with %s failed: %s (a fount server that is not OPERATIONAL cannot run "
+			    "TLS: see its log or 'fount status' there); refusing to feed",
+			    host, ossl_reason());
 		else
 			WHY("TLS handshake with %s failed: %s", host, ossl_reason());
 		return v != X509_V_OK ? ERR_INTEGRITY : ERR_IO;
