@@ -188,7 +188,7 @@ static void test_install_config(void)
 	char *tmpl = strdup(text);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(tmpl);
 	/* every "key = value" line of the effective configuration is in the
-	 * template as "#key = " (or, for state_dir, set) */
+	 * template as "#key = " (or, for state_dir and [egd] socket, set) */
 	size_t keys = 0;
 	char *save = NULL;
 	for (char *line = strtok_r(res.out, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -199,6 +199,8 @@ static void test_install_config(void)
 		snprintf(want, sizeof want, "\n#%.*s = ", (int)klen, line);
 		if (strncmp(line, "state_dir", klen) == 0)
 			snprintf(want, sizeof want, "\nstate_dir = /var/lib/fount\n");
+		if (klen == 6 && strncmp(line, "socket", klen) == 0) /* [egd] socket: set, in /run/fount */
+			snprintf(want, sizeof want, "\nsocket = /run/fount/egd.sock\n");
 		if (strstr(tmpl, want) == NULL)
 			fprintf(stderr, "\n  not in the installed fount.conf: %s\n", want + 1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(tmpl, want));

@@ -756,6 +756,14 @@ static void print_all(const struct config *cfg, FILE *fp, bool template)
 				"state_dir = %s\n", k->help, CONFIG_SERVICE_STATE_DIR, CONFIG_SERVICE_STATE_DIR);
 			continue;
 		}
+		if (template && k->offset == offsetof(struct config, egd_socket)) {
+			/* the service's runtime folder (RuntimeDirectory=fount, 0750):
+			 * QEMU, in group fount, reaches it; the state folder is 0700 */
+			fprintf(fp, "# %s\n# (environment: FOUNT_EGD_SOCKET; for QEMU as another user, add that user to\n"
+				"# group fount: the socket is 0660 in /run/fount, 0750)\nsocket = /run/fount/egd.sock\n",
+				k->help);
+			continue;
+		}
 		print_key(fp, k, cfg, template);
 	}
 	for (size_t h = 0; h < CONFIG_MAX_HSMS; h++) {
