@@ -62,6 +62,9 @@
 #define DEFAULT_MAX_CONNECTIONS 1024
 #define DEFAULT_RANDOM_MAX ((size_t)1 << 20)
 #define MAX_THREADS 8
+#define WORKERS 8               /* threads for the routes that wait (store, keygen, self-tests) */
+#define JOBS_MAX 512            /* requests queued for them; more are answered 503 */
+#define DRAIN_MS 5000           /* at stop: time for the answers the workers made to leave */
 #define NET_BUF (128u * 1024u)  /* TLS records waiting for the socket, per connection */
 #define IN_BUF (16u * 1024u)    /* client plaintext waiting for MHD, per connection */
 #define LINGER_MS 2000
@@ -118,8 +121,33 @@ struct pump {
 	uint8_t scratch[NET_BUF];
 };
 
+/* A request handed to a worker thread (a route that waits on the store,
+ * key generation or the self-tests): its connection is suspended in MHD
+ * meanwhile, so the pump thread and every other connection on it go on.
+ * The job holds copies of everything the route reads: the TLS connection
+ * may be gone by the time it runs. */
+struct job {
+	struct job *next;
+	struct MHD_Connection *con;
+	struct http_request rq;
+	char method[16], addr[64];
+	char *authorization;          /* a copy, wiped: it may be a token */
+	struct kmip_peer peer;
+	struct http_reply rep;
+	bool done;
+};
+
 struct api_http {
 	struct http_ctx ctx;
+	/* the workers and their queue */
+	pthread_t workers[WORKERS];
+	unsigned n_workers;
+	pthread_mutex_t jmu;
+	pthread_cond_t jcv;
+	struct job *jhead, *jtail;
+	unsigned jqueued;
+	bool jstop;
+	atomic_uint suspended;        /* connections waiting for a worker's answer */
 	SSL_CTX *ssl_ctx;
 	struct auth *auth;
 	struct tls_pins pins;
@@ -146,6 +174,7 @@ struct hreq {
 	bool started, too_large, answered;
 	size_t discarded;
 	struct api_http *srv;
+	struct job *job;              /* handed to a worker: the answer comes from it */
 };
 
 /* a /v1/random body being streamed */
@@ -336,6 +365,90 @@ static enum MHD_Result reply_now(struct api_http *s, struct MHD_Connection *con,
 	return queue(s, con, &rep);
 }
 
+static void job_free(struct job *j)
+{
+	if (j->authorization != NULL) {
+		secure_zero(j->authorization, strlen(j->authorization));
+		free(j->authorization);
+	}
+	secure_zero(&j->peer, sizeof j->peer);
+	free(j);
+}
+
+/* hand_over suspends |con| and queues its request for a worker; the
+ * answer is queued when MHD calls the handler again after the resume. */
+static enum MHD_Result hand_over(struct api_http *s, struct MHD_Connection *con, struct hreq *r,
+				 const struct http_request *rq)
+{
+	struct job *j = calloc(1, sizeof *j);
+	if (j == NULL)
+		return reply_now(s, con, 503, "busy", "no memory for the request: try again");
+	j->con = con;
+	j->rq = *rq;
+	snprintf(j->method, sizeof j->method, "%s", rq->method);
+	snprintf(j->addr, sizeof j->addr, "%s", rq->addr);
+	j->rq.method = j->method;
+	j->rq.addr = j->addr;
+	if (rq->authorization != NULL && (j->authorization = strdup(rq->authorization)) == NULL) {
+		job_free(j);
+		return reply_now(s, con, 503, "busy", "no memory for the request: try again");
+	}
+	j->rq.authorization = j->authorization;
+	if (rq->cert != NULL) {
+		j->peer = *rq->cert;
+		j->rq.cert = &j->peer;
+	}
+	/* uri and body stay r's, which lives until the request completes */
+	pthread_mutex_lock(&s->jmu);
+	bool refuse = s->jstop || s->jqueued >= JOBS_MAX;
+	if (!refuse) {
+		MHD_suspend_connection(con);
+		atomic_fetch_add(&s->suspended, 1);
+		r->job = j;
+		if (s->jtail != NULL)
+			s->jtail->next = j;
+		else
+			s->jhead = j;
+		s->jtail = j;
+		s->jqueued++;
+		pthread_cond_signal(&s->jcv);
+	}
+	pthread_mutex_unlock(&s->jmu);
+	if (refuse) {
+		job_free(j);
+		return reply_now(s, con, 503, "busy", "too many requests waiting for the key store: try again");
+	}
+	return MHD_YES;
+}
+
+static void *worker_main(void *arg)
+{
+	struct api_http *s = arg;
+	pthread_mutex_lock(&s->jmu);
+	for (;;) {
+		while (s->jhead == NULL && !s->jstop)
+			pthread_cond_wait(&s->jcv, &s->jmu);
+		struct job *j = s->jhead;
+		if (j == NULL)
+			break; /* stopping, and nothing is left */
+		s->jhead = j->next;
+		if (s->jhead == NULL)
+			s->jtail = NULL;
+		s->jqueued--;
+		pthread_mutex_unlock(&s->jmu);
+		http_route(&s->ctx, &j->rq, &j->rep);
+		pthread_mutex_lock(&s->jmu);
+		j->done = true;
+		pthread_mutex_unlock(&s->jmu);
+		/* wakes the pump (MHD's ITC in its epoll set); j is the
+		 * pump's from here on */
+		MHD_resume_connection(j->con);
+		pthread_mutex_lock(&s->jmu);
+	}
+	pthread_mutex_unlock(&s->jmu);
+	return NULL;
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, const char *url, const char *method,
 				      const char *version, const char *upload_data, size_t *upload_data_size,
 				      void **req_cls)
@@ -384,6 +497,21 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 		snprintf(msg, sizeof msg, "the body is larger than %u bytes", HTTP_BODY_MAX);
 		return reply_now(s, con, 413, "too_large", msg);
 	}
+	if (r->job != NULL) {
+		/* resumed: the worker's answer */
+		struct job *j = r->job;
+		r->job = NULL;
+		pthread_mutex_lock(&s->jmu);
+		bool done = j->done;
+		pthread_mutex_unlock(&s->jmu);
+		enum MHD_Result res = done ? queue(s, con, &j->rep)
+					   : reply_now(s, con, 500, "internal", "the request lost its worker");
+		if (!done)
+			http_reply_free(&j->rep);
+		job_free(j);
+		atomic_fetch_sub(&s->suspended, 1);
+		return res;
+	}
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	void *sc = ci != NULL ? ci->socket_context : NULL;
 	if (sc == NULL)
@@ -412,6 +540,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 		rq.cert = c->have_cert ? &c->peer : NULL;
 	}
 	rq.addr = addr;
+	if (http_route_waits(&rq))
+		return hand_over(s, con, r, &rq);
 	struct http_reply rep;
 	http_route(&s->ctx, &rq, &rep);
 	return queue(s, con, &rep);
@@ -1140,7 +1270,8 @@ static struct pump *pump_new(struct api_http *s, char *why, size_t why_len)
 	pm->srv = s;
 	pm->ep = epoll_create1(EPOLL_CLOEXEC);
 	/* MHD_OPTION_EXTERNAL_LOGGER first: MHD logs while it reads the rest */
-	pm->mhd = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	pm->mhd = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
+				   0, NULL, NULL,
 				   access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->idle_s,
 				   MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->max_connections,
@@ -1208,6 +1339,8 @@ static void http_free(struct api_http *s)
 	http_tokens_free(s->ctx.tokens);
 	http_rate_free(s->ctx.rate);
 	secure_zero(&s->pins, sizeof s->pins);
+	pthread_mutex_destroy(&s->jmu);
+	pthread_cond_destroy(&s->jcv);
 	free(s);
 }
 
@@ -1229,6 +1362,10 @@ err_t api_http_start(const struct api_http_options *o, struct api_http **out, ch
 	if (plain && !api_http_plain_ok(o->plain_listen, why, why_len))
 		return ERR_CONFIG;
 	struct api_http *s = calloc(1, sizeof *s);
+	if (s != NULL) {
+		pthread_mutex_init(&s->jmu, NULL);
+		pthread_cond_init(&s->jcv, NULL);
+	}
 	ENSURE(s != NULL, ERR_NOMEM);
 	s->tls_fd = s->plain_fd = s->stop_fd = -1;
 	s->tls_ev = (struct ev){EV_LISTEN_TLS, NULL};
@@ -1308,6 +1445,16 @@ err_t api_http_start(const struct api_http_options *o, struct api_http **out, ch
 			goto fail;
 		}
 	}
+	for (unsigned i = 0; i < WORKERS; i++) {
+		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
+			break;
+		s->n_workers++;
+	}
+	if (s->n_workers == 0) {
+		snprintf(why, why_len, "cannot start the HTTP worker threads");
+		api_http_stop(s);
+		return ERR_SYSTEM;
+	}
 	metrics_register_http(s, true);
 	*out = s;
 	return ERR_OK;
@@ -1346,6 +1493,17 @@ void api_http_stop(struct api_http *h)
 	if (h == NULL)
 		return;
 	metrics_register_http(h, false); /* before anything is freed */
+	/* the workers answer what they have (new requests get 503), then the
+	 * pumps send those answers, and only then stop: MHD never stops with
+	 * a connection suspended */
+	pthread_mutex_lock(&h->jmu);
+	h->jstop = true;
+	pthread_cond_broadcast(&h->jcv);
+	pthread_mutex_unlock(&h->jmu);
+	for (unsigned i = 0; i < h->n_workers; i++)
+		pthread_join(h->workers[i], NULL);
+	for (unsigned ms = 0; atomic_load(&h->suspended) > 0 && ms < DRAIN_MS; ms += 5)
+		(void)usleep(5000);
 	atomic_store(&h->stopping, true);
 	uint64_t one = 1;
 	(void)!write(h->stop_fd, &one, sizeof one); /* stays readable: every pump sees it */

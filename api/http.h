@@ -100,6 +100,9 @@ struct http_reply {
  * http_reply_free), an error as {"error": code, "message": text}. */
 void http_route(struct http_ctx *c, const struct http_request *rq, struct http_reply *out);
 void http_reply_free(struct http_reply *r);
+/* http_route_waits: |rq|'s route may block (the store, key generation,
+ * the self-tests), so a worker thread runs it, not the pump. */
+bool http_route_waits(const struct http_request *rq);
 
 /* http_random_len is how many body bytes |n| random bytes take in |f|. */
 uint64_t http_random_len(uint64_t n, enum http_format f);

@@ -65,6 +65,13 @@ void http_count(struct http_ctx *c, unsigned endpoint, unsigned status)
 
 /* ---- replies ---------------------------------------------------------------------- */
 
+bool http_route_waits(const struct http_request *rq)
+{
+	/* the key routes (the store: a commit's fsync; key pairs: seconds of
+	 * RSA generation) and the self-tests */
+	return strncmp(rq->uri, "/v1/keys", 8) == 0 || strncmp(rq->uri, "/v1/selftest", 12) == 0;
+}
+
 void http_reply_free(struct http_reply *r)
 {
 	if (r->secret)

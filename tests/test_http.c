@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,9 +64,16 @@ static const char *hook_cause(void)
 }
 /* the self-tests the test server runs: the DRBG's KAT-shaped check of
  * this process (a real draw) and the state the test sets */
+static sem_t selftest_entered, selftest_release;
+static bool selftest_blocks; /* the hook waits for selftest_release */
 static err_t hook_selftest(struct api_selftest_row *rows, size_t cap, size_t *n)
 {
 	*n = 0;
+	if (selftest_blocks) {
+		sem_post(&selftest_entered);
+		while (sem_wait(&selftest_release) != 0)
+			;
+	}
 	if (cap < 2)
 		return ERR_TOO_LARGE;
 	uint8_t b[16];
@@ -90,6 +98,7 @@ static size_t hook_last(struct api_selftest_row *rows, size_t cap, err_t *verdic
 
 static const struct api_http_hooks hooks = {hook_state, hook_operational, hook_cause, hook_selftest, hook_last};
 
+static unsigned start_threads = 2;
 static struct api_http *start(const char *plain, uint64_t rate, bool plaintext, char *why, size_t why_len)
 {
 	char bindings[128];
@@ -109,7 +118,7 @@ static struct api_http *start(const char *plain, uint64_t rate, bool plaintext, 
 		.max_connections = 64,
 		.handshake_timeout_ms = 500,
 		.idle_timeout_s = 3,
-		.threads = 2,
+		.threads = start_threads,
 		.hooks = &hooks,
 	};
 	struct api_http *h = NULL;
@@ -1401,9 +1410,56 @@ static void test_metrics_and_page(void)
 	hres_free(&h);
 }
 
+/* A route that waits (the self-tests here, held open by the hook; the key
+ * store's commits and RSA key generation in life) runs on a worker thread
+ * with its connection suspended: requests on new connections, whichever
+ * pump thread takes them, are answered meanwhile. */
+static void test_waiting_route_stalls_nobody(void)
+{
+	/* one pump thread: before the workers, a waiting route stopped it */
+	char why[256], plain[64];
+	unsigned pp = testlib_free_port();
+	snprintf(plain, sizeof plain, "127.0.0.1:%u", pp);
+	start_threads = 1;
+	struct api_http *one = start(plain, 0, false, why, sizeof why);
+	start_threads = 2;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+	unsigned saved = plain_port;
+	plain_port = pp;
+	CU_ASSERT_FATAL(sem_init(&selftest_entered, 0, 0) == 0 && sem_init(&selftest_release, 0, 0) == 0);
+	selftest_blocks = true;
+	char url[128], auth[160], out[128];
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/selftest", plain_port);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok_ops);
+	snprintf(out, sizeof out, "%s/slow.out", kt_dir);
+	const char *argv[] = {CURL, "-sS", "--max-time", "60", "-X", "POST", "-H", auth, "-o", out, url, NULL};
+	int pid = testlib_spawn(testlib_file(kt_dir, "slow.err"), argv, NULL);
+	CU_ASSERT_FATAL(pid > 0);
+	while (sem_wait(&selftest_entered) != 0) /* the self-tests are running, and wait */
+		;
+	/* the one pump answers others meanwhile */
+	for (int i = 0; i < 4; i++) {
+		struct hres h;
+		CU_ASSERT_EQUAL(req_x(&h, true, NOBODY, "GET", "/v1/health", NULL, NULL), 200);
+		hres_free(&h);
+	}
+	int st = -1;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, WNOHANG), 0); /* still waiting for its answer */
+	selftest_blocks = false;
+	sem_post(&selftest_release);
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	const char *body = testlib_slurp(out);
+	CU_ASSERT_TRUE(body != NULL && strstr(body, "\"passed\":true") != NULL);
+	sem_destroy(&selftest_entered);
+	sem_destroy(&selftest_release);
+	plain_port = saved;
+	api_http_stop(one);
+}
+
 TEST_SUITE(http, suite_init, suite_clean, TEST(test_health), TEST(test_random), TEST(test_rate_limit), TEST(test_auth),
 	   TEST(test_keys_lifecycle), TEST(test_keys_paging), TEST(test_key_pair), TEST(test_tenant_isolation),
 	   TEST(test_material_and_kmip), TEST(test_selftest), TEST(test_errors), TEST(test_plain_listen_rule),
 	   TEST(test_unix_socket), TEST(test_stalled_handshake), TEST(test_garbage), TEST(test_pipelined),
 	   TEST(test_connection_close), TEST(test_close_mid_response_and_churn), TEST(test_connection_cap),
-	   TEST(test_metrics_and_page), TEST(test_serve))
+	   TEST(test_metrics_and_page), TEST(test_waiting_route_stalls_nobody), TEST(test_serve))
