@@ -75,7 +75,7 @@
  * bytes of expansion; a 5-byte header) */
 #define RECORD_OVERHEAD 300u
 
-enum ev_kind { EV_LISTEN_TLS = 1, EV_LISTEN_PLAIN, EV_STOP, EV_MHD, EV_TCP, EV_PFD };
+enum ev_kind { EV_LISTEN_TLS = 1, EV_LISTEN_PLAIN, EV_STOP, EV_MHD, EV_TCP, EV_PFD, EV_WAKE };
 
 struct ev {
 	enum ev_kind kind;
@@ -114,6 +114,8 @@ struct pump {
 	int ep;
 	struct MHD_Daemon *mhd;
 	struct ev mhd_ev;
+	int wake_fd;                 /* a worker's answer is ready (eventfd) */
+	struct ev wake_ev;
 	struct hconn *conns;
 	struct hconn *adding;        /* the connection MHD_add_connection is adding */
 	bool adding_plain;
@@ -129,6 +131,7 @@ struct pump {
 struct job {
 	struct job *next;
 	struct MHD_Connection *con;
+	struct pump *pump;            /* the thread whose MHD holds con */
 	struct http_request rq;
 	char method[16], addr[64];
 	char *authorization;          /* a copy, wiped: it may be a token */
@@ -165,6 +168,9 @@ struct api_http {
 
 /* the socket context of a plain-HTTP connection: no TLS facts */
 static char plain_marker;
+
+/* the pump this thread runs (MHD's callbacks run on it) */
+static _Thread_local struct pump *this_pump;
 
 /* per request, MHD's req_cls: made in the URI log callback */
 struct hreq {
@@ -384,6 +390,7 @@ static enum MHD_Result hand_over(struct api_http *s, struct MHD_Connection *con,
 	if (j == NULL)
 		return reply_now(s, con, 503, "busy", "no memory for the request: try again");
 	j->con = con;
+	j->pump = this_pump;
 	j->rq = *rq;
 	snprintf(j->method, sizeof j->method, "%s", rq->method);
 	snprintf(j->addr, sizeof j->addr, "%s", rq->addr);
@@ -440,9 +447,14 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&s->jmu);
 		j->done = true;
 		pthread_mutex_unlock(&s->jmu);
-		/* wakes the pump (MHD's ITC in its epoll set); j is the
-		 * pump's from here on */
+		/* j is the pump's once resumed; MHD's own wake-up (its ITC)
+		 * does not reach the pump's epoll_wait here, so the pump
+		 * gets one of its own */
+		struct pump *pm = j->pump;
 		MHD_resume_connection(j->con);
+		uint64_t one = 1;
+		if (pm != NULL)
+			(void)!write(pm->wake_fd, &one, sizeof one);
 		pthread_mutex_lock(&s->jmu);
 	}
 	pthread_mutex_unlock(&s->jmu);
@@ -1092,6 +1104,7 @@ static void *pump_main(void *arg)
 	struct pump *pm = arg;
 	struct api_http *s = pm->srv;
 	struct epoll_event evs[64];
+	this_pump = pm;
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -1122,6 +1135,11 @@ static void *pump_main(void *arg)
 				break;
 			case EV_MHD:
 				break;
+			case EV_WAKE: {
+				uint64_t v;
+				(void)!read(pm->wake_fd, &v, sizeof v); /* MHD_run below takes the answers */
+				break;
+			}
 			case EV_TCP:
 				on_tcp(e->p, evs[i].events);
 				touched[nt++] = e->p;
@@ -1269,6 +1287,7 @@ static struct pump *pump_new(struct api_http *s, char *why, size_t why_len)
 		return NULL;
 	pm->srv = s;
 	pm->ep = epoll_create1(EPOLL_CLOEXEC);
+	pm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	/* MHD_OPTION_EXTERNAL_LOGGER first: MHD logs while it reads the rest */
 	pm->mhd = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
 				   0, NULL, NULL,
@@ -1289,7 +1308,10 @@ static struct pump *pump_new(struct api_http *s, char *why, size_t why_len)
 	struct epoll_event evl = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &s->tls_ev};
 	struct epoll_event evp = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &s->plain_ev};
 	struct epoll_event evs = {.events = EPOLLIN, .data.ptr = &s->stop_ev};
-	if (epoll_ctl(pm->ep, EPOLL_CTL_ADD, di->epoll_fd, &ev) != 0 ||
+	pm->wake_ev = (struct ev){EV_WAKE, NULL};
+	struct epoll_event evw = {.events = EPOLLIN, .data.ptr = &pm->wake_ev};
+	if (pm->wake_fd < 0 || epoll_ctl(pm->ep, EPOLL_CTL_ADD, pm->wake_fd, &evw) != 0 ||
+	    epoll_ctl(pm->ep, EPOLL_CTL_ADD, di->epoll_fd, &ev) != 0 ||
 	    (s->tls_fd >= 0 && epoll_ctl(pm->ep, EPOLL_CTL_ADD, s->tls_fd, &evl) != 0) ||
 	    (s->plain_fd >= 0 && epoll_ctl(pm->ep, EPOLL_CTL_ADD, s->plain_fd, &evp) != 0) ||
 	    epoll_ctl(pm->ep, EPOLL_CTL_ADD, s->stop_fd, &evs) != 0) {
@@ -1302,6 +1324,8 @@ fail:
 		MHD_stop_daemon(pm->mhd);
 	if (pm->ep >= 0)
 		close(pm->ep);
+	if (pm->wake_fd >= 0)
+		close(pm->wake_fd);
 	free(pm);
 	return NULL;
 }
@@ -1319,6 +1343,7 @@ static void pump_free(struct pump *pm)
 		conn_free(pm->conns);
 	}
 	close(pm->ep);
+	close(pm->wake_fd);
 	free(pm);
 }
 
