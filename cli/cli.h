@@ -88,6 +88,11 @@ struct cli_status_serve {
 	unsigned status_seconds; /* how often it rewrites the file */
 	const char *kmip_listen; /* [kmip] listen, HOST:PORT */
 	unsigned kmip_port;      /* the port it listens on; 0 = KMIP off */
+	const char *http_listen, *http_plain_listen; /* [http] listen, plain_listen */
+	unsigned http_port, http_plain_port;         /* 0 = off */
+	const char *egd_socket;  /* the EGD socket's path, or NULL */
+	const char *egd_tcp_listen;
+	unsigned egd_tcp_port;   /* 0 = off */
 	const char *store_path;
 	struct store *store;     /* for store_stats; may be NULL */
 };

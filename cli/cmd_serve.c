@@ -470,6 +470,13 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 		.status_seconds = status_seconds,
 		.kmip_listen = cfg->kmip_listen,
 		.kmip_port = kmip != NULL ? api_kmip_port(kmip) : 0,
+		.http_listen = cfg->http_listen,
+		.http_port = http != NULL ? api_http_port(http) : 0,
+		.http_plain_listen = cfg->http_plain_listen,
+		.http_plain_port = http != NULL ? api_http_plain_port(http) : 0,
+		.egd_socket = egd != NULL ? api_egd_socket_path(egd) : NULL,
+		.egd_tcp_listen = cfg->egd_tcp_listen,
+		.egd_tcp_port = egd != NULL ? api_egd_tcp_port(egd) : 0,
 		.store_path = cfg->store_path,
 		.store = st,
 	};

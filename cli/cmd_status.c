@@ -150,6 +150,33 @@ static json_t *pool_json(void)
 	return arr;
 }
 
+/* add_listener adds {protocol, address} for a TCP listener on |port| (0:
+ * none). |listen| is HOST:PORT as configured; the port may be 0 (any), so
+ * the one the socket has is the one reported; "unix:PATH" stays as it is. */
+static void add_listener(json_t *listeners, const char *protocol, const char *listen, unsigned port)
+{
+	if (listen == NULL || listen[0] == '\0')
+		return;
+	char addr[200];
+	if (strncmp(listen, "unix:", 5) == 0) {
+		snprintf(addr, sizeof addr, "%s", listen);
+	} else {
+		if (port == 0)
+			return;
+		char host[160];
+		snprintf(host, sizeof host, "%s", listen);
+		char *colon = strrchr(host, ':');
+		if (colon != NULL)
+			*colon = '\0';
+		snprintf(addr, sizeof addr, "%s:%u", host, port);
+	}
+	json_t *l = json_object();
+	json_object_set_new(l, "protocol", json_string(protocol));
+	json_object_set_new(l, "address", json_string(addr));
+	json_array_append_new(listeners, l);
+}
+
+
 static json_t *status_json(const struct cli_status_serve *s)
 {
 	json_t *root = json_object();
@@ -189,21 +216,16 @@ static json_t *status_json(const struct cli_status_serve *s)
 	json_object_set_new(root, "drbg", drbg);
 
 	json_t *listeners = json_array();
-	if (s->kmip_port != 0) {
-		/* [kmip] listen is HOST:PORT; the port may be 0 (any), so
-		 * the one the socket has is the one to report */
-		char host[160];
-		snprintf(host, sizeof host, "%s", s->kmip_listen != NULL ? s->kmip_listen : "");
-		char *colon = strrchr(host, ':');
-		if (colon != NULL)
-			*colon = '\0';
-		char addr[sizeof host + 8];
-		snprintf(addr, sizeof addr, "%s:%u", host, s->kmip_port);
+	add_listener(listeners, "kmip", s->kmip_listen, s->kmip_port);
+	add_listener(listeners, "https", s->http_listen, s->http_port);
+	add_listener(listeners, "http", s->http_plain_listen, s->http_plain_port);
+	if (s->egd_socket != NULL && s->egd_socket[0] != '\0') {
 		json_t *l = json_object();
-		json_object_set_new(l, "protocol", json_string("kmip"));
-		json_object_set_new(l, "address", json_string(addr));
+		json_object_set_new(l, "protocol", json_string("egd"));
+		json_object_set_new(l, "address", json_string(s->egd_socket));
 		json_array_append_new(listeners, l);
 	}
+	add_listener(listeners, "egd", s->egd_tcp_listen, s->egd_tcp_port);
 	json_object_set_new(root, "listeners", listeners);
 
 	json_t *store = json_object();
@@ -331,7 +353,7 @@ static void print_summary(const json_t *root, long long age, bool stale)
 	size_t i;
 	printf("%-10s", "listening:");
 	if (json_array_size(arr) == 0)
-		printf(" nothing (KMIP off)");
+		printf(" nothing");
 	json_array_foreach(arr, i, v)
 		printf("%s %s %s", i ? "," : "", str_of(v, "protocol"), str_of(v, "address"));
 	printf("\n");

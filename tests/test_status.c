@@ -19,7 +19,7 @@
 
 static char dir[64];
 static int serve_pid = -1;
-static unsigned port;
+static unsigned port, http_port;
 static struct run_result res;
 
 /* spawn_env starts `fount serve --status-seconds |every|` with its state
@@ -65,7 +65,12 @@ static int suite_init(void)
 		return -1;
 	port = testlib_free_port();
 	/* the pool of the brief: two P-256 pairs, made in the background */
-	serve_pid = spawn(testlib_file(dir, "state"), port, "ec-p256:2", testlib_file(dir, "serve.log"));
+	/* and a plain HTTP listener, which `fount status` lists too */
+	static char env_plain[64];
+	http_port = testlib_free_port();
+	snprintf(env_plain, sizeof env_plain, "FOUNT_HTTP_PLAIN_LISTEN=127.0.0.1:%u", http_port);
+	serve_pid = spawn_env(testlib_file(dir, "state"), port, "ec-p256:2", testlib_file(dir, "serve.log"), "1",
+			      env_plain);
 	return serve_pid > 0 ? 0 : -1;
 }
 
@@ -117,7 +122,7 @@ static void test_status_running_summary(void)
 	snprintf(want, sizeof want, "fount %s: running (pid %d), up ", FOUNT_VERSION, serve_pid);
 	CU_ASSERT_TRUE(has(res.out, want));
 	CU_ASSERT_TRUE(has(res.out, "module OPERATIONAL\n"));
-	snprintf(want, sizeof want, "listening: kmip 127.0.0.1:%u\n", port);
+	snprintf(want, sizeof want, "listening: kmip 127.0.0.1:%u, http 127.0.0.1:%u\n", port, http_port);
 	CU_ASSERT_TRUE(has(res.out, want));
 	snprintf(want, sizeof want, "store:     %s/state/fount.db: ", dir);
 	CU_ASSERT_TRUE(has(res.out, want));
@@ -185,10 +190,14 @@ static void test_status_json_fields(void)
 	CU_ASSERT_TRUE(json_is_integer(json_object_get(drbg, "worker_reseeds")));
 
 	json_t *l = json_array_get(json_object_get(j, "listeners"), 0);
-	CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "listeners")), 1);
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "listeners")), 2);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(l, "protocol")), "kmip");
 	char addr[64];
 	snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(l, "address")), addr);
+	l = json_array_get(json_object_get(j, "listeners"), 1);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(l, "protocol")), "http");
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", http_port);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(l, "address")), addr);
 
 	json_t *st = json_object_get(j, "store");
