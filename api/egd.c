@@ -28,6 +28,7 @@
 
 #include "api/api.h"
 #include "api/egd.h"
+#include "api/internal.h"
 #include "api/metrics.h"
 #include "keygen/keygen.h"
 
@@ -609,40 +610,12 @@ static bool is_loopback(const struct sockaddr *a)
 	return false;
 }
 
-/* split_listen splits "HOST:PORT" or "[V6]:PORT" */
-static bool split_listen(const char *l, char *host, size_t host_len, char *port, size_t port_len)
-{
-	const char *colon;
-	size_t hl;
-	if (l[0] == '[') {
-		const char *end = strchr(l, ']');
-		if (end == NULL || end[1] != ':')
-			return false;
-		hl = (size_t)(end - l - 1);
-		if (hl >= host_len)
-			return false;
-		memcpy(host, l + 1, hl);
-		colon = end + 1;
-	} else {
-		colon = strrchr(l, ':');
-		if (colon == NULL || (size_t)(colon - l) >= host_len)
-			return false;
-		hl = (size_t)(colon - l);
-		memcpy(host, l, hl);
-	}
-	host[hl] = '\0';
-	size_t pl = strlen(colon + 1);
-	if (pl == 0 || pl >= port_len || strspn(colon + 1, "0123456789") != pl)
-		return false;
-	memcpy(port, colon + 1, pl + 1);
-	return true;
-}
 
 static err_t listen_tcp(struct api_egd *s, const char *l, char *why, size_t why_len)
 {
 	static const char fix[] = "use 127.0.0.1:PORT or [::1]:PORT (or the Unix socket, [egd] socket)";
 	char host[256], port[8];
-	if (!split_listen(l, host, sizeof host, port, sizeof port) || atoi(port) > 65535) {
+	if (api_listen_split(l, host, sizeof host, port, sizeof port) != ERR_OK || atoi(port) > 65535) {
 		snprintf(why, why_len, "[egd] tcp_listen = %s: want HOST:PORT; %s", l, fix);
 		return ERR_CONFIG;
 	}

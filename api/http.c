@@ -1180,31 +1180,10 @@ static void *pump_main(void *arg)
 
 /* ---- listeners ------------------------------------------------------------------ */
 
-static err_t split_listen(const char *l, char *host, size_t host_len, char *port, size_t port_len)
-{
-	const char *colon;
-	if (l[0] == '[') {
-		const char *end = strchr(l, ']');
-		ENSURE(end != NULL && end[1] == ':' && (size_t)(end - l - 1) < host_len, ERR_CONFIG);
-		memcpy(host, l + 1, (size_t)(end - l - 1));
-		host[end - l - 1] = '\0';
-		colon = end + 1;
-	} else {
-		colon = strrchr(l, ':');
-		ENSURE(colon != NULL && (size_t)(colon - l) < host_len, ERR_CONFIG);
-		memcpy(host, l, (size_t)(colon - l));
-		host[colon - l] = '\0';
-	}
-	size_t pl = strlen(colon + 1);
-	ENSURE(pl > 0 && pl < port_len && strspn(colon + 1, "0123456789") == pl, ERR_CONFIG);
-	memcpy(port, colon + 1, pl + 1);
-	return ERR_OK;
-}
-
 static err_t bind_tcp(const char *key, const char *l, int *fd_out, uint16_t *port_out, char *why, size_t why_len)
 {
 	char host[256], port[8];
-	if (split_listen(l, host, sizeof host, port, sizeof port) != ERR_OK) {
+	if (api_listen_split(l, host, sizeof host, port, sizeof port) != ERR_OK) {
 		snprintf(why, why_len, "[http] %s = %s: want HOST:PORT, [IPV6]:PORT or :PORT", key, l);
 		return ERR_CONFIG;
 	}

@@ -214,4 +214,9 @@ bool kmip_profile_claimed(const struct kmip_profile *p, int32_t minor);
 err_t kmip_process(const uint8_t *req, size_t req_len, const struct kmip_peer *peer,
 		   size_t max_response, struct ttlv_enc *resp) MUST_CHECK;
 
+/* api_listen_split splits a listener's address "HOST:PORT", "[V6]:PORT" or
+ * ":PORT" (api/listen.c); ERR_CONFIG when it is none of them or the parts
+ * do not fit. */
+err_t api_listen_split(const char *l, char *host, size_t host_len, char *port, size_t port_len) MUST_CHECK;
+
 #endif

@@ -467,34 +467,10 @@ static void *accept_main(void *arg)
 	return NULL;
 }
 
-/* parse_listen splits "HOST:PORT", "[V6]:PORT" or ":PORT". */
-static err_t parse_listen(const char *l, char *host, size_t host_len, char *port, size_t port_len)
-{
-	const char *colon;
-	if (l[0] == '[') {
-		const char *end = strchr(l, ']');
-		ENSURE(end != NULL && end[1] == ':', ERR_CONFIG);
-		ENSURE((size_t)(end - l - 1) < host_len, ERR_CONFIG);
-		memcpy(host, l + 1, (size_t)(end - l - 1));
-		host[end - l - 1] = '\0';
-		colon = end + 1;
-	} else {
-		colon = strrchr(l, ':');
-		ENSURE(colon != NULL && (size_t)(colon - l) < host_len, ERR_CONFIG);
-		memcpy(host, l, (size_t)(colon - l));
-		host[colon - l] = '\0';
-	}
-	ENSURE(strlen(colon + 1) > 0 && strlen(colon + 1) < port_len, ERR_CONFIG);
-	for (const char *p = colon + 1; *p != '\0'; p++)
-		ENSURE(*p >= '0' && *p <= '9', ERR_CONFIG);
-	snprintf(port, port_len, "%s", colon + 1);
-	return ERR_OK;
-}
-
 static err_t bind_listener(struct api_kmip *s, const char *listen_on, char *why, size_t why_len)
 {
 	char host[256], port[8];
-	if (parse_listen(listen_on, host, sizeof host, port, sizeof port) != ERR_OK) {
+	if (api_listen_split(listen_on, host, sizeof host, port, sizeof port) != ERR_OK) {
 		snprintf(why, why_len, "[kmip] listen = %s: want HOST:PORT, [IPV6]:PORT or :PORT", listen_on);
 		return ERR_CONFIG;
 	}
