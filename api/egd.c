@@ -599,73 +599,18 @@ static err_t listen_unix(struct api_egd *s, const char *path, char *why, size_t 
 	return ERR_OK;
 }
 
-static bool is_loopback(const struct sockaddr *a)
-{
-	if (a->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr) >> 24) == 127;
-	if (a->sa_family == AF_INET6) {
-		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr;
-		return IN6_IS_ADDR_LOOPBACK(v6) || (IN6_IS_ADDR_V4MAPPED(v6) && v6->s6_addr[12] == 127);
-	}
-	return false;
-}
 
 
 static err_t listen_tcp(struct api_egd *s, const char *l, char *why, size_t why_len)
 {
-	static const char fix[] = "use 127.0.0.1:PORT or [::1]:PORT (or the Unix socket, [egd] socket)";
-	char host[256], port[8];
-	if (api_listen_split(l, host, sizeof host, port, sizeof port) != ERR_OK || atoi(port) > 65535) {
-		snprintf(why, why_len, "[egd] tcp_listen = %s: want HOST:PORT; %s", l, fix);
-		return ERR_CONFIG;
-	}
-	bool named = strcmp(host, "localhost") == 0;
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | (named ? 0 : AI_NUMERICHOST)};
-	struct addrinfo *res = NULL;
-	if (host[0] == '\0' || getaddrinfo(host, port, &hints, &res) != 0 || res == NULL) {
-		if (res != NULL)
-			freeaddrinfo(res);
-		snprintf(why, why_len, "[egd] tcp_listen = %s: not a loopback address; EGD has no authentication, so fount serves it on loopback only: %s",
-			 l, fix);
-		return ERR_CONFIG;
-	}
-	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		if (!is_loopback(ai->ai_addr)) {
-			freeaddrinfo(res);
-			snprintf(why, why_len, "[egd] tcp_listen = %s: not a loopback address; EGD has no authentication, so fount serves it on loopback only: %s",
-				 l, fix);
-			return ERR_CONFIG;
-		}
-	}
-	int fd = -1, saved = 0;
-	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		int one = 1;
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-			saved = errno;
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		snprintf(why, why_len, "[egd] tcp_listen = %s: cannot listen: %s%s", l, strerror(saved),
-			 saved == EADDRINUSE ? " (another server has the port: stop it or change [egd] tcp_listen)" : "");
-		return ERR_IO;
-	}
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							 : ((struct sockaddr_in *)&ss)->sin_port);
-	s->tcp_fd = fd;
-	return ERR_OK;
+	static const struct api_listen_opts lo = {
+		.key = "[egd] tcp_listen",
+		.loopback_fix = "EGD has no authentication, so fount serves it on loopback only: use 127.0.0.1:PORT or "
+				"[::1]:PORT (or the Unix socket, [egd] socket)",
+		.backlog = 128,
+		.nonblock = true,
+	};
+	return api_listen_tcp(&lo, l, &s->tcp_fd, &s->port, why, why_len);
 }
 
 /* ---- the API ------------------------------------------------------------------- */

@@ -1182,48 +1182,10 @@ static void *pump_main(void *arg)
 
 static err_t bind_tcp(const char *key, const char *l, int *fd_out, uint16_t *port_out, char *why, size_t why_len)
 {
-	char host[256], port[8];
-	if (api_listen_split(l, host, sizeof host, port, sizeof port) != ERR_OK) {
-		snprintf(why, why_len, "[http] %s = %s: want HOST:PORT, [IPV6]:PORT or :PORT", key, l);
-		return ERR_CONFIG;
-	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-	struct addrinfo *res = NULL;
-	int g = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &res);
-	if (g != 0) {
-		snprintf(why, why_len, "[http] %s = %s: %s", key, l, gai_strerror(g));
-		return ERR_CONFIG;
-	}
-	int fd = -1, saved = 0;
-	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		int one = 1;
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-			saved = errno;
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		snprintf(why, why_len, "cannot listen on %s: %s%s", l, strerror(saved),
-			 saved == EADDRINUSE ? " (another server has the port: stop it or change [http] listen)"
-			 : saved == EACCES   ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
-					     : "");
-		return ERR_IO;
-	}
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		*port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							   : ((struct sockaddr_in *)&ss)->sin_port);
-	*fd_out = fd;
-	return ERR_OK;
+	char name[32];
+	snprintf(name, sizeof name, "[http] %s", key);
+	const struct api_listen_opts lo = {.key = name, .backlog = 1024, .nonblock = true};
+	return api_listen_tcp(&lo, l, fd_out, port_out, why, why_len);
 }
 
 static err_t bind_unix(struct api_http *s, const char *path, char *why, size_t why_len)

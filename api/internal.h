@@ -219,4 +219,19 @@ err_t kmip_process(const uint8_t *req, size_t req_len, const struct kmip_peer *p
  * do not fit. */
 err_t api_listen_split(const char *l, char *host, size_t host_len, char *port, size_t port_len) MUST_CHECK;
 
+/* api_listen_tcp binds and listens on |l| (port 0: any; *port_out gets the
+ * port the socket has). |key| names the setting in messages ("[kmip]
+ * listen"); with |loopback_fix| only loopback addresses (numeric, or
+ * localhost) are taken and a refusal ends with that text. ERR_CONFIG for
+ * an address it cannot use, ERR_IO when it cannot listen (the port taken,
+ * or privileged). */
+struct api_listen_opts {
+	const char *key;
+	const char *loopback_fix; /* NULL: any address */
+	int backlog;
+	bool nonblock;            /* a non-blocking listening socket */
+};
+err_t api_listen_tcp(const struct api_listen_opts *o, const char *l, int *fd_out, uint16_t *port_out, char *why,
+		     size_t why_len) MUST_CHECK;
+
 #endif

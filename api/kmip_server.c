@@ -469,48 +469,8 @@ static void *accept_main(void *arg)
 
 static err_t bind_listener(struct api_kmip *s, const char *listen_on, char *why, size_t why_len)
 {
-	char host[256], port[8];
-	if (api_listen_split(listen_on, host, sizeof host, port, sizeof port) != ERR_OK) {
-		snprintf(why, why_len, "[kmip] listen = %s: want HOST:PORT, [IPV6]:PORT or :PORT", listen_on);
-		return ERR_CONFIG;
-	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-	struct addrinfo *res = NULL;
-	int g = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &res);
-	if (g != 0) {
-		snprintf(why, why_len, "[kmip] listen = %s: %s", listen_on, gai_strerror(g));
-		return ERR_CONFIG;
-	}
-	int fd = -1, saved = 0;
-	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		int one = 1;
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 511) != 0) {
-			saved = errno;
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		snprintf(why, why_len, "cannot listen on %s: %s%s", listen_on, strerror(saved),
-			 saved == EADDRINUSE ? " (another server has the port: stop it or change [kmip] listen)"
-			 : saved == EACCES   ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
-					     : "");
-		return ERR_IO;
-	}
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							 : ((struct sockaddr_in *)&ss)->sin_port);
-	s->listen_fd = fd;
-	return ERR_OK;
+	static const struct api_listen_opts lo = {.key = "[kmip] listen", .backlog = 511};
+	return api_listen_tcp(&lo, listen_on, &s->listen_fd, &s->port, why, why_len);
 }
 
 err_t api_kmip_start(const struct api_kmip_options *o, struct api_kmip **out, char *why, size_t why_len)
