@@ -53,17 +53,6 @@ static bool is_digit(uint8_t c)
 	return c >= '0' && c <= '9';
 }
 
-static int hexval(uint8_t c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* find_crlf returns the offset of the first "\r\n" at or after |from|, or
  * |len| when there is none yet. */
 static size_t find_crlf(const uint8_t *b, size_t len, size_t from)
@@ -183,9 +172,9 @@ static err_t dechunk(const uint8_t *b, size_t len, uint8_t *out, size_t cap, siz
 			return ERR_INVALID_ARG;
 		uint64_t size = 0;
 		size_t j = i, digits = 0;
-		for (; j < le && hexval(b[j]) >= 0; j++, digits++) {
+		for (; j < le && hex_digit(b[j]) >= 0; j++, digits++) {
 			ENSURE(digits < 8, ERR_TOO_LARGE);
-			size = size * 16u + (uint64_t)hexval(b[j]);
+			size = size * 16u + (uint64_t)hex_digit(b[j]);
 		}
 		ENSURE(digits > 0 && (j == le || b[j] == ';' || b[j] == ' ' || b[j] == '\t'), ERR_PARSE);
 		i = le + 2;

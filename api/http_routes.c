@@ -164,17 +164,6 @@ static void fail_err(struct http_reply *out, err_t r, const char *what, const ch
 
 /* ---- the request-target ----------------------------------------------------------- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* unescape percent-decodes |in| (|n| bytes; '+' is a space when |plus|)
  * into |out| (|cap| bytes with the NUL). NUL and control bytes are refused. */
 static err_t unescape(const char *in, size_t n, bool plus, char *out, size_t cap)
@@ -185,7 +174,7 @@ static err_t unescape(const char *in, size_t n, bool plus, char *out, size_t cap
 		if (c == '%') {
 			if (i + 2 >= n)
 				return ERR_PARSE;
-			int a = hexval((unsigned char)in[i + 1]), b = hexval((unsigned char)in[i + 2]);
+			int a = hex_digit((unsigned char)in[i + 1]), b = hex_digit((unsigned char)in[i + 2]);
 			if (a < 0 || b < 0)
 				return ERR_PARSE;
 			c = a * 16 + b;

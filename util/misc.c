@@ -63,7 +63,7 @@ void hex_encode(char *out, const uint8_t *in, size_t len)
 	out[2 * len] = '\0';
 }
 
-static int hex_digit(char c)
+int hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';

@@ -214,6 +214,8 @@ void hex_encode(char *out, const uint8_t *in, size_t len);
 /* hex_decode decodes |hex| (upper or lower case, even length) into |out|
  * of |out_cap| bytes and sets *out_len. ERR_PARSE on a bad digit or odd
  * length, ERR_TOO_LARGE if it does not fit. */
+/* hex_digit is the value of one hex digit (either case), or -1. */
+int hex_digit(int c);
 err_t hex_decode(uint8_t *out, size_t out_cap, size_t *out_len,
 		 const char *hex) MUST_CHECK;
 
