@@ -135,6 +135,35 @@ static void write_pykmip_conf(const struct api_pki *pki, const char *cert, const
 	log_info("PyKMIP client configuration: %s (copy it to ~/.pykmip/pykmip.conf)", path);
 }
 
+/* The TLS identity the KMIP and HTTPS listeners share: the configured
+ * certificate, key and client CAs, or fount's own PKI in the state folder
+ * (made on first start), and the tenant bindings file. */
+struct serve_tls {
+	struct api_pki pki;
+	bool own, created;
+	const char *cert, *key, *ca;
+	char bindings[sizeof(((struct config *)0)->service_state_dir) + 16];
+};
+
+static err_t serve_tls_load(const struct config *cfg, struct serve_tls *t, char *why, size_t why_len)
+{
+	memset(t, 0, sizeof *t);
+	t->own = cfg->kmip_cert[0] == '\0' || cfg->kmip_key[0] == '\0' || cfg->kmip_client_ca[0] == '\0';
+	if (t->own) {
+		char buf[sizeof cfg->kmip_hostnames + 512];
+		const char *names[API_PKI_MAX_NAMES];
+		size_t n = api_pki_names(cfg->kmip_hostnames, buf, sizeof buf, names, API_PKI_MAX_NAMES);
+		err_t r = api_pki_init(cfg->service_state_dir, names, n, &t->pki, &t->created, why, why_len);
+		if (r != ERR_OK)
+			return r;
+	}
+	t->cert = cfg->kmip_cert[0] ? cfg->kmip_cert : t->pki.server_cert;
+	t->key = cfg->kmip_key[0] ? cfg->kmip_key : t->pki.server_key;
+	t->ca = cfg->kmip_client_ca[0] ? cfg->kmip_client_ca : t->pki.ca_cert;
+	snprintf(t->bindings, sizeof t->bindings, "%s/tenants", cfg->service_state_dir);
+	return ERR_OK;
+}
+
 /* start_kmip starts the KMIP listener unless [kmip] listen = off. With no
  * certificates configured it uses fount's own PKI in the state directory,
  * made on first start, with a first client certificate "default". */
@@ -146,54 +175,48 @@ static err_t start_kmip(const struct config *cfg, struct api_kmip **out)
 		return ERR_OK;
 	}
 	char why[512] = "";
-	struct api_pki pki;
-	bool own = cfg->kmip_cert[0] == '\0' || cfg->kmip_key[0] == '\0' || cfg->kmip_client_ca[0] == '\0';
-	if (own) {
-		char buf[sizeof cfg->kmip_hostnames + 512];
-		const char *names[API_PKI_MAX_NAMES];
-		size_t n = api_pki_names(cfg->kmip_hostnames, buf, sizeof buf, names, API_PKI_MAX_NAMES);
-		bool created = false;
-		err_t r = api_pki_init(cfg->service_state_dir, names, n, &pki, &created, why, sizeof why);
-		if (r != ERR_OK) {
-			fprintf(stderr, "fount serve: %s\n", why);
-			return r;
-		}
-		if (created) {
-			log_info("made fount's CA: %s (key %s)", pki.ca_cert, pki.ca_key);
-			log_info("made the KMIP server certificate: %s (key %s)", pki.server_cert, pki.server_key);
+	struct serve_tls t;
+	err_t r = serve_tls_load(cfg, &t, why, sizeof why);
+	if (r != ERR_OK) {
+		fprintf(stderr, "fount serve: %s\n", why);
+		return r;
+	}
+	if (t.own) {
+		const struct api_pki *pki = &t.pki;
+		if (t.created) {
+			log_info("made fount's CA: %s (key %s)", pki->ca_cert, pki->ca_key);
+			log_info("made the KMIP server certificate: %s (key %s)", pki->server_cert, pki->server_key);
 		}
 		char cert[API_PKI_PATH + 128], key[API_PKI_PATH + 128];
-		r = api_pki_issue(&pki, "default", pki.clients, cert, key, sizeof cert, why, sizeof why);
+		r = api_pki_issue(pki, "default", pki->clients, cert, key, sizeof cert, why, sizeof why);
 		if (r == ERR_OK)
 			log_info("made a client certificate for tenant \"default\": %s (key %s)", cert, key);
 		else if (r != ERR_IO) /* ERR_IO: it exists already */
 			log_warn("no first client certificate: %s", why);
 		if (r == ERR_OK) {
 			const char *colon = strrchr(cfg->kmip_listen, ':');
-			write_pykmip_conf(&pki, cert, key, colon != NULL ? (unsigned)atoi(colon + 1) : 5696);
+			write_pykmip_conf(pki, cert, key, colon != NULL ? (unsigned)atoi(colon + 1) : 5696);
 		}
 	}
-	char bindings[sizeof cfg->service_state_dir + 16];
-	snprintf(bindings, sizeof bindings, "%s/tenants", cfg->service_state_dir);
 	struct api_kmip_options o = {
 		.listen = cfg->kmip_listen,
-		.cert_file = cfg->kmip_cert[0] ? cfg->kmip_cert : pki.server_cert,
-		.key_file = cfg->kmip_key[0] ? cfg->kmip_key : pki.server_key,
-		.client_ca = cfg->kmip_client_ca[0] ? cfg->kmip_client_ca : pki.ca_cert,
+		.cert_file = t.cert,
+		.key_file = t.key,
+		.client_ca = t.ca,
 		.pins = cfg->kmip_pins,
-		.bindings = bindings,
+		.bindings = t.bindings,
 		.admins = cfg->kmip_admins,
 		.tls_compat = cfg->kmip_tls_compat,
 		.max_message = cfg->kmip_max_message,
 		.max_connections = cfg->kmip_max_connections,
 	};
-	err_t r = api_kmip_start(&o, out, why, sizeof why);
+	r = api_kmip_start(&o, out, why, sizeof why);
 	if (r != ERR_OK) {
 		fprintf(stderr, "fount serve: %s\n", why);
 		return r;
 	}
 	log_info("KMIP listening on %s (port %u): certificate %s, client CAs %s, tenant bindings %s",
-		 cfg->kmip_listen, api_kmip_port(*out), o.cert_file, o.client_ca, bindings);
+		 cfg->kmip_listen, api_kmip_port(*out), o.cert_file, o.client_ca, t.bindings);
 	return ERR_OK;
 }
 
@@ -287,29 +310,20 @@ static err_t start_http(const struct config *cfg, struct api_http **out)
 		return ERR_OK;
 	}
 	char why[512] = "";
-	struct api_pki pki;
-	memset(&pki, 0, sizeof pki);
-	bool own = cfg->kmip_cert[0] == '\0' || cfg->kmip_key[0] == '\0' || cfg->kmip_client_ca[0] == '\0';
-	if (tls && own) {
-		char buf[sizeof cfg->kmip_hostnames + 512];
-		const char *names[API_PKI_MAX_NAMES];
-		size_t n = api_pki_names(cfg->kmip_hostnames, buf, sizeof buf, names, API_PKI_MAX_NAMES);
-		bool created = false;
-		if (api_pki_init(cfg->service_state_dir, names, n, &pki, &created, why, sizeof why) != ERR_OK) {
-			fprintf(stderr, "fount serve: %s\n", why);
-			return ERR_CONFIG;
-		}
+	struct serve_tls t;
+	memset(&t, 0, sizeof t);
+	if (tls && serve_tls_load(cfg, &t, why, sizeof why) != ERR_OK) {
+		fprintf(stderr, "fount serve: %s\n", why);
+		return ERR_CONFIG;
 	}
-	char bindings[sizeof cfg->service_state_dir + 16];
-	snprintf(bindings, sizeof bindings, "%s/tenants", cfg->service_state_dir);
 	struct api_http_options o = {
 		.listen = tls ? cfg->http_listen : NULL,
 		.plain_listen = plain ? cfg->http_plain_listen : NULL,
-		.cert_file = cfg->kmip_cert[0] ? cfg->kmip_cert : pki.server_cert,
-		.key_file = cfg->kmip_key[0] ? cfg->kmip_key : pki.server_key,
-		.client_ca = cfg->kmip_client_ca[0] ? cfg->kmip_client_ca : pki.ca_cert,
+		.cert_file = t.cert,
+		.key_file = t.key,
+		.client_ca = t.ca,
 		.pins = cfg->kmip_pins,
-		.bindings = bindings,
+		.bindings = t.bindings,
 		.admins = cfg->kmip_admins,
 		.tls_compat = cfg->kmip_tls_compat,
 		.tokens = cfg->http_tokens,
