@@ -523,10 +523,8 @@ bool feed_crng_ready(void)
 	return k == 1; /* EAGAIN: not yet ready */
 }
 
-/* mix hands |n| bytes to |device|: credited with RNDADDENTROPY when
- * |credit| bits > 0, else written (mixed, not credited). */
-static err_t mix(const char *device, const uint8_t *buf, size_t n, unsigned credit, bool reseed,
-		 struct api_feed_result *res, char *why, size_t why_len)
+err_t feed_mix(const char *device, const uint8_t *buf, size_t n, unsigned credit, bool reseed,
+	       struct api_feed_result *res, char *why, size_t why_len)
 {
 	int fd = open(device, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
@@ -713,7 +711,7 @@ err_t api_feed_once(const struct api_feed_options *o, struct api_feed_result *re
 	unsigned credit = 0;
 	if (o->credit && !feed_crng_ready())
 		credit = want * 8 < 256 ? (unsigned)(want * 8) : 256u;
-	r = mix(device, body, want, credit, o->reseed, res, why, why_len);
+	r = feed_mix(device, body, want, credit, o->reseed, res, why, why_len);
 out:
 	secure_zero(token, sizeof token);
 	secmem_free(body, body_cap);

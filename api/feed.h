@@ -39,6 +39,14 @@ err_t feed_http_parse(const uint8_t *b, size_t len, uint8_t *body, size_t cap, s
  * address or [IPv6]); the port defaults to 8443. */
 err_t feed_url_parse(const char *url, char host[FEED_HOST_MAX], char port[8]) MUST_CHECK;
 
+/* feed_mix hands |n| bytes to |device|: credited with RNDADDENTROPY when
+ * |credit| bits > 0 (at most 256 are honest; the caller decides), else
+ * written (mixed, not credited); then RNDRESEEDCRNG when |reseed| and
+ * permitted. Sets res->bytes_mixed, bits_credited and reseeded. */
+struct api_feed_result;
+err_t feed_mix(const char *device, const uint8_t *buf, size_t n, unsigned credit, bool reseed,
+	       struct api_feed_result *res, char *why, size_t why_len) MUST_CHECK;
+
 /* feed_crng_ready: the kernel's CRNG is initialised (getrandom with
  * GRND_NONBLOCK does not fail with EAGAIN). */
 bool feed_crng_ready(void);

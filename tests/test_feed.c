@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
@@ -442,6 +443,74 @@ static void test_feed_cli(void)
 	CU_ASSERT_EQUAL(rr.status, 2);
 }
 
+/* the kernel side itself: RNDADDENTROPY with a credit (as root: the kernel
+ * takes it, and ignores the credit once its CRNG is ready), the plain
+ * write, and the errors of a device that is none */
+static bool have_cap_sys_admin(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long long eff = 0;
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return (eff >> 21) & 1u; /* CAP_SYS_ADMIN */
+}
+
+static void test_mix(void)
+{
+	uint8_t buf[32];
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (uint8_t)(i * 37u + 11u);
+	struct api_feed_result res;
+	char why[512];
+	if (!have_cap_sys_admin()) {
+		fprintf(stderr, "\n  feed: no CAP_SYS_ADMIN here: the credited path (RNDADDENTROPY) is not run\n");
+	} else {
+		memset(&res, 0, sizeof res);
+		EXPECT_OK(feed_mix("/dev/urandom", buf, sizeof buf, 256, true, &res, why, sizeof why));
+		CU_ASSERT_EQUAL(res.bits_credited, 256);
+		CU_ASSERT_EQUAL(res.bytes_mixed, sizeof buf);
+		CU_ASSERT(res.reseeded); /* root may reseed a ready CRNG */
+	}
+	memset(&res, 0, sizeof res);
+	EXPECT_OK(feed_mix("/dev/urandom", buf, sizeof buf, 0, false, &res, why, sizeof why));
+	CU_ASSERT_EQUAL(res.bits_credited, 0);
+	CU_ASSERT_EQUAL(res.bytes_mixed, sizeof buf);
+	CU_ASSERT(!res.reseeded);
+	/* crediting without the capability: a one-line reason naming the fix
+	 * (a child that gave up root) */
+	if (geteuid() == 0) {
+		pid_t pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0) {
+			struct api_feed_result r2 = {0};
+			char w2[512] = "";
+			if (setgid(65534) != 0 || setuid(65534) != 0)
+				_exit(3);
+			err_t e = feed_mix("/dev/urandom", buf, sizeof buf, 256, false, &r2, w2, sizeof w2);
+			_exit(e == ERR_USAGE && strstr(w2, "needs CAP_SYS_ADMIN") != NULL && r2.bits_credited == 0 ? 0 : 1);
+		}
+		int st = 0;
+		waitpid(pid, &st, 0);
+		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	/* crediting a regular file: no such ioctl, nothing mixed */
+	char path[300];
+	snprintf(path, sizeof path, "%s/not-a-device", dir);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fclose(f);
+	memset(&res, 0, sizeof res);
+	EXPECT_ERR(feed_mix(path, buf, sizeof buf, 256, false, &res, why, sizeof why), ERR_IO);
+	CU_ASSERT(strstr(why, "RNDADDENTROPY") != NULL);
+	CU_ASSERT_EQUAL(res.bytes_mixed, 0);
+	EXPECT_ERR(feed_mix("/nonexistent/dev", buf, sizeof buf, 0, false, &res, why, sizeof why), ERR_IO);
+	CU_ASSERT(strstr(why, "cannot open /nonexistent/dev") != NULL);
+}
+
 TEST_SUITE(feed, suite_init, suite_clean, TEST(test_parse_length), TEST(test_parse_chunked),
 	   TEST(test_parse_head), TEST(test_url), TEST(test_feed_scripted), TEST(test_feed_refusals),
-	   TEST(test_feed_unreachable), TEST(test_feed_token), TEST(test_feed_cli))
+	   TEST(test_feed_unreachable), TEST(test_feed_token), TEST(test_feed_cli), TEST(test_mix))
