@@ -427,6 +427,10 @@ static void test_random(void)
 
 static void test_rate_limit(void)
 {
+	/* on by default: /v1/random needs no identity */
+	struct config dc;
+	config_defaults(&dc);
+	CU_ASSERT_EQUAL(dc.http_rate_bytes, (uint64_t)64 << 20);
 	char why[512] = "";
 	struct api_http *rs = start(NULL, 1000, false, why, sizeof why);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rs);

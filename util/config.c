@@ -219,6 +219,9 @@ void config_defaults(struct config *cfg)
 	cfg->kmip_max_connections = 256;
 	snprintf(cfg->http_listen, sizeof(cfg->http_listen), "0.0.0.0:8443");
 	cfg->http_random_max = 1u << 20;
+	/* /v1/random needs no identity: one address must not take the DRBG
+	 * threads from everyone (64 MiB/s each is still ~1M feeds a second) */
+	cfg->http_rate_bytes = 64u << 20;
 	cfg->http_max_connections = 1024;
 	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
 		cfg->hsm[i].pool_size = 4;
