@@ -1439,7 +1439,10 @@ void http_route(struct http_ctx *c, const struct http_request *rq, struct http_r
 		path[pl - 1] = '\0';
 	const struct route *hit = NULL;
 	char allow[64] = "";
-	bool bad_id = false, known = false;
+	bool bad_id = false, known = false, head_ok = false;
+	/* HEAD: for the status routes monitors probe (libmicrohttpd sends the
+	 * headers of the GET answer without its body) */
+	bool head = strcmp(rq->method, "HEAD") == 0;
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
 		bool bid = false;
 		char id[STORE_ID_MAX + 1] = "";
@@ -1449,7 +1452,10 @@ void http_route(struct http_ctx *c, const struct http_request *rq, struct http_r
 		bad_id = bid;
 		size_t al = strlen(allow);
 		snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", routes[i].method);
-		if (strcmp(rq->method, routes[i].method) == 0 && hit == NULL) {
+		bool status_route = routes[i].endpoint == API_HTTP_EP_ROOT || routes[i].endpoint == API_HTTP_EP_HEALTH ||
+				    routes[i].endpoint == API_HTTP_EP_METRICS;
+		head_ok = head_ok || status_route;
+		if ((strcmp(rq->method, routes[i].method) == 0 || (head && status_route)) && hit == NULL) {
 			hit = &routes[i];
 			memcpy(x->id, id, sizeof id);
 		}
@@ -1461,7 +1467,7 @@ void http_route(struct http_ctx *c, const struct http_request *rq, struct http_r
 	if (hit == NULL) {
 		out->allow = strstr(allow, "GET") && strstr(allow, "POST") ? "GET, POST"
 			     : strstr(allow, "GET") && strstr(allow, "DELETE") ? "GET, DELETE"
-			     : strcmp(allow, "GET") == 0 ? "GET"
+			     : strcmp(allow, "GET") == 0 ? (head_ok ? "GET, HEAD" : "GET")
 			     : strcmp(allow, "POST") == 0 ? "POST" : "GET";
 		fail(out, 405, "method_not_allowed", "%.16s is not allowed here; allowed: %s", rq->method, allow);
 		goto done;

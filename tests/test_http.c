@@ -873,7 +873,7 @@ static void test_errors(void)
 	hres_free(&h);
 	req(&h, NOBODY, "POST", "/v1/health", NULL);
 	expect_error(&h, 405, "method_not_allowed");
-	CU_ASSERT_STRING_EQUAL(header(&h, "Allow"), "GET");
+	CU_ASSERT_STRING_EQUAL(header(&h, "Allow"), "GET, HEAD");
 	hres_free(&h);
 	static const char *const badjson[] = {"", "{", "[]", "{\"type\":\"aes-512\"}", "{\"type\":1}",
 					      "{\"type\":\"aes-128\",\"color\":\"red\"}",
@@ -1411,6 +1411,16 @@ static void test_metrics_and_page(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, "fetch(\"/v1/health\""));
 	hres_free(&h);
 	CU_ASSERT_EQUAL(req(&h, NOBODY, "POST", "/metrics", NULL), 405);
+	CU_ASSERT_STRING_EQUAL(header(&h, "Allow"), "GET, HEAD");
+	hres_free(&h);
+	/* HEAD on the status routes: the GET's headers, no body */
+	static const char *const head_args[] = {"-I", NULL};
+	CU_ASSERT_EQUAL(req_x(&h, false, NOBODY, "HEAD", "/v1/health", NULL, head_args), 200);
+	CU_ASSERT_STRING_EQUAL(header(&h, "Content-Type"), "application/json");
+	/* (curl -I writes the headers where the body would go) no JSON came */
+	CU_ASSERT_PTR_NULL(strstr(h.body, "\"state\""));
+	hres_free(&h);
+	CU_ASSERT_EQUAL(req_x(&h, false, NOBODY, "HEAD", "/v1/random", NULL, head_args), 405);
 	hres_free(&h);
 }
 
