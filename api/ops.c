@@ -545,7 +545,16 @@ err_t ops_get_wrapped(const struct kmip_peer *p, const char *id, const char *wra
 	struct store_object o;
 	GUARD(ops_get_row(p, id, &o));
 	bool sensitive = (o.protection & STORE_P_SENSITIVE) != 0;
+	/* a symmetric key's length says whether AES-KW can take it: refused
+	 * here, before the access record (other objects' DER lengths are
+	 * known only once read) */
+	size_t sym_len = o.type == STORE_OBJ_SYMMETRIC_KEY && o.length % 8 == 0 ? o.length / 8 : 0;
 	store_object_free(&o);
+	if (sym_len != 0 && keygen_aes_wrap_len(alg, sym_len) == 0) {
+		WHY("AES Key Wrap takes a multiple of 8 bytes, at least 16 (this is %zu): use AESKeyWrapPadding",
+		    sym_len);
+		return ERR_INVALID_ARG;
+	}
 	GUARD(ops_wrap_check(p, wrapping_id, alg, sensitive, why));
 	err_t r = ops_serve_material(p, id, "get wrapped", true, &m, &m_len);
 	if (r != ERR_OK || m == NULL) {

@@ -1127,6 +1127,19 @@ static void test_wrapped_get_refusals(void)
 	CU_ASSERT_PTR_NULL(w);
 	EXPECT_ERR(ops_get_wrapped(&kt_alice, uid, nowrap, KEYGEN_WRAP_KW, &w, &wl, why), ERR_KEY_USAGE);
 	EXPECT_ERR(ops_get_wrapped(&kt_alice, uid, pre, KEYGEN_WRAP_KW, &w, &wl, why), ERR_STORE_STATE);
+	/* a 20-byte HMAC key cannot go under AES-KW: refused from its length,
+	 * before anything is read or recorded (KWP takes it) */
+	struct obj h = {.type = KMIP_OBJECT_TYPE_SYMMETRIC_KEY, .format = KMIP_KEY_FORMAT_TYPE_RAW, .m = key32,
+			.n = 20, .alg = KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA256, .length = 160, .mask = 0x80 | 0x100};
+	char hid[STORE_ID_MAX + 1];
+	CU_ASSERT_EQUAL_FATAL(reg(&kt_alice, &h, hid), 0);
+	uint64_t h0 = accesses(hid);
+	EXPECT_ERR(ops_get_wrapped(&kt_alice, hid, kek, KEYGEN_WRAP_KW, &w, &wl, why), ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "AESKeyWrapPadding"));
+	CU_ASSERT_EQUAL(accesses(hid), h0);
+	EXPECT_OK(ops_get_wrapped(&kt_alice, hid, kek, KEYGEN_WRAP_KWP, &w, &wl, why));
+	CU_ASSERT_EQUAL(accesses(hid), h0 + 1);
+	secmem_free(w, wl);
 }
 
 /* ---- tenants and names ---------------------------------------------------------------- */
