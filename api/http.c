@@ -136,8 +136,7 @@ struct job {
 	char method[16], addr[64];
 	char *authorization;          /* a copy, wiped: it may be a token */
 	struct kmip_peer peer;
-	struct http_reply rep;
-	bool done;
+	struct http_reply rep;        /* the worker's, read by the pump after the resume */
 };
 
 struct api_http {
@@ -444,9 +443,6 @@ static void *worker_main(void *arg)
 		s->jqueued--;
 		pthread_mutex_unlock(&s->jmu);
 		http_route(&s->ctx, &j->rq, &j->rep);
-		pthread_mutex_lock(&s->jmu);
-		j->done = true;
-		pthread_mutex_unlock(&s->jmu);
 		/* j is the pump's once resumed; MHD's own wake-up (its ITC)
 		 * does not reach the pump's epoll_wait here, so the pump
 		 * gets one of its own */
@@ -511,15 +507,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 	}
 	if (r->job != NULL) {
 		/* resumed: the worker's answer */
+		/* only a worker resumes, after its answer is made; MHD's resume
+		 * lock orders that answer before this read */
 		struct job *j = r->job;
 		r->job = NULL;
-		pthread_mutex_lock(&s->jmu);
-		bool done = j->done;
-		pthread_mutex_unlock(&s->jmu);
-		enum MHD_Result res = done ? queue(s, con, &j->rep)
-					   : reply_now(s, con, 500, "internal", "the request lost its worker");
-		if (!done)
-			http_reply_free(&j->rep);
+		enum MHD_Result res = queue(s, con, &j->rep);
 		job_free(j);
 		atomic_fetch_sub(&s->suspended, 1);
 		return res;
@@ -982,25 +974,40 @@ static void on_pfd(struct hconn *c, uint32_t events)
 }
 
 /* accept_tls takes new TLS connections (up to 32 a wake-up) */
+enum { ADMIT_NONE = -1, ADMIT_REFUSED = -2 };
+
+/* admit accepts one connection on |lfd| and counts it against the cap:
+ * its descriptor, ADMIT_NONE when there is none to take now, or
+ * ADMIT_REFUSED when it was closed at once (max_connections reached). */
+static int admit(struct api_http *s, int lfd, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	int fd = accept4(lfd, (struct sockaddr *)ss, sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			log_warn("HTTP accept: %s (raise RLIMIT_NOFILE to ~3x [http] max_connections)", strerror(errno));
+		return ADMIT_NONE;
+	}
+	atomic_fetch_add(&s->n_connections, 1);
+	if (atomic_fetch_add(&s->active, 1) >= s->max_connections) {
+		atomic_fetch_sub(&s->active, 1);
+		atomic_fetch_add(&s->n_refused_busy, 1);
+		close(fd);
+		return ADMIT_REFUSED;
+	}
+	return fd;
+}
+
 static void accept_tls(struct pump *pm)
 {
 	struct api_http *s = pm->srv;
 	for (int i = 0; i < 32; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
-		int fd = accept4(s->tls_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_warn("HTTP accept: %s (raise RLIMIT_NOFILE to ~3x [http] max_connections)", strerror(errno));
+		int fd = admit(s, s->tls_fd, &ss, &sl);
+		if (fd == ADMIT_NONE)
 			return;
-		}
-		atomic_fetch_add(&s->n_connections, 1);
-		if (atomic_fetch_add(&s->active, 1) >= s->max_connections) {
-			atomic_fetch_sub(&s->active, 1);
-			atomic_fetch_add(&s->n_refused_busy, 1);
-			close(fd);
+		if (fd == ADMIT_REFUSED)
 			continue;
-		}
 		int one = 1;
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		struct hconn *c = calloc(1, sizeof *c);
@@ -1051,16 +1058,11 @@ static void accept_plain(struct pump *pm)
 	for (int i = 0; i < 32; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
-		int fd = accept4(s->plain_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		int fd = admit(s, s->plain_fd, &ss, &sl);
+		if (fd == ADMIT_NONE)
 			return;
-		atomic_fetch_add(&s->n_connections, 1);
-		if (atomic_fetch_add(&s->active, 1) >= s->max_connections) {
-			atomic_fetch_sub(&s->active, 1);
-			atomic_fetch_add(&s->n_refused_busy, 1);
-			close(fd);
+		if (fd == ADMIT_REFUSED)
 			continue;
-		}
 		if (ss.ss_family == AF_UNIX) {
 			/* MHD wants an IP address: a Unix peer is shown as loopback */
 			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
