@@ -36,6 +36,7 @@
 #include "keygen/keygen.h"
 #include "store/store.h"
 #include "tests/lib/kmipc.h"
+#include "tests/lib/port.h"
 
 #define MAX_CLIENTS 16
 #define MAX_SAMPLES 400000
@@ -373,28 +374,13 @@ static bool port_open(uint16_t port)
 	return ok;
 }
 
-static uint16_t free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t l = sizeof a;
-	uint16_t p = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &l) == 0)
-		p = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return p;
-}
-
 /* start_pykmip runs Debian's pykmip-server with fount's certificates on a
  * free port; returns its pid (and the port), or -1 when it is not there. */
 static pid_t start_pykmip(const char *dir, const struct api_pki *pki, uint16_t *out_port)
 {
 	if (access("/usr/bin/pykmip-server", X_OK) != 0)
 		return -1;
-	uint16_t port = free_port();
+	uint16_t port = (uint16_t)testlib_free_port();
 	char conf[512], db[512], log[512];
 	snprintf(conf, sizeof conf, "%s/pykmip-server.conf", dir);
 	snprintf(db, sizeof db, "%s/pykmip.db", dir);

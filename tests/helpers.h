@@ -113,8 +113,7 @@ const char *testlib_file(const char *dir, const char *name);
 /* testlib_sh runs |cmd| with /bin/sh and returns its exit status. */
 int testlib_sh(const char *cmd);
 
-/* testlib_free_port asks the kernel for a free loopback TCP port (0 if it
- * cannot) for a server a test starts. */
-unsigned testlib_free_port(void);
+/* testlib_free_port (tests/lib/port.h): a free loopback TCP port */
+#include "tests/lib/port.h"
 
 #endif
