@@ -12,6 +12,10 @@
 #ifndef FOUNT_STORE_INTERNAL_H
 #define FOUNT_STORE_INTERNAL_H
 
+#include <pthread.h>
+#include <semaphore.h>
+#include <string.h>
+
 #include "store/store.h"
 
 struct store_backend;
@@ -103,6 +107,69 @@ struct store_backend_ops {
 };
 
 extern const struct store_backend_ops store_sqlite_ops; /* store/sqlite.c */
+extern const struct store_backend_ops store_pg_ops;     /* store/pg.c */
+
+/* ---- group commit (store/queue.c), shared by the backends ---- */
+
+struct store_req {
+	store_apply_fn fn;
+	void *ctx;
+	err_t result;
+	sem_t done; /* posted once |result| is final; its caller waits on it */
+	struct store_req *next;
+};
+
+/* a backend's batch: runs the |n| requests of |list| in one transaction
+ * and sets each one's result, success only after the commit */
+typedef void (*store_batch_fn)(void *arg, struct store_req *list, size_t n);
+
+struct store_queue {
+	pthread_mutex_t mu; /* the queue, and the backend's stats beside it */
+	pthread_cond_t work;
+	struct store_req *head, *tail;
+	size_t queued;
+	size_t last_batch; /* requests in the last batch */
+	size_t want;       /* a waiting batch's size, 0 when none waits */
+	unsigned max_batch, max_wait_us;
+	bool stopping, started;
+	pthread_t thread;
+	store_batch_fn run;
+	void *arg;
+	uint64_t requests; /* requests run, under mu */
+};
+
+void store_queue_init(struct store_queue *q, const struct store_backend_params *p, store_batch_fn run,
+		      void *arg);
+err_t store_queue_start(struct store_queue *q) MUST_CHECK;
+/* store_queue_submit queues |fn| and waits for its batch's commit */
+err_t store_queue_submit(struct store_queue *q, store_apply_fn fn, void *ctx);
+/* store_queue_stop runs what is queued, stops the thread, frees the locks */
+void store_queue_stop(struct store_queue *q);
+/* store_reqs_fail_ok gives every request of |list| that has not failed on
+ * its own the error |r| */
+void store_reqs_fail_ok(struct store_req *list, err_t r);
+
+/* ---- Locate's WHERE clause (store/query.c), shared by the backends ---- */
+
+struct store_bindv {
+	bool is_int, is_blob; /* else text */
+	int64_t i;
+	const void *p;
+	size_t n;
+};
+
+#define STORE_WHERE_MAX_BINDS 64
+
+struct store_where {
+	char sql[4096]; /* " FROM objects o WHERE ..." */
+	size_t len;
+	struct store_bindv v[STORE_WHERE_MAX_BINDS]; /* placeholder i + 1 is v[i] */
+	int n;
+	bool overflow; /* too many filters: ERR_TOO_LARGE */
+	char ph;       /* '?' (SQLite) or '$' (PostgreSQL) */
+};
+
+void store_where_build(struct store_where *w, const struct store_query *q, char ph);
 
 /* ---- sealing (store/seal.c: the only file that sees plaintext at rest) ---- */
 

@@ -2,8 +2,8 @@
  * synchronous=FULL on every connection, the schema and its migrations, and
  * the group commit.
  *
- * One writer thread owns the write connection and drains a queue of write
- * requests: BEGIN IMMEDIATE, then each request inside SAVEPOINT r ...
+ * One writer thread (store/queue.c) owns the write connection and drains
+ * a queue of write requests: BEGIN IMMEDIATE, then each request inside SAVEPOINT r ...
  * RELEASE r (ROLLBACK TO r when it fails, so one request's error does not
  * fail the others), then one COMMIT, i.e. one fdatasync of the -wal for the
  * whole batch (store-ha.md §1.1-1.2). Only after COMMIT returns SQLITE_OK
@@ -199,14 +199,6 @@ struct conn {
 	bool busy; /* readers: lent out */
 };
 
-struct req {
-	store_apply_fn fn;
-	void *ctx;
-	err_t result;
-	sem_t done; /* posted once |result| is final; its caller waits on it */
-	struct req *next;
-};
-
 struct store_txn {
 	struct conn *c;
 	int fatal_rc; /* the last SQLite error a statement of this request met */
@@ -220,14 +212,7 @@ struct store_backend {
 	pthread_mutex_t rmu;
 	pthread_cond_t rcv;
 
-	pthread_mutex_t mu;     /* the queue and the stats */
-	pthread_cond_t work;
-	struct req *head, *tail;
-	size_t queued;
-	size_t last_batch; /* requests in the last batch */
-	size_t want;       /* a waiting batch's size, 0 when none waits */
-	bool stopping, thread_started;
-	pthread_t thread;
+	struct store_queue q; /* the group commit; its lock guards stats */
 	struct store_stats stats;
 };
 
@@ -669,22 +654,14 @@ static err_t writer_reopen(struct store_backend *b)
 	return r;
 }
 
-/* fail_all gives every request of |list| (up to |end|) that has not failed
- * on its own the error |r|. */
-static void fail_ok(struct req *list, err_t r)
+static void run_batch(void *arg, struct store_req *list, size_t n)
 {
-	for (struct req *q = list; q != NULL; q = q->next)
-		if (q->result == ERR_OK)
-			q->result = r;
-}
-
-static void run_batch(struct store_backend *b, struct req *list, size_t n)
-{
+	struct store_backend *b = arg;
 	struct conn *c = &b->w;
 	int rc = c->db ? run(c, S_BEGIN_IMMEDIATE) : SQLITE_CANTOPEN;
 	if (rc != SQLITE_OK) {
 		err_t r = map_rc(rc);
-		for (struct req *q = list; q != NULL; q = q->next)
+		for (struct store_req *q = list; q != NULL; q = q->next)
 			q->result = r;
 		if (c->db == NULL || (rc & 0xff) == SQLITE_IOERR)
 			(void)writer_reopen(b);
@@ -693,7 +670,7 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 		return;
 	}
 	err_t fatal = ERR_OK;
-	for (struct req *q = list; q != NULL; q = q->next) {
+	for (struct store_req *q = list; q != NULL; q = q->next) {
 		if (fatal != ERR_OK) {
 			q->result = fatal;
 			continue;
@@ -716,13 +693,13 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 			fatal = t.fatal_rc != SQLITE_OK ? map_rc(t.fatal_rc) : ERR_STORE;
 			if (q->result == ERR_OK)
 				q->result = fatal;
-			fail_ok(list, fatal);
+			store_reqs_fail_ok(list, fatal);
 		}
 	}
 	if (fatal != ERR_OK) {
-		pthread_mutex_lock(&b->mu);
+		pthread_mutex_lock(&b->q.mu);
 		b->stats.failed_commits++;
-		pthread_mutex_unlock(&b->mu);
+		pthread_mutex_unlock(&b->q.mu);
 		if (fatal == ERR_STORE_IO)
 			(void)writer_reopen(b);
 		return;
@@ -735,7 +712,7 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 	size_t k = 0;
 	while (k < STORE_LATENCY_BUCKETS && (double)ns > store_latency_bounds[k] * 1e9)
 		k++;
-	pthread_mutex_lock(&b->mu);
+	pthread_mutex_lock(&b->q.mu);
 	if (rc == SQLITE_OK) {
 		b->stats.commits++;
 		b->stats.commit_buckets[k]++;
@@ -745,7 +722,7 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 	} else {
 		b->stats.failed_commits++;
 	}
-	pthread_mutex_unlock(&b->mu);
+	pthread_mutex_unlock(&b->q.mu);
 	if (rc == SQLITE_OK)
 		return;
 	bool io = (rc & 0xff) == SQLITE_IOERR;
@@ -753,115 +730,16 @@ static void run_batch(struct store_backend *b, struct req *list, size_t n)
 		  io ? " (outcome unknown)" : "");
 	/* IOERR at COMMIT: the commit frame may be on disk although the sync
 	 * failed (store-ha.md §1.3): the outcome is unknown */
-	fail_ok(list, io ? ERR_STORE_COMMIT_UNKNOWN : map_rc(rc));
+	store_reqs_fail_ok(list, io ? ERR_STORE_COMMIT_UNKNOWN : map_rc(rc));
 	if (!sqlite3_get_autocommit(c->db))
 		exec(c, "ROLLBACK");
 	if (io)
 		(void)writer_reopen(b);
 }
 
-/* how long a batch waits for company when no max_wait_us is set and the
- * last batch had at least COMPANY_MIN requests: about two more requests
- * at 10,000 a second, well under what a Get takes at that load */
-#define COMPANY_WAIT_US 200u
-#define COMPANY_MIN 4u
-
-static void *writer_main(void *arg)
-{
-	struct store_backend *b = arg;
-	pthread_mutex_lock(&b->mu);
-	for (;;) {
-		while (b->head == NULL && !b->stopping)
-			pthread_cond_wait(&b->work, &b->mu);
-		if (b->head == NULL)
-			break;
-		/* the batch waits for company: max_wait_us when it is set;
-		 * otherwise, when the last batch had at least COMPANY_MIN
-		 * requests, for as many as it had (up to COMPANY_WAIT_US), so
-		 * that many concurrent writers share one commit instead of
-		 * each paying its own (PostgreSQL's commit_delay with
-		 * commit_siblings is the same idea). One, two or three writers
-		 * never wait: a third that is not coming would cost each
-		 * of them COMPANY_WAIT_US. */
-		unsigned wait_us = b->p.max_wait_us;
-		size_t want = b->p.max_batch;
-		if (wait_us == 0 && b->last_batch >= COMPANY_MIN) {
-			wait_us = COMPANY_WAIT_US;
-			want = b->last_batch < b->p.max_batch ? b->last_batch : b->p.max_batch;
-		}
-		if (wait_us > 0 && b->queued < want) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)wait_us * 1000;
-			ts.tv_sec += ts.tv_nsec / 1000000000;
-			ts.tv_nsec %= 1000000000;
-			b->want = want;
-			while (b->queued < want && !b->stopping &&
-			       pthread_cond_timedwait(&b->work, &b->mu, &ts) == 0)
-				;
-			b->want = 0;
-		}
-		struct req *list = b->head, *last = list;
-		size_t n = 1;
-		while (n < b->p.max_batch && last->next != NULL) {
-			last = last->next;
-			n++;
-		}
-		b->head = last->next;
-		if (b->head == NULL)
-			b->tail = NULL;
-		last->next = NULL;
-		b->queued -= n;
-		b->last_batch = n;
-		pthread_mutex_unlock(&b->mu);
-
-		run_batch(b, list, n);
-		pthread_mutex_lock(&b->mu);
-		b->stats.requests += n; /* counted before any caller returns */
-		pthread_mutex_unlock(&b->mu);
-
-		/* each caller is woken alone, and without the queue's lock
-		 * held (a caller woken under it would at once sleep on it
-		 * again): one wake per request. q may be gone once posted
-		 * (glibc's sem_post does not touch the semaphore after the
-		 * waiter can return, sourceware bug 12674) */
-		for (struct req *q = list; q != NULL;) {
-			struct req *nx = q->next;
-			sem_post(&q->done);
-			q = nx;
-		}
-		pthread_mutex_lock(&b->mu);
-	}
-	pthread_mutex_unlock(&b->mu);
-	return NULL;
-}
-
 static err_t sq_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
 {
-	struct req q = {.fn = fn, .ctx = ctx, .result = ERR_INTERNAL};
-	if (sem_init(&q.done, 0, 0) != 0)
-		return ERR_SYSTEM;
-	pthread_mutex_lock(&b->mu);
-	if (b->stopping) {
-		pthread_mutex_unlock(&b->mu);
-		sem_destroy(&q.done);
-		return ERR_USAGE;
-	}
-	if (b->tail != NULL)
-		b->tail->next = &q;
-	else
-		b->head = &q;
-	b->tail = &q;
-	b->queued++;
-	/* the writer sleeps only with an empty queue, or while a batch waits
-	 * for |want| requests: wake it then, and not at every request */
-	if (b->queued == 1 || (b->want > 0 && b->queued >= b->want))
-		pthread_cond_signal(&b->work);
-	pthread_mutex_unlock(&b->mu);
-	while (sem_wait(&q.done) != 0) /* EINTR */
-		;
-	sem_destroy(&q.done);
-	return q.result;
+	return store_queue_submit(&b->q, fn, ctx);
 }
 
 /* ---- migrations ------------------------------------------------------------------- */
@@ -976,22 +854,14 @@ static void sq_close(struct store_backend *b)
 {
 	if (b == NULL)
 		return;
-	if (b->thread_started) {
-		pthread_mutex_lock(&b->mu);
-		b->stopping = true;
-		pthread_cond_broadcast(&b->work);
-		pthread_mutex_unlock(&b->mu);
-		pthread_join(b->thread, NULL);
-	}
+	store_queue_stop(&b->q);
 	if (b->readers != NULL) {
 		for (unsigned i = 0; i < b->p.readers; i++)
 			conn_close(&b->readers[i]);
 		free(b->readers);
 	}
 	conn_close(&b->w);
-	pthread_mutex_destroy(&b->mu);
 	pthread_mutex_destroy(&b->rmu);
-	pthread_cond_destroy(&b->work);
 	pthread_cond_destroy(&b->rcv);
 	free(b);
 }
@@ -1006,9 +876,8 @@ static err_t sq_open(const char *path, const struct store_backend_params *p,
 		return ERR_NOMEM;
 	snprintf(b->path, sizeof(b->path), "%s", path);
 	b->p = *p;
-	pthread_mutex_init(&b->mu, NULL);
+	store_queue_init(&b->q, p, run_batch, b);
 	pthread_mutex_init(&b->rmu, NULL);
-	pthread_cond_init(&b->work, NULL);
 	pthread_cond_init(&b->rcv, NULL);
 	err_t r = conn_open(&b->w, path, false, errbuf, errlen);
 	if (r == ERR_OK)
@@ -1020,12 +889,9 @@ static err_t sq_open(const char *path, const struct store_backend_params *p,
 			r = conn_open(&b->readers[i], path, true, errbuf, errlen);
 	}
 	if (r == ERR_OK) {
-		if (pthread_create(&b->thread, NULL, writer_main, b) != 0) {
+		r = store_queue_start(&b->q);
+		if (r != ERR_OK)
 			snprintf(errbuf, errlen, "store: cannot start the writer thread");
-			r = ERR_SYSTEM;
-		} else {
-			b->thread_started = true;
-		}
 	}
 	if (r != ERR_OK) {
 		if (b->readers == NULL)
@@ -1277,118 +1143,10 @@ static err_t sq_access_count(struct store_backend *b, const char *id, uint64_t *
 
 /* ---- find -------------------------------------------------------------------------------- */
 
-struct bindv {
-	bool is_int, is_blob;
-	int64_t i;
-	const void *p;
-	size_t n;
-};
-
-#define FIND_MAX_BINDS 64
-
-struct where {
-	char sql[4096];
-	size_t len;
-	struct bindv v[FIND_MAX_BINDS];
-	int n;
-	bool overflow;
-};
-
-static void w_add(struct where *w, const char *frag)
-{
-	size_t l = strlen(frag);
-	if (w->len + l + 1 > sizeof(w->sql)) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->sql + w->len, frag, l + 1);
-	w->len += l;
-}
-
-static void w_int(struct where *w, const char *frag, int64_t v)
-{
-	if (w->n == FIND_MAX_BINDS) {
-		w->overflow = true;
-		return;
-	}
-	w_add(w, frag);
-	w->v[w->n++] = (struct bindv){true, false, v, NULL, 0};
-}
-
-static void w_text(struct where *w, const char *frag, const char *s)
-{
-	if (w->n == FIND_MAX_BINDS) {
-		w->overflow = true;
-		return;
-	}
-	w_add(w, frag);
-	w->v[w->n++] = (struct bindv){false, false, 0, s, strlen(s)};
-}
-
-static void w_blob(struct where *w, const void *p, size_t n)
-{
-	if (w->n == FIND_MAX_BINDS) {
-		w->overflow = true;
-		return;
-	}
-	static const uint8_t empty[1];
-	w->v[w->n++] = (struct bindv){false, true, 0, n ? p : empty, n};
-}
-
-static void build_where(struct where *w, const struct store_query *q)
-{
-	w->len = 0;
-	w->n = 0;
-	w->overflow = false;
-	w->sql[0] = '\0';
-	w_add(w, " FROM objects o WHERE 1");
-	if (!(q->flags & STORE_F_ADMIN) || q->tenant != NULL)
-		w_text(w, " AND o.tenant = ?", q->tenant ? q->tenant : "");
-	if (q->type)
-		w_int(w, " AND o.type = ?", q->type);
-	if (q->state)
-		w_int(w, " AND o.state = ?", q->state);
-	else
-		w_add(w, " AND o.state NOT IN (5, 6)");
-	if (q->alg)
-		w_int(w, " AND o.alg = ?", q->alg);
-	if (q->length)
-		w_int(w, " AND o.length = ?", q->length);
-	if (q->usage_mask) {
-		/* every bit asked is set (KMIP 1.4 §4.9) */
-		w_int(w, " AND (o.usage_mask & ?)", q->usage_mask);
-		w_int(w, " = ?", q->usage_mask);
-	}
-	if (q->name != NULL)
-		w_text(w, " AND EXISTS (SELECT 1 FROM attributes a WHERE a.id = o.id"
-			  " AND a.name = 'Name' AND a.search = ?)", q->name);
-	if (q->group != NULL)
-		w_text(w, " AND EXISTS (SELECT 1 FROM attributes a WHERE a.id = o.id"
-			  " AND a.name = 'Object Group' AND a.search = ?)", q->group);
-	for (size_t i = 0; i < q->n_custom; i++) {
-		const struct store_attr *a = &q->custom[i];
-		w_text(w, " AND EXISTS (SELECT 1 FROM attributes a WHERE a.id = o.id AND a.name = ?",
-		       a->name ? a->name : "");
-		w_int(w, " AND a.type = ?", a->type);
-		w_add(w, " AND a.value = ?)");
-		w_blob(w, a->value, a->value_len);
-	}
-	if (q->initial_from)
-		w_int(w, " AND o.initial_date >= ?", q->initial_from);
-	if (q->initial_to)
-		w_int(w, " AND o.initial_date <= ?", q->initial_to);
-	if (q->activation_from || q->activation_to)
-		w_add(w, " AND o.activation_date != 0");
-	if (q->activation_from)
-		w_int(w, " AND o.activation_date >= ?", q->activation_from);
-	if (q->activation_to)
-		w_int(w, " AND o.activation_date <= ?", q->activation_to);
-}
-
-static int bind_where(sqlite3_stmt *st, const struct where *w)
+static int bind_where(sqlite3_stmt *st, const struct store_where *w)
 {
 	for (int i = 0; i < w->n; i++) {
-		const struct bindv *v = &w->v[i];
+		const struct store_bindv *v = &w->v[i];
 		int rc;
 		if (v->is_int)
 			rc = sqlite3_bind_int64(st, i + 1, v->i);
@@ -1404,7 +1162,7 @@ static int bind_where(sqlite3_stmt *st, const struct where *w)
 
 static err_t sq_find(struct store_backend *b, const struct store_query *q, struct store_found *out)
 {
-	struct where *w = malloc(sizeof(*w));
+	struct store_where *w = malloc(sizeof(*w));
 	char sql[4400];
 	sqlite3_stmt *st = NULL;
 	err_t r = ERR_OK;
@@ -1412,7 +1170,7 @@ static err_t sq_find(struct store_backend *b, const struct store_query *q, struc
 	memset(out, 0, sizeof(*out));
 	if (w == NULL)
 		return ERR_NOMEM;
-	build_where(w, q);
+	store_where_build(w, q, '?');
 	if (w->overflow) {
 		free(w);
 		return ERR_TOO_LARGE;
@@ -1494,9 +1252,10 @@ static err_t sq_each_sealed(struct store_backend *b, store_sealed_fn fn, void *c
 
 static void sq_stats(struct store_backend *b, struct store_stats *out)
 {
-	pthread_mutex_lock(&b->mu);
+	pthread_mutex_lock(&b->q.mu);
 	*out = b->stats;
-	pthread_mutex_unlock(&b->mu);
+	out->requests = b->q.requests;
+	pthread_mutex_unlock(&b->q.mu);
 	/* the main file and its -wal: what the store takes on disk now */
 	char wal[sizeof b->path + 8];
 	struct stat st;
