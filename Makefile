@@ -34,9 +34,9 @@ else
   say = @printf '  %-7s %s\n'
 endif
 
-PKGS    := libssl libcrypto inih jansson libpkcs11-helper-1 sqlite3 libmicrohttpd
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -linih -ljansson -lpkcs11-helper -lsqlite3 -lmicrohttpd) -ldl -lm
-CPPFLAGS += $(shell pkg-config --cflags libpkcs11-helper-1 2>/dev/null)
+PKGS    := libssl libcrypto inih jansson libpkcs11-helper-1 sqlite3 libpq libmicrohttpd
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -linih -ljansson -lpkcs11-helper -lsqlite3 -lpq -lmicrohttpd) -ldl -lm
+CPPFLAGS += $(shell pkg-config --cflags libpkcs11-helper-1 libpq 2>/dev/null)
 TESTLIBS := -lcunit
 
 # The key of the build-time integrity HMAC over the fount binary. It is not a

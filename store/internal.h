@@ -40,9 +40,13 @@ typedef err_t (*store_apply_fn)(struct store_txn *t, void *ctx);
 typedef err_t (*store_sealed_fn)(void *ctx, const struct store_row *row,
 				 const uint8_t *sealed, size_t len);
 
-/* A query the backend turns into its own SQL. */
+/* the schema version both backends' migration lists reach */
+#define STORE_SCHEMA_VERSION 5
+
 struct store_backend_params {
 	unsigned max_batch, max_wait_us, readers;
+	const char *password_file; /* PostgreSQL: [store] password_file, or NULL */
+	unsigned timeout_ms;       /* PostgreSQL: a request's deadline */
 };
 
 struct store_backend_ops {
@@ -50,6 +54,9 @@ struct store_backend_ops {
 	err_t (*open)(const char *path, const struct store_backend_params *p,
 		      struct store_backend **out, char *errbuf, size_t errlen);
 	void (*close)(struct store_backend *b);
+	/* where the objects are, for logs and errors: a path, or a
+	 * PostgreSQL host and database (never a password) */
+	const char *(*where)(const struct store_backend *b);
 	/* runs |fn| inside a group-committed transaction; its result, or the
 	 * commit's error */
 	err_t (*submit)(struct store_backend *b, store_apply_fn fn, void *ctx);

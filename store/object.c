@@ -233,26 +233,31 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 	}
 	errbuf[0] = '\0';
 	*out = NULL;
-	if (o->path == NULL || o->path[0] == '\0' || o->kek == NULL || o->kek[0] == '\0') {
-		snprintf(errbuf, errlen, "store: [store] path and kek must be set");
+	bool pg = o->url != NULL && o->url[0] != '\0';
+	if ((!pg && (o->path == NULL || o->path[0] == '\0')) || o->kek == NULL || o->kek[0] == '\0') {
+		snprintf(errbuf, errlen, "store: [store] path (or url) and kek must be set");
 		return ERR_CONFIG;
 	}
-	/* the database's folder (normally [service] state_dir) is made 0700 */
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", o->path);
-	char *slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		GUARD(store_state_dir_ensure(dir, errbuf, errlen));
+	if (!pg) {
+		/* the database's folder (normally [service] state_dir) is made 0700 */
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s", o->path);
+		char *slash = strrchr(dir, '/');
+		if (slash != NULL && slash != dir) {
+			*slash = '\0';
+			GUARD(store_state_dir_ensure(dir, errbuf, errlen));
+		}
 	}
 	struct store *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return ERR_NOMEM;
-	s->ops = &store_sqlite_ops;
+	s->ops = pg ? &store_pg_ops : &store_sqlite_ops;
 	struct store_backend_params p = {
 		o->max_batch ? o->max_batch : 128,
 		o->max_wait_us,
 		o->readers ? o->readers : 4,
+		o->password_file,
+		o->timeout_ms ? o->timeout_ms : 5000,
 	};
 	if (p.max_batch > 4096)
 		p.max_batch = 4096;
@@ -260,17 +265,23 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 		p.readers = 64;
 	if (p.max_wait_us > 100000)
 		p.max_wait_us = 100000;
-	err_t r = s->ops->open(o->path, &p, &s->b, errbuf, errlen);
+	err_t r = s->ops->open(pg ? o->url : o->path, &p, &s->b, errbuf, errlen);
 	if (r == ERR_OK)
-		r = seal_open(o->kek, o->hsm, s->ops, s->b, o->path, &s->seal, errbuf, errlen);
+		r = seal_open(o->kek, o->hsm, s->ops, s->b, s->ops->where(s->b), &s->seal, errbuf, errlen);
 	if (r != ERR_OK) {
 		if (errbuf[0] == '\0')
-			snprintf(errbuf, errlen, "store: cannot open %s: %s", o->path, err_str(r));
+			snprintf(errbuf, errlen, "store: cannot open %s: %s",
+				 pg ? "the PostgreSQL store" : o->path, err_str(r));
 		store_close(s);
 		return r;
 	}
 	*out = s;
 	return ERR_OK;
+}
+
+const char *store_location(const struct store *s)
+{
+	return s->ops->where(s->b);
 }
 
 void store_close(struct store *s)
@@ -1102,4 +1113,5 @@ const double store_latency_bounds[STORE_LATENCY_BUCKETS] = {0.0001, 0.00025, 0.0
 void store_stats(struct store *s, struct store_stats *out)
 {
 	s->ops->stats(s->b, out);
+	out->backend = s->ops->name;
 }

@@ -124,6 +124,7 @@ static const char *const migrations[] = {
 	 * and scan the log (as an audit of a log file does). */
 	"DROP INDEX IF EXISTS access_log_id;",
 };
+_Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for each schema version");
 static const char *extra_migration; /* tests only */
 
 unsigned store_schema_version(void)
@@ -1265,10 +1266,16 @@ static void sq_stats(struct store_backend *b, struct store_stats *out)
 		out->db_bytes += (uint64_t)st.st_size;
 }
 
+static const char *sq_where(const struct store_backend *b)
+{
+	return b->path;
+}
+
 const struct store_backend_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
 	.close = sq_close,
+	.where = sq_where,
 	.submit = sq_submit,
 	.txn_row_get = txn_row_get,
 	.txn_row_insert = txn_row_insert,

@@ -207,6 +207,11 @@ struct store_options {
 				* the last batch had 4 or more requests, for as
 				* many, up to 200 us */
 	unsigned readers;      /* reader connections; 0 = 4 */
+	/* PostgreSQL instead of SQLite (path is then not used): a libpq
+	 * connection URI or keyword string, without a password */
+	const char *url;           /* e.g. cfg->store_url; NULL or "" = SQLite */
+	const char *password_file; /* e.g. cfg->store_password_file, or NULL */
+	unsigned timeout_ms;       /* PostgreSQL: a request's deadline; 0 = 5000 */
 };
 
 /* store_state_dir_ensure creates |dir| (and missing parents) with mode
@@ -229,6 +234,9 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 /* store_close finishes pending writes, stops the writer, closes the
  * database and wipes the KEK. Does nothing on NULL. */
 void store_close(struct store *s);
+/* store_location names where the objects are: the database file, or the
+ * PostgreSQL host and database (never a password) */
+const char *store_location(const struct store *s) NONNULL(1);
 
 /* ---- objects --------------------------------------------------------------- */
 
@@ -455,6 +463,8 @@ struct store_stats {
 	uint64_t commit_buckets[STORE_LATENCY_BUCKETS + 1];
 	uint64_t commit_ns;
 	uint64_t db_bytes;   /* the database files on disk (with the WAL) */
+	bool unavailable;    /* PostgreSQL: the last connection attempt failed */
+	const char *backend; /* "sqlite" or "postgresql" */
 };
 void store_stats(struct store *s, struct store_stats *out) NONNULL(1, 2);
 

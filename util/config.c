@@ -135,6 +135,12 @@ static const struct config_key config_keys[] = {
 	  "SQLite database of managed objects (default <state_dir>/fount.db)"),
 	K("store", "kek", KT_STRING, store_kek, 0, 0,
 	  "key-encryption key sealing stored keys: file:PATH (32 bytes, mode 0600, created on first start) or hsm:LABEL"),
+	K("store", "url", KT_STRING, store_url, 0, 0,
+	  "PostgreSQL instead of SQLite: postgresql://HOST1,HOST2/DB?target_session_attrs=read-write (libpq's form; no password in it)"),
+	K("store", "password_file", KT_STRING, store_password_file, 0, 0,
+	  "file holding the PostgreSQL password (mode 0600); or libpq's passfile; empty = none"),
+	K("store", "timeout_ms", KT_UINT, store_timeout_ms, 100, 600000,
+	  "PostgreSQL: longest a request waits for the database before it fails"),
 	/* [feed]: `fount feed` (api/feed.c) */
 	K("feed", "server", KT_STRING, feed_server, 0, 0,
 	  "the fount server to fetch from: https://HOST[:PORT] (port 8443 by default)"),
@@ -227,6 +233,7 @@ void config_defaults(struct config *cfg)
 		cfg->hsm[i].pool_size = 4;
 	cfg->hsm[0].used = true; /* [hsm] always exists; its module may be empty */
 	cfg->egd_max_connections = 256;
+	cfg->store_timeout_ms = 5000;
 	cfg->egd_rate = 1u << 20; /* a guest asks ~64 bytes a minute; 1 MiB/s leaves room for guests reading /dev/hwrng */
 	cfg->store_path[0] = cfg->store_kek[0] = cfg->http_tokens[0] = '\0';
 	snprintf(cfg->egd_socket, sizeof(cfg->egd_socket), "%s", egd_socket_unset);

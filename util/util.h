@@ -118,6 +118,7 @@ enum {
 	ERR_STORE_IO = -715,               /* an I/O error: nothing was written */
 	ERR_STORE_NAME_TAKEN = -716,       /* the tenant has an object with that Name */
 	ERR_STORE_PROTECTED = -719,        /* Sensitive / Extractable forbid it (KMIP 1.4 §3.48, §3.50) */
+	ERR_STORE_UNAVAILABLE = -720,      /* the database cannot be reached: nothing was written */
 
 	ERR_INTERNAL = -900,
 };
@@ -373,6 +374,10 @@ struct config {
 	 * derives them from the state_dir in effect when they are not set). */
 	char store_path[512];
 	char store_kek[512];
+	/* [store] url: PostgreSQL (libpq URI or keywords) instead of path */
+	char store_url[1024];
+	char store_password_file[512];
+	unsigned store_timeout_ms; /* per request, PostgreSQL; default 5000 */
 	/* [feed]: `fount feed`, a client of another fount server */
 	char feed_server[256];          /* https://HOST[:PORT] */
 	char feed_ca[256];              /* the CA the server's certificate must chain to */
