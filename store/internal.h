@@ -276,6 +276,12 @@ struct keygen_hmac;
 err_t seal_backup_mac(const struct store_seal *s, const uint8_t nonce[SEAL_BACKUP_NONCE_LEN],
 		      struct keygen_hmac **out) MUST_CHECK;
 
+/* store_backup_parse_for_fuzzing runs import's first pass (every check,
+ * the MAC; no database) over |fd| with the KEK |kek| (file:PATH) and
+ * says how many records it read before it stopped (fuzz/fuzz_backup.c). */
+err_t store_backup_parse_for_fuzzing(int fd, const char *kek, uint64_t *objects, uint64_t *attrs,
+				     uint64_t *access) MUST_CHECK;
+
 /* ---- shared helpers (store/object.c) ---- */
 int64_t store_now(void);
 

@@ -1293,11 +1293,11 @@ static err_t sq_counts(struct store_backend *b, struct store_counts *out)
 }
 
 /* dump_attrs streams |id|'s attributes to fns->attr, one row at a time */
-static err_t dump_attrs(struct conn *c, sqlite3_stmt *st, const char *id, const struct store_dump_fns *fns,
-			void *ctx, int *rc_out)
+static err_t dump_attrs(sqlite3_stmt *st, const char *id, const struct store_dump_fns *fns, void *ctx,
+			int *rc_out)
 {
 	err_t r = ERR_OK;
-	int rc;
+	int rc = SQLITE_OK;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	while (r == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_attr a;
@@ -1316,7 +1316,6 @@ static err_t dump_attrs(struct conn *c, sqlite3_stmt *st, const char *id, const 
 		*rc_out = rc;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	(void)c;
 	return r;
 }
 
@@ -1359,7 +1358,7 @@ static err_t sq_dump(struct store_backend *b, const struct store_dump_fns *fns, 
 		r = fns->object(ctx, &row, has && sealed == NULL ? empty : sealed, len);
 		rc = SQLITE_OK;
 		if (r == ERR_OK)
-			r = dump_attrs(c, attrs, row.id, fns, ctx, &rc);
+			r = dump_attrs(attrs, row.id, fns, ctx, &rc);
 	}
 	if (rc == SQLITE_DONE)
 		rc = SQLITE_OK;
