@@ -898,7 +898,7 @@ err_t store_import(const struct store_options *o, int fd, struct store_backup_in
 		snprintf(errbuf, errlen, "store: [store] path and kek must be set");
 		return ERR_CONFIG;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || lseek(fd, 0, SEEK_SET) != 0) {
 		snprintf(errbuf, errlen, "store: the backup must be a regular file (it is read twice)");
 		return ERR_INVALID_ARG;
 	}
