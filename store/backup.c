@@ -588,9 +588,11 @@ static err_t parse_object(struct reader *r, struct bk_parse *p, const struct bk_
 	size_t len = 0;
 	GUARD(r_blob(r, STORE_SEALED_MAX, p->sealed_buf, &len));
 	ENSURE(has_material || len == 0, ERR_STORE_BACKUP);
-	ENSURE(++p->objects <= p->h.objects, ERR_STORE_BACKUP);
-	if (has_material)
-		ENSURE(++p->sealed <= p->h.sealed, ERR_STORE_BACKUP);
+	/* checked before counted: a count never passes its header's */
+	ENSURE(p->objects < p->h.objects, ERR_STORE_BACKUP);
+	ENSURE(!has_material || p->sealed < p->h.sealed, ERR_STORE_BACKUP);
+	p->objects++;
+	p->sealed += has_material;
 	p->have_row = true;
 	return sink->object != NULL ? sink->object(ctx, row, p->sealed_buf, len, has_material == 1) : ERR_OK;
 }
@@ -617,7 +619,8 @@ static err_t parse_attr(struct reader *r, struct bk_parse *p, const struct bk_si
 	a.value = p->value;
 	a.search = has_search ? p->search : NULL;
 	ENSURE(store_attr_valid(&a) == ERR_OK, ERR_STORE_BACKUP);
-	ENSURE(++p->attrs <= p->h.attrs, ERR_STORE_BACKUP);
+	ENSURE(p->attrs < p->h.attrs, ERR_STORE_BACKUP);
+	p->attrs++;
 	return sink->attr != NULL ? sink->attr(ctx, &p->row, &a) : ERR_OK;
 }
 
@@ -631,7 +634,8 @@ static err_t parse_access(struct reader *r, struct bk_parse *p, const struct bk_
 	GUARD(r_bytes(r, fp, sizeof(fp), true));
 	GUARD(r_text(r, 1, 1, BK_OP_MAX, op));
 	GUARD(r_u64(r, &t));
-	ENSURE(++p->access <= p->h.access, ERR_STORE_BACKUP);
+	ENSURE(p->access < p->h.access, ERR_STORE_BACKUP);
+	p->access++;
 	struct store_access a = {id, tenant, op, fp, sizeof(fp), (int64_t)t};
 	return sink->access != NULL ? sink->access(ctx, &a) : ERR_OK;
 }
