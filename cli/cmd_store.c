@@ -57,8 +57,20 @@ static int store_hsm(const struct config *cfg, struct hsm **out)
 	return EXIT_OK;
 }
 
+/* store_exists: verify and export read a store; opening a missing one
+ * would make a new, empty one (and a new KEK file) and report it fine */
+static bool store_exists(const struct config *cfg)
+{
+	if (access(cfg->store_path, F_OK) == 0)
+		return true;
+	fprintf(stderr, "fount store: no key store at %s ([store] path)\n", cfg->store_path);
+	return false;
+}
+
 static int do_verify(const struct config *cfg, struct hsm *hsm)
 {
+	if (!store_exists(cfg))
+		return EXIT_FAIL;
 	struct store *st = NULL;
 	char why[512] = "";
 	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm};
@@ -96,6 +108,8 @@ static int do_verify(const struct config *cfg, struct hsm *hsm)
 
 static int do_export(const struct config *cfg, struct hsm *hsm, const char *path)
 {
+	if (!store_exists(cfg))
+		return EXIT_FAIL;
 	struct store *st = NULL;
 	char why[512] = "";
 	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm};

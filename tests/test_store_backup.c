@@ -624,6 +624,15 @@ static void test_cli(void)
 	CU_ASSERT_EQUAL(fount_store(&dst, "frobnicate", NULL, NULL), 2);
 	CU_ASSERT_EQUAL(fount_store(&dst, "verify", "extra", NULL), 2);
 	CU_ASSERT_EQUAL(fount_store(&dst, "import", "/nonexistent/file", NULL), 1);
+	/* verify and export of a store that is not there make none */
+	struct tdb none;
+	tdb_new(&none, "clinone");
+	CU_ASSERT_EQUAL(fount_store(&none, "verify", NULL, NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "no key store at"));
+	CU_ASSERT_EQUAL(fount_store(&none, "export", "-o", testlib_file(none.dir, "x.bak")), 1);
+	CU_ASSERT_NOT_EQUAL(access(none.db, F_OK), 0);
+	CU_ASSERT_NOT_EQUAL(access(none.kek_path, F_OK), 0);
+	CU_ASSERT_NOT_EQUAL(access(testlib_file(none.dir, "x.bak"), F_OK), 0);
 }
 
 TEST_SUITE(store_backup, suite_init, suite_clean,
