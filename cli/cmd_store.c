@@ -215,12 +215,12 @@ int cmd_store(int argc, char **argv, const struct config *cfg)
 	struct hsm *hsm = NULL;
 	int rc = store_hsm(cfg, &hsm);
 	if (rc == EXIT_OK) {
-		if (strcmp(verb, "verify") == 0)
-			rc = do_verify(cfg, hsm);
-		else if (strcmp(verb, "export") == 0)
+		if (file != NULL)
+			rc = do_import(cfg, hsm, file);
+		else if (output != NULL)
 			rc = do_export(cfg, hsm, output);
 		else
-			rc = do_import(cfg, hsm, file);
+			rc = do_verify(cfg, hsm);
 	}
 	hsm_close(hsm);
 	return rc;
