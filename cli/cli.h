@@ -76,6 +76,7 @@ int cmd_ca(int argc, char **argv, const struct config *cfg);
 int cmd_tenant(int argc, char **argv, const struct config *cfg);
 int cmd_feed(int argc, char **argv, const struct config *cfg);
 int cmd_token(int argc, char **argv, const struct config *cfg);
+int cmd_store(int argc, char **argv, const struct config *cfg);
 
 /* ---- the status file (cli/cmd_status.c) ------------------------------------
  * `fount serve` keeps <state_dir>/status.json (0600, written whole): pid,

@@ -11,6 +11,7 @@
  * wipes the output. */
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keygen/internal.h"
@@ -218,4 +219,62 @@ err_t keygen_sha256(const uint8_t *in, size_t len, uint8_t out[KEYGEN_SHA256_LEN
 		 n == KEYGEN_SHA256_LEN;
 	EVP_MD_free(fetched);
 	return ok ? ERR_OK : ERR_CRYPTO;
+}
+
+/* ---- streaming HMAC-SHA-256 ------------------------------------------------ */
+
+struct keygen_hmac {
+	EVP_MAC_CTX *ctx;
+	bool done;
+};
+
+err_t keygen_hmac_new(const uint8_t *key, size_t key_len, struct keygen_hmac **out)
+{
+	*out = NULL;
+	ENSURE(key != NULL && key_len >= 1 && key_len <= 64, ERR_INVALID_ARG);
+	GUARD(keygen_gate());
+	struct keygen_hmac *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return ERR_NOMEM;
+	char digest[] = "SHA2-256";
+	OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+				OSSL_PARAM_construct_end()};
+	EVP_MAC *mac = EVP_MAC_fetch(keygen_libctx(), "HMAC", NULL);
+	if (mac != NULL)
+		h->ctx = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac); /* the context holds its own reference */
+	if (h->ctx == NULL || EVP_MAC_init(h->ctx, key, key_len, params) != 1) {
+		keygen_hmac_free(h);
+		return ERR_CRYPTO;
+	}
+	*out = h;
+	return ERR_OK;
+}
+
+err_t keygen_hmac_update(struct keygen_hmac *h, const void *in, size_t len)
+{
+	ENSURE(h != NULL && !h->done && (in != NULL || len == 0), ERR_INVALID_ARG);
+	if (len == 0)
+		return ERR_OK;
+	return EVP_MAC_update(h->ctx, in, len) == 1 ? ERR_OK : ERR_CRYPTO;
+}
+
+err_t keygen_hmac_final(struct keygen_hmac *h, uint8_t out[KEYGEN_SHA256_LEN])
+{
+	ENSURE(h != NULL && !h->done, ERR_INVALID_ARG);
+	size_t n = 0;
+	h->done = true;
+	if (EVP_MAC_final(h->ctx, out, &n, KEYGEN_SHA256_LEN) != 1 || n != KEYGEN_SHA256_LEN) {
+		secure_zero(out, KEYGEN_SHA256_LEN);
+		return ERR_CRYPTO;
+	}
+	return ERR_OK;
+}
+
+void keygen_hmac_free(struct keygen_hmac *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MAC_CTX_free(h->ctx); /* OpenSSL cleanses the key it holds */
+	free(h);
 }

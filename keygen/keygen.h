@@ -424,6 +424,20 @@ err_t keygen_aead_open(const uint8_t *key, size_t key_len, const uint8_t *aad, s
 /* keygen_sha256 hashes |in| (SHA2-256, FIPS 180-4). */
 err_t keygen_sha256(const uint8_t *in, size_t len, uint8_t out[KEYGEN_SHA256_LEN]) MUST_CHECK;
 
+/* A streaming HMAC-SHA-256 (FIPS 198-1) in keygen_libctx(), for MACs over
+ * more data than one buffer holds (the key store's backup files).
+ * keygen_hmac_new keys a new one with |key| (1..64 bytes; the key is
+ * kept only inside OpenSSL's context, which keygen_hmac_free wipes);
+ * keygen_hmac_update adds |len| bytes; keygen_hmac_final writes the
+ * 32-byte tag and may be called once. ERR_NOT_OPERATIONAL outside
+ * SELF_TEST and OPERATIONAL, ERR_CRYPTO if OpenSSL fails. */
+struct keygen_hmac;
+err_t keygen_hmac_new(const uint8_t *key, size_t key_len, struct keygen_hmac **out) MUST_CHECK;
+err_t keygen_hmac_update(struct keygen_hmac *h, const void *in, size_t len) MUST_CHECK;
+err_t keygen_hmac_final(struct keygen_hmac *h, uint8_t out[KEYGEN_SHA256_LEN]) MUST_CHECK;
+/* keygen_hmac_free does nothing on NULL. */
+void keygen_hmac_free(struct keygen_hmac *h);
+
 /* ---- key export ------------------------------------------------------------------
  * A new key's bytes as a KMIP Create, an HTTP key request or `fount keygen`
  * hands them out: generated, encoded and, when asked, wrapped under a KEK,

@@ -36,6 +36,35 @@ struct store_row {
 	uint32_t protection; /* STORE_P_* */
 };
 
+/* One access-log record (the fingerprint's bytes as stored: 32 unless the
+ * database is damaged). */
+struct store_access {
+	const char *id, *tenant, *op;
+	const uint8_t *fp;
+	size_t fp_len;
+	int64_t time;
+};
+
+/* How many rows a store holds, table by table. */
+struct store_counts {
+	uint64_t objects, attrs, sealed, access, names;
+};
+
+/* The callbacks of ops->dump, in the order the dump makes them. Every
+ * pointer is valid during the call only; an error stops the dump and is
+ * what dump returns. */
+struct store_dump_fns {
+	/* once, first: the counts of the snapshot the rest comes from */
+	err_t (*counts)(void *ctx, const struct store_counts *c);
+	/* every object, by (created_ns, id); |sealed| its material as stored
+	 * (NULL, 0 when it has none) */
+	err_t (*object)(void *ctx, const struct store_row *row, const uint8_t *sealed, size_t len);
+	/* after each object, its attributes by (name, index) */
+	err_t (*attr)(void *ctx, const struct store_attr *a);
+	/* last, the access log in the order it was written */
+	err_t (*access)(void *ctx, const struct store_access *a);
+};
+
 typedef err_t (*store_apply_fn)(struct store_txn *t, void *ctx);
 typedef err_t (*store_sealed_fn)(void *ctx, const struct store_row *row,
 				 const uint8_t *sealed, size_t len);
@@ -111,6 +140,20 @@ struct store_backend_ops {
 	err_t (*each_sealed)(struct store_backend *b, store_sealed_fn fn, void *ctx);
 	err_t (*access_count)(struct store_backend *b, const char *id, uint64_t *out);
 	void (*stats)(struct store_backend *b, struct store_stats *out);
+
+	/* ---- backup and restore (store/backup.c) ---- */
+	/* the row counts of every table (import's "is it empty" and its check
+	 * after the commit) */
+	err_t (*counts)(struct store_backend *b, struct store_counts *out);
+	/* every object row with its sealed material and attributes, then the
+	 * access log, from ONE read snapshot (a consistent backup while
+	 * writers go on), through |fns|; counts first. Rows are streamed, one
+	 * at a time: nothing holds the whole store in memory. */
+	err_t (*dump)(struct store_backend *b, const struct store_dump_fns *fns, void *ctx);
+	/* optional (NULL when the backend has none): the database's own quick
+	 * structural check (SQLite: PRAGMA quick_check). ERR_STORE_CORRUPT with
+	 * its first finding in |msg| when it fails. */
+	err_t (*quick_check)(struct store_backend *b, char *msg, size_t len);
 };
 
 extern const struct store_backend_ops store_sqlite_ops; /* store/sqlite.c */
@@ -208,7 +251,67 @@ err_t seal_unseal(const struct store_seal *s, const char *id, uint32_t type,
 err_t seal_check(const struct store_seal *s, const struct store_row *row, const uint8_t *in,
 		 size_t in_len);
 
+/* ---- backups (seal.c: the KEK's part of them) ---- */
+
+/* The meta rows a backup carries: what loading the KEK needs (its check
+ * value; for hsm:LABEL the wrapped data key; the kek spec it was made
+ * with, for messages). NULL-terminated. */
+extern const char *const seal_meta_names[];
+
+struct seal_meta {
+	const char *key;
+	const uint8_t *value;
+	size_t len;
+};
+
+/* seal_open_backup loads the KEK |spec| names the way seal_open does, but
+ * checks it against a backup's meta rows |m| (|n| of them) instead of a
+ * database's, and never creates a KEK file or data key: file:PATH must
+ * exist; for hsm:LABEL the backup's wrapped data key is unwrapped by the
+ * HSM's key LABEL. ERR_STORE_KEK (|errbuf| says which kek the backup was
+ * made with) when the backup's check value does not open under it,
+ * ERR_STORE_BACKUP when the meta rows lack a check value. */
+err_t seal_open_backup(const char *spec, struct hsm *hsm, const struct seal_meta *m, size_t n,
+		       struct store_seal **out, char *errbuf, size_t errlen) MUST_CHECK;
+
+/* seal_backup_mac starts the HMAC-SHA-256 over a backup file: its key is
+ * derived from the KEK and the file's |nonce| (SP 800-108r1 §4.1, KDF in
+ * counter mode, HMAC-SHA-256 as the PRF, one block: a different MAC key
+ * for every file, and never the KEK itself). */
+#define SEAL_BACKUP_NONCE_LEN 32
+struct keygen_hmac;
+err_t seal_backup_mac(const struct store_seal *s, const uint8_t nonce[SEAL_BACKUP_NONCE_LEN],
+		      struct keygen_hmac **out) MUST_CHECK;
+
+/* store_backup_parse_for_fuzzing runs import's first pass (every check,
+ * the MAC; no database) over |fd| with the KEK |kek| (file:PATH) and
+ * says how many records it read before it stopped (fuzz/fuzz_backup.c). */
+err_t store_backup_parse_for_fuzzing(int fd, const char *kek, uint64_t *objects, uint64_t *attrs,
+				     uint64_t *access) MUST_CHECK;
+
 /* ---- shared helpers (store/object.c) ---- */
 int64_t store_now(void);
+
+struct store {
+	const struct store_backend_ops *ops;
+	struct store_backend *b;
+	struct store_seal *seal;
+};
+
+/* store_backend_open opens the backend |o| names (the table's ->open with
+ * |o|'s batch and reader settings), as store_open does before it loads the
+ * KEK. */
+err_t store_backend_open(const struct store_options *o, const struct store_backend_ops **ops,
+			 struct store_backend **out, char *errbuf, size_t errlen) MUST_CHECK;
+
+/* store_name_claim claims the Name instance |a| of object |id| for
+ * |tenant| (KMIP 1.4 §3.2) when |a| is one; ERR_OK and nothing done
+ * otherwise. ERR_STORE_NAME_TAKEN as txn_name_claim. */
+err_t store_name_claim(const struct store_backend_ops *ops, struct store_txn *t, const char *tenant,
+		       const char *id, const struct store_attr *a) MUST_CHECK;
+/* store_attr_valid checks an attribute as stored (name, type, value and
+ * search text within bounds; integers 8 bytes; text without NUL); managed
+ * names are allowed. */
+err_t store_attr_valid(const struct store_attr *a) MUST_CHECK;
 
 #endif /* FOUNT_STORE_INTERNAL_H */

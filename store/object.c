@@ -17,12 +17,6 @@
 #include "keygen/keygen.h"
 #include "store/internal.h"
 
-struct store {
-	const struct store_backend_ops *ops;
-	struct store_backend *b;
-	struct store_seal *seal;
-};
-
 int64_t store_now(void)
 {
 	return (int64_t)time(NULL);
@@ -132,8 +126,7 @@ static bool is_int_type(uint8_t t)
 	       t == STORE_V_BOOLEAN || t == STORE_V_DATE_TIME || t == STORE_V_INTERVAL;
 }
 
-/* attr_check validates an attribute from a caller (not its index). */
-static err_t attr_check(const struct store_attr *a)
+err_t store_attr_valid(const struct store_attr *a)
 {
 	ENSURE(a->name != NULL, ERR_INVALID_ARG);
 	size_t nl = strlen(a->name);
@@ -144,7 +137,15 @@ static err_t attr_check(const struct store_attr *a)
 	ENSURE(!is_int_type(a->type) || a->value_len == 8, ERR_INVALID_ARG);
 	if (a->type == STORE_V_TEXT)
 		ENSURE(memchr(a->value, '\0', a->value_len) == NULL, ERR_INVALID_ARG);
-	ENSURE(a->search == NULL || strlen(a->search) <= STORE_ATTR_VALUE_MAX, ERR_TOO_LARGE);
+	ENSURE(a->search == NULL || strnlen(a->search, STORE_ATTR_VALUE_MAX + 1) <= STORE_ATTR_VALUE_MAX,
+	       ERR_TOO_LARGE);
+	return ERR_OK;
+}
+
+/* attr_check validates an attribute from a caller (not its index). */
+static err_t attr_check(const struct store_attr *a)
+{
+	GUARD(store_attr_valid(a));
 	/* a Name is unique per tenant by its text: one the caller gave no
 	 * search text for could not be claimed (KMIP 1.4 §3.2) */
 	ENSURE(strcmp(a->name, "Name") != 0 || a->type == STORE_V_TEXT || a->search != NULL, ERR_INVALID_ARG);
@@ -238,6 +239,29 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 		snprintf(errbuf, errlen, "store: [store] path (or url) and kek must be set");
 		return ERR_CONFIG;
 	}
+	struct store *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ERR_NOMEM;
+	err_t r = store_backend_open(o, &s->ops, &s->b, errbuf, errlen);
+	if (r == ERR_OK)
+		r = seal_open(o->kek, o->hsm, s->ops, s->b, s->ops->where(s->b), &s->seal, errbuf, errlen);
+	if (r != ERR_OK) {
+		if (errbuf[0] == '\0')
+			snprintf(errbuf, errlen, "store: cannot open %s: %s",
+				 o->url != NULL && o->url[0] ? "the PostgreSQL store" : o->path, err_str(r));
+		store_close(s);
+		return r;
+	}
+	*out = s;
+	return ERR_OK;
+}
+
+err_t store_backend_open(const struct store_options *o, const struct store_backend_ops **ops,
+			 struct store_backend **out, char *errbuf, size_t errlen)
+{
+	bool pg = o->url != NULL && o->url[0] != '\0';
+	*ops = pg ? &store_pg_ops : &store_sqlite_ops;
+	*out = NULL;
 	if (!pg) {
 		/* the database's folder (normally [service] state_dir) is made 0700 */
 		char dir[4096];
@@ -248,10 +272,6 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 			GUARD(store_state_dir_ensure(dir, errbuf, errlen));
 		}
 	}
-	struct store *s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return ERR_NOMEM;
-	s->ops = pg ? &store_pg_ops : &store_sqlite_ops;
 	struct store_backend_params p = {
 		o->max_batch ? o->max_batch : 128,
 		o->max_wait_us,
@@ -265,18 +285,7 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 		p.readers = 64;
 	if (p.max_wait_us > 100000)
 		p.max_wait_us = 100000;
-	err_t r = s->ops->open(pg ? o->url : o->path, &p, &s->b, errbuf, errlen);
-	if (r == ERR_OK)
-		r = seal_open(o->kek, o->hsm, s->ops, s->b, s->ops->where(s->b), &s->seal, errbuf, errlen);
-	if (r != ERR_OK) {
-		if (errbuf[0] == '\0')
-			snprintf(errbuf, errlen, "store: cannot open %s: %s",
-				 pg ? "the PostgreSQL store" : o->path, err_str(r));
-		store_close(s);
-		return r;
-	}
-	*out = s;
-	return ERR_OK;
+	return (*ops)->open(pg ? o->url : o->path, &p, out, errbuf, errlen);
 }
 
 const char *store_location(const struct store *s)
@@ -331,6 +340,12 @@ static err_t claim_name(const struct store_backend_ops *ops, struct store_txn *t
 	if (a->search != NULL)
 		return ops->txn_name_claim(t, tenant, a->search, strlen(a->search), id, a->index);
 	return ops->txn_name_claim(t, tenant, (const char *)a->value, a->value_len, id, a->index);
+}
+
+err_t store_name_claim(const struct store_backend_ops *ops, struct store_txn *t, const char *tenant,
+		       const char *id, const struct store_attr *a)
+{
+	return is_name(a) ? claim_name(ops, t, tenant, id, a) : ERR_OK;
 }
 
 static err_t apply_put(struct store_txn *t, void *vctx)

@@ -153,8 +153,10 @@ static const char *const stmt_sql[S_COUNT_] = {
 	[S_META_PUT] = "INSERT INTO meta(key, value) VALUES ($1, $2)"
 		       " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
 	[S_META_GET] = "SELECT value FROM meta WHERE key=$1",
+	/* COLLATE "C": byte order, as SQLite sorts TEXT; the database's
+	 * own collation (e.g. en_US.UTF-8) would order names otherwise */
 	[S_ATTRS_GET] = "SELECT name, idx, type, value, search FROM attributes WHERE id=$1"
-			" ORDER BY name, idx",
+			" ORDER BY name COLLATE \"C\", idx",
 	[S_MAT_GET] = "SELECT sealed FROM material WHERE id=$1",
 	[S_ACCESS_COUNT] = "SELECT count(*) FROM access_log WHERE id=$1",
 	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES ($1,$2,$3,$4)"
@@ -908,7 +910,7 @@ static err_t find_fn(struct conn *c, int64_t deadline, void *vctx)
 	if (x->q->max_items && want > x->q->max_items)
 		want = x->q->max_items;
 	if (r == ERR_OK && want > 0) {
-		snprintf(sql, sizeof(sql), "SELECT o.id%s ORDER BY o.created_ns, o.id LIMIT %llu OFFSET %llu",
+		snprintf(sql, sizeof(sql), "SELECT o.id%s ORDER BY o.created_ns, o.id COLLATE \"C\" LIMIT %llu OFFSET %llu",
 			 x->w->sql, (unsigned long long)want, (unsigned long long)x->q->offset);
 		r = query_where(c, sql, x->w, deadline, &res);
 		if (r == ERR_OK) {
@@ -967,7 +969,7 @@ static err_t each_fn(struct conn *c, int64_t deadline, void *vctx)
 				  " o.compromise_occurrence_date, o.last_change_date,"
 				  " o.original_creation_date, o.created_ns, o.digest, o.data_type, o.protection,"
 				  " m.sealed FROM material m JOIN objects o ON o.id = m.id"
-				  " ORDER BY o.created_ns, o.id";
+				  " ORDER BY o.created_ns, o.id COLLATE \"C\"";
 	if (!PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 1))
 		return ERR_STORE_UNAVAILABLE;
 	(void)PQsetSingleRowMode(c->pg);
@@ -1022,6 +1024,162 @@ static void pg_stats(struct store_backend *b, struct store_stats *out)
 	if (with_reader(b, size_fn, &size) == ERR_OK)
 		out->db_bytes = size;
 	out->unavailable = !atomic_load(&b->reachable);
+}
+
+/* ---- counts and the dump (store/backup.c) ------------------------------------------------------ */
+
+#define COUNTS_SQL                                                                              \
+	"SELECT (SELECT count(*) FROM objects), (SELECT count(*) FROM attributes),"              \
+	" (SELECT count(*) FROM material), (SELECT count(*) FROM access_log),"                   \
+	" (SELECT count(*) FROM names)"
+
+static err_t counts_query(struct conn *c, int64_t deadline, struct store_counts *out)
+{
+	PGresult *res = NULL;
+	memset(out, 0, sizeof(*out));
+	if (!PQsendQueryParams(c->pg, COUNTS_SQL, 0, NULL, NULL, NULL, NULL, 1))
+		return ERR_STORE_UNAVAILABLE;
+	err_t r = finish(c, deadline, &res);
+	if (r == ERR_OK && PQntuples(res) == 1) {
+		out->objects = (uint64_t)col_int(res, 0, 0);
+		out->attrs = (uint64_t)col_int(res, 0, 1);
+		out->sealed = (uint64_t)col_int(res, 0, 2);
+		out->access = (uint64_t)col_int(res, 0, 3);
+		out->names = (uint64_t)col_int(res, 0, 4);
+	}
+	PQclear(res);
+	return r;
+}
+
+static err_t counts_fn(struct conn *c, int64_t deadline, void *vctx)
+{
+	/* one statement: one snapshot for the five counts */
+	return counts_query(c, deadline, vctx);
+}
+
+static err_t pg_counts(struct store_backend *b, struct store_counts *out)
+{
+	return with_reader(b, counts_fn, out);
+}
+
+struct dump_ctx {
+	const struct store_dump_fns *fns;
+	void *ctx;
+	unsigned timeout_ms;
+};
+
+/* stream runs |sql| in single-row mode and hands each row to |row| (whose
+ * error stops the rows but not the reading of what the server sends) */
+typedef err_t (*row_fn)(const PGresult *res, void *ctx);
+
+static err_t stream(struct conn *c, const char *sql, unsigned timeout_ms, row_fn row, void *ctx)
+{
+	if (!PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 1))
+		return ERR_STORE_UNAVAILABLE;
+	(void)PQsetSingleRowMode(c->pg);
+	err_t r = ERR_OK, cb = ERR_OK;
+	for (;;) {
+		PGresult *res = NULL;
+		GUARD(next_result(c, mono_ms() + timeout_ms, &res));
+		if (res == NULL)
+			break;
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE && cb == ERR_OK)
+			cb = row(res, ctx);
+		else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && r == ERR_OK)
+			r = map_state(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+		PQclear(res);
+	}
+	return cb != ERR_OK ? cb : r;
+}
+
+/* one row per (object, attribute): the object is handed on at its first
+ * row, then each attribute; an object without attributes has one row with
+ * a NULL name */
+struct dump_rows {
+	const struct dump_ctx *d;
+	char last[STORE_ID_MAX + 1];
+};
+
+#define DUMP_ATTR_COL (ROW_NCOLS + 2)
+
+static err_t dump_object_row(const PGresult *res, void *vctx)
+{
+	struct dump_rows *x = vctx;
+	struct store_row row;
+	read_row(res, 0, &row);
+	if (strcmp(row.id, x->last) != 0) {
+		static const uint8_t empty[1];
+		bool has = col_bool(res, 0, ROW_NCOLS + 1);
+		size_t len = has ? (size_t)PQgetlength(res, 0, ROW_NCOLS) : 0;
+		const uint8_t *sealed = has ? (len ? (const uint8_t *)PQgetvalue(res, 0, ROW_NCOLS) : empty) : NULL;
+		GUARD(x->d->fns->object(x->d->ctx, &row, sealed, len));
+		snprintf(x->last, sizeof(x->last), "%s", row.id);
+	}
+	if (PQgetisnull(res, 0, DUMP_ATTR_COL))
+		return ERR_OK;
+	/* the attribute's five columns, as S_ATTRS_GET has them */
+	struct store_attr one = {0};
+	one.name = PQgetvalue(res, 0, DUMP_ATTR_COL);
+	one.index = (uint32_t)col_int(res, 0, DUMP_ATTR_COL + 1);
+	one.type = (uint8_t)col_int(res, 0, DUMP_ATTR_COL + 2);
+	one.value = (const uint8_t *)PQgetvalue(res, 0, DUMP_ATTR_COL + 3);
+	one.value_len = (size_t)PQgetlength(res, 0, DUMP_ATTR_COL + 3);
+	one.search = PQgetisnull(res, 0, DUMP_ATTR_COL + 4) ? NULL : PQgetvalue(res, 0, DUMP_ATTR_COL + 4);
+	return x->d->fns->attr(x->d->ctx, &one);
+}
+
+static err_t dump_access_row(const PGresult *res, void *vctx)
+{
+	const struct dump_ctx *d = vctx;
+	struct store_access a;
+	a.id = PQgetvalue(res, 0, 0);
+	a.tenant = PQgetvalue(res, 0, 1);
+	a.fp = (const uint8_t *)PQgetvalue(res, 0, 2);
+	a.fp_len = (size_t)PQgetlength(res, 0, 2);
+	a.op = PQgetvalue(res, 0, 3);
+	a.time = col_int(res, 0, 4);
+	return d->fns->access(d->ctx, &a);
+}
+
+static err_t dump_fn(struct conn *c, int64_t deadline, void *vctx)
+{
+	struct dump_ctx *d = vctx;
+	struct store_counts counts;
+	/* one REPEATABLE READ snapshot for all of it, however long it takes
+	 * and whatever the writers commit meanwhile */
+	err_t r = simple(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", deadline, NULL);
+	if (r == ERR_OK)
+		r = counts_query(c, deadline, &counts);
+	if (r == ERR_OK)
+		r = d->fns->counts(d->ctx, &counts);
+	struct dump_rows rows = {d, ""};
+	if (r == ERR_OK)
+		r = stream(c,
+			   "SELECT o.id, o.tenant, o.type, o.state, o.alg, o.length, o.usage_mask,"
+			   " o.key_format, o.revocation_reason, o.initial_date, o.activation_date,"
+			   " o.deactivation_date, o.destroy_date, o.compromise_date,"
+			   " o.compromise_occurrence_date, o.last_change_date,"
+			   " o.original_creation_date, o.created_ns, o.digest, o.data_type, o.protection,"
+			   " m.sealed, m.id IS NOT NULL, a.name, a.idx, a.type, a.value, a.search"
+			   " FROM objects o LEFT JOIN material m ON m.id = o.id LEFT JOIN attributes a ON a.id = o.id"
+			   " ORDER BY o.created_ns, o.id COLLATE \"C\", a.name COLLATE \"C\", a.idx",
+			   d->timeout_ms, dump_object_row, &rows);
+	if (r == ERR_OK)
+		r = stream(c, "SELECT id, tenant, fingerprint, operation, time FROM access_log ORDER BY seq",
+			   d->timeout_ms, dump_access_row, d);
+	if (r != ERR_STORE_UNAVAILABLE) {
+		err_t e = simple(c, "COMMIT", mono_ms() + d->timeout_ms, NULL); /* a read */
+		if (r == ERR_OK && e == ERR_STORE_UNAVAILABLE)
+			r = e;
+	}
+	return r;
+}
+
+static err_t pg_dump(struct store_backend *b, const struct store_dump_fns *fns, void *ctx)
+{
+	struct dump_ctx d = {fns, ctx, b->timeout_ms};
+	return with_reader(b, dump_fn, &d);
 }
 
 /* ---- the writer's primitives --------------------------------------------------------------------- */
@@ -1611,4 +1769,7 @@ const struct store_backend_ops store_pg_ops = {
 	.each_sealed = pg_each_sealed,
 	.access_count = pg_access_count,
 	.stats = pg_stats,
+	.counts = pg_counts,
+	.dump = pg_dump,
+	.quick_check = NULL, /* PostgreSQL checks its pages itself (initdb --data-checksums) */
 };

@@ -341,3 +341,126 @@ err_t seal_check(const struct store_seal *s, const struct store_row *row, const 
 	ENSURE(row->has_digest && ct_memeq(d, row->digest, sizeof(d)), ERR_STORE_SEAL);
 	return ERR_OK;
 }
+
+/* ---- backups ------------------------------------------------------------------ */
+
+const char *const seal_meta_names[] = {META_CHECK, META_WRAPPED, META_SOURCE, NULL};
+
+static const struct seal_meta *meta_find(const struct seal_meta *m, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m[i].key, key) == 0)
+			return &m[i];
+	return NULL;
+}
+
+err_t seal_open_backup(const char *spec, struct hsm *hsm, const struct seal_meta *m, size_t n,
+		       struct store_seal **out, char *errbuf, size_t errlen)
+{
+	err_t r;
+	*out = NULL;
+	const struct seal_meta *check = meta_find(m, n, META_CHECK);
+	const struct seal_meta *wrapped = meta_find(m, n, META_WRAPPED);
+	const struct seal_meta *src = meta_find(m, n, META_SOURCE);
+	char made[96] = "";
+	/* the spec the backup's store was made with, for the messages: printable
+	 * bytes only (it comes from the file) */
+	if (src != NULL) {
+		size_t k = 0;
+		for (size_t i = 0; i < src->len && k + 1 < sizeof(made); i++)
+			made[k++] = src->value[i] >= 0x20 && src->value[i] < 0x7f ? (char)src->value[i] : '?';
+		made[k] = '\0';
+	}
+	if (check == NULL) {
+		snprintf(errbuf, errlen, "store: the backup has no KEK check value");
+		return ERR_STORE_BACKUP;
+	}
+	struct store_seal *s = secmem_alloc(sizeof(*s), &r);
+	if (s == NULL) {
+		snprintf(errbuf, errlen, "store: no secure memory for the KEK: %s", err_str(r));
+		return r;
+	}
+	if (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0') {
+		if (wrapped != NULL) {
+			snprintf(errbuf, errlen, "store: the backup was sealed under an HSM KEK (kek = %s), not %s",
+				 made[0] ? made : "hsm:LABEL", spec);
+			r = ERR_STORE_KEK;
+			goto out;
+		}
+		/* never created here: a new KEK could not open the backup */
+		GUARD_GOTO(kek_file_load(spec + 5, false, s->kek, errbuf, errlen));
+	} else if (strncmp(spec, "hsm:", 4) == 0 && spec[4] != '\0') {
+		if (hsm == NULL) {
+			snprintf(errbuf, errlen, "store: kek = %s needs an HSM ([hsm] module)", spec);
+			r = ERR_CONFIG;
+			goto out;
+		}
+		if (wrapped == NULL) {
+			snprintf(errbuf, errlen, "store: the backup was sealed under a KEK file (kek = %s), not %s",
+				 made[0] ? made : "file:PATH", spec);
+			r = ERR_STORE_KEK;
+			goto out;
+		}
+		size_t kl = 0;
+		r = hsm_kek_unwrap(hsm, spec + 4, wrapped->value, wrapped->len, s->kek, sizeof(s->kek), &kl);
+		if (r != ERR_OK || kl != STORE_KEK_LEN) {
+			snprintf(errbuf, errlen, "store: the HSM KEK %s cannot unwrap the backup's data key: %s",
+				 spec + 4, r != ERR_OK ? err_str(r) : "wrong length");
+			r = ERR_STORE_KEK;
+			goto out;
+		}
+	} else {
+		snprintf(errbuf, errlen, "store: kek = '%s': want file:PATH or hsm:LABEL", spec);
+		r = ERR_CONFIG;
+		goto out;
+	}
+	static const uint8_t zero[32];
+	uint8_t plain[128];
+	size_t pl = 0;
+	r = check->len <= sizeof(plain) + KEYGEN_AEAD_OVERHEAD
+		    ? keygen_aead_open(s->kek, sizeof(s->kek), (const uint8_t *)check_aad, sizeof(check_aad) - 1,
+				       check->value, check->len, plain, sizeof(plain), &pl)
+		    : ERR_UNWRAP;
+	bool ok = r == ERR_OK && pl == sizeof(zero) && ct_memeq(plain, zero, pl);
+	secure_zero(plain, sizeof(plain));
+	if (!ok) {
+		snprintf(errbuf, errlen,
+			 "store: the backup was sealed under a different key-encryption key than kek = %s%s%s%s",
+			 spec, made[0] ? " (it was made with kek = " : "", made, made[0] ? ")" : "");
+		r = r == ERR_NOT_OPERATIONAL ? r : ERR_STORE_KEK;
+		goto out;
+	}
+	*out = s;
+	return ERR_OK;
+out:
+	secmem_free(s, sizeof(*s));
+	return r;
+}
+
+err_t seal_backup_mac(const struct store_seal *s, const uint8_t nonce[SEAL_BACKUP_NONCE_LEN],
+		      struct keygen_hmac **out)
+{
+	/* SP 800-108r1 §4.1: K_out = PRF(K_in, [i]_32 || Label || 0x00 ||
+	 * Context || [L]_32) with i = 1 and L = 256 (one HMAC-SHA-256 block) */
+	static const char label[] = "fount-store-backup-mac";
+	uint8_t in[4 + sizeof(label) + SEAL_BACKUP_NONCE_LEN + 4], key[KEYGEN_SHA256_LEN];
+	size_t n = 0;
+	struct keygen_hmac *prf = NULL;
+	*out = NULL;
+	in[n++] = 0, in[n++] = 0, in[n++] = 0, in[n++] = 1;
+	memcpy(in + n, label, sizeof(label)); /* with its NUL: the 0x00 separator */
+	n += sizeof(label);
+	memcpy(in + n, nonce, SEAL_BACKUP_NONCE_LEN);
+	n += SEAL_BACKUP_NONCE_LEN;
+	in[n++] = 0, in[n++] = 0, in[n++] = 1, in[n++] = 0;
+	err_t r = keygen_hmac_new(s->kek, sizeof(s->kek), &prf);
+	if (r == ERR_OK)
+		r = keygen_hmac_update(prf, in, n);
+	if (r == ERR_OK)
+		r = keygen_hmac_final(prf, key);
+	keygen_hmac_free(prf);
+	if (r == ERR_OK)
+		r = keygen_hmac_new(key, sizeof(key), out);
+	secure_zero(key, sizeof(key));
+	return r;
+}

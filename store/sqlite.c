@@ -1251,6 +1251,174 @@ static err_t sq_each_sealed(struct store_backend *b, store_sealed_fn fn, void *c
 	return r != ERR_OK ? r : map_rc(rc);
 }
 
+/* ---- backup ---------------------------------------------------------------------------- */
+
+static int count_of(struct conn *c, const char *sql, uint64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int conn_counts(struct conn *c, struct store_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = count_of(c, "SELECT count(*) FROM objects", &out->objects);
+	if (rc == SQLITE_OK)
+		rc = count_of(c, "SELECT count(*) FROM attributes", &out->attrs);
+	if (rc == SQLITE_OK)
+		rc = count_of(c, "SELECT count(*) FROM material", &out->sealed);
+	if (rc == SQLITE_OK)
+		rc = count_of(c, "SELECT count(*) FROM access_log", &out->access);
+	if (rc == SQLITE_OK)
+		rc = count_of(c, "SELECT count(*) FROM names", &out->names);
+	return rc;
+}
+
+static err_t sq_counts(struct store_backend *b, struct store_counts *out)
+{
+	struct conn *c = reader_get(b);
+	/* one snapshot for the five counts */
+	int rc = run(c, S_BEGIN);
+	if (rc == SQLITE_OK)
+		rc = conn_counts(c, out);
+	if (!sqlite3_get_autocommit(c->db))
+		(void)run(c, S_COMMIT);
+	reader_put(b, c);
+	return map_rc(rc);
+}
+
+/* dump_attrs streams |id|'s attributes to fns->attr, one row at a time */
+static err_t dump_attrs(sqlite3_stmt *st, const char *id, const struct store_dump_fns *fns, void *ctx,
+			int *rc_out)
+{
+	err_t r = ERR_OK;
+	int rc = SQLITE_OK;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while (r == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_attr a;
+		memset(&a, 0, sizeof(a));
+		a.name = (const char *)sqlite3_column_text(st, 0);
+		a.index = (uint32_t)sqlite3_column_int64(st, 1);
+		a.type = (uint8_t)sqlite3_column_int(st, 2);
+		a.value = sqlite3_column_blob(st, 3);
+		a.value_len = (size_t)sqlite3_column_bytes(st, 3);
+		a.search = (const char *)sqlite3_column_text(st, 4);
+		if (a.name == NULL)
+			a.name = "";
+		r = fns->attr(ctx, &a);
+	}
+	if (r == ERR_OK && rc != SQLITE_DONE)
+		*rc_out = rc;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+static err_t sq_dump(struct store_backend *b, const struct store_dump_fns *fns, void *ctx)
+{
+	struct conn *c = reader_get(b);
+	sqlite3_stmt *objs = NULL, *attrs = NULL, *log = NULL;
+	struct store_counts counts;
+	err_t r = ERR_OK;
+	/* a read transaction: every statement below sees one snapshot of the
+	 * database (WAL), however long the dump takes and whatever the writer
+	 * commits meanwhile */
+	int rc = run(c, S_BEGIN);
+	if (rc == SQLITE_OK)
+		rc = conn_counts(c, &counts);
+	if (rc == SQLITE_OK)
+		r = fns->counts(ctx, &counts);
+	if (rc == SQLITE_OK && r == ERR_OK)
+		rc = sqlite3_prepare_v2(c->db,
+					"SELECT o.id, o.tenant, o.type, o.state, o.alg, o.length, o.usage_mask,"
+					" o.key_format, o.revocation_reason, o.initial_date, o.activation_date,"
+					" o.deactivation_date, o.destroy_date, o.compromise_date,"
+					" o.compromise_occurrence_date, o.last_change_date,"
+					" o.original_creation_date, o.created_ns, o.digest, o.data_type, o.protection,"
+					" m.sealed, m.id IS NOT NULL"
+					" FROM objects o LEFT JOIN material m ON m.id = o.id ORDER BY o.created_ns, o.id",
+					-1, &objs, NULL);
+	if (rc == SQLITE_OK && r == ERR_OK)
+		rc = sqlite3_prepare_v2(c->db,
+					"SELECT name, idx, type, value, search FROM attributes WHERE id = ?1"
+					" ORDER BY name, idx",
+					-1, &attrs, NULL);
+	while (rc == SQLITE_OK && r == ERR_OK && (rc = sqlite3_step(objs)) == SQLITE_ROW) {
+		struct store_row row;
+		read_row(objs, &row);
+		bool has = sqlite3_column_int(objs, 22) != 0;
+		const uint8_t *sealed = has ? sqlite3_column_blob(objs, 21) : NULL;
+		size_t len = has ? (size_t)sqlite3_column_bytes(objs, 21) : 0;
+		static const uint8_t empty[1];
+		r = fns->object(ctx, &row, has && sealed == NULL ? empty : sealed, len);
+		rc = SQLITE_OK;
+		if (r == ERR_OK)
+			r = dump_attrs(attrs, row.id, fns, ctx, &rc);
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	if (rc == SQLITE_OK && r == ERR_OK)
+		rc = sqlite3_prepare_v2(c->db,
+					"SELECT id, tenant, fingerprint, operation, time FROM access_log ORDER BY seq",
+					-1, &log, NULL);
+	while (rc == SQLITE_OK && r == ERR_OK && (rc = sqlite3_step(log)) == SQLITE_ROW) {
+		struct store_access a;
+		a.id = (const char *)sqlite3_column_text(log, 0);
+		a.tenant = (const char *)sqlite3_column_text(log, 1);
+		a.fp = sqlite3_column_blob(log, 2);
+		a.fp_len = (size_t)sqlite3_column_bytes(log, 2);
+		a.op = (const char *)sqlite3_column_text(log, 3);
+		a.time = sqlite3_column_int64(log, 4);
+		a.id = a.id ? a.id : "";
+		a.tenant = a.tenant ? a.tenant : "";
+		a.op = a.op ? a.op : "";
+		r = fns->access(ctx, &a);
+		rc = SQLITE_OK;
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	sqlite3_finalize(objs);
+	sqlite3_finalize(attrs);
+	sqlite3_finalize(log);
+	if (!sqlite3_get_autocommit(c->db))
+		(void)run(c, S_COMMIT); /* a read: nothing to keep or lose */
+	reader_put(b, c);
+	return r != ERR_OK ? r : map_rc(rc);
+}
+
+/* sq_quick_check: PRAGMA quick_check, O(N) in the database's size, finds
+ * damaged pages and b-trees but not a flipped bit inside a value (the
+ * seals' tags find those: store-ha.md §1.3) */
+static err_t sq_quick_check(struct store_backend *b, char *msg, size_t len)
+{
+	struct conn *c = reader_get(b);
+	sqlite3_stmt *st = NULL;
+	err_t r = ERR_OK;
+	int rc = sqlite3_prepare_v2(c->db, "PRAGMA quick_check", -1, &st, NULL);
+	if (len)
+		msg[0] = '\0';
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *m = (const char *)sqlite3_column_text(st, 0);
+		if (m == NULL || strcmp(m, "ok") != 0) {
+			r = ERR_STORE_CORRUPT;
+			if (len)
+				snprintf(msg, len, "%s", m ? m : "(no answer)");
+		}
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK && len)
+		snprintf(msg, len, "%s", sqlite3_errmsg(c->db));
+	reader_put(b, c);
+	return r != ERR_OK ? r : map_rc(rc);
+}
+
 static void sq_stats(struct store_backend *b, struct store_stats *out)
 {
 	pthread_mutex_lock(&b->q.mu);
@@ -1300,4 +1468,7 @@ const struct store_backend_ops store_sqlite_ops = {
 	.each_sealed = sq_each_sealed,
 	.access_count = sq_access_count,
 	.stats = sq_stats,
+	.counts = sq_counts,
+	.dump = sq_dump,
+	.quick_check = sq_quick_check,
 };

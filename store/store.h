@@ -446,6 +446,55 @@ struct store_verify_result {
 err_t store_verify(struct store *s, struct store_verify_result *out) MUST_CHECK NONNULL(1, 2);
 void store_verify_free(struct store_verify_result *r);
 
+/* ---- backup and restore (store/backup.c) ------------------------------------------------ */
+
+struct store_backup_info {
+	unsigned schema_version;     /* the file's */
+	uint64_t objects, attrs, sealed, access; /* records in the file */
+	/* export: sealed records that do not open under the KEK (exported
+	 * as stored all the same) and the first of them */
+	uint64_t unopenable;
+	char first_unopenable[STORE_ID_MAX + 1];
+	/* import: Name instances claimed; those left unclaimed because an
+	 * older live object of the tenant has the name (as schema migration 2
+	 * decides); and the result of the verification pass */
+	uint64_t names, names_dup;
+	uint64_t verified, verify_failed;
+};
+
+/* store_export writes a sealed backup of the whole store to |fd|: every
+ * object row, its attributes and its sealed material exactly as stored
+ * (still sealed under the KEK), the access log and the KEK's meta rows,
+ * from one snapshot of the database, streamed (one row in memory at a
+ * time), with an HMAC-SHA-256 over the whole file under a key derived
+ * from the KEK. The format is described at the top of store/backup.c. The
+ * caller makes the file (0600, atomically). ERR_IO when a write fails;
+ * |errbuf| gets one line. */
+err_t store_export(struct store *s, int fd, struct store_backup_info *out, char *errbuf,
+		   size_t errlen) MUST_CHECK NONNULL(1, 3, 4);
+
+/* store_import restores the backup in |fd| (a regular file: it is read
+ * twice) into the empty store |o| names, opening it as store_open does
+ * but loading the KEK against the backup's check value (the KEK o->kek
+ * names must be the one the backup was made under; it is never created
+ * here). The first pass checks the whole file (every length bounded
+ * before use, record counts, the MAC) and writes nothing; the second
+ * writes it in ONE transaction, checking the MAC again, and rolls it all
+ * back if anything differs: a store gets the whole backup or nothing.
+ * Then every sealed record is opened (store_verify) and the row counts
+ * are compared with the file's. ERR_STORE_NOT_EMPTY when the store holds
+ * objects or access records, ERR_STORE_BACKUP for a damaged, truncated
+ * or foreign file, ERR_STORE_KEK for another KEK, ERR_STORE_SEAL when the
+ * verification pass finds a record that does not open (the import is
+ * committed then: *out says how many). */
+err_t store_import(const struct store_options *o, int fd, struct store_backup_info *out, char *errbuf,
+		   size_t errlen) MUST_CHECK NONNULL(1, 3, 4);
+
+/* store_quick_check runs the backend's structural check of its database
+ * (SQLite: PRAGMA quick_check). ERR_STORE_CORRUPT with the first finding
+ * in |msg|; ERR_UNSUPPORTED when the backend has none. */
+err_t store_quick_check(struct store *s, char *msg, size_t len) MUST_CHECK NONNULL(1, 2);
+
 /* The upper bounds (seconds) of the commit latency histogram's buckets;
  * a last bucket counts the commits slower than the last bound. */
 #define STORE_LATENCY_BUCKETS 12

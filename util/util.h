@@ -118,7 +118,9 @@ enum {
 	ERR_STORE_IO = -715,               /* an I/O error: nothing was written */
 	ERR_STORE_NAME_TAKEN = -716,       /* the tenant has an object with that Name */
 	ERR_STORE_PROTECTED = -719,        /* Sensitive / Extractable forbid it (KMIP 1.4 §3.48, §3.50) */
-	ERR_STORE_UNAVAILABLE = -720,      /* the database cannot be reached: nothing was written */
+	ERR_STORE_BACKUP = -720,           /* a backup file is damaged, truncated or not fount's */
+	ERR_STORE_NOT_EMPTY = -721,        /* import restores into an empty store only */
+	ERR_STORE_UNAVAILABLE = -722,      /* the database cannot be reached: nothing was written */
 
 	ERR_INTERNAL = -900,
 };
