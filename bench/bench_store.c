@@ -112,7 +112,7 @@ void bench_store(double seconds)
 	snprintf(db, sizeof(db), "%s/fount.db", dir);
 	snprintf(kek, sizeof(kek), "file:%s/store.kek", dir);
 	snprintf(peer, sizeof(peer), "%s/peer.db", dir);
-	struct store_options o = {db, kek, NULL, 0, 0, 0};
+	struct store_options o = {.path = db, .kek = kek};
 	struct store *s = NULL;
 	char eb[256];
 	err_t r = store_open(&o, &s, eb, sizeof(eb));

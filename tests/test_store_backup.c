@@ -60,7 +60,7 @@ static void tdb_share(struct tdb *to, const struct tdb *from)
 
 static struct store *tdb_open(const struct tdb *t)
 {
-	struct store_options o = {t->db, t->kek, NULL, 0, 0, 0};
+	struct store_options o = {.path = t->db, .kek = t->kek};
 	struct store *s = NULL;
 	char eb[512];
 	err_t r = store_open(&o, &s, eb, sizeof(eb));
@@ -149,7 +149,7 @@ static err_t export_to(const struct tdb *t, const char *path, struct store_backu
 static err_t import_from(const struct tdb *t, const char *path, struct store_backup_info *info, char *eb,
 			 size_t ebl)
 {
-	struct store_options o = {t->db, t->kek, NULL, 0, 0, 0};
+	struct store_options o = {.path = t->db, .kek = t->kek};
 	int fd = open(path, O_RDONLY);
 	CU_ASSERT_FATAL(fd >= 0);
 	err_t r = store_import(&o, fd, info, eb, ebl);
@@ -500,7 +500,7 @@ static void test_hsm_kek(void)
 	tdb_new(&d, "hsmdst");
 	tdb_new(&d2, "hsmother");
 	tdb_new(&d3, "hsmfile");
-	struct store_options o = {t.db, "hsm:backup-kek", h, 0, 0, 0};
+	struct store_options o = {.path = t.db, .kek = "hsm:backup-kek", .hsm = h};
 	struct store *s = NULL;
 	char eb[512] = "", id[STORE_ID_MAX + 1];
 	uint8_t key[32] = {0x5a, 1, 2};
