@@ -452,7 +452,8 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	/* the store: durable, sealed; the KMIP object operations use it */
 	struct store *st = NULL;
 	char why[512] = "";
-	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek};
+	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .url = cfg->store_url,
+				   .password_file = cfg->store_password_file, .timeout_ms = cfg->store_timeout_ms};
 	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
 		fprintf(stderr, "fount serve: %s\n", why);
 		api_egd_stop(egd);
@@ -462,7 +463,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 			hsm_close(hsms[i]);
 		return EXIT_FAIL;
 	}
-	log_info("key store %s (KEK %s)", cfg->store_path, cfg->store_kek);
+	log_info("key store %s (KEK %s)", store_location(st), cfg->store_kek);
 	api_set_store(st, cfg->kmip_admin_key_access);
 	struct api_kmip *kmip = NULL;
 	struct api_http *http = NULL;

@@ -61,7 +61,8 @@ static int store_hsm(const struct config *cfg, struct hsm **out)
  * would make a new, empty one (and a new KEK file) and report it fine */
 static bool store_exists(const struct config *cfg)
 {
-	if (access(cfg->store_path, F_OK) == 0)
+	/* on PostgreSQL the database is the server's: store_open says if it is not there */
+	if (cfg->store_url[0] != '\0' || access(cfg->store_path, F_OK) == 0)
 		return true;
 	fprintf(stderr, "fount store: no key store at %s ([store] path)\n", cfg->store_path);
 	return false;
@@ -73,7 +74,8 @@ static int do_verify(const struct config *cfg, struct hsm *hsm)
 		return EXIT_FAIL;
 	struct store *st = NULL;
 	char why[512] = "";
-	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm};
+	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm, .url = cfg->store_url,
+				   .password_file = cfg->store_password_file, .timeout_ms = cfg->store_timeout_ms};
 	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
 		fprintf(stderr, "fount store: %s\n", why);
 		return EXIT_FAIL;
@@ -112,7 +114,8 @@ static int do_export(const struct config *cfg, struct hsm *hsm, const char *path
 		return EXIT_FAIL;
 	struct store *st = NULL;
 	char why[512] = "";
-	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm};
+	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm, .url = cfg->store_url,
+				   .password_file = cfg->store_password_file, .timeout_ms = cfg->store_timeout_ms};
 	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
 		fprintf(stderr, "fount store: %s\n", why);
 		return EXIT_FAIL;
@@ -155,7 +158,8 @@ static int do_import(const struct config *cfg, struct hsm *hsm, const char *path
 	}
 	char why[512] = "";
 	struct store_backup_info info;
-	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm};
+	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm, .url = cfg->store_url,
+				   .password_file = cfg->store_password_file, .timeout_ms = cfg->store_timeout_ms};
 	err_t r = store_import(&so, fd, &info, why, sizeof why);
 	close(fd);
 	if (r != ERR_OK) {
