@@ -8,6 +8,7 @@
 
 #include "keygen/keygen.h"     /* struct keygen_kek, enum keygen_wrap_alg */
 #include "selftest/selftest.h" /* acvp_run, for `fount acvp` */
+#include "store/store.h"       /* struct store_options */
 #include "util/util.h"
 
 /* Exit codes: 0 success, 1 the operation failed, 2 bad usage. */
@@ -122,6 +123,9 @@ int cli_option_error(const char *cmd, int c, int argc, char *const argv[],
 
 /* cli_power_on runs the power-on self-tests quietly and prints a one-line
  * reason on failure. Returns ERR_OK when the module is OPERATIONAL. */
+/* cli_store_options: the key store [store] configures (SQLite at path, or
+ * PostgreSQL at url), its KEK possibly in |hsm| */
+struct store_options cli_store_options(const struct config *cfg, struct hsm *hsm);
 err_t cli_power_on(const struct config *cfg) MUST_CHECK;
 /* cli_power_on_results is cli_power_on keeping the results in |res|. */
 err_t cli_power_on_results(const struct config *cfg, struct selftest_result *res, size_t max, size_t *out_n)

@@ -452,8 +452,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	/* the store: durable, sealed; the KMIP object operations use it */
 	struct store *st = NULL;
 	char why[512] = "";
-	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .url = cfg->store_url,
-				   .password_file = cfg->store_password_file, .timeout_ms = cfg->store_timeout_ms};
+	struct store_options so = cli_store_options(cfg, NULL);
 	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
 		fprintf(stderr, "fount serve: %s\n", why);
 		api_egd_stop(egd);

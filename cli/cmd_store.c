@@ -57,40 +57,44 @@ static int store_hsm(const struct config *cfg, struct hsm **out)
 	return EXIT_OK;
 }
 
-/* store_exists: verify and export read a store; opening a missing one
- * would make a new, empty one (and a new KEK file) and report it fine */
-static bool store_exists(const struct config *cfg)
+/* open_existing opens the store verify and export read (NULL, said on
+ * stderr, when it cannot): a missing SQLite file is refused, because
+ * opening it would make a new, empty store (and a new KEK file) and report
+ * it fine; on PostgreSQL the database is the server's, and store_open says
+ * when it is not there */
+static struct store *open_existing(const struct config *cfg, struct hsm *hsm)
 {
-	/* on PostgreSQL the database is the server's: store_open says if it is not there */
-	if (cfg->store_url[0] != '\0' || access(cfg->store_path, F_OK) == 0)
-		return true;
-	fprintf(stderr, "fount store: no key store at %s ([store] path)\n", cfg->store_path);
-	return false;
+	if (cfg->store_url[0] == '\0' && access(cfg->store_path, F_OK) != 0) {
+		fprintf(stderr, "fount store: no key store at %s ([store] path)\n", cfg->store_path);
+		return NULL;
+	}
+	struct store *st = NULL;
+	char why[512] = "";
+	struct store_options so = cli_store_options(cfg, hsm);
+	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
+		fprintf(stderr, "fount store: %s\n", why);
+		return NULL;
+	}
+	return st;
 }
 
 static int do_verify(const struct config *cfg, struct hsm *hsm)
 {
-	if (!store_exists(cfg))
+	struct store *st = open_existing(cfg, hsm);
+	if (st == NULL)
 		return EXIT_FAIL;
-	struct store *st = NULL;
-	char why[512] = "";
-	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm, .url = cfg->store_url,
-				   .password_file = cfg->store_password_file, .timeout_ms = cfg->store_timeout_ms};
-	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
-		fprintf(stderr, "fount store: %s\n", why);
-		return EXIT_FAIL;
-	}
 	struct store_verify_result v;
 	err_t r = store_verify(st, &v);
 	if (r != ERR_OK) {
-		fprintf(stderr, "fount store: verify of %s failed: %s\n", cfg->store_path, err_str(r));
+		fprintf(stderr, "fount store: verify of %s failed: %s\n", store_location(st), err_str(r));
 		store_close(st);
 		return EXIT_FAIL;
 	}
-	char msg[256];
+	char msg[256], where[512];
 	err_t q = store_quick_check(st, msg, sizeof msg);
+	snprintf(where, sizeof where, "%s", store_location(st));
 	store_close(st);
-	printf("%s: %llu sealed records checked, %llu open, %llu fail\n", cfg->store_path,
+	printf("%s: %llu sealed records checked, %llu open, %llu fail\n", where,
 	       (unsigned long long)v.checked, (unsigned long long)(v.checked - v.failed),
 	       (unsigned long long)v.failed);
 	for (size_t i = 0; i < v.n_failed_ids; i++)
@@ -110,16 +114,10 @@ static int do_verify(const struct config *cfg, struct hsm *hsm)
 
 static int do_export(const struct config *cfg, struct hsm *hsm, const char *path)
 {
-	if (!store_exists(cfg))
+	struct store *st = open_existing(cfg, hsm);
+	if (st == NULL)
 		return EXIT_FAIL;
-	struct store *st = NULL;
 	char why[512] = "";
-	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm, .url = cfg->store_url,
-				   .password_file = cfg->store_password_file, .timeout_ms = cfg->store_timeout_ms};
-	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
-		fprintf(stderr, "fount store: %s\n", why);
-		return EXIT_FAIL;
-	}
 	/* 0600: the records are sealed, but the file is the whole store */
 	int fd = cli_create_file("store", path, 0600);
 	if (fd < 0) {
@@ -158,8 +156,7 @@ static int do_import(const struct config *cfg, struct hsm *hsm, const char *path
 	}
 	char why[512] = "";
 	struct store_backup_info info;
-	struct store_options so = {.path = cfg->store_path, .kek = cfg->store_kek, .hsm = hsm, .url = cfg->store_url,
-				   .password_file = cfg->store_password_file, .timeout_ms = cfg->store_timeout_ms};
+	struct store_options so = cli_store_options(cfg, hsm);
 	err_t r = store_import(&so, fd, &info, why, sizeof why);
 	close(fd);
 	if (r != ERR_OK) {
@@ -167,7 +164,7 @@ static int do_import(const struct config *cfg, struct hsm *hsm, const char *path
 		return EXIT_FAIL;
 	}
 	printf("%s: imported %llu objects, %llu attributes, %llu sealed records, %llu access records from %s\n",
-	       cfg->store_path, (unsigned long long)info.objects, (unsigned long long)info.attrs,
+	       cfg->store_url[0] != '\0' ? "the PostgreSQL store" : cfg->store_path, (unsigned long long)info.objects, (unsigned long long)info.attrs,
 	       (unsigned long long)info.sealed, (unsigned long long)info.access, path);
 	printf("verified: %llu sealed records open, counts match; %llu names\n", (unsigned long long)info.verified,
 	       (unsigned long long)info.names);

@@ -75,6 +75,16 @@ void cli_mlock_error(const char *what)
 		"[security] mlock = off\n", what, limit);
 }
 
+struct store_options cli_store_options(const struct config *cfg, struct hsm *hsm)
+{
+	return (struct store_options){.path = cfg->store_path,
+				      .kek = cfg->store_kek,
+				      .hsm = hsm,
+				      .url = cfg->store_url,
+				      .password_file = cfg->store_password_file,
+				      .timeout_ms = cfg->store_timeout_ms};
+}
+
 err_t cli_power_on(const struct config *cfg)
 {
 	struct selftest_result res[SELFTEST_MAX_RESULTS];
