@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store.h"
 
@@ -195,6 +196,10 @@ err_t store_queue_start(struct store_queue *q) MUST_CHECK;
 err_t store_queue_submit(struct store_queue *q, store_apply_fn fn, void *ctx);
 /* store_queue_stop runs what is queued, stops the thread, frees the locks */
 void store_queue_stop(struct store_queue *q);
+/* store_commit_timed counts a batch's COMMIT in |st| (under the queue's
+ * lock): its latency since |t0| (monotonic) when |ok|, a failure if not */
+void store_commit_timed(struct store_queue *q, struct store_stats *st, const struct timespec *t0, bool ok,
+			size_t n);
 /* store_reqs_fail_ok gives every request of |list| that has not failed on
  * its own the error |r| */
 void store_reqs_fail_ok(struct store_req *list, err_t r);

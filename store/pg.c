@@ -253,6 +253,16 @@ static void backoff_ok(struct store_backend *b)
 	atomic_store(&b->reachable, true);
 }
 
+/* notice: the server's notices and warnings (e.g. "terminating connection
+ * due to immediate shutdown") go to fount's log, not to stderr */
+static void notice(void *arg, const char *msg)
+{
+	(void)arg;
+	char line[256];
+	first_line(line, sizeof(line), msg);
+	log_warn("PostgreSQL: %s", line);
+}
+
 /* conn_open connects |c|: libpq's blocking connect, bounded by
  * connect_timeout per host (fount sets 2 s unless the URL says). While a
  * back-off runs it fails at once (|force| ignores it: start-up). */
@@ -277,6 +287,7 @@ static err_t conn_open(struct store_backend *b, struct conn *c, bool force, char
 		backoff_failed(b);
 		return ERR_STORE_UNAVAILABLE;
 	}
+	(void)PQsetNoticeProcessor(c->pg, notice, NULL);
 	if (PQsetnonblocking(c->pg, 1) != 0) {
 		snprintf(errbuf, errlen, "store: PostgreSQL (%s): cannot make the connection non-blocking", b->where);
 		conn_close(c);
@@ -583,6 +594,8 @@ static void reader_put(struct store_backend *b, struct conn *c)
  * changes nothing), which is how the first read after a failover reaches
  * the new primary */
 typedef err_t (*read_fn)(struct conn *c, int64_t deadline, void *ctx);
+/* a row of a streamed result (single-row mode) */
+typedef err_t (*row_fn)(const PGresult *res, void *ctx);
 
 static err_t with_reader(struct store_backend *b, read_fn fn, void *ctx)
 {
@@ -958,42 +971,32 @@ struct each_ctx {
 	unsigned timeout_ms;
 };
 
-/* each_fn streams every sealed record, one row at a time (single-row
- * mode): a deadline per row, not for the whole table */
+static err_t each_row(const PGresult *res, void *vctx)
+{
+	struct each_ctx *x = vctx;
+	struct store_row row;
+	read_row(res, 0, &row);
+	return x->fn(x->ctx, &row, (const uint8_t *)PQgetvalue(res, 0, ROW_NCOLS),
+		     (size_t)PQgetlength(res, 0, ROW_NCOLS));
+}
+
+static err_t stream(struct conn *c, const char *sql, unsigned timeout_ms, row_fn row, void *ctx);
+
+/* each_fn streams every sealed record, one row at a time: a deadline per
+ * row, not for the whole table */
 static err_t each_fn(struct conn *c, int64_t deadline, void *vctx)
 {
 	struct each_ctx *x = vctx;
-	static const char sql[] = "SELECT o.id, o.tenant, o.type, o.state, o.alg, o.length, o.usage_mask,"
-				  " o.key_format, o.revocation_reason, o.initial_date, o.activation_date,"
-				  " o.deactivation_date, o.destroy_date, o.compromise_date,"
-				  " o.compromise_occurrence_date, o.last_change_date,"
-				  " o.original_creation_date, o.created_ns, o.digest, o.data_type, o.protection,"
-				  " m.sealed FROM material m JOIN objects o ON o.id = m.id"
-				  " ORDER BY o.created_ns, o.id COLLATE \"C\"";
-	if (!PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 1))
-		return ERR_STORE_UNAVAILABLE;
-	(void)PQsetSingleRowMode(c->pg);
-	err_t r = ERR_OK, cb = ERR_OK;
-	for (;;) {
-		PGresult *res = NULL;
-		err_t e = next_result(c, deadline, &res);
-		if (e != ERR_OK)
-			return e;
-		if (res == NULL)
-			break;
-		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_SINGLE_TUPLE && cb == ERR_OK) {
-			struct store_row row;
-			read_row(res, 0, &row);
-			cb = x->fn(x->ctx, &row, (const uint8_t *)PQgetvalue(res, 0, ROW_NCOLS),
-				   (size_t)PQgetlength(res, 0, ROW_NCOLS));
-		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && r == ERR_OK) {
-			r = map_state(PQresultErrorField(res, PG_DIAG_SQLSTATE));
-		}
-		PQclear(res);
-		deadline = mono_ms() + x->timeout_ms;
-	}
-	return cb != ERR_OK ? cb : r;
+	(void)deadline;
+	return stream(c,
+		      "SELECT o.id, o.tenant, o.type, o.state, o.alg, o.length, o.usage_mask,"
+		      " o.key_format, o.revocation_reason, o.initial_date, o.activation_date,"
+		      " o.deactivation_date, o.destroy_date, o.compromise_date,"
+		      " o.compromise_occurrence_date, o.last_change_date,"
+		      " o.original_creation_date, o.created_ns, o.digest, o.data_type, o.protection,"
+		      " m.sealed FROM material m JOIN objects o ON o.id = m.id"
+		      " ORDER BY o.created_ns, o.id COLLATE \"C\"",
+		      x->timeout_ms, each_row, x);
 }
 
 static err_t pg_each_sealed(struct store_backend *b, store_sealed_fn fn, void *ctx)
@@ -1070,8 +1073,6 @@ struct dump_ctx {
 
 /* stream runs |sql| in single-row mode and hands each row to |row| (whose
  * error stops the rows but not the reading of what the server sends) */
-typedef err_t (*row_fn)(const PGresult *res, void *ctx);
-
 static err_t stream(struct conn *c, const char *sql, unsigned timeout_ms, row_fn row, void *ctx)
 {
 	if (!PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 1))
@@ -1465,31 +1466,16 @@ static void run_batch(void *arg, struct store_req *list, size_t n)
 		conn_close(c);
 		return;
 	}
-	struct timespec t0, t1;
+	struct timespec t0;
 	PGresult *res = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* the COMMIT has its own deadline: it may wait for a standby */
 	r = simple(c, "COMMIT", mono_ms() + b->timeout_ms, &res);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* an aborted transaction's COMMIT answers ROLLBACK, without an error */
 	if (r == ERR_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0)
 		r = ERR_STORE;
 	PQclear(res);
-	uint64_t ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
-	size_t k = 0;
-	while (k < STORE_LATENCY_BUCKETS && (double)ns > store_latency_bounds[k] * 1e9)
-		k++;
-	pthread_mutex_lock(&b->q.mu);
-	if (r == ERR_OK) {
-		b->stats.commits++;
-		b->stats.commit_buckets[k]++;
-		b->stats.commit_ns += ns;
-		if (n > b->stats.max_batch)
-			b->stats.max_batch = n;
-	} else {
-		b->stats.failed_commits++;
-	}
-	pthread_mutex_unlock(&b->q.mu);
+	store_commit_timed(&b->q, &b->stats, &t0, r == ERR_OK, n);
 	if (r == ERR_OK)
 		return;
 	/* the COMMIT went out and no answer came back: it may have landed
@@ -1619,10 +1605,11 @@ static err_t params_build(struct store_backend *b, const char *url, char *errbuf
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	if (opts == NULL) {
-		char why[200];
-		first_line(why, sizeof(why), perr ? perr : "out of memory");
+		/* not libpq's message: it quotes the string, and a malformed
+		 * URL may hold a password */
 		PQfreemem(perr);
-		snprintf(errbuf, errlen, "store: [store] url is not a libpq connection string: %s", why);
+		snprintf(errbuf, errlen,
+			 "store: [store] url is not a libpq connection string: write postgresql://HOST[,HOST2]/DB?... or key=value pairs");
 		return ERR_CONFIG;
 	}
 	const char *host = "", *port = "", *db = "", *user = "";

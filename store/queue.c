@@ -26,6 +26,28 @@ void store_reqs_fail_ok(struct store_req *list, err_t r)
 			q->result = r;
 }
 
+void store_commit_timed(struct store_queue *q, struct store_stats *st, const struct timespec *t0, bool ok,
+			size_t n)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uint64_t ns = (uint64_t)(t1.tv_sec - t0->tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0->tv_nsec;
+	size_t k = 0;
+	while (k < STORE_LATENCY_BUCKETS && (double)ns > store_latency_bounds[k] * 1e9)
+		k++;
+	pthread_mutex_lock(&q->mu);
+	if (ok) {
+		st->commits++;
+		st->commit_buckets[k]++;
+		st->commit_ns += ns;
+		if (n > st->max_batch)
+			st->max_batch = n;
+	} else {
+		st->failed_commits++;
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
 static void *writer_main(void *arg)
 {
 	struct store_queue *b = arg;

@@ -705,25 +705,10 @@ static void run_batch(void *arg, struct store_req *list, size_t n)
 			(void)writer_reopen(b);
 		return;
 	}
-	struct timespec t0, t1;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = run(c, S_COMMIT);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	uint64_t ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
-	size_t k = 0;
-	while (k < STORE_LATENCY_BUCKETS && (double)ns > store_latency_bounds[k] * 1e9)
-		k++;
-	pthread_mutex_lock(&b->q.mu);
-	if (rc == SQLITE_OK) {
-		b->stats.commits++;
-		b->stats.commit_buckets[k]++;
-		b->stats.commit_ns += ns;
-		if (n > b->stats.max_batch)
-			b->stats.max_batch = n;
-	} else {
-		b->stats.failed_commits++;
-	}
-	pthread_mutex_unlock(&b->q.mu);
+	store_commit_timed(&b->q, &b->stats, &t0, rc == SQLITE_OK, n);
 	if (rc == SQLITE_OK)
 		return;
 	bool io = (rc & 0xff) == SQLITE_IOERR;

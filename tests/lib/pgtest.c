@@ -79,15 +79,21 @@ int pgtest_start(struct pgtest *pg)
 	return ctl_start(pg);
 }
 
-int pgtest_primary(struct pgtest *pg, const char *parent, const char *name, const char *sync_names)
+/* node_init names a new server |name| in |parent| on a free port */
+static void node_init(struct pgtest *pg, const char *parent, const char *name)
 {
-	if (!pgtest_available())
-		return -1;
 	memset(pg, 0, sizeof(*pg));
 	snprintf(pg->dir, sizeof(pg->dir), "%s/%s", parent, name);
 	snprintf(pg->log, sizeof(pg->log), "%s/%s.log", parent, name);
 	snprintf(pg->name, sizeof(pg->name), "%s", name);
 	pg->port = testlib_free_port();
+}
+
+int pgtest_primary(struct pgtest *pg, const char *parent, const char *name, const char *sync_names)
+{
+	if (!pgtest_available())
+		return -1;
+	node_init(pg, parent, name);
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "%s/initdb -D %s -U postgres -A trust -E UTF8 --data-checksums --no-sync", bindir,
 		 pg->dir);
@@ -112,11 +118,7 @@ int pgtest_primary(struct pgtest *pg, const char *parent, const char *name, cons
 
 int pgtest_standby(struct pgtest *sb, const struct pgtest *primary, const char *parent, const char *name)
 {
-	memset(sb, 0, sizeof(*sb));
-	snprintf(sb->dir, sizeof(sb->dir), "%s/%s", parent, name);
-	snprintf(sb->log, sizeof(sb->log), "%s/%s.log", parent, name);
-	snprintf(sb->name, sizeof(sb->name), "%s", name);
-	sb->port = testlib_free_port();
+	node_init(sb, parent, name);
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd),
 		 "%s/pg_basebackup -h 127.0.0.1 -p %u -U postgres -D %s -R -X stream -C -S %s -c fast", bindir,
