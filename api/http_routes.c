@@ -148,6 +148,7 @@ static void fail_err(struct http_reply *out, err_t r, const char *what, const ch
 	case ERR_STORE_BUSY:
 	case ERR_STORE_IO:
 	case ERR_STORE_COMMIT_UNKNOWN:
+	case ERR_STORE_UNAVAILABLE:
 		out->retry_after = 1;
 		fail(out, 503, "store_unavailable", "the key store cannot take the change now: %s", err_str(r));
 		return;

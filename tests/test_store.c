@@ -1801,6 +1801,47 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_disk_full),
 	   TEST(test_config_keys))
 
+/* PostgreSQL down and back: a write fails at once, definite (nothing
+ * written) and without hanging; a read fails the same way; once the server
+ * is back, the node reconnects by itself and every acknowledged key is
+ * there */
+static void test_pg_server_down(void)
+{
+	struct tdb t = {0};
+	tdb_new(&t, "down");
+	struct store *s = tdb_open(&t);
+	uint8_t key[32] = {7};
+	char id[STORE_ID_MAX + 1], id2[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	CU_ASSERT_EQUAL_FATAL(pgtest_stop(pg, "immediate"), 0);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT_ERR(put_key(s, "T", key, sizeof(key), id2), ERR_STORE_UNAVAILABLE);
+	struct store_object o;
+	EXPECT_ERR(store_get(s, id, "T", 0, &o), ERR_STORE_UNAVAILABLE);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CU_ASSERT(t1.tv_sec - t0.tv_sec < 10); /* bounded: connect_timeout, never a hang */
+	struct store_stats st;
+	store_stats(s, &st);
+	CU_ASSERT_TRUE(st.unavailable);
+	CU_ASSERT_STRING_EQUAL(st.backend, "postgresql");
+	CU_ASSERT_EQUAL_FATAL(pgtest_start(pg), 0);
+	err_t r = ERR_STORE_UNAVAILABLE;
+	for (int i = 0; i < 50 && r == ERR_STORE_UNAVAILABLE; i++) { /* the back-off is at most 2 s */
+		r = put_key(s, "T", key, sizeof(key), id2);
+		if (r == ERR_STORE_UNAVAILABLE)
+			usleep(100000);
+	}
+	EXPECT_OK(r);
+	EXPECT_OK(store_get(s, id, "T", 0, &o));
+	store_object_free(&o);
+	EXPECT_OK(store_get(s, id2, "T", 0, &o));
+	store_object_free(&o);
+	store_stats(s, &st);
+	CU_ASSERT_FALSE(st.unavailable);
+	store_close(s);
+}
+
 /* the same tests on PostgreSQL, but for those of SQLite's own schema
  * history, file and disk (migrations of SQLite databases, the WAL on a
  * full tmpfs) and of the configuration */
@@ -1823,4 +1864,5 @@ TEST_SUITE(store_pg, suite_init_pg, suite_clean_pg,
 	   TEST(test_record_access),
 	   TEST(test_take_material),
 	   TEST(test_serve_and_protection),
-	   TEST(test_crash_safety))
+	   TEST(test_crash_safety),
+	   TEST(test_pg_server_down))
