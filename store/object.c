@@ -225,6 +225,18 @@ err_t store_state_dir_ensure(const char *dir, char *errbuf, size_t errlen)
 	return ERR_OK;
 }
 
+/* parent_dir_ensure makes |path|'s folder (0700) when it is missing */
+static err_t parent_dir_ensure(const char *path, char *errbuf, size_t errlen)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return ERR_OK;
+	*slash = '\0';
+	return store_state_dir_ensure(dir, errbuf, errlen);
+}
+
 err_t store_open(const struct store_options *o, struct store **out, char *errbuf, size_t errlen)
 {
 	char dummy[8];
@@ -239,6 +251,11 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 		snprintf(errbuf, errlen, "store: [store] path (or url) and kek must be set");
 		return ERR_CONFIG;
 	}
+	/* a KEK file's folder (normally [service] state_dir, which on SQLite
+	 * also holds the database) is made 0700: on PostgreSQL it is the only
+	 * file the store keeps */
+	if (strncmp(o->kek, "file:", 5) == 0)
+		GUARD(parent_dir_ensure(o->kek + 5, errbuf, errlen));
 	struct store *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return ERR_NOMEM;
@@ -262,16 +279,8 @@ err_t store_backend_open(const struct store_options *o, const struct store_backe
 	bool pg = o->url != NULL && o->url[0] != '\0';
 	*ops = pg ? &store_pg_ops : &store_sqlite_ops;
 	*out = NULL;
-	if (!pg) {
-		/* the database's folder (normally [service] state_dir) is made 0700 */
-		char dir[4096];
-		snprintf(dir, sizeof(dir), "%s", o->path);
-		char *slash = strrchr(dir, '/');
-		if (slash != NULL && slash != dir) {
-			*slash = '\0';
-			GUARD(store_state_dir_ensure(dir, errbuf, errlen));
-		}
-	}
+	if (!pg) /* the database's folder (normally [service] state_dir) is made 0700 */
+		GUARD(parent_dir_ensure(o->path, errbuf, errlen));
 	struct store_backend_params p = {
 		o->max_batch ? o->max_batch : 128,
 		o->max_wait_us,

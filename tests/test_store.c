@@ -1809,7 +1809,12 @@ static void test_pg_server_down(void)
 {
 	struct tdb t = {0};
 	tdb_new(&t, "down");
+	/* the KEK file's folder is made, as the database's is on SQLite
+	 * (fount serve on PostgreSQL once failed on a new state_dir) */
+	snprintf(t.kek, sizeof(t.kek), "file:%s/state/store.kek", t.dir);
 	struct store *s = tdb_open(&t);
+	struct stat sd;
+	CU_ASSERT(stat(t.kek + 5, &sd) == 0 && S_ISREG(sd.st_mode));
 	uint8_t key[32] = {7};
 	char id[STORE_ID_MAX + 1], id2[STORE_ID_MAX + 1];
 	EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
