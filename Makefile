@@ -140,7 +140,7 @@ check-layers:
 check-default: $(TESTRUN) $(FOUNT)
 	$(Q)FOUNT_CRYPTO_FIPS=off FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(CRYPTO_SUITES)
 
-$(BENCHRUN): $(BENCH_OBJ) $(B)/tests/lib/kmipc.o $(B)/tests/lib/port.o $(LIBFOUNT)
+$(BENCHRUN): $(BENCH_OBJ) $(B)/tests/lib/kmipc.o $(B)/tests/lib/port.o $(B)/tests/lib/pgtest.o $(LIBFOUNT)
 	@mkdir -p $(@D)
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

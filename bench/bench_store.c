@@ -3,7 +3,11 @@
  * the peer: a plain SQLite loop of one INSERT per COMMIT with WAL and
  * synchronous=FULL (each of 16 threads on its own connection, as an
  * application without group commit would do). Both in a fresh folder under
- * $TMPDIR (default /tmp), which should be on the disk under test. */
+ * $TMPDIR (default /tmp), which should be on the disk under test.
+ * Then the same on PostgreSQL (a server started for the run, fsync on, no
+ * standby; tests/lib/pgtest.c), against a plain libpq loop of one INSERT
+ * per COMMIT on a connection per thread. */
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -13,6 +17,7 @@
 #include "bench/bench.h"
 #include "keygen/keygen.h"
 #include "store/store.h"
+#include "tests/lib/pgtest.h"
 
 #define THREADS_MAX 16
 
@@ -22,6 +27,7 @@ struct job {
 	double seconds;
 	uint64_t done, failed;
 	int tid;
+	uint64_t run; /* the run's start: ids unique across runs on one table */
 };
 
 static void *fount_job(void *p)
@@ -63,7 +69,7 @@ static void *peer_job(void *p)
 	}
 	uint64_t end = now_ns() + (uint64_t)(j->seconds * 1e9), i = 0;
 	while (now_ns() < end) {
-		snprintf(id, sizeof(id), "%d-%llu", j->tid, (unsigned long long)i++);
+		snprintf(id, sizeof(id), "%llu-%d-%llu", (unsigned long long)j->run, j->tid, (unsigned long long)i++);
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_blob(st, 2, blob, sizeof(blob), SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_DONE) /* autocommit: one COMMIT each */
@@ -77,6 +83,34 @@ static void *peer_job(void *p)
 	return NULL;
 }
 
+/* the PostgreSQL peer: |db| is its URL */
+static void *peer_pg_job(void *p)
+{
+	struct job *j = p;
+	PGconn *c = PQconnectdb(j->db);
+	uint8_t blob[60] = {2};
+	char id[48];
+	if (PQstatus(c) != CONNECTION_OK) {
+		PQfinish(c);
+		return NULL;
+	}
+	PQclear(PQprepare(c, "ins", "INSERT INTO t(id, v) VALUES ($1, $2)", 0, NULL));
+	uint64_t end = now_ns() + (uint64_t)(j->seconds * 1e9), i = 0;
+	while (now_ns() < end) {
+		snprintf(id, sizeof(id), "%llu-%d-%llu", (unsigned long long)j->run, j->tid, (unsigned long long)i++);
+		const char *v[2] = {id, (const char *)blob};
+		const int len[2] = {0, sizeof(blob)}, fmt[2] = {0, 1};
+		PGresult *r = PQexecPrepared(c, "ins", 2, v, len, fmt, 0); /* autocommit: one COMMIT each */
+		if (PQresultStatus(r) == PGRES_COMMAND_OK)
+			j->done++;
+		else
+			j->failed++;
+		PQclear(r);
+	}
+	PQfinish(c);
+	return NULL;
+}
+
 static double run(void *(*fn)(void *), struct store *s, const char *db, int threads,
 		  double seconds, uint64_t *failed)
 {
@@ -85,7 +119,7 @@ static double run(void *(*fn)(void *), struct store *s, const char *db, int thre
 	uint64_t t0 = now_ns(), total = 0;
 	*failed = 0;
 	for (int i = 0; i < threads; i++) {
-		j[i] = (struct job){s, db, seconds, 0, 0, i};
+		j[i] = (struct job){s, db, seconds, 0, 0, i, t0};
 		if (pthread_create(&th[i], NULL, fn, &j[i]) != 0)
 			threads = i;
 	}
@@ -95,6 +129,56 @@ static double run(void *(*fn)(void *), struct store *s, const char *db, int thre
 		*failed += j[i].failed;
 	}
 	return (double)total / ((double)(now_ns() - t0) / 1e9);
+}
+
+static void bench_store_pg(const char *dir, const char *kek, double seconds)
+{
+	char parent[64], url[256];
+	struct pgtest pg;
+	printf("Key store on PostgreSQL (a local server for the run: fsync on, no standby)\n");
+	if (!pgtest_available()) {
+		printf("  skipped: PostgreSQL is not installed (make deps)\n\n");
+		return;
+	}
+	(void)dir;
+	if (pgtest_parent(parent, "bench") != 0 || pgtest_primary(&pg, parent, "p1", NULL) != 0 ||
+	    pgtest_sql(&pg, NULL, "CREATE DATABASE fount", NULL, 0) != 0 ||
+	    pgtest_sql(&pg, "fount", "CREATE TABLE t(id TEXT PRIMARY KEY, v BYTEA)", NULL, 0) != 0) {
+		printf("  skipped: cannot start a PostgreSQL server\n\n");
+		pgtest_remove(&pg);
+		return;
+	}
+	pgtest_url(&pg, "fount", url, sizeof(url));
+	struct store_options o = {.path = "", .kek = kek, .url = url};
+	struct store *s = NULL;
+	char eb[384];
+	/* the SQLite case's KEK file: the same KEK, a new database */
+	if (store_open(&o, &s, eb, sizeof(eb)) != ERR_OK) {
+		printf("  skipped: %s\n\n", eb);
+		pgtest_remove(&pg);
+		return;
+	}
+	printf("%-4s %-46s %12s\n", "thr", "implementation", "puts/s");
+	static const int threads[] = {1, 16};
+	for (size_t i = 0; i < ARRAY_SIZE(threads); i++) {
+		uint64_t f1 = 0, f2 = 0;
+		struct store_stats a, b;
+		store_stats(s, &a);
+		double fr = run(fount_job, s, NULL, threads[i], seconds, &f1);
+		store_stats(s, &b);
+		double pr = run(peer_pg_job, NULL, url, threads[i], seconds, &f2);
+		uint64_t commits = b.commits - a.commits, reqs = b.requests - a.requests;
+		printf("%-4d %-46s %12.0f  (%.1f puts per COMMIT%s)\n", threads[i], "fount store_put", fr,
+		       commits ? (double)reqs / (double)commits : 0.0, f1 ? ", FAILURES" : "");
+		printf("%-4d %-46s %12.0f%s\n", threads[i], "libpq INSERT per COMMIT", pr, f2 ? "  (failures)" : "");
+		printf("%-4d   fount/libpq loop = %.2fx\n\n", threads[i], pr > 0 ? fr / pr : 0.0);
+	}
+	store_close(s);
+	pgtest_remove(&pg);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", parent);
+	if (system(cmd) != 0)
+		printf("  (could not remove %s)\n", parent);
 }
 
 void bench_store(double seconds)
@@ -148,6 +232,7 @@ void bench_store(double seconds)
 		printf("%-4d   fount/SQLite loop = %.2fx\n\n", threads[i], pr > 0 ? fr / pr : 0.0);
 	}
 	store_close(s);
+	bench_store_pg(dir, kek, seconds);
 out:
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
