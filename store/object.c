@@ -284,7 +284,7 @@ err_t store_backend_open(const struct store_options *o, const struct store_backe
 	struct store_backend_params p = {
 		o->max_batch ? o->max_batch : 128,
 		o->max_wait_us,
-		o->readers ? o->readers : 4,
+		o->readers ? o->readers : STORE_READERS_DEFAULT,
 		o->password_file,
 		o->timeout_ms ? o->timeout_ms : 5000,
 	};

@@ -206,13 +206,26 @@ struct store_options {
 	unsigned max_wait_us;  /* how long a batch waits for company; 0 = only when
 				* the last batch had 4 or more requests, for as
 				* many, up to 200 us */
-	unsigned readers;      /* reader connections; 0 = 4 */
+	unsigned readers;      /* reader connections; 0 = STORE_READERS_DEFAULT */
 	/* PostgreSQL instead of SQLite (path is then not used): a libpq
 	 * connection URI or keyword string, without a password */
 	const char *url;           /* e.g. cfg->store_url; NULL or "" = SQLite */
 	const char *password_file; /* e.g. cfg->store_password_file, or NULL */
 	unsigned timeout_ms;       /* PostgreSQL: a request's deadline; 0 = 5000 */
 };
+
+#define STORE_READERS_DEFAULT 4
+
+/* What the SQLite backend keeps in memory, whatever the store's size: a
+ * page cache of at most STORE_SQLITE_CACHE_KIB per connection (the writer
+ * and each reader), nothing memory-mapped (mmap_size 0: the database's
+ * pages are read into those caches, never mapped into the process). A
+ * reader's cache is emptied whenever another connection has committed, so
+ * in practice the writer's fills and the readers' hold what a read needs.
+ * The -wal file goes back to at most STORE_SQLITE_WAL_KEEP_BYTES each time
+ * SQLite starts it over, however far a long read (a backup) let it grow. */
+#define STORE_SQLITE_CACHE_KIB 2048u
+#define STORE_SQLITE_WAL_KEEP_BYTES (16u << 20)
 
 /* store_state_dir_ensure creates |dir| (and missing parents) with mode
  * 0700 when missing. ERR_IO (message in |errbuf|) if it cannot. */

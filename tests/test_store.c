@@ -1247,6 +1247,60 @@ static void test_group_commit(void)
 	store_close(s);
 }
 
+/* A read that lasts (a backup's snapshot) keeps SQLite from starting the
+ * WAL over, and the -wal file grows past its usual few MiB; once the read
+ * has ended and a checkpoint has copied everything, the next commit
+ * starts it over and cuts the file back to STORE_SQLITE_WAL_KEEP_BYTES
+ * (before, it stayed at its largest for good: 141 MB after a soak whose
+ * Locates starved the checkpoint). */
+static void test_wal_cut_back(void)
+{
+	struct tdb t = {0};
+	tdb_new(&t, "walcut");
+	struct store *s = tdb_open(&t);
+	char wal[300];
+	snprintf(wal, sizeof(wal), "%s-wal", t.db);
+	/* a reader's snapshot, held open */
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(t.db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(h, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(h, "SELECT count(*) FROM objects", -1, &st, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+	struct stat sb = {0};
+	unsigned rounds = 0;
+	while (stat(wal, &sb) == 0 && (uint64_t)sb.st_size < STORE_SQLITE_WAL_KEEP_BYTES + (4u << 20) && rounds < 40) {
+		pthread_t th[GC_THREADS];
+		struct gc_arg args[GC_THREADS];
+		for (int i = 0; i < GC_THREADS; i++) {
+			args[i] = (struct gc_arg){s, 20, calloc(20, STORE_ID_MAX + 1), 0};
+			CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, gc_thread, &args[i]), 0);
+		}
+		for (int i = 0; i < GC_THREADS; i++) {
+			pthread_join(th[i], NULL);
+			CU_ASSERT_EQUAL(args[i].failed, 0);
+			free(args[i].ids);
+		}
+		rounds++;
+	}
+	off_t grown = sb.st_size;
+	fprintf(stderr, "\n  -wal: %lld bytes after %u rounds of puts under a held read; ", (long long)grown, rounds);
+	CU_ASSERT((uint64_t)grown > STORE_SQLITE_WAL_KEEP_BYTES);
+	sqlite3_finalize(st);
+	CU_ASSERT_EQUAL(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	/* a checkpoint runs after a commit (every 1000 pages); the commit
+	 * after the one that finds it all copied starts the WAL over */
+	uint8_t key[32] = {1};
+	char id[STORE_ID_MAX + 1];
+	for (int i = 0; i < 3; i++)
+		EXPECT_OK(put_key(s, "T", key, sizeof(key), id));
+	CU_ASSERT_EQUAL(stat(wal, &sb), 0);
+	fprintf(stderr, "%lld bytes after 3 more ", (long long)sb.st_size);
+	CU_ASSERT((uint64_t)sb.st_size <= STORE_SQLITE_WAL_KEEP_BYTES);
+	store_close(s);
+}
+
 /* one request's error does not fail the others in its batch */
 struct mixed_arg {
 	struct store *s;
@@ -1850,6 +1904,7 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_names_unique),
 	   TEST(test_names_migration),
 	   TEST(test_group_commit),
+	   TEST(test_wal_cut_back),
 	   TEST(test_group_commit_isolated_errors),
 	   TEST(test_record_access),
 	   TEST(test_take_material),
