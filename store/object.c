@@ -1010,7 +1010,10 @@ err_t store_find(struct store *s, const struct store_query *q, struct store_foun
 		ENSURE(q->custom[i].name != NULL, ERR_INVALID_ARG);
 		ENSURE(q->custom[i].value != NULL || q->custom[i].value_len == 0, ERR_INVALID_ARG);
 	}
-	return s->ops->find(s->b, q, out);
+	struct store_query capped = *q;
+	if (capped.max_items == 0 || capped.max_items > STORE_FIND_MAX)
+		capped.max_items = STORE_FIND_MAX;
+	return s->ops->find(s->b, &capped, out);
 }
 
 void store_found_free(struct store_found *f)

@@ -411,8 +411,15 @@ struct store_query {
 	int64_t initial_from, initial_to;       /* inclusive, 0 = open */
 	int64_t activation_from, activation_to; /* inclusive, 0 = open */
 	uint64_t offset;             /* skip this many matches */
-	uint32_t max_items;          /* 0 = all */
+	uint32_t max_items;          /* 0 (or above STORE_FIND_MAX) = STORE_FIND_MAX */
 };
+
+/* The most identifiers one find returns, whatever max_items asks: a Locate
+ * with no filter matches the whole store, and its answer (and the list
+ * the backend builds for it) must not grow with it. total still counts
+ * every match, so a client pages with an offset (KMIP Located Items). As
+ * Cosmian KMS caps a Locate (1000) and HTTP's GET /v1/keys a page. */
+#define STORE_FIND_MAX 1000u
 
 struct store_found {
 	char (*ids)[STORE_ID_MAX + 1];

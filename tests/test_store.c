@@ -1244,6 +1244,22 @@ static void test_group_commit(void)
 	EXPECT_OK(store_find(s, &q, &f));
 	CU_ASSERT_EQUAL(f.total, GC_THREADS * GC_PUTS);
 	store_found_free(&f);
+	/* a find returns at most STORE_FIND_MAX identifiers, asked for all or
+	 * for more; the total counts them all and an offset pages on */
+	_Static_assert(GC_THREADS * GC_PUTS > STORE_FIND_MAX + 100, "more objects than one find returns");
+	static const uint32_t asked[] = {0, STORE_FIND_MAX + 1, UINT32_MAX};
+	for (size_t i = 0; i < ARRAY_SIZE(asked); i++) {
+		q.max_items = asked[i];
+		EXPECT_OK(store_find(s, &q, &f));
+		CU_ASSERT_EQUAL(f.total, GC_THREADS * GC_PUTS);
+		CU_ASSERT_EQUAL(f.n, STORE_FIND_MAX);
+		store_found_free(&f);
+	}
+	q.max_items = 0;
+	q.offset = GC_THREADS * GC_PUTS - 100;
+	EXPECT_OK(store_find(s, &q, &f));
+	CU_ASSERT_EQUAL(f.n, 100);
+	store_found_free(&f);
 	store_close(s);
 }
 
