@@ -32,6 +32,7 @@
 #include "tests/lib/kmip_serve.h"
 #include "tests/lib/kmipload.h"
 #include "tests/lib/pgtest.h"
+#include "tests/lib/tcpproxy.h"
 
 #define PER_NODE 4        /* client threads per node */
 #define MAX_KEYS 200000
@@ -43,6 +44,9 @@ static struct kmip_serve na, nb;
 static struct kmipc_options oa, ob;
 static struct kl_ledger ledger;
 static unsigned round_no;
+/* node A reaches the primary through this proxy (tests/lib/tcpproxy.h),
+ * for the network faults; node B directly */
+static struct tcpproxy px;
 
 static int suite_init(void)
 {
@@ -55,15 +59,17 @@ static int suite_init(void)
 	    pgtest_primary(&p1, parent, "p1", "ANY 1 (s1)") != 0 || pgtest_standby(&s1, &p1, parent, "s1") != 0 ||
 	    pgtest_sql(&p1, NULL, "CREATE DATABASE fount", NULL, 0) != 0)
 		return -1;
-	char env_url[300], env_timeout[64];
-	snprintf(env_url, sizeof env_url,
-		 "FOUNT_STORE_URL=postgresql://postgres@127.0.0.1:%u,127.0.0.1:%u/fount"
-		 "?target_session_attrs=read-write&connect_timeout=2",
-		 p1.port, s1.port);
+	if (tcpproxy_start(&px, p1.port) != 0)
+		return -1;
+	char url_a[300], url_b[300], env_timeout[64];
+	static const char url_form[] = "FOUNT_STORE_URL=postgresql://postgres@127.0.0.1:%u,127.0.0.1:%u/fount"
+				       "?target_session_attrs=read-write&connect_timeout=2";
+	snprintf(url_a, sizeof url_a, url_form, px.port, s1.port);
+	snprintf(url_b, sizeof url_b, url_form, p1.port, s1.port);
 	snprintf(env_timeout, sizeof env_timeout, "FOUNT_STORE_TIMEOUT_MS=%u", STORE_TIMEOUT_MS);
-	const char *env[] = {env_url, env_timeout, NULL};
-	if (kmip_serve_start_with(&na, "ha-a", &(struct kmip_serve_options){.env = env, .http = true}) != 0 ||
-	    kmip_serve_start_with(&nb, "ha-b", &(struct kmip_serve_options){.env = env, .http = true, .like = &na}) != 0)
+	const char *env_a[] = {url_a, env_timeout, NULL}, *env_b[] = {url_b, env_timeout, NULL};
+	if (kmip_serve_start_with(&na, "ha-a", &(struct kmip_serve_options){.env = env_a, .http = true}) != 0 ||
+	    kmip_serve_start_with(&nb, "ha-b", &(struct kmip_serve_options){.env = env_b, .http = true, .like = &na}) != 0)
 		return -1;
 	/* a request the nodes answer takes at most the store's deadline (and a
 	 * reconnect's connect_timeout): more than that is a hang */
@@ -77,6 +83,7 @@ static int suite_clean(void)
 {
 	kmip_serve_stop(&na);
 	kmip_serve_stop(&nb);
+	tcpproxy_stop(&px);
 	pgtest_remove(&p1);
 	pgtest_remove(&s1);
 	if (parent[0] != '\0')
@@ -361,6 +368,67 @@ static void test_pg_restart(void)
 	CU_ASSERT_EQUAL(check_all(from), 0);
 }
 
+/* The network between node A and the primary fails: first every
+ * connection is reset (a firewall, a crashed host), then every byte is
+ * held for twice the store's deadline with the connections open (a hung
+ * peer: the kernel keeps ACKing, no TCP timeout fires; store-ha.md §2.2).
+ * Node A answers every request within a bound (its deadline, plus a
+ * reconnect's connect_timeout) with the store's outage messages and writes
+ * again when the network does; node B, on a path of its own, sees nothing. */
+static void test_network_faults(void)
+{
+	size_t from = kl_ledger_acked(&ledger);
+	for (int stall = 0; stall < 2; stall++) {
+		struct load l;
+		load_begin(&l, false, outage);
+		sleep_ms(700);
+		uint64_t t0 = mono_ms();
+		if (stall) {
+			tcpproxy_stall(&px, true);
+			sleep_ms(2 * STORE_TIMEOUT_MS);
+			CU_ASSERT(wait_health(&na, 503, 0, 5000));
+			tcpproxy_stall(&px, false);
+			/* the connections held meanwhile are dead to fount now */
+			tcpproxy_cut(&px);
+		} else {
+			tcpproxy_cut(&px);
+		}
+		uint64_t t_ok = mono_ms();
+		unsigned back = load_created(&l);
+		bool writing = wait_created(&l, back, 50, 15000);
+		CU_ASSERT(wait_health(&na, 200, 1, 10000));
+		load_end(&l);
+		unsigned max_a = 0, max_b = 0, b_errors = 0, a_refused = 0;
+		for (unsigned i = 0; i < 2 * PER_NODE; i++) {
+			struct kl_worker *w = &l.w[i];
+			if (i < PER_NODE) {
+				max_a = w->max_ms > max_a ? w->max_ms : max_a;
+				a_refused += w->refused;
+			} else {
+				max_b = w->max_ms > max_b ? w->max_ms : max_b;
+				b_errors += w->refused + w->broken;
+			}
+		}
+		fprintf(stderr, "\n  ha: the network to the primary %s%s: node A %u refusals, longest request %u ms; "
+				"node B %u errors, longest %u ms; writing again %.1f s after the network was back ",
+			stall ? "stalled " : "cut", stall ? "6 s" : "", a_refused, max_a, b_errors, max_b,
+			(double)(mono_ms() - t_ok) / 1000);
+		(void)t0;
+		CU_ASSERT(writing);
+		CU_ASSERT_EQUAL(l.unexpected, 0);
+		CU_ASSERT_EQUAL(l.broken, 0);
+		CU_ASSERT_EQUAL(b_errors, 0);
+		if (stall) {
+			CU_ASSERT(a_refused > 0);
+			/* the deadline, then one reconnect through the held proxy
+			 * (connect_timeout 2 s) and to the standby; never the 6 s
+			 * the stall lasted, twice */
+			CU_ASSERT(max_a < 2 * STORE_TIMEOUT_MS + 2000);
+		}
+	}
+	CU_ASSERT_EQUAL(check_all(from), 0);
+}
+
 /* A node is killed (SIGKILL) at random moments while clients of both
  * nodes create: the other node's clients see no error at all, the killed
  * node comes back on its own state, and nothing acknowledged is lost. */
@@ -412,6 +480,12 @@ static void test_failover(void)
 	size_t acked_at_crash = kl_ledger_acked(&ledger);
 	uint64_t t0 = mono_ms();
 	CU_ASSERT_EQUAL_FATAL(pgtest_stop(&p1, "immediate"), 0);
+	/* node A's path to the old primary goes with it: a connection there is
+	 * refused, as one to a stopped server is. (A proxy that accepts and
+	 * then closes, as ours would, keeps libpq from trying the next host:
+	 * it moves on after a failed connection, not after one closed during
+	 * start-up; fe-connect.c, PQconnectPoll's reading states.) */
+	tcpproxy_stop(&px);
 	CU_ASSERT_EQUAL_FATAL(pgtest_promote(&s1), 0);
 	CU_ASSERT_EQUAL(pgtest_sql(&s1, NULL, "ALTER SYSTEM SET synchronous_standby_names = ''", NULL, 0), 0);
 	CU_ASSERT_EQUAL(pgtest_sql(&s1, NULL, "SELECT pg_reload_conf()", NULL, 0), 0);
@@ -436,4 +510,4 @@ static void test_failover(void)
 }
 
 TEST_SUITE(ha, suite_init, suite_clean, TEST(test_two_nodes), TEST(test_name_race), TEST(test_pg_restart),
-	   TEST(test_kill9_node), TEST(test_failover))
+	   TEST(test_network_faults), TEST(test_kill9_node), TEST(test_failover))

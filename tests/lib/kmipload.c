@@ -457,6 +457,20 @@ static struct kmipc *reconnect(struct kl_worker *w, struct kmipc *c, const struc
 	return NULL;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void took(struct kl_worker *w, uint64_t since)
+{
+	uint64_t ms = mono_ms() - since;
+	if (ms > w->max_ms)
+		w->max_ms = (unsigned)ms;
+}
+
 void *kl_worker_main(void *arg)
 {
 	struct kl_worker *w = arg;
@@ -471,7 +485,9 @@ void *kl_worker_main(void *arg)
 		char name[KL_NAME_MAX], id[STORE_ID_MAX + 1];
 		struct kl_why why = {0};
 		snprintf(name, sizeof name, "%s-%u-%u", w->tag, w->index, i);
+		uint64_t t0 = mono_ms();
 		enum kl_outcome o = kl_create(c, name, id, &why);
+		took(w, t0);
 		if (o == KL_BROKEN) {
 			w->broken++;
 			kl_ledger_inflight(w->ledger, name);
@@ -490,7 +506,9 @@ void *kl_worker_main(void *arg)
 		/* the new key, at once, from this node or the other */
 		uint8_t kv[32];
 		struct kmipc **gc = g != NULL ? &g : &c;
+		t0 = mono_ms();
 		o = kl_get(*gc, id, kv, &why);
+		took(w, t0);
 		if (o == KL_BROKEN) {
 			w->broken++;
 			*gc = reconnect(w, *gc, g != NULL ? w->get_on : w->create_on);

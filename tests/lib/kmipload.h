@@ -141,6 +141,7 @@ struct kl_worker {
 	unsigned index;
 	/* results */
 	unsigned created, got, refused, unexpected, broken, reconnects;
+	unsigned max_ms; /* the longest Create or Get, answered or not */
 	struct kl_why first_unexpected;
 };
 
