@@ -64,6 +64,11 @@ int kmip_serve_start_with(struct kmip_serve *s, const char *tag, const struct km
 	snprintf(s->env[n++], sizeof s->env[0], "FOUNT_SERVICE_STATE_DIR=%s/state", s->dir);
 	snprintf(s->env[n++], sizeof s->env[0], "FOUNT_KMIP_LISTEN=127.0.0.1:%u", s->port);
 	snprintf(s->env[n++], sizeof s->env[0], "%s", testlib_fips_dir_env());
+	/* no HTTPS on 0.0.0.0:8443 nor EGD socket (the defaults), which two
+	 * servers, or a test and an installed fount, would fight over; tests/
+	 * main.c sets the same, the benchmark does not */
+	snprintf(s->env[n++], sizeof s->env[0], "FOUNT_HTTP_LISTEN=off");
+	snprintf(s->env[n++], sizeof s->env[0], "FOUNT_EGD_SOCKET=");
 	if (o != NULL && o->http) {
 		s->http_port = testlib_free_port();
 		snprintf(s->env[n++], sizeof s->env[0], "FOUNT_HTTP_PLAIN_LISTEN=127.0.0.1:%u", s->http_port);

@@ -9,7 +9,7 @@
 
 #include "tests/lib/kmipc.h"
 
-#define KMIP_SERVE_ENV_MAX 8
+#define KMIP_SERVE_ENV_MAX 12
 
 struct kmip_serve {
 	char dir[64];
@@ -25,7 +25,7 @@ struct kmip_serve {
 
 struct kmip_serve_options {
 	/* more environment for `fount serve` ("FOUNT_STORE_URL=..."),
-	 * NULL-terminated; at most KMIP_SERVE_ENV_MAX - 4 */
+	 * NULL-terminated; at most KMIP_SERVE_ENV_MAX - 6 */
 	const char *const *env;
 	/* a node of a cluster: its state folder starts with a copy of this
 	 * other node's PKI and KEK file, as an operator provisions a second
