@@ -1536,6 +1536,41 @@ static err_t pg_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
 
 /* ---- migrations ------------------------------------------------------------------------------------- */
 
+/* say_durability logs, at start, what an acknowledged key survives with
+ * the server's settings (README "Running several nodes"): a COMMIT fount
+ * acknowledges is flushed on the primary (synchronous_commit on), and
+ * with synchronous_standby_names also on a standby's disk (on,
+ * remote_apply) or in its memory (remote_write). fsync or
+ * synchronous_commit off loses acknowledged keys in a crash: a warning. */
+static void say_durability(struct store_backend *b)
+{
+	PGresult *res = NULL;
+	if (simple(&b->w,
+		   "SELECT current_setting('fsync'), current_setting('synchronous_commit'),"
+		   " current_setting('synchronous_standby_names')",
+		   mono_ms() + b->timeout_ms, &res) != ERR_OK ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return;
+	}
+	const char *fsync = PQgetvalue(res, 0, 0), *sc = PQgetvalue(res, 0, 1), *names = PQgetvalue(res, 0, 2);
+	if (strcmp(fsync, "on") != 0 || strcmp(sc, "off") == 0)
+		log_warn("PostgreSQL (%s) runs with fsync=%s, synchronous_commit=%s: a key fount acknowledged can be "
+			 "lost in a crash; set both on",
+			 b->where, fsync, sc);
+	else if (names[0] == '\0' || strcmp(sc, "local") == 0)
+		log_info("PostgreSQL (%s): no synchronous standby (synchronous_commit=%s, synchronous_standby_names "
+			 "'%s'): an acknowledged key is on the primary's disk only",
+			 b->where, sc, names);
+	else
+		log_info("PostgreSQL (%s): synchronous_commit=%s with synchronous standby '%s': an acknowledged key "
+			 "is on the primary's disk and %s",
+			 b->where, sc, names,
+			 strcmp(sc, "remote_write") == 0 ? "in a standby's memory (not yet its disk)"
+							 : "a standby's disk");
+	PQclear(res);
+}
+
 static err_t migrate(struct store_backend *b, unsigned *version, char *errbuf, size_t errlen)
 {
 	struct conn *c = &b->w;
@@ -1741,6 +1776,8 @@ static err_t pg_open(const char *url, const struct store_backend_params *p, stru
 		r = conn_open(b, &b->w, true, errbuf, errlen);
 	if (r == ERR_OK)
 		r = migrate(b, &b->stats.schema_version, errbuf, errlen);
+	if (r == ERR_OK)
+		say_durability(b);
 	if (r == ERR_OK) {
 		b->readers = calloc(b->p.readers, sizeof(*b->readers));
 		r = b->readers != NULL ? ERR_OK : ERR_NOMEM;

@@ -257,6 +257,11 @@ static void test_two_nodes(void)
 	int reachable = 0;
 	CU_ASSERT_EQUAL(health(&na, &reachable), 200);
 	CU_ASSERT_EQUAL(reachable, 1);
+	/* each node said at start what an acknowledged key survives */
+	const char *log = testlib_slurp(nb.log);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "synchronous_commit=on with synchronous standby 'ANY 1 (s1)': an "
+					   "acknowledged key is on the primary's disk and a standby's disk"));
 	struct load l;
 	load_begin(&l, true, NULL);
 	sleep_ms(3000);
