@@ -55,6 +55,15 @@
 #define TLS_SESSIONS 64
 #define SESSION_KIB 18
 #define CHECK_LAST 2000 /* acknowledged keys checked at the end */
+/* Under AddressSanitizer (make check SAN=1, the server built the same
+ * way) freed memory waits in ASan's quarantine (256 MiB by default) before
+ * it is reused: RSS then says nothing about fount's own memory and is not
+ * checked */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHECK_RSS 0
+#else
+#define CHECK_RSS 1
+#endif
 
 static struct kmip_serve srv;
 static struct kmipc_options opts;
@@ -65,6 +74,11 @@ static const char *backend; /* "sqlite" or "postgresql" */
 static unsigned default_seconds;
 static char wal[200];
 
+static int suite_clean(void);
+
+/* start_server starts `fount serve` (on |store_url|, else SQLite); on
+ * failure everything made so far is removed (CUnit runs no clean function
+ * after a failed init) */
 static int start_server(const char *tag, const char *store_url)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -72,8 +86,10 @@ static int start_server(const char *tag, const char *store_url)
 	snprintf(sessions, sizeof sessions, "FOUNT_KMIP_TLS_SESSIONS=%u", TLS_SESSIONS);
 	const char *env[] = {sessions, store_url, NULL};
 	if (kl_ledger_init(&ledger, MAX_KEYS, 1) != 0 ||
-	    kmip_serve_start_with(&srv, tag, &(struct kmip_serve_options){.env = env}) != 0)
+	    kmip_serve_start_with(&srv, tag, &(struct kmip_serve_options){.env = env}) != 0) {
+		suite_clean();
 		return -1;
+	}
 	opts = kmip_serve_opts(&srv, 20000);
 	opts.max_response = KL_MESSAGE;
 	if (store_url == NULL)
@@ -98,8 +114,10 @@ static int suite_init_pg(void)
 	backend = "postgresql";
 	default_seconds = 30;
 	if (pgtest_parent(pg_parent, "soak") != 0 || pgtest_primary(&pg, pg_parent, "p1", NULL) != 0 ||
-	    pgtest_sql(&pg, NULL, "CREATE DATABASE fount", NULL, 0) != 0)
+	    pgtest_sql(&pg, NULL, "CREATE DATABASE fount", NULL, 0) != 0) {
+		suite_clean();
 		return -1;
+	}
 	char url[300], env[320];
 	pgtest_url(&pg, "fount", url, sizeof url);
 	snprintf(env, sizeof env, "FOUNT_STORE_URL=%s", url);
@@ -109,7 +127,8 @@ static int suite_init_pg(void)
 static int suite_clean(void)
 {
 	kmip_serve_stop(&srv);
-	kl_ledger_free(&ledger);
+	if (ledger.acked != NULL)
+		kl_ledger_free(&ledger);
 	if (pg_parent[0] != '\0') {
 		pgtest_remove(&pg);
 		testlib_tmpdir_remove(pg_parent);
@@ -257,7 +276,7 @@ static struct kmipc *connect_client(struct client *w, struct kmipc *c)
 		return c;
 	}
 	struct kl_why kw = {0};
-	snprintf(kw.message, sizeof kw.message, "%s", why);
+	snprintf(kw.message, sizeof kw.message, "%.*s", (int)sizeof kw.message - 1, why);
 	failed(w, OP_CONNECT, "", KL_REFUSED, &kw);
 	kmipc_free(c);
 	return NULL;
@@ -479,7 +498,11 @@ static void test_soak(void)
 	CU_ASSERT(total[OP_CREATE].n > 0 && total[OP_GET].n > 0 && total[OP_LOCATE].n > 0 && total[OP_RNG].n > 0);
 	CU_ASSERT(fd_min >= idle && fd_max <= idle + 2 * CLIENTS);
 	CU_ASSERT_EQUAL(idle_after, idle);
-	CU_ASSERT(se->rss_kib - sw->rss_kib < rss_bound);
+	if (CHECK_RSS) {
+		CU_ASSERT(se->rss_kib - sw->rss_kib < rss_bound);
+	} else {
+		fprintf(stderr, "  (RSS not checked under AddressSanitizer)\n");
+	}
 	CU_ASSERT(2 * last >= first);
 
 	/* the last keys acknowledged are all there, with their keys */
