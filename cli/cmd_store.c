@@ -39,24 +39,6 @@ static const char usage[] =
 	"  -o, --output FILE   export: the backup file (never overwritten)\n"
 	"  -h, --help          this text\n";
 
-/* store_hsm opens the [hsm] section's HSM when the KEK is hsm:LABEL */
-static int store_hsm(const struct config *cfg, struct hsm **out)
-{
-	*out = NULL;
-	if (strncmp(cfg->store_kek, "hsm:", 4) != 0)
-		return EXIT_OK;
-	if (cfg->hsm[0].module[0] == '\0') {
-		fprintf(stderr, "fount store: kek = %s needs an HSM: set [hsm] module and token\n", cfg->store_kek);
-		return EXIT_FAIL;
-	}
-	err_t r = hsm_open(&cfg->hsm[0], out);
-	if (r != ERR_OK) {
-		fprintf(stderr, "fount store: cannot open the HSM of [hsm]: %s\n", err_str(r));
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
 /* open_existing opens the store verify and export read (NULL, said on
  * stderr, when it cannot): a missing SQLite file is refused, because
  * opening it would make a new, empty store (and a new KEK file) and report
@@ -214,7 +196,7 @@ int cmd_store(int argc, char **argv, const struct config *cfg)
 	if (cli_power_on(cfg) != ERR_OK)
 		return EXIT_FAIL;
 	struct hsm *hsm = NULL;
-	int rc = store_hsm(cfg, &hsm);
+	int rc = cli_store_hsm(cfg, "fount store", &hsm);
 	if (rc == EXIT_OK) {
 		if (file != NULL)
 			rc = do_import(cfg, hsm, file);
