@@ -262,6 +262,31 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 	err_t r = store_backend_open(o, &s->ops, &s->b, errbuf, errlen);
 	if (r == ERR_OK)
 		r = seal_open(o->kek, o->hsm, s->ops, s->b, s->ops->where(s->b), &s->seal, errbuf, errlen);
+	if (r == ERR_OK && o->check) {
+		/* O(N) in the file: measured on a store of 100,000 objects (71 MB),
+		 * 0.3 to 0.45 s with the file in the page cache, 1.6 s (with the
+		 * open) read from disk after drop_caches; about the cost of reading
+		 * the file once, paid at a start, where a damaged page found later
+		 * would fail requests one by one */
+		char finding[256];
+		r = store_quick_check(s, finding, sizeof finding);
+		if (r == ERR_UNSUPPORTED) /* PostgreSQL checks its own pages */
+			r = ERR_OK;
+		if (r != ERR_OK)
+			snprintf(errbuf, errlen, "store: %s is damaged (PRAGMA quick_check: %s)", s->ops->where(s->b),
+				 finding[0] ? finding : err_str(r));
+	}
+	if (r == ERR_STORE_CORRUPT) {
+		/* one line, and what to do: a finding of SQLite's check may
+		 * span lines ("*** in database main ***\nPage 5: ...") */
+		for (char *p = errbuf; *p != '\0'; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		size_t l = strlen(errbuf);
+		snprintf(errbuf + l, errlen - l,
+			 ": run `fount store verify` to see what is damaged, and restore the store from a backup "
+			 "(`fount store export`) with `fount store import` into an empty one");
+	}
 	if (r != ERR_OK) {
 		if (errbuf[0] == '\0')
 			snprintf(errbuf, errlen, "store: cannot open %s: %s",
