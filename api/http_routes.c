@@ -838,12 +838,25 @@ static void on_health(struct route_ctx *x, struct http_reply *out)
 			      "drbg", "primary_reseeds", (json_int_t)ds.primary_reseeds, "worker_reseeds",
 			      (json_int_t)ds.worker_reseeds, "workers", (json_int_t)ds.workers, "fork_events",
 			      (json_int_t)ds.fork_events);
+	/* the key store: a node whose database does not answer cannot create
+	 * or read a key, so it is unhealthy for a load balancer (503) while
+	 * its state stays what the self-tests made it. Not where the database
+	 * is: anyone who reaches the listener may ask (fount status says). */
+	struct store *st = ops_store();
+	err_t sr = ops_store_ping();
+	if (j != NULL && st != NULL) {
+		json_object_set_new(j, "store",
+				    json_pack("{s:s,s:b,s:o}", "backend", store_backend_name(st), "reachable", sr == ERR_OK,
+					      "error", sr != ERR_OK ? json_string(err_str(sr)) : json_null()));
+	}
 	if (j != NULL) {
 		json_object_set_new(j, "error_cause", cause != NULL ? json_string(cause) : json_null());
 		json_object_set_new(j, "selftests", last_selftest_json(h));
 	}
-	if (!ok)
-		out->retry_after = 0;
+	if (ok && sr != ERR_OK) {
+		ok = false;
+		out->retry_after = 1;
+	}
 	reply_json(out, ok ? 200 : 503, j);
 }
 

@@ -10,6 +10,8 @@
  * where the configuration allows (admin_key_access), so an administrator
  * is not a way around the owner. */
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,27 @@ bool ops_have_store(void)
 struct store *ops_store(void)
 {
 	return the_store;
+}
+
+err_t ops_store_ping(void)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static _Atomic err_t last = ERR_OK;
+	static int64_t last_ms = INT64_MIN / 2;
+	if (the_store == NULL)
+		return ERR_OK;
+	if (pthread_mutex_trylock(&mu) != 0)
+		return atomic_load(&last);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (now_ms - last_ms >= 1000) {
+		atomic_store(&last, store_ping(the_store));
+		last_ms = now_ms;
+	}
+	err_t r = atomic_load(&last);
+	pthread_mutex_unlock(&mu);
+	return r;
 }
 
 static unsigned flags_for(const struct kmip_peer *p)

@@ -14,6 +14,11 @@ void ops_set_store(struct store *s, bool admins_read_keys);
 bool ops_have_store(void);
 /* ops_store: the store set, for its statistics (NULL: none). */
 struct store *ops_store(void);
+/* ops_store_ping: whether the store's database answers (store_ping), asked
+ * at most once a second however often health checks come; a caller that
+ * finds another one's ping under way gets the last answer. ERR_OK without
+ * a store. */
+err_t ops_store_ping(void);
 
 /* What a new key gets besides its material. */
 struct ops_new_key {

@@ -155,6 +155,9 @@ struct store_backend_ops {
 	 * structural check (SQLite: PRAGMA quick_check). ERR_STORE_CORRUPT with
 	 * its first finding in |msg| when it fails. */
 	err_t (*quick_check)(struct store_backend *b, char *msg, size_t len);
+	/* optional (NULL: an embedded database, always there): one round trip
+	 * to the database server, within at most a second */
+	err_t (*ping)(struct store_backend *b);
 };
 
 extern const struct store_backend_ops store_sqlite_ops; /* store/sqlite.c */

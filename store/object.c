@@ -1159,6 +1159,16 @@ void store_verify_free(struct store_verify_result *r)
 const double store_latency_bounds[STORE_LATENCY_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 							     0.01,   0.025,   0.05,   0.1,   0.5,    10.0};
 
+const char *store_backend_name(const struct store *s)
+{
+	return s->ops->name;
+}
+
+err_t store_ping(struct store *s)
+{
+	return s->ops->ping != NULL ? s->ops->ping(s->b) : ERR_OK;
+}
+
 void store_stats(struct store *s, struct store_stats *out)
 {
 	s->ops->stats(s->b, out);

@@ -597,7 +597,7 @@ typedef err_t (*read_fn)(struct conn *c, int64_t deadline, void *ctx);
 /* a row of a streamed result (single-row mode) */
 typedef err_t (*row_fn)(const PGresult *res, void *ctx);
 
-static err_t with_reader(struct store_backend *b, read_fn fn, void *ctx)
+static err_t with_reader_within(struct store_backend *b, unsigned timeout_ms, read_fn fn, void *ctx)
 {
 	struct conn *c = reader_get(b);
 	err_t r = ERR_STORE_UNAVAILABLE;
@@ -612,7 +612,7 @@ static err_t with_reader(struct store_backend *b, read_fn fn, void *ctx)
 			}
 			fresh = true;
 		}
-		r = fn(c, mono_ms() + b->timeout_ms, ctx);
+		r = fn(c, mono_ms() + timeout_ms, ctx);
 		if (r != ERR_STORE_UNAVAILABLE)
 			break;
 		conn_close(c);
@@ -621,6 +621,11 @@ static err_t with_reader(struct store_backend *b, read_fn fn, void *ctx)
 	}
 	reader_put(b, c);
 	return r;
+}
+
+static err_t with_reader(struct store_backend *b, read_fn fn, void *ctx)
+{
+	return with_reader_within(b, b->timeout_ms, fn, ctx);
 }
 
 /* ---- reads ------------------------------------------------------------------------------------ */
@@ -1027,6 +1032,20 @@ static void pg_stats(struct store_backend *b, struct store_stats *out)
 	if (with_reader(b, size_fn, &size) == ERR_OK)
 		out->db_bytes = size;
 	out->unavailable = !atomic_load(&b->reachable);
+}
+
+static err_t ping_fn(struct conn *c, int64_t deadline, void *vctx)
+{
+	(void)vctx;
+	return simple(c, "SELECT 1", deadline, NULL);
+}
+
+/* pg_ping: a round trip on a reader connection, within a second (or
+ * timeout_ms if shorter): what /v1/health shows. While a reconnect
+ * back-off runs it fails at once, without a connection attempt. */
+static err_t pg_ping(struct store_backend *b)
+{
+	return with_reader_within(b, b->timeout_ms < 1000 ? b->timeout_ms : 1000, ping_fn, NULL);
 }
 
 /* ---- counts and the dump (store/backup.c) ------------------------------------------------------ */
@@ -1759,4 +1778,5 @@ const struct store_backend_ops store_pg_ops = {
 	.counts = pg_counts,
 	.dump = pg_dump,
 	.quick_check = NULL, /* PostgreSQL checks its pages itself (initdb --data-checksums) */
+	.ping = pg_ping,
 };

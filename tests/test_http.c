@@ -349,6 +349,13 @@ static void test_health(void)
 		}
 	}
 	CU_ASSERT_TRUE(credited);
+	/* the store (an embedded SQLite database: always there); where it is,
+	 * is not for anyone who can reach the listener */
+	json_t *st = json_object_get(h.j, "store");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(st, "backend")), "sqlite");
+	CU_ASSERT_TRUE(json_is_true(json_object_get(st, "reachable")));
+	CU_ASSERT_TRUE(json_is_null(json_object_get(st, "error")));
+	CU_ASSERT_PTR_NULL(json_object_get(st, "location"));
 	CU_ASSERT_STRING_EQUAL(header(&h, "Content-Type"), "application/json");
 	hres_free(&h);
 
