@@ -529,6 +529,18 @@ err_t store_get(struct store *s, const char *id, const char *tenant, unsigned fl
 	return ERR_OK;
 }
 
+/* unsealed passes |r| on, logging a sealed record that does not open: an
+ * integrity fault the operator must see (the identifier only, never a
+ * byte of the record) */
+static err_t unsealed(err_t r, const char *id)
+{
+	if (r == ERR_STORE_SEAL)
+		log_error("object %s: its sealed key material does not open (damaged, moved or under another KEK); "
+			  "`fount store verify` lists every such record",
+			  id);
+	return r;
+}
+
 err_t store_get_material(struct store *s, const char *id, const char *tenant, unsigned flags,
 			 uint8_t **out, size_t *out_len)
 {
@@ -552,7 +564,7 @@ err_t store_get_material(struct store *s, const char *id, const char *tenant, un
 	else if (r == ERR_OK)
 		r = seal_unseal(s->seal, row.id, row.type, sealed, n, out, out_len);
 	free(sealed);
-	return r;
+	return unsealed(r, id);
 }
 
 /* protection_allows: may material of an object with |protection| leave
@@ -607,7 +619,7 @@ static err_t serve_run(struct store *s, store_apply_fn fn, struct serve_ctx *c, 
 		r = seal_unseal(s->seal, c->row.id, c->row.type, c->sealed, c->sealed_len, out, out_len);
 	free(c->sealed);
 	c->sealed = NULL;
-	return r;
+	return unsealed(r, c->id);
 }
 
 /* apply_serve: the access record and the end of Fresh in one write; the

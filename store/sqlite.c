@@ -227,6 +227,7 @@ struct store_backend {
 	int64_t frame_bytes; /* a WAL frame: a page and its 24-byte header */
 	int64_t wal_pending; /* frames in the WAL not yet copied back (checkpointed) */
 	bool low;            /* under the reserve */
+	bool checkpoint_failing;
 };
 
 static err_t map_rc(int rc)
@@ -722,12 +723,24 @@ static err_t txn_material_get(struct store_txn *t, const char *id, uint8_t *out,
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct store_backend *b = arg;
-	int log = -1, done = -1;
-	if (frames >= (b->low ? 1 : CHECKPOINT_FRAMES) &&
-	    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK && log >= 0)
+	int log = -1, done = -1, rc = SQLITE_OK;
+	b->wal_pending = frames;
+	if (frames < (b->low ? 1 : CHECKPOINT_FRAMES))
+		return SQLITE_OK;
+	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc == SQLITE_OK && log >= 0)
 		b->wal_pending = log > done ? log - done : 0;
-	else
-		b->wal_pending = frames;
+	/* a failed checkpoint loses nothing (the WAL keeps every frame until
+	 * one succeeds, and the next copies them all again): said once when
+	 * they start failing, once when they work again */
+	if ((rc != SQLITE_OK) != b->checkpoint_failing) {
+		b->checkpoint_failing = rc != SQLITE_OK;
+		if (rc != SQLITE_OK)
+			log_error("%s: checkpoint failed: %s (the WAL keeps the data; retried at the next commit)",
+				  b->path, sqlite3_errstr(rc));
+		else
+			log_info("%s: checkpoints work again", b->path);
+	}
 	return SQLITE_OK;
 }
 
@@ -740,17 +753,25 @@ static bool headroom(struct store_backend *b)
 	if (b->dirfd < 0 || b->w.db == NULL || fstatvfs(b->dirfd, &sv) != 0)
 		return true; /* cannot tell: SQLITE_FULL at COMMIT is the answer then */
 	int64_t avail = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
-	int64_t need = FLOOR_BYTES + ((int64_t)b->p.max_batch * FRAMES_PER_CREATE + b->wal_pending) * b->frame_bytes;
+	int64_t reserve = FLOOR_BYTES + (int64_t)b->p.max_batch * FRAMES_PER_CREATE * b->frame_bytes;
+	int64_t need = reserve + b->wal_pending * b->frame_bytes;
+	if (avail < need && b->wal_pending > 0) {
+		/* short of room only for the WAL's copy back: copy it back now,
+		 * while there is room for it, then look again (near a full disk
+		 * the checkpoints come sooner than every CHECKPOINT_FRAMES) */
+		int log = -1, done = -1;
+		if (sqlite3_wal_checkpoint_v2(b->w.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK &&
+		    log >= 0)
+			b->wal_pending = log > done ? log - done : 0;
+		if (fstatvfs(b->dirfd, &sv) == 0)
+			avail = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+		need = reserve + b->wal_pending * b->frame_bytes;
+	}
 	if (!b->low && avail < need) {
 		b->low = true;
 		log_warn("%s: %lld KiB free, under the %lld KiB the store keeps in reserve: new objects, attributes and "
 			 "names are refused (key store disk full) until space is freed; Gets, Locate and state changes go on",
 			 b->path, (long long)(avail >> 10), (long long)(need >> 10));
-		/* copy the WAL back now, while there is room for it */
-		int log = -1, done = -1;
-		if (sqlite3_wal_checkpoint_v2(b->w.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK &&
-		    log >= 0)
-			b->wal_pending = log > done ? log - done : 0;
 	} else if (b->low && avail >= need + HYSTERESIS_BYTES) {
 		b->low = false;
 		log_info("%s: %lld KiB free again: the store takes new objects", b->path, (long long)(avail >> 10));
