@@ -1589,8 +1589,9 @@ static int64_t avail_bytes(const char *dir)
 /* A small tmpfs filled by ballast: puts are refused with ERR_STORE_FULL
  * while megabytes are still free (the reserve store/sqlite.c keeps, so
  * SQLite never runs out), and keep being refused; reads, a Get with its
- * access record and a state change go on; once space is given back, puts
- * work again in the same store, and every record opens. */
+ * access record and a state change go on, until the last megabyte (then
+ * only reads); once space is given back, puts work again in the same
+ * store, and every record opens. */
 static void test_disk_full(void)
 {
 	char mnt[128];
@@ -1644,7 +1645,20 @@ static void test_disk_full(void)
 	store_attr_text(&a, "Object Group", 0, "g");
 	EXPECT_ERR(store_attr_add(s, first, "T", 0, &a, NULL), ERR_STORE_FULL);
 	EXPECT_ERR(put_key(s, "T", key, 32, id), ERR_STORE_FULL);
+	/* under the reserve's last megabyte not even a Get's access record is
+	 * written (refused before it starts); a plain read still works */
+	int64_t rest = avail_bytes(mnt) - (512 << 10);
+	CU_ASSERT_FATAL(rest > 0);
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/floor bs=4k count=%lld 2>/dev/null", mnt,
+		 (long long)(rest >> 12));
+	CU_ASSERT_EQUAL(testlib_sh(cmd), 0);
+	EXPECT_ERR(store_take_material(s, first, "T", 0, fp, "test get", &m, &ml), ERR_STORE_FULL);
+	CU_ASSERT_PTR_NULL(m);
+	EXPECT_OK(store_get(s, first, "T", 0, &o));
+	store_object_free(&o);
 	/* space back: writes work again, in the same store */
+	snprintf(cmd, sizeof(cmd), "%s/floor", mnt);
+	CU_ASSERT_EQUAL(unlink(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/spare", mnt);
 	CU_ASSERT_EQUAL(unlink(cmd), 0);
 	EXPECT_OK(put_key(s, "T", key, 32, id));
