@@ -272,13 +272,19 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 		r = store_quick_check(s, finding, sizeof finding);
 		if (r == ERR_UNSUPPORTED) /* PostgreSQL checks its own pages */
 			r = ERR_OK;
-		if (r != ERR_OK)
+		if (r == ERR_STORE_CORRUPT)
 			snprintf(errbuf, errlen, "store: %s is damaged (PRAGMA quick_check: %s)", s->ops->where(s->b),
+				 finding[0] ? finding : err_str(r));
+		else if (r != ERR_OK)
+			snprintf(errbuf, errlen, "store: cannot check %s: %s", s->ops->where(s->b),
 				 finding[0] ? finding : err_str(r));
 	}
 	if (r == ERR_STORE_CORRUPT) {
 		/* one line, and what to do: a finding of SQLite's check may
 		 * span lines ("*** in database main ***\nPage 5: ...") */
+		if (errbuf[0] == '\0')
+			snprintf(errbuf, errlen, "store: cannot open %s: %s", pg ? "the PostgreSQL store" : o->path,
+				 err_str(r));
 		for (char *p = errbuf; *p != '\0'; p++)
 			if (*p == '\n' || *p == '\r')
 				*p = ' ';

@@ -744,7 +744,6 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-
 /* headroom sets b->low from the free space before a batch (logging a
  * change), and says whether the batch may run at all */
 static bool headroom(struct store_backend *b)
@@ -769,8 +768,9 @@ static bool headroom(struct store_backend *b)
 	}
 	if (!b->low && avail < need) {
 		b->low = true;
-		log_warn("%s: %lld KiB free, under the %lld KiB the store keeps in reserve: new objects, attributes and "
-			 "names are refused (key store disk full) until space is freed; Gets, Locate and state changes go on",
+		log_warn("%s: %lld KiB free, under the %lld KiB the store keeps in reserve: new objects, "
+			 "attributes and names are refused (key store disk full) until space is freed; Gets, "
+			 "Locate and state changes go on",
 			 b->path, (long long)(avail >> 10), (long long)(need >> 10));
 	} else if (b->low && avail >= need + HYSTERESIS_BYTES) {
 		b->low = false;
@@ -1022,8 +1022,8 @@ static int64_t page_size(struct conn *c)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t n = 4096;
-	if (sqlite3_prepare_v2(c->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_int64(st, 0) > 0)
+	if (sqlite3_prepare_v2(c->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;

@@ -41,6 +41,10 @@ static int suite_init(void)
 static int suite_clean(void)
 {
 	selftest_reset_for_testing();
+	/* test_disk_full's tmpfs, should it have stopped before its umount */
+	char mnt[128];
+	snprintf(mnt, sizeof(mnt), "%s/small", tmp);
+	(void)umount(mnt);
 	return testlib_tmpdir_remove(tmp);
 }
 
