@@ -73,7 +73,7 @@ static void teardown(void)
 		waitpid(node.pid, NULL, 0);
 		node.pid = -1;
 	}
-	if (mounted && umount(mnt) == 0)
+	if (mounted && (umount(mnt) == 0 || umount2(mnt, MNT_DETACH) == 0))
 		mounted = false;
 	if (have_ledger)
 		kl_ledger_free(&ledger);
@@ -84,7 +84,7 @@ static void teardown(void)
 static void fresh(void)
 {
 	teardown();
-	CU_ASSERT_EQUAL_FATAL(kl_ledger_init(&ledger, 4096, 256), 0);
+	CU_ASSERT_EQUAL_FATAL(kl_ledger_init(&ledger, 16384, 256), 0);
 	have_ledger = true;
 }
 
