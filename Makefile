@@ -140,7 +140,8 @@ check-layers:
 check-default: $(TESTRUN) $(FOUNT)
 	$(Q)FOUNT_CRYPTO_FIPS=off FOUNT_BIN=$(FOUNT) FOUNT_SRCDIR=$(CURDIR) $(TESTRUN) $(CRYPTO_SUITES)
 
-$(BENCHRUN): $(BENCH_OBJ) $(B)/tests/lib/kmipc.o $(B)/tests/lib/port.o $(B)/tests/lib/pgtest.o $(LIBFOUNT)
+BENCH_TESTLIB := $(addprefix $(B)/tests/,helpers.o lib/kmipc.o lib/kmipload.o lib/kmip_serve.o lib/port.o lib/pgtest.o)
+$(BENCHRUN): $(BENCH_OBJ) $(BENCH_TESTLIB) $(LIBFOUNT)
 	@mkdir -p $(@D)
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -3,7 +3,7 @@
  * the CTR_DRBG's keystream is exactly that). Then the entropy sources
  * (bench_entropy) and key generation (bench_keys). Usage: bench [seconds_per_case
  * [section]], default 0.3 s and every section; a section is drbg, keys,
- * sym (keys without the key pairs), entropy, hsm, kmip, store, egd or http
+ * sym (keys without the key pairs), entropy, hsm, kmip, store, ha, egd or http
  * (`make bench BENCH_ARGS="0.3 keys"`).
  * Timing lives here only, never in the unit tests. */
 #include <pthread.h>
@@ -223,6 +223,8 @@ int main(int argc, char **argv)
 		bench_kmip(seconds);
 	if (want(only, "store"))
 		bench_store(seconds);
+	if (want(only, "ha"))
+		bench_ha(seconds);
 	if (want(only, "egd"))
 		bench_egd(seconds);
 	if (want(only, "http"))

@@ -33,4 +33,9 @@ void bench_http(double seconds_per_case);
  * (bench/bench_egd.c). */
 void bench_egd(double seconds_per_case);
 
+/* bench_ha runs `fount serve` processes on SQLite, on PostgreSQL with one
+ * and two nodes, and with a synchronous standby: KMIP Create and Get per
+ * second and p99 at 1 and 16 clients (bench/bench_ha.c). */
+void bench_ha(double seconds_per_case);
+
 #endif

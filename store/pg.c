@@ -203,6 +203,7 @@ struct store_backend {
 	pthread_cond_t rcv;
 	int64_t retry_at_ms; /* no connection attempt before this (monotonic) */
 	unsigned backoff_ms;
+	int64_t down_since_ms, logged_ms; /* the outage's start, its last log line */
 	atomic_bool reachable;
 
 	struct store_queue q; /* the group commit; its lock guards stats */
@@ -234,23 +235,39 @@ static void conn_close(struct conn *c)
 	memset(c->prepared, 0, sizeof(c->prepared));
 }
 
-/* backoff_failed / backoff_ok keep the reconnect back-off */
-static void backoff_failed(struct store_backend *b)
+/* backoff_failed / backoff_ok keep the reconnect back-off, and the log
+ * of it: the first failure, then at most one line per 10 s while it lasts
+ * (an outage under load is thousands of failed attempts), then one line
+ * when the database answers again */
+static void backoff_failed(struct store_backend *b, const char *why)
 {
 	pthread_mutex_lock(&b->rmu);
+	int64_t now = mono_ms();
 	b->backoff_ms = b->backoff_ms == 0 ? 100 : b->backoff_ms * 2 > 2000 ? 2000 : b->backoff_ms * 2;
-	b->retry_at_ms = mono_ms() + b->backoff_ms;
+	b->retry_at_ms = now + b->backoff_ms;
+	if (b->down_since_ms == 0)
+		b->down_since_ms = now;
+	bool say = b->logged_ms == 0 || now - b->logged_ms >= 10000;
+	if (say)
+		b->logged_ms = now;
 	pthread_mutex_unlock(&b->rmu);
 	atomic_store(&b->reachable, false);
+	if (say)
+		log_warn("%s; retrying (every 0.1 to 2 s, as requests come)", why);
 }
 
 static void backoff_ok(struct store_backend *b)
 {
 	pthread_mutex_lock(&b->rmu);
+	int64_t down = b->down_since_ms != 0 ? mono_ms() - b->down_since_ms : -1;
 	b->backoff_ms = 0;
 	b->retry_at_ms = 0;
+	b->down_since_ms = 0;
+	b->logged_ms = 0;
 	pthread_mutex_unlock(&b->rmu);
 	atomic_store(&b->reachable, true);
+	if (down >= 0)
+		log_info("store: PostgreSQL (%s) answers again, after %.1f s", b->where, (double)down / 1000);
 }
 
 /* notice: the server's notices and warnings (e.g. "terminating connection
@@ -284,7 +301,8 @@ static err_t conn_open(struct store_backend *b, struct conn *c, bool force, char
 		first_line(why, sizeof(why), c->pg ? PQerrorMessage(c->pg) : "out of memory");
 		snprintf(errbuf, errlen, "store: cannot connect to PostgreSQL (%s): %s", b->where, why);
 		conn_close(c);
-		backoff_failed(b);
+		if (!force) /* at start-up, the caller says it */
+			backoff_failed(b, errbuf);
 		return ERR_STORE_UNAVAILABLE;
 	}
 	(void)PQsetNoticeProcessor(c->pg, notice, NULL);
@@ -607,7 +625,8 @@ static err_t with_reader_within(struct store_backend *b, unsigned timeout_ms, re
 			char eb[384];
 			r = conn_open(b, c, false, eb, sizeof(eb));
 			if (r != ERR_OK) {
-				log_warn("%s", eb);
+				if (r != ERR_STORE_UNAVAILABLE) /* conn_open logs an outage */
+					log_warn("%s", eb);
 				break;
 			}
 			fresh = true;
@@ -1421,7 +1440,8 @@ static err_t writer_begin(struct store_backend *b, int64_t deadline)
 		if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 			err_t r = conn_open(b, c, false, eb, sizeof(eb));
 			if (r != ERR_OK) {
-				log_warn("%s", eb);
+				if (r != ERR_STORE_UNAVAILABLE) /* conn_open logs an outage */
+					log_warn("%s", eb);
 				return r;
 			}
 			fresh = true;
@@ -1515,6 +1535,41 @@ static err_t pg_submit(struct store_backend *b, store_apply_fn fn, void *ctx)
 }
 
 /* ---- migrations ------------------------------------------------------------------------------------- */
+
+/* say_durability logs, at start, what an acknowledged key survives with
+ * the server's settings (README "Running several nodes"): a COMMIT fount
+ * acknowledges is flushed on the primary (synchronous_commit on), and
+ * with synchronous_standby_names also on a standby's disk (on,
+ * remote_apply) or in its memory (remote_write). fsync or
+ * synchronous_commit off loses acknowledged keys in a crash: a warning. */
+static void say_durability(struct store_backend *b)
+{
+	PGresult *res = NULL;
+	if (simple(&b->w,
+		   "SELECT current_setting('fsync'), current_setting('synchronous_commit'),"
+		   " current_setting('synchronous_standby_names')",
+		   mono_ms() + b->timeout_ms, &res) != ERR_OK ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return;
+	}
+	const char *fsync = PQgetvalue(res, 0, 0), *sc = PQgetvalue(res, 0, 1), *names = PQgetvalue(res, 0, 2);
+	if (strcmp(fsync, "on") != 0 || strcmp(sc, "off") == 0)
+		log_warn("PostgreSQL (%s) runs with fsync=%s, synchronous_commit=%s: a key fount acknowledged can be "
+			 "lost in a crash; set both on",
+			 b->where, fsync, sc);
+	else if (names[0] == '\0' || strcmp(sc, "local") == 0)
+		log_info("PostgreSQL (%s): no synchronous standby (synchronous_commit=%s, synchronous_standby_names "
+			 "'%s'): an acknowledged key is on the primary's disk only",
+			 b->where, sc, names);
+	else
+		log_info("PostgreSQL (%s): synchronous_commit=%s with synchronous standby '%s': an acknowledged key "
+			 "is on the primary's disk and %s",
+			 b->where, sc, names,
+			 strcmp(sc, "remote_write") == 0 ? "in a standby's memory (not yet its disk)"
+							 : "a standby's disk");
+	PQclear(res);
+}
 
 static err_t migrate(struct store_backend *b, unsigned *version, char *errbuf, size_t errlen)
 {
@@ -1721,6 +1776,8 @@ static err_t pg_open(const char *url, const struct store_backend_params *p, stru
 		r = conn_open(b, &b->w, true, errbuf, errlen);
 	if (r == ERR_OK)
 		r = migrate(b, &b->stats.schema_version, errbuf, errlen);
+	if (r == ERR_OK)
+		say_durability(b);
 	if (r == ERR_OK) {
 		b->readers = calloc(b->p.readers, sizeof(*b->readers));
 		r = b->readers != NULL ? ERR_OK : ERR_NOMEM;

@@ -30,24 +30,69 @@ static int conf_get(const char *text, const char *key, char *out, size_t n)
 	return 0;
 }
 
+/* spawn runs `fount serve` with the server's environment and waits for
+ * its KMIP listener */
+static int spawn(struct kmip_serve *s, const char *tag)
+{
+	const char *env[KMIP_SERVE_ENV_MAX + 1] = {0};
+	size_t n = 0;
+	for (; n < KMIP_SERVE_ENV_MAX && s->env[n][0] != '\0'; n++)
+		env[n] = s->env[n];
+	const char *argv[] = {testlib_fount_bin(), "serve", NULL};
+	snprintf(s->log, sizeof s->log, "%s/serve-%u.log", s->dir, s->spawns++);
+	s->pid = testlib_spawn(s->log, argv, env);
+	if (s->pid < 0 || !testlib_wait_for_log(s->log, "KMIP listening on")) {
+		fprintf(stderr, "%s: fount serve did not start: %s\n", tag, testlib_slurp(s->log));
+		return -1;
+	}
+	return 0;
+}
+
 int kmip_serve_start(struct kmip_serve *s, const char *tag)
+{
+	return kmip_serve_start_with(s, tag, NULL);
+}
+
+int kmip_serve_start_with(struct kmip_serve *s, const char *tag, const struct kmip_serve_options *o)
 {
 	memset(s, 0, sizeof *s);
 	s->pid = -1;
 	if (testlib_tmpdir_create(s->dir, tag) != 0)
 		return -1;
 	s->port = testlib_free_port();
-	static char env_state[128], env_listen[64];
-	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s/state", s->dir);
-	snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=127.0.0.1:%u", s->port);
-	const char *env[] = {env_state, env_listen, testlib_fips_dir_env(), NULL};
-	const char *argv[] = {testlib_fount_bin(), "serve", NULL};
-	const char *log = testlib_file(s->dir, "serve.log");
-	s->pid = testlib_spawn(log, argv, env);
-	if (s->pid < 0 || !testlib_wait_for_log(log, "KMIP listening on")) {
-		fprintf(stderr, "%s: fount serve did not start: %s\n", tag, testlib_slurp(log));
-		return -1;
+	size_t n = 0;
+	snprintf(s->env[n++], sizeof s->env[0], "FOUNT_SERVICE_STATE_DIR=%s/state", s->dir);
+	snprintf(s->env[n++], sizeof s->env[0], "FOUNT_KMIP_LISTEN=127.0.0.1:%u", s->port);
+	snprintf(s->env[n++], sizeof s->env[0], "%s", testlib_fips_dir_env());
+	/* no HTTPS on 0.0.0.0:8443 nor EGD socket (the defaults), which two
+	 * servers, or a test and an installed fount, would fight over; tests/
+	 * main.c sets the same, the benchmark does not */
+	snprintf(s->env[n++], sizeof s->env[0], "FOUNT_HTTP_LISTEN=off");
+	snprintf(s->env[n++], sizeof s->env[0], "FOUNT_EGD_SOCKET=");
+	if (o != NULL && o->http) {
+		s->http_port = testlib_free_port();
+		snprintf(s->env[n++], sizeof s->env[0], "FOUNT_HTTP_PLAIN_LISTEN=127.0.0.1:%u", s->http_port);
 	}
+	for (size_t i = 0; o != NULL && o->env != NULL && o->env[i] != NULL; i++) {
+		if (n == KMIP_SERVE_ENV_MAX) {
+			fprintf(stderr, "%s: too much environment for fount serve\n", tag);
+			return -1;
+		}
+		snprintf(s->env[n++], sizeof s->env[0], "%s", o->env[i]);
+	}
+	if (o != NULL && o->like != NULL) {
+		/* the other node's PKI and KEK, as README's "Running several
+		 * nodes" has an operator copy them */
+		char cmd[400];
+		snprintf(cmd, sizeof cmd, "mkdir -m 0700 %s/state && cp -a %s/state/pki %s/state/store.kek %s/state/",
+			 s->dir, o->like->dir, o->like->dir, s->dir);
+		if (testlib_sh(cmd) != 0) {
+			fprintf(stderr, "%s: cannot copy %s/state\n", tag, o->like->dir);
+			return -1;
+		}
+	}
+	if (spawn(s, tag) != 0)
+		return -1;
 	char conf[160];
 	snprintf(conf, sizeof conf, "%s/state/pki/clients/pykmip.conf", s->dir);
 	const char *text = testlib_slurp(conf);
@@ -60,13 +105,30 @@ int kmip_serve_start(struct kmip_serve *s, const char *tag)
 	return 0;
 }
 
-void kmip_serve_stop(struct kmip_serve *s)
+void kmip_serve_kill(struct kmip_serve *s, int sig)
 {
 	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
+		kill(s->pid, sig);
 		waitpid(s->pid, NULL, 0);
 	}
 	s->pid = -1;
+}
+
+int kmip_serve_restart(struct kmip_serve *s)
+{
+	kmip_serve_kill(s, SIGTERM);
+	return spawn(s, s->dir);
+}
+
+struct kmipc_options kmip_serve_opts(const struct kmip_serve *s, int timeout_ms)
+{
+	return (struct kmipc_options){.port = s->port, .ca_file = s->ca, .cert_file = s->cert, .key_file = s->key,
+				      .timeout_ms = timeout_ms};
+}
+
+void kmip_serve_stop(struct kmip_serve *s)
+{
+	kmip_serve_kill(s, SIGTERM);
 	if (s->dir[0] != '\0')
 		testlib_tmpdir_remove(s->dir);
 	s->dir[0] = '\0';

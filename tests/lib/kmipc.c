@@ -217,6 +217,20 @@ bool kmipc_can_resume(const struct kmipc *c)
 	return c->session != NULL && SSL_SESSION_is_resumable(c->session) == 1;
 }
 
+/* interrupted: the last SSL_read_ex/SSL_write_ex only met a signal. A
+ * socket with SO_RCVTIMEO / SO_SNDTIMEO is never restarted after a signal
+ * (signal(7)), and OpenSSL reports the EINTR as WANT_READ / WANT_WRITE on
+ * a blocking socket; a timeout is EAGAIN, which is not retried. */
+static bool interrupted(struct kmipc *c)
+{
+	int e = SSL_get_error(c->ssl, 0);
+	if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_SYSCALL) && errno == EINTR) {
+		ERR_clear_error();
+		return true;
+	}
+	return false;
+}
+
 err_t kmipc_send(struct kmipc *c, const uint8_t *p, size_t n)
 {
 	if (c->ssl == NULL)
@@ -224,6 +238,8 @@ err_t kmipc_send(struct kmipc *c, const uint8_t *p, size_t n)
 	while (n > 0) {
 		size_t done = 0;
 		if (SSL_write_ex(c->ssl, p, n, &done) != 1) {
+			if (interrupted(c))
+				continue;
 			ERR_clear_error();
 			return ERR_IO;
 		}
@@ -238,6 +254,8 @@ static err_t read_n(struct kmipc *c, uint8_t *b, size_t n)
 	while (n > 0) {
 		size_t got = 0;
 		if (SSL_read_ex(c->ssl, b, n, &got) != 1) {
+			if (interrupted(c))
+				continue;
 			ERR_clear_error();
 			return ERR_IO;
 		}

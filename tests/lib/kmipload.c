@@ -248,6 +248,8 @@ struct kl_key *kl_ledger_ack(struct kl_ledger *l, const char *id, const char *na
 	if (k != NULL) {
 		snprintf(k->id, sizeof k->id, "%s", id);
 		snprintf(k->name, sizeof k->name, "%s", name);
+	} else {
+		l->dropped++;
 	}
 	pthread_mutex_unlock(&l->mu);
 	return k;
@@ -266,6 +268,21 @@ void kl_ledger_inflight(struct kl_ledger *l, const char *name)
 	pthread_mutex_lock(&l->mu);
 	if (l->n_inflight < l->max_inflight)
 		snprintf(l->inflight[l->n_inflight++].name, sizeof l->inflight[0].name, "%s", name);
+	else
+		l->dropped++;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void kl_ledger_refused(struct kl_ledger *l, const char *name)
+{
+	pthread_mutex_lock(&l->mu);
+	if (l->n_inflight < l->max_inflight) {
+		struct kl_pending *f = &l->inflight[l->n_inflight++];
+		snprintf(f->name, sizeof f->name, "%s", name);
+		f->must_be_absent = true;
+	} else {
+		l->dropped++;
+	}
 	pthread_mutex_unlock(&l->mu);
 }
 
@@ -348,6 +365,10 @@ unsigned kl_check_inflight(struct kl_ledger *l, const struct kmipc_options *o, c
 	if (c == NULL)
 		return 1;
 	unsigned failures = 0;
+	if (l->dropped > 0) { /* what cannot be checked is a failure too */
+		fprintf(stderr, "%s: the ledger was full: %zu outcomes not recorded\n", tag, l->dropped);
+		failures++;
+	}
 	for (size_t i = 0; i < l->n_inflight; i++) {
 		struct kl_pending *f = &l->inflight[i];
 		char id[STORE_ID_MAX + 1];
@@ -362,6 +383,12 @@ unsigned kl_check_inflight(struct kl_ledger *l, const struct kmipc_options *o, c
 		if (n == 1 && kl_get(c, id, kv, NULL) != KL_OK) {
 			/* the object is there: its key must be too */
 			fprintf(stderr, "%s: in-flight %s is %s but has no key\n", tag, f->name, id);
+			failures++;
+			continue;
+		}
+		if (f->must_be_absent && now != KL_ABSENT) {
+			fprintf(stderr, "%s: %s was refused with \"nothing was written\", yet it is there as %s\n", tag,
+				f->name, id);
 			failures++;
 			continue;
 		}
@@ -388,15 +415,25 @@ static bool stopped(const struct kl_worker *w)
 	return w->stop != NULL && __atomic_load_n(w->stop, __ATOMIC_ACQUIRE);
 }
 
-/* refused: counts a refusal; true when the loop must end */
-static bool refused(struct kl_worker *w, const struct kl_why *why)
+/* refused: counts a refusal (of the Create of |name|, or NULL); true when
+ * the loop must end */
+static bool refused(struct kl_worker *w, const struct kl_why *why, const char *name)
 {
 	w->refused++;
-	if (w->refusal_ok != NULL && w->refusal_ok(why))
-		return false;
-	if (w->unexpected++ == 0)
-		w->first_unexpected = *why;
-	return true;
+	enum kl_refusal k = w->classify != NULL ? w->classify(why) : KL_UNEXPECTED;
+	if (k == KL_UNEXPECTED) {
+		if (w->unexpected++ == 0)
+			w->first_unexpected = *why;
+		return true;
+	}
+	if (name != NULL && k == KL_NOTHING_WRITTEN)
+		kl_ledger_refused(w->ledger, name);
+	else if (name != NULL)
+		kl_ledger_inflight(w->ledger, name);
+	/* as a real client backs off before it retries */
+	struct timespec ts = {0, 20 * 1000000L};
+	nanosleep(&ts, NULL);
+	return false;
 }
 
 /* reconnect: after a broken connection, a new one (or the end of the loop
@@ -420,6 +457,20 @@ static struct kmipc *reconnect(struct kl_worker *w, struct kmipc *c, const struc
 	return NULL;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void took(struct kl_worker *w, uint64_t since)
+{
+	uint64_t ms = mono_ms() - since;
+	if (ms > w->max_ms)
+		w->max_ms = (unsigned)ms;
+}
+
 void *kl_worker_main(void *arg)
 {
 	struct kl_worker *w = arg;
@@ -434,7 +485,9 @@ void *kl_worker_main(void *arg)
 		char name[KL_NAME_MAX], id[STORE_ID_MAX + 1];
 		struct kl_why why = {0};
 		snprintf(name, sizeof name, "%s-%u-%u", w->tag, w->index, i);
+		uint64_t t0 = mono_ms();
 		enum kl_outcome o = kl_create(c, name, id, &why);
+		took(w, t0);
 		if (o == KL_BROKEN) {
 			w->broken++;
 			kl_ledger_inflight(w->ledger, name);
@@ -442,7 +495,7 @@ void *kl_worker_main(void *arg)
 			continue;
 		}
 		if (o == KL_REFUSED) {
-			if (refused(w, &why))
+			if (refused(w, &why, name))
 				break;
 			continue;
 		}
@@ -453,7 +506,9 @@ void *kl_worker_main(void *arg)
 		/* the new key, at once, from this node or the other */
 		uint8_t kv[32];
 		struct kmipc **gc = g != NULL ? &g : &c;
+		t0 = mono_ms();
 		o = kl_get(*gc, id, kv, &why);
+		took(w, t0);
 		if (o == KL_BROKEN) {
 			w->broken++;
 			*gc = reconnect(w, *gc, g != NULL ? w->get_on : w->create_on);
@@ -462,7 +517,7 @@ void *kl_worker_main(void *arg)
 			continue;
 		}
 		if (o == KL_REFUSED) {
-			if (refused(w, &why))
+			if (refused(w, &why, NULL))
 				break;
 			continue;
 		}

@@ -77,6 +77,7 @@ enum kl_seen { KL_UNSEEN, KL_ABSENT, KL_WHOLE };
 
 struct kl_pending {
 	char name[KL_NAME_MAX];
+	bool must_be_absent; /* refused with "nothing was written" */
 	enum kl_seen seen;
 	char id[STORE_ID_MAX + 1];
 	uint8_t key[32];
@@ -88,6 +89,7 @@ struct kl_ledger {
 	size_t n_acked, max_acked;
 	struct kl_pending *inflight;
 	size_t n_inflight, max_inflight;
+	size_t dropped; /* outcomes not recorded: the ledger was full */
 };
 
 /* kl_ledger_init: room for |max_acked| and |max_inflight| entries; 0 on success */
@@ -97,8 +99,11 @@ void kl_ledger_free(struct kl_ledger *l);
 struct kl_key *kl_ledger_ack(struct kl_ledger *l, const char *id, const char *name);
 /* kl_ledger_key records the key a Get of |k| returned */
 void kl_ledger_key(struct kl_ledger *l, struct kl_key *k, const uint8_t key[32]);
-/* kl_ledger_inflight records a Create whose answer never came */
+/* kl_ledger_inflight records a Create whose answer never came, or whose
+ * outcome the server said is unknown; kl_ledger_refused one the server
+ * refused saying nothing was written (it must stay absent) */
 void kl_ledger_inflight(struct kl_ledger *l, const char *name);
+void kl_ledger_refused(struct kl_ledger *l, const char *name);
 /* kl_ledger_acked is the number of acknowledged Creates so far */
 size_t kl_ledger_acked(struct kl_ledger *l);
 
@@ -109,7 +114,7 @@ size_t kl_ledger_acked(struct kl_ledger *l);
 unsigned kl_check_acked(struct kl_ledger *l, size_t from, size_t to, const struct kmipc_options *o,
 			unsigned clients, const char *tag);
 /* kl_check_inflight: every in-flight Create is whole or absent, and what it
- * was when first seen */
+ * was when first seen; every refused one is absent */
 unsigned kl_check_inflight(struct kl_ledger *l, const struct kmipc_options *o, const char *tag);
 
 /* ---- a client loop ----------------------------------------------------------- */
@@ -119,18 +124,24 @@ unsigned kl_check_inflight(struct kl_ledger *l, const struct kmipc_options *o, c
  * be there at once), until *stop (or, with stop NULL, until the first
  * refusal or broken connection). A broken connection records the Create in
  * flight; with |stop| set the client reconnects (pausing 50 ms) and goes on.
- * A refusal is counted and its kl_why kept; with |refusal_ok| NULL every
- * refusal is unexpected, else refusal_ok(why) says whether it is one the
- * fault allows (a store outage) — an unexpected one ends the loop. */
+ * A refusal is counted; with |classify| NULL every refusal is unexpected,
+ * else classify(why) says whether it is one the fault allows (a store
+ * outage) and what it says of a Create: nothing written (recorded with
+ * kl_ledger_refused), or the outcome unknown (kl_ledger_inflight); the
+ * client then waits 20 ms, as a real one backs off. An unexpected one is
+ * kept in first_unexpected and ends the loop. */
+enum kl_refusal { KL_UNEXPECTED, KL_NOTHING_WRITTEN, KL_OUTCOME_UNKNOWN };
+
 struct kl_worker {
 	struct kl_ledger *ledger;
 	const struct kmipc_options *create_on, *get_on;
 	const volatile bool *stop;
-	bool (*refusal_ok)(const struct kl_why *why);
+	enum kl_refusal (*classify)(const struct kl_why *why);
 	const char *tag; /* in the Names: "<tag>-<index>-<n>" */
 	unsigned index;
 	/* results */
 	unsigned created, got, refused, unexpected, broken, reconnects;
+	unsigned max_ms; /* the longest Create or Get, answered or not */
 	struct kl_why first_unexpected;
 };
 
