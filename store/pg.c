@@ -1469,6 +1469,12 @@ static void run_batch(void *arg, struct store_req *list, size_t n)
 		pthread_mutex_unlock(&b->q.mu);
 		return;
 	}
+	/* Each request of a batch runs under a savepoint, so one that fails
+	 * is rolled back alone; a savepoint is released together with the
+	 * next one's start, and the last with the COMMIT, in one round trip
+	 * each. A batch of one needs none: if it fails, the whole transaction
+	 * is rolled back. */
+	bool single = n == 1, savepoint = false;
 	err_t fatal = ERR_OK;
 	for (struct store_req *q = list; q != NULL; q = q->next) {
 		if (fatal != ERR_OK) {
@@ -1476,18 +1482,24 @@ static void run_batch(void *arg, struct store_req *list, size_t n)
 			continue;
 		}
 		struct store_txn t = {b, c, deadline, ERR_OK};
-		err_t e = simple(c, "SAVEPOINT r", deadline, NULL);
+		err_t e = single ? ERR_OK
+				 : simple(c, savepoint ? "RELEASE SAVEPOINT r; SAVEPOINT r" : "SAVEPOINT r", deadline, NULL);
 		if (e != ERR_OK) {
 			t.fatal = e;
 			q->result = e;
 		} else {
+			savepoint = !single;
 			q->result = q->fn(&t, q->ctx);
 			/* a statement's error leaves the transaction aborted up
 			 * to the savepoint: roll back to it, and go on */
-			if (t.fatal == ERR_OK && q->result != ERR_OK)
+			if (t.fatal == ERR_OK && q->result != ERR_OK && !single)
 				t.fatal = simple(c, "ROLLBACK TO SAVEPOINT r", deadline, NULL);
-			if (t.fatal == ERR_OK)
-				t.fatal = simple(c, "RELEASE SAVEPOINT r", deadline, NULL);
+			if (t.fatal == ERR_OK && q->result != ERR_OK && single) {
+				/* nothing of the batch to keep */
+				if (simple(c, "ROLLBACK", deadline, NULL) != ERR_OK)
+					conn_close(c);
+				return;
+			}
 		}
 		if (t.fatal != ERR_OK) {
 			/* the connection is gone (or the transaction with it):
@@ -1509,7 +1521,7 @@ static void run_batch(void *arg, struct store_req *list, size_t n)
 	PGresult *res = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* the COMMIT has its own deadline: it may wait for a standby */
-	r = simple(c, "COMMIT", mono_ms() + b->timeout_ms, &res);
+	r = simple(c, savepoint ? "RELEASE SAVEPOINT r; COMMIT" : "COMMIT", mono_ms() + b->timeout_ms, &res);
 	/* an aborted transaction's COMMIT answers ROLLBACK, without an error */
 	if (r == ERR_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0)
 		r = ERR_STORE;
