@@ -461,6 +461,10 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 		return EXIT_FAIL;
 	}
 	struct store_options so = cli_store_options(cfg, strncmp(cfg->store_kek, "hsm:", 4) == 0 ? hsms[0] : NULL);
+	/* a damaged database is refused here, with the remedy, rather than
+	 * found by the first request that reads the damaged page (its cost:
+	 * store/object.c) */
+	so.check = true;
 	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
 		fprintf(stderr, "fount serve: %s\n", why);
 		api_egd_stop(egd);

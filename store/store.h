@@ -212,6 +212,9 @@ struct store_options {
 	const char *url;           /* e.g. cfg->store_url; NULL or "" = SQLite */
 	const char *password_file; /* e.g. cfg->store_password_file, or NULL */
 	unsigned timeout_ms;       /* PostgreSQL: a request's deadline; 0 = 5000 */
+	/* run the database's structural check (store_quick_check) before
+	 * store_open returns, and refuse a damaged one: `fount serve` */
+	bool check;
 };
 
 /* store_state_dir_ensure creates |dir| (and missing parents) with mode
@@ -226,8 +229,12 @@ err_t store_state_dir_ensure(const char *dir, char *errbuf, size_t errlen) MUST_
  * data key created once, kept in the database wrapped by the HSM's KEK
  * LABEL (hsm_kek_wrap) and unwrapped into secure memory here. A database
  * sealed under another KEK is ERR_STORE_KEK; one whose schema is newer
- * than this code ERR_STORE_SCHEMA. On failure |errbuf| gets one line that
- * says what and where. Requires keygen_init and an OPERATIONAL module.
+ * than this code ERR_STORE_SCHEMA. With o->check, a database that fails
+ * store_quick_check is ERR_STORE_CORRUPT. A damaged database (found by
+ * the check or by reading it) gets one line that names the remedy:
+ * `fount store verify`, then `fount store import` of a backup. On failure
+ * |errbuf| gets one line that says what and where. Requires keygen_init
+ * and an OPERATIONAL module.
  * Never fork() with a store open. */
 err_t store_open(const struct store_options *o, struct store **out, char *errbuf,
 		 size_t errlen) MUST_CHECK NONNULL(1, 2);
