@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +227,7 @@ struct store_backend {
 	int dirfd;          /* the database's folder, for fstatvfs; -1: not checked */
 	int64_t frame_bytes; /* a WAL frame: a page and its 24-byte header */
 	int64_t wal_pending; /* frames in the WAL not yet copied back (checkpointed) */
-	bool low;            /* under the reserve */
+	atomic_bool low;     /* under the reserve (read by sq_ping too) */
 	bool checkpoint_failing;
 };
 
@@ -1562,6 +1563,13 @@ static err_t sq_dump(struct store_backend *b, const struct store_dump_fns *fns, 
 /* sq_quick_check: PRAGMA quick_check, O(N) in the database's size, finds
  * damaged pages and b-trees but not a flipped bit inside a value (the
  * seals' tags find those: store-ha.md §1.3) */
+/* sq_ping: the embedded database is always there; what can stop writes
+ * is the disk, as the last batch found it (headroom) */
+static err_t sq_ping(struct store_backend *b)
+{
+	return atomic_load(&b->low) ? ERR_STORE_FULL : ERR_OK;
+}
+
 static err_t sq_quick_check(struct store_backend *b, char *msg, size_t len)
 {
 	struct conn *c = reader_get(b);
@@ -1638,4 +1646,5 @@ const struct store_backend_ops store_sqlite_ops = {
 	.counts = sq_counts,
 	.dump = sq_dump,
 	.quick_check = sq_quick_check,
+	.ping = sq_ping,
 };

@@ -524,9 +524,10 @@ struct store_stats {
 };
 void store_stats(struct store *s, struct store_stats *out) NONNULL(1, 2);
 
-/* store_ping: whether the database answers now. PostgreSQL: one round trip
+/* store_ping: whether the store can serve now. PostgreSQL: one round trip
  * on a reader connection, bounded by a second (ERR_STORE_UNAVAILABLE at
- * once while the reconnect back-off runs); SQLite: ERR_OK. For health
+ * once while the reconnect back-off runs); SQLite: ERR_STORE_FULL while the
+ * disk is under the store's reserve (reads go on), else ERR_OK. For health
  * checks; a caller polled by load balancers should not call it more than
  * about once a second. */
 err_t store_ping(struct store *s) NONNULL(1);

@@ -33,6 +33,7 @@
 
 #include "api/internal.h" /* KMIP Result Status and Reason values */
 #include "tests/helpers.h"
+#include "tests/lib/kmip_serve.h"
 #include "tests/lib/kmipload.h"
 #include "tests/lib/tcpproxy.h"
 
@@ -46,6 +47,7 @@ struct node {
 	char state[160]; /* its [service] state_dir */
 	char log[200];   /* its stderr */
 	unsigned port;
+	unsigned http_port; /* plain HTTP on loopback, for /v1/health */
 	int pid;
 	struct kmipc_options o; /* its clients: the certificate it issued on first start */
 	char ca[200], cert[224], key[224];
@@ -106,6 +108,7 @@ static void node_init(struct node *n, const char *state)
 	n->pid = -1;
 	snprintf(n->state, sizeof n->state, "%s", state);
 	n->port = testlib_free_port();
+	n->http_port = testlib_free_port();
 	snprintf(n->ca, sizeof n->ca, "%s/pki/ca.pem", state);
 	snprintf(n->cert, sizeof n->cert, "%s/pki/clients/default.pem", state);
 	snprintf(n->key, sizeof n->key, "%s/pki/clients/default.key", state);
@@ -118,10 +121,11 @@ static void node_init(struct node *n, const char *state)
  * file system it would take the space the test measures) */
 static int node_spawn(struct node *n)
 {
-	static char env_state[200], env_listen[64];
+	static char env_state[200], env_listen[64], env_http[64];
 	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s", n->state);
 	snprintf(env_listen, sizeof env_listen, "FOUNT_KMIP_LISTEN=127.0.0.1:%u", n->port);
-	const char *env[] = {env_state, env_listen, testlib_fips_dir_env(), NULL};
+	snprintf(env_http, sizeof env_http, "FOUNT_HTTP_PLAIN_LISTEN=127.0.0.1:%u", n->http_port);
+	const char *env[] = {env_state, env_listen, env_http, testlib_fips_dir_env(), NULL};
 	const char *argv[] = {testlib_fount_bin(), "serve", NULL};
 	snprintf(n->log, sizeof n->log, "%s/serve-%u.log", dir, spawns++);
 	n->pid = testlib_spawn(n->log, argv, env);
@@ -561,12 +565,20 @@ static void test_full_disk(void)
 	}
 	size_t acked = kl_ledger_acked(&ledger);
 	CU_ASSERT_EQUAL(kl_check_acked(&ledger, 0, acked, &node.o, CLIENTS, "full disk"), 0);
+	/* /v1/health: still 200 (every key it has is served), the store not writable */
+	struct kmip_serve_health h;
+	CU_ASSERT_EQUAL(kmip_serve_health(node.http_port, &h), 200);
+	CU_ASSERT(h.reachable == 1 && h.writable == 0);
 	CU_ASSERT(kl_locate_name(c, ledger.acked[0].name, id) == 1 && strcmp(id, ledger.acked[0].id) == 0);
 
 	/* space given back: Creates work again, the same server */
 	CU_ASSERT_EQUAL(unlink(spare), 0);
 	kl_close(c);
 	CU_ASSERT_EQUAL(create_n(&node, "full-after", 10), 10);
+	/* the health check asks the store at most once a second */
+	for (int i = 0; i < 30 && !(kmip_serve_health(node.http_port, &h) == 200 && h.writable == 1); i++)
+		nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+	CU_ASSERT(h.status == 200 && h.reachable == 1 && h.writable == 1);
 	CU_ASSERT_EQUAL(count_in(node.log, "the store keeps in reserve"), 1);
 	CU_ASSERT_EQUAL(count_in(node.log, "free again: the store takes new objects"), 1);
 	CU_ASSERT_EQUAL(kl_check_acked(&ledger, 0, kl_ledger_acked(&ledger), &node.o, CLIENTS, "full disk"), 0);
