@@ -145,6 +145,14 @@ static void fail_err(struct http_reply *out, err_t r, const char *what, const ch
 		fail(out, 413, "too_large", "%s", detail);
 		return;
 	case ERR_STORE_FULL:
+		/* RFC 4918 §11.5: nothing a retry in a second changes; the
+		 * operator must free space */
+		fail(out, 507, "store_full", "%s", err_str(r));
+		return;
+	case ERR_STORE_SEAL:
+		fail(out, 500, "store_seal", "the object's sealed key material does not open (tampered, or another KEK): "
+			  "run fount store verify");
+		return;
 	case ERR_STORE_BUSY:
 	case ERR_STORE_IO:
 	case ERR_STORE_COMMIT_UNKNOWN:
@@ -846,14 +854,17 @@ static void on_health(struct route_ctx *x, struct http_reply *out)
 	err_t sr = ops_store_ping();
 	if (j != NULL && st != NULL) {
 		json_object_set_new(j, "store",
-				    json_pack("{s:s,s:b,s:o}", "backend", store_backend_name(st), "reachable", sr == ERR_OK,
-					      "error", sr != ERR_OK ? json_string(err_str(sr)) : json_null()));
+				    json_pack("{s:s,s:b,s:b,s:o}", "backend", store_backend_name(st), "reachable",
+					      sr == ERR_OK || sr == ERR_STORE_FULL, "writable", sr == ERR_OK, "error",
+					      sr != ERR_OK ? json_string(err_str(sr)) : json_null()));
 	}
 	if (j != NULL) {
 		json_object_set_new(j, "error_cause", cause != NULL ? json_string(cause) : json_null());
 		json_object_set_new(j, "selftests", last_selftest_json(h));
 	}
-	if (ok && sr != ERR_OK) {
+	/* a full disk still serves every key it has: not a reason to send
+	 * clients elsewhere, only new keys are refused */
+	if (ok && sr != ERR_OK && sr != ERR_STORE_FULL) {
 		ok = false;
 		out->retry_after = 1;
 	}

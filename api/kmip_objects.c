@@ -73,6 +73,16 @@ void kmip_fail_err(struct kmip_result *res, err_t r, const char *id)
 		/* KMIP 1.4 §3.2: Names are unique within a key management domain */
 		kmip_fail(res, KMIP_RESULT_REASON_INVALID_FIELD, "another object of this tenant has that Name");
 		return;
+	case ERR_STORE_SEAL:
+		/* the AES-GCM tag of the stored record does not verify: a
+		 * cryptographic failure (KMIP 1.4 §11, Result Reason), and one a
+		 * retry will not cure; not Item Not Found (the object is there)
+		 * nor Key Value Not Present (it has a key value, damaged) */
+		kmip_fail(res, KMIP_RESULT_REASON_CRYPTOGRAPHIC_FAILURE,
+			  "object %s's stored key material fails its integrity check: the key store is damaged "
+			  "(its operator restores it from a backup)",
+			  id);
+		return;
 	case ERR_UNSUPPORTED:
 		kmip_fail(res, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED, "%s", err_str(r));
 		return;

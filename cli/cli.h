@@ -126,6 +126,10 @@ int cli_option_error(const char *cmd, int c, int argc, char *const argv[],
 /* cli_store_options: the key store [store] configures (SQLite at path, or
  * PostgreSQL at url), its KEK possibly in |hsm| */
 struct store_options cli_store_options(const struct config *cfg, struct hsm *hsm);
+/* cli_store_hsm opens the [hsm] section's HSM when [store] kek is
+ * hsm:LABEL (else *out is NULL): EXIT_OK, or EXIT_FAIL with a line on
+ * stderr that starts with |prog| */
+int cli_store_hsm(const struct config *cfg, const char *prog, struct hsm **out);
 err_t cli_power_on(const struct config *cfg) MUST_CHECK;
 /* cli_power_on_results is cli_power_on keeping the results in |res|. */
 err_t cli_power_on_results(const struct config *cfg, struct selftest_result *res, size_t max, size_t *out_n)

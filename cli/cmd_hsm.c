@@ -39,6 +39,8 @@ static const char usage[] =
 	"\n"
 	"  --hsm NAME       use [hsm.NAME] instead of [hsm]\n"
 	"  --extractable    (keygen, import) the key may later leave the HSM wrapped\n"
+	"  --wrap           (keygen, AES) a key that wraps and unwraps other keys and\n"
+	"                   does nothing else: [store] kek = hsm:LABEL on every node\n"
 	"  -h, --help       this text ('fount hsm COMMAND --help' too)\n";
 
 enum sub { SUB_TOKENS, SUB_OBJECTS, SUB_KEYGEN, SUB_KEK_CREATE, SUB_IMPORT, SUB_SEED };
@@ -212,6 +214,7 @@ int cmd_hsm(int argc, char **argv, const struct config *cfg)
 		{"out", required_argument, NULL, 'o'},
 		{"bytes", required_argument, NULL, 'n'},
 		{"extractable", no_argument, NULL, 'x'},
+		{"wrap", no_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -240,6 +243,7 @@ int cmd_hsm(int argc, char **argv, const struct config *cfg)
 				return cli_usage_error("hsm", "--bytes wants 1 to 16M, not '%s'", optarg);
 			break;
 		case 'x': flags |= HSM_KEY_EXTRACTABLE; break;
+		case 'w': flags |= HSM_KEY_KEK; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return cli_option_error("hsm", c, argc, argv, opts);
 		}
@@ -313,8 +317,9 @@ int cmd_hsm(int argc, char **argv, const struct config *cfg)
 			rc = fail("keygen", r);
 			break;
 		}
-		printf("generated %s '%s' inside the HSM (sensitive, %s)\n", type_s, label,
-		       flags & HSM_KEY_EXTRACTABLE ? "extractable wrapped" : "non-extractable");
+		printf("generated %s '%s' inside the HSM (sensitive, %s%s)\n", type_s, label,
+		       flags & HSM_KEY_EXTRACTABLE ? "extractable wrapped" : "non-extractable",
+		       flags & HSM_KEY_KEK ? ", wrap and unwrap only" : "");
 		rc = EXIT_OK;
 		break;
 	case SUB_KEK_CREATE:

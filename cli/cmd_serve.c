@@ -453,7 +453,19 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	/* the store: durable, sealed; the KMIP object operations use it */
 	struct store *st = NULL;
 	char why[512] = "";
-	struct store_options so = cli_store_options(cfg, NULL);
+	/* kek = hsm:LABEL: the [hsm] section's HSM, the one already open for
+	 * its RNG if it is (one pkcs11-helper provider per module) */
+	if (hsms[0] == NULL && cli_store_hsm(cfg, "fount serve", &hsms[0]) != EXIT_OK) {
+		api_egd_stop(egd);
+		drbg_tree_shutdown();
+		entropy_shutdown();
+		return EXIT_FAIL;
+	}
+	struct store_options so = cli_store_options(cfg, strncmp(cfg->store_kek, "hsm:", 4) == 0 ? hsms[0] : NULL);
+	/* a damaged database is refused here, with the remedy, rather than
+	 * found by the first request that reads the damaged page (its cost:
+	 * store/object.c) */
+	so.check = true;
 	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
 		fprintf(stderr, "fount serve: %s\n", why);
 		api_egd_stop(egd);

@@ -39,24 +39,6 @@ static const char usage[] =
 	"  -o, --output FILE   export: the backup file (never overwritten)\n"
 	"  -h, --help          this text\n";
 
-/* store_hsm opens the [hsm] section's HSM when the KEK is hsm:LABEL */
-static int store_hsm(const struct config *cfg, struct hsm **out)
-{
-	*out = NULL;
-	if (strncmp(cfg->store_kek, "hsm:", 4) != 0)
-		return EXIT_OK;
-	if (cfg->hsm[0].module[0] == '\0') {
-		fprintf(stderr, "fount store: kek = %s needs an HSM: set [hsm] module and token\n", cfg->store_kek);
-		return EXIT_FAIL;
-	}
-	err_t r = hsm_open(&cfg->hsm[0], out);
-	if (r != ERR_OK) {
-		fprintf(stderr, "fount store: cannot open the HSM of [hsm]: %s\n", err_str(r));
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
 /* open_existing opens the store verify and export read (NULL, said on
  * stderr, when it cannot): a missing SQLite file is refused, because
  * opening it would make a new, empty store (and a new KEK file) and report
@@ -85,18 +67,18 @@ static int do_verify(const struct config *cfg, struct hsm *hsm)
 		return EXIT_FAIL;
 	struct store_verify_result v;
 	err_t r = store_verify(st, &v);
-	if (r != ERR_OK) {
-		fprintf(stderr, "fount store: verify of %s failed: %s\n", store_location(st), err_str(r));
-		store_close(st);
-		return EXIT_FAIL;
-	}
 	char msg[256], where[512];
+	/* the structural check runs also when the walk over the records
+	 * stopped (a damaged page): it says where the damage is */
 	err_t q = store_quick_check(st, msg, sizeof msg);
 	snprintf(where, sizeof where, "%s", store_location(st));
 	store_close(st);
-	printf("%s: %llu sealed records checked, %llu open, %llu fail\n", where,
-	       (unsigned long long)v.checked, (unsigned long long)(v.checked - v.failed),
-	       (unsigned long long)v.failed);
+	if (r != ERR_OK)
+		fprintf(stderr, "fount store: verify of %s failed: %s\n", where, err_str(r));
+	else
+		printf("%s: %llu sealed records checked, %llu open, %llu fail\n", where,
+		       (unsigned long long)v.checked, (unsigned long long)(v.checked - v.failed),
+		       (unsigned long long)v.failed);
 	for (size_t i = 0; i < v.n_failed_ids; i++)
 		printf("fails: %s\n", v.failed_ids[i]);
 	if (v.failed > v.n_failed_ids)
@@ -107,7 +89,7 @@ static int do_verify(const struct config *cfg, struct hsm *hsm)
 		printf("database check: none for this backend\n");
 	else
 		printf("database check: FAILED: %s\n", msg[0] ? msg : err_str(q));
-	bool ok = v.failed == 0 && (q == ERR_OK || q == ERR_UNSUPPORTED);
+	bool ok = r == ERR_OK && v.failed == 0 && (q == ERR_OK || q == ERR_UNSUPPORTED);
 	store_verify_free(&v);
 	return ok ? EXIT_OK : EXIT_FAIL;
 }
@@ -214,7 +196,7 @@ int cmd_store(int argc, char **argv, const struct config *cfg)
 	if (cli_power_on(cfg) != ERR_OK)
 		return EXIT_FAIL;
 	struct hsm *hsm = NULL;
-	int rc = store_hsm(cfg, &hsm);
+	int rc = cli_store_hsm(cfg, "fount store", &hsm);
 	if (rc == EXIT_OK) {
 		if (file != NULL)
 			rc = do_import(cfg, hsm, file);

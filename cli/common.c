@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "hsm/hsm.h"
 #include "keygen/keygen.h"
 #include "selftest/selftest.h"
 
@@ -83,6 +84,23 @@ struct store_options cli_store_options(const struct config *cfg, struct hsm *hsm
 				      .url = cfg->store_url,
 				      .password_file = cfg->store_password_file,
 				      .timeout_ms = cfg->store_timeout_ms};
+}
+
+int cli_store_hsm(const struct config *cfg, const char *prog, struct hsm **out)
+{
+	*out = NULL;
+	if (strncmp(cfg->store_kek, "hsm:", 4) != 0)
+		return EXIT_OK;
+	if (cfg->hsm[0].module[0] == '\0') {
+		fprintf(stderr, "%s: kek = %s needs an HSM: set [hsm] module and token\n", prog, cfg->store_kek);
+		return EXIT_FAIL;
+	}
+	err_t r = hsm_open(&cfg->hsm[0], out);
+	if (r != ERR_OK) {
+		fprintf(stderr, "%s: cannot open the HSM of [hsm] for the KEK: %s\n", prog, err_str(r));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
 }
 
 err_t cli_power_on(const struct config *cfg)

@@ -155,8 +155,9 @@ struct store_backend_ops {
 	 * structural check (SQLite: PRAGMA quick_check). ERR_STORE_CORRUPT with
 	 * its first finding in |msg| when it fails. */
 	err_t (*quick_check)(struct store_backend *b, char *msg, size_t len);
-	/* optional (NULL: an embedded database, always there): one round trip
-	 * to the database server, within at most a second */
+	/* optional (NULL: always ERR_OK): whether the store can take writes
+	 * now — one round trip to a database server within at most a second
+	 * (ERR_STORE_UNAVAILABLE), or the disk's state (ERR_STORE_FULL) */
 	err_t (*ping)(struct store_backend *b);
 };
 

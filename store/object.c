@@ -262,6 +262,37 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 	err_t r = store_backend_open(o, &s->ops, &s->b, errbuf, errlen);
 	if (r == ERR_OK)
 		r = seal_open(o->kek, o->hsm, s->ops, s->b, s->ops->where(s->b), &s->seal, errbuf, errlen);
+	if (r == ERR_OK && o->check) {
+		/* O(N) in the file: measured on a store of 100,000 objects (71 MB),
+		 * 0.3 to 0.45 s with the file in the page cache, 1.6 s (with the
+		 * open) read from disk after drop_caches; about the cost of reading
+		 * the file once, paid at a start, where a damaged page found later
+		 * would fail requests one by one */
+		char finding[256];
+		r = store_quick_check(s, finding, sizeof finding);
+		if (r == ERR_UNSUPPORTED) /* PostgreSQL checks its own pages */
+			r = ERR_OK;
+		if (r == ERR_STORE_CORRUPT)
+			snprintf(errbuf, errlen, "store: %s is damaged (PRAGMA quick_check: %s)", s->ops->where(s->b),
+				 finding[0] ? finding : err_str(r));
+		else if (r != ERR_OK)
+			snprintf(errbuf, errlen, "store: cannot check %s: %s", s->ops->where(s->b),
+				 finding[0] ? finding : err_str(r));
+	}
+	if (r == ERR_STORE_CORRUPT) {
+		/* one line, and what to do: a finding of SQLite's check may
+		 * span lines ("*** in database main ***\nPage 5: ...") */
+		if (errbuf[0] == '\0')
+			snprintf(errbuf, errlen, "store: cannot open %s: %s", pg ? "the PostgreSQL store" : o->path,
+				 err_str(r));
+		for (char *p = errbuf; *p != '\0'; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		size_t l = strlen(errbuf);
+		snprintf(errbuf + l, errlen - l,
+			 ": run `fount store verify` to see what is damaged, and restore the store from a backup "
+			 "(`fount store export`) with `fount store import` into an empty one");
+	}
 	if (r != ERR_OK) {
 		if (errbuf[0] == '\0')
 			snprintf(errbuf, errlen, "store: cannot open %s: %s",
@@ -504,6 +535,18 @@ err_t store_get(struct store *s, const char *id, const char *tenant, unsigned fl
 	return ERR_OK;
 }
 
+/* unsealed passes |r| on, logging a sealed record that does not open: an
+ * integrity fault the operator must see (the identifier only, never a
+ * byte of the record) */
+static err_t unsealed(err_t r, const char *id)
+{
+	if (r == ERR_STORE_SEAL)
+		log_error("object %s: its sealed key material does not open (damaged, moved or under another KEK); "
+			  "`fount store verify` lists every such record",
+			  id);
+	return r;
+}
+
 err_t store_get_material(struct store *s, const char *id, const char *tenant, unsigned flags,
 			 uint8_t **out, size_t *out_len)
 {
@@ -527,7 +570,7 @@ err_t store_get_material(struct store *s, const char *id, const char *tenant, un
 	else if (r == ERR_OK)
 		r = seal_unseal(s->seal, row.id, row.type, sealed, n, out, out_len);
 	free(sealed);
-	return r;
+	return unsealed(r, id);
 }
 
 /* protection_allows: may material of an object with |protection| leave
@@ -582,7 +625,7 @@ static err_t serve_run(struct store *s, store_apply_fn fn, struct serve_ctx *c, 
 		r = seal_unseal(s->seal, c->row.id, c->row.type, c->sealed, c->sealed_len, out, out_len);
 	free(c->sealed);
 	c->sealed = NULL;
-	return r;
+	return unsealed(r, c->id);
 }
 
 /* apply_serve: the access record and the end of Fresh in one write; the

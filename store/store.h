@@ -212,6 +212,9 @@ struct store_options {
 	const char *url;           /* e.g. cfg->store_url; NULL or "" = SQLite */
 	const char *password_file; /* e.g. cfg->store_password_file, or NULL */
 	unsigned timeout_ms;       /* PostgreSQL: a request's deadline; 0 = 5000 */
+	/* run the database's structural check (store_quick_check) before
+	 * store_open returns, and refuse a damaged one: `fount serve` */
+	bool check;
 };
 
 #define STORE_READERS_DEFAULT 4
@@ -239,8 +242,12 @@ err_t store_state_dir_ensure(const char *dir, char *errbuf, size_t errlen) MUST_
  * data key created once, kept in the database wrapped by the HSM's KEK
  * LABEL (hsm_kek_wrap) and unwrapped into secure memory here. A database
  * sealed under another KEK is ERR_STORE_KEK; one whose schema is newer
- * than this code ERR_STORE_SCHEMA. On failure |errbuf| gets one line that
- * says what and where. Requires keygen_init and an OPERATIONAL module.
+ * than this code ERR_STORE_SCHEMA. With o->check, a database that fails
+ * store_quick_check is ERR_STORE_CORRUPT. A damaged database (found by
+ * the check or by reading it) gets one line that names the remedy:
+ * `fount store verify`, then `fount store import` of a backup. On failure
+ * |errbuf| gets one line that says what and where. Requires keygen_init
+ * and an OPERATIONAL module.
  * Never fork() with a store open. */
 err_t store_open(const struct store_options *o, struct store **out, char *errbuf,
 		 size_t errlen) MUST_CHECK NONNULL(1, 2);
@@ -537,9 +544,10 @@ struct store_stats {
 };
 void store_stats(struct store *s, struct store_stats *out) NONNULL(1, 2);
 
-/* store_ping: whether the database answers now. PostgreSQL: one round trip
+/* store_ping: whether the store can serve now. PostgreSQL: one round trip
  * on a reader connection, bounded by a second (ERR_STORE_UNAVAILABLE at
- * once while the reconnect back-off runs); SQLite: ERR_OK. For health
+ * once while the reconnect back-off runs); SQLite: ERR_STORE_FULL while the
+ * disk is under the store's reserve (reads go on), else ERR_OK. For health
  * checks; a caller polled by load balancers should not call it more than
  * about once a second. */
 err_t store_ping(struct store *s) NONNULL(1);

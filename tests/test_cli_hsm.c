@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "tests/helpers.h"
+#include "tests/lib/kmip_serve.h"
+#include "tests/lib/kmipload.h"
 
 #define LABEL "fount-cli"
 #define PIN "cli-pin-2468"
@@ -258,6 +260,37 @@ static void test_serve_with_hsm_rng(void)
 	CU_ASSERT_PTR_NULL(strstr(text, PIN));
 }
 
+/* serve with [store] kek = hsm:LABEL: the store's data key is wrapped
+ * by an AES key inside the HSM (store.h, store_open); keys made over KMIP
+ * come back after a restart, which unwraps the data key again. */
+static void test_serve_hsm_kek(void)
+{
+	static const char *const keygen[] = {"keygen", "--type", "aes-256", "--label", "serve-kek", "--wrap", NULL};
+	CU_ASSERT_EQUAL_FATAL(run_hsm(NULL, keygen), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "wrap and unwrap only"));
+	const char *env[] = {env_module, env_token, env_pin_file, "FOUNT_STORE_KEK=hsm:serve-kek",
+			     "FOUNT_SECURITY_MLOCK=off", NULL};
+	struct kmip_serve srv;
+	int started = kmip_serve_start_with(&srv, "hsmkek", &(struct kmip_serve_options){.env = env});
+	CU_ASSERT_EQUAL(started, 0);
+	struct kmipc_options o = kmip_serve_opts(&srv, 10000);
+	struct kmipc *c = started == 0 ? kl_connect(&o) : NULL;
+	char id[STORE_ID_MAX + 1];
+	uint8_t k1[32], k2[32];
+	CU_ASSERT_EQUAL(c != NULL ? kl_create(c, "hsm-kek-1", id, NULL) : KL_BROKEN, KL_OK);
+	CU_ASSERT_EQUAL(c != NULL ? kl_get(c, id, k1, NULL) : KL_BROKEN, KL_OK);
+	kl_close(c);
+	CU_ASSERT_EQUAL(started == 0 ? kmip_serve_restart(&srv) : -1, 0);
+	c = started == 0 ? kl_connect(&o) : NULL;
+	CU_ASSERT_EQUAL(c != NULL ? kl_get(c, id, k2, NULL) : KL_BROKEN, KL_OK);
+	CU_ASSERT_EQUAL(memcmp(k1, k2, 32), 0);
+	kl_close(c);
+	const char *text = testlib_slurp(srv.log);
+	CU_ASSERT_PTR_NOT_NULL(text != NULL ? strstr(text, "KEK hsm:serve-kek") : NULL);
+	CU_ASSERT_PTR_NULL(text != NULL ? strstr(text, PIN) : "?");
+	kmip_serve_stop(&srv);
+}
+
 static void test_failures(void)
 {
 	CU_ASSERT_EQUAL(fount_env("FOUNT_HSM_PIN=not-the-pin", "objects", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 1);
@@ -300,5 +333,5 @@ static void test_config_masks_pin(void)
 
 TEST_SUITE(cli_hsm, cli_init, cli_clean, TEST(test_help_and_usage),
 	   TEST(test_tokens_objects_keygen), TEST(test_kek_import_seed), TEST(test_import_keypair),
-	   TEST(test_import_bad_files), TEST(test_serve_with_hsm_rng), TEST(test_failures),
+	   TEST(test_import_bad_files), TEST(test_serve_with_hsm_rng), TEST(test_serve_hsm_kek), TEST(test_failures),
 	   TEST(test_config_masks_pin))

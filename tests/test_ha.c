@@ -25,8 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "api/internal.h"
 #include "tests/helpers.h"
 #include "tests/lib/kmip_serve.h"
@@ -200,49 +198,17 @@ static unsigned check_all(size_t from)
 
 /* ---- /v1/health ----------------------------------------------------------------------- */
 
-/* health asks node |s|'s /v1/health (plain HTTP on loopback): the status,
- * and whether the body says the store is reachable (-1: no store field) */
-static int health(const struct kmip_serve *s, int *reachable)
-{
-	*reachable = -1;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->http_port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct timeval tv = {5, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	static const char rq[] = "GET /v1/health HTTP/1.1\r\nHost: fount\r\nConnection: close\r\n\r\n";
-	static char buf[1 << 16];
-	size_t len = 0;
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || write(fd, rq, sizeof rq - 1) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	for (ssize_t n; len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0;)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	int status = 0;
-	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
-		return -1;
-	const char *body = strstr(buf, "\r\n\r\n");
-	json_t *j = body != NULL ? json_loads(body + 4, 0, NULL) : NULL;
-	json_t *r = json_object_get(json_object_get(j, "store"), "reachable");
-	if (json_is_boolean(r))
-		*reachable = json_is_true(r);
-	json_decref(j);
-	return status;
-}
-
 /* wait_health waits (at most |ms|) until node |s|'s health is |status|
  * with the store reachable or not as |reachable| says */
 static bool wait_health(const struct kmip_serve *s, int status, int reachable, unsigned ms)
 {
-	int got = 0, r = -1;
+	struct kmip_serve_health h = {0};
 	for (uint64_t end = mono_ms() + ms; mono_ms() < end; sleep_ms(100))
-		if ((got = health(s, &r)) == status && r == reachable)
+		if (kmip_serve_health(s->http_port, &h) == status && h.reachable == reachable &&
+		    h.writable == reachable)
 			return true;
-	fprintf(stderr, "\n  ha: node health %d (store reachable %d), not %d (%d)", got, r, status, reachable);
+	fprintf(stderr, "\n  ha: node health %d (store reachable %d), not %d (%d)", h.status, h.reachable, status,
+		reachable);
 	return false;
 }
 
@@ -254,9 +220,7 @@ static bool wait_health(const struct kmip_serve *s, int status, int reachable, u
 static void test_two_nodes(void)
 {
 	size_t from = kl_ledger_acked(&ledger);
-	int reachable = 0;
-	CU_ASSERT_EQUAL(health(&na, &reachable), 200);
-	CU_ASSERT_EQUAL(reachable, 1);
+	CU_ASSERT(wait_health(&na, 200, 1, 1));
 	/* each node said at start what an acknowledged key survives */
 	const char *log = testlib_slurp(nb.log);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(log);
@@ -509,9 +473,7 @@ static void test_failover(void)
 	char n[32] = "";
 	CU_ASSERT_EQUAL(pgtest_sql(&s1, "fount", "SELECT count(*) FROM objects", n, sizeof n), 0);
 	CU_ASSERT(strtoull(n, NULL, 10) >= ledger.n_acked);
-	int reachable = 0;
-	CU_ASSERT_EQUAL(health(&nb, &reachable), 200);
-	CU_ASSERT_EQUAL(reachable, 1);
+	CU_ASSERT(wait_health(&nb, 200, 1, 1));
 }
 
 TEST_SUITE(ha, suite_init, suite_clean, TEST(test_two_nodes), TEST(test_name_race), TEST(test_pg_restart),

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,10 @@ static int suite_init(void)
 static int suite_clean(void)
 {
 	selftest_reset_for_testing();
+	/* test_disk_full's tmpfs, should it have stopped before its umount */
+	char mnt[128];
+	snprintf(mnt, sizeof(mnt), "%s/small", tmp);
+	(void)umount(mnt);
 	return testlib_tmpdir_remove(tmp);
 }
 
@@ -1705,12 +1710,25 @@ static void test_crash_safety(void)
 
 /* ---- a full disk ---------------------------------------------------------------------------- */
 
+/* avail_bytes: what the file system of |dir| has free for fount */
+static int64_t avail_bytes(const char *dir)
+{
+	struct statvfs sv;
+	return statvfs(dir, &sv) == 0 ? (int64_t)sv.f_bavail * (int64_t)sv.f_frsize : -1;
+}
+
+/* A small tmpfs filled by ballast: puts are refused with ERR_STORE_FULL
+ * while megabytes are still free (the reserve store/sqlite.c keeps, so
+ * SQLite never runs out), and keep being refused; reads, a Get with its
+ * access record and a state change go on, until the last megabyte (then
+ * only reads); once space is given back, puts work again in the same
+ * store, and every record opens. */
 static void test_disk_full(void)
 {
 	char mnt[128];
 	snprintf(mnt, sizeof(mnt), "%s/small", tmp);
 	CU_ASSERT_EQUAL_FATAL(mkdir(mnt, 0700), 0);
-	if (mount("tmpfs", mnt, "tmpfs", 0, "size=4m,mode=0700") != 0) {
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=16m,mode=0700") != 0) {
 		fprintf(stderr, "\n  SKIPPED disk-full test: cannot mount a tmpfs (%s; needs root) ",
 			strerror(errno));
 		return;
@@ -1720,48 +1738,68 @@ static void test_disk_full(void)
 	snprintf(t.db, sizeof(t.db), "%s/fount.db", mnt);
 	snprintf(t.kek, sizeof(t.kek), "file:%s/store.kek", mnt);
 	struct store *s = tdb_open(&t);
-	char ballast[200], first[STORE_ID_MAX + 1], id[STORE_ID_MAX + 1];
-	snprintf(ballast, sizeof(ballast), "%s/ballast", mnt);
+	char first[STORE_ID_MAX + 1], id[STORE_ID_MAX + 1];
 	static uint8_t key[60000];
 	memset(key, 0x33, sizeof(key));
 	EXPECT_OK(put_key(s, "T", key, 32, first));
-	/* 1 MiB we can give back later */
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s bs=64k count=16 2>/dev/null", ballast);
+	/* 8 MiB left free: 4 MiB of it a ballast file to give back later */
+	char cmd[400];
+	int64_t keep = avail_bytes(mnt) - (12 << 20);
+	CU_ASSERT_FATAL(keep > 0);
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/keep bs=64k count=%lld 2>/dev/null && "
+		 "dd if=/dev/zero of=%s/spare bs=64k count=64 2>/dev/null", mnt, (long long)(keep >> 16), mnt);
 	CU_ASSERT_EQUAL(testlib_sh(cmd), 0);
 	err_t r = ERR_OK;
 	int puts = 0;
 	for (; puts < 400 && r == ERR_OK; puts++)
 		r = put_key(s, "T", key, sizeof(key), id);
-	fprintf(stderr, "\n  disk full after %d puts: %s ", puts, err_str(r));
-	CU_ASSERT_NOT_EQUAL(r, ERR_OK);
-	CU_ASSERT(r == ERR_STORE_FULL || r == ERR_STORE_IO || r == ERR_STORE_COMMIT_UNKNOWN);
+	int64_t left = avail_bytes(mnt);
+	fprintf(stderr, "\n  disk full after %d puts, %lld KiB free: %s ", puts, (long long)(left >> 10), err_str(r));
+	EXPECT_ERR(r, ERR_STORE_FULL);
+	CU_ASSERT(puts > 1);
 	CU_ASSERT_EQUAL(id[0], '\0'); /* no identifier handed out */
-	/* reads still work */
+	/* refused from the reserve, not by ENOSPC: megabytes are left */
+	CU_ASSERT(left > (2 << 20));
+	/* reads, a Get's access record and a state change still work */
 	struct store_object o;
 	EXPECT_OK(store_get(s, first, "T", 0, &o));
 	store_object_free(&o);
 	uint8_t *m = NULL;
 	size_t ml = 0;
-	EXPECT_OK(store_get_material(s, first, "T", 0, &m, &ml));
+	static const uint8_t fp[STORE_FINGERPRINT_LEN] = {1};
+	EXPECT_OK(store_take_material(s, first, "T", 0, fp, "test get", &m, &ml));
 	CU_ASSERT(ml == 32 && m && m[0] == 0x33);
 	secmem_free(m, ml);
-	/* while still full, writes keep being refused: a failed commit may
-	 * give back a little of SQLite's own space (the WAL's tail), so one or
-	 * two more may fit, never many */
-	int more = 0;
-	do
-		r = put_key(s, "T", key, sizeof(key), id);
-	while (r == ERR_OK && ++more < 8);
-	CU_ASSERT_NOT_EQUAL(r, ERR_OK);
-	/* space back: writes work again */
-	CU_ASSERT_EQUAL(unlink(ballast), 0);
+	EXPECT_OK(store_activate(s, first, "T", 0));
+	/* ... what adds data does not, however small */
+	struct store_attr a;
+	store_attr_text(&a, "Object Group", 0, "g");
+	EXPECT_ERR(store_attr_add(s, first, "T", 0, &a, NULL), ERR_STORE_FULL);
+	EXPECT_ERR(put_key(s, "T", key, 32, id), ERR_STORE_FULL);
+	/* under the reserve's last megabyte not even a Get's access record is
+	 * written (refused before it starts); a plain read still works */
+	int64_t rest = avail_bytes(mnt) - (512 << 10);
+	CU_ASSERT_FATAL(rest > 0);
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/floor bs=4k count=%lld 2>/dev/null", mnt,
+		 (long long)(rest >> 12));
+	CU_ASSERT_EQUAL(testlib_sh(cmd), 0);
+	EXPECT_ERR(store_take_material(s, first, "T", 0, fp, "test get", &m, &ml), ERR_STORE_FULL);
+	CU_ASSERT_PTR_NULL(m);
+	EXPECT_OK(store_get(s, first, "T", 0, &o));
+	store_object_free(&o);
+	/* space back: writes work again, in the same store */
+	snprintf(cmd, sizeof(cmd), "%s/floor", mnt);
+	CU_ASSERT_EQUAL(unlink(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/spare", mnt);
+	CU_ASSERT_EQUAL(unlink(cmd), 0);
 	EXPECT_OK(put_key(s, "T", key, 32, id));
 	EXPECT_OK(store_get_material(s, id, "T", 0, &m, &ml));
 	secmem_free(m, ml);
+	EXPECT_OK(store_attr_add(s, first, "T", 0, &a, NULL));
 	struct store_verify_result v;
 	EXPECT_OK(store_verify(s, &v));
 	CU_ASSERT_EQUAL(v.failed, 0);
+	CU_ASSERT_EQUAL(v.checked, (uint64_t)puts + 1);
 	store_verify_free(&v);
 	store_close(s);
 	CU_ASSERT_EQUAL(umount(mnt), 0);

@@ -1,14 +1,18 @@
 /* tests/lib/kmip_serve.c — support code, no test cases: `fount serve` for
  * the KMIP suites (kmip_serve.h),
  * spawned as tests/test_pykmip.c does. */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "tests/helpers.h"
 #include "tests/lib/kmip_serve.h"
@@ -168,4 +172,47 @@ struct kmipc *kmip_serve_client_as(const struct kmip_serve *s, const char *cert,
 	fprintf(stderr, "\n  kmipc: %s\n", why);
 	kmipc_free(c);
 	return NULL;
+}
+
+/* flag reads a JSON boolean as 1 or 0, -1 when it is not one */
+static int flag(const json_t *v)
+{
+	return json_is_boolean(v) ? json_is_true(v) : -1;
+}
+
+int kmip_serve_health(unsigned http_port, struct kmip_serve_health *out)
+{
+	*out = (struct kmip_serve_health){-1, -1, -1};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)http_port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct timeval tv = {5, 0};
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	static const char rq[] = "GET /v1/health HTTP/1.1\r\nHost: fount\r\nConnection: close\r\n\r\n";
+	char *buf = malloc(1 << 16);
+	size_t len = 0;
+	if (buf == NULL || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    write(fd, rq, sizeof rq - 1) != (ssize_t)(sizeof rq - 1)) {
+		free(buf);
+		close(fd);
+		return -1;
+	}
+	for (ssize_t n; len < (1 << 16) - 1 && (n = read(fd, buf + len, (1 << 16) - 1 - len)) > 0;)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	int status = -1;
+	if (sscanf(buf, "HTTP/1.1 %d", &status) == 1) {
+		const char *body = strstr(buf, "\r\n\r\n");
+		json_t *j = body != NULL ? json_loads(body + 4, 0, NULL) : NULL;
+		const json_t *st = json_object_get(j, "store");
+		out->reachable = flag(json_object_get(st, "reachable"));
+		out->writable = flag(json_object_get(st, "writable"));
+		json_decref(j);
+	}
+	free(buf);
+	out->status = status;
+	return status;
 }

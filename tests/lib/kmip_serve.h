@@ -47,6 +47,14 @@ int kmip_serve_restart(struct kmip_serve *s);
 /* kmip_serve_opts: client options for this server with its first client
  * certificate, and |timeout_ms| per connect/send/receive */
 struct kmipc_options kmip_serve_opts(const struct kmip_serve *s, int timeout_ms);
+/* kmip_serve_health asks GET /v1/health on a plain HTTP listener on
+ * loopback (|http_port|; kmip_serve_options.http): its status (-1 when no
+ * answer came) in the return value and out->status, and the store's state
+ * from the body: reachable and writable, 1 or 0 (-1 when absent) */
+struct kmip_serve_health {
+	int status, reachable, writable;
+};
+int kmip_serve_health(unsigned http_port, struct kmip_serve_health *out);
 /* kmip_serve_stop stops it and removes the folder. */
 void kmip_serve_stop(struct kmip_serve *s);
 /* kmip_serve_issue has `fount ca issue` make a client certificate for
