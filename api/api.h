@@ -26,6 +26,7 @@ struct api_kmip_options {
 	bool tls_compat;         /* also offer TLS 1.2 AES-CBC-SHA256 suites (older clients) */
 	size_t max_message;      /* largest request accepted, bytes (0: 1 MiB) */
 	unsigned max_connections;      /* 0: 256 */
+	unsigned tls_sessions;         /* sessions kept for resumption; 0: 2048 */
 	unsigned handshake_timeout_ms; /* 0: 10 s */
 	unsigned idle_timeout_ms;      /* between requests; 0: 300 s */
 	unsigned message_timeout_ms;   /* to receive one whole request; 0: 30 s */
@@ -58,6 +59,7 @@ struct api_kmip_stats {
 	uint64_t requests;           /* request messages answered */
 	uint64_t timeouts;           /* connections closed on a handshake, idle or message timeout */
 	unsigned active;             /* connections open now */
+	unsigned long tls_sessions;  /* TLS sessions cached for resumption now */
 };
 void api_kmip_stats(struct api_kmip *s, struct api_kmip_stats *out) NONNULL(1, 2);
 

@@ -509,6 +509,7 @@ err_t api_kmip_start(const struct api_kmip_options *o, struct api_kmip **out, ch
 		.client_ca = o->client_ca,
 		.pins = &s->pins,
 		.tls_compat = o->tls_compat,
+		.sessions = o->tls_sessions,
 	};
 	if ((r = tls_server_ctx(&to, &s->ctx, why, why_len)) != ERR_OK)
 		goto fail;
@@ -552,6 +553,7 @@ void api_kmip_stats(struct api_kmip *s, struct api_kmip_stats *out)
 	out->refused_busy = atomic_load(&s->n_refused_busy);
 	out->requests = atomic_load(&s->n_requests);
 	out->timeouts = atomic_load(&s->n_timeouts);
+	out->tls_sessions = (unsigned long)SSL_CTX_sess_number(s->ctx);
 	pthread_mutex_lock(&s->lock);
 	out->active = s->active;
 	pthread_mutex_unlock(&s->lock);

@@ -361,6 +361,9 @@ static void render_kmip_listener(struct metrics_text *t)
 	}
 	metrics_family(t, "fount_kmip_connections_open", "gauge", "KMIP connections open now.");
 	metrics_printf(t, "fount_kmip_connections_open %u\n", st.active);
+	metrics_family(t, "fount_kmip_tls_sessions", "gauge",
+		       "TLS sessions the KMIP listener keeps for resumption now (at most [kmip] tls_sessions).");
+	metrics_printf(t, "fount_kmip_tls_sessions %lu\n", st.tls_sessions);
 }
 
 /* ---- the modules ---------------------------------------------------------------------- */

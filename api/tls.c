@@ -185,7 +185,7 @@ err_t tls_server_ctx(const struct tls_server_options *o, SSL_CTX **out, char *wh
 	static const unsigned char sid_ctx[] = "fount-kmip";
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-	SSL_CTX_sess_set_cache_size(ctx, 20000);
+	SSL_CTX_sess_set_cache_size(ctx, o->sessions ? o->sessions : TLS_SESSIONS_DEFAULT);
 	SSL_CTX_set_timeout(ctx, 3600);
 	*out = ctx;
 	ctx = NULL;

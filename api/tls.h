@@ -29,7 +29,17 @@ struct tls_server_options {
 	const struct tls_pins *pins;
 	bool tls_compat;
 	bool client_cert_optional; /* HTTPS: a client may come without one (a token then) */
+	unsigned sessions;         /* sessions cached for resumption; 0: TLS_SESSIONS_DEFAULT */
 };
+
+/* Each cached session holds the client's certificate and chain, decoded
+ * with its public key: about 9 KiB for fount's own RSA-2048 client
+ * certificate (measured: a soak's server heap grew by that much per full
+ * handshake until the cache was flushed), more for longer chains. Every
+ * handshake, full or resumed, adds one (TLS 1.3 issues a new ticket each
+ * time), and a full cache drops its oldest, so the cache's memory is at
+ * most sessions x that. */
+#define TLS_SESSIONS_DEFAULT 2048
 
 /* tls_server_ctx makes an SSL_CTX with fount's server policy (api/tls.c).
  * On failure |why| names the file and the fix. */

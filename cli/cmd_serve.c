@@ -209,6 +209,7 @@ static err_t start_kmip(const struct config *cfg, struct api_kmip **out)
 		.tls_compat = cfg->kmip_tls_compat,
 		.max_message = cfg->kmip_max_message,
 		.max_connections = cfg->kmip_max_connections,
+		.tls_sessions = cfg->kmip_tls_sessions,
 	};
 	r = api_kmip_start(&o, out, why, sizeof why);
 	if (r != ERR_OK) {

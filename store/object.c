@@ -315,7 +315,7 @@ err_t store_backend_open(const struct store_options *o, const struct store_backe
 	struct store_backend_params p = {
 		o->max_batch ? o->max_batch : 128,
 		o->max_wait_us,
-		o->readers ? o->readers : 4,
+		o->readers ? o->readers : STORE_READERS_DEFAULT,
 		o->password_file,
 		o->timeout_ms ? o->timeout_ms : 5000,
 	};
@@ -1053,7 +1053,10 @@ err_t store_find(struct store *s, const struct store_query *q, struct store_foun
 		ENSURE(q->custom[i].name != NULL, ERR_INVALID_ARG);
 		ENSURE(q->custom[i].value != NULL || q->custom[i].value_len == 0, ERR_INVALID_ARG);
 	}
-	return s->ops->find(s->b, q, out);
+	struct store_query capped = *q;
+	if (capped.max_items == 0 || capped.max_items > STORE_FIND_MAX)
+		capped.max_items = STORE_FIND_MAX;
+	return s->ops->find(s->b, &capped, out);
 }
 
 void store_found_free(struct store_found *f)

@@ -284,8 +284,18 @@ static err_t conn_open(struct conn *c, const char *path, bool reader, char *errb
 	}
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, 5000);
-	/* synchronous is per connection (store-ha.md §1.1): set it on every one */
-	rc = exec(c, "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;");
+	/* synchronous is per connection (store-ha.md §1.1): set it on every
+	 * one; so are the page cache, mmap and the -wal file's size kept, the
+	 * store's memory and disk (store.h). The WAL is started over once a
+	 * checkpoint has copied all of it and no reader still needs it; its
+	 * file keeps its size for reuse unless journal_size_limit truncates
+	 * it then (sqlite.org/pragma.html#pragma_journal_size_limit). */
+	char pragmas[224];
+	snprintf(pragmas, sizeof pragmas,
+		 "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;"
+		 " PRAGMA cache_size=-%u; PRAGMA mmap_size=0; PRAGMA journal_size_limit=%u;",
+		 STORE_SQLITE_CACHE_KIB, STORE_SQLITE_WAL_KEEP_BYTES);
+	rc = exec(c, pragmas);
 	if (rc == SQLITE_OK && !reader) {
 		sqlite3_stmt *st = NULL;
 		rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);

@@ -206,7 +206,7 @@ struct store_options {
 	unsigned max_wait_us;  /* how long a batch waits for company; 0 = only when
 				* the last batch had 4 or more requests, for as
 				* many, up to 200 us */
-	unsigned readers;      /* reader connections; 0 = 4 */
+	unsigned readers;      /* reader connections; 0 = STORE_READERS_DEFAULT */
 	/* PostgreSQL instead of SQLite (path is then not used): a libpq
 	 * connection URI or keyword string, without a password */
 	const char *url;           /* e.g. cfg->store_url; NULL or "" = SQLite */
@@ -216,6 +216,19 @@ struct store_options {
 	 * store_open returns, and refuse a damaged one: `fount serve` */
 	bool check;
 };
+
+#define STORE_READERS_DEFAULT 4
+
+/* What the SQLite backend keeps in memory, whatever the store's size: a
+ * page cache of at most STORE_SQLITE_CACHE_KIB per connection (the writer
+ * and each reader), nothing memory-mapped (mmap_size 0: the database's
+ * pages are read into those caches, never mapped into the process). A
+ * reader's cache is emptied whenever another connection has committed, so
+ * in practice the writer's fills and the readers' hold what a read needs.
+ * The -wal file goes back to at most STORE_SQLITE_WAL_KEEP_BYTES each time
+ * SQLite starts it over, however far a long read (a backup) let it grow. */
+#define STORE_SQLITE_CACHE_KIB 2048u
+#define STORE_SQLITE_WAL_KEEP_BYTES (16u << 20)
 
 /* store_state_dir_ensure creates |dir| (and missing parents) with mode
  * 0700 when missing. ERR_IO (message in |errbuf|) if it cannot. */
@@ -405,8 +418,15 @@ struct store_query {
 	int64_t initial_from, initial_to;       /* inclusive, 0 = open */
 	int64_t activation_from, activation_to; /* inclusive, 0 = open */
 	uint64_t offset;             /* skip this many matches */
-	uint32_t max_items;          /* 0 = all */
+	uint32_t max_items;          /* 0 (or above STORE_FIND_MAX) = STORE_FIND_MAX */
 };
+
+/* The most identifiers one find returns, whatever max_items asks: a Locate
+ * with no filter matches the whole store, and its answer (and the list
+ * the backend builds for it) must not grow with it. total still counts
+ * every match, so a client pages with an offset (KMIP Located Items). As
+ * Cosmian KMS caps a Locate (1000) and HTTP's GET /v1/keys a page. */
+#define STORE_FIND_MAX 1000u
 
 struct store_found {
 	char (*ids)[STORE_ID_MAX + 1];

@@ -132,14 +132,15 @@ static int suite_clean(void)
 
 static char pin_hex[65];
 
-static struct api_kmip *start(unsigned max_conn, unsigned hs_ms, unsigned idle_ms, unsigned msg_ms, bool compat,
-			      const char *bindings)
+/* options: the listener's, with the test PKI and these limits */
+static struct api_kmip_options options(unsigned max_conn, unsigned hs_ms, unsigned idle_ms, unsigned msg_ms,
+				       bool compat, const char *bindings)
 {
 	uint8_t fp[32];
-	if (keygen_cert_sha256(pinned.cert, fp) != ERR_OK)
-		return NULL;
-	hex_encode(pin_hex, fp, 32);
-	struct api_kmip_options o = {
+	pin_hex[0] = '\0';
+	if (keygen_cert_sha256(pinned.cert, fp) == ERR_OK)
+		hex_encode(pin_hex, fp, 32);
+	return (struct api_kmip_options){
 		.listen = "127.0.0.1:0",
 		.cert_file = server.cert_path,
 		.key_file = server.key_path,
@@ -153,12 +154,25 @@ static struct api_kmip *start(unsigned max_conn, unsigned hs_ms, unsigned idle_m
 		.idle_timeout_ms = idle_ms,
 		.message_timeout_ms = msg_ms,
 	};
+}
+
+static struct api_kmip *start_with(const struct api_kmip_options *o)
+{
+	if (pin_hex[0] == '\0')
+		return NULL;
 	struct api_kmip *s = NULL;
 	char why[256];
-	err_t r = api_kmip_start(&o, &s, why, sizeof why);
+	err_t r = api_kmip_start(o, &s, why, sizeof why);
 	if (r != ERR_OK)
 		fprintf(stderr, "\n  api_kmip_start: %s\n", why);
 	return s;
+}
+
+static struct api_kmip *start(unsigned max_conn, unsigned hs_ms, unsigned idle_ms, unsigned msg_ms, bool compat,
+			      const char *bindings)
+{
+	struct api_kmip_options o = options(max_conn, hs_ms, idle_ms, msg_ms, compat, bindings);
+	return start_with(&o);
 }
 
 static int tcp_connect(uint16_t port)
@@ -402,6 +416,56 @@ static void test_persistent_and_resumed(void)
 		CU_ASSERT(SSL_session_reused(c.ssl) == 1);
 		cli_close(&c);
 		SSL_SESSION_free(sess);
+		SSL_CTX_free(ctx);
+	}
+	api_kmip_stop(s);
+}
+
+/* The session cache is bounded ([kmip] tls_sessions): every handshake
+ * leaves a session (TLS 1.3 sends a ticket each time, TLS 1.2 keeps the
+ * id), each holding the client's certificate decoded (about 9 KiB), so
+ * clients that never resume once filled the 20,000-entry cache of old for
+ * an hour (a soak's server grew 0.3 MiB a second). With 4, ten full
+ * handshakes leave at most 4; the newest still resumes, the first no
+ * longer does. */
+static void test_session_cache_bounded(void)
+{
+	struct api_kmip_options o = options(0, 0, 0, 0, false, NULL);
+	o.tls_sessions = 4;
+	struct api_kmip *s = start_with(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (int v = 0; v < 2; v++) {
+		SSL_CTX *ctx = client_ctx(&client, NULL, v == 0 ? TLS1_2_VERSION : 0);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+		SSL_SESSION *first = NULL, *last = NULL;
+		for (int i = 0; i < 10; i++) {
+			struct cli c;
+			CU_ASSERT_FATAL(cli_open(&c, ctx, api_kmip_port(s), NULL));
+			CU_ASSERT(rng_ok(&c)); /* TLS 1.3: the ticket comes with the first answer */
+			SSL_SESSION_free(last);
+			last = SSL_get1_session(c.ssl);
+			if (i == 0)
+				first = SSL_get1_session(c.ssl);
+			cli_close(&c);
+		}
+		struct api_kmip_stats st;
+		api_kmip_stats(s, &st);
+		/* OpenSSL 3.0 counts the session it adds before it drops the
+		 * oldest: it keeps one fewer than the cap */
+		CU_ASSERT(st.tls_sessions >= 3 && st.tls_sessions <= 4);
+		struct cli c;
+		CU_ASSERT_FATAL(cli_open(&c, ctx, api_kmip_port(s), last));
+		CU_ASSERT(rng_ok(&c));
+		CU_ASSERT(SSL_session_reused(c.ssl) == 1);
+		cli_close(&c);
+		CU_ASSERT_FATAL(cli_open(&c, ctx, api_kmip_port(s), first));
+		CU_ASSERT(rng_ok(&c)); /* a full handshake instead */
+		CU_ASSERT(SSL_session_reused(c.ssl) == 0);
+		cli_close(&c);
+		api_kmip_stats(s, &st);
+		CU_ASSERT(st.tls_sessions >= 3 && st.tls_sessions <= 4);
+		SSL_SESSION_free(first);
+		SSL_SESSION_free(last);
 		SSL_CTX_free(ctx);
 	}
 	api_kmip_stop(s);
@@ -658,6 +722,6 @@ static void test_csr_sign(void)
 }
 
 TEST_SUITE(kmip_server, suite_init, suite_clean, TEST(test_who_gets_in), TEST(test_cipher_policy),
-	   TEST(test_persistent_and_resumed), TEST(test_garbage_and_oversized),
+	   TEST(test_persistent_and_resumed), TEST(test_session_cache_bounded), TEST(test_garbage_and_oversized),
 	   TEST(test_timeouts_do_not_stall_others), TEST(test_connection_cap_and_stop),
 	   TEST(test_tenant_mapping), TEST(test_start_errors), TEST(test_csr_sign))

@@ -77,6 +77,8 @@ static const struct config_key config_keys[] = {
 	  "largest KMIP request accepted, in bytes (checked from its header)"),
 	K("kmip", "max_connections", KT_UINT, kmip_max_connections, 1, 65536,
 	  "KMIP connections open at once; more are closed at once"),
+	K("kmip", "tls_sessions", KT_UINT, kmip_tls_sessions, 1, 1048576,
+	  "TLS sessions kept for resumption, about 9 KiB each (the client's certificate); when full the oldest goes"),
 	K("kmip", "admins", KT_STRING, kmip_admins, 0, 0,
 	  "tenants that manage every object's lifecycle and attributes (',' separated)"),
 	K("kmip", "tls_compat", KT_BOOL, kmip_tls_compat, 0, 1,
@@ -223,6 +225,7 @@ void config_defaults(struct config *cfg)
 	snprintf(cfg->kmip_listen, sizeof(cfg->kmip_listen), "0.0.0.0:5696");
 	cfg->kmip_max_message = 1u << 20;
 	cfg->kmip_max_connections = 256;
+	cfg->kmip_tls_sessions = 2048;
 	snprintf(cfg->http_listen, sizeof(cfg->http_listen), "0.0.0.0:8443");
 	cfg->http_random_max = 1u << 20;
 	/* /v1/random needs no identity: one address must not take the DRBG

@@ -345,6 +345,7 @@ struct config {
 	char kmip_listen[128];          /* HOST:PORT, or "off" */
 	unsigned kmip_max_message;      /* largest request, bytes */
 	unsigned kmip_max_connections;
+	unsigned kmip_tls_sessions;     /* TLS sessions cached for resumption */
 	char kmip_admins[512];          /* tenants with admin rights, ',' separated */
 	bool kmip_tls_compat;           /* also the TLS 1.2 AES-CBC-SHA256 suites */
 	char kmip_cert[256];            /* server certificate; "" = <state_dir>/pki/server.pem */

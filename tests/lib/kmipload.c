@@ -169,9 +169,17 @@ enum kl_outcome kl_get(struct kmipc *c, const char *id, uint8_t key[32], struct 
 
 int kl_locate_name(struct kmipc *c, const char *name, char id[STORE_ID_MAX + 1])
 {
+	int n = -1;
+	return kl_locate(c, name, 4, &n, id, NULL) == KL_OK ? n : -1;
+}
+
+enum kl_outcome kl_locate(struct kmipc *c, const char *name, int32_t max_items, int *n, char id[STORE_ID_MAX + 1],
+			  struct kl_why *why)
+{
 	struct ttlv_enc e;
+	*n = -1;
 	begin(&e, KMIP_OPERATION_LOCATE);
-	ttlv_enc_int(&e, KMIP_TAG_MAXIMUM_ITEMS, 4);
+	ttlv_enc_int(&e, KMIP_TAG_MAXIMUM_ITEMS, max_items);
 	ttlv_enc_begin(&e, KMIP_TAG_ATTRIBUTE);
 	ttlv_enc_cstr(&e, KMIP_TAG_ATTRIBUTE_NAME, "Name");
 	ttlv_enc_begin(&e, KMIP_TAG_ATTRIBUTE_VALUE);
@@ -182,13 +190,20 @@ int kl_locate_name(struct kmipc *c, const char *name, char id[STORE_ID_MAX + 1])
 	end(&e);
 	struct ttlv_doc d;
 	if (!call(c, &e, &d))
-		return -1;
-	const struct ttlv_item *p = kl_payload(&d, NULL);
-	int n = p == NULL ? -1 : (int)ttlv_count(p, KMIP_TAG_UNIQUE_IDENTIFIER);
-	if (n > 0 && !text_of(ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER), id, STORE_ID_MAX + 1))
-		n = -1;
+		return KL_BROKEN;
+	const struct ttlv_item *p = kl_payload(&d, why);
+	enum kl_outcome o = KL_REFUSED;
+	if (p != NULL) {
+		int k = (int)ttlv_count(p, KMIP_TAG_UNIQUE_IDENTIFIER);
+		if (k == 0 || text_of(ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER), id, STORE_ID_MAX + 1)) {
+			*n = k;
+			o = KL_OK;
+		} else {
+			malformed(why);
+		}
+	}
 	ttlv_doc_free(&d);
-	return n;
+	return o;
 }
 
 err_t kl_rng_request(struct ttlv_enc *e, size_t n)

@@ -51,6 +51,10 @@ enum kl_outcome kl_get(struct kmipc *c, const char *id, uint8_t key[32], struct 
 /* kl_locate_name: how many objects have the Name |name| (up to 4), the
  * first one's identifier in |id| (§4.9); -1 when refused or broken */
 int kl_locate_name(struct kmipc *c, const char *name, char id[STORE_ID_MAX + 1]);
+/* kl_locate: Locate by the Name |name| with Maximum Items |max_items|; on
+ * KL_OK how many identifiers came in *n, the first one in |id| */
+enum kl_outcome kl_locate(struct kmipc *c, const char *name, int32_t max_items, int *n, char id[STORE_ID_MAX + 1],
+			  struct kl_why *why);
 /* kl_rng: RNG Retrieve of |n| bytes (§4.35; n < KL_MESSAGE - 256), KL_OK
  * only when exactly |n| came */
 enum kl_outcome kl_rng(struct kmipc *c, size_t n, struct kl_why *why);
