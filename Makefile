@@ -232,7 +232,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory check
 	$(Q)$(MAKE) --no-print-directory check-default
 	$(Q)$(MAKE) --no-print-directory -j2 SAN=1 all $(TESTRUN:build/%=build-san/%)
-	$(Q)$(MAKE) --no-print-directory SAN=1 check
+	$(Q)FOUNT_SOAK_SECONDS=15 $(MAKE) --no-print-directory SAN=1 check
 	$(Q)$(MAKE) --no-print-directory SAN=1 check-default
 	$(Q)$(MAKE) --no-print-directory fuzz
 
