@@ -112,6 +112,7 @@ static int suite_init_pg(void)
 		return -1;
 	}
 	backend = "postgresql";
+	wal[0] = '\0';
 	default_seconds = 30;
 	if (pgtest_parent(pg_parent, "soak") != 0 || pgtest_primary(&pg, pg_parent, "p1", NULL) != 0 ||
 	    pgtest_sql(&pg, NULL, "CREATE DATABASE fount", NULL, 0) != 0) {
@@ -415,6 +416,9 @@ static void test_soak(void)
 		seconds = MAX_SECONDS - 10;
 	unsigned warm = seconds / 10 > 5 ? seconds / 10 : 5;
 	CU_ASSERT_FATAL(seconds > warm);
+	/* soak and soak_pg run in one process: nothing of the other's run */
+	n_samples = 0;
+	atomic_store(&unexpected, 0);
 
 	/* every path first, from every client at once (PostgreSQL's readers
 	 * connect when first needed), then the descriptors of an idle server */
