@@ -46,7 +46,21 @@ static unsigned round_no;
  * for the network faults; node B directly */
 static struct tcpproxy px;
 
+static int suite_clean(void);
+
+/* CUnit runs no clean after a failed init: a failure here takes down what
+ * it made itself */
+static int suite_init_servers(void);
+
 static int suite_init(void)
+{
+	if (suite_init_servers() == 0)
+		return 0;
+	suite_clean();
+	return -1;
+}
+
+static int suite_init_servers(void)
 {
 	if (!pgtest_available()) {
 		fprintf(stderr, "\n  ha: PostgreSQL is not installed: run make deps\n");
