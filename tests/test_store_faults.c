@@ -183,6 +183,22 @@ static int fount_store(const struct node *n, const char *verb, const char *arg, 
 	return res->status;
 }
 
+/* http_create: POST /v1/keys (an AES-256 key) on |n|'s plain HTTP
+ * listener with bearer |token|, through Debian's curl: the HTTP status,
+ * the body in |res->out| (status -1 when curl could not run) */
+static int http_create(const struct node *n, const char *token, struct run_result *res)
+{
+	char auth[128], url[64];
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/keys", n->http_port);
+	const char *argv[] = {"/usr/bin/curl", "-s", "-m", "10", "-w", "\n%{http_code}", "-X", "POST", "-H", auth,
+			      "-H", "Content-Type: application/json", "-d", "{\"type\":\"aes-256\"}", url, NULL};
+	if (testlib_run(argv, NULL, NULL, res) != 0 || res->status != 0)
+		return -1;
+	const char *nl = strrchr(res->out, '\n');
+	return nl != NULL ? atoi(nl + 1) : -1;
+}
+
 /* count_in: how many times |what| occurs in the file |path| (its first MiB) */
 static unsigned count_in(const char *path, const char *what)
 {
@@ -524,6 +540,16 @@ static void test_full_disk(void)
 	snprintf(spare, sizeof spare, "%s/spare", mnt);
 	node_init(&node, state);
 	CU_ASSERT_FATAL(node_start(&node));
+	/* a bearer token for the HTTP API, made before the disk fills */
+	struct run_result *res = calloc(1, sizeof *res);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+	char env_state[200], token[128] = "";
+	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s", node.state);
+	const char *tenv[] = {env_state, testlib_fips_dir_env(), NULL};
+	const char *targv[] = {testlib_fount_bin(), "token", "add", "--tenant", "default", NULL};
+	CU_ASSERT_FATAL(testlib_run(targv, tenv, NULL, res) == 0 && res->status == 0);
+	CU_ASSERT_FATAL(sscanf(res->out, "%127s", token) == 1);
+	CU_ASSERT_EQUAL(http_create(&node, token, res), 201);
 	int64_t fill = avail_bytes(mnt) - (12 << 20);
 	CU_ASSERT_FATAL(fill > 0);
 	CU_ASSERT_EQUAL_FATAL(ballast(keep, fill), 0);
@@ -565,6 +591,10 @@ static void test_full_disk(void)
 	}
 	size_t acked = kl_ledger_acked(&ledger);
 	CU_ASSERT_EQUAL(kl_check_acked(&ledger, 0, acked, &node.o, CLIENTS, "full disk"), 0);
+	/* over HTTP too: 507 Insufficient Storage, the store's own words */
+	CU_ASSERT_EQUAL(http_create(&node, token, res), 507);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"store_full\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "key store disk full"));
 	/* /v1/health: still 200 (every key it has is served), the store not writable */
 	struct kmip_serve_health h;
 	CU_ASSERT_EQUAL(kmip_serve_health(node.http_port, &h), 200);
@@ -579,13 +609,12 @@ static void test_full_disk(void)
 	for (int i = 0; i < 30 && !(kmip_serve_health(node.http_port, &h) == 200 && h.writable == 1); i++)
 		nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
 	CU_ASSERT(h.status == 200 && h.reachable == 1 && h.writable == 1);
+	CU_ASSERT_EQUAL(http_create(&node, token, res), 201);
 	CU_ASSERT_EQUAL(count_in(node.log, "the store keeps in reserve"), 1);
 	CU_ASSERT_EQUAL(count_in(node.log, "free again: the store takes new objects"), 1);
 	CU_ASSERT_EQUAL(kl_check_acked(&ledger, 0, kl_ledger_acked(&ledger), &node.o, CLIENTS, "full disk"), 0);
 	CU_ASSERT_EQUAL(node_stop(&node), 0);
 
-	struct run_result *res = calloc(1, sizeof *res);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(res);
 	CU_ASSERT_EQUAL(fount_store(&node, "verify", NULL, res), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, " 0 fail"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "database check: ok"));
