@@ -29,6 +29,7 @@
 #include "entropy/entropy.h"
 #include "keygen/keygen.h"
 #include "tests/helpers.h"
+#include "tests/lib/kmipload.h"
 
 static struct config cfg;
 static char dir[64];
@@ -248,29 +249,6 @@ static void cli_close(struct cli *c)
 	ERR_clear_error();
 }
 
-/* rng_request builds a KMIP 1.4 RNG Retrieve of |n| bytes */
-static void rng_request(struct ttlv_enc *e, int32_t n)
-{
-	ttlv_enc_init(e, 4096);
-	ttlv_enc_begin(e, KMIP_TAG_REQUEST_MESSAGE);
-	ttlv_enc_begin(e, KMIP_TAG_REQUEST_HEADER);
-	ttlv_enc_begin(e, KMIP_TAG_PROTOCOL_VERSION);
-	ttlv_enc_int(e, KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
-	ttlv_enc_int(e, KMIP_TAG_PROTOCOL_VERSION_MINOR, 4);
-	ttlv_enc_end(e);
-	ttlv_enc_int(e, KMIP_TAG_BATCH_COUNT, 1);
-	ttlv_enc_end(e);
-	ttlv_enc_begin(e, KMIP_TAG_BATCH_ITEM);
-	ttlv_enc_enum(e, KMIP_TAG_OPERATION, KMIP_OPERATION_RNG_RETRIEVE);
-	ttlv_enc_begin(e, KMIP_TAG_REQUEST_PAYLOAD);
-	ttlv_enc_int(e, KMIP_TAG_DATA_LENGTH, n);
-	ttlv_enc_end(e);
-	ttlv_enc_end(e);
-	ttlv_enc_end(e);
-	if (ttlv_enc_finish(e) != ERR_OK)
-		abort();
-}
-
 static bool read_n(SSL *ssl, uint8_t *buf, size_t n)
 {
 	size_t got = 0;
@@ -310,7 +288,8 @@ static size_t exchange(struct cli *c, const uint8_t *req, size_t req_len, uint8_
 static bool rng_ok(struct cli *c)
 {
 	struct ttlv_enc q;
-	rng_request(&q, 32);
+	if (kl_rng_request(&q, 32) != ERR_OK)
+		abort();
 	uint8_t *resp = NULL;
 	size_t n = exchange(c, q.buf, q.len, &resp);
 	ttlv_enc_free(&q);

@@ -76,6 +76,18 @@ static bool text_of(const struct ttlv_item *it, char *out, size_t cap)
 	return true;
 }
 
+/* name_attr: the Attribute Name of type Uninterpreted Text String (§3.2) */
+static void name_attr(struct ttlv_enc *e, const char *name)
+{
+	ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE);
+	ttlv_enc_cstr(e, KMIP_TAG_ATTRIBUTE_NAME, "Name");
+	ttlv_enc_begin(e, KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_enc_cstr(e, KMIP_TAG_NAME_VALUE, name);
+	ttlv_enc_enum(e, KMIP_TAG_NAME_TYPE, KMIP_NAME_TYPE_UNINTERPRETED_TEXT_STRING);
+	ttlv_enc_end(e);
+	ttlv_enc_end(e);
+}
+
 const struct ttlv_item *kl_payload(const struct ttlv_doc *d, struct kl_why *why)
 {
 	const struct ttlv_item *bi = ttlv_find(ttlv_root(d), KMIP_TAG_BATCH_ITEM);
@@ -120,13 +132,7 @@ enum kl_outcome kl_create(struct kmipc *c, const char *name, char id[STORE_ID_MA
 	ttlv_enc_cstr(&e, KMIP_TAG_ATTRIBUTE_NAME, "Cryptographic Length");
 	ttlv_enc_int(&e, KMIP_TAG_ATTRIBUTE_VALUE, 256);
 	ttlv_enc_end(&e);
-	ttlv_enc_begin(&e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&e, KMIP_TAG_ATTRIBUTE_NAME, "Name");
-	ttlv_enc_begin(&e, KMIP_TAG_ATTRIBUTE_VALUE);
-	ttlv_enc_cstr(&e, KMIP_TAG_NAME_VALUE, name);
-	ttlv_enc_enum(&e, KMIP_TAG_NAME_TYPE, KMIP_NAME_TYPE_UNINTERPRETED_TEXT_STRING);
-	ttlv_enc_end(&e);
-	ttlv_enc_end(&e);
+	name_attr(&e, name);
 	ttlv_enc_end(&e);
 	end(&e);
 	struct ttlv_doc d;
@@ -180,13 +186,7 @@ enum kl_outcome kl_locate(struct kmipc *c, const char *name, int32_t max_items, 
 	*n = -1;
 	begin(&e, KMIP_OPERATION_LOCATE);
 	ttlv_enc_int(&e, KMIP_TAG_MAXIMUM_ITEMS, max_items);
-	ttlv_enc_begin(&e, KMIP_TAG_ATTRIBUTE);
-	ttlv_enc_cstr(&e, KMIP_TAG_ATTRIBUTE_NAME, "Name");
-	ttlv_enc_begin(&e, KMIP_TAG_ATTRIBUTE_VALUE);
-	ttlv_enc_cstr(&e, KMIP_TAG_NAME_VALUE, name);
-	ttlv_enc_enum(&e, KMIP_TAG_NAME_TYPE, KMIP_NAME_TYPE_UNINTERPRETED_TEXT_STRING);
-	ttlv_enc_end(&e);
-	ttlv_enc_end(&e);
+	name_attr(&e, name);
 	end(&e);
 	struct ttlv_doc d;
 	if (!call(c, &e, &d))
