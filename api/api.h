@@ -42,6 +42,9 @@ struct store;
  * and attributes either way). Set it before the listeners start, clear it
  * after they stop. */
 void api_set_store(struct store *s, bool admins_read_keys);
+/* api_set_lease sets the lease a Get grants and Obtain Lease renews, in
+ * seconds ([keys] default_lease; 3600 until set). */
+void api_set_lease(unsigned seconds);
 
 /* api_kmip_start loads the certificates, binds the listener and starts
  * serving on threads of its own. On failure it returns an error and writes
@@ -283,6 +286,7 @@ enum api_http_endpoint {
 	API_HTTP_EP_ROOT, API_HTTP_EP_HEALTH, API_HTTP_EP_RANDOM, API_HTTP_EP_SELFTEST,
 	API_HTTP_EP_KEYS_CREATE, API_HTTP_EP_KEYS_LIST, API_HTTP_EP_KEY_GET, API_HTTP_EP_KEY_MATERIAL,
 	API_HTTP_EP_KEY_ACTIVATE, API_HTTP_EP_KEY_REVOKE, API_HTTP_EP_KEY_REKEY, API_HTTP_EP_KEY_DELETE,
+	API_HTTP_EP_KEY_LEASE, API_HTTP_EP_KEY_HOLDERS, API_HTTP_EP_HOLDER_KEYS,
 	API_HTTP_EP_METRICS,
 	API_HTTP_EP_OTHER, /* unknown paths and unparseable requests */
 	API_HTTP_EP_COUNT

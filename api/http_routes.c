@@ -44,7 +44,8 @@ unsigned api_http_status_of(unsigned i)
 
 static const char *const ep_names[API_HTTP_EP_COUNT] = {
 	"root", "health", "random", "selftest", "keys_create", "keys_list", "key_get",
-	"key_material", "key_activate", "key_revoke", "key_rekey", "key_delete", "metrics", "other",
+	"key_material", "key_activate", "key_revoke", "key_rekey", "key_delete", "key_lease", "key_holders", "holder_keys",
+	"metrics", "other",
 };
 
 const char *api_http_endpoint_name(unsigned ep)
@@ -69,7 +70,8 @@ bool http_route_waits(const struct http_request *rq)
 {
 	/* the key routes (the store: a commit's fsync; key pairs: seconds of
 	 * RSA generation) and the self-tests */
-	return strncmp(rq->uri, "/v1/keys", 8) == 0 || strncmp(rq->uri, "/v1/selftest", 12) == 0;
+	return strncmp(rq->uri, "/v1/keys", 8) == 0 || strncmp(rq->uri, "/v1/holders", 11) == 0 ||
+	       strncmp(rq->uri, "/v1/selftest", 12) == 0;
 }
 
 void http_reply_free(struct http_reply *r)
@@ -127,6 +129,10 @@ static void fail_err(struct http_reply *out, err_t r, const char *what, const ch
 		return;
 	case ERR_STORE_NAME_TAKEN:
 		fail(out, 409, "name_taken", "the tenant has a key with that name already");
+		return;
+	case ERR_STORE_FOREIGN:
+		fail(out, 403, "forbidden", "a tenant sees only what its own certificates hold; an administrator sees every "
+					    "tenant's");
 		return;
 	case ERR_STORE_PROTECTED:
 		fail(out, 403, "protected", "key %s is Sensitive or not Extractable: %s", what, detail);
@@ -755,6 +761,7 @@ struct route_ctx {
 	struct kmip_peer who;
 	bool have;
 	char id[STORE_ID_MAX + 1]; /* the {id} of /v1/keys/{id}... */
+	char tenant[STORE_TENANT_MAX + 1]; /* the {tenant} of /v1/holders/{tenant}/keys */
 };
 
 /* GET /: the status page (api/status_page.html), which reads /v1/health
@@ -1190,9 +1197,9 @@ static void on_key_get(struct route_ctx *x, struct http_reply *out)
 /* secret_reply answers {"id":..,"format":..,<extra>"material":"<base64>"}
  * built in secure memory, for material that is plaintext key */
 static void material_reply(struct http_reply *out, const char *id, const char *format, const char *wrapped_with,
-			   const char *alg, const uint8_t *m, size_t m_len)
+			   const char *alg, int64_t lease_end, const uint8_t *m, size_t m_len)
 {
-	size_t cap = 160 + 2 * STORE_ID_MAX + (m_len + 2) / 3 * 4;
+	size_t cap = 224 + 2 * STORE_ID_MAX + (m_len + 2) / 3 * 4;
 	err_t e = ERR_OK;
 	char *buf = secmem_alloc(cap, &e);
 	if (buf == NULL) {
@@ -1203,10 +1210,17 @@ static void material_reply(struct http_reply *out, const char *id, const char *f
 	 * alg fixed words: nothing needs escaping */
 	int k;
 	if (wrapped_with != NULL)
-		k = snprintf(buf, cap, "{\"id\":\"%s\",\"format\":\"%s\",\"wrapped_with\":\"%s\",\"alg\":\"%s\",\"material\":\"", id,
+		k = snprintf(buf, cap, "{\"id\":\"%s\",\"format\":\"%s\",\"wrapped_with\":\"%s\",\"alg\":\"%s\",", id,
 			     format, wrapped_with, alg);
 	else
-		k = snprintf(buf, cap, "{\"id\":\"%s\",\"format\":\"%s\",\"material\":\"", id, format);
+		k = snprintf(buf, cap, "{\"id\":\"%s\",\"format\":\"%s\",", id, format);
+	/* the lease this Get granted (none for a key that is not Pre-Active
+	 * or Active): the holder keeps the key until then, renewing it with
+	 * POST /v1/keys/{id}/lease */
+	if (lease_end != 0)
+		k += snprintf(buf + k, cap - (size_t)k, "\"lease_seconds\":%u,\"lease_expires\":%lld,",
+			      ops_lease_seconds(), (long long)lease_end);
+	k += snprintf(buf + k, cap - (size_t)k, "\"material\":\"");
 	size_t used = (size_t)k;
 	used += b64_encode(buf + used, m, m_len);
 	memcpy(buf + used, "\"}", 2);
@@ -1240,6 +1254,7 @@ static void on_key_material(struct route_ctx *x, struct http_reply *out)
 	store_object_free(&o);
 	uint8_t *m = NULL;
 	size_t m_len = 0;
+	int64_t lease_end = 0;
 	char why[OPS_WHY_MAX] = "";
 	if (ww != NULL) {
 		enum keygen_wrap_alg wa = KEYGEN_WRAP_KWP;
@@ -1253,7 +1268,7 @@ static void on_key_material(struct route_ctx *x, struct http_reply *out)
 			fail(out, 404, "not_found", "no wrapping key %.64s", ww);
 			return;
 		}
-		r = ops_get_wrapped(&x->who, x->id, ww, wa, &m, &m_len, why);
+		r = ops_get_wrapped(&x->who, x->id, ww, wa, &m, &m_len, &lease_end, why);
 		if (r == ERR_STORE_NOT_FOUND && why[0] != '\0' && strncmp(why, "no wrapping key", 15) == 0) {
 			fail(out, 404, "not_found", "%s", why);
 			return;
@@ -1262,7 +1277,7 @@ static void on_key_material(struct route_ctx *x, struct http_reply *out)
 			fail_err(out, r, x->id, why);
 			return;
 		}
-		material_reply(out, x->id, format, ww, wa == KEYGEN_WRAP_KW ? "kw" : "kwp", m, m_len);
+		material_reply(out, x->id, format, ww, wa == KEYGEN_WRAP_KW ? "kw" : "kwp", lease_end, m, m_len);
 		secmem_free(m, m_len);
 		return;
 	}
@@ -1276,12 +1291,12 @@ static void on_key_material(struct route_ctx *x, struct http_reply *out)
 		     x->c->plaintext_material ? "; plaintext needs a client certificate" : "");
 		return;
 	}
-	r = ops_serve_material(&x->who, x->id, "http get", false, &m, &m_len);
+	r = ops_serve_material(&x->who, x->id, "http get", false, &m, &m_len, &lease_end);
 	if (r != ERR_OK || m == NULL) {
 		fail_err(out, r != ERR_OK ? r : ERR_STORE_DESTROYED, x->id, NULL);
 		return;
 	}
-	material_reply(out, x->id, format, NULL, NULL, m, m_len);
+	material_reply(out, x->id, format, NULL, NULL, lease_end, m, m_len);
 	secmem_free(m, m_len);
 }
 
@@ -1322,6 +1337,25 @@ static void on_key_revoke(struct route_ctx *x, struct http_reply *out)
 		fail_err(out, r, x->id, NULL);
 	else
 		key_state_reply(x, out, 200, x->id);
+}
+
+/* POST /v1/keys/{id}/lease: renew the caller's lease of a key it holds
+ * (KMIP Obtain Lease): 409 wrong_state for a key that is not Pre-Active
+ * or Active, whose holders must stop using it */
+static void on_key_lease(struct route_ctx *x, struct http_reply *out)
+{
+	int64_t lease_end = 0, last_change = 0;
+	err_t r = ops_obtain_lease(&x->who, x->id, "http lease", &lease_end, &last_change);
+	if (r == ERR_STORE_STATE) {
+		fail(out, 409, "wrong_state", "key %s is not Pre-Active or Active: no lease is granted", x->id);
+		return;
+	}
+	if (r != ERR_OK) {
+		fail_err(out, r, x->id, NULL);
+		return;
+	}
+	reply_json(out, 200, json_pack("{s:s,s:I,s:I,s:I}", "id", x->id, "lease_seconds", (json_int_t)ops_lease_seconds(),
+				       "lease_expires", (json_int_t)lease_end, "last_change", (json_int_t)last_change));
 }
 
 static void on_key_rekey(struct route_ctx *x, struct http_reply *out)
@@ -1396,6 +1430,54 @@ struct route {
 	void (*fn)(struct route_ctx *x, struct http_reply *out);
 };
 
+/* holder_json: one entry of a holders list; |key| names the other side
+ * ("tenant" for a key's holders, "id" for a tenant's keys) */
+static json_t *holder_json(const struct store_holder *h, bool by_tenant)
+{
+	char fp[2 * STORE_FINGERPRINT_LEN + 1];
+	hex_encode(fp, h->fingerprint, sizeof h->fingerprint);
+	return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:b}", by_tenant ? "id" : "tenant", by_tenant ? h->id : h->tenant,
+			 "certificate_sha256", fp, "first_access", (json_int_t)h->first, "last_access",
+			 (json_int_t)h->last, "accesses", (json_int_t)h->count, "lease_expires",
+			 (json_int_t)h->lease_end, "leased", h->leased);
+}
+
+static void holders_reply(struct http_reply *out, const char *key, const char *value, const char *list,
+			  const struct store_holders *hs, bool by_tenant)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < hs->n; i++)
+		json_array_append_new(a, holder_json(&hs->h[i], by_tenant));
+	reply_json(out, 200, json_pack("{s:s,s:o,s:b}", key, value, list, a, "truncated", hs->truncated));
+}
+
+/* GET /v1/keys/{id}/holders: who got the key's material (the owner and
+ * administrators may ask) */
+static void on_key_holders(struct route_ctx *x, struct http_reply *out)
+{
+	struct store_holders hs;
+	err_t r = ops_holders_of(&x->who, x->id, &hs);
+	if (r != ERR_OK) {
+		fail_err(out, r, x->id, NULL);
+		return;
+	}
+	holders_reply(out, "id", x->id, "holders", &hs, false);
+	store_holders_free(&hs);
+}
+
+/* GET /v1/holders/{tenant}/keys: the keys a tenant's certificates got */
+static void on_holder_keys(struct route_ctx *x, struct http_reply *out)
+{
+	struct store_holders hs;
+	err_t r = ops_held_by(&x->who, x->tenant, &hs);
+	if (r != ERR_OK) {
+		fail_err(out, r, x->tenant, NULL);
+		return;
+	}
+	holders_reply(out, "tenant", x->tenant, "keys", &hs, true);
+	store_holders_free(&hs);
+}
+
 static const char *const p_none[] = {NULL};
 static const char *const p_random[] = {"bytes", "format", NULL};
 static const char *const p_list[] = {"name", "state", "limit", "offset", NULL};
@@ -1415,29 +1497,36 @@ static const struct route routes[] = {
 	{"/v1/keys/{id}/activate", "POST", API_HTTP_EP_KEY_ACTIVATE, IDENTIFIED, true, p_none, on_key_activate},
 	{"/v1/keys/{id}/revoke", "POST", API_HTTP_EP_KEY_REVOKE, IDENTIFIED, true, p_none, on_key_revoke},
 	{"/v1/keys/{id}/rekey", "POST", API_HTTP_EP_KEY_REKEY, IDENTIFIED, true, p_none, on_key_rekey},
+	{"/v1/keys/{id}/lease", "POST", API_HTTP_EP_KEY_LEASE, IDENTIFIED, true, p_none, on_key_lease},
+	{"/v1/keys/{id}/holders", "GET", API_HTTP_EP_KEY_HOLDERS, IDENTIFIED, true, p_none, on_key_holders},
+	{"/v1/holders/{tenant}/keys", "GET", API_HTTP_EP_HOLDER_KEYS, IDENTIFIED, true, p_none, on_holder_keys},
 };
 
-/* path_match matches |path| against the pattern |pat|, copying the
- * {id} segment into |id|. */
-static bool path_match(const char *pat, const char *path, char id[STORE_ID_MAX + 1], bool *bad_id)
+/* path_match matches |path| against the pattern |pat|, copying its one
+ * placeholder's segment ({id}: a key identifier, {tenant}: a tenant's
+ * name, already percent-decoded) into |seg_out| (STORE_TENANT_MAX + 1
+ * bytes); *bad: the segment cannot name one. */
+static bool path_match(const char *pat, const char *path, char *seg_out, bool *bad)
 {
-	const char *ph = strstr(pat, "{id}");
+	const char *ph = strchr(pat, '{');
 	if (ph == NULL)
 		return strcmp(pat, path) == 0;
+	bool is_id = strncmp(ph, "{id}", 4) == 0;
+	const char *rest = strchr(ph, '}') + 1;
 	size_t pre = (size_t)(ph - pat);
 	if (strncmp(pat, path, pre) != 0)
 		return false;
 	const char *seg = path + pre;
 	size_t sl = strcspn(seg, "/");
-	if (sl == 0 || strcmp(seg + sl, ph + 4) != 0)
+	if (sl == 0 || strcmp(seg + sl, rest) != 0)
 		return false;
-	if (sl > STORE_ID_MAX) {
-		*bad_id = true;
+	if (sl > (is_id ? STORE_ID_MAX : STORE_TENANT_MAX)) {
+		*bad = true;
 		return true;
 	}
-	memcpy(id, seg, sl);
-	id[sl] = '\0';
-	*bad_id = !key_id_ok(id);
+	memcpy(seg_out, seg, sl);
+	seg_out[sl] = '\0';
+	*bad = is_id && !key_id_ok(seg_out);
 	return true;
 }
 
@@ -1470,7 +1559,7 @@ void http_route(struct http_ctx *c, const struct http_request *rq, struct http_r
 	bool head = strcmp(rq->method, "HEAD") == 0;
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
 		bool bid = false;
-		char id[STORE_ID_MAX + 1] = "";
+		char id[STORE_TENANT_MAX + 1] = "";
 		if (!path_match(routes[i].path, path, id, &bid))
 			continue;
 		known = true;
@@ -1482,7 +1571,10 @@ void http_route(struct http_ctx *c, const struct http_request *rq, struct http_r
 		head_ok = head_ok || status_route;
 		if ((strcmp(rq->method, routes[i].method) == 0 || (head && status_route)) && hit == NULL) {
 			hit = &routes[i];
-			memcpy(x->id, id, sizeof id);
+			if (strstr(hit->path, "{tenant}") != NULL)
+				memcpy(x->tenant, id, sizeof x->tenant);
+			else
+				snprintf(x->id, sizeof x->id, "%s", id);
 		}
 	}
 	if (!known) {

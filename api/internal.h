@@ -161,6 +161,8 @@ void kmip_op_delete_attribute(struct kmip_request *rq, const struct ttlv_item *p
 			      struct kmip_result *res);
 void kmip_op_check(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
 		   struct kmip_result *res);
+void kmip_op_obtain_lease(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			  struct kmip_result *res);
 
 /* Register (api/kmip_register.c, KMIP 1.4 §4.3). */
 void kmip_op_register(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,

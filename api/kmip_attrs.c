@@ -431,6 +431,17 @@ static bool put_managed(struct ttlv_enc *e, const struct store_object *o, const 
 		ttlv_enc_end(e);
 		return true;
 	}
+	/* Lease Time (§3.20): the lease a Get grants, the server's one policy
+	 * ([keys] default_lease), on every object it applies to: a destroyed
+	 * key keeps it as the OASIS reference server's does (SKLC-O-1-14) */
+	if (strcmp(name, "Lease Time") == 0) {
+		if (!ops_type_leases(o->type))
+			return false;
+		put_attr_header(e, name, 0);
+		ttlv_enc_interval(e, KMIP_TAG_ATTRIBUTE_VALUE, ops_lease_seconds());
+		ttlv_enc_end(e);
+		return true;
+	}
 	/* Key Value Present (§3.41): "created by the server when a Register
 	 * operation lacks the Key Value" and never changed; fount registers no
 	 * object without its Key Value, so no object has it (the OASIS
@@ -538,7 +549,7 @@ static size_t put_stored(struct ttlv_enc *e, const struct store_object *o, const
  * Attribute List give them. */
 static const char *const all_managed[] = {
 	"Unique Identifier", "Object Type", "Cryptographic Algorithm", "Cryptographic Length",
-	"Cryptographic Usage Mask", "Digest", "State", "Initial Date", "Activation Date",
+	"Cryptographic Usage Mask", "Lease Time", "Digest", "State", "Initial Date", "Activation Date",
 	"Deactivation Date", "Destroy Date", "Compromise Date", "Compromise Occurrence Date",
 	"Revocation Reason", "Last Change Date", "Original Creation Date",
 	"Fresh", "Key Value Present", "Sensitive", "Always Sensitive", "Extractable", "Never Extractable",
@@ -1014,4 +1025,36 @@ void kmip_op_check(struct kmip_request *rq, const struct ttlv_item *p, struct tt
 		  denied & OPS_CHECK_COUNT ? "usage limit exceeded; " : "",
 		  denied & OPS_CHECK_LEASE ? "lease too long; " : "");
 	res->payload_on_failure = true;
+}
+
+/* ---- Obtain Lease (§4.20) -------------------------------------------------------
+ * A new lease of the object for the caller: Lease Time seconds from now,
+ * recorded with the caller's certificate (the holders' view shows it), and
+ * the object's Last Change Date so the client knows whether its cached
+ * attributes are stale. A key that is not Pre-Active or Active grants no
+ * lease: "the server SHALL respond to the Obtain Lease request with an
+ * error" (§4.20), Permission Denied. */
+void kmip_op_obtain_lease(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv_enc *out,
+			  struct kmip_result *res)
+{
+	char id[STORE_ID_MAX + 1];
+	if (!kmip_uid_of(rq, p, id, res))
+		return;
+	int64_t lease_end = 0, last_change = 0;
+	err_t r = ops_obtain_lease(rq->peer, id, "kmip obtain lease", &lease_end, &last_change);
+	if (r == ERR_STORE_STATE) {
+		kmip_fail(res, KMIP_RESULT_REASON_PERMISSION_DENIED,
+			  "object %s is not Pre-Active or Active (or is an Opaque Object): no lease is granted", id);
+		return;
+	}
+	if (r != ERR_OK) {
+		kmip_fail_err(res, r, id);
+		return;
+	}
+	ttlv_enc_begin(out, KMIP_TAG_RESPONSE_PAYLOAD);
+	ttlv_enc_cstr(out, KMIP_TAG_UNIQUE_IDENTIFIER, id);
+	ttlv_enc_interval(out, KMIP_TAG_LEASE_TIME, ops_lease_seconds());
+	ttlv_enc_datetime(out, KMIP_TAG_LAST_CHANGE_DATE, last_change);
+	ttlv_enc_end(out);
+	snprintf(rq->id_placeholder, sizeof rq->id_placeholder, "%s", id);
 }

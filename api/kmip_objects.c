@@ -731,7 +731,7 @@ void kmip_op_get(struct kmip_request *rq, const struct ttlv_item *p, struct ttlv
 		wrap_err(rq, res, r, why);
 		goto out;
 	}
-	r = ops_serve_material(rq->peer, id, g.wrap ? "kmip get wrapped" : "kmip get", g.wrap, &m, &m_len);
+	r = ops_serve_material(rq->peer, id, g.wrap ? "kmip get wrapped" : "kmip get", g.wrap, &m, &m_len, NULL);
 	if (r == ERR_STORE_PROTECTED) {
 		/* KMIP 1.4 has no "Sensitive" Result Reason (2.1's BL-M-12-21
 		 * answers with it): Permission Denied, the reason 1.4 gives for

@@ -407,6 +407,7 @@ static const struct kmip_operation with_store[] = {
 	{KMIP_OPERATION_MODIFY_ATTRIBUTE, 0, kmip_op_modify_attribute},
 	{KMIP_OPERATION_DELETE_ATTRIBUTE, 0, kmip_op_delete_attribute},
 	{KMIP_OPERATION_CHECK, 0, kmip_op_check},
+	{KMIP_OPERATION_OBTAIN_LEASE, 0, kmip_op_obtain_lease},
 	{KMIP_OPERATION_REGISTER, 0, kmip_op_register},
 	/* Encrypt, Decrypt: KMIP 1.2 (§4.29, §4.30) */
 	{KMIP_OPERATION_ENCRYPT, 2, kmip_op_encrypt},

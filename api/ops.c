@@ -24,6 +24,7 @@
 
 static struct store *the_store;
 static bool admin_key_access;
+static unsigned lease_seconds = 3600; /* [keys] default_lease */
 
 void ops_set_store(struct store *s, bool admins_read_keys)
 {
@@ -34,6 +35,11 @@ void ops_set_store(struct store *s, bool admins_read_keys)
 void api_set_store(struct store *s, bool admins_read_keys)
 {
 	ops_set_store(s, admins_read_keys);
+}
+
+void api_set_lease(unsigned seconds)
+{
+	ops_set_lease(seconds);
 }
 
 bool ops_have_store(void)
@@ -161,6 +167,23 @@ err_t ops_get(const struct kmip_peer *p, const char *id, struct store_object *ou
 	return store_get(the_store, id, p->tenant, flags_for(p), out);
 }
 
+err_t ops_holders_of(const struct kmip_peer *p, const char *id, struct store_holders *out)
+{
+	memset(out, 0, sizeof *out);
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	/* who holds a key is metadata: an administrator sees it for every
+	 * key, with or without admin_key_access */
+	return store_holders_of(the_store, id, p->tenant, flags_for(p), out);
+}
+
+err_t ops_held_by(const struct kmip_peer *p, const char *tenant, struct store_holders *out)
+{
+	memset(out, 0, sizeof *out);
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	ENSURE(p->admin || strcmp(p->tenant, tenant) == 0, ERR_STORE_FOREIGN);
+	return store_held_by(the_store, tenant, out);
+}
+
 err_t ops_get_material(const struct kmip_peer *p, const char *id, const char *operation, uint8_t **out,
 		       size_t *out_len)
 {
@@ -177,8 +200,43 @@ err_t ops_get_material(const struct kmip_peer *p, const char *id, const char *op
 	return store_take_material(the_store, id, p->tenant, flags, p->cert_sha256, operation, out, out_len);
 }
 
+void ops_set_lease(unsigned seconds)
+{
+	lease_seconds = seconds != 0 ? seconds : 3600;
+}
+
+unsigned ops_lease_seconds(void)
+{
+	return lease_seconds;
+}
+
+bool ops_type_leases(uint32_t type)
+{
+	/* KMIP 1.4 §3.20: "All Managed Cryptographic Objects" (§2.2: not the
+	 * Opaque Object) */
+	return type != STORE_OBJ_OPAQUE;
+}
+
+err_t ops_obtain_lease(const struct kmip_peer *p, const char *id, const char *operation, int64_t *lease_end,
+		       int64_t *last_change)
+{
+	*lease_end = 0;
+	*last_change = 0;
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	/* a lease is the right to keep using the material: as for Get, an
+	 * administrator without key access leases its own tenant's keys only */
+	unsigned flags = p->admin && admin_key_access ? STORE_F_ADMIN : 0;
+	struct store_object o;
+	GUARD(store_get(the_store, id, p->tenant, flags | STORE_F_ROW_ONLY, &o));
+	uint32_t type = o.type;
+	store_object_free(&o);
+	ENSURE(ops_type_leases(type), ERR_STORE_STATE);
+	return store_obtain_lease(the_store, id, p->tenant, flags, p->cert_sha256, operation, lease_seconds, lease_end,
+				  last_change);
+}
+
 err_t ops_serve_material(const struct kmip_peer *p, const char *id, const char *operation, bool wrapped,
-			 uint8_t **out, size_t *out_len)
+			 uint8_t **out, size_t *out_len, int64_t *lease_end)
 {
 	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
 	*out = NULL;
@@ -187,7 +245,8 @@ err_t ops_serve_material(const struct kmip_peer *p, const char *id, const char *
 	 * out its own tenant's keys only */
 	unsigned flags = p->admin && admin_key_access ? STORE_F_ADMIN : 0;
 	return store_serve_material(the_store, id, p->tenant, flags, p->cert_sha256, operation,
-				    wrapped ? STORE_SERVE_WRAPPED : STORE_SERVE_PLAIN, out, out_len);
+				    wrapped ? STORE_SERVE_WRAPPED : STORE_SERVE_PLAIN, lease_seconds, out, out_len,
+				    lease_end);
 }
 
 err_t ops_set_protection(const struct kmip_peer *p, const char *id, int sensitive, int extractable)
@@ -560,10 +619,12 @@ err_t ops_wrap_with(const struct kmip_peer *p, const char *wrapping_id, enum key
 }
 
 err_t ops_get_wrapped(const struct kmip_peer *p, const char *id, const char *wrapping_id,
-		      enum keygen_wrap_alg alg, uint8_t **out, size_t *out_len, char *why)
+		      enum keygen_wrap_alg alg, uint8_t **out, size_t *out_len, int64_t *lease_end, char *why)
 {
 	uint8_t *m = NULL;
 	size_t m_len = 0;
+	if (lease_end != NULL)
+		*lease_end = 0;
 	/* the wrapping key first: no key is read for a wrap that cannot be */
 	struct store_object o;
 	GUARD(ops_get_row(p, id, &o));
@@ -579,7 +640,7 @@ err_t ops_get_wrapped(const struct kmip_peer *p, const char *id, const char *wra
 		return ERR_INVALID_ARG;
 	}
 	GUARD(ops_wrap_check(p, wrapping_id, alg, sensitive, why));
-	err_t r = ops_serve_material(p, id, "get wrapped", true, &m, &m_len);
+	err_t r = ops_serve_material(p, id, "get wrapped", true, &m, &m_len, lease_end);
 	if (r != ERR_OK || m == NULL) {
 		WHY("no key material for %s", id);
 		return r != ERR_OK ? r : ERR_STORE_DESTROYED;
@@ -1159,7 +1220,9 @@ err_t ops_check(const struct kmip_peer *p, const char *id, const struct ops_chec
 	int64_t left = 0;
 	if (want->has_count && (want->usage_count < 0 || (usage_count(&o, &left) && want->usage_count > left)))
 		*denied |= OPS_CHECK_COUNT;
-	/* no lease is ever refused: fount sets no Lease Time (§3.20) */
+	/* the lease the client wants: within the one fount grants (§3.20) */
+	if (want->has_lease && ops_type_leases(o.type) && want->lease_time > lease_seconds)
+		*denied |= OPS_CHECK_LEASE;
 out:
 	store_object_free(&o);
 	return r;

@@ -39,6 +39,12 @@ err_t ops_create_symmetric(const struct kmip_peer *p, const struct ops_new_key *
 /* ops_register stores key material the client brings. */
 err_t ops_register(const struct kmip_peer *p, const struct ops_new_key *k, uint32_t type, uint32_t format,
 		   const uint8_t *material, size_t len, char id_out[STORE_ID_MAX + 1]) MUST_CHECK;
+/* ops_holders_of lists who got |id|'s material (store_holders_of): its
+ * owner and the administrators may ask; to anyone else it is not found.
+ * ops_held_by lists what |tenant|'s certificates got: the tenant itself
+ * and the administrators may ask (ERR_STORE_FOREIGN otherwise). */
+err_t ops_holders_of(const struct kmip_peer *p, const char *id, struct store_holders *out) MUST_CHECK;
+err_t ops_held_by(const struct kmip_peer *p, const char *tenant, struct store_holders *out) MUST_CHECK;
 /* ops_get reads an object's metadata and attributes. */
 err_t ops_get(const struct kmip_peer *p, const char *id, struct store_object *out) MUST_CHECK;
 /* ops_get_material opens its key material into secure memory and records
@@ -50,10 +56,22 @@ err_t ops_get_material(const struct kmip_peer *p, const char *id, const char *op
  * server, in plaintext or (|wrapped|) wrapped under another key: refused
  * with ERR_STORE_PROTECTED when the object is not Extractable, or
  * Sensitive and not |wrapped| (KMIP 1.4 §3.48, §3.50); the access record
- * and the end of Fresh (§3.34) are one durable write before anything is
- * returned. */
+ * with its lease (ops_lease_seconds, where the state leases) and the end
+ * of Fresh (§3.34) are one durable write before anything is returned;
+ * *lease_end (may be NULL) gets the lease's end, 0 for none. */
 err_t ops_serve_material(const struct kmip_peer *p, const char *id, const char *operation, bool wrapped,
-			 uint8_t **out, size_t *out_len) MUST_CHECK;
+			 uint8_t **out, size_t *out_len, int64_t *lease_end) MUST_CHECK;
+/* Leases (KMIP 1.4 §3.20 Lease Time, §4.20 Obtain Lease): every object
+ * but an Opaque Object has a Lease Time of ops_lease_seconds ([keys]
+ * default_lease); each Get of its material grants that long from then,
+ * and ops_obtain_lease renews it (recorded as |operation|, e.g. "kmip
+ * obtain lease"): ERR_STORE_STATE when the object is not Pre-Active or
+ * Active (a revoked or compromised key grants none), ERR_STORE_DESTROYED. */
+void ops_set_lease(unsigned seconds);
+unsigned ops_lease_seconds(void);
+bool ops_type_leases(uint32_t type);
+err_t ops_obtain_lease(const struct kmip_peer *p, const char *id, const char *operation, int64_t *lease_end,
+		       int64_t *last_change) MUST_CHECK;
 /* ops_set_protection sets Sensitive (|sensitive| 1 or 0, -1: unchanged)
  * and Extractable (likewise): only Sensitive false -> true and
  * Extractable true -> false; the other direction is ERR_STORE_PROTECTED,
@@ -198,9 +216,9 @@ struct ops_check {
 /* ops_check decides whether |p| may use object |id| as |want| says: *denied
  * gets the OPS_CHECK_* bits of what server policy refuses (0: allowed).
  * The mask must be within the object's Cryptographic Usage Mask; the count
- * within its Usage Limits Count, when it has Usage Limits; fount grants no
- * leases, so no lease time is refused (an object without a Lease Time has
- * no lease limit). ERR_STORE_DESTROYED for a destroyed object. */
+ * within its Usage Limits Count, when it has Usage Limits; the lease time
+ * within its Lease Time (ops_lease_seconds). ERR_STORE_DESTROYED for a
+ * destroyed object. */
 err_t ops_check(const struct kmip_peer *p, const char *id, const struct ops_check *want,
 		unsigned *denied) MUST_CHECK;
 
@@ -258,7 +276,8 @@ err_t ops_wrap_with(const struct kmip_peer *p, const char *wrapping_id, enum key
  * |id|'s stored material wrapped under |wrapping_id| (ops_wrap_with), both
  * accesses recorded. */
 err_t ops_get_wrapped(const struct kmip_peer *p, const char *id, const char *wrapping_id,
-		      enum keygen_wrap_alg alg, uint8_t **out, size_t *out_len, char *why) MUST_CHECK;
+		      enum keygen_wrap_alg alg, uint8_t **out, size_t *out_len, int64_t *lease_end,
+		      char *why) MUST_CHECK;
 /* ---- Encrypt and Decrypt with a stored key (api/ops.c) ---------------------
  * One whole message (no streaming) under an AES key of the caller's. The
  * key never leaves api/ops.c: it is opened into secure memory, used by

@@ -477,6 +477,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	}
 	log_info("key store %s (KEK %s)", store_location(st), cfg->store_kek);
 	api_set_store(st, cfg->kmip_admin_key_access);
+	api_set_lease(cfg->keys_default_lease);
 	struct api_kmip *kmip = NULL;
 	struct api_http *http = NULL;
 	if (start_pool(cfg) != ERR_OK || start_kmip(cfg, &kmip) != ERR_OK || start_http(cfg, &http) != ERR_OK) {

@@ -28,7 +28,8 @@
  *                     value u32-length (<= 65536) | has search u8 |
  *                     search u32-length (<= 65536)
  *     'L' access:     id str8 (1..64) | tenant str16 (1..255) |
- *                     fingerprint (32) | operation str8 (1..64) | time i64
+ *                     fingerprint (32) | operation str8 (1..64) | time i64 |
+ *                     lease end i64 (schema 6 and later: 0 for none)
  *                     (after every object)
  *     'E' end, then the MAC (32 bytes), then nothing.
  *
@@ -284,6 +285,7 @@ static err_t ex_access(void *vctx, const struct store_access *a)
 	w_u8(w, (uint8_t)strlen(a->op));
 	w_bytes(w, a->op, strlen(a->op));
 	w_u64(w, (uint64_t)a->time);
+	w_u64(w, (uint64_t)a->lease_end);
 	return w->r;
 }
 
@@ -628,15 +630,17 @@ static err_t parse_access(struct reader *r, struct bk_parse *p, const struct bk_
 {
 	char id[STORE_ID_MAX + 1], tenant[STORE_TENANT_MAX + 1], op[BK_OP_MAX + 1];
 	uint8_t fp[STORE_FINGERPRINT_LEN];
-	uint64_t t;
+	uint64_t t, lease_end = 0;
 	GUARD(r_text(r, 1, 1, STORE_ID_MAX, id));
 	GUARD(r_text(r, 2, 1, STORE_TENANT_MAX, tenant));
 	GUARD(r_bytes(r, fp, sizeof(fp), true));
 	GUARD(r_text(r, 1, 1, BK_OP_MAX, op));
 	GUARD(r_u64(r, &t));
+	if (p->h.schema >= 6) /* the schema that added leases */
+		GUARD(r_u64(r, &lease_end));
 	ENSURE(p->access < p->h.access, ERR_STORE_BACKUP);
 	p->access++;
-	struct store_access a = {id, tenant, op, fp, sizeof(fp), (int64_t)t};
+	struct store_access a = {id, tenant, op, fp, sizeof(fp), (int64_t)t, (int64_t)lease_end};
 	return sink->access != NULL ? sink->access(ctx, &a) : ERR_OK;
 }
 
@@ -864,7 +868,7 @@ static err_t im2_attr(void *vctx, const struct store_row *owner, const struct st
 static err_t im2_access(void *vctx, const struct store_access *a)
 {
 	struct import_ctx *c = vctx;
-	return c->ops->txn_access_insert(c->t, a->id, a->tenant, a->fp, a->op, a->time);
+	return c->ops->txn_access_insert(c->t, a->id, a->tenant, a->fp, a->op, a->time, a->lease_end);
 }
 
 static err_t apply_import(struct store_txn *t, void *vctx)

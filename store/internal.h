@@ -44,6 +44,7 @@ struct store_access {
 	const uint8_t *fp;
 	size_t fp_len;
 	int64_t time;
+	int64_t lease_end; /* the lease granted runs to then (Unix seconds); 0: none */
 };
 
 /* How many rows a store holds, table by table. */
@@ -70,8 +71,30 @@ typedef err_t (*store_apply_fn)(struct store_txn *t, void *ctx);
 typedef err_t (*store_sealed_fn)(void *ctx, const struct store_row *row,
 				 const uint8_t *sealed, size_t len);
 
+/* The operations whose access record means the material left the server
+ * (api/: Get and wrapped Get over KMIP, HTTP), and those that only renew
+ * a lease (store_obtain_lease): the holders' SQL, portable. */
+#define STORE_HOLDER_OPERATIONS "'kmip get', 'kmip get wrapped', 'get wrapped', 'http get'"
+#define STORE_LEASE_OPERATIONS "'kmip obtain lease', 'http lease'"
+/* The holders' query of both backends, |P1| and |P2| their placeholders,
+ * |KEY| the column matched (a.id or a.tenant), |ORDER| the tie-breaks:
+ * per (object, tenant, certificate) the first and last time the material
+ * left, how often, the end of the latest lease (a renewal counts) and the
+ * object's state. */
+#define STORE_HOLDERS_SQL(KEY, P1, P2, ORDER)                                                    \
+	"SELECT a.id, a.tenant, a.fingerprint,"                                                   \
+	" min(CASE WHEN a.operation IN (" STORE_HOLDER_OPERATIONS ") THEN a.time END),"           \
+	" max(CASE WHEN a.operation IN (" STORE_HOLDER_OPERATIONS ") THEN a.time END),"           \
+	" sum(CASE WHEN a.operation IN (" STORE_HOLDER_OPERATIONS ") THEN 1 ELSE 0 END),"         \
+	" max(a.lease_end), min(o.state)"                                                         \
+	" FROM access_log a JOIN objects o ON o.id = a.id"                                        \
+	" WHERE " KEY " = " P1 " AND a.operation IN (" STORE_HOLDER_OPERATIONS ", " STORE_LEASE_OPERATIONS ")" \
+	" GROUP BY a.id, a.tenant, a.fingerprint"                                                 \
+	" HAVING sum(CASE WHEN a.operation IN (" STORE_HOLDER_OPERATIONS ") THEN 1 ELSE 0 END) > 0" \
+	" ORDER BY 4, " ORDER " LIMIT " P2
+
 /* the schema version both backends' migration lists reach */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store_backend_params {
 	unsigned max_batch, max_wait_us, readers;
@@ -108,7 +131,7 @@ struct store_backend_ops {
 	/* overwrites the sealed blob, then deletes it */
 	err_t (*txn_material_wipe)(struct store_txn *t, const char *id);
 	err_t (*txn_access_insert)(struct store_txn *t, const char *id, const char *tenant,
-				   const uint8_t *fp, const char *op, int64_t time);
+				   const uint8_t *fp, const char *op, int64_t time, int64_t lease_end);
 	err_t (*txn_meta_put)(struct store_txn *t, const char *key, const uint8_t *v, size_t len);
 	/* a Name (its search text) for |tenant|: ERR_STORE_NAME_TAKEN when the
 	 * tenant has it already; release drops |id|'s instance |index| (every
@@ -140,6 +163,11 @@ struct store_backend_ops {
 			  size_t *len);
 	err_t (*each_sealed)(struct store_backend *b, store_sealed_fn fn, void *ctx);
 	err_t (*access_count)(struct store_backend *b, const char *id, uint64_t *out);
+	/* the holders of the object |key| (by_tenant false) or of the tenant
+	 * |key|: at most |max| entries into out->h (malloc'd), in the order
+	 * store.h gives; out->truncated when there were more */
+	err_t (*holders)(struct store_backend *b, bool by_tenant, const char *key, size_t max,
+			 struct store_holders *out);
 	void (*stats)(struct store_backend *b, struct store_stats *out);
 
 	/* ---- backup and restore (store/backup.c) ---- */

@@ -592,6 +592,8 @@ struct serve_ctx {
 	const uint8_t *fp;
 	enum store_serve how;
 	int64_t time;
+	uint32_t lease;    /* seconds it grants where the state leases */
+	int64_t lease_end; /* out: the end of the lease granted, 0: none */
 	/* out: the row and the sealed material as the transaction read them */
 	struct store_row row;
 	uint8_t *sealed; /* STORE_SEALED_MAX */
@@ -642,7 +644,8 @@ static err_t apply_serve(struct store_txn *t, void *vctx)
 	 * connection: its page cache survives the commits, a reader's does
 	 * not */
 	GUARD(txn_sealed(t, c));
-	GUARD(c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time));
+	c->lease_end = c->lease != 0 && store_state_leases(c->row.state) ? c->time + c->lease : 0;
+	GUARD(c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time, c->lease_end));
 	if (c->row.protection & STORE_P_FRESH) {
 		/* not an attribute change of the client's: Last Change Date stays */
 		struct store_row row = c->row;
@@ -654,10 +657,13 @@ static err_t apply_serve(struct store_txn *t, void *vctx)
 
 err_t store_serve_material(struct store *s, const char *id, const char *tenant, unsigned flags,
 			   const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
-			   enum store_serve how, uint8_t **out, size_t *out_len)
+			   enum store_serve how, uint32_t lease, uint8_t **out, size_t *out_len,
+			   int64_t *lease_end)
 {
 	*out = NULL;
 	*out_len = 0;
+	if (lease_end != NULL)
+		*lease_end = 0;
 	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
 	ENSURE(tenant_ok(tenant), ERR_INVALID_ARG);
 	ENSURE(operation[0] != '\0' && strlen(operation) <= 64, ERR_INVALID_ARG);
@@ -665,8 +671,54 @@ err_t store_serve_material(struct store *s, const char *id, const char *tenant, 
 	 * once it is durable: nothing leaves unrecorded, or against its
 	 * protection */
 	struct serve_ctx c = {.ops = s->ops, .id = id, .tenant = tenant, .op = operation, .flags = flags,
-			      .fp = fingerprint, .how = how, .time = store_now()};
-	return serve_run(s, apply_serve, &c, out, out_len);
+			      .fp = fingerprint, .how = how, .time = store_now(), .lease = lease};
+	err_t r = serve_run(s, apply_serve, &c, out, out_len);
+	if (r == ERR_OK && lease_end != NULL)
+		*lease_end = c.lease_end;
+	return r;
+}
+
+bool store_state_leases(uint32_t state)
+{
+	return state == STORE_STATE_PRE_ACTIVE || state == STORE_STATE_ACTIVE;
+}
+
+struct lease_ctx {
+	const struct store_backend_ops *ops;
+	const char *id, *tenant, *op;
+	unsigned flags;
+	const uint8_t *fp;
+	int64_t time, lease_end, last_change;
+};
+
+static err_t apply_lease(struct store_txn *t, void *vctx)
+{
+	struct lease_ctx *c = vctx;
+	struct store_row row;
+	GUARD(c->ops->txn_row_get(t, c->id, &row));
+	GUARD(visible(&row, c->tenant, c->flags));
+	ENSURE(!is_destroyed(row.state), ERR_STORE_DESTROYED);
+	ENSURE(store_state_leases(row.state), ERR_STORE_STATE);
+	c->last_change = row.last_change_date;
+	return c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time, c->lease_end);
+}
+
+err_t store_obtain_lease(struct store *s, const char *id, const char *tenant, unsigned flags,
+			 const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation, uint32_t lease,
+			 int64_t *lease_end, int64_t *last_change)
+{
+	*lease_end = 0;
+	*last_change = 0;
+	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
+	ENSURE(tenant_ok(tenant), (flags & STORE_F_ADMIN) ? ERR_INVALID_ARG : ERR_STORE_NOT_FOUND);
+	ENSURE(operation[0] != '\0' && strlen(operation) <= 64, ERR_INVALID_ARG);
+	ENSURE(lease != 0, ERR_INVALID_ARG);
+	int64_t now = store_now();
+	struct lease_ctx c = {s->ops, id, tenant, operation, flags, fingerprint, now, now + lease, 0};
+	GUARD(s->ops->submit(s->b, apply_lease, &c));
+	*lease_end = c.lease_end;
+	*last_change = c.last_change;
+	return ERR_OK;
 }
 
 struct protect_ctx {
@@ -1080,7 +1132,7 @@ struct access_ctx {
 static err_t apply_access(struct store_txn *t, void *vctx)
 {
 	const struct access_ctx *c = vctx;
-	return c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time);
+	return c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time, 0);
 }
 
 err_t store_record_access(struct store *s, const char *id, const char *tenant,
@@ -1101,7 +1153,7 @@ static err_t apply_take(struct store_txn *t, void *vctx)
 	GUARD(visible(&c->row, c->tenant, c->flags));
 	ENSURE(!is_destroyed(c->row.state), ERR_STORE_DESTROYED);
 	GUARD(txn_sealed(t, c));
-	return c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time);
+	return c->ops->txn_access_insert(t, c->id, c->tenant, c->fp, c->op, c->time, 0);
 }
 
 err_t store_take_material(struct store *s, const char *id, const char *tenant, unsigned flags,
@@ -1118,6 +1170,44 @@ err_t store_take_material(struct store *s, const char *id, const char *tenant, u
 	struct serve_ctx c = {.ops = s->ops, .id = id, .tenant = tenant, .op = operation, .flags = flags,
 			      .fp = fingerprint, .time = store_now()};
 	return serve_run(s, apply_take, &c, out, out_len);
+}
+
+/* holders_leased: which of |h|'s leases still run */
+static void holders_leased(struct store_holders *h)
+{
+	int64_t now = store_now();
+	for (size_t i = 0; i < h->n; i++)
+		h->h[i].leased = h->h[i].lease_end > now && store_state_leases(h->h[i].state);
+}
+
+err_t store_holders_of(struct store *s, const char *id, const char *tenant, unsigned flags,
+		       struct store_holders *out)
+{
+	memset(out, 0, sizeof *out);
+	ENSURE(id_ok(id), ERR_STORE_NOT_FOUND);
+	struct store_row row;
+	GUARD(s->ops->row_get(s->b, id, &row));
+	GUARD(visible(&row, tenant, flags));
+	GUARD(s->ops->holders(s->b, false, id, STORE_HOLDERS_MAX, out));
+	holders_leased(out);
+	return ERR_OK;
+}
+
+err_t store_held_by(struct store *s, const char *tenant, struct store_holders *out)
+{
+	memset(out, 0, sizeof *out);
+	ENSURE(tenant_ok(tenant), ERR_INVALID_ARG);
+	GUARD(s->ops->holders(s->b, true, tenant, STORE_HOLDERS_MAX, out));
+	holders_leased(out);
+	return ERR_OK;
+}
+
+void store_holders_free(struct store_holders *h)
+{
+	if (h == NULL)
+		return;
+	free(h->h);
+	memset(h, 0, sizeof *h);
 }
 
 err_t store_access_count(struct store *s, const char *id, uint64_t *out)

@@ -102,6 +102,8 @@ static const char *const migrations[] = {
 	"SELECT 1;",
 	/* 5: the access log without its index on the object (see sqlite.c) */
 	"DROP INDEX IF EXISTS access_log_id;",
+	/* 6: the end of the lease each access granted (see sqlite.c) */
+	"ALTER TABLE access_log ADD COLUMN lease_end BIGINT NOT NULL DEFAULT 0;",
 };
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for each schema version");
 
@@ -120,7 +122,7 @@ _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for 
 enum stmt_id {
 	S_ROW_GET, S_ROW_LOCK, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_DEL, S_ACCESS_INSERT, S_META_PUT, S_META_GET,
-	S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL,
+	S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL,
 	S_OBJ_MAT, S_OBJ_HAS, S_COUNT_
 };
 
@@ -148,8 +150,8 @@ static const char *const stmt_sql[S_COUNT_] = {
 	[S_MAT_PUT] = "INSERT INTO material(id, sealed) VALUES ($1, $2)"
 		      " ON CONFLICT (id) DO UPDATE SET sealed = EXCLUDED.sealed",
 	[S_MAT_DEL] = "DELETE FROM material WHERE id=$1",
-	[S_ACCESS_INSERT] = "INSERT INTO access_log(id, tenant, fingerprint, operation, time)"
-			    " VALUES ($1,$2,$3,$4,$5)",
+	[S_ACCESS_INSERT] = "INSERT INTO access_log(id, tenant, fingerprint, operation, time, lease_end)"
+			    " VALUES ($1,$2,$3,$4,$5,$6)",
 	[S_META_PUT] = "INSERT INTO meta(key, value) VALUES ($1, $2)"
 		       " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
 	[S_META_GET] = "SELECT value FROM meta WHERE key=$1",
@@ -159,6 +161,10 @@ static const char *const stmt_sql[S_COUNT_] = {
 			" ORDER BY name COLLATE \"C\", idx",
 	[S_MAT_GET] = "SELECT sealed FROM material WHERE id=$1",
 	[S_ACCESS_COUNT] = "SELECT count(*) FROM access_log WHERE id=$1",
+	/* the holders: one scan of the log (no index by object since
+	 * migration 5, none by tenant) */
+	[S_HOLDERS_OF] = STORE_HOLDERS_SQL("a.id", "$1", "$2", "a.tenant COLLATE \"C\", a.fingerprint"),
+	[S_HELD_BY] = STORE_HOLDERS_SQL("a.tenant", "$1", "$2", "a.id COLLATE \"C\", a.fingerprint"),
 	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES ($1,$2,$3,$4)"
 			 " ON CONFLICT DO NOTHING",
 	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=$1 AND idx=$2",
@@ -893,6 +899,62 @@ static err_t pg_access_count(struct store_backend *b, const char *id, uint64_t *
 	return with_reader(b, read_count_fn, &x);
 }
 
+struct holders_ctx {
+	bool by_tenant;
+	const char *key;
+	size_t max;
+	struct store_holders *out;
+};
+
+static err_t read_holders_fn(struct conn *c, int64_t deadline, void *vctx)
+{
+	struct holders_ctx *x = vctx;
+	struct store_holders *out = x->out;
+	out->n = 0;
+	out->truncated = false;
+	struct args a = {0};
+	PGresult *res;
+	a_text(&a, x->key);
+	a_int(&a, (int64_t)x->max + 1); /* one more: truncated? */
+	err_t r = run(c, x->by_tenant ? S_HELD_BY : S_HOLDERS_OF, &a, deadline, &res);
+	if (r == ERR_OK) {
+		int rows = PQntuples(res);
+		for (int i = 0; i < rows; i++) {
+			if (out->n == x->max) {
+				out->truncated = true;
+				break;
+			}
+			struct store_holder *h = &out->h[out->n++];
+			memset(h, 0, sizeof *h);
+			col_text(h->id, sizeof h->id, res, i, 0);
+			col_text(h->tenant, sizeof h->tenant, res, i, 1);
+			if (PQgetlength(res, i, 2) == STORE_FINGERPRINT_LEN)
+				memcpy(h->fingerprint, PQgetvalue(res, i, 2), STORE_FINGERPRINT_LEN);
+			h->first = col_int(res, i, 3);
+			h->last = col_int(res, i, 4);
+			h->count = (uint64_t)col_int(res, i, 5);
+			h->lease_end = col_int(res, i, 6);
+			h->state = (uint32_t)col_int(res, i, 7);
+		}
+	}
+	PQclear(res);
+	return r;
+}
+
+static err_t pg_holders(struct store_backend *b, bool by_tenant, const char *key, size_t max,
+			struct store_holders *out)
+{
+	memset(out, 0, sizeof *out);
+	out->h = calloc(max, sizeof *out->h);
+	if (out->h == NULL)
+		return ERR_NOMEM;
+	struct holders_ctx x = {by_tenant, key, max, out};
+	err_t r = with_reader(b, read_holders_fn, &x);
+	if (r != ERR_OK)
+		store_holders_free(out);
+	return r;
+}
+
 /* ---- find ----------------------------------------------------------------------------------- */
 
 struct find_ctx {
@@ -1178,6 +1240,7 @@ static err_t dump_access_row(const PGresult *res, void *vctx)
 	a.fp_len = (size_t)PQgetlength(res, 0, 2);
 	a.op = PQgetvalue(res, 0, 3);
 	a.time = col_int(res, 0, 4);
+	a.lease_end = col_int(res, 0, 5);
 	return d->fns->access(d->ctx, &a);
 }
 
@@ -1205,7 +1268,7 @@ static err_t dump_fn(struct conn *c, int64_t deadline, void *vctx)
 			   " ORDER BY o.created_ns, o.id COLLATE \"C\", a.name COLLATE \"C\", a.idx",
 			   d->timeout_ms, dump_object_row, &rows);
 	if (r == ERR_OK)
-		r = stream(c, "SELECT id, tenant, fingerprint, operation, time FROM access_log ORDER BY seq",
+		r = stream(c, "SELECT id, tenant, fingerprint, operation, time, lease_end FROM access_log ORDER BY seq",
 			   d->timeout_ms, dump_access_row, d);
 	if (r != ERR_STORE_UNAVAILABLE) {
 		err_t e = simple(c, "COMMIT", mono_ms() + d->timeout_ms, NULL); /* a read */
@@ -1365,7 +1428,7 @@ static err_t txn_material_wipe(struct store_txn *t, const char *id)
 }
 
 static err_t txn_access_insert(struct store_txn *t, const char *id, const char *tenant, const uint8_t *fp,
-			       const char *op, int64_t time_s)
+			       const char *op, int64_t time_s, int64_t lease_end)
 {
 	struct args a = {0};
 	a_text(&a, id);
@@ -1373,6 +1436,7 @@ static err_t txn_access_insert(struct store_txn *t, const char *id, const char *
 	a_blob(&a, fp, STORE_FINGERPRINT_LEN);
 	a_text(&a, op);
 	a_int(&a, time_s);
+	a_int(&a, lease_end);
 	return txn_exec(t, S_ACCESS_INSERT, &a, NULL);
 }
 
@@ -1843,6 +1907,7 @@ const struct store_backend_ops store_pg_ops = {
 	.meta_get = pg_meta_get,
 	.each_sealed = pg_each_sealed,
 	.access_count = pg_access_count,
+	.holders = pg_holders,
 	.stats = pg_stats,
 	.counts = pg_counts,
 	.dump = pg_dump,

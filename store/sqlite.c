@@ -129,6 +129,10 @@ static const char *const migrations[] = {
 	 * one page after another. Lookups by object are an audit's, rare,
 	 * and scan the log (as an audit of a log file does). */
 	"DROP INDEX IF EXISTS access_log_id;",
+	/* 6: leases (KMIP 1.4 §3.20 Lease Time, §4.20 Obtain Lease): the end
+	 * of the lease each access granted, 0 for none (every record before
+	 * leases, Encrypt and Decrypt, a revoked key's Get). Portable SQL. */
+	"ALTER TABLE access_log ADD COLUMN lease_end INTEGER NOT NULL DEFAULT 0;",
 };
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for each schema version");
 static const char *extra_migration; /* tests only */
@@ -154,7 +158,7 @@ void store_testing_extra_migration(const char *sql)
 enum stmt_id {
 	S_ROW_GET, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_ZERO, S_MAT_DEL, S_ACCESS_INSERT,
-	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT,
+	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY,
 	S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL, S_BEGIN, S_BEGIN_IMMEDIATE, S_COMMIT, S_SAVEPOINT,
 	S_RELEASE, S_COUNT_
 };
@@ -180,14 +184,18 @@ static const char *const stmt_sql[S_COUNT_] = {
 	[S_MAT_PUT] = "INSERT OR REPLACE INTO material(id, sealed) VALUES (?1, ?2)",
 	[S_MAT_ZERO] = "UPDATE material SET sealed = zeroblob(length(sealed)) WHERE id=?1",
 	[S_MAT_DEL] = "DELETE FROM material WHERE id=?1",
-	[S_ACCESS_INSERT] = "INSERT INTO access_log(id, tenant, fingerprint, operation, time)"
-			    " VALUES (?1,?2,?3,?4,?5)",
+	[S_ACCESS_INSERT] = "INSERT INTO access_log(id, tenant, fingerprint, operation, time, lease_end)"
+			    " VALUES (?1,?2,?3,?4,?5,?6)",
 	[S_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
 	[S_META_GET] = "SELECT value FROM meta WHERE key=?1",
 	[S_ATTRS_GET] = "SELECT name, idx, type, value, search FROM attributes WHERE id=?1"
 			" ORDER BY name, idx",
 	[S_MAT_GET] = "SELECT sealed FROM material WHERE id=?1",
 	[S_ACCESS_COUNT] = "SELECT count(*) FROM access_log WHERE id=?1",
+	/* the holders: one scan of the log (it has no index by object or
+	 * tenant, see migration 5) */
+	[S_HOLDERS_OF] = STORE_HOLDERS_SQL("a.id", "?1", "?2", "a.tenant, a.fingerprint"),
+	[S_HELD_BY] = STORE_HOLDERS_SQL("a.tenant", "?1", "?2", "a.id, a.fingerprint"),
 	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES (?1,?2,?3,?4)",
 	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=?1 AND idx=?2",
 	[S_NAME_RELEASE_ALL] = "DELETE FROM names WHERE id=?1",
@@ -652,7 +660,7 @@ static err_t txn_material_wipe(struct store_txn *t, const char *id)
 }
 
 static err_t txn_access_insert(struct store_txn *t, const char *id, const char *tenant,
-			       const uint8_t *fp, const char *op, int64_t time_s)
+			       const uint8_t *fp, const char *op, int64_t time_s, int64_t lease_end)
 {
 	TXN_STMT(t, S_ACCESS_INSERT, st);
 	bind_text(st, 1, id);
@@ -660,6 +668,7 @@ static err_t txn_access_insert(struct store_txn *t, const char *id, const char *
 	sqlite3_bind_blob(st, 3, fp, STORE_FINGERPRINT_LEN, SQLITE_STATIC);
 	bind_text(st, 4, op);
 	sqlite3_bind_int64(st, 5, time_s);
+	sqlite3_bind_int64(st, 6, lease_end);
 	return run_write(t, st, NULL);
 }
 
@@ -1320,6 +1329,51 @@ static err_t sq_access_count(struct store_backend *b, const char *id, uint64_t *
 	return map_rc(rc);
 }
 
+static err_t sq_holders(struct store_backend *b, bool by_tenant, const char *key, size_t max,
+			struct store_holders *out)
+{
+	memset(out, 0, sizeof *out);
+	out->h = calloc(max, sizeof *out->h);
+	if (out->h == NULL)
+		return ERR_NOMEM;
+	struct conn *c = reader_get(b);
+	int rc;
+	sqlite3_stmt *st = stmt(c, by_tenant ? S_HELD_BY : S_HOLDERS_OF, &rc);
+	if (st == NULL) {
+		reader_put(b, c);
+		store_holders_free(out);
+		return map_rc(rc);
+	}
+	bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max + 1); /* one more: truncated? */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == max) {
+			out->truncated = true;
+			continue;
+		}
+		struct store_holder *h = &out->h[out->n++];
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *tenant = (const char *)sqlite3_column_text(st, 1);
+		snprintf(h->id, sizeof h->id, "%s", id != NULL ? id : "");
+		snprintf(h->tenant, sizeof h->tenant, "%s", tenant != NULL ? tenant : "");
+		/* a damaged record's fingerprint of another length: zeros */
+		if (sqlite3_column_bytes(st, 2) == STORE_FINGERPRINT_LEN)
+			memcpy(h->fingerprint, sqlite3_column_blob(st, 2), STORE_FINGERPRINT_LEN);
+		h->first = sqlite3_column_int64(st, 3);
+		h->last = sqlite3_column_int64(st, 4);
+		h->count = (uint64_t)sqlite3_column_int64(st, 5);
+		h->lease_end = sqlite3_column_int64(st, 6);
+		h->state = (uint32_t)sqlite3_column_int64(st, 7);
+	}
+	done_stmt(st);
+	reader_put(b, c);
+	if (rc != SQLITE_DONE) {
+		store_holders_free(out);
+		return map_rc(rc);
+	}
+	return ERR_OK;
+}
+
 /* ---- find -------------------------------------------------------------------------------- */
 
 static int bind_where(sqlite3_stmt *st, const struct store_where *w)
@@ -1543,7 +1597,8 @@ static err_t sq_dump(struct store_backend *b, const struct store_dump_fns *fns, 
 		rc = SQLITE_OK;
 	if (rc == SQLITE_OK && r == ERR_OK)
 		rc = sqlite3_prepare_v2(c->db,
-					"SELECT id, tenant, fingerprint, operation, time FROM access_log ORDER BY seq",
+					"SELECT id, tenant, fingerprint, operation, time, lease_end FROM access_log"
+					" ORDER BY seq",
 					-1, &log, NULL);
 	while (rc == SQLITE_OK && r == ERR_OK && (rc = sqlite3_step(log)) == SQLITE_ROW) {
 		struct store_access a;
@@ -1553,6 +1608,7 @@ static err_t sq_dump(struct store_backend *b, const struct store_dump_fns *fns, 
 		a.fp_len = (size_t)sqlite3_column_bytes(log, 2);
 		a.op = (const char *)sqlite3_column_text(log, 3);
 		a.time = sqlite3_column_int64(log, 4);
+		a.lease_end = sqlite3_column_int64(log, 5);
 		a.id = a.id ? a.id : "";
 		a.tenant = a.tenant ? a.tenant : "";
 		a.op = a.op ? a.op : "";
@@ -1652,6 +1708,7 @@ const struct store_backend_ops store_sqlite_ops = {
 	.meta_get = sq_meta_get,
 	.each_sealed = sq_each_sealed,
 	.access_count = sq_access_count,
+	.holders = sq_holders,
 	.stats = sq_stats,
 	.counts = sq_counts,
 	.dump = sq_dump,

@@ -348,12 +348,29 @@ enum store_serve {
 /* store_serve_material is store_get_material for material that leaves
  * the server: in one transaction it checks the object's protection
  * against |how| (ERR_STORE_PROTECTED, nothing returned), appends the
- * access record (as store_record_access) and clears Fresh (KMIP 1.4
- * §3.34); the material is returned only once that is durable. */
+ * access record (as store_record_access) with the lease it grants, and
+ * clears Fresh (KMIP 1.4 §3.34); the material is returned only once that
+ * is durable. The lease: |lease| seconds from now for an object that
+ * store_state_leases (Pre-Active, Active), none otherwise; *lease_end
+ * (may be NULL) gets its end, 0 for none. */
 err_t store_serve_material(struct store *s, const char *id, const char *tenant, unsigned flags,
 			   const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
-			   enum store_serve how, uint8_t **out, size_t *out_len) MUST_CHECK
-	NONNULL(1, 2, 3, 5, 6, 8, 9);
+			   enum store_serve how, uint32_t lease, uint8_t **out, size_t *out_len,
+			   int64_t *lease_end) MUST_CHECK NONNULL(1, 2, 3, 5, 6, 9, 10);
+
+/* store_state_leases: an object in |state| may be leased (Pre-Active and
+ * Active; a revoked, compromised or destroyed key grants no lease). */
+bool store_state_leases(uint32_t state);
+
+/* store_obtain_lease renews |tenant|'s lease of |id| (KMIP 1.4 §4.20
+ * Obtain Lease): an access record |operation| with a lease of |lease|
+ * seconds from now, durable before it returns; *lease_end gets its end and
+ * *last_change the object's Last Change Date. ERR_STORE_NOT_FOUND as
+ * store_get, ERR_STORE_DESTROYED, ERR_STORE_STATE when the object's state
+ * grants none (nothing recorded then). */
+err_t store_obtain_lease(struct store *s, const char *id, const char *tenant, unsigned flags,
+			 const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation, uint32_t lease,
+			 int64_t *lease_end, int64_t *last_change) MUST_CHECK NONNULL(1, 2, 3, 5, 6, 8, 9);
 
 /* store_set_protection makes an object Sensitive (|sensitive|) and/or not
  * Extractable (|not_extractable|); false leaves that bit as it is: neither
@@ -457,6 +474,39 @@ err_t store_record_access(struct store *s, const char *id, const char *tenant,
 err_t store_take_material(struct store *s, const char *id, const char *tenant, unsigned flags,
 			  const uint8_t fingerprint[STORE_FINGERPRINT_LEN], const char *operation,
 			  uint8_t **out, size_t *out_len) MUST_CHECK NONNULL(1, 2, 3, 5, 6, 7, 8);
+/* Holders: who got an object's key material (Get, wrapped Get over KMIP
+ * and HTTP: STORE_HOLDER_OPERATIONS; Encrypt/Decrypt use a key without it
+ * leaving), one entry per (object, tenant, certificate) from the access
+ * log: the first and the last time (Unix seconds), how many times, the
+ * end of the latest lease (a Get's or a renewal's) and whether it still
+ * runs: not yet ended, and the object in a state that leases. */
+#define STORE_HOLDERS_MAX 10000 /* entries one answer holds at most */
+struct store_holder {
+	char id[STORE_ID_MAX + 1];
+	char tenant[STORE_TENANT_MAX + 1];
+	uint8_t fingerprint[STORE_FINGERPRINT_LEN];
+	int64_t first, last;
+	uint64_t count;
+	int64_t lease_end; /* 0: never leased */
+	uint32_t state;    /* the object's, now */
+	bool leased;
+};
+struct store_holders {
+	struct store_holder *h; /* by first access, then tenant, certificate */
+	size_t n;
+	bool truncated; /* more than STORE_HOLDERS_MAX matched */
+};
+/* store_holders_of lists the holders of |id|, an object |tenant| owns (any,
+ * with STORE_F_ADMIN): ERR_STORE_NOT_FOUND otherwise. A destroyed object
+ * keeps its holders (they may still have the key). It reads the access
+ * log, which has no index by object (schema 5, sqlite.c): one scan. */
+err_t store_holders_of(struct store *s, const char *id, const char *tenant, unsigned flags,
+		       struct store_holders *out) MUST_CHECK NONNULL(1, 2, 3, 5);
+/* store_held_by lists the objects whose material |tenant|'s certificates
+ * got, one entry per (object, certificate). */
+err_t store_held_by(struct store *s, const char *tenant, struct store_holders *out) MUST_CHECK NONNULL(1, 2, 3);
+void store_holders_free(struct store_holders *h);
+
 /* store_access_count returns how many access records name |id| (tests). */
 err_t store_access_count(struct store *s, const char *id, uint64_t *out) MUST_CHECK NONNULL(1, 2, 3);
 

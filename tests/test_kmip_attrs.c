@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/internal.h"
 #include "api/ops.h"
@@ -941,6 +942,108 @@ static void test_check(void)
 	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ILLEGAL_OPERATION);
 }
 
+/* ---- leases (§3.20 Lease Time, §4.20 Obtain Lease) ----------------------------------
+ * Every object but an Opaque Object has a Lease Time, the server's lease
+ * (3600 s until [keys] default_lease sets another), kept after Destroy;
+ * a client cannot set it; Check refuses a longer lease; Obtain Lease
+ * answers the identifier, the lease and the Last Change Date (ID
+ * Placeholder too), is recorded for the holders' view, and fails with
+ * Permission Denied once the key is revoked, for another tenant with Item
+ * Not Found. */
+static void test_leases(void)
+{
+	char uid[STORE_ID_MAX + 1];
+	CU_ASSERT_FATAL(kt_create_one(&kt_alice, 4, 12, "leased", uid));
+	struct kt_resp r;
+	get_attrs(&kt_alice, 4, uid, "Lease Time", &r);
+	const struct ttlv_item *v = value_of(kt_payload(kt_nth(&r, 0)), "Lease Time", 0);
+	CU_ASSERT(v != NULL && v->type == TTLV_INTERVAL && v->u == 3600);
+	kt_resp_free(&r);
+	/* listed, and in Get Attributes with no names */
+	get_attrs(&kt_alice, 0, uid, NULL, &r);
+	CU_ASSERT_PTR_NOT_NULL(value_of(kt_payload(kt_nth(&r, 0)), "Lease Time", 0));
+	kt_resp_free(&r);
+	uint32_t why = 0;
+	CU_ASSERT_EQUAL(add_text(&kt_alice, 4, uid, "Lease Time", "1", &why, NULL), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+
+	/* a shorter lease follows default_lease */
+	ops_set_lease(120);
+	struct kt_req q;
+	kt_begin_h(&q, &(struct kt_header){.minor = 4, .count = 3,
+					   .beco = KMIP_BATCH_ERROR_CONTINUATION_OPTION_CONTINUE});
+	kt_uid_item(&q, KMIP_OPERATION_GET_ATTRIBUTES, uid);
+	kt_item(&q, KMIP_OPERATION_CHECK);
+	ttlv_enc_interval(&q.e, KMIP_TAG_LEASE_TIME, 121);
+	kt_item_end(&q);
+	kt_item(&q, KMIP_OPERATION_CHECK);
+	ttlv_enc_cstr(&q.e, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+	ttlv_enc_interval(&q.e, KMIP_TAG_LEASE_TIME, 120);
+	kt_item_end(&q);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 1)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	const struct ttlv_item *l = ttlv_find(kt_payload(kt_nth(&r, 1)), KMIP_TAG_LEASE_TIME);
+	CU_ASSERT(l != NULL && l->u == 121);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 2)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
+
+	/* Obtain Lease, by identifier then by the ID Placeholder */
+	int64_t before = time(NULL);
+	kt_begin(&q, 4, 2);
+	kt_uid_item(&q, KMIP_OPERATION_OBTAIN_LEASE, uid);
+	kt_uid_item(&q, KMIP_OPERATION_OBTAIN_LEASE, NULL);
+	kt_run(&q, &kt_alice, &r);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(kt_status(kt_nth(&r, i)), KMIP_RESULT_STATUS_SUCCESS);
+		const struct ttlv_item *p = kt_payload(kt_nth(&r, i));
+		CU_ASSERT(text_is(ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER), uid));
+		l = ttlv_find(p, KMIP_TAG_LEASE_TIME);
+		CU_ASSERT(l != NULL && l->type == TTLV_INTERVAL && l->u == 120);
+		const struct ttlv_item *lc = ttlv_find(p, KMIP_TAG_LAST_CHANGE_DATE);
+		CU_ASSERT(lc != NULL && lc->type == TTLV_DATETIME && ttlv_long(lc) <= before && ttlv_long(lc) > before - 60);
+	}
+	kt_resp_free(&r);
+	/* recorded: once the key is got, its holder's lease is the renewal's */
+	uint8_t k[32];
+	CU_ASSERT_EQUAL(get_key(&kt_alice, uid, k, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_OBTAIN_LEASE, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	struct store_holders hs;
+	EXPECT_OK(ops_holders_of(&kt_alice, uid, &hs));
+	CU_ASSERT_EQUAL_FATAL(hs.n, 1);
+	CU_ASSERT(hs.h[0].leased && hs.h[0].lease_end >= before + 120 && hs.h[0].lease_end <= time(NULL) + 120);
+	CU_ASSERT_EQUAL(hs.h[0].count, 1);
+	store_holders_free(&hs);
+	/* Bob: not found */
+	CU_ASSERT_EQUAL(kt_one(&kt_bob, KMIP_OPERATION_OBTAIN_LEASE, uid, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+	EXPECT_ERR(ops_holders_of(&kt_bob, uid, &hs), ERR_STORE_NOT_FOUND);
+	/* revoked: no lease, with a reason and a message */
+	kt_begin(&q, 4, 1);
+	kt_revoke_item(&q, uid, KMIP_REVOCATION_REASON_CODE_CESSATION_OF_OPERATION);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_SUCCESS);
+	kt_resp_free(&r);
+	kt_begin(&q, 4, 1);
+	kt_uid_item(&q, KMIP_OPERATION_OBTAIN_LEASE, uid);
+	kt_run(&q, &kt_alice, &r);
+	CU_ASSERT_EQUAL(kt_status(kt_nth(&r, 0)), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(kt_reason(kt_nth(&r, 0)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+	CU_ASSERT(kt_has_message(kt_nth(&r, 0)));
+	kt_resp_free(&r);
+	EXPECT_OK(ops_holders_of(&kt_alice, uid, &hs));
+	CU_ASSERT(hs.n == 1 && !hs.h[0].leased);
+	store_holders_free(&hs);
+	/* destroyed: still has its Lease Time (as SKLC-O-1-14) */
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_DESTROY, uid, NULL), KMIP_RESULT_STATUS_SUCCESS);
+	get_attrs(&kt_alice, 4, uid, "Lease Time", &r);
+	v = value_of(kt_payload(kt_nth(&r, 0)), "Lease Time", 0);
+	CU_ASSERT(v != NULL && v->u == 120);
+	kt_resp_free(&r);
+	CU_ASSERT_EQUAL(kt_one(&kt_alice, KMIP_OPERATION_OBTAIN_LEASE, uid, &why), KMIP_RESULT_STATUS_OPERATION_FAILED);
+	CU_ASSERT_EQUAL(why, KMIP_RESULT_REASON_PERMISSION_DENIED);
+	ops_set_lease(3600);
+}
+
 /* ---- tenants and admins -------------------------------------------------------------- */
 
 /* Bob cannot read, list, add, modify, delete or check Alice's attributes:
@@ -1446,7 +1549,7 @@ static void test_sensitive_and_extractable(void)
 	uint8_t *w0 = NULL;
 	size_t w0l = 0;
 	char wb[OPS_WHY_MAX];
-	EXPECT_ERR(ops_get_wrapped(&kt_alice, sens, kek, KEYGEN_WRAP_KW, &w0, &w0l, wb), ERR_KEY_USAGE);
+	EXPECT_ERR(ops_get_wrapped(&kt_alice, sens, kek, KEYGEN_WRAP_KW, &w0, &w0l, NULL, wb), ERR_KEY_USAGE);
 	EXPECT_OK(store_access_count(kt_store, sens, &n1));
 	CU_ASSERT_EQUAL(n1, n0); /* refused before anything was read */
 	CU_ASSERT_EQUAL_FATAL(create_protected(4, 0x10, true, 1, -1, trusted, NULL), KMIP_RESULT_STATUS_SUCCESS);
@@ -1506,7 +1609,7 @@ static void test_sensitive_and_extractable(void)
 	uint8_t *w = NULL;
 	size_t wl = 0;
 	char whybuf[OPS_WHY_MAX];
-	EXPECT_ERR(ops_get_wrapped(&kt_alice, locked, kek, KEYGEN_WRAP_KW, &w, &wl, whybuf), ERR_STORE_PROTECTED);
+	EXPECT_ERR(ops_get_wrapped(&kt_alice, locked, kek, KEYGEN_WRAP_KW, &w, &wl, NULL, whybuf), ERR_STORE_PROTECTED);
 	CU_ASSERT_PTR_NULL(w);
 	/* Add finds them set; Delete is refused (§3.48, §3.50: always a value) */
 	struct kt_req q;
@@ -1715,6 +1818,6 @@ static void test_3des(void)
 
 TEST_SUITE(kmip_attrs, suite_init, suite_clean, TEST(test_table), TEST(test_vcenter_batch), TEST(test_add_types),
 	   TEST(test_add_refusals), TEST(test_modify), TEST(test_activation_date), TEST(test_delete), TEST(test_attribute_list),
-	   TEST(test_version_filter), TEST(test_create_rng), TEST(test_store_keeps_rng), TEST(test_check), TEST(test_tenant_isolation),
+	   TEST(test_version_filter), TEST(test_create_rng), TEST(test_store_keeps_rng), TEST(test_check), TEST(test_leases), TEST(test_tenant_isolation),
 	   TEST(test_admin_key_access), TEST(test_locate_filters), TEST(test_fresh_and_key_value_present),
 	   TEST(test_sensitive_and_extractable), TEST(test_description_comment), TEST(test_3des))

@@ -1037,7 +1037,7 @@ static void test_wrapped_get(void)
 	uint8_t *w = NULL;
 	size_t wl = 0;
 	char why[OPS_WHY_MAX];
-	EXPECT_OK(ops_get_wrapped(&kt_alice, uid, kek, KEYGEN_WRAP_KWP, &w, &wl, why));
+	EXPECT_OK(ops_get_wrapped(&kt_alice, uid, kek, KEYGEN_WRAP_KWP, &w, &wl, NULL, why));
 	size_t got = 0;
 	EXPECT_OK(keygen_aes_unwrap(KEYGEN_WRAP_KWP, kb_, kek_len, w, wl, plain, sizeof plain, &got));
 	CU_ASSERT(got == 32 && memcmp(plain, key32, 32) == 0);
@@ -1123,10 +1123,10 @@ static void test_wrapped_get_refusals(void)
 	uint8_t *w = NULL;
 	size_t wl = 0;
 	char why[OPS_WHY_MAX];
-	EXPECT_ERR(ops_get_wrapped(&kt_alice, uid, bobs, KEYGEN_WRAP_KW, &w, &wl, why), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(ops_get_wrapped(&kt_alice, uid, bobs, KEYGEN_WRAP_KW, &w, &wl, NULL, why), ERR_STORE_NOT_FOUND);
 	CU_ASSERT_PTR_NULL(w);
-	EXPECT_ERR(ops_get_wrapped(&kt_alice, uid, nowrap, KEYGEN_WRAP_KW, &w, &wl, why), ERR_KEY_USAGE);
-	EXPECT_ERR(ops_get_wrapped(&kt_alice, uid, pre, KEYGEN_WRAP_KW, &w, &wl, why), ERR_STORE_STATE);
+	EXPECT_ERR(ops_get_wrapped(&kt_alice, uid, nowrap, KEYGEN_WRAP_KW, &w, &wl, NULL, why), ERR_KEY_USAGE);
+	EXPECT_ERR(ops_get_wrapped(&kt_alice, uid, pre, KEYGEN_WRAP_KW, &w, &wl, NULL, why), ERR_STORE_STATE);
 	/* a 20-byte HMAC key cannot go under AES-KW: refused from its length,
 	 * before anything is read or recorded (KWP takes it) */
 	struct obj h = {.type = KMIP_OBJECT_TYPE_SYMMETRIC_KEY, .format = KMIP_KEY_FORMAT_TYPE_RAW, .m = key32,
@@ -1134,10 +1134,10 @@ static void test_wrapped_get_refusals(void)
 	char hid[STORE_ID_MAX + 1];
 	CU_ASSERT_EQUAL_FATAL(reg(&kt_alice, &h, hid), 0);
 	uint64_t h0 = accesses(hid);
-	EXPECT_ERR(ops_get_wrapped(&kt_alice, hid, kek, KEYGEN_WRAP_KW, &w, &wl, why), ERR_INVALID_ARG);
+	EXPECT_ERR(ops_get_wrapped(&kt_alice, hid, kek, KEYGEN_WRAP_KW, &w, &wl, NULL, why), ERR_INVALID_ARG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "AESKeyWrapPadding"));
 	CU_ASSERT_EQUAL(accesses(hid), h0);
-	EXPECT_OK(ops_get_wrapped(&kt_alice, hid, kek, KEYGEN_WRAP_KWP, &w, &wl, why));
+	EXPECT_OK(ops_get_wrapped(&kt_alice, hid, kek, KEYGEN_WRAP_KWP, &w, &wl, NULL, why));
 	CU_ASSERT_EQUAL(accesses(hid), h0 + 1);
 	secmem_free(w, wl);
 }

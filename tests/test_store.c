@@ -1161,6 +1161,7 @@ static void test_names_migration(void)
 	/* back to schema 1, with both objects named "dup" */
 	CU_ASSERT_EQUAL(sql_exec(&t, "DROP TABLE names; ALTER TABLE objects DROP COLUMN data_type;"
 				       " ALTER TABLE objects DROP COLUMN protection;"
+				       " ALTER TABLE access_log DROP COLUMN lease_end;"
 				       " UPDATE attributes SET value = CAST('dup' AS BLOB), search = 'dup'"
 				       " WHERE name = 'Name' AND search = 'dup2';"
 				       " UPDATE meta SET value = 1 WHERE key = 'schema_version';"),
@@ -1472,6 +1473,123 @@ static void test_take_material(void)
 	store_close(s);
 }
 
+/* Holders and leases: who got a key's material (Get over KMIP and HTTP,
+ * wrapped or not, an administrator under its own tenant), first and last
+ * time and how often, per certificate; Encrypt and a renewal alone make
+ * no holder; a renewal extends the lease; a revoked key's leases end and
+ * it grants none; a destroyed key keeps its holders; another tenant sees
+ * none of it. */
+static void test_holders_and_leases(void)
+{
+	struct tdb t = {0};
+	tdb_new(&t, "holders");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {7}, fa[32] = {0xa1}, fb[32] = {0xb2}, fc[32] = {0xc3}, fd[32] = {0xd4};
+	char id[STORE_ID_MAX + 1], other[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof key, id));
+	EXPECT_OK(put_key(s, "T", key, sizeof key, other));
+	struct store_holders hs;
+	EXPECT_OK(store_holders_of(s, id, "T", 0, &hs));
+	CU_ASSERT(hs.n == 0 && !hs.truncated);
+	store_holders_free(&hs);
+
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	int64_t le = -1, le2 = -1, lc = -1;
+	int64_t t0 = time(NULL);
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fa, "kmip get", STORE_SERVE_PLAIN, 3600, &m, &ml, &le));
+	secmem_free(m, ml);
+	CU_ASSERT(le >= t0 + 3600 && le <= time(NULL) + 3600);
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fa, "kmip get wrapped", STORE_SERVE_WRAPPED, 3600, &m, &ml, NULL));
+	secmem_free(m, ml);
+	/* an administrator's Get is its own tenant's holding */
+	EXPECT_OK(store_serve_material(s, id, "U", STORE_F_ADMIN, fb, "http get", STORE_SERVE_PLAIN, 60, &m, &ml, &le));
+	secmem_free(m, ml);
+	CU_ASSERT(le >= t0 + 60 && le <= time(NULL) + 60);
+	/* Encrypt uses the key in the server: no holder */
+	EXPECT_OK(store_record_access(s, id, "T", fc, "kmip encrypt", 0));
+	/* a renewal by a certificate that never got the key: no holder either */
+	EXPECT_OK(store_obtain_lease(s, id, "T", 0, fd, "kmip obtain lease", 60, &le2, &lc));
+	/* the holder's renewal: a longer lease, the Last Change Date it has */
+	EXPECT_OK(store_obtain_lease(s, id, "T", 0, fa, "kmip obtain lease", 7200, &le2, &lc));
+	CU_ASSERT(le2 >= t0 + 7200 && le2 <= time(NULL) + 7200);
+	struct store_object o;
+	EXPECT_OK(store_get(s, id, "T", STORE_F_ROW_ONLY, &o));
+	CU_ASSERT_EQUAL(lc, o.last_change_date);
+	store_object_free(&o);
+	EXPECT_ERR(store_obtain_lease(s, id, "U", 0, fb, "kmip obtain lease", 60, &le, &lc), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_obtain_lease(s, id, "T", 0, fa, "kmip obtain lease", 0, &le, &lc), ERR_INVALID_ARG);
+
+	EXPECT_OK(store_holders_of(s, id, "T", 0, &hs));
+	CU_ASSERT_EQUAL_FATAL(hs.n, 2);
+	CU_ASSERT_FALSE(hs.truncated);
+	/* by first access: T's certificate, then the administrator's */
+	CU_ASSERT_STRING_EQUAL(hs.h[0].tenant, "T");
+	CU_ASSERT_STRING_EQUAL(hs.h[0].id, id);
+	CU_ASSERT(memcmp(hs.h[0].fingerprint, fa, 32) == 0);
+	CU_ASSERT_EQUAL(hs.h[0].count, 2);
+	CU_ASSERT(hs.h[0].first >= t0 && hs.h[0].first <= hs.h[0].last && hs.h[0].last <= time(NULL));
+	CU_ASSERT_EQUAL(hs.h[0].lease_end, le2);
+	CU_ASSERT(hs.h[0].leased);
+	CU_ASSERT_STRING_EQUAL(hs.h[1].tenant, "U");
+	CU_ASSERT(memcmp(hs.h[1].fingerprint, fb, 32) == 0);
+	CU_ASSERT_EQUAL(hs.h[1].count, 1);
+	CU_ASSERT(hs.h[1].leased);
+	CU_ASSERT_EQUAL(hs.h[1].state, STORE_STATE_PRE_ACTIVE);
+	store_holders_free(&hs);
+	/* another tenant: not found; an administrator (STORE_F_ADMIN): all */
+	EXPECT_ERR(store_holders_of(s, id, "U", 0, &hs), ERR_STORE_NOT_FOUND);
+	CU_ASSERT(hs.h == NULL && hs.n == 0);
+	EXPECT_ERR(store_holders_of(s, "00000000-0000-4000-8000-000000000000", "T", STORE_F_ADMIN, &hs),
+		   ERR_STORE_NOT_FOUND);
+	EXPECT_OK(store_holders_of(s, id, "U", STORE_F_ADMIN, &hs));
+	CU_ASSERT_EQUAL(hs.n, 2);
+	store_holders_free(&hs);
+	EXPECT_OK(store_holders_of(s, other, "T", 0, &hs));
+	CU_ASSERT_EQUAL(hs.n, 0);
+	store_holders_free(&hs);
+
+	/* the reverse: what a tenant's certificates hold */
+	EXPECT_OK(store_held_by(s, "U", &hs));
+	CU_ASSERT_EQUAL_FATAL(hs.n, 1);
+	CU_ASSERT_STRING_EQUAL(hs.h[0].id, id);
+	CU_ASSERT_STRING_EQUAL(hs.h[0].tenant, "U");
+	store_holders_free(&hs);
+	EXPECT_OK(store_serve_material(s, other, "T", 0, fa, "kmip get", STORE_SERVE_PLAIN, 3600, &m, &ml, NULL));
+	secmem_free(m, ml);
+	EXPECT_OK(store_held_by(s, "T", &hs));
+	CU_ASSERT_EQUAL_FATAL(hs.n, 2);
+	/* by first access, then identifier: both may be of one second */
+	CU_ASSERT((strcmp(hs.h[0].id, id) == 0 && strcmp(hs.h[1].id, other) == 0) ||
+		  (strcmp(hs.h[0].id, other) == 0 && strcmp(hs.h[1].id, id) == 0 && hs.h[0].first == hs.h[1].first));
+	store_holders_free(&hs);
+	EXPECT_OK(store_held_by(s, "nobody", &hs));
+	CU_ASSERT_EQUAL(hs.n, 0);
+	store_holders_free(&hs);
+	EXPECT_ERR(store_held_by(s, "", &hs), ERR_INVALID_ARG);
+
+	/* revoked: every lease ends, none is granted, the holders stay */
+	EXPECT_OK(store_revoke(s, id, "T", 0, STORE_REVOKE_CESSATION_OF_OPERATION, 0));
+	EXPECT_ERR(store_obtain_lease(s, id, "T", 0, fa, "kmip obtain lease", 60, &le, &lc), ERR_STORE_STATE);
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fa, "kmip get", STORE_SERVE_PLAIN, 3600, &m, &ml, &le));
+	secmem_free(m, ml);
+	CU_ASSERT_EQUAL(le, 0);
+	EXPECT_OK(store_holders_of(s, id, "T", 0, &hs));
+	CU_ASSERT_EQUAL_FATAL(hs.n, 2);
+	CU_ASSERT(!hs.h[0].leased && !hs.h[1].leased);
+	CU_ASSERT_EQUAL(hs.h[0].count, 3);
+	CU_ASSERT_EQUAL(hs.h[0].lease_end, le2); /* what it had been granted */
+	CU_ASSERT_EQUAL(hs.h[0].state, STORE_STATE_DEACTIVATED);
+	store_holders_free(&hs);
+	/* destroyed: no lease, and who had it is still known */
+	EXPECT_OK(store_destroy(s, id, "T", 0));
+	EXPECT_ERR(store_obtain_lease(s, id, "T", 0, fa, "kmip obtain lease", 60, &le, &lc), ERR_STORE_DESTROYED);
+	EXPECT_OK(store_holders_of(s, id, "T", 0, &hs));
+	CU_ASSERT_EQUAL(hs.n, 2);
+	store_holders_free(&hs);
+	store_close(s);
+}
+
 /* schema2_tables turns objects and material of |db| back into the rowid
  * tables of schema 2 (their rows kept) and sets the version to 2, with
  * |extra| run last (NULL: nothing). */
@@ -1499,6 +1617,7 @@ static int schema2_tables(const struct tdb *t, const char *extra)
 		 "INSERT INTO m2 SELECT id, sealed FROM material;"
 		 "DROP TABLE material; ALTER TABLE m2 RENAME TO material;"
 		 "CREATE INDEX IF NOT EXISTS access_log_id ON access_log(id);"
+		 "ALTER TABLE access_log DROP COLUMN lease_end;"
 		 "UPDATE meta SET value = 2 WHERE key = 'schema_version';%s",
 		 extra != NULL ? extra : "");
 	return sql_exec(t, sql);
@@ -1876,10 +1995,10 @@ static void test_serve_and_protection(void)
 	uint8_t *m = NULL;
 	size_t ml = 0;
 	uint64_t n = 0;
-	EXPECT_ERR(store_serve_material(s, id, "U", 0, fp, "get", STORE_SERVE_PLAIN, &m, &ml), ERR_STORE_NOT_FOUND);
+	EXPECT_ERR(store_serve_material(s, id, "U", 0, fp, "get", STORE_SERVE_PLAIN, 0, &m, &ml, NULL), ERR_STORE_NOT_FOUND);
 	EXPECT_OK(store_access_count(s, id, &n));
 	CU_ASSERT_EQUAL(n, 0);
-	EXPECT_OK(store_serve_material(s, id, "T", 0, fp, "get", STORE_SERVE_PLAIN, &m, &ml));
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fp, "get", STORE_SERVE_PLAIN, 0, &m, &ml, NULL));
 	CU_ASSERT(ml == sizeof(key) && m != NULL && memcmp(m, key, ml) == 0);
 	secmem_free(m, ml);
 	EXPECT_OK(store_access_count(s, id, &n));
@@ -1890,12 +2009,12 @@ static void test_serve_and_protection(void)
 	/* Sensitive: wrapped only; then not Extractable: not at all */
 	EXPECT_ERR(store_set_protection(s, id, "U", 0, true, false), ERR_STORE_NOT_FOUND);
 	EXPECT_OK(store_set_protection(s, id, "T", 0, true, false));
-	EXPECT_ERR(store_serve_material(s, id, "T", 0, fp, "get", STORE_SERVE_PLAIN, &m, &ml), ERR_STORE_PROTECTED);
+	EXPECT_ERR(store_serve_material(s, id, "T", 0, fp, "get", STORE_SERVE_PLAIN, 0, &m, &ml, NULL), ERR_STORE_PROTECTED);
 	CU_ASSERT_PTR_NULL(m);
-	EXPECT_OK(store_serve_material(s, id, "T", 0, fp, "get wrapped", STORE_SERVE_WRAPPED, &m, &ml));
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fp, "get wrapped", STORE_SERVE_WRAPPED, 0, &m, &ml, NULL));
 	secmem_free(m, ml);
 	EXPECT_OK(store_set_protection(s, id, "T", 0, false, true));
-	EXPECT_ERR(store_serve_material(s, id, "T", 0, fp, "get wrapped", STORE_SERVE_WRAPPED, &m, &ml),
+	EXPECT_ERR(store_serve_material(s, id, "T", 0, fp, "get wrapped", STORE_SERVE_WRAPPED, 0, &m, &ml, NULL),
 		   ERR_STORE_PROTECTED);
 	EXPECT_OK(store_access_count(s, id, &n));
 	CU_ASSERT_EQUAL(n, 2);
@@ -1920,12 +2039,13 @@ static void test_serve_and_protection(void)
 	}
 	/* migration 3 on a schema-2 database: Fresh from the access log */
 	EXPECT_OK(put_key(s, "T", key, sizeof(key), served));
-	EXPECT_OK(store_serve_material(s, served, "T", 0, fp, "kmip get", STORE_SERVE_PLAIN, &m, &ml));
+	EXPECT_OK(store_serve_material(s, served, "T", 0, fp, "kmip get", STORE_SERVE_PLAIN, 0, &m, &ml, NULL));
 	secmem_free(m, ml);
 	char fresh_id[STORE_ID_MAX + 1];
 	EXPECT_OK(put_key(s, "T", key, sizeof(key), fresh_id));
 	store_close(s);
 	CU_ASSERT_EQUAL(sql_exec(&t, "ALTER TABLE objects DROP COLUMN protection;"
+				       " ALTER TABLE access_log DROP COLUMN lease_end;"
 				       " UPDATE meta SET value = 2 WHERE key = 'schema_version';"),
 			SQLITE_OK);
 	s = tdb_open(&t);
@@ -1962,6 +2082,7 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_group_commit_isolated_errors),
 	   TEST(test_record_access),
 	   TEST(test_take_material),
+	   TEST(test_holders_and_leases),
 	   TEST(test_rowid_migration),
 	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
@@ -2035,6 +2156,7 @@ TEST_SUITE(store_pg, suite_init_pg, suite_clean_pg,
 	   TEST(test_group_commit_isolated_errors),
 	   TEST(test_record_access),
 	   TEST(test_take_material),
+	   TEST(test_holders_and_leases),
 	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
 	   TEST(test_pg_server_down))

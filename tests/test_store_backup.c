@@ -391,14 +391,14 @@ static void test_damage_refused(void)
 	spit(bad, p, len + 1);
 	expect_refused(&dst, bad, "extended", len);
 	/* reordered: the first and the last access record swapped (both
-	 * (id[0], "alpha", "kmip get"), 94 bytes; the middle one, of "beta"
-	 * and "get wrapped", 96): every record parses, the MAC does not match */
-	size_t rec = 1 + 1 + 36 + 2 + 5 + 32 + 1 + 8 + 8, mid = 1 + 1 + 36 + 2 + 4 + 32 + 1 + 11 + 8;
+	 * (id[0], "alpha", "kmip get"), 102 bytes; the middle one, of "beta"
+	 * and "get wrapped", 104): every record parses, the MAC does not match */
+	size_t rec = 1 + 1 + 36 + 2 + 5 + 32 + 1 + 8 + 8 + 8, mid = 1 + 1 + 36 + 2 + 4 + 32 + 1 + 11 + 8 + 8;
 	size_t end = len - 33, last = end - rec, first = last - mid - rec;
 	memcpy(p, orig, len);
 	CU_ASSERT(p[end] == 'E' && p[last] == 'L' && p[last - mid] == 'L' && p[first] == 'L');
 	CU_ASSERT(memcmp(p + first, p + last, rec) != 0);
-	uint8_t save[94];
+	uint8_t save[102];
 	memcpy(save, p + first, rec);
 	memcpy(p + first, p + last, rec);
 	memcpy(p + last, save, rec);
@@ -409,6 +409,48 @@ static void test_damage_refused(void)
 	EXPECT_OK(import_from(&dst, file, &info, eb, sizeof(eb)));
 	free(p);
 	free(orig);
+}
+
+/* The leases of the access log survive a backup: a holder's lease end is
+ * the same after the import (schema 6 adds it to each 'L' record) */
+static void test_leases_kept(void)
+{
+	struct source src;
+	source_make(&src);
+	struct store *s = tdb_open(&src.t);
+	uint8_t fp[STORE_FINGERPRINT_LEN];
+	memset(fp, 0x5a, sizeof fp);
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	int64_t le = 0, lc = 0;
+	EXPECT_OK(store_serve_material(s, src.id[0], "alpha", 0, fp, "kmip get", STORE_SERVE_PLAIN, 600, &m, &ml, NULL));
+	secmem_free(m, ml);
+	EXPECT_OK(store_obtain_lease(s, src.id[0], "alpha", 0, fp, "kmip obtain lease", 900, &le, &lc));
+	CU_ASSERT(le > 0);
+	store_close(s);
+	const char *file = testlib_file(src.t.dir, "backup-leases");
+	struct store_backup_info ei, ii;
+	EXPECT_OK(export_to(&src.t, file, &ei));
+	CU_ASSERT_EQUAL(ei.access, 5);
+	struct tdb dst;
+	tdb_new(&dst, "dst-leases");
+	tdb_share(&dst, &src.t);
+	char eb[512] = "";
+	EXPECT_OK(import_from(&dst, file, &ii, eb, sizeof(eb)));
+	CU_ASSERT_EQUAL(ii.access, 5);
+	struct store *b = tdb_open(&dst);
+	struct store_holders hs;
+	EXPECT_OK(store_holders_of(b, src.id[0], "alpha", 0, &hs));
+	/* the two records of source_make (no lease) and this Get, one certificate each */
+	CU_ASSERT_EQUAL_FATAL(hs.n, 2);
+	size_t k = memcmp(hs.h[0].fingerprint, fp, sizeof fp) == 0 ? 0 : 1;
+	CU_ASSERT(memcmp(hs.h[k].fingerprint, fp, sizeof fp) == 0);
+	CU_ASSERT_EQUAL(hs.h[k].lease_end, le);
+	CU_ASSERT(hs.h[k].leased);
+	CU_ASSERT_EQUAL(hs.h[1 - k].lease_end, 0);
+	CU_ASSERT_EQUAL(hs.h[1 - k].count, 2);
+	store_holders_free(&hs);
+	store_close(b);
 }
 
 static void test_wrong_kek_refused(void)
@@ -639,6 +681,7 @@ TEST_SUITE(store_backup, suite_init, suite_clean,
 	   TEST(test_roundtrip),
 	   TEST(test_not_empty_refused),
 	   TEST(test_damage_refused),
+	   TEST(test_leases_kept),
 	   TEST(test_wrong_kek_refused),
 	   TEST(test_unopenable_record),
 	   TEST(test_hsm_kek),

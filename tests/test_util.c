@@ -581,12 +581,59 @@ static void test_config_errors_name_line_and_key(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "syntax.conf:1"));
 }
 
+/* [keys] default_lease: seconds or one unit (s, m, h, d), 1 s to a year;
+ * printed in its largest whole unit */
+static void test_config_duration(void)
+{
+	struct config c;
+	char err[256];
+	static const struct {
+		const char *v;
+		unsigned want; /* 0: refused */
+	} cases[] = {
+		{"3600", 3600}, {"90s", 90}, {"30m", 1800}, {"1h", 3600}, {"7d", 604800}, {"365d", 31536000},
+		{"0", 0}, {"366d", 0}, {"1w", 0}, {"1hh", 0}, {"h", 0}, {"-1h", 0}, {"", 0}, {" 1h", 0},
+		{"99999999999999999999", 0}, {"18446744073709551615s", 0},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		setenv("FOUNT_KEYS_DEFAULT_LEASE", cases[i].v, 1);
+		err_t r = config_load(&c, "/nonexistent/fount.conf", false, err, sizeof(err));
+		if (cases[i].want != 0) {
+			CU_ASSERT_EQUAL(r, ERR_OK);
+			CU_ASSERT_EQUAL(c.keys_default_lease, cases[i].want);
+		} else {
+			CU_ASSERT_EQUAL(r, ERR_CONFIG);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err, "FOUNT_KEYS_DEFAULT_LEASE"));
+		}
+	}
+	unsetenv("FOUNT_KEYS_DEFAULT_LEASE");
+	EXPECT_OK(config_load(&c, "/nonexistent/fount.conf", false, err, sizeof(err)));
+	CU_ASSERT_EQUAL(c.keys_default_lease, 3600);
+	static const struct {
+		unsigned v;
+		const char *printed;
+	} out[] = {{3600, "default_lease = 1h\n"}, {90, "default_lease = 90s\n"}, {1800, "default_lease = 30m\n"},
+		   {172800, "default_lease = 2d\n"}};
+	for (size_t i = 0; i < ARRAY_SIZE(out); i++) {
+		c.keys_default_lease = out[i].v;
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *fp = open_memstream(&buf, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+		config_print(&c, fp);
+		fclose(fp);
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, out[i].printed));
+		free(buf);
+	}
+}
+
 static void test_config_print_roundtrip(void)
 {
 	struct config c, d;
 	char err[256];
 	config_defaults(&c);
 	c.drbg_reseed_seconds = 77;
+	c.keys_default_lease = 5400;
 	char path[128];
 	snprintf(path, sizeof(path), "%s/printed.conf", tmpdir);
 	FILE *fp = fopen(path, "w");
@@ -595,6 +642,7 @@ static void test_config_print_roundtrip(void)
 	fclose(fp);
 	EXPECT_OK(config_load(&d, path, true, err, sizeof(err)));
 	CU_ASSERT_EQUAL(d.drbg_reseed_seconds, 77);
+	CU_ASSERT_EQUAL(d.keys_default_lease, 5400);
 	CU_ASSERT_STRING_EQUAL(d.entropy_sources, c.entropy_sources);
 }
 
@@ -917,7 +965,7 @@ TEST_SUITE(util, NULL, NULL,
 
 TEST_SUITE(config, config_init, config_clean,
 	   TEST(test_file_read_bounded), TEST(test_config_defaults_no_file), TEST(test_config_file_and_env),
-	   TEST(test_config_errors_name_line_and_key), TEST(test_config_print_roundtrip),
+	   TEST(test_config_errors_name_line_and_key), TEST(test_config_duration), TEST(test_config_print_roundtrip),
 	   TEST(test_config_unusable_files), TEST(test_config_sources_checked))
 
 TEST_SUITE(outfile, outfile_init, outfile_clean,

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 enum key_type { KT_STRING, KT_DOUBLE, KT_UINT, KT_U64, KT_BOOL, KT_LOGLEVEL, KT_REQUIRED, KT_SOURCES,
-		KT_POOL };
+		KT_POOL, KT_DURATION };
 
 struct config_key {
 	const char *section;
@@ -97,6 +97,8 @@ static const struct config_key config_keys[] = {
 	  "ready key pairs kept per type for Create Key Pair, TYPE:COUNT,... (e.g. rsa-3072:4,ec-p256:64); empty = off"),
 	K("kmip", "admin_key_access", KT_BOOL, kmip_admin_key_access, 0, 1,
 	  "on: admins may also Get other tenants' key material; off: only their lifecycle and attributes"),
+	K("keys", "default_lease", KT_DURATION, keys_default_lease, 1, 31536000,
+	  "how long a host may keep a key it got (KMIP Lease Time, Obtain Lease): seconds, or 90s, 30m, 1h, 7d"),
 	/* [egd]: the EGD socket (api/egd.c) */
 	K("egd", "socket", KT_STRING, egd_socket, 0, 0,
 	  "EGD Unix socket for QEMU rng-egd (virtio-rng), mode 0660 (default <state_dir>/egd.sock; empty: none)"),
@@ -231,6 +233,7 @@ void config_defaults(struct config *cfg)
 	/* /v1/random needs no identity: one address must not take the DRBG
 	 * threads from everyone (64 MiB/s each is still ~1M feeds a second) */
 	cfg->http_rate_bytes = 64u << 20;
+	cfg->keys_default_lease = 3600;
 	cfg->http_max_connections = 1024;
 	for (size_t i = 0; i < CONFIG_MAX_HSMS; i++)
 		cfg->hsm[i].pool_size = 4;
@@ -439,6 +442,31 @@ static bool set_value(void *base, const struct config_key *k,
 		return true;
 bad_int:
 		snprintf(why, whylen, "expected a whole number from %.0f to %.0f", k->min, k->max);
+		return false;
+	}
+	case KT_DURATION: {
+		/* seconds, or a number with one unit: s, m, h, d */
+		errno = 0;
+		if (*v < '0' || *v > '9')
+			goto bad_duration;
+		unsigned long long u = strtoull(v, &end, 10);
+		static const struct {
+			char unit;
+			unsigned long long mult;
+		} units[] = {{'\0', 1}, {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+		size_t ui = 0;
+		while (ui < ARRAY_SIZE(units) && units[ui].unit != *end)
+			ui++;
+		if (errno || ui == ARRAY_SIZE(units) || (*end != '\0' && end[1] != '\0') ||
+		    u > (unsigned long long)k->max || (double)(u * units[ui].mult) < k->min ||
+		    (double)(u * units[ui].mult) > k->max)
+			goto bad_duration;
+		unsigned x = (unsigned)(u * units[ui].mult);
+		memcpy(field, &x, sizeof(x));
+		return true;
+bad_duration:
+		snprintf(why, whylen, "expected a duration from %.0f s to %.0f s: seconds, or a number and s, m, h or d",
+			 k->min, k->max);
 		return false;
 	}
 	case KT_BOOL: {
@@ -743,6 +771,16 @@ static void print_key(FILE *fp, const struct config_key *k, const void *base, bo
 	case KT_STRING: fprintf(fp, "%s\n", (const char *)field); break;
 	case KT_DOUBLE: { double d; memcpy(&d, field, sizeof(d)); fprintf(fp, "%g\n", d); break; }
 	case KT_UINT: { unsigned u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%u\n", u); break; }
+	case KT_DURATION: {
+		/* in the largest unit it is a whole number of */
+		unsigned u;
+		memcpy(&u, field, sizeof(u));
+		if (u % 86400 == 0) fprintf(fp, "%ud\n", u / 86400);
+		else if (u % 3600 == 0) fprintf(fp, "%uh\n", u / 3600);
+		else if (u % 60 == 0) fprintf(fp, "%um\n", u / 60);
+		else fprintf(fp, "%us\n", u);
+		break;
+	}
 	case KT_U64: { uint64_t u; memcpy(&u, field, sizeof(u)); fprintf(fp, "%llu\n", (unsigned long long)u); break; }
 	case KT_BOOL: { bool b; memcpy(&b, field, sizeof(b)); fprintf(fp, "%s\n", b ? "on" : "off"); break; }
 	case KT_LOGLEVEL: { enum log_level l; memcpy(&l, field, sizeof(l)); fprintf(fp, "%s\n", level_names[l]); break; }

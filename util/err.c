@@ -74,6 +74,7 @@ static const struct err_entry err_table[] = {
 	{ERR_STORE_IO, "key store I/O error: nothing was written"},
 	{ERR_STORE_NAME_TAKEN, "another object of the tenant has that Name"},
 	{ERR_STORE_PROTECTED, "the object's Sensitive or Extractable attribute forbids it"},
+	{ERR_STORE_FOREIGN, "another tenant's: only an administrator may see it"},
 	{ERR_STORE_BACKUP, "the backup file is damaged, truncated, or not a fount store backup"},
 	{ERR_STORE_NOT_EMPTY, "the key store is not empty: a backup is imported into an empty store only"},
 	{ERR_STORE_UNAVAILABLE, "the key store database cannot be reached (retrying): nothing was written"},

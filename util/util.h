@@ -121,6 +121,7 @@ enum {
 	ERR_STORE_BACKUP = -720,           /* a backup file is damaged, truncated or not fount's */
 	ERR_STORE_NOT_EMPTY = -721,        /* import restores into an empty store only */
 	ERR_STORE_UNAVAILABLE = -722,      /* the database cannot be reached: nothing was written */
+	ERR_STORE_FOREIGN = -723,          /* another tenant's: only an admin may see it */
 
 	ERR_INTERNAL = -900,
 };
@@ -356,6 +357,8 @@ struct config {
 	/* [kmip] keypair_pool: ready key pairs per type, "rsa-3072:4,ec-p256:64"; "" = off */
 	char kmip_keypair_pool[256];
 	bool kmip_admin_key_access;     /* admins may read other tenants' key material */
+	/* [keys]: what the KMS grants the holders of a key */
+	unsigned keys_default_lease;    /* seconds a Get's lease lasts (KMIP Lease Time) */
 	/* [egd]: the EGD socket for QEMU's rng-egd (api/egd.c) */
 	char egd_socket[512];           /* Unix socket; default <state_dir>/egd.sock; "" = none */
 	char egd_tcp_listen[128];       /* loopback HOST:PORT; "" = none (the default) */
