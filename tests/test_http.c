@@ -830,6 +830,153 @@ static void test_material_and_kmip(void)
 	hres_free(&h);
 }
 
+/* cert_sha256 writes the SHA-256 of |pem|'s certificate (DER) in hex */
+static void cert_sha256(const char *pem, char out[65])
+{
+	out[0] = '\0';
+	FILE *fp = fopen(pem, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	X509 *x = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	uint8_t md[32];
+	unsigned n = 0;
+	CU_ASSERT_FATAL(X509_digest(x, EVP_sha256(), md, &n) == 1 && n == 32);
+	X509_free(x);
+	hex_encode(out, md, 32);
+}
+
+/* The holders' view and leases over HTTP: who got a key (per tenant and
+ * certificate, its lease), for its owner and the administrators only; the
+ * reverse by tenant (403 for another tenant's); a material answer carries
+ * its lease; POST .../lease renews it until the key is revoked. */
+static void test_holders_and_leases(void)
+{
+	char id[STORE_ID_MAX + 1], kek[STORE_ID_MAX + 1], path[256], fp_alice[65];
+	cert_sha256(certs[0][0], fp_alice);
+	CU_ASSERT_EQUAL(create(CERT_ALICE, "{\"type\":\"aes-256\",\"name\":\"held\",\"activate\":true}", id), 201);
+	CU_ASSERT_EQUAL(create(CERT_ALICE, "{\"type\":\"aes-256\",\"usage\":[\"wrap\"],\"activate\":true}", kek), 201);
+	struct hres h;
+	snprintf(path, sizeof path, "/v1/keys/%s/holders", id);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", path, NULL), 200);
+	CU_ASSERT_STRING_EQUAL(jstr(&h, "id"), id);
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(h.j, "holders")), 0);
+	CU_ASSERT(json_is_false(json_object_get(h.j, "truncated")));
+	hres_free(&h);
+
+	/* a plaintext Get over mutual TLS: its lease in the answer */
+	json_int_t t0 = (json_int_t)time(NULL);
+	snprintf(path, sizeof path, "/v1/keys/%s/material", id);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", path, NULL), 200);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(h.j, "lease_seconds")), 3600);
+	json_int_t le = json_integer_value(json_object_get(h.j, "lease_expires"));
+	CU_ASSERT(le >= t0 + 3600 && le <= (json_int_t)time(NULL) + 3600);
+	hres_free(&h);
+	/* a wrapped one with a token, twice */
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "/v1/keys/%s/material?wrap_with=%s", id, kek);
+		CU_ASSERT_EQUAL(req(&h, TOKEN_ALICE, "GET", path, NULL), 200);
+		CU_ASSERT_PTR_NOT_NULL(json_object_get(h.j, "lease_expires"));
+		hres_free(&h);
+	}
+	/* Encrypt-style use of the KEK (wrapping) makes no holder of it */
+	snprintf(path, sizeof path, "/v1/keys/%s/holders", kek);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", path, NULL), 200);
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(h.j, "holders")), 0);
+	hres_free(&h);
+
+	snprintf(path, sizeof path, "/v1/keys/%s/holders", id);
+	static const enum who may[] = {CERT_ALICE, TOKEN_ALICE, CERT_OPS, TOKEN_OPS};
+	for (size_t i = 0; i < ARRAY_SIZE(may); i++) {
+		CU_ASSERT_EQUAL(req(&h, may[i], "GET", path, NULL), 200);
+		json_t *a = json_object_get(h.j, "holders");
+		CU_ASSERT_EQUAL_FATAL(json_array_size(a), 2);
+		size_t total = 0, by_cert = 0;
+		for (size_t k = 0; k < 2; k++) {
+			json_t *e = json_array_get(a, k);
+			CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(e, "tenant")), "alice");
+			json_int_t n = json_integer_value(json_object_get(e, "accesses"));
+			total += (size_t)n;
+			CU_ASSERT(json_is_true(json_object_get(e, "leased")));
+			CU_ASSERT(json_integer_value(json_object_get(e, "first_access")) >= t0);
+			if (strcmp(json_string_value(json_object_get(e, "certificate_sha256")), fp_alice) == 0) {
+				by_cert++;
+				CU_ASSERT_EQUAL(n, 1);
+				CU_ASSERT_EQUAL(json_integer_value(json_object_get(e, "lease_expires")), le);
+			}
+		}
+		CU_ASSERT_EQUAL(total, 3);
+		CU_ASSERT_EQUAL(by_cert, 1);
+		hres_free(&h);
+	}
+	/* another tenant: no such key */
+	req(&h, CERT_BOB, "GET", path, NULL);
+	expect_error(&h, 404, "not_found");
+	hres_free(&h);
+	req(&h, NOBODY, "GET", path, NULL);
+	CU_ASSERT_EQUAL(h.code, 401);
+	hres_free(&h);
+
+	/* the reverse: what alice holds, for alice and the administrators */
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", "/v1/holders/alice/keys", NULL), 200);
+	CU_ASSERT_STRING_EQUAL(jstr(&h, "tenant"), "alice");
+	json_t *keys = json_object_get(h.j, "keys");
+	bool found = false;
+	for (size_t k = 0; k < json_array_size(keys); k++)
+		found = found || strcmp(json_string_value(json_object_get(json_array_get(keys, k), "id")), id) == 0;
+	CU_ASSERT(found);
+	hres_free(&h);
+	CU_ASSERT_EQUAL(req(&h, CERT_OPS, "GET", "/v1/holders/alice/keys", NULL), 200);
+	CU_ASSERT(json_array_size(json_object_get(h.j, "keys")) >= 2);
+	hres_free(&h);
+	req(&h, CERT_BOB, "GET", "/v1/holders/alice/keys", NULL);
+	expect_error(&h, 403, "forbidden");
+	hres_free(&h);
+	CU_ASSERT_EQUAL(req(&h, CERT_BOB, "GET", "/v1/holders/bob/keys", NULL), 200);
+	for (size_t k = 0; k < json_array_size(json_object_get(h.j, "keys")); k++)
+		CU_ASSERT_STRING_NOT_EQUAL(json_string_value(json_object_get(json_array_get(json_object_get(h.j, "keys"), k), "id")), id);
+	hres_free(&h);
+	char longpath[400];
+	snprintf(longpath, sizeof longpath, "/v1/holders/%0300d/keys", 0);
+	req(&h, CERT_OPS, "GET", longpath, NULL);
+	expect_error(&h, 404, "not_found");
+	hres_free(&h);
+
+	/* renewing: the owner's, not bob's; none once revoked */
+	snprintf(path, sizeof path, "/v1/keys/%s/lease", id);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "POST", path, NULL), 200);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(h.j, "lease_seconds")), 3600);
+	CU_ASSERT(json_integer_value(json_object_get(h.j, "lease_expires")) >= le);
+	CU_ASSERT(json_integer_value(json_object_get(h.j, "last_change")) > 0);
+	hres_free(&h);
+	req(&h, CERT_BOB, "POST", path, NULL);
+	expect_error(&h, 404, "not_found");
+	hres_free(&h);
+	req(&h, CERT_ALICE, "GET", path, NULL);
+	CU_ASSERT_EQUAL(h.code, 405);
+	hres_free(&h);
+	snprintf(path, sizeof path, "/v1/keys/%s/revoke", id);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "POST", path, "{\"reason\":\"superseded\"}"), 200);
+	hres_free(&h);
+	snprintf(path, sizeof path, "/v1/keys/%s/lease", id);
+	req(&h, CERT_ALICE, "POST", path, NULL);
+	expect_error(&h, 409, "wrong_state");
+	hres_free(&h);
+	/* a revoked key's material leaves without a lease; its holders' leases end */
+	snprintf(path, sizeof path, "/v1/keys/%s/material", id);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", path, NULL), 200);
+	CU_ASSERT_PTR_NULL(json_object_get(h.j, "lease_expires"));
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(h.j, "material"));
+	hres_free(&h);
+	snprintf(path, sizeof path, "/v1/keys/%s/holders", id);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", path, NULL), 200);
+	json_t *a = json_object_get(h.j, "holders");
+	CU_ASSERT_EQUAL(json_array_size(a), 2);
+	for (size_t k = 0; k < json_array_size(a); k++)
+		CU_ASSERT(json_is_false(json_object_get(json_array_get(a, k), "leased")));
+	hres_free(&h);
+}
+
 static void test_selftest(void)
 {
 	struct hres h;
@@ -1491,7 +1638,7 @@ static void test_waiting_route_stalls_nobody(void)
 
 TEST_SUITE(http, suite_init, suite_clean, TEST(test_health), TEST(test_random), TEST(test_rate_limit), TEST(test_auth),
 	   TEST(test_keys_lifecycle), TEST(test_keys_paging), TEST(test_key_pair), TEST(test_tenant_isolation),
-	   TEST(test_material_and_kmip), TEST(test_selftest), TEST(test_errors), TEST(test_plain_listen_rule),
+	   TEST(test_material_and_kmip), TEST(test_holders_and_leases), TEST(test_selftest), TEST(test_errors), TEST(test_plain_listen_rule),
 	   TEST(test_unix_socket), TEST(test_stalled_handshake), TEST(test_garbage), TEST(test_pipelined),
 	   TEST(test_connection_close), TEST(test_close_mid_response_and_churn), TEST(test_connection_cap),
 	   TEST(test_metrics_and_page), TEST(test_waiting_route_stalls_nobody), TEST(test_serve))
