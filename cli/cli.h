@@ -78,6 +78,7 @@ int cmd_tenant(int argc, char **argv, const struct config *cfg);
 int cmd_feed(int argc, char **argv, const struct config *cfg);
 int cmd_token(int argc, char **argv, const struct config *cfg);
 int cmd_store(int argc, char **argv, const struct config *cfg);
+int cmd_keys(int argc, char **argv, const struct config *cfg);
 
 /* ---- the status file (cli/cmd_status.c) ------------------------------------
  * `fount serve` keeps <state_dir>/status.json (0600, written whole): pid,
@@ -130,6 +131,12 @@ struct store_options cli_store_options(const struct config *cfg, struct hsm *hsm
  * hsm:LABEL (else *out is NULL): EXIT_OK, or EXIT_FAIL with a line on
  * stderr that starts with |prog| */
 int cli_store_hsm(const struct config *cfg, const char *prog, struct hsm **out);
+/* cli_store_open_existing opens the store [store] configures for a
+ * command that reads it (NULL, said on stderr after |prog|, when it
+ * cannot): a missing SQLite file is refused, never made */
+struct store *cli_store_open_existing(const struct config *cfg, struct hsm *hsm, const char *prog);
+/* cli_utc writes |t| as "2026-12-02T01:59:23Z" */
+void cli_utc(time_t t, char *out, size_t len);
 err_t cli_power_on(const struct config *cfg) MUST_CHECK;
 /* cli_power_on_results is cli_power_on keeping the results in |res|. */
 err_t cli_power_on_results(const struct config *cfg, struct selftest_result *res, size_t max, size_t *out_n)

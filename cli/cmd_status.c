@@ -32,14 +32,6 @@ void cli_status_path(const struct config *cfg, char *out, size_t len)
 	snprintf(out, len, "%s/status.json", cfg->service_state_dir);
 }
 
-/* utc writes |t| as "2026-12-02T01:59:23Z". */
-static void utc(time_t t, char *out, size_t len)
-{
-	struct tm tm;
-	if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, len, "?");
-}
-
 /* proc_stat reads /proc/PID/stat, "PID (COMM) STATE f4 ... f22 ..." (proc(5)):
  * the command name, the state letter and field 22, the time the process
  * started after boot in clock ticks. false if there is no such process. */
@@ -107,7 +99,7 @@ static bool fount_alive(json_int_t pid, json_int_t proc_start)
 static json_t *time_json(time_t t)
 {
 	char text[32];
-	utc(t, text, sizeof text);
+	cli_utc(t, text, sizeof text);
 	return json_string(text);
 }
 

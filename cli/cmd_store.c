@@ -39,30 +39,9 @@ static const char usage[] =
 	"  -o, --output FILE   export: the backup file (never overwritten)\n"
 	"  -h, --help          this text\n";
 
-/* open_existing opens the store verify and export read (NULL, said on
- * stderr, when it cannot): a missing SQLite file is refused, because
- * opening it would make a new, empty store (and a new KEK file) and report
- * it fine; on PostgreSQL the database is the server's, and store_open says
- * when it is not there */
-static struct store *open_existing(const struct config *cfg, struct hsm *hsm)
-{
-	if (cfg->store_url[0] == '\0' && access(cfg->store_path, F_OK) != 0) {
-		fprintf(stderr, "fount store: no key store at %s ([store] path)\n", cfg->store_path);
-		return NULL;
-	}
-	struct store *st = NULL;
-	char why[512] = "";
-	struct store_options so = cli_store_options(cfg, hsm);
-	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
-		fprintf(stderr, "fount store: %s\n", why);
-		return NULL;
-	}
-	return st;
-}
-
 static int do_verify(const struct config *cfg, struct hsm *hsm)
 {
-	struct store *st = open_existing(cfg, hsm);
+	struct store *st = cli_store_open_existing(cfg, hsm, "fount store");
 	if (st == NULL)
 		return EXIT_FAIL;
 	struct store_verify_result v;
@@ -96,7 +75,7 @@ static int do_verify(const struct config *cfg, struct hsm *hsm)
 
 static int do_export(const struct config *cfg, struct hsm *hsm, const char *path)
 {
-	struct store *st = open_existing(cfg, hsm);
+	struct store *st = cli_store_open_existing(cfg, hsm, "fount store");
 	if (st == NULL)
 		return EXIT_FAIL;
 	char why[512] = "";

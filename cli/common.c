@@ -86,6 +86,33 @@ struct store_options cli_store_options(const struct config *cfg, struct hsm *hsm
 				      .timeout_ms = cfg->store_timeout_ms};
 }
 
+struct store *cli_store_open_existing(const struct config *cfg, struct hsm *hsm, const char *prog)
+{
+	/* a missing SQLite file is refused: opening it would make a new,
+	 * empty store (and a new KEK file) and report it fine; on PostgreSQL
+	 * the database is the server's, and store_open says when it is not
+	 * there */
+	if (cfg->store_url[0] == '\0' && access(cfg->store_path, F_OK) != 0) {
+		fprintf(stderr, "%s: no key store at %s ([store] path)\n", prog, cfg->store_path);
+		return NULL;
+	}
+	struct store *st = NULL;
+	char why[512] = "";
+	struct store_options so = cli_store_options(cfg, hsm);
+	if (store_open(&so, &st, why, sizeof why) != ERR_OK) {
+		fprintf(stderr, "%s: %s\n", prog, why);
+		return NULL;
+	}
+	return st;
+}
+
+void cli_utc(time_t t, char *out, size_t len)
+{
+	struct tm tm;
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "?");
+}
+
 int cli_store_hsm(const struct config *cfg, const char *prog, struct hsm **out)
 {
 	*out = NULL;

@@ -30,6 +30,7 @@ static const char usage[] =
 	"  tenant     bind a client certificate to a tenant (tenant bind NAME --cert FILE)\n"
 	"  token      a bearer token for the HTTP API (token add --tenant NAME [--admin])\n"
 	"  store      the key store: verify, export a sealed backup, import one into an empty store\n"
+	"  keys       who holds a key (keys holders ID), what a tenant holds (keys held TENANT)\n"
 	"  acvp       answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)\n"
 	"  config     print the effective configuration\n"
 	"  version    print version and crypto provider\n"
@@ -54,7 +55,7 @@ static const struct command commands[] = {
 	{"version", cmd_version},   {"keygen", cmd_keygen}, {"wrap", cmd_wrap},
 	{"unwrap", cmd_unwrap},     {"hsm", cmd_hsm},       {"ca", cmd_ca},
 	{"tenant", cmd_tenant},     {"feed", cmd_feed},         {"token", cmd_token},
-	{"store", cmd_store},
+	{"store", cmd_store},       {"keys", cmd_keys},
 	/* the status file `fount serve` keeps */
 	{"status", cmd_status},
 };

@@ -602,6 +602,69 @@ static int fount_store(const struct tdb *t, const char *a1, const char *a2, cons
 	return res.status;
 }
 
+static int fount_keys(const struct tdb *t, const char *a1, const char *a2)
+{
+	static char e1[300], e2[300];
+	snprintf(e1, sizeof(e1), "FOUNT_STORE_PATH=%s", t->db);
+	snprintf(e2, sizeof(e2), "FOUNT_STORE_KEK=%s", t->kek);
+	const char *env[] = {e1, e2, NULL};
+	const char *argv[] = {testlib_fount_bin(), "keys", a1, a2, NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, env, NULL, &res), 0);
+	return res.status;
+}
+
+/* `fount keys holders ID` and `fount keys held TENANT`: the operator's
+ * view of every tenant, one line per tenant and certificate */
+static void test_cli_keys(void)
+{
+	struct source src;
+	source_make(&src);
+	CU_ASSERT_EQUAL(fount_keys(&src.t, "holders", src.id[0]), 0);
+	char ab[65];
+	memset(ab, 'a', 64);
+	for (int i = 1; i < 64; i += 2)
+		ab[i] = 'b';
+	ab[64] = '\0';
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "TENANT"));
+	const char *line = strstr(res.out, "alpha");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(line);
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, ab));
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "2023-11-14T22:13:20Z  2023-11-14T22:13:22Z         2  none"));
+	/* a Get with a lease, by another certificate */
+	struct store *s = tdb_open(&src.t);
+	uint8_t fp[STORE_FINGERPRINT_LEN];
+	memset(fp, 0x5a, sizeof fp);
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	EXPECT_OK(store_serve_material(s, src.id[0], "alpha", 0, fp, "kmip get", STORE_SERVE_PLAIN, 600, &m, &ml, NULL));
+	secmem_free(m, ml);
+	store_close(s);
+	CU_ASSERT_EQUAL(fount_keys(&src.t, "holders", src.id[0]), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "5a5a5a5a"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "  until 20"));
+	/* the reverse */
+	CU_ASSERT_EQUAL(fount_keys(&src.t, "held", "beta"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "KEY"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, src.id[2]));
+	CU_ASSERT_PTR_NULL(strstr(res.out, src.id[0]));
+	CU_ASSERT_EQUAL(fount_keys(&src.t, "held", "nobody"), 0);
+	CU_ASSERT_PTR_NULL(strstr(res.out, src.id[0]));
+	/* one-line errors */
+	CU_ASSERT_EQUAL(fount_keys(&src.t, "holders", "00000000-0000-4000-8000-000000000000"), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "no key 00000000-0000-4000-8000-000000000000"));
+	CU_ASSERT_EQUAL(fount_keys(&src.t, "held", ""), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "not a tenant name"));
+	CU_ASSERT_EQUAL(fount_keys(&src.t, "holders", NULL), 2);
+	CU_ASSERT_EQUAL(fount_keys(&src.t, "--help", NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "fount keys held TENANT"));
+	/* no store there: said, not made */
+	struct tdb none;
+	tdb_new(&none, "keys-none");
+	CU_ASSERT_EQUAL(fount_keys(&none, "held", "alpha"), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.err, "no key store at"));
+	CU_ASSERT_NOT_EQUAL(access(none.db, F_OK), 0);
+}
+
 static void test_cli(void)
 {
 	struct source src;
@@ -685,4 +748,5 @@ TEST_SUITE(store_backup, suite_init, suite_clean,
 	   TEST(test_wrong_kek_refused),
 	   TEST(test_unopenable_record),
 	   TEST(test_hsm_kek),
-	   TEST(test_cli))
+	   TEST(test_cli),
+	   TEST(test_cli_keys))
