@@ -164,8 +164,9 @@ struct store_backend_ops {
 	err_t (*each_sealed)(struct store_backend *b, store_sealed_fn fn, void *ctx);
 	err_t (*access_count)(struct store_backend *b, const char *id, uint64_t *out);
 	/* the holders of the object |key| (by_tenant false) or of the tenant
-	 * |key|: at most |max| entries into out->h (malloc'd), in the order
-	 * store.h gives; out->truncated when there were more */
+	 * |key|: at most |max| entries into out->h (room for |max|), in the
+	 * order store.h gives, out->n of them; out->truncated when there were
+	 * more */
 	err_t (*holders)(struct store_backend *b, bool by_tenant, const char *key, size_t max,
 			 struct store_holders *out);
 	void (*stats)(struct store_backend *b, struct store_stats *out);

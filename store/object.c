@@ -1172,12 +1172,23 @@ err_t store_take_material(struct store *s, const char *id, const char *tenant, u
 	return serve_run(s, apply_take, &c, out, out_len);
 }
 
-/* holders_leased: which of |h|'s leases still run */
-static void holders_leased(struct store_holders *h)
+/* holders_read reads the holders of object or tenant |key| into |out|
+ * (room for STORE_HOLDERS_MAX: calloc'd, so what a short answer leaves
+ * untouched is never paged in) and says which leases still run */
+static err_t holders_read(struct store *s, bool by_tenant, const char *key, struct store_holders *out)
 {
+	out->h = calloc(STORE_HOLDERS_MAX, sizeof *out->h);
+	if (out->h == NULL)
+		return ERR_NOMEM;
+	err_t r = s->ops->holders(s->b, by_tenant, key, STORE_HOLDERS_MAX, out);
+	if (r != ERR_OK) {
+		store_holders_free(out);
+		return r;
+	}
 	int64_t now = store_now();
-	for (size_t i = 0; i < h->n; i++)
-		h->h[i].leased = h->h[i].lease_end > now && store_state_leases(h->h[i].state);
+	for (size_t i = 0; i < out->n; i++)
+		out->h[i].leased = out->h[i].lease_end > now && store_state_leases(out->h[i].state);
+	return ERR_OK;
 }
 
 err_t store_holders_of(struct store *s, const char *id, const char *tenant, unsigned flags,
@@ -1188,18 +1199,14 @@ err_t store_holders_of(struct store *s, const char *id, const char *tenant, unsi
 	struct store_row row;
 	GUARD(s->ops->row_get(s->b, id, &row));
 	GUARD(visible(&row, tenant, flags));
-	GUARD(s->ops->holders(s->b, false, id, STORE_HOLDERS_MAX, out));
-	holders_leased(out);
-	return ERR_OK;
+	return holders_read(s, false, id, out);
 }
 
 err_t store_held_by(struct store *s, const char *tenant, struct store_holders *out)
 {
 	memset(out, 0, sizeof *out);
 	ENSURE(tenant_ok(tenant), ERR_INVALID_ARG);
-	GUARD(s->ops->holders(s->b, true, tenant, STORE_HOLDERS_MAX, out));
-	holders_leased(out);
-	return ERR_OK;
+	return holders_read(s, true, tenant, out);
 }
 
 void store_holders_free(struct store_holders *h)

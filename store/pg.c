@@ -944,15 +944,8 @@ static err_t read_holders_fn(struct conn *c, int64_t deadline, void *vctx)
 static err_t pg_holders(struct store_backend *b, bool by_tenant, const char *key, size_t max,
 			struct store_holders *out)
 {
-	memset(out, 0, sizeof *out);
-	out->h = calloc(max, sizeof *out->h);
-	if (out->h == NULL)
-		return ERR_NOMEM;
 	struct holders_ctx x = {by_tenant, key, max, out};
-	err_t r = with_reader(b, read_holders_fn, &x);
-	if (r != ERR_OK)
-		store_holders_free(out);
-	return r;
+	return with_reader(b, read_holders_fn, &x);
 }
 
 /* ---- find ----------------------------------------------------------------------------------- */

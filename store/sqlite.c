@@ -1332,16 +1332,13 @@ static err_t sq_access_count(struct store_backend *b, const char *id, uint64_t *
 static err_t sq_holders(struct store_backend *b, bool by_tenant, const char *key, size_t max,
 			struct store_holders *out)
 {
-	memset(out, 0, sizeof *out);
-	out->h = calloc(max, sizeof *out->h);
-	if (out->h == NULL)
-		return ERR_NOMEM;
+	out->n = 0;
+	out->truncated = false;
 	struct conn *c = reader_get(b);
 	int rc;
 	sqlite3_stmt *st = stmt(c, by_tenant ? S_HELD_BY : S_HOLDERS_OF, &rc);
 	if (st == NULL) {
 		reader_put(b, c);
-		store_holders_free(out);
 		return map_rc(rc);
 	}
 	bind_text(st, 1, key);
@@ -1367,11 +1364,7 @@ static err_t sq_holders(struct store_backend *b, bool by_tenant, const char *key
 	}
 	done_stmt(st);
 	reader_put(b, c);
-	if (rc != SQLITE_DONE) {
-		store_holders_free(out);
-		return map_rc(rc);
-	}
-	return ERR_OK;
+	return rc == SQLITE_DONE ? ERR_OK : map_rc(rc);
 }
 
 /* ---- find -------------------------------------------------------------------------------- */

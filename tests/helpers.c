@@ -15,6 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 void testlib_config(struct config *cfg)
 {
 	char why[256];
@@ -253,3 +257,16 @@ const char *testlib_file(const char *dir, const char *name)
 	return path[k];
 }
 
+
+bool testlib_cert_sha256(const char *path, uint8_t out[32])
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	unsigned n = 0;
+	bool ok = x != NULL && X509_digest(x, EVP_sha256(), out, &n) == 1 && n == 32;
+	X509_free(x);
+	return ok;
+}

@@ -53,6 +53,10 @@ uint8_t *testlib_hex(const char *hex, size_t *out_len);
 /* testlib_path returns $FOUNT_SRCDIR/|rel| (or ./|rel|) in a static buffer. */
 const char *testlib_path(const char *rel);
 
+/* testlib_cert_sha256: the SHA-256 of the PEM certificate |path|'s DER
+ * (what TLS peers and tenant bindings are known by); false if unreadable */
+bool testlib_cert_sha256(const char *path, uint8_t out[32]);
+
 /* testlib_fount_bin returns the path of the fount binary under test. */
 const char *testlib_fount_bin(void);
 

@@ -830,22 +830,6 @@ static void test_material_and_kmip(void)
 	hres_free(&h);
 }
 
-/* cert_sha256 writes the SHA-256 of |pem|'s certificate (DER) in hex */
-static void cert_sha256(const char *pem, char out[65])
-{
-	out[0] = '\0';
-	FILE *fp = fopen(pem, "r");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-	X509 *x = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-	uint8_t md[32];
-	unsigned n = 0;
-	CU_ASSERT_FATAL(X509_digest(x, EVP_sha256(), md, &n) == 1 && n == 32);
-	X509_free(x);
-	hex_encode(out, md, 32);
-}
-
 /* The holders' view and leases over HTTP: who got a key (per tenant and
  * certificate, its lease), for its owner and the administrators only; the
  * reverse by tenant (403 for another tenant's); a material answer carries
@@ -853,7 +837,9 @@ static void cert_sha256(const char *pem, char out[65])
 static void test_holders_and_leases(void)
 {
 	char id[STORE_ID_MAX + 1], kek[STORE_ID_MAX + 1], path[256], fp_alice[65];
-	cert_sha256(certs[0][0], fp_alice);
+	uint8_t md[32];
+	CU_ASSERT_FATAL(testlib_cert_sha256(certs[0][0], md));
+	hex_encode(fp_alice, md, sizeof md);
 	CU_ASSERT_EQUAL(create(CERT_ALICE, "{\"type\":\"aes-256\",\"name\":\"held\",\"activate\":true}", id), 201);
 	CU_ASSERT_EQUAL(create(CERT_ALICE, "{\"type\":\"aes-256\",\"usage\":[\"wrap\"],\"activate\":true}", kek), 201);
 	struct hres h;

@@ -240,16 +240,10 @@ static void test_large_response_to_slow_reader(void)
  * found". Runs last: it binds the suite's client to another tenant. */
 static void test_resumed_keeps_tenant(void)
 {
-	FILE *f = fopen(ca, "r");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	X509 *cax = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cax);
 	uint8_t fp[32];
-	unsigned fl = 0;
-	CU_ASSERT_FATAL(X509_digest(cax, EVP_sha256(), fp, &fl) == 1 && fl == 32);
-	X509_free(cax);
+	CU_ASSERT_FATAL(testlib_cert_sha256(ca, fp));
 	char line[256], path[128];
+	FILE *f;
 	CU_ASSERT_EQUAL_FATAL(api_tenant_binding_line("issuer-cn", fp, "default", "bound", line, sizeof line), ERR_OK);
 	snprintf(path, sizeof path, "%s/state/tenants", dir);
 	f = fopen(path, "w");
