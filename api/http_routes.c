@@ -1571,10 +1571,14 @@ void http_route(struct http_ctx *c, const struct http_request *rq, struct http_r
 		head_ok = head_ok || status_route;
 		if ((strcmp(rq->method, routes[i].method) == 0 || (head && status_route)) && hit == NULL) {
 			hit = &routes[i];
-			if (strstr(hit->path, "{tenant}") != NULL)
+			/* path_match bounds {id} to STORE_ID_MAX (else bad_id) */
+			if (strstr(hit->path, "{tenant}") != NULL) {
 				memcpy(x->tenant, id, sizeof x->tenant);
-			else
-				snprintf(x->id, sizeof x->id, "%s", id);
+			} else {
+				size_t l = strnlen(id, sizeof x->id - 1);
+				memcpy(x->id, id, l);
+				x->id[l] = '\0';
+			}
 		}
 	}
 	if (!known) {
