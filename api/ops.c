@@ -1041,7 +1041,7 @@ err_t ops_rekey(const struct kmip_peer *p, const char *id, const struct ops_reke
 	struct link_attr back;
 	GUARD_GOTO(link_make(&back, LINK_REPLACEMENT, pt.id));
 	struct store_put_change ch = {.id = old.id, .tenant = p->tenant, .flags = flags_for(p), .add = &back.a,
-				      .delete_name = named_in(rk->set, "Name") ? NULL : "Name"};
+				      .delete_name = named_in(rk->set, "Name") ? NULL : "Name", .replaced_by = pt.id};
 	char ids[1][STORE_ID_MAX + 1];
 	r = store_put_many(the_store, &pt.n, 1, &ch, 1, ids);
 	ttlv_enc_free(&back.e);
@@ -1111,9 +1111,9 @@ err_t ops_rekey_keypair(const struct kmip_peer *p, const char *priv_id, const st
 	n_back = 2;
 	struct store_put_change ch[2] = {
 		{.id = opv.id, .tenant = p->tenant, .flags = flags_for(p), .add = &back[0].a,
-		 .delete_name = named_in(rk->set, "Name") ? NULL : "Name"},
+		 .delete_name = named_in(rk->set, "Name") ? NULL : "Name", .replaced_by = pv.id},
 		{.id = opb.id, .tenant = p->tenant, .flags = flags_for(p), .add = &back[1].a,
-		 .delete_name = named_in(rk->set_pub, "Name") ? NULL : "Name"},
+		 .delete_name = named_in(rk->set_pub, "Name") ? NULL : "Name", .replaced_by = pb.id},
 	};
 	struct store_new_object objs[2] = {pv.n, pb.n};
 	char ids[2][STORE_ID_MAX + 1];

@@ -81,6 +81,16 @@ typedef err_t (*store_sealed_fn)(void *ctx, const struct store_row *row,
  * per (object, tenant, certificate) the first and last time the material
  * left, how often, the end of the latest lease (a renewal counts) and the
  * object's state. */
+/* The events a tenant sees (|P1| after, |P2| the tenant, |P3| the limit):
+ * its own objects' and those its certificates got the material of */
+#define STORE_EVENTS_COLS "e.seq, e.time, e.kind, e.id, e.new_id, e.tenant, e.state"
+#define STORE_EVENTS_OF_SQL(P1, P2, P3)                                                           \
+	"SELECT " STORE_EVENTS_COLS " FROM events e WHERE e.seq > " P1 " AND (e.tenant = " P2         \
+	" OR EXISTS (SELECT 1 FROM access_log a WHERE a.id = e.id AND a.tenant = " P2                 \
+	" AND a.operation IN (" STORE_HOLDER_OPERATIONS ")))"                                         \
+	" ORDER BY e.seq LIMIT " P3
+#define STORE_EVENTS_ALL_SQL(P1, P3)                                                               \
+	"SELECT " STORE_EVENTS_COLS " FROM events e WHERE e.seq > " P1 " ORDER BY e.seq LIMIT " P3
 #define STORE_HOLDERS_SQL(KEY, P1, P2, ORDER)                                                    \
 	"SELECT a.id, a.tenant, a.fingerprint,"                                                   \
 	" min(CASE WHEN a.operation IN (" STORE_HOLDER_OPERATIONS ") THEN a.time END),"           \
@@ -94,7 +104,7 @@ typedef err_t (*store_sealed_fn)(void *ctx, const struct store_row *row,
 	" ORDER BY 4, " ORDER " LIMIT " P2
 
 /* the schema version both backends' migration lists reach */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store_backend_params {
 	unsigned max_batch, max_wait_us, readers;
@@ -132,6 +142,8 @@ struct store_backend_ops {
 	err_t (*txn_material_wipe)(struct store_txn *t, const char *id);
 	err_t (*txn_access_insert)(struct store_txn *t, const char *id, const char *tenant,
 				   const uint8_t *fp, const char *op, int64_t time, int64_t lease_end);
+	/* an event (store.h), its seq the next in commit order */
+	err_t (*txn_event_insert)(struct store_txn *t, const struct store_event *e);
 	err_t (*txn_meta_put)(struct store_txn *t, const char *key, const uint8_t *v, size_t len);
 	/* a Name (its search text) for |tenant|: ERR_STORE_NAME_TAKEN when the
 	 * tenant has it already; release drops |id|'s instance |index| (every
@@ -169,6 +181,10 @@ struct store_backend_ops {
 	 * more */
 	err_t (*holders)(struct store_backend *b, bool by_tenant, const char *key, size_t max,
 			 struct store_holders *out);
+	/* the events after |after| that |tenant| sees (NULL: all), at most
+	 * |max| into out->e (room for max + 1: the one more says out->more) */
+	err_t (*events)(struct store_backend *b, const char *tenant, uint64_t after, size_t max,
+			struct store_events *out);
 	void (*stats)(struct store_backend *b, struct store_stats *out);
 
 	/* ---- backup and restore (store/backup.c) ---- */

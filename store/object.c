@@ -782,6 +782,19 @@ static err_t change_end(struct store_txn *t, struct change_ctx *c, struct store_
 	return c->ops->txn_row_update(t, row);
 }
 
+/* event_put records event |kind| of |row| (its state after the change)
+ * in the change's transaction; |new_id| for a re-key, else NULL */
+static err_t event_put(const struct store_backend_ops *ops, struct store_txn *t, const char *kind,
+		       const struct store_row *row, const char *new_id, int64_t now)
+{
+	struct store_event e = {.time = now, .state = row->state};
+	snprintf(e.kind, sizeof e.kind, "%s", kind);
+	snprintf(e.id, sizeof e.id, "%s", row->id);
+	snprintf(e.new_id, sizeof e.new_id, "%s", new_id != NULL ? new_id : "");
+	snprintf(e.tenant, sizeof e.tenant, "%s", row->tenant);
+	return ops->txn_event_insert(t, &e);
+}
+
 static err_t apply_attr_add(struct store_txn *t, void *vctx)
 {
 	struct change_ctx *c = vctx;
@@ -932,6 +945,8 @@ static err_t apply_put_many(struct store_txn *t, void *vctx)
 			GUARD(change_begin(t, &c, &row));
 			GUARD(change_end(t, &c, &row));
 		}
+		if (ch->replaced_by != NULL)
+			GUARD(event_put(m->ops, t, "rekey", &row, ch->replaced_by, m->now));
 	}
 	return ERR_OK;
 }
@@ -1035,7 +1050,13 @@ static err_t apply_lifecycle(struct store_txn *t, void *vctx)
 	default:
 		return ERR_INTERNAL;
 	}
-	return change_end(t, c, &row);
+	GUARD(change_end(t, c, &row));
+	const char *kind = c->op == CH_ACTIVATE ? "activate"
+			   : c->op == CH_DESTROY ? "destroy"
+			   : row.state == STORE_STATE_COMPROMISED || row.state == STORE_STATE_DESTROYED_COMPROMISED
+				   ? "compromise"
+				   : "revoke";
+	return event_put(c->ops, t, kind, &row, NULL, c->now);
 }
 
 err_t store_activate(struct store *s, const char *id, const char *tenant, unsigned flags)
@@ -1079,7 +1100,8 @@ static err_t apply_activation_date(struct store_txn *t, void *vctx)
 	row.activation_date = c->occurred;
 	if (c->occurred <= c->now)
 		row.state = STORE_STATE_ACTIVE;
-	return change_end(t, c, &row);
+	GUARD(change_end(t, c, &row));
+	return row.state == STORE_STATE_ACTIVE ? event_put(c->ops, t, "activate", &row, NULL, c->now) : ERR_OK;
 }
 
 err_t store_set_activation_date(struct store *s, const char *id, const char *tenant, unsigned flags,
@@ -1291,4 +1313,30 @@ void store_stats(struct store *s, struct store_stats *out)
 {
 	s->ops->stats(s->b, out);
 	out->backend = s->ops->name;
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+err_t store_events_after(struct store *s, const char *tenant, unsigned flags, uint64_t after, size_t max,
+			 struct store_events *out)
+{
+	memset(out, 0, sizeof *out);
+	ENSURE(max >= 1 && max <= STORE_EVENTS_MAX, ERR_INVALID_ARG);
+	ENSURE((flags & STORE_F_ADMIN) || tenant_ok(tenant), ERR_INVALID_ARG);
+	ENSURE(after <= INT64_MAX, ERR_INVALID_ARG);
+	out->e = calloc(max + 1, sizeof *out->e);
+	if (out->e == NULL)
+		return ERR_NOMEM;
+	err_t r = s->ops->events(s->b, (flags & STORE_F_ADMIN) ? NULL : tenant, after, max, out);
+	if (r != ERR_OK)
+		store_events_free(out);
+	return r;
+}
+
+void store_events_free(struct store_events *e)
+{
+	if (e == NULL)
+		return;
+	free(e->e);
+	memset(e, 0, sizeof *e);
 }

@@ -104,11 +104,16 @@ static const char *const migrations[] = {
 	"DROP INDEX IF EXISTS access_log_id;",
 	/* 6: the end of the lease each access granted (see sqlite.c) */
 	"ALTER TABLE access_log ADD COLUMN lease_end BIGINT NOT NULL DEFAULT 0;",
+	/* 7: events (see sqlite.c) */
+	"CREATE TABLE events(seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time BIGINT NOT NULL,"
+	" kind TEXT NOT NULL, id TEXT NOT NULL, new_id TEXT NOT NULL, tenant TEXT NOT NULL, state BIGINT NOT NULL);",
 };
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for each schema version");
 
 /* the key of the advisory lock that serializes nodes migrating at once */
 #define MIGRATE_LOCK "439956631156" /* 0x666f756e74, "fount" */
+/* the key of the advisory lock that orders event writers */
+#define EVENTS_LOCK "439956631157"
 
 /* ---- statements ------------------------------------------------------------------- */
 
@@ -122,7 +127,7 @@ _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for 
 enum stmt_id {
 	S_ROW_GET, S_ROW_LOCK, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_DEL, S_ACCESS_INSERT, S_META_PUT, S_META_GET,
-	S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL,
+	S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_EVENT_LOCK, S_EVENT_INSERT, S_EVENTS_OF, S_EVENTS_ALL, S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL,
 	S_OBJ_MAT, S_OBJ_HAS, S_COUNT_
 };
 
@@ -165,6 +170,14 @@ static const char *const stmt_sql[S_COUNT_] = {
 	 * migration 5, none by tenant) */
 	[S_HOLDERS_OF] = STORE_HOLDERS_SQL("a.id", "$1", "$2", "a.tenant COLLATE \"C\", a.fingerprint"),
 	[S_HELD_BY] = STORE_HOLDERS_SQL("a.tenant", "$1", "$2", "a.id COLLATE \"C\", a.fingerprint"),
+	/* events in commit order: a transaction that writes one holds this
+	 * lock from before it draws its seq until it commits, so no event
+	 * becomes visible before one with a smaller seq (a reader that has
+	 * seen seq N never misses one below it on any node) */
+	[S_EVENT_LOCK] = "SELECT pg_advisory_xact_lock(" EVENTS_LOCK ")",
+	[S_EVENT_INSERT] = "INSERT INTO events(time, kind, id, new_id, tenant, state) VALUES ($1,$2,$3,$4,$5,$6)",
+	[S_EVENTS_OF] = STORE_EVENTS_OF_SQL("$1", "$2", "$3"),
+	[S_EVENTS_ALL] = STORE_EVENTS_ALL_SQL("$1", "$2"),
 	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES ($1,$2,$3,$4)"
 			 " ON CONFLICT DO NOTHING",
 	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=$1 AND idx=$2",
@@ -899,6 +912,54 @@ static err_t pg_access_count(struct store_backend *b, const char *id, uint64_t *
 	return with_reader(b, read_count_fn, &x);
 }
 
+struct events_ctx {
+	const char *tenant;
+	uint64_t after;
+	size_t max;
+	struct store_events *out;
+};
+
+static err_t read_events_fn(struct conn *c, int64_t deadline, void *vctx)
+{
+	struct events_ctx *x = vctx;
+	struct store_events *out = x->out;
+	out->n = 0;
+	out->more = false;
+	struct args a = {0};
+	PGresult *res;
+	a_int(&a, (int64_t)x->after);
+	if (x->tenant != NULL)
+		a_text(&a, x->tenant);
+	a_int(&a, (int64_t)x->max + 1); /* one more: more? */
+	err_t r = run(c, x->tenant != NULL ? S_EVENTS_OF : S_EVENTS_ALL, &a, deadline, &res);
+	if (r == ERR_OK) {
+		int rows = PQntuples(res);
+		for (int i = 0; i < rows; i++) {
+			if (out->n == x->max) {
+				out->more = true;
+				break;
+			}
+			struct store_event *e = &out->e[out->n++];
+			e->seq = (uint64_t)col_int(res, i, 0);
+			e->time = col_int(res, i, 1);
+			col_text(e->kind, sizeof e->kind, res, i, 2);
+			col_text(e->id, sizeof e->id, res, i, 3);
+			col_text(e->new_id, sizeof e->new_id, res, i, 4);
+			col_text(e->tenant, sizeof e->tenant, res, i, 5);
+			e->state = (uint32_t)col_int(res, i, 6);
+		}
+	}
+	PQclear(res);
+	return r;
+}
+
+static err_t pg_events(struct store_backend *b, const char *tenant, uint64_t after, size_t max,
+		       struct store_events *out)
+{
+	struct events_ctx x = {tenant, after, max, out};
+	return with_reader(b, read_events_fn, &x);
+}
+
 struct holders_ctx {
 	bool by_tenant;
 	const char *key;
@@ -1433,6 +1494,23 @@ static err_t txn_access_insert(struct store_txn *t, const char *id, const char *
 	return txn_exec(t, S_ACCESS_INSERT, &a, NULL);
 }
 
+static err_t txn_event_insert(struct store_txn *t, const struct store_event *e)
+{
+	PGresult *res;
+	struct args none = {0};
+	err_t r = txn_run(t, S_EVENT_LOCK, &none, &res);
+	PQclear(res);
+	GUARD(r);
+	struct args a = {0};
+	a_int(&a, e->time);
+	a_text(&a, e->kind);
+	a_text(&a, e->id);
+	a_text(&a, e->new_id);
+	a_text(&a, e->tenant);
+	a_int(&a, e->state);
+	return txn_exec(t, S_EVENT_INSERT, &a, NULL);
+}
+
 static err_t txn_meta_put(struct store_txn *t, const char *key, const uint8_t *v, size_t len)
 {
 	struct args a = {0};
@@ -1888,6 +1966,7 @@ const struct store_backend_ops store_pg_ops = {
 	.txn_material_put = txn_material_put,
 	.txn_material_wipe = txn_material_wipe,
 	.txn_access_insert = txn_access_insert,
+	.txn_event_insert = txn_event_insert,
 	.txn_meta_put = txn_meta_put,
 	.txn_name_claim = txn_name_claim,
 	.txn_name_release = txn_name_release,
@@ -1901,6 +1980,7 @@ const struct store_backend_ops store_pg_ops = {
 	.each_sealed = pg_each_sealed,
 	.access_count = pg_access_count,
 	.holders = pg_holders,
+	.events = pg_events,
 	.stats = pg_stats,
 	.counts = pg_counts,
 	.dump = pg_dump,

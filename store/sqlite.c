@@ -133,6 +133,11 @@ static const char *const migrations[] = {
 	 * of the lease each access granted, 0 for none (every record before
 	 * leases, Encrypt and Decrypt, a revoked key's Get). Portable SQL. */
 	"ALTER TABLE access_log ADD COLUMN lease_end INTEGER NOT NULL DEFAULT 0;",
+	/* 7: events (store.h), one row per state change or re-key, written in
+	 * the change's transaction; seq in commit order (SQLite: one writer).
+	 * Portable SQL but for the key (PostgreSQL: an identity column). */
+	"CREATE TABLE events(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,"
+	" id TEXT NOT NULL, new_id TEXT NOT NULL, tenant TEXT NOT NULL, state INTEGER NOT NULL);",
 };
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for each schema version");
 static const char *extra_migration; /* tests only */
@@ -158,7 +163,7 @@ void store_testing_extra_migration(const char *sql)
 enum stmt_id {
 	S_ROW_GET, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_ZERO, S_MAT_DEL, S_ACCESS_INSERT,
-	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY,
+	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_EVENT_INSERT, S_EVENTS_OF, S_EVENTS_ALL,
 	S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL, S_BEGIN, S_BEGIN_IMMEDIATE, S_COMMIT, S_SAVEPOINT,
 	S_RELEASE, S_COUNT_
 };
@@ -196,6 +201,9 @@ static const char *const stmt_sql[S_COUNT_] = {
 	 * tenant, see migration 5) */
 	[S_HOLDERS_OF] = STORE_HOLDERS_SQL("a.id", "?1", "?2", "a.tenant, a.fingerprint"),
 	[S_HELD_BY] = STORE_HOLDERS_SQL("a.tenant", "?1", "?2", "a.id, a.fingerprint"),
+	[S_EVENT_INSERT] = "INSERT INTO events(time, kind, id, new_id, tenant, state) VALUES (?1,?2,?3,?4,?5,?6)",
+	[S_EVENTS_OF] = STORE_EVENTS_OF_SQL("?1", "?2", "?3"),
+	[S_EVENTS_ALL] = STORE_EVENTS_ALL_SQL("?1", "?3"),
 	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES (?1,?2,?3,?4)",
 	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=?1 AND idx=?2",
 	[S_NAME_RELEASE_ALL] = "DELETE FROM names WHERE id=?1",
@@ -669,6 +677,18 @@ static err_t txn_access_insert(struct store_txn *t, const char *id, const char *
 	bind_text(st, 4, op);
 	sqlite3_bind_int64(st, 5, time_s);
 	sqlite3_bind_int64(st, 6, lease_end);
+	return run_write(t, st, NULL);
+}
+
+static err_t txn_event_insert(struct store_txn *t, const struct store_event *e)
+{
+	TXN_STMT(t, S_EVENT_INSERT, st);
+	sqlite3_bind_int64(st, 1, e->time);
+	bind_text(st, 2, e->kind);
+	bind_text(st, 3, e->id);
+	bind_text(st, 4, e->new_id);
+	bind_text(st, 5, e->tenant);
+	sqlite3_bind_int64(st, 6, e->state);
 	return run_write(t, st, NULL);
 }
 
@@ -1329,6 +1349,47 @@ static err_t sq_access_count(struct store_backend *b, const char *id, uint64_t *
 	return map_rc(rc);
 }
 
+static void col_copy(char *out, size_t cap, sqlite3_stmt *st, int col)
+{
+	const char *v = (const char *)sqlite3_column_text(st, col);
+	snprintf(out, cap, "%s", v != NULL ? v : "");
+}
+
+static err_t sq_events(struct store_backend *b, const char *tenant, uint64_t after, size_t max,
+		       struct store_events *out)
+{
+	out->n = 0;
+	out->more = false;
+	struct conn *c = reader_get(b);
+	int rc;
+	sqlite3_stmt *st = stmt(c, tenant != NULL ? S_EVENTS_OF : S_EVENTS_ALL, &rc);
+	if (st == NULL) {
+		reader_put(b, c);
+		return map_rc(rc);
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+	if (tenant != NULL)
+		bind_text(st, 2, tenant);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == max) {
+			out->more = true;
+			continue;
+		}
+		struct store_event *e = &out->e[out->n++];
+		e->seq = (uint64_t)sqlite3_column_int64(st, 0);
+		e->time = sqlite3_column_int64(st, 1);
+		col_copy(e->kind, sizeof e->kind, st, 2);
+		col_copy(e->id, sizeof e->id, st, 3);
+		col_copy(e->new_id, sizeof e->new_id, st, 4);
+		col_copy(e->tenant, sizeof e->tenant, st, 5);
+		e->state = (uint32_t)sqlite3_column_int64(st, 6);
+	}
+	done_stmt(st);
+	reader_put(b, c);
+	return rc == SQLITE_DONE ? ERR_OK : map_rc(rc);
+}
+
 static err_t sq_holders(struct store_backend *b, bool by_tenant, const char *key, size_t max,
 			struct store_holders *out)
 {
@@ -1689,6 +1750,7 @@ const struct store_backend_ops store_sqlite_ops = {
 	.txn_material_put = txn_material_put,
 	.txn_material_wipe = txn_material_wipe,
 	.txn_access_insert = txn_access_insert,
+	.txn_event_insert = txn_event_insert,
 	.txn_meta_put = txn_meta_put,
 	.txn_name_claim = txn_name_claim,
 	.txn_name_release = txn_name_release,
@@ -1702,6 +1764,7 @@ const struct store_backend_ops store_sqlite_ops = {
 	.each_sealed = sq_each_sealed,
 	.access_count = sq_access_count,
 	.holders = sq_holders,
+	.events = sq_events,
 	.stats = sq_stats,
 	.counts = sq_counts,
 	.dump = sq_dump,

@@ -313,6 +313,7 @@ struct store_put_change {
 	unsigned flags;
 	const struct store_attr *add;
 	const char *delete_name;
+	const char *replaced_by; /* a re-key: the new object's id (a "rekey" event); NULL: none */
 };
 
 /* store_put_many puts |n_objs| new objects and makes |n_changes| changes
@@ -506,6 +507,34 @@ err_t store_holders_of(struct store *s, const char *id, const char *tenant, unsi
  * got, one entry per (object, certificate). */
 err_t store_held_by(struct store *s, const char *tenant, struct store_holders *out) MUST_CHECK NONNULL(1, 2, 3);
 void store_holders_free(struct store_holders *h);
+
+/* Events: every state change of an object (activate, revoke, compromise,
+ * destroy) and every re-key (old id -> new id), stored in the transaction
+ * that makes the change, numbered in commit order (seq, from 1, gaps
+ * allowed), so they survive a restart and every node of a PostgreSQL set-up
+ * reads the same sequence. A tenant sees the events of the objects it owns
+ * and of those its certificates got the material of (the holders). */
+#define STORE_EVENTS_MAX 1000 /* events one read returns at most */
+struct store_event {
+	uint64_t seq;
+	int64_t time;
+	char kind[16]; /* "activate", "revoke", "compromise", "destroy", "rekey" */
+	char id[STORE_ID_MAX + 1];
+	char new_id[STORE_ID_MAX + 1]; /* rekey: the replacement; else "" */
+	char tenant[STORE_TENANT_MAX + 1]; /* the object's owner */
+	uint32_t state; /* the object's state after the change */
+};
+struct store_events {
+	struct store_event *e;
+	size_t n;
+	bool more; /* more than max followed */
+};
+/* store_events_after reads the events after |after| that |tenant| may see
+ * (every one with STORE_F_ADMIN), at most |max| (<= STORE_EVENTS_MAX), by
+ * seq. Free with store_events_free. */
+err_t store_events_after(struct store *s, const char *tenant, unsigned flags, uint64_t after, size_t max,
+			 struct store_events *out) MUST_CHECK NONNULL(1, 2, 6);
+void store_events_free(struct store_events *e);
 
 /* store_access_count returns how many access records name |id| (tests). */
 err_t store_access_count(struct store *s, const char *id, uint64_t *out) MUST_CHECK NONNULL(1, 2, 3);

@@ -1161,7 +1161,7 @@ static void test_names_migration(void)
 	/* back to schema 1, with both objects named "dup" */
 	CU_ASSERT_EQUAL(sql_exec(&t, "DROP TABLE names; ALTER TABLE objects DROP COLUMN data_type;"
 				       " ALTER TABLE objects DROP COLUMN protection;"
-				       " ALTER TABLE access_log DROP COLUMN lease_end;"
+				       " ALTER TABLE access_log DROP COLUMN lease_end; DROP TABLE events;"
 				       " UPDATE attributes SET value = CAST('dup' AS BLOB), search = 'dup'"
 				       " WHERE name = 'Name' AND search = 'dup2';"
 				       " UPDATE meta SET value = 1 WHERE key = 'schema_version';"),
@@ -1590,6 +1590,98 @@ static void test_holders_and_leases(void)
 	store_close(s);
 }
 
+/* Events: every state change and re-key, in the change's transaction and
+ * in commit order; a tenant sees its own objects' and those it holds, an
+ * administrator all; a refused change makes none; they survive a restart. */
+static void test_events(void)
+{
+	struct tdb t = {0};
+	tdb_new(&t, "events");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {9}, fp[32] = {0x11};
+	char a[STORE_ID_MAX + 1], b[STORE_ID_MAX + 1], o[STORE_ID_MAX + 1], other[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof key, a));
+	EXPECT_OK(put_key(s, "T", key, sizeof key, b));
+	EXPECT_OK(put_key(s, "O", key, sizeof key, o));
+	EXPECT_OK(put_key(s, "O", key, sizeof key, other));
+	struct store_events ev;
+	EXPECT_OK(store_events_after(s, "T", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT(ev.n == 0 && !ev.more);
+	store_events_free(&ev);
+
+	EXPECT_OK(store_activate(s, a, "T", 0));
+	EXPECT_ERR(store_destroy(s, a, "T", 0), ERR_STORE_ACTIVE); /* refused: no event */
+	EXPECT_OK(store_revoke(s, a, "T", 0, STORE_REVOKE_CESSATION_OF_OPERATION, 0));
+	EXPECT_OK(store_revoke(s, b, "T", 0, STORE_REVOKE_KEY_COMPROMISE, 0));
+	EXPECT_OK(store_destroy(s, a, "T", 0));
+	/* T holds O's key o (an administrator's Get is its own tenant's) */
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	EXPECT_OK(store_serve_material(s, o, "T", STORE_F_ADMIN, fp, "kmip get", STORE_SERVE_PLAIN, 60, &m, &ml, NULL));
+	secmem_free(m, ml);
+	EXPECT_OK(store_activate(s, o, "O", 0));
+	EXPECT_OK(store_activate(s, other, "O", 0));
+	/* a re-key of o: the replacement and the event in one transaction */
+	char nid[STORE_ID_MAX + 1];
+	EXPECT_OK(store_new_id(nid));
+	struct store_new_object n = {.id = nid, .tenant = "O", .type = STORE_OBJ_SYMMETRIC_KEY, .alg = STORE_ALG_AES,
+				     .length = 128, .usage_mask = 12, .key_format = STORE_FMT_RAW, .material = key,
+				     .material_len = sizeof key};
+	struct store_put_change ch = {.id = o, .tenant = "O", .replaced_by = nid};
+	char ids[1][STORE_ID_MAX + 1];
+	EXPECT_OK(store_put_many(s, &n, 1, &ch, 1, ids));
+	CU_ASSERT_STRING_EQUAL(ids[0], nid);
+
+	static const char *const want_t[] = {"activate", "revoke", "compromise", "destroy", "activate", "rekey"};
+	const char *const ids_t[] = {a, a, b, a, o, o};
+	EXPECT_OK(store_events_after(s, "T", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT_EQUAL_FATAL(ev.n, ARRAY_SIZE(want_t));
+	for (size_t i = 0; i < ev.n; i++) {
+		CU_ASSERT_STRING_EQUAL(ev.e[i].kind, want_t[i]);
+		CU_ASSERT_STRING_EQUAL(ev.e[i].id, ids_t[i]);
+		CU_ASSERT(i == 0 || ev.e[i].seq > ev.e[i - 1].seq);
+		CU_ASSERT(ev.e[i].time > 0);
+	}
+	CU_ASSERT_EQUAL(ev.e[1].state, STORE_STATE_DEACTIVATED);
+	CU_ASSERT_EQUAL(ev.e[2].state, STORE_STATE_COMPROMISED);
+	CU_ASSERT_EQUAL(ev.e[3].state, STORE_STATE_DESTROYED);
+	CU_ASSERT_STRING_EQUAL(ev.e[4].tenant, "O");
+	CU_ASSERT_STRING_EQUAL(ev.e[5].new_id, nid);
+	CU_ASSERT_STRING_EQUAL(ev.e[0].new_id, "");
+	uint64_t second = ev.e[1].seq, last = ev.e[ev.n - 1].seq;
+	store_events_free(&ev);
+	/* resumed after an event; a page of one says there is more */
+	EXPECT_OK(store_events_after(s, "T", 0, second, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT(ev.n == ARRAY_SIZE(want_t) - 2 && strcmp(ev.e[0].kind, "compromise") == 0);
+	store_events_free(&ev);
+	EXPECT_OK(store_events_after(s, "T", 0, 0, 1, &ev));
+	CU_ASSERT(ev.n == 1 && ev.more);
+	store_events_free(&ev);
+	EXPECT_OK(store_events_after(s, "T", 0, last, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT(ev.n == 0 && !ev.more);
+	store_events_free(&ev);
+	/* O: its own three; U: nothing; an administrator: all seven */
+	EXPECT_OK(store_events_after(s, "O", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT_EQUAL(ev.n, 3);
+	store_events_free(&ev);
+	EXPECT_OK(store_events_after(s, "U", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT_EQUAL(ev.n, 0);
+	store_events_free(&ev);
+	EXPECT_OK(store_events_after(s, "", STORE_F_ADMIN, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT_EQUAL(ev.n, 7);
+	store_events_free(&ev);
+	EXPECT_ERR(store_events_after(s, "", 0, 0, 10, &ev), ERR_INVALID_ARG);
+	EXPECT_ERR(store_events_after(s, "T", 0, 0, 0, &ev), ERR_INVALID_ARG);
+	EXPECT_ERR(store_events_after(s, "T", 0, 0, STORE_EVENTS_MAX + 1, &ev), ERR_INVALID_ARG);
+	/* after a restart */
+	store_close(s);
+	s = tdb_open(&t);
+	EXPECT_OK(store_events_after(s, "T", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT(ev.n == ARRAY_SIZE(want_t) && ev.e[ev.n - 1].seq == last);
+	store_events_free(&ev);
+	store_close(s);
+}
+
 /* schema2_tables turns objects and material of |db| back into the rowid
  * tables of schema 2 (their rows kept) and sets the version to 2, with
  * |extra| run last (NULL: nothing). */
@@ -1617,7 +1709,7 @@ static int schema2_tables(const struct tdb *t, const char *extra)
 		 "INSERT INTO m2 SELECT id, sealed FROM material;"
 		 "DROP TABLE material; ALTER TABLE m2 RENAME TO material;"
 		 "CREATE INDEX IF NOT EXISTS access_log_id ON access_log(id);"
-		 "ALTER TABLE access_log DROP COLUMN lease_end;"
+		 "ALTER TABLE access_log DROP COLUMN lease_end; DROP TABLE events;"
 		 "UPDATE meta SET value = 2 WHERE key = 'schema_version';%s",
 		 extra != NULL ? extra : "");
 	return sql_exec(t, sql);
@@ -2045,7 +2137,7 @@ static void test_serve_and_protection(void)
 	EXPECT_OK(put_key(s, "T", key, sizeof(key), fresh_id));
 	store_close(s);
 	CU_ASSERT_EQUAL(sql_exec(&t, "ALTER TABLE objects DROP COLUMN protection;"
-				       " ALTER TABLE access_log DROP COLUMN lease_end;"
+				       " ALTER TABLE access_log DROP COLUMN lease_end; DROP TABLE events;"
 				       " UPDATE meta SET value = 2 WHERE key = 'schema_version';"),
 			SQLITE_OK);
 	s = tdb_open(&t);
@@ -2083,6 +2175,7 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_record_access),
 	   TEST(test_take_material),
 	   TEST(test_holders_and_leases),
+	   TEST(test_events),
 	   TEST(test_rowid_migration),
 	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
@@ -2157,6 +2250,7 @@ TEST_SUITE(store_pg, suite_init_pg, suite_clean_pg,
 	   TEST(test_record_access),
 	   TEST(test_take_material),
 	   TEST(test_holders_and_leases),
+	   TEST(test_events),
 	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
 	   TEST(test_pg_server_down))
