@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -69,6 +70,7 @@
 #define IN_BUF (16u * 1024u)    /* client plaintext waiting for MHD, per connection */
 #define LINGER_MS 2000
 #define SWEEP_MS 100            /* how often deadlines are looked at */
+#define EVENTS_POLL_MS 250      /* how often held GET /v1/events look for a new event */
 #define MHD_MEMORY (64u * 1024u)
 #define DISCARD_MAX ((size_t)1 << 20) /* an oversized chunked body read to its end before the 413 */ /* per MHD connection: request line, headers, body chunks */
 /* what one TLS record adds to its plaintext at most (RFC 8446 §5.2: 256
@@ -136,7 +138,9 @@ struct job {
 	char method[16], addr[64];
 	char *authorization;          /* a copy, wiped: it may be a token */
 	struct kmip_peer peer;
+	char last_event_id[32];
 	struct http_reply rep;        /* the worker's, read by the pump after the resume */
+	uint64_t hold_until_ms;       /* a held GET /v1/events: when it is answered anyway */
 };
 
 struct api_http {
@@ -149,6 +153,12 @@ struct api_http {
 	struct job *jhead, *jtail;
 	unsigned jqueued;
 	bool jstop;
+	/* held GET /v1/events (still suspended) and the thread that watches
+	 * for new events on their behalf */
+	struct job *held;
+	pthread_cond_t wcv;
+	pthread_t waiter;
+	bool have_waiter;
 	atomic_uint suspended;        /* connections waiting for a worker's answer */
 	SSL_CTX *ssl_ctx;
 	struct auth *auth;
@@ -404,6 +414,12 @@ static enum MHD_Result hand_over(struct api_http *s, struct MHD_Connection *con,
 		j->peer = *rq->cert;
 		j->rq.cert = &j->peer;
 	}
+	if (rq->last_event_id != NULL) {
+		/* too long to be a seq: kept as a value the route refuses */
+		snprintf(j->last_event_id, sizeof j->last_event_id, "%s",
+			 strlen(rq->last_event_id) < sizeof j->last_event_id ? rq->last_event_id : "-");
+		j->rq.last_event_id = j->last_event_id;
+	}
 	/* uri and body stay r's, which lives until the request completes */
 	pthread_mutex_lock(&s->jmu);
 	bool refuse = s->jstop || s->jqueued >= JOBS_MAX;
@@ -427,6 +443,68 @@ static enum MHD_Result hand_over(struct api_http *s, struct MHD_Connection *con,
 	return MHD_YES;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* job_push queues |j| for a worker (s->jmu held) */
+static void job_push(struct api_http *s, struct job *j)
+{
+	j->next = NULL;
+	if (s->jtail != NULL)
+		s->jtail->next = j;
+	else
+		s->jhead = j;
+	s->jtail = j;
+	s->jqueued++;
+	pthread_cond_signal(&s->jcv);
+}
+
+/* waiter_main watches for a new event on behalf of the held GET
+ * /v1/events: one cheap read of the last seq per EVENTS_POLL_MS (any
+ * node's commit shows), and a held request goes back to the workers when
+ * an event followed what it saw or its time is up */
+static void *waiter_main(void *arg)
+{
+	struct api_http *s = arg;
+	pthread_mutex_lock(&s->jmu);
+	while (!s->jstop) {
+		if (s->held == NULL) {
+			pthread_cond_wait(&s->wcv, &s->jmu);
+			continue;
+		}
+		pthread_mutex_unlock(&s->jmu);
+		uint64_t latest = http_events_latest();
+		pthread_mutex_lock(&s->jmu);
+		uint64_t now = mono_ms();
+		for (struct job **pp = &s->held; *pp != NULL;) {
+			struct job *j = *pp;
+			bool late = now >= j->hold_until_ms;
+			if (!late && latest <= j->rep.hold_seq) {
+				pp = &j->next;
+				continue;
+			}
+			*pp = j->next;
+			j->rq.events_final = late;
+			http_reply_free(&j->rep);
+			job_push(s, j);
+		}
+		if (s->jstop)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += EVENTS_POLL_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		(void)pthread_cond_timedwait(&s->wcv, &s->jmu, &ts);
+	}
+	pthread_mutex_unlock(&s->jmu);
+	return NULL;
+}
+
 static void *worker_main(void *arg)
 {
 	struct api_http *s = arg;
@@ -443,6 +521,24 @@ static void *worker_main(void *arg)
 		s->jqueued--;
 		pthread_mutex_unlock(&s->jmu);
 		http_route(&s->ctx, &j->rq, &j->rep);
+		if (j->rep.hold) {
+			/* nothing to send yet: held, without this thread */
+			uint64_t now = mono_ms();
+			if (j->hold_until_ms == 0)
+				j->hold_until_ms = now + (uint64_t)j->rep.hold_s * 1000u;
+			pthread_mutex_lock(&s->jmu);
+			if (!s->jstop && now < j->hold_until_ms && s->have_waiter) {
+				j->next = s->held;
+				s->held = j;
+				pthread_cond_signal(&s->wcv);
+				continue; /* the mutex held, as the loop expects */
+			}
+			pthread_mutex_unlock(&s->jmu);
+			/* stopping, or the time is up: answer now */
+			http_reply_free(&j->rep);
+			j->rq.events_final = true;
+			http_route(&s->ctx, &j->rq, &j->rep);
+		}
 		/* j is the pump's once resumed; MHD's own wake-up (its ITC)
 		 * does not reach the pump's epoll_wait here, so the pump
 		 * gets one of its own */
@@ -524,6 +620,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 		.method = method,
 		.uri = r->uri,
 		.authorization = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+		.last_event_id = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Last-Event-ID"),
 		.body = r->body,
 		.body_len = r->body_len,
 	};
@@ -1309,6 +1406,7 @@ static void http_free(struct api_http *s)
 	secure_zero(&s->pins, sizeof s->pins);
 	pthread_mutex_destroy(&s->jmu);
 	pthread_cond_destroy(&s->jcv);
+	pthread_cond_destroy(&s->wcv);
 	free(s);
 }
 
@@ -1333,6 +1431,7 @@ err_t api_http_start(const struct api_http_options *o, struct api_http **out, ch
 	if (s != NULL) {
 		pthread_mutex_init(&s->jmu, NULL);
 		pthread_cond_init(&s->jcv, NULL);
+		pthread_cond_init(&s->wcv, NULL);
 	}
 	ENSURE(s != NULL, ERR_NOMEM);
 	s->tls_fd = s->plain_fd = s->stop_fd = -1;
@@ -1413,6 +1512,8 @@ err_t api_http_start(const struct api_http_options *o, struct api_http **out, ch
 			goto fail;
 		}
 	}
+	/* without it, a GET /v1/events answers at once (held never) */
+	s->have_waiter = pthread_create(&s->waiter, NULL, waiter_main, s) == 0;
 	for (unsigned i = 0; i < WORKERS; i++) {
 		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
 			break;
@@ -1466,8 +1567,19 @@ void api_http_stop(struct api_http *h)
 	 * a connection suspended */
 	pthread_mutex_lock(&h->jmu);
 	h->jstop = true;
+	/* the held GET /v1/events are answered with what there is */
+	while (h->held != NULL) {
+		struct job *j = h->held;
+		h->held = j->next;
+		j->rq.events_final = true;
+		http_reply_free(&j->rep);
+		job_push(h, j);
+	}
 	pthread_cond_broadcast(&h->jcv);
+	pthread_cond_broadcast(&h->wcv);
 	pthread_mutex_unlock(&h->jmu);
+	if (h->have_waiter)
+		pthread_join(h->waiter, NULL);
 	for (unsigned i = 0; i < h->n_workers; i++)
 		pthread_join(h->workers[i], NULL);
 	for (unsigned ms = 0; atomic_load(&h->suspended) > 0 && ms < DRAIN_MS; ms += 5)

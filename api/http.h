@@ -75,6 +75,8 @@ struct http_request {
 	const struct kmip_peer *cert;   /* the client certificate's tenant, or NULL */
 	bool tls;                       /* came over HTTPS */
 	const char *addr;               /* the client's address (no port), for anonymous limits */
+	const char *last_event_id;      /* the Last-Event-ID header (GET /v1/events), or NULL */
+	bool events_final;              /* GET /v1/events: answer now, even with no event */
 };
 
 enum http_format { HTTP_FMT_RAW = 0, HTTP_FMT_HEX, HTTP_FMT_BASE64 };
@@ -94,6 +96,13 @@ struct http_reply {
 	bool stream_random;
 	uint64_t random_n;
 	enum http_format random_format;
+	/* GET /v1/events with nothing to send yet: no answer; the connection
+	 * waits (held, no thread kept) until an event after |hold_seq| is
+	 * committed anywhere or |hold_s| seconds pass, then the route runs
+	 * again (the second time with events_final once the time is up) */
+	bool hold;
+	uint64_t hold_seq;
+	unsigned hold_s;
 };
 
 /* http_route answers |rq|. It always fills |out| (free it with
@@ -103,6 +112,10 @@ void http_reply_free(struct http_reply *r);
 /* http_route_waits: |rq|'s route may block (the store, key generation,
  * the self-tests), so a worker thread runs it, not the pump. */
 bool http_route_waits(const struct http_request *rq);
+
+/* http_events_latest: the seq of the last committed event (0: none, or
+ * the store cannot say), what a held GET /v1/events waits to pass */
+uint64_t http_events_latest(void);
 
 /* http_random_len is how many body bytes |n| random bytes take in |f|. */
 uint64_t http_random_len(uint64_t n, enum http_format f);

@@ -44,7 +44,7 @@ unsigned api_http_status_of(unsigned i)
 
 static const char *const ep_names[API_HTTP_EP_COUNT] = {
 	"root", "health", "random", "selftest", "keys_create", "keys_list", "key_get",
-	"key_material", "key_activate", "key_revoke", "key_rekey", "key_delete", "key_lease", "key_holders", "holder_keys",
+	"key_material", "key_activate", "key_revoke", "key_rekey", "key_delete", "key_lease", "key_holders", "holder_keys", "events",
 	"metrics", "other",
 };
 
@@ -71,6 +71,7 @@ bool http_route_waits(const struct http_request *rq)
 	/* the key routes (the store: a commit's fsync; key pairs: seconds of
 	 * RSA generation) and the self-tests */
 	return strncmp(rq->uri, "/v1/keys", 8) == 0 || strncmp(rq->uri, "/v1/holders", 11) == 0 ||
+	       strncmp(rq->uri, "/v1/events", 10) == 0 ||
 	       strncmp(rq->uri, "/v1/selftest", 12) == 0;
 }
 
@@ -1478,7 +1479,88 @@ static void on_holder_keys(struct route_ctx *x, struct http_reply *out)
 	store_holders_free(&hs);
 }
 
+/* ---- GET /v1/events: Server-Sent Events ---------------------------------------------
+ * The events the caller may see (its own keys' and those it holds; an
+ * administrator every one) after the Last-Event-ID header or ?after=N,
+ * as text/event-stream (https://html.spec.whatwg.org/multipage/server-
+ * sent-events.html): "id: SEQ", "event: KIND", "data: JSON" per event.
+ * With none yet the request is held (no thread kept) until one is
+ * committed on any node or ?wait=S seconds pass (default 25, at most 60;
+ * 0: answer at once); each answer ends the response with "retry: 1000",
+ * and the client reconnects with its Last-Event-ID: nothing is lost
+ * between two answers, as the events are stored. */
+#define EVENTS_WAIT_DEFAULT 25
+#define EVENTS_WAIT_MAX 60
+#define EVENTS_PAGE 100
+
+uint64_t http_events_latest(void)
+{
+	return ops_events_latest();
+}
+
+static void on_events(struct route_ctx *x, struct http_reply *out)
+{
+	uint64_t after = 0, wait = EVENTS_WAIT_DEFAULT;
+	const char *qa = http_query_get(&x->q, "after"), *qw = http_query_get(&x->q, "wait");
+	const char *from = qa != NULL ? qa : x->rq->last_event_id;
+	if (from != NULL && http_parse_u64(from, 0, INT64_MAX, &after) != ERR_OK) {
+		fail(out, 400, "bad_query", "after (or Last-Event-ID) is an event id: a whole number");
+		return;
+	}
+	if (qw != NULL && http_parse_u64(qw, 0, EVENTS_WAIT_MAX, &wait) != ERR_OK) {
+		fail(out, 400, "bad_query", "wait is 0 to %d seconds", EVENTS_WAIT_MAX);
+		return;
+	}
+	/* the last seq before the read: an event committed after it wakes a
+	 * held request, one before it is in the read */
+	uint64_t latest = ops_events_latest();
+	struct store_events ev;
+	err_t r = ops_events(&x->who, after, EVENTS_PAGE, &ev);
+	if (r != ERR_OK) {
+		fail_err(out, r, "events", NULL);
+		return;
+	}
+	if (ev.n == 0 && wait > 0 && !x->rq->events_final) {
+		store_events_free(&ev);
+		out->hold = true;
+		out->hold_seq = latest > after ? latest : after;
+		out->hold_s = (unsigned)wait;
+		out->status = 200;
+		return;
+	}
+	/* ids, kinds and tenants are [A-Za-z0-9._~:-] and names fount
+	 * writes; the JSON of each event through jansson all the same */
+	size_t cap = 32 + ev.n * 1024;
+	char *buf = malloc(cap);
+	if (buf == NULL) {
+		store_events_free(&ev);
+		fail(out, 500, "internal", "out of memory");
+		return;
+	}
+	size_t used = (size_t)snprintf(buf, cap, "retry: 1000\n\n");
+	for (size_t i = 0; i < ev.n; i++) {
+		const struct store_event *e = &ev.e[i];
+		json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "seq", (json_int_t)e->seq, "time", (json_int_t)e->time,
+				      "kind", e->kind, "id", e->id, "tenant", e->tenant, "state", http_state_name(e->state));
+		if (j != NULL && e->new_id[0] != '\0')
+			json_object_set_new(j, "new_id", json_string(e->new_id));
+		char *d = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (d != NULL && used + strlen(d) + 96 < cap)
+			used += (size_t)snprintf(buf + used, cap - used, "id: %llu\nevent: %s\ndata: %s\n\n",
+						 (unsigned long long)e->seq, e->kind, d);
+		free(d);
+	}
+	store_events_free(&ev);
+	free(out->body);
+	out->body = buf;
+	out->body_len = used;
+	out->status = 200;
+	out->content_type = "text/event-stream";
+}
+
 static const char *const p_none[] = {NULL};
+static const char *const p_events[] = {"after", "wait", NULL};
 static const char *const p_random[] = {"bytes", "format", NULL};
 static const char *const p_list[] = {"name", "state", "limit", "offset", NULL};
 static const char *const p_material[] = {"wrap_with", "alg", NULL};
@@ -1500,6 +1582,7 @@ static const struct route routes[] = {
 	{"/v1/keys/{id}/lease", "POST", API_HTTP_EP_KEY_LEASE, IDENTIFIED, true, p_none, on_key_lease},
 	{"/v1/keys/{id}/holders", "GET", API_HTTP_EP_KEY_HOLDERS, IDENTIFIED, true, p_none, on_key_holders},
 	{"/v1/holders/{tenant}/keys", "GET", API_HTTP_EP_HOLDER_KEYS, IDENTIFIED, true, p_none, on_holder_keys},
+	{"/v1/events", "GET", API_HTTP_EP_EVENTS, IDENTIFIED, true, p_events, on_events},
 };
 
 /* path_match matches |path| against the pattern |pat|, copying its one
@@ -1621,5 +1704,7 @@ done:
 	free(x);
 	if (out->status == 0)
 		fail(out, 500, "internal", "no reply");
-	http_count(c, out->endpoint, out->status);
+	/* a held request is counted once, when it is answered */
+	if (!out->hold)
+		http_count(c, out->endpoint, out->status);
 }

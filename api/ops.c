@@ -184,6 +184,21 @@ err_t ops_held_by(const struct kmip_peer *p, const char *tenant, struct store_ho
 	return store_held_by(the_store, tenant, out);
 }
 
+err_t ops_events(const struct kmip_peer *p, uint64_t after, size_t max, struct store_events *out)
+{
+	memset(out, 0, sizeof *out);
+	ENSURE(the_store != NULL, ERR_UNSUPPORTED);
+	return store_events_after(the_store, p->tenant, p->admin ? STORE_F_ADMIN : 0, after, max, out);
+}
+
+uint64_t ops_events_latest(void)
+{
+	uint64_t seq = 0;
+	if (the_store == NULL || store_events_latest(the_store, &seq) != ERR_OK)
+		return 0;
+	return seq;
+}
+
 err_t ops_get_material(const struct kmip_peer *p, const char *id, const char *operation, uint8_t **out,
 		       size_t *out_len)
 {

@@ -45,6 +45,11 @@ err_t ops_register(const struct kmip_peer *p, const struct ops_new_key *k, uint3
  * and the administrators may ask (ERR_STORE_FOREIGN otherwise). */
 err_t ops_holders_of(const struct kmip_peer *p, const char *id, struct store_holders *out) MUST_CHECK;
 err_t ops_held_by(const struct kmip_peer *p, const char *tenant, struct store_holders *out) MUST_CHECK;
+/* ops_events reads the events after |after| |p| may see (store_events_after:
+ * its own objects' and those it holds; an administrator every one);
+ * ops_events_latest the last one's seq (0 without a store). */
+err_t ops_events(const struct kmip_peer *p, uint64_t after, size_t max, struct store_events *out) MUST_CHECK;
+uint64_t ops_events_latest(void);
 /* ops_get reads an object's metadata and attributes. */
 err_t ops_get(const struct kmip_peer *p, const char *id, struct store_object *out) MUST_CHECK;
 /* ops_get_material opens its key material into secure memory and records

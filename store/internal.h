@@ -185,6 +185,8 @@ struct store_backend_ops {
 	 * |max| into out->e (room for max + 1: the one more says out->more) */
 	err_t (*events)(struct store_backend *b, const char *tenant, uint64_t after, size_t max,
 			struct store_events *out);
+	/* the last committed event's seq (0: none) */
+	err_t (*events_latest)(struct store_backend *b, uint64_t *out);
 	void (*stats)(struct store_backend *b, struct store_stats *out);
 
 	/* ---- backup and restore (store/backup.c) ---- */

@@ -1340,3 +1340,9 @@ void store_events_free(struct store_events *e)
 	free(e->e);
 	memset(e, 0, sizeof *e);
 }
+
+err_t store_events_latest(struct store *s, uint64_t *out)
+{
+	*out = 0;
+	return s->ops->events_latest(s->b, out);
+}

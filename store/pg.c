@@ -127,7 +127,7 @@ _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for 
 enum stmt_id {
 	S_ROW_GET, S_ROW_LOCK, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_DEL, S_ACCESS_INSERT, S_META_PUT, S_META_GET,
-	S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_EVENT_LOCK, S_EVENT_INSERT, S_EVENTS_OF, S_EVENTS_ALL, S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL,
+	S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_EVENT_LOCK, S_EVENT_INSERT, S_EVENTS_OF, S_EVENTS_ALL, S_EVENTS_LATEST, S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL,
 	S_OBJ_MAT, S_OBJ_HAS, S_COUNT_
 };
 
@@ -178,6 +178,7 @@ static const char *const stmt_sql[S_COUNT_] = {
 	[S_EVENT_INSERT] = "INSERT INTO events(time, kind, id, new_id, tenant, state) VALUES ($1,$2,$3,$4,$5,$6)",
 	[S_EVENTS_OF] = STORE_EVENTS_OF_SQL("$1", "$2", "$3"),
 	[S_EVENTS_ALL] = STORE_EVENTS_ALL_SQL("$1", "$2"),
+	[S_EVENTS_LATEST] = "SELECT coalesce(max(seq), 0) FROM events",
 	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES ($1,$2,$3,$4)"
 			 " ON CONFLICT DO NOTHING",
 	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=$1 AND idx=$2",
@@ -951,6 +952,23 @@ static err_t read_events_fn(struct conn *c, int64_t deadline, void *vctx)
 	}
 	PQclear(res);
 	return r;
+}
+
+static err_t read_latest_fn(struct conn *c, int64_t deadline, void *vctx)
+{
+	uint64_t *out = vctx;
+	struct args a = {0};
+	PGresult *res;
+	err_t r = run(c, S_EVENTS_LATEST, &a, deadline, &res);
+	if (r == ERR_OK)
+		*out = PQntuples(res) == 1 ? (uint64_t)col_int(res, 0, 0) : 0;
+	PQclear(res);
+	return r;
+}
+
+static err_t pg_events_latest(struct store_backend *b, uint64_t *out)
+{
+	return with_reader(b, read_latest_fn, out);
 }
 
 static err_t pg_events(struct store_backend *b, const char *tenant, uint64_t after, size_t max,
@@ -1981,6 +1999,7 @@ const struct store_backend_ops store_pg_ops = {
 	.access_count = pg_access_count,
 	.holders = pg_holders,
 	.events = pg_events,
+	.events_latest = pg_events_latest,
 	.stats = pg_stats,
 	.counts = pg_counts,
 	.dump = pg_dump,

@@ -163,7 +163,7 @@ void store_testing_extra_migration(const char *sql)
 enum stmt_id {
 	S_ROW_GET, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_ZERO, S_MAT_DEL, S_ACCESS_INSERT,
-	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_EVENT_INSERT, S_EVENTS_OF, S_EVENTS_ALL,
+	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_EVENT_INSERT, S_EVENTS_OF, S_EVENTS_ALL, S_EVENTS_LATEST,
 	S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL, S_BEGIN, S_BEGIN_IMMEDIATE, S_COMMIT, S_SAVEPOINT,
 	S_RELEASE, S_COUNT_
 };
@@ -204,6 +204,7 @@ static const char *const stmt_sql[S_COUNT_] = {
 	[S_EVENT_INSERT] = "INSERT INTO events(time, kind, id, new_id, tenant, state) VALUES (?1,?2,?3,?4,?5,?6)",
 	[S_EVENTS_OF] = STORE_EVENTS_OF_SQL("?1", "?2", "?3"),
 	[S_EVENTS_ALL] = STORE_EVENTS_ALL_SQL("?1", "?3"),
+	[S_EVENTS_LATEST] = "SELECT coalesce(max(seq), 0) FROM events",
 	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES (?1,?2,?3,?4)",
 	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=?1 AND idx=?2",
 	[S_NAME_RELEASE_ALL] = "DELETE FROM names WHERE id=?1",
@@ -1349,6 +1350,25 @@ static err_t sq_access_count(struct store_backend *b, const char *id, uint64_t *
 	return map_rc(rc);
 }
 
+static err_t sq_events_latest(struct store_backend *b, uint64_t *out)
+{
+	struct conn *c = reader_get(b);
+	int rc;
+	sqlite3_stmt *st = stmt(c, S_EVENTS_LATEST, &rc);
+	if (st == NULL) {
+		reader_put(b, c);
+		return map_rc(rc);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	done_stmt(st);
+	reader_put(b, c);
+	return map_rc(rc);
+}
+
 static void col_copy(char *out, size_t cap, sqlite3_stmt *st, int col)
 {
 	const char *v = (const char *)sqlite3_column_text(st, col);
@@ -1765,6 +1785,7 @@ const struct store_backend_ops store_sqlite_ops = {
 	.access_count = sq_access_count,
 	.holders = sq_holders,
 	.events = sq_events,
+	.events_latest = sq_events_latest,
 	.stats = sq_stats,
 	.counts = sq_counts,
 	.dump = sq_dump,

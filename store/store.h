@@ -535,6 +535,9 @@ struct store_events {
 err_t store_events_after(struct store *s, const char *tenant, unsigned flags, uint64_t after, size_t max,
 			 struct store_events *out) MUST_CHECK NONNULL(1, 2, 6);
 void store_events_free(struct store_events *e);
+/* store_events_latest: the seq of the last committed event (0: none): one
+ * lookup of the table's key, for those that wait for a new event */
+err_t store_events_latest(struct store *s, uint64_t *out) MUST_CHECK NONNULL(1, 2);
 
 /* store_access_count returns how many access records name |id| (tests). */
 err_t store_access_count(struct store *s, const char *id, uint64_t *out) MUST_CHECK NONNULL(1, 2, 3);

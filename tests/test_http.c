@@ -963,6 +963,148 @@ static void test_holders_and_leases(void)
 	hres_free(&h);
 }
 
+/* sse_get: GET |path| as alice (her certificate) on |at| with curl,
+ * |last_id| as Last-Event-ID when not NULL; the body in res->out */
+struct sse_call {
+	unsigned at;
+	const char *path, *last_id;
+	struct run_result res;
+	double seconds;
+};
+
+static void *sse_get(void *arg)
+{
+	struct sse_call *c = arg;
+	char url[256], hdr[64];
+	snprintf(url, sizeof url, "https://localhost:%u%s", c->at, c->path);
+	snprintf(hdr, sizeof hdr, "Last-Event-ID: %s", c->last_id != NULL ? c->last_id : "");
+	const char *argv[] = {CURL, "-sS", "--max-time", "30", "--cacert", pki.ca_cert, "--cert", certs[0][0],
+			      "--key", certs[0][1], "-H", c->last_id != NULL ? hdr : "X-None: 1", url, NULL};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (testlib_run(argv, NULL, NULL, &c->res) != 0)
+		c->res.status = -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	c->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return NULL;
+}
+
+/* last_event_id: the last "id: N" of an SSE body (0: none) */
+static unsigned long long last_event_id(const char *body)
+{
+	unsigned long long id = 0;
+	for (const char *p = strstr(body, "id: "); p != NULL; p = strstr(p + 1, "\nid: "))
+		id = strtoull(p[0] == '\n' ? p + 5 : p + 4, NULL, 10);
+	return id;
+}
+
+/* GET /v1/events: Server-Sent Events of the caller's keys (another
+ * tenant's never), resumable with Last-Event-ID or ?after; a request with
+ * nothing to send is held until an event is committed (a revoke reaches
+ * it long before its wait is up), or answered empty when its wait ends or
+ * the server stops. */
+static void test_events(void)
+{
+	char id[STORE_ID_MAX + 1], path[256];
+	CU_ASSERT_EQUAL(create(CERT_ALICE, "{\"type\":\"aes-256\",\"name\":\"evented\"}", id), 201);
+	struct hres h;
+	snprintf(path, sizeof path, "/v1/keys/%s/activate", id);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "POST", path, NULL), 200);
+	hres_free(&h);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", "/v1/events?wait=0", NULL), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h.headers, "text/event-stream"));
+	CU_ASSERT(strncmp(h.body, "retry: 1000\n\n", 13) == 0);
+	char want[160];
+	snprintf(want, sizeof want, "\"kind\":\"activate\",\"id\":\"%s\"", id);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, "event: activate\ndata: {"));
+	unsigned long long last = last_event_id(h.body);
+	CU_ASSERT(last > 0);
+	hres_free(&h);
+	/* bob sees none of alice's; the administrator does */
+	CU_ASSERT_EQUAL(req(&h, CERT_BOB, "GET", "/v1/events?wait=0", NULL), 200);
+	CU_ASSERT_PTR_NULL(strstr(h.body, id));
+	hres_free(&h);
+	CU_ASSERT_EQUAL(req(&h, TOKEN_OPS, "GET", "/v1/events?wait=0", NULL), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, want));
+	hres_free(&h);
+	/* after the last one: nothing, at once with wait=0 */
+	snprintf(path, sizeof path, "/v1/events?wait=0&after=%llu", last);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", path, NULL), 200);
+	CU_ASSERT_STRING_EQUAL(h.body, "retry: 1000\n\n");
+	hres_free(&h);
+	/* bad values */
+	req(&h, CERT_ALICE, "GET", "/v1/events?after=x", NULL);
+	expect_error(&h, 400, "bad_query");
+	hres_free(&h);
+	req(&h, CERT_ALICE, "GET", "/v1/events?wait=61", NULL);
+	expect_error(&h, 400, "bad_query");
+	hres_free(&h);
+	req_x(&h, false, CERT_ALICE, "GET", "/v1/events?wait=0", NULL, (const char *const[]){"-H", "Last-Event-ID: -1", NULL});
+	expect_error(&h, 400, "bad_query");
+	hres_free(&h);
+	req(&h, NOBODY, "GET", "/v1/events", NULL);
+	CU_ASSERT_EQUAL(h.code, 401);
+	hres_free(&h);
+
+	/* held: the revoke wakes it (its wait is 20 s) */
+	char lid[24];
+	snprintf(lid, sizeof lid, "%llu", last);
+	struct sse_call *c = calloc(1, sizeof *c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	*c = (struct sse_call){.at = port, .path = "/v1/events?wait=20", .last_id = lid};
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, sse_get, c), 0);
+	(void)usleep(500 * 1000);
+	snprintf(path, sizeof path, "/v1/keys/%s/revoke", id);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "POST", path, "{\"reason\":\"superseded\"}"), 200);
+	hres_free(&h);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(c->res.status, 0);
+	snprintf(want, sizeof want, "\"kind\":\"revoke\",\"id\":\"%s\"", id);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->res.out, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->res.out, "\"state\":\"deactivated\""));
+	CU_ASSERT_PTR_NULL(strstr(c->res.out, "event: activate")); /* resumed after it */
+	CU_ASSERT(c->seconds < 10);
+	fprintf(stderr, "\n  held GET /v1/events answered %.2f s after it was sent (revoke at 0.5 s) ", c->seconds);
+	last = last_event_id(c->res.out);
+	/* the wait runs out: an empty answer */
+	snprintf(lid, sizeof lid, "%llu", last);
+	*c = (struct sse_call){.at = port, .path = "/v1/events?wait=1", .last_id = lid};
+	sse_get(c);
+	CU_ASSERT(c->res.status == 0 && strcmp(c->res.out, "retry: 1000\n\n") == 0);
+	CU_ASSERT(c->seconds >= 0.9);
+	/* a rekey: old -> new */
+	char k2[STORE_ID_MAX + 1];
+	CU_ASSERT_EQUAL(create(CERT_ALICE, "{\"type\":\"aes-128\",\"activate\":true}", k2), 201);
+	snprintf(path, sizeof path, "/v1/keys/%s/rekey", k2);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "POST", path, "{}"), 201);
+	const char *nid = jstr(&h, "id");
+	char rk[200];
+	snprintf(rk, sizeof rk, "\"kind\":\"rekey\",\"id\":\"%s\"", k2);
+	char nk[120];
+	snprintf(nk, sizeof nk, "\"new_id\":\"%s\"", nid != NULL ? nid : "?");
+	hres_free(&h);
+	snprintf(path, sizeof path, "/v1/events?wait=0&after=%llu", last);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", path, NULL), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, rk));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, nk));
+	hres_free(&h);
+
+	/* a server that stops answers its held requests */
+	char why[256];
+	struct api_http *ps = start(NULL, 0, false, why, sizeof why);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
+	*c = (struct sse_call){.at = api_http_port(ps), .path = "/v1/events?wait=30&after=999999999"};
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, sse_get, c), 0);
+	(void)usleep(500 * 1000);
+	api_http_stop(ps);
+	pthread_join(th, NULL);
+	CU_ASSERT(c->res.status == 0 && strcmp(c->res.out, "retry: 1000\n\n") == 0);
+	CU_ASSERT(c->seconds < 10);
+	free(c);
+}
+
 static void test_selftest(void)
 {
 	struct hres h;
@@ -1624,7 +1766,7 @@ static void test_waiting_route_stalls_nobody(void)
 
 TEST_SUITE(http, suite_init, suite_clean, TEST(test_health), TEST(test_random), TEST(test_rate_limit), TEST(test_auth),
 	   TEST(test_keys_lifecycle), TEST(test_keys_paging), TEST(test_key_pair), TEST(test_tenant_isolation),
-	   TEST(test_material_and_kmip), TEST(test_holders_and_leases), TEST(test_selftest), TEST(test_errors), TEST(test_plain_listen_rule),
+	   TEST(test_material_and_kmip), TEST(test_holders_and_leases), TEST(test_events), TEST(test_selftest), TEST(test_errors), TEST(test_plain_listen_rule),
 	   TEST(test_unix_socket), TEST(test_stalled_handshake), TEST(test_garbage), TEST(test_pipelined),
 	   TEST(test_connection_close), TEST(test_close_mid_response_and_churn), TEST(test_connection_cap),
 	   TEST(test_metrics_and_page), TEST(test_waiting_route_stalls_nobody), TEST(test_serve))
