@@ -390,6 +390,19 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+/* job_push queues |j| for a worker (s->jmu held) */
+static void job_push(struct api_http *s, struct job *j)
+{
+	j->next = NULL;
+	if (s->jtail != NULL)
+		s->jtail->next = j;
+	else
+		s->jhead = j;
+	s->jtail = j;
+	s->jqueued++;
+	pthread_cond_signal(&s->jcv);
+}
+
 /* hand_over suspends |con| and queues its request for a worker; the
  * answer is queued when MHD calls the handler again after the resume. */
 static enum MHD_Result hand_over(struct api_http *s, struct MHD_Connection *con, struct hreq *r,
@@ -427,13 +440,7 @@ static enum MHD_Result hand_over(struct api_http *s, struct MHD_Connection *con,
 		MHD_suspend_connection(con);
 		atomic_fetch_add(&s->suspended, 1);
 		r->job = j;
-		if (s->jtail != NULL)
-			s->jtail->next = j;
-		else
-			s->jhead = j;
-		s->jtail = j;
-		s->jqueued++;
-		pthread_cond_signal(&s->jcv);
+		job_push(s, j);
 	}
 	pthread_mutex_unlock(&s->jmu);
 	if (refuse) {
@@ -448,19 +455,6 @@ static uint64_t mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* job_push queues |j| for a worker (s->jmu held) */
-static void job_push(struct api_http *s, struct job *j)
-{
-	j->next = NULL;
-	if (s->jtail != NULL)
-		s->jtail->next = j;
-	else
-		s->jhead = j;
-	s->jtail = j;
-	s->jqueued++;
-	pthread_cond_signal(&s->jcv);
 }
 
 /* waiter_main watches for a new event on behalf of the held GET
