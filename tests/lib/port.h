@@ -3,8 +3,10 @@
 #ifndef FOUNT_TESTS_LIB_PORT_H
 #define FOUNT_TESTS_LIB_PORT_H
 
-/* testlib_free_port asks the kernel for a free loopback TCP port (0 if it
- * cannot) for a server a test starts. */
+/* testlib_free_port returns a loopback TCP port that is free now and lies
+ * outside the kernel's ephemeral range, so no outgoing connection takes it
+ * before the server a test starts binds it; never the same one twice in a
+ * process (0 if none is free). */
 unsigned testlib_free_port(void);
 
 #endif
