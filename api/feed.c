@@ -40,6 +40,7 @@
 
 #include "api/api.h"
 #include "api/feed.h"
+#include "api/https_client.h"
 #include "keygen/keygen.h"
 
 #define WHY(...) (void)snprintf(why, why_len, __VA_ARGS__)
@@ -277,240 +278,6 @@ err_t feed_url_parse(const char *url, char host[FEED_HOST_MAX], char port[8])
 	return ERR_OK;
 }
 
-/* ---- the connection ------------------------------------------------------------- */
-
-struct conn {
-	int fd;
-	SSL_CTX *ctx;
-	SSL *ssl;
-	uint64_t deadline_ms;
-	uint8_t *buf; /* responses, in secure memory (they carry the bytes fed) */
-	size_t cap, used;
-};
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* wait_fd waits for |ev| on |fd| until the deadline: true when ready. */
-static bool wait_fd(int fd, short ev, uint64_t deadline_ms)
-{
-	for (;;) {
-		uint64_t now = now_ms();
-		if (now >= deadline_ms)
-			return false;
-		struct pollfd p = {.fd = fd, .events = ev};
-		int k = poll(&p, 1, (int)(deadline_ms - now));
-		if (k > 0)
-			return true;
-		if (k == 0)
-			return false;
-		if (errno != EINTR)
-			return false;
-	}
-}
-
-static const char *ossl_reason(void)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *s = e != 0 ? ERR_reason_error_string(e) : NULL;
-	return s != NULL ? s : "connection closed";
-}
-
-static err_t tcp_connect(struct conn *c, const char *host, const char *port, char *why, size_t why_len)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-	int g = getaddrinfo(host, port, &hints, &ai);
-	if (g != 0) {
-		WHY("cannot resolve %s: %s", host, gai_strerror(g));
-		return ERR_IO;
-	}
-	int last = 0;
-	for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
-		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-		if (fd < 0) {
-			last = errno;
-			continue;
-		}
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 ||
-		    (errno == EINPROGRESS && wait_fd(fd, POLLOUT, c->deadline_ms))) {
-			int soerr = 0;
-			socklen_t sl = sizeof soerr;
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0) {
-				c->fd = fd;
-				freeaddrinfo(ai);
-				return ERR_OK;
-			}
-			last = soerr != 0 ? soerr : ETIMEDOUT;
-		} else {
-			last = errno == EINPROGRESS ? ETIMEDOUT : errno;
-		}
-		close(fd);
-	}
-	freeaddrinfo(ai);
-	WHY("cannot connect to %s port %s: %s", host, port, strerror(last));
-	return ERR_IO;
-}
-
-static bool is_ip_literal(const char *host)
-{
-	uint8_t a[16];
-	return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
-}
-
-static err_t tls_connect(struct conn *c, const struct api_feed_options *o, char *host, char *why,
-			 size_t why_len)
-{
-	c->ctx = SSL_CTX_new_ex(keygen_libctx(), NULL, TLS_client_method());
-	if (c->ctx == NULL) {
-		WHY("TLS: %s", ossl_reason());
-		return ERR_CRYPTO;
-	}
-	(void)SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
-	(void)SSL_CTX_set_cipher_list(c->ctx, "ECDHE+AESGCM:DHE+AESGCM");
-	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-	if (SSL_CTX_load_verify_locations(c->ctx, o->ca_file, NULL) != 1) {
-		WHY("cannot read the CA file %s ([feed] ca): %s", o->ca_file, ossl_reason());
-		return ERR_CONFIG;
-	}
-	if (o->cert_file != NULL && o->cert_file[0] != '\0') {
-		const char *key = o->key_file != NULL && o->key_file[0] != '\0' ? o->key_file : o->cert_file;
-		if (SSL_CTX_use_certificate_chain_file(c->ctx, o->cert_file) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(c->ctx) != 1) {
-			WHY("cannot use the client certificate %s and key %s ([feed] cert, key): %s", o->cert_file,
-			    key, ossl_reason());
-			return ERR_CONFIG;
-		}
-	}
-	c->ssl = SSL_new(c->ctx);
-	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
-		WHY("TLS: %s", ossl_reason());
-		return ERR_CRYPTO;
-	}
-	/* the name in the URL must be in the server's certificate (RFC 6125) */
-	X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
-	if (is_ip_literal(host)) {
-		if (X509_VERIFY_PARAM_set1_ip_asc(vp, host) != 1) {
-			WHY("TLS: cannot check the address %s", host);
-			return ERR_CRYPTO;
-		}
-	} else if (SSL_set1_host(c->ssl, host) != 1 || SSL_set_tlsext_host_name(c->ssl, host) != 1) {
-		WHY("TLS: cannot check the name %s", host);
-		return ERR_CRYPTO;
-	}
-	for (;;) {
-		int k = SSL_connect(c->ssl);
-		if (k == 1)
-			return ERR_OK;
-		int e = SSL_get_error(c->ssl, k);
-		short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-		if (ev != 0 && wait_fd(c->fd, ev, c->deadline_ms))
-			continue;
-		long v = SSL_get_verify_result(c->ssl);
-		if (v != X509_V_OK)
-			WHY("the server's certificate does not match [feed] ca %s or the name %s: %s; refusing "
-			    "to feed",
-			    o->ca_file, host, X509_verify_cert_error_string(v));
-		else if (ev != 0)
-			WHY("TLS handshake with %s timed out", host);
-		else if (strstr(ossl_reason(), "internal error") != NULL)
-			/* fount itself answers so when its DRBG is closed: a module
-			 * not OPERATIONAL runs no TLS, so it cannot say so over it */
-			WHY("TLS handshake with %s failed: %s (a fount server that is not OPERATIONAL cannot run "
-			    "TLS: see its log or 'fount status' there); refusing to feed",
-			    host, ossl_reason());
-		else
-			WHY("TLS handshake with %s failed: %s", host, ossl_reason());
-		return v != X509_V_OK ? ERR_INTEGRITY : ERR_IO;
-	}
-}
-
-static err_t send_all(struct conn *c, const char *s, size_t n, char *why, size_t why_len)
-{
-	size_t done = 0;
-	while (done < n) {
-		int k = SSL_write(c->ssl, s + done, (int)(n - done));
-		if (k > 0) {
-			done += (size_t)k;
-			continue;
-		}
-		int e = SSL_get_error(c->ssl, k);
-		short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-		if (ev == 0 || !wait_fd(c->fd, ev, c->deadline_ms)) {
-			WHY("cannot send the request: %s", ev != 0 ? "timed out" : ossl_reason());
-			return ERR_IO;
-		}
-	}
-	return ERR_OK;
-}
-
-/* request sends "GET |path|" and reads the whole response into |body|
- * (up to |cap|). Bytes after the response (there should be none) are
- * refused. */
-static err_t request(struct conn *c, const char *host, const char *path, const char *auth, uint8_t *body,
-		     size_t cap, struct feed_http *r, char *why, size_t why_len)
-{
-	char req[FEED_HOST_MAX + 2048];
-	int n = snprintf(req, sizeof req,
-			 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: fount-feed\r\nAccept: */*\r\n%s%s%s\r\n", path,
-			 host, auth != NULL ? "Authorization: Bearer " : "", auth != NULL ? auth : "",
-			 auth != NULL ? "\r\n" : "");
-	if (n < 0 || (size_t)n >= sizeof req) {
-		secure_zero(req, sizeof req);
-		WHY("request too long");
-		return ERR_TOO_LARGE;
-	}
-	err_t s = send_all(c, req, (size_t)n, why, why_len);
-	secure_zero(req, sizeof req); /* the token */
-	GUARD(s);
-	c->used = 0;
-	for (;;) {
-		err_t p = feed_http_parse(c->buf, c->used, body, cap, r);
-		if (p == ERR_OK)
-			break;
-		if (p != ERR_INVALID_ARG) {
-			WHY("the server's answer to GET %s is not a valid HTTP response%s", path,
-			    p == ERR_TOO_LARGE ? " (too large)" : "");
-			return ERR_PARSE;
-		}
-		if (c->used == c->cap) {
-			WHY("the server's answer to GET %s is too large", path);
-			return ERR_TOO_LARGE;
-		}
-		int k = SSL_read(c->ssl, c->buf + c->used, (int)(c->cap - c->used));
-		if (k > 0) {
-			c->used += (size_t)k;
-			continue;
-		}
-		int e = SSL_get_error(c->ssl, k);
-		short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-		if (ev == 0 || !wait_fd(c->fd, ev, c->deadline_ms)) {
-			WHY("no complete answer to GET %s: %s", path, ev != 0 ? "timed out" : ossl_reason());
-			return ERR_IO;
-		}
-	}
-	return ERR_OK;
-}
-
-static void conn_close(struct conn *c)
-{
-	if (c->ssl != NULL) {
-		(void)SSL_shutdown(c->ssl);
-		SSL_free(c->ssl);
-	}
-	SSL_CTX_free(c->ctx);
-	if (c->fd >= 0)
-		close(c->fd);
-	secmem_free(c->buf, c->cap);
-	ERR_clear_error();
-	memset(c, 0, sizeof *c);
-	c->fd = -1;
-}
-
 /* ---- the kernel pool ------------------------------------------------------------ */
 
 bool feed_crng_ready(void)
@@ -633,15 +400,6 @@ err_t api_feed_once(const struct api_feed_options *o, struct api_feed_result *re
 {
 	memset(res, 0, sizeof *res);
 	snprintf(res->server_state, sizeof res->server_state, "unknown");
-	char host[FEED_HOST_MAX], port[8];
-	if (feed_url_parse(o->server, host, port) != ERR_OK) {
-		WHY("[feed] server \"%s\" is not https://HOST[:PORT]", o->server != NULL ? o->server : "");
-		return ERR_CONFIG;
-	}
-	if (o->ca_file == NULL || o->ca_file[0] == '\0') {
-		WHY("no CA to check the server against: set [feed] ca (the fount server's pki/ca.pem)");
-		return ERR_CONFIG;
-	}
 	size_t want = o->bytes != 0 ? o->bytes : FEED_DEFAULT_BYTES;
 	if (want > FEED_MAX_BYTES) {
 		WHY("[feed] bytes %zu is above %u", want, FEED_MAX_BYTES);
@@ -658,22 +416,25 @@ err_t api_feed_once(const struct api_feed_options *o, struct api_feed_result *re
 	bool have_token = o->token_file != NULL && o->token_file[0] != '\0';
 	if (have_token && (r = read_token(o->token_file, token, sizeof token, why, why_len)) != ERR_OK)
 		return r;
-	struct conn c = {.fd = -1, .deadline_ms = now_ms() + (o->timeout_ms != 0 ? o->timeout_ms : 10000u)};
+	char auth[sizeof token + 32] = "";
+	if (have_token)
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+	struct https_conn c = {.fd = -1};
 	uint8_t *body = NULL;
 	size_t body_cap = HEALTH_MAX > want ? HEALTH_MAX : want;
-	c.cap = HEAD_MAX + body_cap + 4096;
-	c.buf = secmem_alloc(c.cap, &me);
 	body = secmem_alloc(body_cap, &me);
-	if (c.buf == NULL || body == NULL) {
+	if (body == NULL) {
 		WHY("no memory: %s", err_str(me));
 		r = me;
 		goto out;
 	}
-	GUARD_GOTO(tcp_connect(&c, host, port, why, why_len));
-	GUARD_GOTO(tls_connect(&c, o, host, why, why_len));
+	const struct https_tls tls = {.ca_file = o->ca_file, .cert_file = o->cert_file, .key_file = o->key_file,
+				      .section = "feed", .refusing = "refusing to feed"};
+	GUARD_GOTO(https_open(&c, o->server != NULL ? o->server : "", &tls, HEAD_MAX + body_cap + 4096,
+			      o->timeout_ms != 0 ? o->timeout_ms : 10000u, why, why_len));
 
 	struct feed_http h;
-	GUARD_GOTO(request(&c, host, "/v1/health", have_token ? token : NULL, body, body_cap, &h, why, why_len));
+	GUARD_GOTO(https_request(&c, "GET", "/v1/health", have_token ? auth : NULL, body, body_cap, &h, why, why_len));
 	if (h.status != 200 && h.status != 503) {
 		WHY("GET /v1/health answered HTTP %u%s; refusing to feed", h.status,
 		    h.status == 401 || h.status == 403 ? " (set [feed] token_file or [feed] cert)" : "");
@@ -693,7 +454,7 @@ err_t api_feed_once(const struct api_feed_options *o, struct api_feed_result *re
 	}
 	char path[96];
 	snprintf(path, sizeof path, "/v1/random?bytes=%zu&format=raw", want);
-	GUARD_GOTO(request(&c, host, path, have_token ? token : NULL, body, body_cap, &h, why, why_len));
+	GUARD_GOTO(https_request(&c, "GET", path, have_token ? auth : NULL, body, body_cap, &h, why, why_len));
 	if (h.status != 200) {
 		WHY("GET /v1/random answered HTTP %u%s; nothing fed", h.status,
 		    h.status == 429 ? " (rate limited: feed less often)" : "");
@@ -715,6 +476,7 @@ err_t api_feed_once(const struct api_feed_options *o, struct api_feed_result *re
 out:
 	secure_zero(token, sizeof token);
 	secmem_free(body, body_cap);
-	conn_close(&c);
+	secure_zero(auth, sizeof auth);
+	https_close(&c);
 	return r;
 }
