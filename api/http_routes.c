@@ -1503,8 +1503,11 @@ static void on_events(struct route_ctx *x, struct http_reply *out)
 	uint64_t after = 0, wait = EVENTS_WAIT_DEFAULT;
 	const char *qa = http_query_get(&x->q, "after"), *qw = http_query_get(&x->q, "wait");
 	const char *from = qa != NULL ? qa : x->rq->last_event_id;
-	if (from != NULL && http_parse_u64(from, 0, INT64_MAX, &after) != ERR_OK) {
-		fail(out, 400, "bad_query", "after (or Last-Event-ID) is an event id: a whole number");
+	/* after=now: only the current position, at once (a follower that
+	 * starts from now, not from the first event ever stored) */
+	bool now = qa != NULL && strcmp(qa, "now") == 0;
+	if (from != NULL && !now && http_parse_u64(from, 0, INT64_MAX, &after) != ERR_OK) {
+		fail(out, 400, "bad_query", "after (or Last-Event-ID) is an event id (a whole number) or now");
 		return;
 	}
 	if (qw != NULL && http_parse_u64(qw, 0, EVENTS_WAIT_MAX, &wait) != ERR_OK) {
@@ -1514,6 +1517,10 @@ static void on_events(struct route_ctx *x, struct http_reply *out)
 	/* the last seq before the read: an event committed after it wakes a
 	 * held request, one before it is in the read */
 	uint64_t latest = ops_events_latest();
+	if (now) {
+		after = latest;
+		wait = 0;
+	}
 	struct store_events ev;
 	err_t r = ops_events(&x->who, after, EVENTS_PAGE, &ev);
 	if (r != ERR_OK) {
@@ -1530,7 +1537,7 @@ static void on_events(struct route_ctx *x, struct http_reply *out)
 	}
 	/* ids, kinds and tenants are [A-Za-z0-9._~:-] and names fount
 	 * writes; the JSON of each event through jansson all the same */
-	size_t cap = 32 + ev.n * 1024;
+	size_t cap = 64 + ev.n * 1024;
 	char *buf = malloc(cap);
 	if (buf == NULL) {
 		store_events_free(&ev);
@@ -1538,6 +1545,11 @@ static void on_events(struct route_ctx *x, struct http_reply *out)
 		return;
 	}
 	size_t used = (size_t)snprintf(buf, cap, "retry: 1000\n\n");
+	/* nothing for this caller up to |latest|: an id with no data moves its
+	 * Last-Event-ID there without an event (the SSE dispatch rules), so the
+	 * next request does not read those again */
+	if (ev.n == 0 && (latest > after || now))
+		used += (size_t)snprintf(buf + used, cap - used, "id: %llu\n\n", (unsigned long long)latest);
 	for (size_t i = 0; i < ev.n; i++) {
 		const struct store_event *e = &ev.e[i];
 		json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "seq", (json_int_t)e->seq, "time", (json_int_t)e->time,

@@ -1024,6 +1024,15 @@ static void test_events(void)
 	/* bob sees none of alice's; the administrator does */
 	CU_ASSERT_EQUAL(req(&h, CERT_BOB, "GET", "/v1/events?wait=0", NULL), 200);
 	CU_ASSERT_PTR_NULL(strstr(h.body, id));
+	/* but his cursor moves past them: an id without data */
+	CU_ASSERT(strncmp(h.body, "retry: 1000\n\nid: ", 17) == 0 && strstr(h.body, "data:") == NULL);
+	CU_ASSERT(last_event_id(h.body) >= last);
+	char pos[64];
+	snprintf(pos, sizeof pos, "retry: 1000\n\nid: %llu\n\n", last_event_id(h.body));
+	hres_free(&h);
+	/* after=now: only the position, at once, whatever wait says */
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", "/v1/events?after=now&wait=30", NULL), 200);
+	CU_ASSERT_STRING_EQUAL(h.body, pos);
 	hres_free(&h);
 	CU_ASSERT_EQUAL(req(&h, TOKEN_OPS, "GET", "/v1/events?wait=0", NULL), 200);
 	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, want));
@@ -1031,7 +1040,7 @@ static void test_events(void)
 	/* after the last one: nothing, at once with wait=0 */
 	snprintf(path, sizeof path, "/v1/events?wait=0&after=%llu", last);
 	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", path, NULL), 200);
-	CU_ASSERT_STRING_EQUAL(h.body, "retry: 1000\n\n");
+	CU_ASSERT(strncmp(h.body, "retry: 1000\n\n", 13) == 0 && strstr(h.body, "data:") == NULL);
 	hres_free(&h);
 	/* bad values */
 	req(&h, CERT_ALICE, "GET", "/v1/events?after=x", NULL);
@@ -1072,7 +1081,8 @@ static void test_events(void)
 	snprintf(lid, sizeof lid, "%llu", last);
 	*c = (struct sse_call){.at = port, .path = "/v1/events?wait=1", .last_id = lid};
 	sse_get(c);
-	CU_ASSERT(c->res.status == 0 && strcmp(c->res.out, "retry: 1000\n\n") == 0);
+	CU_ASSERT(c->res.status == 0 && strncmp(c->res.out, "retry: 1000\n\n", 13) == 0 &&
+		  strstr(c->res.out, "data:") == NULL);
 	CU_ASSERT(c->seconds >= 0.9);
 	/* a rekey: old -> new */
 	char k2[STORE_ID_MAX + 1];
@@ -1100,7 +1110,8 @@ static void test_events(void)
 	(void)usleep(500 * 1000);
 	api_http_stop(ps);
 	pthread_join(th, NULL);
-	CU_ASSERT(c->res.status == 0 && strcmp(c->res.out, "retry: 1000\n\n") == 0);
+	CU_ASSERT(c->res.status == 0 && strncmp(c->res.out, "retry: 1000\n\n", 13) == 0 &&
+		  strstr(c->res.out, "data:") == NULL);
 	CU_ASSERT(c->seconds < 10);
 	free(c);
 }

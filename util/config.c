@@ -29,16 +29,20 @@ struct config_key {
 	double min, max;   /* numeric range, inclusive */
 	bool secret;       /* masked by config_print */
 	const char *help;
-	bool per_hsm;      /* offset is into struct config_hsm, for [hsm] and [hsm.NAME] */
+	enum { PER_MAIN, PER_HSM, PER_AGENT } per; /* offset into struct config, config_hsm ([hsm], [hsm.NAME]) or config_agent_key ([agent.NAME]) */
 };
 
 #define K(sec, nm, ty, field, lo, hi, doc)                                     \
 	{sec, nm, ty, offsetof(struct config, field),                          \
-	 sizeof(((struct config *)0)->field), lo, hi, false, doc, false}
+	 sizeof(((struct config *)0)->field), lo, hi, false, doc, PER_MAIN}
 /* H: a key of every HSM section; the field is in struct config_hsm. */
 #define H(nm, ty, field, lo, hi, doc)                                          \
 	{"hsm", nm, ty, offsetof(struct config_hsm, field),                    \
-	 sizeof(((struct config_hsm *)0)->field), lo, hi, false, doc, true}
+	 sizeof(((struct config_hsm *)0)->field), lo, hi, false, doc, PER_HSM}
+/* A: a key of every [agent.NAME] section; the field is in struct config_agent_key. */
+#define A(nm, ty, field, doc)                                                  \
+	{"agent.", nm, ty, offsetof(struct config_agent_key, field),           \
+	 sizeof(((struct config_agent_key *)0)->field), 0, 0, false, doc, PER_AGENT}
 
 static const struct config_key config_keys[] = {
 	K("entropy", "sources", KT_SOURCES, entropy_sources, 0, 0,
@@ -170,6 +174,27 @@ static const struct config_key config_keys[] = {
 	  "where the bytes go (empty = /dev/urandom)"),
 	K("feed", "metrics_file", KT_STRING, feed_metrics_file, 0, 0,
 	  "write fount_feed_* metrics here in Prometheus text format (node_exporter textfile); empty = none"),
+	/* [agent]: `fount agent` (api/agent.c) */
+	K("agent", "servers", KT_STRING, agent_servers, 0, 0,
+	  "the fount servers' HTTPS API, tried in order: https://HOST[:PORT],... (port 8443 by default)"),
+	K("agent", "ca", KT_STRING, agent_ca, 0, 0,
+	  "PEM CA (or certificate) the servers' certificates must chain to: their <state_dir>/pki/ca.pem"),
+	K("agent", "cert", KT_STRING, agent_cert, 0, 0,
+	  "this host's client certificate (PEM): its tenant must own or be given the keys"),
+	K("agent", "key", KT_STRING, agent_key, 0, 0,
+	  "its private key (PEM, mode 0600); empty = in the cert file"),
+	K("agent", "socket", KT_STRING, agent_socket, 0, 0,
+	  "Unix socket serving the keys to systemd-cryptsetup (crypttab key file; volume = [agent.NAME]); empty = none"),
+	K("agent", "keyring", KT_BOOL, agent_keyring, 0, 1,
+	  "also keep each key as a logon key fount:NAME in the user keyring, timing out with its lease"),
+	K("agent", "keep_after_lease", KT_BOOL, agent_keep_after_lease, 0, 1,
+	  "server unreachable: on = keep keys past their lease; off = drop each when its lease ends"),
+	K("agent", "timeout_seconds", KT_UINT, agent_timeout_seconds, 1, 300,
+	  "give up on one request to a server (connect, TLS, answer) after this long"),
+	A("key", KT_STRING, key,
+	  "[agent.NAME]: the key on the server, by id or by name"),
+	A("hook", KT_STRING, hook,
+	  "[agent.NAME]: command run (by /bin/sh) on revoke, destroy, compromise, rekey and lease end; the event as JSON on stdin"),
 };
 
 void config_default_state_dir(char *out, size_t len)
@@ -248,6 +273,8 @@ void config_defaults(struct config *cfg)
 	cfg->feed_interval_seconds = 60;
 	cfg->feed_timeout_seconds = 10;
 	cfg->feed_reseed = true;
+	cfg->agent_keyring = true;
+	cfg->agent_timeout_seconds = 10;
 }
 
 const struct config_hsm *config_hsm_find(const struct config *cfg, const char *name)
@@ -293,6 +320,35 @@ static struct config_hsm *hsm_section(struct config *cfg, const char *section,
 		}
 	}
 	snprintf(why, whylen, "at most %d [hsm.NAME] sections", CONFIG_MAX_HSMS - 1);
+	return NULL;
+}
+
+/* agent_section returns the struct config_agent_key for "agent.NAME". */
+static struct config_agent_key *agent_section(struct config *cfg, const char *section, char *why, size_t whylen)
+{
+	const char *name = section + 6; /* after "agent." */
+	size_t len = strlen(name);
+	if (len == 0 || len >= CONFIG_AGENT_NAME_MAX) {
+		snprintf(why, whylen, "the key's name must be 1 to %d characters", CONFIG_AGENT_NAME_MAX - 1);
+		return NULL;
+	}
+	for (const char *p = name; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') {
+			snprintf(why, whylen, "a key's name may hold only letters, digits, '-', '_' and '.'");
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < CONFIG_MAX_AGENT_KEYS; i++)
+		if (cfg->agent_keys[i].used && strcmp(cfg->agent_keys[i].name, name) == 0)
+			return &cfg->agent_keys[i];
+	for (size_t i = 0; i < CONFIG_MAX_AGENT_KEYS; i++) {
+		if (!cfg->agent_keys[i].used) {
+			cfg->agent_keys[i].used = true;
+			memcpy(cfg->agent_keys[i].name, name, len + 1);
+			return &cfg->agent_keys[i];
+		}
+	}
+	snprintf(why, whylen, "at most %d [agent.NAME] sections", CONFIG_MAX_AGENT_KEYS);
 	return NULL;
 }
 
@@ -511,6 +567,8 @@ static const struct config_key *find_key(const char *section, const char *name)
 {
 	if (is_hsm_section(section))
 		section = "hsm"; /* [hsm.NAME] has the keys of [hsm] */
+	else if (strncmp(section, "agent.", 6) == 0)
+		section = "agent."; /* every [agent.NAME] has the same keys */
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
 		if (strcmp(config_keys[i].section, section) == 0 &&
 		    strcmp(config_keys[i].name, name) == 0)
@@ -571,7 +629,8 @@ static int on_key(void *user, const char *section, const char *name,
 	}
 	char why[128];
 	void *base = pc->cfg;
-	if (k->per_hsm && (base = hsm_section(pc->cfg, section, why, sizeof(why))) == NULL) {
+	if ((k->per == PER_HSM && (base = hsm_section(pc->cfg, section, why, sizeof(why))) == NULL) ||
+	    (k->per == PER_AGENT && (base = agent_section(pc->cfg, section, why, sizeof(why))) == NULL)) {
 		snprintf(pc->errbuf, pc->errlen, "%s:%d: bad section [%s]: %s",
 			 pc->path, lineno, section, why);
 		pc->failed = true;
@@ -739,7 +798,9 @@ err_t config_load(struct config *cfg, const char *path, bool required,
 		if (v == NULL)
 			continue;
 		/* FOUNT_HSM_<KEY> sets [hsm]; named sections come from the file only */
-		void *base = config_keys[i].per_hsm ? (void *)&cfg->hsm[0] : (void *)cfg;
+		if (config_keys[i].per == PER_AGENT)
+			continue;
+		void *base = config_keys[i].per == PER_HSM ? (void *)&cfg->hsm[0] : (void *)cfg;
 		if (!set_value(base, &config_keys[i], v, why, sizeof(why))) {
 			snprintf(errbuf, errlen, "environment %s: %s", name, why);
 			return ERR_CONFIG;
@@ -794,13 +855,13 @@ static void print_all(const struct config *cfg, FILE *fp, bool template)
 	const char *section = "";
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
 		const struct config_key *k = &config_keys[i];
-		if (k->per_hsm)
+		if (k->per != PER_MAIN)
 			continue;
 		if (strcmp(section, k->section) != 0) {
 			fprintf(fp, "%s[%s]\n", i ? "\n" : "", k->section);
 			section = k->section;
 		}
-		if (template && k->offset == offsetof(struct config, service_state_dir) && !k->per_hsm) {
+		if (template && k->offset == offsetof(struct config, service_state_dir)) {
 			/* the one key set: the service's user and root share it */
 			fprintf(fp, "# %s\n# (environment: FOUNT_SERVICE_STATE_DIR; built-in default: %s as\n"
 				"# root, else $XDG_STATE_HOME/fount or ~/.local/state/fount)\n"
@@ -823,13 +884,28 @@ static void print_all(const struct config *cfg, FILE *fp, bool template)
 			continue;
 		fprintf(fp, "\n[hsm%s%s]\n", hc->name[0] ? "." : "", hc->name);
 		for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
-			if (config_keys[i].per_hsm)
+			if (config_keys[i].per == PER_HSM)
 				print_key(fp, &config_keys[i], hc, template);
 		/* the PIN itself is never part of the configuration: only say
 		 * where it comes from */
 		if (h == 0 && !template && getenv("FOUNT_HSM_PIN") != NULL)
 			fputs("# user PIN: from FOUNT_HSM_PIN (overrides pin_file)\n# pin = ********\n", fp);
 	}
+	bool any = false;
+	for (size_t a = 0; a < CONFIG_MAX_AGENT_KEYS; a++) {
+		const struct config_agent_key *ak = &cfg->agent_keys[a];
+		if (!ak->used)
+			continue;
+		any = true;
+		fprintf(fp, "\n[agent.%s]\n", ak->name);
+		for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
+			if (config_keys[i].per == PER_AGENT)
+				print_key(fp, &config_keys[i], ak, false);
+	}
+	if (template && !any)
+		fputs("\n# [agent.NAME]: one section per key fount agent keeps (NAME: the crypttab volume)\n"
+		      "#[agent.data]\n#key = 7f3a...\n#hook = /usr/local/sbin/fount-hook-data\n",
+		      fp);
 }
 
 void config_print(const struct config *cfg, void *fp)

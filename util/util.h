@@ -319,6 +319,18 @@ struct config_hsm {
 	unsigned pool_size;              /* sessions kept open for concurrent callers */
 };
 
+/* One key `fount agent` manages: the [agent.NAME] section. NAME is the
+ * local name: the crypttab volume served on the agent's socket and the
+ * keyring description fount:NAME. */
+#define CONFIG_MAX_AGENT_KEYS 16
+#define CONFIG_AGENT_NAME_MAX 64
+struct config_agent_key {
+	bool used;
+	char name[CONFIG_AGENT_NAME_MAX];
+	char key[128];  /* the server's key id, or the key's name there */
+	char hook[512]; /* command run on revoke, destroy, compromise, rekey, lease end; "" = none */
+};
+
 struct config {
 	/* [entropy] */
 	char entropy_sources[128];   /* credited sources in order, e.g. "rdseed,jitter" */
@@ -396,6 +408,15 @@ struct config {
 	bool feed_reseed;               /* RNDRESEEDCRNG after mixing */
 	char feed_device[256];          /* "" = /dev/urandom */
 	char feed_metrics_file[256];    /* Prometheus text file, or "" */
+	/* [agent]: `fount agent`, a host that keeps keys of a fount server */
+	char agent_servers[512];        /* https://HOST[:PORT],... tried in order */
+	char agent_ca[256];
+	char agent_cert[256], agent_key[256];
+	char agent_socket[256];         /* crypttab AF_UNIX key file socket; "" = none */
+	bool agent_keyring;             /* logon keys in the user keyring */
+	bool agent_keep_after_lease;    /* server unreachable: keep keys past their lease */
+	unsigned agent_timeout_seconds; /* one request (connect, TLS, answer) */
+	struct config_agent_key agent_keys[CONFIG_MAX_AGENT_KEYS];
 };
 
 /* config_hsm_find returns the HSM configured under |name| ("" or NULL for
