@@ -5,6 +5,7 @@
 #ifndef FOUNT_API_API_H
 #define FOUNT_API_API_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -213,6 +214,38 @@ struct api_feed_result {
  * |why|, when the server cannot be reached, its certificate does not
  * match, or it is not OPERATIONAL; nothing is mixed then. */
 err_t api_feed_once(const struct api_feed_options *o, struct api_feed_result *res, char *why, size_t why_len)
+	MUST_CHECK NONNULL(1, 2, 3);
+
+/* ---- `fount agent` (api/agent.c) ----------------------------------------------
+ * One process per host: it fetches the keys it manages from a fount
+ * server (HTTPS with a client certificate), keeps them in locked memory
+ * and as logon keys in the user keyring (timing out with their lease),
+ * renews the leases, serves the keys to systemd-cryptsetup on a Unix
+ * socket, follows GET /v1/events, and on revoke, destroy or compromise
+ * drops the key and runs its hook; on rekey it takes the new key. */
+struct api_agent_key {
+	const char *name; /* local name: crypttab volume, keyring description fount:NAME */
+	const char *key;  /* the server's id or name for it */
+	const char *hook; /* /bin/sh command; NULL or "" = none */
+};
+
+struct api_agent_options {
+	const char *servers;     /* "https://HOST[:PORT],..." tried in order */
+	const char *ca_file;     /* the servers' CA */
+	const char *cert_file;   /* the host's client certificate */
+	const char *key_file;    /* its key (NULL: in cert_file) */
+	const char *socket_path; /* crypttab key-file socket; NULL or "" = none */
+	const char *state_file;  /* the last event handled, kept across restarts */
+	bool keyring;            /* logon keys fount:NAME in the user keyring */
+	bool keep_after_lease;   /* server unreachable: keep keys past their lease */
+	unsigned timeout_ms;     /* one request; 0: 10 s */
+	const struct api_agent_key *keys;
+	size_t n_keys;
+};
+
+/* api_agent_run runs until *stop is set; ERR_CONFIG (with |why|) when it
+ * cannot start: no key, a bad server list, an unusable socket path. */
+err_t api_agent_run(const struct api_agent_options *o, volatile sig_atomic_t *stop, char *why, size_t why_len)
 	MUST_CHECK NONNULL(1, 2, 3);
 
 /* ---- the HTTP API (api/http.c, api/http_routes.c) ---------------------------

@@ -76,6 +76,7 @@ int cmd_hsm(int argc, char **argv, const struct config *cfg);
 int cmd_ca(int argc, char **argv, const struct config *cfg);
 int cmd_tenant(int argc, char **argv, const struct config *cfg);
 int cmd_feed(int argc, char **argv, const struct config *cfg);
+int cmd_agent(int argc, char **argv, const struct config *cfg);
 int cmd_token(int argc, char **argv, const struct config *cfg);
 int cmd_store(int argc, char **argv, const struct config *cfg);
 int cmd_keys(int argc, char **argv, const struct config *cfg);

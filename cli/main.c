@@ -36,6 +36,7 @@ static const char usage[] =
 	"  version    print version and crypto provider\n"
 	"  status     is `fount serve` running here, and how is it doing\n"
 	"  feed       mix random bytes from a fount server into this host's kernel pool\n"
+	"  agent      keep this host's keys from a fount server: keyring, crypttab socket, hooks on revoke\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE   configuration file (default $FOUNT_CONFIG, else\n"
@@ -55,7 +56,7 @@ static const struct command commands[] = {
 	{"version", cmd_version},   {"keygen", cmd_keygen}, {"wrap", cmd_wrap},
 	{"unwrap", cmd_unwrap},     {"hsm", cmd_hsm},       {"ca", cmd_ca},
 	{"tenant", cmd_tenant},     {"feed", cmd_feed},         {"token", cmd_token},
-	{"store", cmd_store},       {"keys", cmd_keys},
+	{"store", cmd_store},       {"keys", cmd_keys},         {"agent", cmd_agent},
 	/* the status file `fount serve` keeps */
 	{"status", cmd_status},
 };
