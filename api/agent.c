@@ -299,11 +299,11 @@ static void keyring_drop(int32_t serial)
 {
 	if (serial == 0)
 		return;
-	/* invalidated keys are collected at once; revoked ones only after gc_delay */
-	if (syscall(SYS_keyctl, KEYCTL_INVALIDATE, serial) != 0 && errno != ENOKEY && errno != EKEYEXPIRED) {
-		(void)syscall(SYS_keyctl, KEYCTL_REVOKE, serial);
-		(void)syscall(SYS_keyctl, KEYCTL_UNLINK, serial, KEY_SPEC_USER_KEYRING);
-	}
+	/* invalidated keys are collected at once; an expired one cannot be
+	 * invalidated (EKEYEXPIRED) but can be unlinked, which frees it too */
+	if (syscall(SYS_keyctl, KEYCTL_INVALIDATE, serial) != 0 &&
+	    syscall(SYS_keyctl, KEYCTL_UNLINK, serial, KEY_SPEC_USER_KEYRING) != 0 && errno != ENOKEY)
+		log_warn("keyring: cannot remove key %d: %s", (int)serial, strerror(errno));
 }
 
 /* ---- hooks ---------------------------------------------------------------------------- */
@@ -626,6 +626,7 @@ static void install(struct agent *a, struct akey *k, const struct got *g)
 	k->st = AK_HELD;
 	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->mu);
+	a->saved = false; /* the id goes into the state file */
 }
 
 /* fetch gets |id| for |k|; false only when the connection failed */
@@ -639,6 +640,7 @@ static bool fetch(struct agent *a, struct akey *k, const char *id, bool quiet_40
 			 k->serial != 0 ? ", in the user keyring" : "");
 	} else if (g.what == GOT_NO_LEASE || g.what == GOT_DESTROYED) {
 		copy_field(k->id, sizeof k->id, g.id);
+		a->saved = false;
 		drop(a, k, AK_GONE);
 		log_warn("%s: key %s is no longer Pre-Active or Active on the server (no lease granted): not kept",
 			 k->conf->name, k->id);
@@ -741,43 +743,71 @@ static void leases_check(struct agent *a)
 	}
 }
 
-/* ---- the last event handled -------------------------------------------------------------- */
+/* ---- the agent's state file ---------------------------------------------------------------
+ * "SEQ\n" (the last event handled), then "NAME ID KEY\n" for each key whose
+ * server id is known (KEY: the configured key, so an edited section does
+ * not inherit another key's id): a restarted agent matches the events it
+ * missed to the keys it held, also those configured by a name that is
+ * gone with the key. */
+#define AGENT_STATE_MAX (CONFIG_MAX_AGENT_KEYS * 512u + 32u)
 
-static void seq_load(struct agent *a)
+static void state_load(struct agent *a)
 {
 	const char *p = a->o->state_file;
-	uint8_t buf[32];
-	size_t n = 0;
-	if (p == NULL || p[0] == '\0' || file_read_bounded(p, buf, sizeof buf - 1, &n, NULL) != ERR_OK)
+	if (p == NULL || p[0] == '\0')
 		return;
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	uint64_t v;
-	if (parse_u64((const char *)buf, n, &v)) {
-		a->seq = v;
-		a->have_seq = a->saved = true;
-		log_info("resuming events after %llu (%s)", (unsigned long long)v, p);
-	} else {
-		log_warn("%s does not hold an event id: following from now", p);
+	char *buf = malloc(AGENT_STATE_MAX + 1);
+	size_t n = 0;
+	if (buf == NULL || file_read_bounded(p, (uint8_t *)buf, AGENT_STATE_MAX, &n, NULL) != ERR_OK) {
+		free(buf);
+		return;
 	}
+	buf[n] = '\0';
+	char *save = NULL, *line = strtok_r(buf, "\n", &save);
+	uint64_t v;
+	if (line == NULL || !parse_u64(line, strlen(line), &v)) {
+		log_warn("%s does not hold an event id: following from now", p);
+		free(buf);
+		return;
+	}
+	a->seq = v;
+	a->have_seq = a->saved = true;
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		char *sp1 = strchr(line, ' '), *sp2 = sp1 != NULL ? strchr(sp1 + 1, ' ') : NULL;
+		if (sp2 == NULL)
+			continue;
+		*sp1 = *sp2 = '\0';
+		for (size_t i = 0; i < a->o->n_keys; i++) {
+			struct akey *k = &a->keys[i];
+			if (strcmp(k->conf->name, line) == 0 && strcmp(k->conf->key, sp2 + 1) == 0 && id_ok(sp1 + 1))
+				copy_field(k->id, sizeof k->id, sp1 + 1);
+		}
+	}
+	free(buf);
+	log_info("resuming events after %llu (%s)", (unsigned long long)a->seq, p);
 }
 
-static void seq_save(struct agent *a)
+static void state_save(struct agent *a)
 {
 	const char *p = a->o->state_file;
 	if (p == NULL || p[0] == '\0')
 		return;
 	char tmp[600];
 	snprintf(tmp, sizeof tmp, "%s.tmp", p);
+	FILE *f = NULL;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	char line[32];
-	int n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)a->seq);
-	bool ok = fd >= 0 && write(fd, line, (size_t)n) == n && fsync(fd) == 0;
-	if (fd >= 0)
+	if (fd >= 0 && (f = fdopen(fd, "w")) == NULL)
 		close(fd);
+	bool ok = f != NULL && fprintf(f, "%llu\n", (unsigned long long)a->seq) > 0;
+	for (size_t i = 0; ok && i < a->o->n_keys; i++)
+		if (a->keys[i].id[0] != '\0')
+			ok = fprintf(f, "%s %s %s\n", a->keys[i].conf->name, a->keys[i].id, a->keys[i].conf->key) > 0;
+	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (f != NULL)
+		ok = fclose(f) == 0 && ok;
 	a->saved = ok && rename(tmp, p) == 0;
 	if (!a->saved) {
-		log_error("cannot keep the last event id in %s: %s (a restart would replay events)", p, strerror(errno));
+		log_error("cannot keep the agent's state in %s: %s (a restart would replay events)", p, strerror(errno));
 		(void)unlink(tmp);
 	}
 }
@@ -874,7 +904,7 @@ static bool follow(struct agent *a)
 		log_info("following events after %llu", (unsigned long long)a->seq);
 	}
 	if (a->seq != last || !a->saved)
-		seq_save(a);
+		state_save(a);
 	return a->connected;
 }
 
@@ -1060,7 +1090,7 @@ err_t api_agent_run(const struct api_agent_options *o, volatile sig_atomic_t *st
 		thread = true;
 		log_info("serving keys to systemd-cryptsetup on %s", o->socket_path);
 	}
-	seq_load(&a);
+	state_load(&a);
 	log_info("keeping %zu key(s) from %s", o->n_keys, o->servers);
 	if (process_notify("READY=1") != ERR_OK)
 		log_debug("no service manager to tell READY=1");
@@ -1068,7 +1098,13 @@ err_t api_agent_run(const struct api_agent_options *o, volatile sig_atomic_t *st
 	while (!*stop) {
 		if (!a.connected && !connect_any(&a)) {
 			leases_check(&a);
-			sleep_s(stop, backoff);
+			/* retry within 1, 2, 4, 8 s, and be awake when a lease ends */
+			unsigned nap = backoff;
+			int64_t now = (int64_t)time(NULL);
+			for (size_t i = 0; i < o->n_keys; i++)
+				if (a.keys[i].st == AK_HELD && a.keys[i].lease_end - now < (int64_t)nap)
+					nap = a.keys[i].lease_end - now > 1 ? (unsigned)(a.keys[i].lease_end - now) : 1;
+			sleep_s(stop, nap);
 			backoff = backoff < 8 ? backoff * 2 : 8;
 			continue;
 		}
