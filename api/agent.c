@@ -980,16 +980,27 @@ static void *socket_main(void *arg)
 
 /* open_socket listens on |path| (0600), or takes the socket systemd passes
  * (a fount-agent.socket unit: LISTEN_FDS) */
-static int open_socket(const char *path, char *why, size_t why_len)
+static int open_socket(const char *path, bool *passed, char *why, size_t why_len)
 {
 	const char *lp = getenv("LISTEN_PID"), *lf = getenv("LISTEN_FDS");
+	*passed = false;
 	if (lp != NULL && lf != NULL && strtol(lp, NULL, 10) == (long)getpid() && strtol(lf, NULL, 10) >= 1) {
+		struct stat st;
+		if (fstat(3, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+			WHY("LISTEN_FDS is set but descriptor 3 is not a socket");
+			return -1;
+		}
 		(void)fcntl(3, F_SETFD, FD_CLOEXEC);
 		unsetenv("LISTEN_PID");
 		unsetenv("LISTEN_FDS");
+		*passed = true; /* systemd's: its path is not the agent's to remove */
 		return 3;
 	}
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (path == NULL || path[0] == '\0') {
+		WHY("LISTEN_FDS is set for another process: set [agent] socket, or start fount agent from fount-agent.socket");
+		return -1;
+	}
 	if (strlen(path) >= sizeof sa.sun_path) {
 		WHY("[agent] socket %s: a Unix socket path is at most %zu bytes", path, sizeof sa.sun_path - 1);
 		return -1;
@@ -1054,6 +1065,7 @@ err_t api_agent_run(const struct api_agent_options *o, volatile sig_atomic_t *st
 		}
 	struct agent a = {.o = o, .stop = stop, .listen_fd = -1};
 	err_t r = ERR_OK, me = ERR_OK;
+	bool thread = false, passed = false;
 	pthread_mutex_init(&a.mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -1076,9 +1088,9 @@ err_t api_agent_run(const struct api_agent_options *o, volatile sig_atomic_t *st
 	}
 	signal(SIGPIPE, SIG_IGN);
 	pthread_t th;
-	bool thread = false;
-	if (o->socket_path != NULL && o->socket_path[0] != '\0') {
-		if ((a.listen_fd = open_socket(o->socket_path, why, why_len)) < 0) {
+	/* [agent] socket, or the one fount-agent.socket passes */
+	if ((o->socket_path != NULL && o->socket_path[0] != '\0') || getenv("LISTEN_FDS") != NULL) {
+		if ((a.listen_fd = open_socket(o->socket_path, &passed, why, why_len)) < 0) {
 			r = ERR_CONFIG;
 			goto out;
 		}
@@ -1088,7 +1100,7 @@ err_t api_agent_run(const struct api_agent_options *o, volatile sig_atomic_t *st
 			goto out;
 		}
 		thread = true;
-		log_info("serving keys to systemd-cryptsetup on %s", o->socket_path);
+		log_info("serving keys to systemd-cryptsetup on %s", passed ? "the socket systemd passed" : o->socket_path);
 	}
 	state_load(&a);
 	log_info("keeping %zu key(s) from %s", o->n_keys, o->servers);
@@ -1124,7 +1136,7 @@ out:
 	close_conn(&a);
 	if (a.listen_fd >= 0) {
 		close(a.listen_fd);
-		if (o->socket_path != NULL && o->socket_path[0] != '\0')
+		if (!passed)
 			(void)unlink(o->socket_path);
 	}
 	for (size_t i = 0; a.keys != NULL && i < o->n_keys; i++)

@@ -92,7 +92,7 @@ static bool is_ip_literal(const char *host)
 	return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
 }
 
-static err_t tls_connect(struct https_conn *c, const struct https_tls *o, const char *host, char *why,
+static err_t tls_connect(struct https_conn *c, const struct https_tls *o, char *host, char *why,
 			 size_t why_len)
 {
 	c->ctx = SSL_CTX_new_ex(keygen_libctx(), NULL, TLS_client_method());

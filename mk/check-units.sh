@@ -20,7 +20,7 @@ mkdir -p "$root/lib/systemd"
 rm -rf "$root/lib/systemd/system"
 cp -R "$sysdir" "$root/lib/systemd/system"
 units=""
-for u in fount.service fount-feed.service fount-feed.timer; do
+for u in fount.service fount-feed.service fount-feed.timer fount-agent.service fount-agent.socket; do
   [ -f "$root$prefix/lib/systemd/system/$u" ] || { echo "fount: $prefix/lib/systemd/system/$u is not installed under $root" >&2; exit 1; }
   units="$units $root$prefix/lib/systemd/system/$u"
 done
@@ -31,4 +31,4 @@ if [ "$fail" = 1 ] || [ -n "$out" ]; then
   echo "fount: systemd-analyze verify failed for$units" >&2
   exit 1
 fi
-echo "  VERIFY  fount.service fount-feed.service fount-feed.timer: systemd-analyze verify passes"
+echo "  VERIFY  fount.service fount-feed.service fount-feed.timer fount-agent.service fount-agent.socket: systemd-analyze verify passes"

@@ -83,7 +83,7 @@ cat > "$root/DEBIAN/prerm" <<'SH'
 #!/bin/sh
 set -e
 if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
-  systemctl stop fount-feed.timer fount-feed.service fount.service 2>/dev/null || true
+  systemctl stop fount-agent.service fount-agent.socket fount-feed.timer fount-feed.service fount.service 2>/dev/null || true
 fi
 exit 0
 SH

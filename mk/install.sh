@@ -32,7 +32,7 @@ UNITDIR=${UNITDIR:-$PREFIX/lib/systemd/system}
 SYSUSERSDIR=${SYSUSERSDIR:-$PREFIX/lib/sysusers.d}
 DOCDIR=$PREFIX/share/doc/fount
 CONFDIR=/etc/fount # CONFIG_DEFAULT_PATH is compiled in: not under PREFIX
-UNITS="fount.service fount-feed.service fount-feed.timer"
+UNITS="fount.service fount-feed.service fount-feed.timer fount-agent.service fount-agent.socket"
 
 case "$PREFIX" in
 /*) ;;

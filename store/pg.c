@@ -105,8 +105,8 @@ static const char *const migrations[] = {
 	/* 6: the end of the lease each access granted (see sqlite.c) */
 	"ALTER TABLE access_log ADD COLUMN lease_end BIGINT NOT NULL DEFAULT 0;",
 	/* 7: events (see sqlite.c) */
-	"CREATE TABLE events(seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time BIGINT NOT NULL,"
-	" kind TEXT NOT NULL, id TEXT NOT NULL, new_id TEXT NOT NULL, tenant TEXT NOT NULL, state BIGINT NOT NULL);",
+	("CREATE TABLE events(seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time BIGINT NOT NULL,"
+	 " kind TEXT NOT NULL, id TEXT NOT NULL, new_id TEXT NOT NULL, tenant TEXT NOT NULL, state BIGINT NOT NULL);"),
 };
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for each schema version");
 

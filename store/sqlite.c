@@ -136,8 +136,8 @@ static const char *const migrations[] = {
 	/* 7: events (store.h), one row per state change or re-key, written in
 	 * the change's transaction; seq in commit order (SQLite: one writer).
 	 * Portable SQL but for the key (PostgreSQL: an identity column). */
-	"CREATE TABLE events(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,"
-	" id TEXT NOT NULL, new_id TEXT NOT NULL, tenant TEXT NOT NULL, state INTEGER NOT NULL);",
+	("CREATE TABLE events(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,"
+	 " id TEXT NOT NULL, new_id TEXT NOT NULL, tenant TEXT NOT NULL, state INTEGER NOT NULL);"),
 };
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for each schema version");
 static const char *extra_migration; /* tests only */
