@@ -54,8 +54,9 @@ Description: health-tested entropy and key-generation service
  fount turns hardware noise (RDSEED, CPU jitter) into SP 800-90B
  health-tested, SP 800-90A CTR_DRBG output and keys on OpenSSL's FIPS
  provider, and serves them over KMIP (mutual TLS, port 5696) from a
- sealed key store. The package installs fount.service, fount-feed.service
- and fount-feed.timer; none is enabled.
+ sealed key store. The package installs fount.service, fount-feed.service,
+ fount-feed.timer, fount-agent.service and fount-agent.socket; none is
+ enabled.
 CTL
 echo /etc/fount/fount.conf > "$root/DEBIAN/conffiles"
 cat > "$root/DEBIAN/postinst" <<'SH'

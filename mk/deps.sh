@@ -9,7 +9,7 @@
 # change: no apt-get runs then.
 set -e
 cd "$(dirname "$0")/.."
-PKGS="build-essential pkg-config openssl systemd libssl-dev libinih-dev libjansson-dev libcunit1-dev libpkcs11-helper1-dev libsqlite3-dev libpq-dev postgresql softhsm2 opensc python3-pykmip qemu-system-x86 busybox-static libmicrohttpd-dev curl wrk chromium strace"
+PKGS="build-essential pkg-config openssl systemd libssl-dev libinih-dev libjansson-dev libcunit1-dev libpkcs11-helper1-dev libsqlite3-dev libpq-dev postgresql softhsm2 opensc python3-pykmip qemu-system-x86 busybox-static libmicrohttpd-dev curl wrk chromium strace cryptsetup-bin"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

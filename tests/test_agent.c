@@ -532,6 +532,75 @@ static void test_rekey(void)
 	CU_ASSERT_STRING_EQUAL(gb, want);
 }
 
+/* a LUKS2 volume on a loop file whose passphrase is the key the agent
+ * serves: the socket's bytes unlock its keyslot (cryptsetup
+ * --test-passphrase; a wrong key does not), and systemd-cryptsetup itself
+ * reads them from the socket. Activation needs device-mapper: where the
+ * machine has none, that step is reported, not claimed. */
+#define CRYPTSETUP "/sbin/cryptsetup"
+#define SYSTEMD_CRYPTSETUP "/lib/systemd/systemd-cryptsetup"
+static void test_luks_volume(void)
+{
+	if (access(CRYPTSETUP, X_OK) != 0) {
+		fprintf(stderr, "\n  agent: no %s (Debian package cryptsetup-bin; make deps installs it) ", CRYPTSETUP);
+		CU_FAIL("cryptsetup is missing");
+		return;
+	}
+	uint8_t key[64];
+	ssize_t n = cryptsetup_read(vol_b, NULL, key, sizeof key);
+	CU_ASSERT_EQUAL_FATAL(n, 32);
+	char kf[200], wrong[200], img[200];
+	snprintf(kf, sizeof kf, "%s/luks.key", dir);
+	snprintf(wrong, sizeof wrong, "%s/wrong.key", dir);
+	snprintf(img, sizeof img, "%s/luks.img", dir);
+	FILE *f = fopen(kf, "w");
+	CU_ASSERT_FATAL(f != NULL && fwrite(key, 1, 32, f) == 32);
+	fclose(f);
+	key[0] ^= 1;
+	f = fopen(wrong, "w");
+	CU_ASSERT_FATAL(f != NULL && fwrite(key, 1, 32, f) == 32);
+	fclose(f);
+	secure_zero(key, sizeof key);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+		 "truncate -s 20M '%s' && " CRYPTSETUP " luksFormat --type luks2 --batch-mode --pbkdf pbkdf2 "
+		 "--pbkdf-force-iterations 1000 --key-file '%s' '%s' 2>>'%s/luks.log'",
+		 img, kf, img, dir);
+	CU_ASSERT_EQUAL_FATAL(testlib_sh(cmd), 0);
+	snprintf(cmd, sizeof cmd, CRYPTSETUP " open --test-passphrase --key-file '%s' '%s' 2>>'%s/luks.log'", kf, img, dir);
+	CU_ASSERT_EQUAL(testlib_sh(cmd), 0);
+	snprintf(cmd, sizeof cmd, CRYPTSETUP " open --test-passphrase --key-file '%s' '%s' 2>>'%s/luks.log'", wrong, img, dir);
+	CU_ASSERT_NOT_EQUAL(testlib_sh(cmd), 0);
+	if (access(SYSTEMD_CRYPTSETUP, X_OK) != 0) {
+		fprintf(stderr, "\n  agent: no %s: the real client not run ", SYSTEMD_CRYPTSETUP);
+		return;
+	}
+	/* the real client, with the crypttab line's fields */
+	unsigned before = 0;
+	char pat[80];
+	snprintf(pat, sizeof pat, "socket: volume %s: key ", vol_b);
+	for (const char *q = testlib_slurp(agent_log()); q != NULL && (q = strstr(q, pat)) != NULL; q++)
+		before++;
+	const char *argv[] = {SYSTEMD_CRYPTSETUP, "attach", vol_b, img, sock, "luks", NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, NULL, NULL, res), 0);
+	unsigned after = 0;
+	for (const char *q = testlib_slurp(agent_log()); q != NULL && (q = strstr(q, pat)) != NULL; q++)
+		after++;
+	CU_ASSERT_EQUAL(after, before + 1); /* systemd-cryptsetup's peer name named the volume */
+	if (res->status == 0) {
+		char mapper[128];
+		snprintf(mapper, sizeof mapper, "/dev/mapper/%s", vol_b);
+		CU_ASSERT_EQUAL(access(mapper, F_OK), 0);
+		const char *detach[] = {SYSTEMD_CRYPTSETUP, "detach", vol_b, NULL};
+		CU_ASSERT_EQUAL(testlib_run(detach, NULL, NULL, res), 0);
+		fprintf(stderr, "\n  agent: systemd-cryptsetup opened the LUKS2 volume with the key from the socket ");
+	} else {
+		CU_ASSERT_PTR_NOT_NULL(strstr(res->err, "device-mapper"));
+		fprintf(stderr, "\n  agent: systemd-cryptsetup read the key from the socket; no device-mapper here, so "
+				"the volume was not activated (keyslot unlocked by cryptsetup --test-passphrase) ");
+	}
+}
+
 /* the agent stops; a key is revoked meanwhile; the restarted agent runs
  * the hook (the last event handled was kept) */
 static void test_agent_restart(void)
@@ -586,5 +655,5 @@ static void test_server_loss(void)
 }
 
 TEST_SUITE(agent, suite_init, suite_clean, TEST(test_parsers), TEST(test_usage_errors), TEST(test_socket_and_keyring),
-	   TEST(test_lease_renewed), TEST(test_kmip_revoke), TEST(test_rekey), TEST(test_agent_restart),
+	   TEST(test_lease_renewed), TEST(test_kmip_revoke), TEST(test_rekey), TEST(test_luks_volume), TEST(test_agent_restart),
 	   TEST(test_server_loss))

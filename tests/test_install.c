@@ -91,6 +91,8 @@ static void test_install_tree(void)
 	expect_mode(PFX "/lib/systemd/system/fount.service", 0644);
 	expect_mode(PFX "/lib/systemd/system/fount-feed.service", 0644);
 	expect_mode(PFX "/lib/systemd/system/fount-feed.timer", 0644);
+	expect_mode(PFX "/lib/systemd/system/fount-agent.service", 0644);
+	expect_mode(PFX "/lib/systemd/system/fount-agent.socket", 0644);
 	expect_mode(PFX "/lib/sysusers.d/fount.conf", 0644);
 	expect_mode(PFX "/share/doc/fount/README.md", 0644);
 	expect_mode("/etc/fount", 0750);
@@ -108,6 +110,9 @@ static void test_install_tree(void)
 	unit = testlib_slurp(in_root(PFX "/lib/systemd/system/fount-feed.service"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(unit);
 	CU_ASSERT_PTR_NOT_NULL(strstr(unit, "\nExecStart=" PFX "/bin/fount feed --once\n"));
+	unit = testlib_slurp(in_root(PFX "/lib/systemd/system/fount-agent.service"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(unit);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit, "\nExecStart=" PFX "/bin/fount agent\n"));
 	/* nothing beside the program in bin/ */
 	snprintf(cmd, sizeof cmd, "[ \"$(ls '%s')\" = fount ]", in_root(PFX "/bin"));
 	CU_ASSERT_EQUAL(testlib_sh(cmd), 0);
@@ -302,7 +307,8 @@ static void test_deb(void)
 		"-rwxr-xr-x root/root", " ./usr/bin/fount\n", " ./usr/lib/fount/fount.hmac\n",
 		" ./usr/lib/fount/fips/fips.so\n", " ./usr/lib/fount/fips/fipsmodule.cnf\n",
 		"-rw-r----- root/root", " ./etc/fount/fount.conf\n", " ./lib/systemd/system/fount.service\n",
-		" ./lib/systemd/system/fount-feed.timer\n", " ./usr/lib/sysusers.d/fount.conf\n",
+		" ./lib/systemd/system/fount-feed.timer\n", " ./lib/systemd/system/fount-agent.socket\n",
+		" ./usr/lib/sysusers.d/fount.conf\n",
 		"Package: fount\n", "libssl3 (>= ", "libsqlite3-0",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
