@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/keyctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -236,9 +238,23 @@ static bool wait_for_file(const char *path, const char *what, double s)
 	return false;
 }
 
+/* have_keyring: this machine lets a process add a logon key to its user
+ * keyring and list it (container seccomp profiles often refuse add_key) */
 static bool have_keyring(void)
 {
-	return access("/proc/keys", R_OK) == 0;
+	static int known = -1;
+	if (known >= 0)
+		return known == 1;
+	char desc[64];
+	snprintf(desc, sizeof desc, "fount:probe%d", (int)getpid());
+	long id = syscall(SYS_add_key, "logon", desc, "probe", (size_t)5, KEY_SPEC_USER_KEYRING);
+	known = id > 0 && access("/proc/keys", R_OK) == 0;
+	if (id <= 0)
+		fprintf(stderr, "\n  agent: add_key refused (%s): this machine has no usable kernel keyring, so the keyring "
+				"is not checked ", strerror(errno));
+	if (id > 0)
+		(void)syscall(SYS_keyctl, KEYCTL_INVALIDATE, id);
+	return known == 1;
 }
 
 static int suite_init(void)
@@ -423,8 +439,6 @@ static void test_socket_and_keyring(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(testlib_slurp(agent_log()), "volume nosuchvolume is no [agent.NAME] key"));
 	/* the first server of the list is down: the agent went on to the next */
 	CU_ASSERT_PTR_NOT_NULL(strstr(testlib_slurp(agent_log()), "connected to https://localhost:"));
-	if (!have_keyring())
-		fprintf(stderr, "\n  agent: no /proc/keys on this machine: keyring not checked ");
 }
 
 /* leases are renewed: past the first lease the key is still there */
