@@ -267,7 +267,15 @@ struct agent {
 	bool unreachable; /* said so in the log */
 	uint8_t *body;    /* AGENT_BODY_MAX, secure (material answers) */
 	int listen_fd;
+	struct api_agent_stats st; /* under mu */
 };
+
+#define COUNT(a, field)                                                        \
+	do {                                                                   \
+		pthread_mutex_lock(&(a)->mu);                                  \
+		(a)->st.field++;                                               \
+		pthread_mutex_unlock(&(a)->mu);                                \
+	} while (0)
 
 /* ---- the kernel keyring ---------------------------------------------------------------- */
 
@@ -310,7 +318,7 @@ static void keyring_drop(int32_t serial)
 
 /* run_hook runs |k|'s hook with |event| as JSON on stdin and waits for it
  * (at most AGENT_HOOK_TIMEOUT_S). */
-static void run_hook(const struct akey *k, json_t *event)
+static void run_hook(struct agent *a, const struct akey *k, json_t *event)
 {
 	char *text = json_dumps(event, JSON_COMPACT);
 	const char *hook = k->conf->hook;
@@ -373,7 +381,12 @@ static void run_hook(const struct akey *k, json_t *event)
 	for (int t = 0; t < AGENT_HOOK_TIMEOUT_S * 10; t++) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid) {
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+			if (ok)
+				COUNT(a, hooks_ok);
+			else
+				COUNT(a, hooks_failed);
+			if (ok)
 				log_info("hook for %s (%s) done", k->conf->name, kind != NULL ? kind : "?");
 			else
 				log_warn("hook for %s (%s) failed: %s %d", k->conf->name, kind != NULL ? kind : "?",
@@ -386,6 +399,7 @@ static void run_hook(const struct akey *k, json_t *event)
 	}
 	kill(pid, SIGKILL);
 	(void)waitpid(pid, &status, 0);
+	COUNT(a, hooks_failed);
 	log_error("hook for %s (%s) ran past %d s: killed", k->conf->name, kind != NULL ? kind : "?",
 		  AGENT_HOOK_TIMEOUT_S);
 }
@@ -636,6 +650,7 @@ static bool fetch(struct agent *a, struct akey *k, const char *id, bool quiet_40
 	bool up = get_material(a, k, id, quiet_404, &g);
 	if (g.what == GOT_KEY) {
 		install(a, k, &g);
+		COUNT(a, fetched);
 		log_info("%s: holding key %s (%zu bytes), lease %u s%s", k->conf->name, k->id, k->mat_len, k->lease_s,
 			 k->serial != 0 ? ", in the user keyring" : "");
 	} else if (g.what == GOT_NO_LEASE || g.what == GOT_DESTROYED) {
@@ -703,6 +718,7 @@ static bool renew(struct agent *a)
 			k->lease_end = (int64_t)json_integer_value(le);
 			k->lease_s = (unsigned)json_integer_value(ls);
 			keyring_timeout(k->serial, k->lease_end);
+			COUNT(a, renewed);
 			log_debug("%s: lease renewed to %lld", k->conf->name, (long long)k->lease_end);
 		} else {
 			const char *code = json_string_value(json_object_get(j, "error"));
@@ -735,10 +751,11 @@ static void leases_check(struct agent *a)
 			continue;
 		}
 		drop(a, k, AK_WANTED);
+		COUNT(a, dropped_lease);
 		k->next_try = 0;
 		log_warn("%s: lease of key %s ended with no server reachable: dropped", k->conf->name, k->id);
 		json_t *ev = hook_event("lease_end", k, NULL);
-		run_hook(k, ev);
+		run_hook(a, k, ev);
 		json_decref(ev);
 	}
 }
@@ -823,10 +840,12 @@ static void on_event(struct agent *a, const struct agent_event *e)
 		if (strcmp(e->kind, "revoke") == 0 || strcmp(e->kind, "destroy") == 0 || strcmp(e->kind, "compromise") == 0) {
 			bool held = k->st == AK_HELD;
 			drop(a, k, AK_GONE);
+			if (held)
+				COUNT(a, dropped_event);
 			log_warn("%s: key %s: %s on the server (event %llu): %s", k->conf->name, k->id, e->kind,
 				 (unsigned long long)e->seq, held ? "dropped" : "was not held");
 			json_t *ev = hook_event(e->kind, k, e);
-			run_hook(k, ev);
+			run_hook(a, k, ev);
 			json_decref(ev);
 		} else if (strcmp(e->kind, "rekey") == 0 && id_ok(e->new_id)) {
 			char old[AGENT_ID_MAX + 1];
@@ -842,12 +861,14 @@ static void on_event(struct agent *a, const struct agent_event *e)
 				return;
 			}
 			install(a, k, &g);
+			COUNT(a, fetched);
+			COUNT(a, rekeyed);
 			secmem_free(g.m, AGENT_MATERIAL_MAX);
 			log_warn("%s: rekeyed on the server (event %llu): now holding %s instead of %s", k->conf->name,
 				 (unsigned long long)e->seq, k->id, old);
 			json_t *ev = hook_event("rekey", k, e);
 			json_object_set_new(ev, "id", json_string(old));
-			run_hook(k, ev);
+			run_hook(a, k, ev);
 			json_decref(ev);
 		}
 		return;
@@ -920,11 +941,13 @@ static void serve_one(struct agent *a, int fd)
 	memset(&peer, 0, sizeof peer);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0 || (cr.uid != 0 && cr.uid != geteuid())) {
 		log_warn("socket: a peer of uid %d refused (root only)", cl == sizeof cr ? (int)cr.uid : -1);
+		COUNT(a, socket_refused);
 		return;
 	}
 	if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0 || pl <= offsetof(struct sockaddr_un, sun_path) ||
 	    !agent_peer_volume(peer.sun_path, pl - offsetof(struct sockaddr_un, sun_path), vol)) {
 		log_warn("socket: a peer that is not systemd-cryptsetup (its socket name names no volume) refused");
+		COUNT(a, socket_refused);
 		return;
 	}
 	struct akey *k = NULL;
@@ -933,6 +956,7 @@ static void serve_one(struct agent *a, int fd)
 			k = &a->keys[i];
 	if (k == NULL) {
 		log_warn("socket: volume %s is no [agent.NAME] key: nothing sent", vol);
+		COUNT(a, socket_refused);
 		return;
 	}
 	pthread_mutex_lock(&a->mu);
@@ -952,6 +976,10 @@ static void serve_one(struct agent *a, int fd)
 		done += (size_t)w;
 	}
 	size_t len = k->mat_len;
+	if (held && done == len)
+		a->st.socket_sent++;
+	else if (!held)
+		a->st.socket_not_held++;
 	pthread_mutex_unlock(&a->mu);
 	if (!held)
 		log_warn("socket: volume %s: key %s not held (%s): nothing sent", vol, k->conf->key,
@@ -1025,6 +1053,23 @@ static int open_socket(const char *path, bool *passed, char *why, size_t why_len
 		return -1;
 	}
 	return fd;
+}
+
+/* report hands the counters to the caller's on_stats */
+static void report(struct agent *a)
+{
+	if (a->o->on_stats == NULL)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->st.keys_total = (unsigned)a->o->n_keys;
+	a->st.keys_held = 0;
+	for (size_t i = 0; i < a->o->n_keys; i++)
+		a->st.keys_held += a->keys[i].st == AK_HELD;
+	a->st.server_up = a->connected;
+	a->st.last_event = a->seq;
+	struct api_agent_stats copy = a->st;
+	pthread_mutex_unlock(&a->mu);
+	a->o->on_stats(&copy, a->o->stats_arg);
 }
 
 /* ---- the run ------------------------------------------------------------------------------- */
@@ -1110,6 +1155,7 @@ err_t api_agent_run(const struct api_agent_options *o, volatile sig_atomic_t *st
 	while (!*stop) {
 		if (!a.connected && !connect_any(&a)) {
 			leases_check(&a);
+			report(&a);
 			/* retry within 1, 2, 4, 8 s, and be awake when a lease ends */
 			unsigned nap = backoff;
 			int64_t now = (int64_t)time(NULL);
@@ -1120,14 +1166,19 @@ err_t api_agent_run(const struct api_agent_options *o, volatile sig_atomic_t *st
 			backoff = backoff < 8 ? backoff * 2 : 8;
 			continue;
 		}
-		backoff = 1;
 		/* the position first (on a first start), then the keys, then
 		 * what changed after that position: nothing falls between */
-		if (!a.have_seq && !follow(&a))
-			continue;
-		if (!fetch_wanted(&a) || !renew(&a) || !follow(&a))
-			continue;
+		bool ok = (a.have_seq || follow(&a)) && fetch_wanted(&a) && renew(&a) && follow(&a);
 		leases_check(&a);
+		report(&a);
+		if (ok) {
+			backoff = 1;
+		} else {
+			/* a server that fails requests (or closes) is asked again
+			 * 1, 2, 4, 8 s later, not at once */
+			sleep_s(stop, backoff);
+			backoff = backoff < 8 ? backoff * 2 : 8;
+		}
 	}
 	if (thread)
 		pthread_join(th, NULL);

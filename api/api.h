@@ -229,6 +229,22 @@ struct api_agent_key {
 	const char *hook; /* /bin/sh command; NULL or "" = none */
 };
 
+/* What the agent has done so far (api_agent_options.on_stats). */
+struct api_agent_stats {
+	uint64_t socket_sent;     /* keys sent to systemd-cryptsetup */
+	uint64_t socket_refused;  /* peers refused: not root, not cryptsetup, unknown volume */
+	uint64_t socket_not_held; /* a managed volume whose key was not held */
+	uint64_t fetched;         /* keys fetched (a rekey's replacement too) */
+	uint64_t renewed;         /* leases renewed */
+	uint64_t dropped_event;   /* keys dropped on revoke, compromise, destroy */
+	uint64_t dropped_lease;   /* keys dropped when their lease ended with no server */
+	uint64_t rekeyed;
+	uint64_t hooks_ok, hooks_failed;
+	uint64_t last_event;      /* the last event handled */
+	unsigned keys_held, keys_total;
+	bool server_up;
+};
+
 struct api_agent_options {
 	const char *servers;     /* "https://HOST[:PORT],..." tried in order */
 	const char *ca_file;     /* the servers' CA */
@@ -241,6 +257,9 @@ struct api_agent_options {
 	unsigned timeout_ms;     /* one request; 0: 10 s */
 	const struct api_agent_key *keys;
 	size_t n_keys;
+	/* called from the agent's loop after each round (NULL: none) */
+	void (*on_stats)(const struct api_agent_stats *st, void *arg);
+	void *stats_arg;
 };
 
 /* api_agent_run runs until *stop is set; ERR_CONFIG (with |why|) when it

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <stdint.h>
 
 #include "api/api.h"
 #include "cli/cli.h"
@@ -37,6 +39,72 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+/* write_metrics replaces the [agent] metrics_file with |st| in Prometheus
+ * text format (exposition format 0.0.4; node_exporter's textfile
+ * collector reads it), when it changed. */
+static void write_metrics(const struct api_agent_stats *st, void *arg)
+{
+	const char *path = arg;
+	static struct api_agent_stats last;
+	static bool written;
+	if (written && memcmp(&last, st, sizeof last) == 0)
+		return;
+	char tmp[300];
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		log_warn("cannot write %s: %s", tmp, strerror(errno));
+		return;
+	}
+	fprintf(f,
+		"# HELP fount_agent_requests_total Key requests on the crypttab socket, by result.\n"
+		"# TYPE fount_agent_requests_total counter\n"
+		"fount_agent_requests_total{result=\"sent\"} %llu\n"
+		"fount_agent_requests_total{result=\"refused\"} %llu\n"
+		"fount_agent_requests_total{result=\"not_held\"} %llu\n"
+		"# HELP fount_agent_keys_fetched_total Keys fetched from the server (a rekey's replacement too).\n"
+		"# TYPE fount_agent_keys_fetched_total counter\n"
+		"fount_agent_keys_fetched_total %llu\n"
+		"# HELP fount_agent_leases_renewed_total Leases renewed.\n"
+		"# TYPE fount_agent_leases_renewed_total counter\n"
+		"fount_agent_leases_renewed_total %llu\n"
+		"# HELP fount_agent_keys_dropped_total Keys dropped, by reason.\n"
+		"# TYPE fount_agent_keys_dropped_total counter\n"
+		"fount_agent_keys_dropped_total{reason=\"event\"} %llu\n"
+		"fount_agent_keys_dropped_total{reason=\"lease_end\"} %llu\n"
+		"# HELP fount_agent_rekeys_total Keys replaced after a rekey on the server.\n"
+		"# TYPE fount_agent_rekeys_total counter\n"
+		"fount_agent_rekeys_total %llu\n"
+		"# HELP fount_agent_hooks_total Hook runs, by result.\n"
+		"# TYPE fount_agent_hooks_total counter\n"
+		"fount_agent_hooks_total{result=\"ok\"} %llu\n"
+		"fount_agent_hooks_total{result=\"failed\"} %llu\n"
+		"# HELP fount_agent_keys Keys configured, and held now.\n"
+		"# TYPE fount_agent_keys gauge\n"
+		"fount_agent_keys{state=\"configured\"} %u\n"
+		"fount_agent_keys{state=\"held\"} %u\n"
+		"# HELP fount_agent_server_up Whether a server is connected.\n"
+		"# TYPE fount_agent_server_up gauge\n"
+		"fount_agent_server_up %d\n"
+		"# HELP fount_agent_last_event The id of the last event handled.\n"
+		"# TYPE fount_agent_last_event gauge\n"
+		"fount_agent_last_event %llu\n",
+		(unsigned long long)st->socket_sent, (unsigned long long)st->socket_refused,
+		(unsigned long long)st->socket_not_held, (unsigned long long)st->fetched, (unsigned long long)st->renewed,
+		(unsigned long long)st->dropped_event, (unsigned long long)st->dropped_lease,
+		(unsigned long long)st->rekeyed, (unsigned long long)st->hooks_ok, (unsigned long long)st->hooks_failed,
+		st->keys_total, st->keys_held, st->server_up ? 1 : 0, (unsigned long long)st->last_event);
+	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		log_warn("cannot write %s: %s", path, strerror(errno));
+		(void)unlink(tmp);
+		return;
+	}
+	last = *st;
+	written = true;
 }
 
 int cmd_agent(int argc, char **argv, const struct config *cfg)
@@ -86,6 +154,8 @@ int cmd_agent(int argc, char **argv, const struct config *cfg)
 		.socket_path = cfg->agent_socket, .state_file = state, .keyring = cfg->agent_keyring,
 		.keep_after_lease = cfg->agent_keep_after_lease, .timeout_ms = cfg->agent_timeout_seconds * 1000u,
 		.keys = keys, .n_keys = n,
+		.on_stats = cfg->agent_metrics_file[0] != '\0' ? write_metrics : NULL,
+		.stats_arg = (void *)(uintptr_t)cfg->agent_metrics_file,
 	};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);

@@ -23,6 +23,7 @@
 
 #include "api/agent.h"
 #include "tests/helpers.h"
+#include "tests/lib/promtext.h"
 
 #define CURL "/usr/bin/curl"
 #define LEASE_S 6
@@ -286,8 +287,8 @@ static int suite_init(void)
 		return -1;
 	fprintf(f,
 		"[agent]\nservers = https://127.0.0.1:%u, https://localhost:%u\nca = %s/ca.pem\n"
-		"cert = %s/clients/default.pem\nkey = %s/clients/default.key\nsocket = %s\n",
-		testlib_free_port() /* nobody: the agent goes on to the next */, port, pki, pki, pki, sock);
+		"cert = %s/clients/default.pem\nkey = %s/clients/default.key\nsocket = %s\nmetrics_file = %s/agent.prom\n",
+		testlib_free_port() /* nobody: the agent goes on to the next */, port, pki, pki, pki, sock, dir);
 	const char *names[] = {vol_a, vol_b, vol_c};
 	const char *keys[] = {id_a, vol_b, vol_c};
 	for (int i = 0; i < 3; i++)
@@ -668,6 +669,36 @@ static void test_server_loss(void)
 	CU_ASSERT(wait_for_file(hook_file(vol_b), "\"event\":\"revoke\"", 10));
 }
 
+/* the Prometheus text file of the agent run since test_agent_restart */
+static void test_metrics_file(void)
+{
+	char path[128], why[256];
+	snprintf(path, sizeof path, "%s/agent.prom", dir);
+	const char *t = NULL;
+	double v = 0;
+	/* written after the agent's next round */
+	for (int i = 0; i < 100; i++) {
+		t = testlib_slurp(path);
+		if (t != NULL && promtext_value(t, "fount_agent_hooks_total{result=\"ok\"}", &v) && v >= 3)
+			break;
+		usleep(100 * 1000);
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	bool ok = promtext_check(t, why, sizeof why);
+	if (!ok)
+		fprintf(stderr, "\n  %s\n", why);
+	CU_ASSERT(ok);
+	/* the revoke replayed on start, the lease end, the revoke after the server came back */
+	CU_ASSERT(promtext_value(t, "fount_agent_hooks_total{result=\"ok\"}", &v) && v >= 3);
+	CU_ASSERT(promtext_value(t, "fount_agent_requests_total{result=\"sent\"}", &v) && v >= 2);
+	CU_ASSERT(promtext_value(t, "fount_agent_keys_dropped_total{reason=\"lease_end\"}", &v) && v == 1);
+	CU_ASSERT(promtext_value(t, "fount_agent_keys_dropped_total{reason=\"event\"}", &v) && v == 1);
+	CU_ASSERT(promtext_value(t, "fount_agent_keys{state=\"configured\"}", &v) && v == 3);
+	CU_ASSERT(promtext_value(t, "fount_agent_keys{state=\"held\"}", &v) && v == 0);
+	CU_ASSERT(promtext_value(t, "fount_agent_server_up", &v) && v == 1);
+	CU_ASSERT(promtext_value(t, "fount_agent_last_event", &v) && v > 0);
+}
+
 TEST_SUITE(agent, suite_init, suite_clean, TEST(test_parsers), TEST(test_usage_errors), TEST(test_socket_and_keyring),
 	   TEST(test_lease_renewed), TEST(test_kmip_revoke), TEST(test_rekey), TEST(test_luks_volume), TEST(test_agent_restart),
-	   TEST(test_server_loss))
+	   TEST(test_server_loss), TEST(test_metrics_file))

@@ -191,6 +191,8 @@ static const struct config_key config_keys[] = {
 	  "server unreachable: on = keep keys past their lease; off = drop each when its lease ends"),
 	K("agent", "timeout_seconds", KT_UINT, agent_timeout_seconds, 1, 300,
 	  "give up on one request to a server (connect, TLS, answer) after this long"),
+	K("agent", "metrics_file", KT_STRING, agent_metrics_file, 0, 0,
+	  "write fount_agent_* metrics here in Prometheus text format (node_exporter textfile); empty = none"),
 	A("key", KT_STRING, key,
 	  "[agent.NAME]: the key on the server, by id or by name"),
 	A("hook", KT_STRING, hook,

@@ -416,6 +416,7 @@ struct config {
 	bool agent_keyring;             /* logon keys in the user keyring */
 	bool agent_keep_after_lease;    /* server unreachable: keep keys past their lease */
 	unsigned agent_timeout_seconds; /* one request (connect, TLS, answer) */
+	char agent_metrics_file[256];   /* Prometheus text file, or "" */
 	struct config_agent_key agent_keys[CONFIG_MAX_AGENT_KEYS];
 };
 
