@@ -12,7 +12,8 @@
  * until its lease ends, then dropped (the hook runs with "lease_end"),
  * unless keep_after_lease.
  *
- * A second thread serves systemd-cryptsetup (vm-entropy.md §3.1): crypttab's
+ * A second thread accepts systemd-cryptsetup's connections, each served on
+ * a thread of its own (at most 16 at once) (vm-entropy.md §3.1): crypttab's
  * key file may be an AF_UNIX stream socket; the client binds the abstract
  * name "\0<hex>/cryptsetup/<volume>", connects, shuts its write side and
  * reads to EOF. The agent answers a root peer (SO_PEERCRED) whose volume
@@ -268,6 +269,7 @@ struct agent {
 	uint8_t *body;    /* AGENT_BODY_MAX, secure (material answers) */
 	int listen_fd;
 	struct api_agent_stats st; /* under mu */
+	unsigned serving;          /* socket connections being served, under mu */
 };
 
 #define COUNT(a, field)                                                        \
@@ -988,6 +990,28 @@ static void serve_one(struct agent *a, int fd)
 		log_info("socket: volume %s: key %s sent%s", vol, k->id, done == len ? "" : " in part (the peer left)");
 }
 
+/* one connection on its own thread, so a volume whose key is still being
+ * fetched does not hold up the next; at most AGENT_SOCKET_THREADS at once */
+#define AGENT_SOCKET_THREADS 16
+struct conn_job {
+	struct agent *a;
+	int fd;
+};
+
+static void *conn_main(void *arg)
+{
+	struct conn_job *j = arg;
+	struct agent *a = j->a;
+	serve_one(a, j->fd);
+	close(j->fd);
+	free(j);
+	pthread_mutex_lock(&a->mu);
+	a->serving--;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
 static void *socket_main(void *arg)
 {
 	struct agent *a = arg;
@@ -1000,9 +1024,47 @@ static void *socket_main(void *arg)
 			continue;
 		struct timeval tv = {5, 0};
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-		serve_one(a, fd);
-		close(fd);
+		struct conn_job *j = malloc(sizeof *j);
+		pthread_mutex_lock(&a->mu);
+		bool room = j != NULL && a->serving < AGENT_SOCKET_THREADS;
+		if (room)
+			a->serving++;
+		pthread_mutex_unlock(&a->mu);
+		pthread_t th;
+		pthread_attr_t at;
+		if (room) {
+			*j = (struct conn_job){a, fd};
+			pthread_attr_init(&at);
+			pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+			room = pthread_create(&th, &at, conn_main, j) == 0;
+			pthread_attr_destroy(&at);
+			if (!room) {
+				pthread_mutex_lock(&a->mu);
+				a->serving--;
+				pthread_mutex_unlock(&a->mu);
+			}
+		}
+		if (!room) {
+			log_warn("socket: %d requests are being served already: one refused", AGENT_SOCKET_THREADS);
+			COUNT(a, socket_refused);
+			free(j);
+			close(fd);
+		}
 	}
+	/* the connections still waiting for a key see *stop and end */
+	pthread_mutex_lock(&a->mu);
+	while (a->serving > 0) {
+		pthread_cond_broadcast(&a->cv);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&a->cv, &a->mu, &until);
+	}
+	pthread_mutex_unlock(&a->mu);
 	return NULL;
 }
 
