@@ -159,7 +159,15 @@ static void b64(const uint8_t *in, size_t n, char *out)
  * file: binds "\0<hex>/cryptsetup/<volume>" (|name| instead when given),
  * connects, shuts its write side, reads to EOF. Returns the bytes read
  * (-1 when it could not connect). */
+static ssize_t cryptsetup_read_at(const char *at, const char *volume, const char *name, uint8_t *buf, size_t cap);
+
 static ssize_t cryptsetup_read(const char *volume, const char *name, uint8_t *buf, size_t cap)
+{
+	return cryptsetup_read_at(sock, volume, name, buf, cap);
+}
+
+/* cryptsetup_read_at is cryptsetup_read on the socket |at| */
+static ssize_t cryptsetup_read_at(const char *at, const char *volume, const char *name, uint8_t *buf, size_t cap)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -170,7 +178,11 @@ static ssize_t cryptsetup_read(const char *volume, const char *name, uint8_t *bu
 			     : snprintf(path, sizeof path, "%llx/cryptsetup/%s", (unsigned long long)getpid() * 7919u + (unsigned long long)time(NULL), volume);
 	memcpy(me.sun_path + 1, path, (size_t)n); /* abstract: sun_path[0] = 0 */
 	struct sockaddr_un to = {.sun_family = AF_UNIX};
-	memcpy(to.sun_path, sock, strlen(sock) + 1); /* sock[96] fits sun_path[108] */
+	if (strlen(at) >= sizeof to.sun_path) {
+		close(fd);
+		return -1;
+	}
+	memcpy(to.sun_path, at, strlen(at) + 1);
 	if (bind(fd, (struct sockaddr *)&me, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) != 0 ||
 	    connect(fd, (struct sockaddr *)&to, sizeof to) != 0) {
 		close(fd);
@@ -645,6 +657,32 @@ static void test_server_loss(void)
 {
 	uint8_t got[64];
 	unsigned before = holds(vol_b);
+	/* beside it, a second agent with keep_after_lease = on, no keyring and
+	 * a hook that fails */
+	char vol_d[32], id_d[80], kconf[128], ksock[128], kstate[128], klog[128];
+	snprintf(vol_d, sizeof vol_d, "td%d", (int)getpid());
+	snprintf(kconf, sizeof kconf, "%s/keeper.conf", dir);
+	snprintf(ksock, sizeof ksock, "%s/keeper.sock", dir);
+	snprintf(kstate, sizeof kstate, "%s/keeper", dir);
+	snprintf(klog, sizeof klog, "%s/keeper.log", dir);
+	CU_ASSERT_FATAL(create_key(vol_d, id_d));
+	FILE *f = fopen(kconf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f,
+		"[agent]\nservers = https://localhost:%u\nca = %s/ca.pem\ncert = %s/clients/default.pem\n"
+		"key = %s/clients/default.key\nsocket = %s\nkeyring = off\nkeep_after_lease = on\n"
+		"[agent.%s]\nkey = %s\nhook = exit 3\n",
+		port, pki, pki, pki, ksock, vol_d, vol_d);
+	fclose(f);
+	static char env_state[256];
+	snprintf(env_state, sizeof env_state, "FOUNT_SERVICE_STATE_DIR=%s", kstate);
+	const char *env[] = {env_state, testlib_fips_dir_env(), NULL};
+	const char *argv[] = {testlib_fount_bin(), "-c", kconf, "agent", NULL};
+	int keeper = testlib_spawn(klog, argv, env);
+	char pat[160];
+	snprintf(pat, sizeof pat, "%s: holding key %s", vol_d, id_d);
+	CU_ASSERT(keeper > 0 && testlib_wait_for_log(klog, pat));
+	CU_ASSERT_PTR_NULL(strstr(testlib_slurp(klog), "in the user keyring"));
 	stop(&serve_pid);
 	CU_ASSERT(testlib_wait_for_log(agent_log(), "no server reachable"));
 	CU_ASSERT_EQUAL(cryptsetup_read(vol_b, NULL, got, sizeof got), 32); /* leased: still served */
@@ -655,8 +693,19 @@ static void test_server_loss(void)
 		char t[16];
 		CU_ASSERT(!keyring_line(vol_b, t));
 	}
+	/* the keeper kept its key past the lease */
+	CU_ASSERT(testlib_wait_for_log(klog, "ended with no server reachable: kept (keep_after_lease = on)"));
+	CU_ASSERT_EQUAL(cryptsetup_read_at(ksock, vol_d, NULL, got, sizeof got), 32);
 	CU_ASSERT_EQUAL_FATAL(start_serve(), 0);
 	CU_ASSERT(testlib_wait_for_log(agent_log(), "connected to https://"));
+	/* a revoke reaches the keeper too; its hook fails, and it says so */
+	char kpath[160];
+	snprintf(kpath, sizeof kpath, "/v1/keys/%s/revoke", id_d);
+	CU_ASSERT_EQUAL(http("POST", kpath, "{\"reason\":\"superseded\"}"), 200);
+	snprintf(pat, sizeof pat, "hook for %s (revoke) failed: exit status 3", vol_d);
+	CU_ASSERT(testlib_wait_for_log(klog, pat));
+	CU_ASSERT_EQUAL(cryptsetup_read_at(ksock, vol_d, NULL, got, sizeof got), 0);
+	stop(&keeper);
 	for (int i = 0; i < 100 && holds(vol_b) < before + 1; i++)
 		usleep(100 * 1000);
 	CU_ASSERT_EQUAL(holds(vol_b), before + 1);
