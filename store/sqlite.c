@@ -1329,17 +1329,20 @@ static err_t sq_meta_get(struct store_backend *b, const char *key, uint8_t *out,
 	return r;
 }
 
-static err_t sq_access_count(struct store_backend *b, const char *id, uint64_t *out)
+/* read_count runs the one-number query |which| (its ?1 = |arg| when not
+ * NULL) on a reader connection */
+static err_t read_count(struct store_backend *b, enum stmt_id which, const char *arg, uint64_t *out)
 {
 	struct conn *c = reader_get(b);
 	int rc;
-	sqlite3_stmt *st = stmt(c, S_ACCESS_COUNT, &rc);
+	sqlite3_stmt *st = stmt(c, which, &rc);
 	*out = 0;
 	if (st == NULL) {
 		reader_put(b, c);
 		return map_rc(rc);
 	}
-	bind_text(st, 1, id);
+	if (arg != NULL)
+		bind_text(st, 1, arg);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*out = (uint64_t)sqlite3_column_int64(st, 0);
@@ -1350,23 +1353,14 @@ static err_t sq_access_count(struct store_backend *b, const char *id, uint64_t *
 	return map_rc(rc);
 }
 
+static err_t sq_access_count(struct store_backend *b, const char *id, uint64_t *out)
+{
+	return read_count(b, S_ACCESS_COUNT, id, out);
+}
+
 static err_t sq_events_latest(struct store_backend *b, uint64_t *out)
 {
-	struct conn *c = reader_get(b);
-	int rc;
-	sqlite3_stmt *st = stmt(c, S_EVENTS_LATEST, &rc);
-	if (st == NULL) {
-		reader_put(b, c);
-		return map_rc(rc);
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	}
-	done_stmt(st);
-	reader_put(b, c);
-	return map_rc(rc);
+	return read_count(b, S_EVENTS_LATEST, NULL, out);
 }
 
 static void col_copy(char *out, size_t cap, sqlite3_stmt *st, int col)
