@@ -48,6 +48,7 @@
 #include "api/agent.h"
 #include "api/api.h"
 #include "api/https_client.h"
+#include "api/internal.h"
 
 #define WHY(...) (void)snprintf(why, why_len, __VA_ARGS__)
 #define AGENT_MATERIAL_MAX 8192u          /* the largest key kept (an RSA-4096 private key in DER is ~2.4 KiB) */
@@ -518,12 +519,6 @@ static bool connect_any(struct agent *a)
 	return false;
 }
 
-static bool id_ok(const char *s)
-{
-	size_t n = strlen(s);
-	return n > 0 && n <= AGENT_ID_MAX &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~:-") == n;
-}
 
 static void url_encode(const char *s, char *out, size_t cap)
 {
@@ -559,7 +554,7 @@ static bool resolve_name(struct agent *a, struct akey *k, char id[AGENT_ID_MAX +
 		json_t *e = json_array_get(arr, i);
 		const char *st = json_string_value(json_object_get(e, "state"));
 		const char *kid = json_string_value(json_object_get(e, "id"));
-		if (st != NULL && kid != NULL && id_ok(kid) && (strcmp(st, "active") == 0 || strcmp(st, "pre-active") == 0)) {
+		if (st != NULL && kid != NULL && api_key_id_ok(kid) && (strcmp(st, "active") == 0 || strcmp(st, "pre-active") == 0)) {
 			copy_field(id, AGENT_ID_MAX + 1, kid);
 			if (strcmp(st, "active") == 0)
 				break; /* an Active one before a Pre-Active one */
@@ -681,7 +676,7 @@ static bool fetch_wanted(struct agent *a)
 			continue;
 		}
 		/* key = an id, else a name (an id-like name is tried as an id first) */
-		bool idlike = id_ok(k->conf->key);
+		bool idlike = api_key_id_ok(k->conf->key);
 		if (idlike && !fetch(a, k, k->conf->key, true))
 			return false;
 		if (k->st != AK_WANTED || k->id[0] != '\0')
@@ -798,7 +793,7 @@ static void state_load(struct agent *a)
 		*sp1 = *sp2 = '\0';
 		for (size_t i = 0; i < a->o->n_keys; i++) {
 			struct akey *k = &a->keys[i];
-			if (strcmp(k->conf->name, line) == 0 && strcmp(k->conf->key, sp2 + 1) == 0 && id_ok(sp1 + 1))
+			if (strcmp(k->conf->name, line) == 0 && strcmp(k->conf->key, sp2 + 1) == 0 && api_key_id_ok(sp1 + 1))
 				copy_field(k->id, sizeof k->id, sp1 + 1);
 		}
 	}
@@ -849,7 +844,7 @@ static void on_event(struct agent *a, const struct agent_event *e)
 			json_t *ev = hook_event(e->kind, k, e);
 			run_hook(a, k, ev);
 			json_decref(ev);
-		} else if (strcmp(e->kind, "rekey") == 0 && id_ok(e->new_id)) {
+		} else if (strcmp(e->kind, "rekey") == 0 && api_key_id_ok(e->new_id)) {
 			char old[AGENT_ID_MAX + 1];
 			copy_field(old, sizeof old, k->id);
 			/* the replacement is fetched beside the old key, which stays

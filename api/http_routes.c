@@ -1235,7 +1235,7 @@ static void material_reply(struct http_reply *out, const char *id, const char *f
 	out->content_type = "application/json";
 }
 
-static bool key_id_ok(const char *s)
+bool api_key_id_ok(const char *s)
 {
 	size_t n = strlen(s);
 	return n > 0 && n <= STORE_ID_MAX &&
@@ -1265,7 +1265,7 @@ static void on_key_material(struct route_ctx *x, struct http_reply *out)
 			fail(out, 400, "bad_query", "alg is kwp (AES Key Wrap with Padding, RFC 5649) or kw (RFC 3394)");
 			return;
 		}
-		if (!key_id_ok(ww)) {
+		if (!api_key_id_ok(ww)) {
 			fail(out, 404, "not_found", "no wrapping key %.64s", ww);
 			return;
 		}
@@ -1621,7 +1621,7 @@ static bool path_match(const char *pat, const char *path, char *seg_out, bool *b
 	}
 	memcpy(seg_out, seg, sl);
 	seg_out[sl] = '\0';
-	*bad = is_id && !key_id_ok(seg_out);
+	*bad = is_id && !api_key_id_ok(seg_out);
 	return true;
 }
 

@@ -11,6 +11,10 @@
 #include "api/ttlv.h"
 #include "util/util.h"
 
+/* api_key_id_ok: |s| is a key id as fount writes them and routes take them
+ * (1..64 of [A-Za-z0-9._~:-]; api/http_routes.c) */
+bool api_key_id_ok(const char *s);
+
 struct store_attr; /* store/store.h */
 
 /* KMIP protocol versions fount speaks, newest first (KMIP 1.4 §6.1: a
