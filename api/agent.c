@@ -806,24 +806,32 @@ static void state_save(struct agent *a)
 	const char *p = a->o->state_file;
 	if (p == NULL || p[0] == '\0')
 		return;
-	char tmp[600];
-	snprintf(tmp, sizeof tmp, "%s.tmp", p);
-	FILE *f = NULL;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0 && (f = fdopen(fd, "w")) == NULL)
-		close(fd);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	bool ok = f != NULL && fprintf(f, "%llu\n", (unsigned long long)a->seq) > 0;
 	for (size_t i = 0; ok && i < a->o->n_keys; i++)
 		if (a->keys[i].id[0] != '\0')
 			ok = fprintf(f, "%s %s %s\n", a->keys[i].conf->name, a->keys[i].id, a->keys[i].conf->key) > 0;
-	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
 	if (f != NULL)
 		ok = fclose(f) == 0 && ok;
-	a->saved = ok && rename(tmp, p) == 0;
-	if (!a->saved) {
-		log_error("cannot keep the agent's state in %s: %s (a restart would replay events)", p, strerror(errno));
-		(void)unlink(tmp);
+	/* whole or not at all: a crash leaves the previous state */
+	int fd = ok ? outfile_open(p, 0600, OUTFILE_REPLACE) : -1;
+	ok = fd >= 0;
+	size_t done = 0;
+	while (ok && done < len) {
+		ssize_t w = write(fd, text + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		ok = w > 0;
+		done += ok ? (size_t)w : 0;
 	}
+	if (fd >= 0 && !ok)
+		outfile_abort(fd);
+	a->saved = ok && outfile_commit(fd) == ERR_OK;
+	free(text);
+	if (!a->saved)
+		log_error("cannot keep the agent's state in %s: %s (a restart would replay events)", p, strerror(errno));
 }
 
 /* ---- events ---------------------------------------------------------------------------- */

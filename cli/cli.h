@@ -58,6 +58,10 @@ bool cli_write_all(int fd, const void *buf, size_t len) MUST_CHECK;
  * nothing is left either. Returns whether the file is kept; for fd < 0 it
  * does nothing and returns |ok|. */
 bool cli_finish_file(const char *path, int fd, bool ok) MUST_CHECK;
+/* cli_replace_file replaces |path| whole with |len| bytes of |text|
+ * (outfile_open with OUTFILE_REPLACE, |mode|): a reader sees the old file
+ * or the new one, never a part. false with errno set on failure. */
+bool cli_replace_file(const char *path, unsigned mode, const char *text, size_t len) MUST_CHECK;
 
 /* cli_mlock_error prints the one line for a failed mlock or mlockall in
  * |what|: the RLIMIT_MEMLOCK in force and the two fixes. */

@@ -51,11 +51,11 @@ static void write_metrics(const struct api_agent_stats *st, void *arg)
 	static bool written;
 	if (written && memcmp(&last, st, sizeof last) == 0)
 		return;
-	char tmp[300];
-	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	if (f == NULL) {
-		log_warn("cannot write %s: %s", tmp, strerror(errno));
+		log_warn("cannot write %s: %s", path, strerror(errno));
 		return;
 	}
 	fprintf(f,
@@ -96,11 +96,11 @@ static void write_metrics(const struct api_agent_stats *st, void *arg)
 		(unsigned long long)st->dropped_event, (unsigned long long)st->dropped_lease,
 		(unsigned long long)st->rekeyed, (unsigned long long)st->hooks_ok, (unsigned long long)st->hooks_failed,
 		st->keys_total, st->keys_held, st->server_up ? 1 : 0, (unsigned long long)st->last_event);
-	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
+	/* 0644: node_exporter, another user, reads it */
+	bool ok = fclose(f) == 0 && cli_replace_file(path, 0644, text, len);
+	free(text);
+	if (!ok) {
 		log_warn("cannot write %s: %s", path, strerror(errno));
-		(void)unlink(tmp);
 		return;
 	}
 	last = *st;

@@ -54,11 +54,11 @@ static void write_metrics(const char *path, const struct totals *t)
 {
 	if (path == NULL || path[0] == '\0')
 		return;
-	char tmp[300];
-	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	if (f == NULL) {
-		log_warn("cannot write %s: %s", tmp, strerror(errno));
+		log_warn("cannot write %s: %s", path, strerror(errno));
 		return;
 	}
 	fprintf(f,
@@ -88,12 +88,11 @@ static void write_metrics(const char *path, const struct totals *t)
 		"# TYPE fount_feed_last_duration_seconds gauge\n"
 		"fount_feed_last_duration_seconds %.6f\n",
 		(long long)t->last_ok, t->last_seconds);
-	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
+	/* 0644: node_exporter, another user, reads it */
+	bool ok = fclose(f) == 0 && cli_replace_file(path, 0644, text, len);
+	if (!ok)
 		log_warn("cannot write %s: %s", path, strerror(errno));
-		(void)unlink(tmp);
-	}
+	free(text);
 }
 
 static double mono(void)

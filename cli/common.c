@@ -264,6 +264,20 @@ int cli_open_output(const char *cmd, const char *path, unsigned mode, unsigned f
 	return -1;
 }
 
+bool cli_replace_file(const char *path, unsigned mode, const char *text, size_t len)
+{
+	int fd = outfile_open(path, mode, OUTFILE_REPLACE);
+	if (fd < 0)
+		return false;
+	if (!cli_write_all(fd, text, len)) {
+		int e = errno;
+		outfile_abort(fd);
+		errno = e;
+		return false;
+	}
+	return outfile_commit(fd) == ERR_OK;
+}
+
 bool cli_write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
