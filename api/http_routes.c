@@ -1556,6 +1556,12 @@ static void on_events(struct route_ctx *x, struct http_reply *out)
 				      "kind", e->kind, "id", e->id, "tenant", e->tenant, "state", http_state_name(e->state));
 		if (j != NULL && e->new_id[0] != '\0')
 			json_object_set_new(j, "new_id", json_string(e->new_id));
+		if (j != NULL && e->holder[0] != '\0') { /* lease_end: whose lease */
+			char fp[2 * STORE_FINGERPRINT_LEN + 1];
+			hex_encode(fp, e->holder_fp, sizeof e->holder_fp);
+			json_object_set_new(j, "holder", json_string(e->holder));
+			json_object_set_new(j, "certificate_sha256", json_string(fp));
+		}
 		char *d = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);
 		if (d != NULL && used + strlen(d) + 96 < cap)

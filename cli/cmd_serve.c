@@ -515,7 +515,7 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 	uint64_t next_status = now_ns() + (uint64_t)status_seconds * 1000000000u;
 	uint64_t period = (uint64_t)cfg->selftest_period_seconds * 1000000000u;
 	uint64_t next_selftest = period ? now_ns() + period : UINT64_MAX;
-	bool reported_error = false;
+	bool reported_error = false, sweep_failed = false;
 	for (;;) {
 		struct timespec tick = {1, 0};
 		int sig = sigtimedwait(&set, NULL, &tick);
@@ -530,6 +530,18 @@ int cmd_serve(int argc, char **argv, const struct config *cfg)
 		}
 		if (sig == SIGUSR1)
 			run_selftests();
+
+		/* each lease's end, as an event for its holder and the key's
+		 * owner (once a second; nothing to do costs one read) */
+		size_t ended = 0;
+		err_t lr = store_leases_sweep(st, (int64_t)time(NULL), &ended);
+		if (lr != ERR_OK && !sweep_failed)
+			log_warn("cannot record the leases that ended: %s (tried again every second)", err_str(lr));
+		else if (lr == ERR_OK && sweep_failed)
+			log_info("the leases that ended are recorded again");
+		sweep_failed = lr != ERR_OK;
+		if (ended > 0)
+			log_info("%zu lease%s ended (events recorded)", ended, ended == 1 ? "" : "s");
 
 		uint64_t now = now_ns();
 		if (now >= next_selftest) {

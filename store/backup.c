@@ -888,6 +888,10 @@ static err_t apply_import(struct store_txn *t, void *vctx)
 		c->r->pre = pre;
 		r = bk_parse_file(c->r, c->p, &sink, c, c->errbuf, c->errlen);
 	}
+	/* the leases table from the restored log: leases over by now are the
+	 * past (no lease_end event), the others end ahead */
+	if (r == ERR_OK)
+		r = c->ops->txn_leases_fold(t, UINT64_MAX, store_now());
 	c->t = NULL;
 	return r;
 }
@@ -981,7 +985,7 @@ err_t store_import(const struct store_options *o, int fd, struct store_backup_in
 	out->sealed = c.p->sealed;
 	out->access = c.p->access;
 	/* the verification pass: every record opens, the rows are all there */
-	struct store s = {c.ops, c.b, c.seal};
+	struct store s = {.ops = c.ops, .b = c.b, .seal = c.seal};
 	struct store_verify_result v;
 	GUARD_GOTO(store_verify(&s, &v));
 	out->verified = v.checked;

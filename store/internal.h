@@ -47,6 +47,16 @@ struct store_access {
 	int64_t lease_end; /* the lease granted runs to then (Unix seconds); 0: none */
 };
 
+/* One lease of the leases table, as the sweep reads it. */
+struct store_lease {
+	char id[STORE_ID_MAX + 1];
+	char tenant[STORE_TENANT_MAX + 1]; /* the holder */
+	uint8_t fp[STORE_FINGERPRINT_LEN];
+	int64_t lease_end;
+	char owner[STORE_TENANT_MAX + 1];
+	uint32_t state; /* the object's, now */
+};
+
 /* How many rows a store holds, table by table. */
 struct store_counts {
 	uint64_t objects, attrs, sealed, access, names;
@@ -83,11 +93,11 @@ typedef err_t (*store_sealed_fn)(void *ctx, const struct store_row *row,
  * object's state. */
 /* The events a tenant sees (|P1| after, |P2| the tenant, |P3| the limit):
  * its own objects' and those its certificates got the material of */
-#define STORE_EVENTS_COLS "e.seq, e.time, e.kind, e.id, e.new_id, e.tenant, e.state"
+#define STORE_EVENTS_COLS "e.seq, e.time, e.kind, e.id, e.new_id, e.tenant, e.state, e.holder, e.holder_fp"
 #define STORE_EVENTS_OF_SQL(P1, P2, P3)                                                           \
 	"SELECT " STORE_EVENTS_COLS " FROM events e WHERE e.seq > " P1 " AND (e.tenant = " P2         \
-	" OR EXISTS (SELECT 1 FROM access_log a WHERE a.id = e.id AND a.tenant = " P2                 \
-	" AND a.operation IN (" STORE_HOLDER_OPERATIONS ")))"                                         \
+	" OR e.holder = " P2 " OR (e.holder = '' AND EXISTS (SELECT 1 FROM access_log a"              \
+	" WHERE a.id = e.id AND a.tenant = " P2 " AND a.operation IN (" STORE_HOLDER_OPERATIONS "))))" \
 	" ORDER BY e.seq LIMIT " P3
 #define STORE_EVENTS_ALL_SQL(P1, P3)                                                               \
 	"SELECT " STORE_EVENTS_COLS " FROM events e WHERE e.seq > " P1 " ORDER BY e.seq LIMIT " P3
@@ -103,8 +113,41 @@ typedef err_t (*store_sealed_fn)(void *ctx, const struct store_row *row,
 	" HAVING sum(CASE WHEN a.operation IN (" STORE_HOLDER_OPERATIONS ") THEN 1 ELSE 0 END) > 0" \
 	" ORDER BY 4, " ORDER " LIMIT " P2
 
+/* The leases table (schema 8): per object, tenant and certificate the
+ * end of the latest lease the access log granted, and whether its
+ * lease_end event is out (ended = 1). The sweep (store/lease.c) folds the
+ * log's records (P1, P2] into it by seq, a lease that ended by P3 marked
+ * ended without an event (a restored log's past); then moves the fold's
+ * mark, lease_fold.seq, to the last record folded. Portable SQL (SQLite
+ * 3.24's upsert; the WHERE before ON CONFLICT keeps SQLite's parser from
+ * reading ON as a join's). */
+#define STORE_LEASES_FOLD_SQL(P1, P2, P3)                                                        \
+	"INSERT INTO leases(id, tenant, fingerprint, lease_end, ended)"                              \
+	" SELECT id, tenant, fingerprint, max(lease_end),"                                           \
+	" CASE WHEN max(lease_end) <= " P3 " THEN 1 ELSE 0 END FROM access_log"                      \
+	" WHERE seq > " P1 " AND seq <= " P2 " AND lease_end > 0 GROUP BY id, tenant, fingerprint"   \
+	" ON CONFLICT (id, tenant, fingerprint) DO UPDATE"                                           \
+	" SET lease_end = excluded.lease_end, ended = excluded.ended"                                \
+	" WHERE excluded.lease_end > leases.lease_end"
+#define STORE_LEASES_MARK_SQL(P2)                                                                \
+	"UPDATE lease_fold SET seq = (SELECT coalesce(max(seq), 0) FROM access_log WHERE seq <= " P2 ")"
+/* the leases that ended by P1 without their event yet (the partial index
+ * leases_open), with their object's owner and state, by end; at most P2 */
+#define STORE_LEASES_ENDED_SQL(P1, P2)                                                           \
+	"SELECT l.id, l.tenant, l.fingerprint, l.lease_end, o.tenant, o.state FROM leases l"        \
+	" JOIN objects o ON o.id = l.id WHERE l.ended = 0 AND l.lease_end <= " P1                   \
+	" ORDER BY l.lease_end, l.id, l.tenant, l.fingerprint LIMIT " P2
+#define STORE_LEASE_DONE_SQL(P1, P2, P3)                                                         \
+	"UPDATE leases SET ended = 1 WHERE id = " P1 " AND tenant = " P2 " AND fingerprint = " P3
+/* a sweep's one read: the fold's mark, the log's last seq, and whether a
+ * lease ended by P1 waits for its event */
+#define STORE_LEASES_STATUS_SQL(P1)                                                              \
+	"SELECT (SELECT seq FROM lease_fold), (SELECT coalesce(max(seq), 0) FROM access_log),"      \
+	" (SELECT count(*) FROM (SELECT 1 FROM leases WHERE ended = 0 AND lease_end <= " P1        \
+	" LIMIT 1) x)"
+
 /* the schema version both backends' migration lists reach */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 struct store_backend_params {
 	unsigned max_batch, max_wait_us, readers;
@@ -144,6 +187,20 @@ struct store_backend_ops {
 				   const uint8_t *fp, const char *op, int64_t time, int64_t lease_end);
 	/* an event (store.h), its seq the next in commit order */
 	err_t (*txn_event_insert)(struct store_txn *t, const struct store_event *e);
+	/* orders this transaction with every node's event writers before it
+	 * reads what it decides its events from (PostgreSQL: the events'
+	 * advisory lock; SQLite has one writer) */
+	err_t (*txn_events_lock)(struct store_txn *t);
+	/* the leases' fold (STORE_LEASES_FOLD_SQL): the log's records after
+	 * the fold's mark up to |upto| into the leases table, those ended by
+	 * |ended_by| marked ended; the mark moved */
+	err_t (*txn_leases_fold)(struct store_txn *t, uint64_t upto, int64_t ended_by);
+	/* at most |max| leases ended by |by| whose event is not out
+	 * (STORE_LEASES_ENDED_SQL) into |out|, *n of them; lease_done marks one
+	 * out */
+	err_t (*txn_leases_ended)(struct store_txn *t, int64_t by, size_t max, struct store_lease *out,
+				  size_t *n);
+	err_t (*txn_lease_done)(struct store_txn *t, const struct store_lease *l);
 	err_t (*txn_meta_put)(struct store_txn *t, const char *key, const uint8_t *v, size_t len);
 	/* a Name (its search text) for |tenant|: ERR_STORE_NAME_TAKEN when the
 	 * tenant has it already; release drops |id|'s instance |index| (every
@@ -187,6 +244,12 @@ struct store_backend_ops {
 			struct store_events *out);
 	/* the last committed event's seq (0: none) */
 	err_t (*events_latest)(struct store_backend *b, uint64_t *out);
+	/* STORE_LEASES_STATUS_SQL: the fold's mark, the access log's last
+	 * seq, whether a lease ended by |by| waits for its event */
+	err_t (*leases_status)(struct store_backend *b, int64_t by, uint64_t *folded, uint64_t *latest, bool *due);
+	/* seconds after which a commit is surely visible to every reader
+	 * (store_leases_lag) */
+	unsigned (*commit_lag)(const struct store_backend *b);
 	void (*stats)(struct store_backend *b, struct store_stats *out);
 
 	/* ---- backup and restore (store/backup.c) ---- */
@@ -348,10 +411,19 @@ err_t store_backup_parse_for_fuzzing(int fd, const char *kek, uint64_t *objects,
 /* ---- shared helpers (store/object.c) ---- */
 int64_t store_now(void);
 
+/* the access log's last seq as sweeps saw it, one a second at most
+ * (store/lease.c): the fold goes as far as the one seen a commit lag ago */
+#define STORE_LEASE_SIGHTINGS 64
 struct store {
 	const struct store_backend_ops *ops;
 	struct store_backend *b;
 	struct store_seal *seal;
+	pthread_mutex_t lease_mu;
+	struct {
+		int64_t time;
+		uint64_t seq;
+	} seen[STORE_LEASE_SIGHTINGS];
+	unsigned n_seen, next_seen;
 };
 
 /* store_backend_open opens the backend |o| names (the table's ->open with

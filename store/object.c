@@ -259,6 +259,7 @@ err_t store_open(const struct store_options *o, struct store **out, char *errbuf
 	struct store *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return ERR_NOMEM;
+	pthread_mutex_init(&s->lease_mu, NULL);
 	err_t r = store_backend_open(o, &s->ops, &s->b, errbuf, errlen);
 	if (r == ERR_OK)
 		r = seal_open(o->kek, o->hsm, s->ops, s->b, s->ops->where(s->b), &s->seal, errbuf, errlen);
@@ -340,6 +341,7 @@ void store_close(struct store *s)
 	if (s->b != NULL)
 		s->ops->close(s->b);
 	seal_close(s->seal);
+	pthread_mutex_destroy(&s->lease_mu);
 	free(s);
 }
 

@@ -107,6 +107,16 @@ static const char *const migrations[] = {
 	/* 7: events (see sqlite.c) */
 	("CREATE TABLE events(seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time BIGINT NOT NULL,"
 	 " kind TEXT NOT NULL, id TEXT NOT NULL, new_id TEXT NOT NULL, tenant TEXT NOT NULL, state BIGINT NOT NULL);"),
+	/* 8: the leases table and the events' holder (see sqlite.c) */
+	("CREATE TABLE leases(id TEXT NOT NULL, tenant TEXT NOT NULL, fingerprint BYTEA NOT NULL,"
+	 " lease_end BIGINT NOT NULL, ended BIGINT NOT NULL, PRIMARY KEY (id, tenant, fingerprint));"
+	 "CREATE INDEX leases_open ON leases(lease_end) WHERE ended = 0;"
+	 "CREATE TABLE lease_fold(seq BIGINT NOT NULL);"
+	 "INSERT INTO lease_fold VALUES (0);" STORE_LEASES_FOLD_SQL("0", "9223372036854775807",
+									  "extract(epoch FROM now())::bigint") ";"
+	 STORE_LEASES_MARK_SQL("9223372036854775807") ";"
+	 "ALTER TABLE events ADD COLUMN holder TEXT NOT NULL DEFAULT '';"
+	 "ALTER TABLE events ADD COLUMN holder_fp BYTEA;"),
 };
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for each schema version");
 
@@ -127,7 +137,8 @@ _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for 
 enum stmt_id {
 	S_ROW_GET, S_ROW_LOCK, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_DEL, S_ACCESS_INSERT, S_META_PUT, S_META_GET,
-	S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_EVENT_LOCK, S_EVENT_INSERT, S_EVENTS_OF, S_EVENTS_ALL, S_EVENTS_LATEST, S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL,
+	S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_EVENT_LOCK, S_EVENT_INSERT, S_EVENTS_OF, S_EVENTS_ALL, S_EVENTS_LATEST,
+	S_LEASES_FOLD, S_LEASES_MARK, S_LEASES_ENDED, S_LEASE_DONE, S_LEASES_STATUS, S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL,
 	S_OBJ_MAT, S_OBJ_HAS, S_COUNT_
 };
 
@@ -175,10 +186,17 @@ static const char *const stmt_sql[S_COUNT_] = {
 	 * becomes visible before one with a smaller seq (a reader that has
 	 * seen seq N never misses one below it on any node) */
 	[S_EVENT_LOCK] = "SELECT pg_advisory_xact_lock(" EVENTS_LOCK ")",
-	[S_EVENT_INSERT] = "INSERT INTO events(time, kind, id, new_id, tenant, state) VALUES ($1,$2,$3,$4,$5,$6)",
+	[S_EVENT_INSERT] = "INSERT INTO events(time, kind, id, new_id, tenant, state, holder, holder_fp)"
+			   " VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
 	[S_EVENTS_OF] = STORE_EVENTS_OF_SQL("$1", "$2", "$3"),
 	[S_EVENTS_ALL] = STORE_EVENTS_ALL_SQL("$1", "$2"),
 	[S_EVENTS_LATEST] = "SELECT coalesce(max(seq), 0) FROM events",
+	/* the leases' fold and sweep (store/lease.c), under S_EVENT_LOCK */
+	[S_LEASES_FOLD] = STORE_LEASES_FOLD_SQL("(SELECT seq FROM lease_fold)", "$1", "$2"),
+	[S_LEASES_MARK] = STORE_LEASES_MARK_SQL("$1"),
+	[S_LEASES_ENDED] = STORE_LEASES_ENDED_SQL("$1", "$2"),
+	[S_LEASE_DONE] = STORE_LEASE_DONE_SQL("$1", "$2", "$3"),
+	[S_LEASES_STATUS] = STORE_LEASES_STATUS_SQL("$1"),
 	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES ($1,$2,$3,$4)"
 			 " ON CONFLICT DO NOTHING",
 	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=$1 AND idx=$2",
@@ -948,6 +966,9 @@ static err_t read_events_fn(struct conn *c, int64_t deadline, void *vctx)
 			col_text(e->new_id, sizeof e->new_id, res, i, 4);
 			col_text(e->tenant, sizeof e->tenant, res, i, 5);
 			e->state = (uint32_t)col_int(res, i, 6);
+			col_text(e->holder, sizeof e->holder, res, i, 7);
+			if (PQgetlength(res, i, 8) == STORE_FINGERPRINT_LEN)
+				memcpy(e->holder_fp, PQgetvalue(res, i, 8), STORE_FINGERPRINT_LEN);
 		}
 	}
 	PQclear(res);
@@ -969,6 +990,44 @@ static err_t read_latest_fn(struct conn *c, int64_t deadline, void *vctx)
 static err_t pg_events_latest(struct store_backend *b, uint64_t *out)
 {
 	return with_reader(b, read_latest_fn, out);
+}
+
+struct leases_status_ctx {
+	int64_t by;
+	uint64_t *folded, *latest;
+	bool *due;
+};
+
+static err_t read_leases_status_fn(struct conn *c, int64_t deadline, void *vctx)
+{
+	struct leases_status_ctx *x = vctx;
+	struct args a = {0};
+	PGresult *res;
+	a_int(&a, x->by);
+	err_t r = run(c, S_LEASES_STATUS, &a, deadline, &res);
+	if (r == ERR_OK && PQntuples(res) == 1) {
+		*x->folded = (uint64_t)col_int(res, 0, 0);
+		*x->latest = (uint64_t)col_int(res, 0, 1);
+		*x->due = col_int(res, 0, 2) != 0;
+	}
+	PQclear(res);
+	return r;
+}
+
+static err_t pg_leases_status(struct store_backend *b, int64_t by, uint64_t *folded, uint64_t *latest, bool *due)
+{
+	*folded = *latest = 0;
+	*due = false;
+	struct leases_status_ctx x = {by, folded, latest, due};
+	return with_reader(b, read_leases_status_fn, &x);
+}
+
+/* a transaction that drew its seqs runs at most a request's deadline,
+ * then commits or is gone; 2 s for the clocks of two nodes */
+static unsigned pg_commit_lag(const struct store_backend *b)
+{
+	unsigned lag = b->timeout_ms / 1000 + 2;
+	return lag > 60 ? 60 : lag;
 }
 
 static err_t pg_events(struct store_backend *b, const char *tenant, uint64_t after, size_t max,
@@ -1512,13 +1571,15 @@ static err_t txn_access_insert(struct store_txn *t, const char *id, const char *
 	return txn_exec(t, S_ACCESS_INSERT, &a, NULL);
 }
 
+static err_t txn_events_lock(struct store_txn *t)
+{
+	struct args none = {0};
+	return txn_exec(t, S_EVENT_LOCK, &none, NULL);
+}
+
 static err_t txn_event_insert(struct store_txn *t, const struct store_event *e)
 {
-	PGresult *res;
-	struct args none = {0};
-	err_t r = txn_run(t, S_EVENT_LOCK, &none, &res);
-	PQclear(res);
-	GUARD(r);
+	GUARD(txn_events_lock(t));
 	struct args a = {0};
 	a_int(&a, e->time);
 	a_text(&a, e->kind);
@@ -1526,7 +1587,58 @@ static err_t txn_event_insert(struct store_txn *t, const struct store_event *e)
 	a_text(&a, e->new_id);
 	a_text(&a, e->tenant);
 	a_int(&a, e->state);
+	a_text(&a, e->holder);
+	if (e->holder[0] != '\0')
+		a_blob(&a, e->holder_fp, STORE_FINGERPRINT_LEN);
+	else
+		a_null(&a);
 	return txn_exec(t, S_EVENT_INSERT, &a, NULL);
+}
+
+static err_t txn_leases_fold(struct store_txn *t, uint64_t upto, int64_t ended_by)
+{
+	struct args a = {0};
+	a_int(&a, upto > INT64_MAX ? INT64_MAX : (int64_t)upto);
+	a_int(&a, ended_by);
+	GUARD(txn_exec(t, S_LEASES_FOLD, &a, NULL));
+	struct args m = {0};
+	a_int(&m, upto > INT64_MAX ? INT64_MAX : (int64_t)upto);
+	return txn_exec(t, S_LEASES_MARK, &m, NULL);
+}
+
+static err_t txn_leases_ended(struct store_txn *t, int64_t by, size_t max, struct store_lease *out, size_t *n)
+{
+	struct args a = {0};
+	PGresult *res;
+	*n = 0;
+	a_int(&a, by);
+	a_int(&a, (int64_t)max);
+	err_t r = txn_run(t, S_LEASES_ENDED, &a, &res);
+	if (r == ERR_OK) {
+		int rows = PQntuples(res);
+		for (int i = 0; i < rows && *n < max; i++) {
+			struct store_lease *l = &out[(*n)++];
+			memset(l, 0, sizeof *l);
+			col_text(l->id, sizeof l->id, res, i, 0);
+			col_text(l->tenant, sizeof l->tenant, res, i, 1);
+			if (PQgetlength(res, i, 2) == STORE_FINGERPRINT_LEN)
+				memcpy(l->fp, PQgetvalue(res, i, 2), STORE_FINGERPRINT_LEN);
+			l->lease_end = col_int(res, i, 3);
+			col_text(l->owner, sizeof l->owner, res, i, 4);
+			l->state = (uint32_t)col_int(res, i, 5);
+		}
+	}
+	PQclear(res);
+	return r;
+}
+
+static err_t txn_lease_done(struct store_txn *t, const struct store_lease *l)
+{
+	struct args a = {0};
+	a_text(&a, l->id);
+	a_text(&a, l->tenant);
+	a_blob(&a, l->fp, STORE_FINGERPRINT_LEN);
+	return txn_exec(t, S_LEASE_DONE, &a, NULL);
 }
 
 static err_t txn_meta_put(struct store_txn *t, const char *key, const uint8_t *v, size_t len)
@@ -1985,6 +2097,10 @@ const struct store_backend_ops store_pg_ops = {
 	.txn_material_wipe = txn_material_wipe,
 	.txn_access_insert = txn_access_insert,
 	.txn_event_insert = txn_event_insert,
+	.txn_events_lock = txn_events_lock,
+	.txn_leases_fold = txn_leases_fold,
+	.txn_leases_ended = txn_leases_ended,
+	.txn_lease_done = txn_lease_done,
 	.txn_meta_put = txn_meta_put,
 	.txn_name_claim = txn_name_claim,
 	.txn_name_release = txn_name_release,
@@ -2000,6 +2116,8 @@ const struct store_backend_ops store_pg_ops = {
 	.holders = pg_holders,
 	.events = pg_events,
 	.events_latest = pg_events_latest,
+	.leases_status = pg_leases_status,
+	.commit_lag = pg_commit_lag,
 	.stats = pg_stats,
 	.counts = pg_counts,
 	.dump = pg_dump,

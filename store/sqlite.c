@@ -138,6 +138,19 @@ static const char *const migrations[] = {
 	 * Portable SQL but for the key (PostgreSQL: an identity column). */
 	("CREATE TABLE events(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,"
 	 " id TEXT NOT NULL, new_id TEXT NOT NULL, tenant TEXT NOT NULL, state INTEGER NOT NULL);"),
+	/* 8: the leases table (store/lease.c, STORE_LEASES_FOLD_SQL) from the
+	 * log so far, leases already over marked ended (no event for the
+	 * past); the partial index finds the open ones; the events' holder
+	 * (lease_end). Portable SQL but for "now". */
+	("CREATE TABLE leases(id TEXT NOT NULL, tenant TEXT NOT NULL, fingerprint BLOB NOT NULL,"
+	 " lease_end INTEGER NOT NULL, ended INTEGER NOT NULL, PRIMARY KEY (id, tenant, fingerprint)) WITHOUT ROWID;"
+	 "CREATE INDEX leases_open ON leases(lease_end) WHERE ended = 0;"
+	 "CREATE TABLE lease_fold(seq INTEGER NOT NULL);"
+	 "INSERT INTO lease_fold VALUES (0);" STORE_LEASES_FOLD_SQL("0", "9223372036854775807",
+									  "CAST(strftime('%s', 'now') AS INTEGER)") ";"
+	 STORE_LEASES_MARK_SQL("9223372036854775807") ";"
+	 "ALTER TABLE events ADD COLUMN holder TEXT NOT NULL DEFAULT '';"
+	 "ALTER TABLE events ADD COLUMN holder_fp BLOB;"),
 };
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION, "a migration for each schema version");
 static const char *extra_migration; /* tests only */
@@ -164,6 +177,7 @@ enum stmt_id {
 	S_ROW_GET, S_ROW_INSERT, S_ROW_UPDATE, S_ATTR_INSERT, S_ATTR_UPDATE, S_ATTR_DEL_ONE,
 	S_ATTR_DEL_ALL, S_ATTR_COUNT, S_MAT_PUT, S_MAT_ZERO, S_MAT_DEL, S_ACCESS_INSERT,
 	S_META_PUT, S_META_GET, S_ATTRS_GET, S_MAT_GET, S_ACCESS_COUNT, S_HOLDERS_OF, S_HELD_BY, S_EVENT_INSERT, S_EVENTS_OF, S_EVENTS_ALL, S_EVENTS_LATEST,
+	S_LEASES_FOLD, S_LEASES_MARK, S_LEASES_ENDED, S_LEASE_DONE, S_LEASES_STATUS,
 	S_NAME_CLAIM, S_NAME_RELEASE_ONE, S_NAME_RELEASE_ALL, S_BEGIN, S_BEGIN_IMMEDIATE, S_COMMIT, S_SAVEPOINT,
 	S_RELEASE, S_COUNT_
 };
@@ -201,10 +215,17 @@ static const char *const stmt_sql[S_COUNT_] = {
 	 * tenant, see migration 5) */
 	[S_HOLDERS_OF] = STORE_HOLDERS_SQL("a.id", "?1", "?2", "a.tenant, a.fingerprint"),
 	[S_HELD_BY] = STORE_HOLDERS_SQL("a.tenant", "?1", "?2", "a.id, a.fingerprint"),
-	[S_EVENT_INSERT] = "INSERT INTO events(time, kind, id, new_id, tenant, state) VALUES (?1,?2,?3,?4,?5,?6)",
+	[S_EVENT_INSERT] = "INSERT INTO events(time, kind, id, new_id, tenant, state, holder, holder_fp)"
+			   " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
 	[S_EVENTS_OF] = STORE_EVENTS_OF_SQL("?1", "?2", "?3"),
 	[S_EVENTS_ALL] = STORE_EVENTS_ALL_SQL("?1", "?3"),
 	[S_EVENTS_LATEST] = "SELECT coalesce(max(seq), 0) FROM events",
+	/* the fold's range starts at the mark, read in the statement itself */
+	[S_LEASES_FOLD] = STORE_LEASES_FOLD_SQL("(SELECT seq FROM lease_fold)", "?1", "?2"),
+	[S_LEASES_MARK] = STORE_LEASES_MARK_SQL("?1"),
+	[S_LEASES_ENDED] = STORE_LEASES_ENDED_SQL("?1", "?2"),
+	[S_LEASE_DONE] = STORE_LEASE_DONE_SQL("?1", "?2", "?3"),
+	[S_LEASES_STATUS] = STORE_LEASES_STATUS_SQL("?1"),
 	[S_NAME_CLAIM] = "INSERT INTO names(tenant, name, id, idx) VALUES (?1,?2,?3,?4)",
 	[S_NAME_RELEASE_ONE] = "DELETE FROM names WHERE id=?1 AND idx=?2",
 	[S_NAME_RELEASE_ALL] = "DELETE FROM names WHERE id=?1",
@@ -690,6 +711,71 @@ static err_t txn_event_insert(struct store_txn *t, const struct store_event *e)
 	bind_text(st, 4, e->new_id);
 	bind_text(st, 5, e->tenant);
 	sqlite3_bind_int64(st, 6, e->state);
+	bind_text(st, 7, e->holder);
+	if (e->holder[0] != '\0')
+		sqlite3_bind_blob(st, 8, e->holder_fp, STORE_FINGERPRINT_LEN, SQLITE_STATIC);
+	return run_write(t, st, NULL);
+}
+
+static void col_copy(char *out, size_t cap, sqlite3_stmt *st, int col)
+{
+	const char *v = (const char *)sqlite3_column_text(st, col);
+	snprintf(out, cap, "%s", v != NULL ? v : "");
+}
+
+static err_t txn_events_lock(struct store_txn *t)
+{
+	(void)t; /* one writer: the batch's transaction orders every event */
+	return ERR_OK;
+}
+
+static err_t txn_leases_fold(struct store_txn *t, uint64_t upto, int64_t ended_by)
+{
+	if (upto > INT64_MAX)
+		upto = INT64_MAX;
+	{
+		TXN_STMT(t, S_LEASES_FOLD, st);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
+		sqlite3_bind_int64(st, 2, ended_by);
+		GUARD(run_write(t, st, NULL));
+	}
+	TXN_STMT(t, S_LEASES_MARK, st2);
+	sqlite3_bind_int64(st2, 1, (sqlite3_int64)upto);
+	return run_write(t, st2, NULL);
+}
+
+static err_t txn_leases_ended(struct store_txn *t, int64_t by, size_t max, struct store_lease *out, size_t *n)
+{
+	*n = 0;
+	TXN_STMT(t, S_LEASES_ENDED, st);
+	sqlite3_bind_int64(st, 1, by);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		struct store_lease *l = &out[(*n)++];
+		memset(l, 0, sizeof *l);
+		col_copy(l->id, sizeof l->id, st, 0);
+		col_copy(l->tenant, sizeof l->tenant, st, 1);
+		if (sqlite3_column_bytes(st, 2) == STORE_FINGERPRINT_LEN)
+			memcpy(l->fp, sqlite3_column_blob(st, 2), STORE_FINGERPRINT_LEN);
+		l->lease_end = sqlite3_column_int64(st, 3);
+		col_copy(l->owner, sizeof l->owner, st, 4);
+		l->state = (uint32_t)sqlite3_column_int64(st, 5);
+	}
+	done_stmt(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		t->fatal_rc = rc;
+		return map_rc(rc);
+	}
+	return ERR_OK;
+}
+
+static err_t txn_lease_done(struct store_txn *t, const struct store_lease *l)
+{
+	TXN_STMT(t, S_LEASE_DONE, st);
+	bind_text(st, 1, l->id);
+	bind_text(st, 2, l->tenant);
+	sqlite3_bind_blob(st, 3, l->fp, STORE_FINGERPRINT_LEN, SQLITE_STATIC);
 	return run_write(t, st, NULL);
 }
 
@@ -1363,12 +1449,6 @@ static err_t sq_events_latest(struct store_backend *b, uint64_t *out)
 	return read_count(b, S_EVENTS_LATEST, NULL, out);
 }
 
-static void col_copy(char *out, size_t cap, sqlite3_stmt *st, int col)
-{
-	const char *v = (const char *)sqlite3_column_text(st, col);
-	snprintf(out, cap, "%s", v != NULL ? v : "");
-}
-
 static err_t sq_events(struct store_backend *b, const char *tenant, uint64_t after, size_t max,
 		       struct store_events *out)
 {
@@ -1398,10 +1478,43 @@ static err_t sq_events(struct store_backend *b, const char *tenant, uint64_t aft
 		col_copy(e->new_id, sizeof e->new_id, st, 4);
 		col_copy(e->tenant, sizeof e->tenant, st, 5);
 		e->state = (uint32_t)sqlite3_column_int64(st, 6);
+		col_copy(e->holder, sizeof e->holder, st, 7);
+		if (sqlite3_column_bytes(st, 8) == STORE_FINGERPRINT_LEN)
+			memcpy(e->holder_fp, sqlite3_column_blob(st, 8), STORE_FINGERPRINT_LEN);
 	}
 	done_stmt(st);
 	reader_put(b, c);
 	return rc == SQLITE_DONE ? ERR_OK : map_rc(rc);
+}
+
+static err_t sq_leases_status(struct store_backend *b, int64_t by, uint64_t *folded, uint64_t *latest, bool *due)
+{
+	struct conn *c = reader_get(b);
+	int rc;
+	sqlite3_stmt *st = stmt(c, S_LEASES_STATUS, &rc);
+	*folded = *latest = 0;
+	*due = false;
+	if (st == NULL) {
+		reader_put(b, c);
+		return map_rc(rc);
+	}
+	sqlite3_bind_int64(st, 1, by);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*folded = (uint64_t)sqlite3_column_int64(st, 0);
+		*latest = (uint64_t)sqlite3_column_int64(st, 1);
+		*due = sqlite3_column_int64(st, 2) != 0;
+		rc = SQLITE_OK;
+	}
+	done_stmt(st);
+	reader_put(b, c);
+	return map_rc(rc);
+}
+
+static unsigned sq_commit_lag(const struct store_backend *b)
+{
+	(void)b; /* one writer: seq is commit order, a commit is seen at once */
+	return 0;
 }
 
 static err_t sq_holders(struct store_backend *b, bool by_tenant, const char *key, size_t max,
@@ -1765,6 +1878,10 @@ const struct store_backend_ops store_sqlite_ops = {
 	.txn_material_wipe = txn_material_wipe,
 	.txn_access_insert = txn_access_insert,
 	.txn_event_insert = txn_event_insert,
+	.txn_events_lock = txn_events_lock,
+	.txn_leases_fold = txn_leases_fold,
+	.txn_leases_ended = txn_leases_ended,
+	.txn_lease_done = txn_lease_done,
 	.txn_meta_put = txn_meta_put,
 	.txn_name_claim = txn_name_claim,
 	.txn_name_release = txn_name_release,
@@ -1780,6 +1897,8 @@ const struct store_backend_ops store_sqlite_ops = {
 	.holders = sq_holders,
 	.events = sq_events,
 	.events_latest = sq_events_latest,
+	.leases_status = sq_leases_status,
+	.commit_lag = sq_commit_lag,
 	.stats = sq_stats,
 	.counts = sq_counts,
 	.dump = sq_dump,

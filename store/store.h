@@ -512,17 +512,22 @@ void store_holders_free(struct store_holders *h);
  * destroy) and every re-key (old id -> new id), stored in the transaction
  * that makes the change, numbered in commit order (seq, from 1, gaps
  * allowed), so they survive a restart and every node of a PostgreSQL set-up
- * reads the same sequence. A tenant sees the events of the objects it owns
- * and of those its certificates got the material of (the holders). */
+ * reads the same sequence; and the end of each lease (store_leases_sweep).
+ * A tenant sees the events of the objects it owns and of those its
+ * certificates got the material of (the holders), but a lease's end only
+ * when the key or the lease is its own. */
 #define STORE_EVENTS_MAX 1000 /* events one read returns at most */
 struct store_event {
 	uint64_t seq;
 	int64_t time;
-	char kind[16]; /* "activate", "revoke", "compromise", "destroy", "rekey" */
+	char kind[16]; /* "activate", "revoke", "compromise", "destroy", "rekey", "lease_end" */
 	char id[STORE_ID_MAX + 1];
 	char new_id[STORE_ID_MAX + 1]; /* rekey: the replacement; else "" */
 	char tenant[STORE_TENANT_MAX + 1]; /* the object's owner */
 	uint32_t state; /* the object's state after the change */
+	/* lease_end: whose lease ended (tenant and certificate); else "" */
+	char holder[STORE_TENANT_MAX + 1];
+	uint8_t holder_fp[STORE_FINGERPRINT_LEN];
 };
 struct store_events {
 	struct store_event *e;
@@ -538,6 +543,23 @@ void store_events_free(struct store_events *e);
 /* store_events_latest: the seq of the last committed event (0: none): one
  * lookup of the table's key, for those that wait for a new event */
 err_t store_events_latest(struct store *s, uint64_t *out) MUST_CHECK NONNULL(1, 2);
+
+/* store_leases_sweep records a "lease_end" event (time: the lease's end)
+ * for every lease that has run out by |now| since the last sweep: per
+ * object, tenant and certificate, the latest lease any Get or renewal
+ * granted, unless the object has left the states that lease (its revoke,
+ * compromise or destroy event said so already). Each end is recorded once,
+ * also when several nodes sweep: their sweeps serialize. The access log is
+ * folded into the leases table here, not by each Get (whose one write
+ * stays an append): a lease granted on another node is seen once its
+ * commit is surely visible, up to store_leases_lag seconds late, and a
+ * lease is called ended only that long after its end. A sweep with nothing
+ * to do costs one read. *n: the events recorded. */
+err_t store_leases_sweep(struct store *s, int64_t now, size_t *n) MUST_CHECK NONNULL(1, 3);
+/* store_leases_lag: how long after a lease's end its event comes at the
+ * latest, less the sweeps' period (0: SQLite; PostgreSQL: the longest a
+ * request may run, [store] timeout_ms, and 2 s) */
+unsigned store_leases_lag(const struct store *s) NONNULL(1);
 
 /* store_access_count returns how many access records name |id| (tests). */
 err_t store_access_count(struct store *s, const char *id, uint64_t *out) MUST_CHECK NONNULL(1, 2, 3);

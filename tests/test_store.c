@@ -1161,7 +1161,7 @@ static void test_names_migration(void)
 	/* back to schema 1, with both objects named "dup" */
 	CU_ASSERT_EQUAL(sql_exec(&t, "DROP TABLE names; ALTER TABLE objects DROP COLUMN data_type;"
 				       " ALTER TABLE objects DROP COLUMN protection;"
-				       " ALTER TABLE access_log DROP COLUMN lease_end; DROP TABLE events;"
+				       " ALTER TABLE access_log DROP COLUMN lease_end; DROP TABLE events; DROP TABLE leases; DROP TABLE lease_fold;"
 				       " UPDATE attributes SET value = CAST('dup' AS BLOB), search = 'dup'"
 				       " WHERE name = 'Name' AND search = 'dup2';"
 				       " UPDATE meta SET value = 1 WHERE key = 'schema_version';"),
@@ -1682,6 +1682,177 @@ static void test_events(void)
 	store_close(s);
 }
 
+/* count_kind: how many of |ev|'s events are of |kind| */
+static size_t count_kind(const struct store_events *ev, const char *kind)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ev->n; i++)
+		n += strcmp(ev->e[i].kind, kind) == 0;
+	return n;
+}
+
+/* The end of each lease as an event: per object, tenant and certificate,
+ * once, at the latest lease's end (a renewal moves it), none for a key
+ * revoked while leased; two nodes sweeping record each end once; the
+ * holder and the key's owner see it, another holder and tenant do not; the
+ * sweep's place survives a restart. Times are passed to the sweep, so the
+ * test runs "an hour later" at once. */
+static void test_lease_ends(void)
+{
+	struct tdb t = {0};
+	tdb_new(&t, "leases");
+	struct store *s = tdb_open(&t), *s2 = tdb_open(&t);
+	unsigned lag = store_leases_lag(s);
+	CU_ASSERT(pg != NULL ? lag >= 2 : lag == 0);
+	uint8_t key[16] = {5}, fa[32] = {0xa1}, fb[32] = {0xb2};
+	char id[STORE_ID_MAX + 1], id2[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof key, id));
+	EXPECT_OK(put_key(s, "T", key, sizeof key, id2));
+	size_t n = 99;
+	int64_t t0 = time(NULL);
+	EXPECT_OK(store_leases_sweep(s, t0, &n)); /* nothing leased yet */
+	CU_ASSERT_EQUAL(n, 0);
+
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	int64_t le_a = 0, le_b = 0, le_c = 0, le_r = 0, lc = 0;
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fa, "kmip get", STORE_SERVE_PLAIN, 60, &m, &ml, &le_a));
+	secmem_free(m, ml);
+	/* an administrator's Get: U's own holding, its own lease */
+	EXPECT_OK(store_serve_material(s, id, "U", STORE_F_ADMIN, fb, "http get", STORE_SERVE_PLAIN, 30, &m, &ml, &le_b));
+	secmem_free(m, ml);
+	EXPECT_OK(store_serve_material(s2, id2, "T", 0, fa, "kmip get", STORE_SERVE_PLAIN, 60, &m, &ml, &le_c));
+	secmem_free(m, ml);
+	/* id2 revoked while leased: its revoke is the event, not its lease */
+	EXPECT_OK(store_revoke(s, id2, "T", 0, STORE_REVOKE_CESSATION_OF_OPERATION, 0));
+	/* T renews id before its lease ends (on the other node) */
+	EXPECT_OK(store_obtain_lease(s2, id, "T", 0, fa, "kmip obtain lease", 7200, &le_r, &lc));
+	CU_ASSERT(le_a > 0 && le_b > 0 && le_c > 0 && le_r > le_a);
+	EXPECT_OK(store_leases_sweep(s, t0 + 1, &n)); /* none ended */
+	CU_ASSERT_EQUAL(n, 0);
+	EXPECT_OK(store_leases_sweep(s2, t0 + 1, &n));
+	CU_ASSERT_EQUAL(n, 0);
+
+	/* past U's end (and the lag): U's lease ended, recorded once though
+	 * both nodes sweep */
+	int64_t when = le_b + lag + 1;
+	size_t n2 = 99;
+	EXPECT_OK(store_leases_sweep(s2, when, &n2));
+	EXPECT_OK(store_leases_sweep(s, when, &n));
+	CU_ASSERT_EQUAL(n + n2, 1);
+	EXPECT_OK(store_leases_sweep(s, when + 1, &n));
+	CU_ASSERT_EQUAL(n, 0);
+	/* past T's first lease and id2's: T renewed, id2 was revoked */
+	when = (le_a > le_c ? le_a : le_c) + lag + 1;
+	EXPECT_OK(store_leases_sweep(s, when, &n));
+	CU_ASSERT_EQUAL(n, 0);
+	EXPECT_OK(store_leases_sweep(s2, when, &n2));
+	CU_ASSERT_EQUAL(n2, 0);
+
+	struct store_events ev;
+	EXPECT_OK(store_events_after(s, "U", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT_EQUAL_FATAL(ev.n, 1);
+	CU_ASSERT_STRING_EQUAL(ev.e[0].kind, "lease_end");
+	CU_ASSERT_STRING_EQUAL(ev.e[0].id, id);
+	CU_ASSERT_STRING_EQUAL(ev.e[0].tenant, "T");
+	CU_ASSERT_STRING_EQUAL(ev.e[0].holder, "U");
+	CU_ASSERT(memcmp(ev.e[0].holder_fp, fb, 32) == 0);
+	CU_ASSERT_EQUAL(ev.e[0].time, le_b);
+	CU_ASSERT_EQUAL(ev.e[0].state, STORE_STATE_PRE_ACTIVE);
+	store_events_free(&ev);
+
+	/* restart both nodes; then past T's renewed lease */
+	store_close(s2);
+	store_close(s);
+	s = tdb_open(&t);
+	s2 = tdb_open(&t);
+	EXPECT_OK(store_leases_sweep(s, when + 2, &n));
+	CU_ASSERT_EQUAL(n, 0);
+	when = le_r + lag + 1;
+	EXPECT_OK(store_leases_sweep(s2, when, &n2));
+	EXPECT_OK(store_leases_sweep(s, when, &n));
+	CU_ASSERT_EQUAL(n + n2, 1);
+	/* T (owner and holder): the revoke, both leases' ends; U: its own
+	 * end only, not T's; V: nothing; an administrator: all */
+	EXPECT_OK(store_events_after(s, "T", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT_EQUAL(ev.n, 3);
+	CU_ASSERT_EQUAL(count_kind(&ev, "lease_end"), 2);
+	CU_ASSERT_EQUAL(count_kind(&ev, "revoke"), 1);
+	CU_ASSERT(ev.n == 3 && strcmp(ev.e[2].holder, "T") == 0 && ev.e[2].time == le_r &&
+		  memcmp(ev.e[2].holder_fp, fa, 32) == 0);
+	store_events_free(&ev);
+	EXPECT_OK(store_events_after(s, "U", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT_EQUAL(ev.n, 1);
+	store_events_free(&ev);
+	EXPECT_OK(store_events_after(s, "V", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT_EQUAL(ev.n, 0);
+	store_events_free(&ev);
+	EXPECT_OK(store_events_after(s, "", STORE_F_ADMIN, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT_EQUAL(count_kind(&ev, "lease_end"), 2);
+	store_events_free(&ev);
+	/* a lease granted again after its end starts a new one */
+	EXPECT_OK(store_serve_material(s, id, "U", STORE_F_ADMIN, fb, "http get", STORE_SERVE_PLAIN, 3600, &m, &ml, &le_b));
+	secmem_free(m, ml);
+	EXPECT_OK(store_leases_sweep(s, when + 1, &n));
+	EXPECT_OK(store_leases_sweep(s, when + lag + 2, &n2));
+	CU_ASSERT_EQUAL(n + n2, 1);
+	EXPECT_OK(store_leases_sweep(s, when + lag + 3, &n));
+	CU_ASSERT_EQUAL(n, 0);
+	store_close(s2);
+	store_close(s);
+}
+
+/* Schema 8 from 7: the leases table is built from the log; a lease over
+ * before the upgrade is the past (no event), one running ends with one. */
+static void test_lease_migration(void)
+{
+	struct tdb t = {0};
+	tdb_new(&t, "leasemig");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {6}, fa[32] = {0xa1}, fb[32] = {0xb2};
+	char id[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof key, id));
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	int64_t le = 0;
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fa, "kmip get", STORE_SERVE_PLAIN, 3600, &m, &ml, &le));
+	secmem_free(m, ml);
+	EXPECT_OK(store_serve_material(s, id, "U", STORE_F_ADMIN, fb, "http get", STORE_SERVE_PLAIN, 60, &m, &ml, NULL));
+	secmem_free(m, ml);
+	store_close(s);
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "DROP TABLE leases; DROP TABLE lease_fold; ALTER TABLE events DROP COLUMN holder;"
+		 " ALTER TABLE events DROP COLUMN holder_fp; UPDATE access_log SET lease_end = 1000 WHERE tenant = 'U';"
+		 " UPDATE meta SET value = %s WHERE key = 'schema_version';",
+		 pg != NULL ? "convert_to('7', 'UTF8')" : "7");
+	CU_ASSERT_EQUAL_FATAL(sql_exec(&t, sql), SQLITE_OK);
+	s = tdb_open(&t);
+	struct store_stats st;
+	store_stats(s, &st);
+	CU_ASSERT_EQUAL(st.schema_version, 8);
+	CU_ASSERT_EQUAL(sql_int(&t, "SELECT count(*) FROM leases"), 2);
+	CU_ASSERT_EQUAL(sql_int(&t, "SELECT count(*) FROM leases WHERE ended = 0"), 1);
+	unsigned lag = store_leases_lag(s);
+	size_t n = 99, total = 0;
+	int64_t now = time(NULL);
+	EXPECT_OK(store_leases_sweep(s, now, &n));
+	CU_ASSERT_EQUAL(n, 0);
+	EXPECT_OK(store_leases_sweep(s, le + lag + 1, &n));
+	total += n;
+	EXPECT_OK(store_leases_sweep(s, le + lag + 2, &n));
+	total += n;
+	CU_ASSERT_EQUAL(total, 1);
+	struct store_events ev;
+	EXPECT_OK(store_events_after(s, "U", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT_EQUAL(ev.n, 0);
+	store_events_free(&ev);
+	EXPECT_OK(store_events_after(s, "T", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT(ev.n == 1 && strcmp(ev.e[0].holder, "T") == 0 && ev.e[0].time == le);
+	store_events_free(&ev);
+	store_close(s);
+}
+
 /* schema2_tables turns objects and material of |db| back into the rowid
  * tables of schema 2 (their rows kept) and sets the version to 2, with
  * |extra| run last (NULL: nothing). */
@@ -1709,7 +1880,7 @@ static int schema2_tables(const struct tdb *t, const char *extra)
 		 "INSERT INTO m2 SELECT id, sealed FROM material;"
 		 "DROP TABLE material; ALTER TABLE m2 RENAME TO material;"
 		 "CREATE INDEX IF NOT EXISTS access_log_id ON access_log(id);"
-		 "ALTER TABLE access_log DROP COLUMN lease_end; DROP TABLE events;"
+		 "ALTER TABLE access_log DROP COLUMN lease_end; DROP TABLE events; DROP TABLE leases; DROP TABLE lease_fold;"
 		 "UPDATE meta SET value = 2 WHERE key = 'schema_version';%s",
 		 extra != NULL ? extra : "");
 	return sql_exec(t, sql);
@@ -2137,7 +2308,7 @@ static void test_serve_and_protection(void)
 	EXPECT_OK(put_key(s, "T", key, sizeof(key), fresh_id));
 	store_close(s);
 	CU_ASSERT_EQUAL(sql_exec(&t, "ALTER TABLE objects DROP COLUMN protection;"
-				       " ALTER TABLE access_log DROP COLUMN lease_end; DROP TABLE events;"
+				       " ALTER TABLE access_log DROP COLUMN lease_end; DROP TABLE events; DROP TABLE leases; DROP TABLE lease_fold;"
 				       " UPDATE meta SET value = 2 WHERE key = 'schema_version';"),
 			SQLITE_OK);
 	s = tdb_open(&t);
@@ -2176,6 +2347,8 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_take_material),
 	   TEST(test_holders_and_leases),
 	   TEST(test_events),
+	   TEST(test_lease_ends),
+	   TEST(test_lease_migration),
 	   TEST(test_rowid_migration),
 	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
@@ -2251,6 +2424,8 @@ TEST_SUITE(store_pg, suite_init_pg, suite_clean_pg,
 	   TEST(test_take_material),
 	   TEST(test_holders_and_leases),
 	   TEST(test_events),
+	   TEST(test_lease_ends),
+	   TEST(test_lease_migration),
 	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
 	   TEST(test_pg_server_down))
