@@ -455,8 +455,33 @@ static void test_socket_and_keyring(void)
 }
 
 /* leases are renewed: past the first lease the key is still there */
+static const char *held_id(const char *vol);
+
+/* lease_end_of: whether res->out (an events answer) has a lease_end event
+ * of |id| */
+static bool lease_end_of(const char *id)
+{
+	char pat[160];
+	snprintf(pat, sizeof pat, "\"kind\":\"lease_end\",\"id\":\"%s\"", id);
+	return strstr(res->out, pat) != NULL;
+}
+
+/* The agent renews its leases: its keys outlive the lease. Meanwhile a
+ * key fetched once (curl) and never renewed: the server records its
+ * lease's end as an event (holder and certificate), within a second or two
+ * of the end; the agent's renewed keys have none. */
 static void test_lease_renewed(void)
 {
+	char id[80], path[160], pos[32] = "";
+	CU_ASSERT_FATAL(create_key("once", id));
+	CU_ASSERT_EQUAL(http("GET", "/v1/events?after=now", NULL), 200);
+	const char *p = strstr(res->out, "id: ");
+	if (p != NULL)
+		snprintf(pos, sizeof pos, "%llu", strtoull(p + 4, NULL, 10));
+	CU_ASSERT(pos[0] != '\0');
+	char m[64];
+	CU_ASSERT(material(id, m, sizeof m));
+	time_t got_at = time(NULL);
 	sleep(LEASE_S + 2);
 	uint8_t got[64];
 	CU_ASSERT_EQUAL(cryptsetup_read(vol_a, NULL, got, sizeof got), 32);
@@ -464,6 +489,20 @@ static void test_lease_renewed(void)
 	if (have_keyring())
 		CU_ASSERT(keyring_line(vol_a, t) && strcmp(t, "expd") != 0);
 	CU_ASSERT_PTR_NULL(strstr(testlib_slurp(agent_log()), "lease renewal answered"));
+
+	snprintf(path, sizeof path, "/v1/events?after=%s&wait=5", pos);
+	bool seen = false;
+	for (int i = 0; i < 3 && !seen; i++)
+		seen = http("GET", path, NULL) == 200 && lease_end_of(id);
+	CU_ASSERT(seen);
+	if (seen) {
+		CU_ASSERT(time(NULL) - got_at <= LEASE_S + 4);
+		CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "event: lease_end\n"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(res->out, "\"holder\":\""));
+		const char *fp = strstr(res->out, "\"certificate_sha256\":\"");
+		CU_ASSERT(fp != NULL && strspn(fp + 22, "0123456789abcdef") == 64);
+		CU_ASSERT_FALSE(lease_end_of(held_id(vol_a)));
+	}
 }
 
 static const char *held_id(const char *vol)
