@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hsm/hsm.h"
@@ -412,7 +413,8 @@ static void test_damage_refused(void)
 }
 
 /* The leases of the access log survive a backup: a holder's lease end is
- * the same after the import (schema 6 adds it to each 'L' record) */
+ * the same after the import (schema 6 adds it to each 'L' record), and
+ * its lease_end event comes at that end; a lease over by then makes none */
 static void test_leases_kept(void)
 {
 	struct source src;
@@ -427,18 +429,33 @@ static void test_leases_kept(void)
 	secmem_free(m, ml);
 	EXPECT_OK(store_obtain_lease(s, src.id[0], "alpha", 0, fp, "kmip obtain lease", 900, &le, &lc));
 	CU_ASSERT(le > 0);
+	/* and a lease over before the backup */
+	uint8_t fp2[STORE_FINGERPRINT_LEN];
+	memset(fp2, 0x6b, sizeof fp2);
+	int64_t le2 = 0;
+	EXPECT_OK(store_serve_material(s, src.id[2], "beta", 0, fp2, "kmip get", STORE_SERVE_PLAIN, 1, &m, &ml, &le2));
+	secmem_free(m, ml);
+	while (time(NULL) <= le2)
+		usleep(100 * 1000);
 	store_close(s);
 	const char *file = testlib_file(src.t.dir, "backup-leases");
 	struct store_backup_info ei, ii;
 	EXPECT_OK(export_to(&src.t, file, &ei));
-	CU_ASSERT_EQUAL(ei.access, 5);
+	CU_ASSERT_EQUAL(ei.access, 6);
 	struct tdb dst;
 	tdb_new(&dst, "dst-leases");
 	tdb_share(&dst, &src.t);
 	char eb[512] = "";
 	EXPECT_OK(import_from(&dst, file, &ii, eb, sizeof(eb)));
-	CU_ASSERT_EQUAL(ii.access, 5);
+	CU_ASSERT_EQUAL(ii.access, 6);
 	struct store *b = tdb_open(&dst);
+	/* the lease over before the backup is the past: no lease_end event;
+	 * the one still running gets one at its end */
+	size_t n = 99, n2 = 99;
+	EXPECT_OK(store_leases_sweep(b, time(NULL), &n));
+	CU_ASSERT_EQUAL(n, 0);
+	EXPECT_OK(store_leases_sweep(b, le + store_leases_lag(b) + 1, &n2));
+	CU_ASSERT_EQUAL(n2, 1);
 	struct store_holders hs;
 	EXPECT_OK(store_holders_of(b, src.id[0], "alpha", 0, &hs));
 	/* the two records of source_make (no lease) and this Get, one certificate each */
