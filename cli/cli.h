@@ -17,6 +17,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 int cmd_random(int argc, char **argv, const struct config *cfg);
 int cmd_selftest(int argc, char **argv, const struct config *cfg);
 int cmd_entropy(int argc, char **argv, const struct config *cfg);
+/* `fount entropy esv` (cli/cmd_esv.c) */
+int cmd_entropy_esv(int argc, char **argv, const struct config *cfg);
 int cmd_acvp(int argc, char **argv, const struct config *cfg);
 int cmd_serve(int argc, char **argv, const struct config *cfg);
 int cmd_version(int argc, char **argv, const struct config *cfg);

@@ -1,4 +1,5 @@
-/* cli/cmd_entropy.c — `fount entropy status` and `fount entropy raw`. */
+/* cli/cmd_entropy.c — `fount entropy status` and `fount entropy raw`;
+ * `fount entropy esv` is cli/cmd_esv.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,6 +16,7 @@ static const char usage[] =
 	"usage: fount entropy status\n"
 	"       fount entropy raw --source rdseed|jitter --samples N [--bits B] -o FILE\n"
 	"       fount entropy raw --source rdseed|jitter --restart [--bits B] -o FILE\n"
+	"       fount entropy esv --source rdseed|jitter -o DIR [--samples N] [--assess TOOLS_DIR]\n"
 	"\n"
 	"status   runs the power-on self-tests, then shows each noise source: whether\n"
 	"         it is credited and enabled, its claimed min-entropy H per sample,\n"
@@ -22,6 +24,9 @@ static const char usage[] =
 	"raw      writes raw noise samples, before health tests and conditioning,\n"
 	"         one sample per byte: the input format of NIST's SP800-90B\n"
 	"         EntropyAssessment tool (ea_non_iid FILE B; ea_restart FILE B H).\n"
+	"esv      writes an SP 800-90B Entropy Source Validation package into DIR:\n"
+	"         raw, restart and conditioned data, the claim and parameters, the\n"
+	"         exact NIST tool commands, a draft public use document (esv --help).\n"
 	"\n"
 	"  -s, --source NAME   rdseed or jitter\n"
 	"  -n, --samples N     how many samples (K, M suffixes; 1M is the tool's minimum)\n"
@@ -180,5 +185,7 @@ int cmd_entropy(int argc, char **argv, const struct config *cfg)
 	}
 	if (strcmp(argv[1], "raw") == 0)
 		return entropy_raw_cmd(argc - 1, argv + 1);
-	return cli_usage_error("entropy", "unknown sub-command '%s' (status or raw)", argv[1]);
+	if (strcmp(argv[1], "esv") == 0)
+		return cmd_entropy_esv(argc - 1, argv + 1, cfg);
+	return cli_usage_error("entropy", "unknown sub-command '%s' (status, raw or esv)", argv[1]);
 }

@@ -34,6 +34,10 @@ struct entropy_source {
 	bool credited;     /* health-tested and counted toward seeds */
 	unsigned bits;     /* significant bits per raw sample, 1..8 */
 	double h;          /* claimed min-entropy per raw sample (credited only) */
+	/* For the SP 800-90B documents (`fount entropy esv`): what the noise
+	 * is and where it comes from, the conditions it is meant to run in,
+	 * and how the default H was chosen. NULL: not described. */
+	const char *noise, *conditions, *h_basis;
 	/* probe checks the source works on this host, including a sanity check
 	 * on a few outputs (stuck, all-zero, all-one). ERR_ENTROPY_NO_SOURCE if
 	 * absent, ERR_ENTROPY_STARTUP if present but broken. */
@@ -144,6 +148,48 @@ void entropy_set_fatal_handler(void (*fn)(err_t why));
  * registered) for offline assessment: no health tests, no conditioning.
  * ERR_ENTROPY_NO_SOURCE if the source is unknown or absent. */
 err_t entropy_raw(const char *source, uint8_t *out, size_t n) MUST_CHECK;
+
+/* entropy_conditioned fills |out| with |n| bytes of conditioned output of
+ * the registered credited source |source|, block by block through the
+ * pipeline's own chain (health tests, HMAC-SHA-256 over
+ * entropy_esv_chain's samples per block), for SP 800-90B §3.1.5 data:
+ * ERR_ENTROPY_NO_SOURCE when the source is not registered and enabled,
+ * else a health or read error as entropy_get_seed would meet it. */
+err_t entropy_conditioned(const char *source, uint8_t *out, size_t n) MUST_CHECK;
+
+/* The conditioning chain of a source with |bits| bits and claimed |h| per
+ * sample, as the pipeline runs it, and its SP 800-90B §3.1.5.1.2 entropy
+ * accounting (vetted HMAC-SHA-256: nw = n_out = 256). */
+struct entropy_esv_chain {
+	size_t samples;   /* raw samples per conditioned block: ceil((n_out + 64) / h) */
+	unsigned n_in;    /* their bits: samples x bits */
+	unsigned n_out;   /* 256 */
+	unsigned nw;      /* narrowest internal width: 256 */
+	double h_in;      /* samples x h */
+	long double h_out; /* Output_Entropy(n_in, n_out, nw, h_in) */
+	/* how close h_out is to n_out: h_out = (1 - 2^-eps_log2) n_out
+	 * (0 when it is not within 0.999 n_out) */
+	long double eps_log2;
+	bool full_entropy; /* h_in >= n_out + 64 and h_out > 0.999 n_out (IG D.K res. 19) */
+};
+err_t entropy_esv_chain(unsigned bits, double h, struct entropy_esv_chain *out) MUST_CHECK NONNULL(3);
+
+/* entropy_output_entropy: SP 800-90B §3.1.5.1.2 Output_Entropy(n_in,
+ * n_out, nw, h_in), computed from its terms' logarithms (2^n_in is far past
+ * a long double); *eps_log2 as in entropy_esv_chain. */
+long double entropy_output_entropy(unsigned n_in, unsigned n_out, unsigned nw, double h_in, long double *eps_log2);
+
+/* The health tests as the SP 800-90B documents describe them (section
+ * number, what it does, what a failure does); entropy/esv.c. */
+struct entropy_health_doc {
+	const char *name, *section, *what, *on_failure;
+};
+extern const struct entropy_health_doc entropy_health_docs[];
+extern const size_t entropy_health_docs_n;
+
+/* entropy_source_info: the built-in source |name| (credited or not), NULL
+ * for an unknown name */
+const struct entropy_source *entropy_source_info(const char *name);
 
 /* entropy_credited_names returns the names [entropy] sources may hold (the
  * built-in credited sources) and sets *out to them. */

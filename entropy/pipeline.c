@@ -439,6 +439,33 @@ static const struct entropy_source *builtin(const char *name, bool credited_only
 	return NULL;
 }
 
+const struct entropy_source *entropy_source_info(const char *name)
+{
+	return name != NULL ? builtin(name, false) : NULL;
+}
+
+err_t entropy_conditioned(const char *source, uint8_t *out, size_t n)
+{
+	ENSURE(source != NULL && out != NULL, ERR_INVALID_ARG);
+	uint8_t block[PIPE_BLOCK];
+	err_t r = ERR_OK;
+	(void)pthread_mutex_lock(&pipe_lock);
+	struct slot *s = find_slot(source);
+	if (s == NULL || !s->enabled || !s->src.credited)
+		r = ERR_ENTROPY_NO_SOURCE;
+	for (size_t done = 0; r == ERR_OK && done < n;) {
+		r = draw_block(s, block);
+		if (r == ERR_OK) {
+			size_t take = n - done < PIPE_BLOCK ? n - done : PIPE_BLOCK;
+			memcpy(out + done, block, take);
+			done += take;
+		}
+	}
+	(void)pthread_mutex_unlock(&pipe_lock);
+	secure_zero(block, sizeof block);
+	return r;
+}
+
 /* parse_sources splits "rdseed, jitter" into |names| (pointers into |buf|).
  * ERR_CONFIG for an unknown or repeated name, or too many. */
 static err_t parse_sources(char *buf, const char *names[], size_t *count)

@@ -69,6 +69,16 @@ const struct entropy_source entropy_source_rdseed = {
 	/* Half of each byte: RDSEED's own full-entropy claim is not taken on
 	 * faith (config [entropy] rdseed_h overrides it). */
 	.h = 4.0,
+	.noise = "The x86 RDSEED instruction: the CPU's on-die entropy source, whose output the CPU conditions "
+		 "before RDSEED returns it (Intel's DRNG: AES-CBC-MAC). fount takes each 64-bit value RDSEED returns "
+		 "with CF = 1 and uses its 8 bytes as 8-bit samples; the health tests, not CF, judge whether it is "
+		 "stuck.",
+	.conditions = "x86-64 CPUs with RDSEED (CPUID.(EAX=07H):EBX bit 18), on bare metal or in a VM whose "
+		      "hypervisor passes the instruction through. The start-up probe refuses repeated, all-zero or "
+		      "all-one values; RDSEED's underflow (CF = 0) is retried with a bounded back-off.",
+	.h_basis = "4 bits per 8-bit sample: half of the full entropy the CPU vendor claims for RDSEED, so the "
+		   "chip's own claim is not taken on faith; a lab confirms it per platform with ea_non_iid "
+		   "([entropy] rdseed_h sets another claim).",
 	.probe = rdseed_probe,
 	.read = rdseed_read,
 	.ctx = NULL,
