@@ -50,6 +50,8 @@
 #include "api/https_client.h"
 #include "api/internal.h"
 
+CSP_USE("Symmetric keys", "keys fount agent holds for its host: locked memory and logon keys in the kernel keyring, dropped at revoke or lease end");
+
 #define WHY(...) (void)snprintf(why, why_len, __VA_ARGS__)
 #define AGENT_MATERIAL_MAX 8192u          /* the largest key kept (an RSA-4096 private key in DER is ~2.4 KiB) */
 #define AGENT_BODY_MAX (256u * 1024u)     /* the largest answer read (an events page: 100 events) */

@@ -368,4 +368,19 @@ unsigned api_http_status_of(unsigned i);
 err_t api_http_token_add(const char *path, const char *tenant, bool admin, char *token, size_t token_len,
 			 char *why, size_t why_len) MUST_CHECK NONNULL(1, 2, 4);
 
+/* ---- the security policy's services (`fount policy`) ---------------------------
+ * Every KMIP operation fount answers and every HTTP route, with what it
+ * does, the role that may call it and whether it is an approved service,
+ * from entries beside the operation and route tables; summary is NULL
+ * for one that has no entry (fount policy refuses to write a policy then).
+ * Return the count; entries past |max| are not written. */
+struct api_service {
+	char name[64];       /* "Create", "GET /v1/keys/{id}/material" */
+	const char *summary; /* what it does */
+	const char *role;    /* who may call it */
+	const char *approved; /* "approved", "approved (no cryptography)", ... */
+};
+size_t api_kmip_services(struct api_service *out, size_t max);
+size_t api_http_services(struct api_service *out, size_t max);
+
 #endif

@@ -32,6 +32,8 @@
 #include "api/metrics.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Random output", "EGD and virtio-rng answers, and the additional input a guest mixes in, in a locked buffer");
+
 #define OUT_CAP 65536u      /* replies made, not yet sent, per connection */
 #define IN_CAP 4096u        /* commands read, not yet parsed */
 #define MAX_EVENTS 64

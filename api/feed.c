@@ -43,6 +43,8 @@
 #include "api/https_client.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Random output", "the bytes fount feed credits to the host kernel's pool (RNDADDENTROPY), in locked memory");
+
 #define WHY(...) (void)snprintf(why, why_len, __VA_ARGS__)
 #define HEALTH_MAX (256u * 1024u) /* the largest /v1/health body read */
 #define HEAD_MAX FEED_HEAD_MAX

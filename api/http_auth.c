@@ -21,6 +21,12 @@
 #include "api/http.h"
 #include "keygen/keygen.h"
 
+CSP_DEFINE("HTTP API tokens", "CSP",
+	   "only their SHA-256 in the token file ([http] tokens); the token itself is shown once",
+	   "256 bits from the approved DRBG (fount token add)",
+	   "shown once to the operator",
+	   "the operator deletes its line from the token file");
+
 #define TOKENS_MAX 4096
 
 struct token {

@@ -32,6 +32,8 @@
 #include "entropy/entropy.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Symmetric keys", "the JSON answer of GET /v1/keys/{id}/material, built in locked memory");
+
 /* ---- counters ------------------------------------------------------------------ */
 
 static const unsigned statuses[API_HTTP_STATUSES - 1] = {200, 201, 204, 400, 401, 403, 404,
@@ -1602,6 +1604,51 @@ static const struct route routes[] = {
 	{"/v1/holders/{tenant}/keys", "GET", API_HTTP_EP_HOLDER_KEYS, IDENTIFIED, true, p_none, on_holder_keys},
 	{"/v1/events", "GET", API_HTTP_EP_EVENTS, IDENTIFIED, true, p_events, on_events},
 };
+
+/* The security policy's entries of the routes above (api.h,
+ * api_http_services), by method and path. */
+#define H_OWN "tenant (its keys); admin (every key)"
+#define H_MAT "tenant (its keys); admin only with admin_key_access"
+static const struct {
+	const char *method, *path, *summary, *role, *approved;
+} route_docs[] = {
+	{"GET", "/", "the status page", "anyone", "approved (no cryptography)"},
+	{"GET", "/v1/health", "the module's state and the entropy sources' health", "anyone", "approved (no cryptography)"},
+	{"GET", "/metrics", "Prometheus metrics (counts and latencies, no secret)", "anyone", "approved (no cryptography)"},
+	{"GET", "/v1/random", "random bytes from the approved DRBG", "anyone (rate-limited per tenant, or per address)", "approved"},
+	{"POST", "/v1/selftest", "runs the self-tests on demand", "admin", "approved (self-test)"},
+	{"POST", "/v1/keys", "generates a key with the approved DRBG", H_OWN, "approved"},
+	{"GET", "/v1/keys", "lists keys", H_OWN, "approved (no cryptography)"},
+	{"GET", "/v1/keys/{id}", "a key's attributes", H_OWN, "approved (no cryptography)"},
+	{"DELETE", "/v1/keys/{id}", "destroys a key (zeroizes its material)", H_OWN, "approved (zeroization)"},
+	{"GET", "/v1/keys/{id}/material", "a key's material over TLS, plaintext or AES-KW/KWP-wrapped", H_MAT, "approved"},
+	{"POST", "/v1/keys/{id}/activate", "moves a key to Active", H_OWN, "approved (no cryptography)"},
+	{"POST", "/v1/keys/{id}/revoke", "revokes a key; its holders are told", H_OWN, "approved (no cryptography)"},
+	{"POST", "/v1/keys/{id}/rekey", "replaces a key with a new one", H_OWN, "approved"},
+	{"POST", "/v1/keys/{id}/lease", "renews the caller's lease", H_OWN, "approved (no cryptography)"},
+	{"GET", "/v1/keys/{id}/holders", "who got a key's material", H_OWN, "approved (no cryptography)"},
+	{"GET", "/v1/holders/{tenant}/keys", "the keys a tenant holds", "the tenant itself; admin", "approved (no cryptography)"},
+	{"GET", "/v1/events", "state changes, re-keys and lease ends of the caller's keys", H_OWN, "approved (no cryptography)"},
+};
+
+size_t api_http_services(struct api_service *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++, n++) {
+		if (n >= max)
+			continue;
+		struct api_service *sv = &out[n];
+		memset(sv, 0, sizeof *sv);
+		snprintf(sv->name, sizeof sv->name, "%s %s", routes[i].method, routes[i].path);
+		for (size_t k = 0; k < ARRAY_SIZE(route_docs); k++)
+			if (strcmp(route_docs[k].method, routes[i].method) == 0 && strcmp(route_docs[k].path, routes[i].path) == 0) {
+				sv->summary = route_docs[k].summary;
+				sv->role = route_docs[k].role;
+				sv->approved = route_docs[k].approved;
+			}
+	}
+	return n;
+}
 
 /* path_match matches |path| against the pattern |pat|, copying its one
  * placeholder's segment ({id}: a key identifier, {tenant}: a tenant's

@@ -16,6 +16,8 @@
 #include "api/https_client.h"
 #include "keygen/keygen.h"
 
+CSP_USE("TLS private keys", "the client key of fount feed and fount agent, and the HTTPS answers carrying key material, in locked buffers");
+
 #define WHY(...) (void)snprintf(why, why_len, __VA_ARGS__)
 
 

@@ -27,6 +27,8 @@
 #include "api/ops.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Symmetric keys", "Encrypt and Decrypt with a stored key; their output buffers in locked memory");
+
 /* The most Data one Encrypt or Decrypt takes (keygen's limit). */
 #define CRYPTO_DATA_MAX KEYGEN_AEAD_MAX_INPUT
 /* Less than any answer needs besides its Data (the response header, the

@@ -6,8 +6,10 @@
  * Handlers decode their payload, call the modules (keygen for random bytes;
  * the store and the operation layer for managed objects) and encode the
  * answer. They implement no cryptography. */
+#include <stdio.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api/internal.h"
 #include "api/ops.h"
 #include "keygen/keygen.h"
@@ -414,6 +416,78 @@ static const struct kmip_operation with_store[] = {
 	{KMIP_OPERATION_DECRYPT, 2, kmip_op_decrypt},
 	BASE_OPERATIONS,
 };
+
+/* The security policy's entries of the operations above (api.h,
+ * api_kmip_services). Roles: a tenant acts on its own objects; an
+ * administrator ([kmip] admins) on every object, but gets key material
+ * only with admin_key_access = on. */
+#define R_OWN "tenant (its objects); admin (every object)"
+#define R_MAT "tenant (its objects); admin only with admin_key_access"
+#define R_ANY "any authenticated client"
+static const struct {
+	uint32_t op;
+	const char *summary, *role, *approved;
+} op_docs[] = {
+	{KMIP_OPERATION_CREATE, "generates an AES or HMAC key with the approved DRBG and stores it sealed", R_OWN, "approved"},
+	{KMIP_OPERATION_CREATE_KEY_PAIR, "generates an RSA or EC key pair (pairwise-consistency tested) and stores it sealed", R_OWN,
+	 "approved"},
+	{KMIP_OPERATION_REGISTER, "stores a key, secret, certificate or opaque object the client sends over TLS", R_OWN,
+	 "approved (key entry over a TLS trusted channel)"},
+	{KMIP_OPERATION_GET, "returns an object; key material in plaintext over TLS or AES-KW/KWP-wrapped under another managed key",
+	 R_MAT, "approved"},
+	{KMIP_OPERATION_LOCATE, "lists the identifiers of the caller's objects that match", R_OWN, "approved (no cryptography)"},
+	{KMIP_OPERATION_GET_ATTRIBUTES, "returns attributes", R_OWN, "approved (no cryptography)"},
+	{KMIP_OPERATION_GET_ATTRIBUTE_LIST, "returns attribute names", R_OWN, "approved (no cryptography)"},
+	{KMIP_OPERATION_ADD_ATTRIBUTE, "adds a client attribute", R_OWN, "approved (no cryptography)"},
+	{KMIP_OPERATION_MODIFY_ATTRIBUTE, "changes a client attribute", R_OWN, "approved (no cryptography)"},
+	{KMIP_OPERATION_DELETE_ATTRIBUTE, "deletes a client attribute", R_OWN, "approved (no cryptography)"},
+	{KMIP_OPERATION_ACTIVATE, "moves a key to Active", R_OWN, "approved (no cryptography)"},
+	{KMIP_OPERATION_REVOKE, "moves a key to Deactivated or Compromised; its holders are told", R_OWN,
+	 "approved (no cryptography)"},
+	{KMIP_OPERATION_DESTROY, "zeroizes a key's material (its sealed record overwritten, then deleted)", R_OWN,
+	 "approved (zeroization)"},
+	{KMIP_OPERATION_RE_KEY, "replaces a key with a new one from the approved DRBG", R_OWN, "approved"},
+	{KMIP_OPERATION_RE_KEY_KEY_PAIR, "replaces a key pair with a new one", R_OWN, "approved"},
+	{KMIP_OPERATION_CHECK, "checks that an object may be used (state, usage, lease)", R_OWN, "approved (no cryptography)"},
+	{KMIP_OPERATION_OBTAIN_LEASE, "renews the caller's lease of a key", R_OWN, "approved (no cryptography)"},
+	{KMIP_OPERATION_ENCRYPT, "AES-CBC or AES-GCM encryption with a stored key", R_MAT, "approved"},
+	{KMIP_OPERATION_DECRYPT, "AES-CBC or AES-GCM decryption with a stored key", R_MAT, "approved"},
+	{KMIP_OPERATION_QUERY, "reports the server's operations, objects, profiles and RNG", R_ANY, "approved (no cryptography)"},
+	{KMIP_OPERATION_DISCOVER_VERSIONS, "reports the KMIP versions served", R_ANY, "approved (no cryptography)"},
+	{KMIP_OPERATION_RNG_RETRIEVE, "returns random bytes from the approved DRBG", R_ANY, "approved"},
+	{KMIP_OPERATION_RNG_SEED, "mixes client data into the DRBG as additional input (never credited)", R_ANY, "approved"},
+};
+
+static const struct {
+	const char *enumeration, *spec;
+	uint32_t value;
+} op_names[] = {
+#define X(enumeration, name, value, spec) {#enumeration, spec, value},
+	KMIP_ENUMS(X)
+#undef X
+};
+
+size_t api_kmip_services(struct api_service *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(with_store); i++, n++) {
+		if (n >= max)
+			continue;
+		struct api_service *sv = &out[n];
+		memset(sv, 0, sizeof *sv);
+		snprintf(sv->name, sizeof sv->name, "0x%02x", (unsigned)with_store[i].operation);
+		for (size_t k = 0; k < ARRAY_SIZE(op_names); k++)
+			if (op_names[k].value == with_store[i].operation && strcmp(op_names[k].enumeration, "OPERATION") == 0)
+				snprintf(sv->name, sizeof sv->name, "%s", op_names[k].spec);
+		for (size_t k = 0; k < ARRAY_SIZE(op_docs); k++)
+			if (op_docs[k].op == with_store[i].operation) {
+				sv->summary = op_docs[k].summary;
+				sv->role = op_docs[k].role;
+				sv->approved = op_docs[k].approved;
+			}
+	}
+	return n;
+}
 
 size_t kmip_operations(const struct kmip_operation **out)
 {

@@ -22,6 +22,8 @@
 #include "api/ttlv.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Symmetric keys", "the material a Get returns, converted to the format asked, in locked memory");
+
 static struct store *the_store;
 static bool admin_key_access;
 static unsigned lease_seconds = 3600; /* [keys] default_lease */

@@ -23,6 +23,12 @@
 #include "api/tls.h"
 #include "keygen/keygen.h"
 
+CSP_DEFINE("TLS session secrets", "CSP",
+	   "TLS 1.2/1.3 handshake and traffic secrets, and the session cache's resumption secrets, inside OpenSSL",
+	   "derived in each TLS handshake (ECDHE) with the approved DRBG's output",
+	   "never",
+	   "OpenSSL clears them when the connection or the cached session is freed");
+
 #define TLS12_AEAD                                                                   \
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                 \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                 \

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+CSP_USE("Symmetric keys", "key material decoded from or encoded into a KMIP message (Register, Get), in locked memory");
+
 static uint32_t be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

@@ -17,6 +17,19 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 int cmd_random(int argc, char **argv, const struct config *cfg);
 int cmd_selftest(int argc, char **argv, const struct config *cfg);
 int cmd_entropy(int argc, char **argv, const struct config *cfg);
+int cmd_policy(int argc, char **argv, const struct config *cfg);
+
+/* The command table (cli/main.c): --help's list and the security policy's
+ * CLI services. */
+struct cli_command {
+	const char *name;
+	int (*fn)(int argc, char **argv, const struct config *cfg);
+	const char *summary;  /* --help's line */
+	const char *role;     /* who runs it */
+	const char *approved; /* "approved", "non-approved (...)" */
+};
+extern const struct cli_command cli_commands[];
+extern const size_t cli_commands_n;
 /* `fount entropy esv` (cli/cmd_esv.c) */
 int cmd_entropy_esv(int argc, char **argv, const struct config *cfg);
 int cmd_acvp(int argc, char **argv, const struct config *cfg);

@@ -13,6 +13,8 @@
 #include "hsm/hsm.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Symmetric keys", "the wrapping key of fount hsm import, in locked memory");
+
 static const char usage[] =
 	"usage: fount hsm [--hsm NAME] COMMAND [OPTIONS]\n"
 	"\n"

@@ -10,6 +10,8 @@
 #include "cli/cli.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Symmetric keys", "fount keygen's output (hex or a wrapped key) before it is written");
+
 static const char usage[] =
 	"usage: fount keygen --type TYPE [--out FILE] [--pub FILE] [--format pem|der]\n"
 	"                    [--wrap-with KEK_FILE --wrap-alg kw|kwp|rsa-oaep]\n"

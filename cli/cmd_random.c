@@ -10,6 +10,8 @@
 #include "cli/cli.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Random output", "fount random's output buffer (raw or text) in locked memory");
+
 static const char usage[] =
 	"usage: fount random -n BYTES [--hex | --base64 | --raw] [-o FILE] [--pr]\n"
 	"\n"

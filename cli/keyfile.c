@@ -13,6 +13,8 @@
 #include "cli/cli.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Symmetric keys", "key files read for fount wrap and unwrap, in locked memory");
+
 err_t cli_read_file(const char *cmd, const char *what, const char *path, size_t max,
 		    struct cli_buf *out)
 {

@@ -12,31 +12,13 @@
 #include "entropy/entropy.h"
 #include "keygen/keygen.h"
 
-static const char usage[] =
+static const char usage_head[] =
 	"usage: fount [-c FILE] [-v | -q] COMMAND [ARGS]\n"
 	"\n"
 	"fount: a health-tested entropy and key-generation service.\n"
 	"\n"
-	"commands:\n"
-	"  serve      run the service: self-tests, then KMIP on [kmip] listen (5696), HTTPS on [http] listen (8443)\n"
-	"  random     write random bytes from the DRBG (random -n 32 --hex)\n"
-	"  keygen     generate a key: AES, HMAC, RSA, EC, Ed25519, X25519 (keygen --type aes-256)\n"
-	"  wrap       wrap a key file under a KEK (AES-KW, AES-KWP, RSA-OAEP)\n"
-	"  unwrap     unwrap a wrapped key file\n"
-	"  selftest   run the power-on self-tests and show the results\n"
-	"  entropy    noise-source status, raw-sample capture for SP 800-90B assessment\n"
-	"  hsm        PKCS#11 HSMs: tokens, objects, keygen, import, seed\n"
-	"  ca         fount's CA for KMIP clients: init, issue a client certificate, sign a CSR\n"
-	"  tenant     bind a client certificate to a tenant (tenant bind NAME --cert FILE)\n"
-	"  token      a bearer token for the HTTP API (token add --tenant NAME [--admin])\n"
-	"  store      the key store: verify, export a sealed backup, import one into an empty store\n"
-	"  keys       who holds a key (keys holders ID), what a tenant holds (keys held TENANT)\n"
-	"  acvp       answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)\n"
-	"  config     print the effective configuration\n"
-	"  version    print version and crypto provider\n"
-	"  status     is `fount serve` running here, and how is it doing\n"
-	"  feed       mix random bytes from a fount server into this host's kernel pool\n"
-	"  agent      keep this host's keys from a fount server: keyring, crypttab socket, hooks on revoke\n"
+	"commands:\n";
+static const char usage_tail[] =
 	"\n"
 	"options:\n"
 	"  -c, --config FILE   configuration file (default $FOUNT_CONFIG, else\n"
@@ -45,21 +27,50 @@ static const char usage[] =
 	"  -q, --quiet         log errors only\n"
 	"  -h, --help          this text; 'fount COMMAND --help' for a command\n";
 
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv, const struct config *cfg);
+/* The commands, as --help lists them, each with its security policy
+ * entry (`fount policy`): who runs it and whether it is an approved
+ * service. The operator is whoever has a shell with the configuration and
+ * [service] state_dir (root, or the service user). */
+#define OP "operator"
+const struct cli_command cli_commands[] = {
+	{"serve", cmd_serve, "run the service: self-tests, then KMIP on [kmip] listen (5696), HTTPS on [http] listen (8443)", OP,
+	 "approved"},
+	{"random", cmd_random, "write random bytes from the DRBG (random -n 32 --hex)", OP, "approved"},
+	{"keygen", cmd_keygen, "generate a key: AES, HMAC, RSA, EC, Ed25519, X25519 (keygen --type aes-256)", OP,
+	 "approved, but X25519 (not an approved key type)"},
+	{"wrap", cmd_wrap, "wrap a key file under a KEK (AES-KW, AES-KWP, RSA-OAEP)", OP, "approved"},
+	{"unwrap", cmd_unwrap, "unwrap a wrapped key file", OP, "approved"},
+	{"selftest", cmd_selftest, "run the power-on self-tests and show the results", OP, "approved (self-test)"},
+	{"entropy", cmd_entropy, "noise-source status, raw-sample capture and the SP 800-90B ESV package", OP,
+	 "non-approved (raw noise output, for entropy assessment only)"},
+	{"hsm", cmd_hsm, "PKCS#11 HSMs: tokens, objects, keygen, import, seed", OP, "approved"},
+	{"ca", cmd_ca, "fount's CA for KMIP clients: init, issue a client certificate, sign a CSR", OP, "approved"},
+	{"tenant", cmd_tenant, "bind a client certificate to a tenant (tenant bind NAME --cert FILE)", OP,
+	 "approved (no cryptography)"},
+	{"token", cmd_token, "a bearer token for the HTTP API (token add --tenant NAME [--admin])", OP, "approved"},
+	{"store", cmd_store, "the key store: verify, export a sealed backup, import one into an empty store", OP, "approved"},
+	{"keys", cmd_keys, "who holds a key (keys holders ID), what a tenant holds (keys held TENANT)", OP,
+	 "approved (no cryptography)"},
+	{"acvp", cmd_acvp, "answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)", OP,
+	 "approved (algorithm testing)"},
+	{"policy", cmd_policy, "write the security policy (FIPS 140-3, SP 800-140B order) from the code's tables", OP,
+	 "approved (no cryptography)"},
+	{"config", cmd_config, "print the effective configuration", OP, "approved (no cryptography)"},
+	{"version", cmd_version, "print version and crypto provider", OP, "approved (no cryptography)"},
+	{"status", cmd_status, "is `fount serve` running here, and how is it doing", OP, "approved (no cryptography)"},
+	{"feed", cmd_feed, "mix random bytes from a fount server into this host's kernel pool", OP, "approved"},
+	{"agent", cmd_agent, "keep this host's keys from a fount server: keyring, crypttab socket, hooks on revoke", OP,
+	 "approved"},
 };
+const size_t cli_commands_n = ARRAY_SIZE(cli_commands);
 
-static const struct command commands[] = {
-	{"serve", cmd_serve},       {"random", cmd_random}, {"selftest", cmd_selftest},
-	{"entropy", cmd_entropy},   {"acvp", cmd_acvp},     {"config", cmd_config},
-	{"version", cmd_version},   {"keygen", cmd_keygen}, {"wrap", cmd_wrap},
-	{"unwrap", cmd_unwrap},     {"hsm", cmd_hsm},       {"ca", cmd_ca},
-	{"tenant", cmd_tenant},     {"feed", cmd_feed},         {"token", cmd_token},
-	{"store", cmd_store},       {"keys", cmd_keys},         {"agent", cmd_agent},
-	/* the status file `fount serve` keeps */
-	{"status", cmd_status},
-};
+static void print_usage(FILE *f)
+{
+	fputs(usage_head, f);
+	for (size_t i = 0; i < cli_commands_n; i++)
+		fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+	fputs(usage_tail, f);
+}
 
 /* harden runs before anything reads a secret: no core dumps, and no
  * ptrace attach by other processes of the same user. */
@@ -104,20 +115,20 @@ int main(int argc, char **argv)
 		case 'c': cfg_path = optarg; break;
 		case 'v': verbosity = 1; break;
 		case 'q': verbosity = -1; break;
-		case 'h': fputs(usage, stdout); return EXIT_OK;
+		case 'h': print_usage(stdout); return EXIT_OK;
 		case 'V': printf("fount %s\n", FOUNT_VERSION); return EXIT_OK;
 		default: return cli_option_error(NULL, c, argc, argv, opts);
 		}
 	}
 	if (optind >= argc) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return EXIT_USAGE;
 	}
 	const char *name = argv[optind];
-	const struct command *cmd = NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			cmd = &commands[i];
+	const struct cli_command *cmd = NULL;
+	for (size_t i = 0; i < cli_commands_n; i++)
+		if (strcmp(cli_commands[i].name, name) == 0)
+			cmd = &cli_commands[i];
 	if (cmd == NULL) {
 		fprintf(stderr, "fount: unknown command '%s' (see 'fount --help')\n", name);
 		return EXIT_USAGE;

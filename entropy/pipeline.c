@@ -12,6 +12,17 @@
 
 #include "entropy/internal.h"
 
+CSP_DEFINE("Entropy input", "CSP",
+	   "raw noise samples and each conditioned 256-bit block, on the stack of the thread drawing a seed",
+	   "read from the credited noise sources (RDSEED, jitter) through the SP 800-90B health tests and HMAC-SHA-256",
+	   "never: only into the DRBG's instantiate and reseed",
+	   "secure_zero on every buffer as soon as the block is conditioned or discarded");
+CSP_DEFINE("Conditioning key", "PSP",
+	   "a constant in the code (32 bytes)",
+	   "compiled in (SP 800-90B 3.1.5.1.1 allows a fixed key)",
+	   "public: it is in the source",
+	   "not needed (public)");
+
 #define PIPE_NAME_MAX 32       /* = sizeof(struct entropy_status.name) */
 #define PIPE_CHUNK 256         /* raw samples read and tested per step */
 #define PIPE_DEFAULT_ALPHA_LOG2 20

@@ -13,6 +13,8 @@
 #include "hsm/hsm.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Symmetric keys", "keys imported into the HSM and the transport KEK that wraps them, in locked memory");
+
 struct hsm_import_key {
 	EVP_PKEY *pkey;                /* a key pair, or NULL for an AES key */
 	const struct keygen_type *type;

@@ -24,6 +24,12 @@
 #include "hsm/internal.h"
 #include "keygen/keygen.h"
 
+CSP_DEFINE("HSM PIN", "CSP",
+	   "[hsm] pin_file (0600) or FOUNT_HSM_PIN, read into locked memory for C_Login",
+	   "entered by the operator (the file, or the service environment)",
+	   "to the PKCS#11 module in C_Login only",
+	   "wiped after login and at close");
+
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned global_refs;
 

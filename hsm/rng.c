@@ -8,6 +8,8 @@
 #include "hsm/internal.h"
 #include "keygen/keygen.h"
 
+CSP_USE("Entropy input", "the HSM's C_GenerateRandom bytes, mixed into the DRBGs as additional input only (never credited)");
+
 struct buf_args {
 	uint8_t *p;
 	size_t len;

@@ -15,6 +15,8 @@
 
 #include "keygen/internal.h"
 
+CSP_USE("Private keys", "DER/PEM and Raw/Transparent encodings of keys being converted, in locked buffers");
+
 /* der_form maps |form| to OpenSSL's selection, structure and key type
  * (NULL: any). */
 static bool der_form(enum keygen_der form, int *selection, const char **structure, const char **keytype)

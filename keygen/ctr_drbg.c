@@ -14,6 +14,12 @@
 
 #include "keygen/internal.h"
 
+CSP_DEFINE("DRBG internal state", "CSP",
+	   "V and Key of each SP 800-90A CTR_DRBG (AES-256), in locked memory (secmem: mlock, MADV_DONTDUMP, wiped on fork)",
+	   "instantiated and reseeded from Entropy input (with a nonce and personalization string), additional input from RDRAND, getrandom or an HSM",
+	   "never",
+	   "ctr_drbg_free overwrites it (secure_zero) before the memory is unlocked; ctr-drbg-zeroize self-test checks it");
+
 struct ctr_drbg {
 	uint8_t key[CTR_DRBG_KEY_LEN];
 	uint8_t v[CTR_DRBG_BLOCK_LEN];

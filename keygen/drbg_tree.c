@@ -20,6 +20,8 @@
 #include "entropy/entropy.h"
 #include "keygen/internal.h"
 
+CSP_USE("DRBG internal state", "the primary and per-thread worker DRBGs of the tree, each in its own locked page");
+
 #define SEED_LEN CTR_DRBG_SEED_LEN /* 32 entropy input + 16 nonce */
 #define PRIMARY_ADIN_LEN 32
 

@@ -6,6 +6,8 @@
 
 #include "keygen/internal.h"
 
+CSP_USE("Symmetric keys", "keys being wrapped with AES-KW/KWP for a wrapped Get or export, and the wrapping key");
+
 void keygen_buf_free(struct keygen_buf *b)
 {
 	if (b == NULL)

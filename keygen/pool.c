@@ -26,6 +26,8 @@
 
 #include "keygen/internal.h"
 
+CSP_USE("Private keys", "ready, PCT-checked key pairs of the key-pair pool, never reused, wiped at exit");
+
 void keygen_pair_free(struct keygen_pair *p)
 {
 	if (p == NULL)

@@ -9,6 +9,8 @@
 
 #include "keygen/internal.h"
 
+CSP_USE("Symmetric keys", "the key-wrapping key and the key being wrapped or unwrapped (fount wrap, unwrap)");
+
 #define KW_BLOCK 8 /* SP 800-38F: 64-bit semiblocks */
 
 err_t keygen_wrap_alg_find(const char *name, enum keygen_wrap_alg *out)

@@ -15,6 +15,12 @@
 #include "keygen/keygen.h"
 #include "selftest/internal.h"
 
+CSP_DEFINE("Integrity test key", "PSP",
+	   "a constant in the code",
+	   "compiled in",
+	   "public",
+	   "not needed (public)");
+
 #ifndef FOUNT_INTEGRITY_KEY
 #error "FOUNT_INTEGRITY_KEY comes from the Makefile"
 #endif

@@ -13,31 +13,32 @@
 struct selftest_entry {
 	const char *name;
 	selftest_fn fn;
+	const char *what; /* its security policy entry (`fount policy`) */
 };
 
 /* Run order: the integrity test first (IG 10.3.A), then the algorithms the
  * integrity test itself uses, then the rest. */
 static const struct selftest_entry algo_tests[] = {
-	{"integrity", selftest_integrity},
-	{"sha256", selftest_kat_sha256},
-	{"hmac-sha256", selftest_kat_hmac_sha256},
-	{"sha512", selftest_kat_sha512},
-	{"aes256-enc", selftest_kat_aes256_enc},
-	{"aes256-dec", selftest_kat_aes256_dec},
-	{"aes-kw", selftest_kat_aes_kw},
-	{"ctr-drbg", selftest_kat_ctr_drbg},
-	{"ctr-drbg-zeroize", selftest_kat_ctr_drbg_zeroize},
-	{"health-rct", selftest_health_rct},
-	{"health-apt", selftest_health_apt},
+	{"integrity", selftest_integrity, "HMAC-SHA-256 over fount's own executable, compared with the value made at build time"},
+	{"sha256", selftest_kat_sha256, "SHA2-256 known-answer test (FIPS 180-4)"},
+	{"hmac-sha256", selftest_kat_hmac_sha256, "HMAC-SHA2-256 known-answer test (FIPS 198-1), the conditioner's and the integrity test's MAC"},
+	{"sha512", selftest_kat_sha512, "SHA2-512 known-answer test (FIPS 180-4)"},
+	{"aes256-enc", selftest_kat_aes256_enc, "AES-256 encryption known-answer test (FIPS 197)"},
+	{"aes256-dec", selftest_kat_aes256_dec, "AES-256 decryption known-answer test (FIPS 197)"},
+	{"aes-kw", selftest_kat_aes_kw, "AES key wrap known-answer test (SP 800-38F KW)"},
+	{"ctr-drbg", selftest_kat_ctr_drbg, "CTR_DRBG (AES-256) instantiate, reseed and generate known-answer test (SP 800-90A §11.3)"},
+	{"ctr-drbg-zeroize", selftest_kat_ctr_drbg_zeroize, "the DRBG's state is all zero after uninstantiate (SP 800-90A §11.3 health testing of uninstantiate)"},
+	{"health-rct", selftest_health_rct, "the Repetition Count Test fails a stuck sample stream at its cutoff (SP 800-90B §4.4.1)"},
+	{"health-apt", selftest_health_apt, "the Adaptive Proportion Test fails a biased window at its cutoff (SP 800-90B §4.4.2)"},
 };
 
 /* The KATs in which OpenSSL draws randomness (RSA blinding): at power-on
  * they run after the noise sources' start-up test, inside
  * keygen_rand_kat_begin/end, because the DRBG gate is still shut. */
 static const struct selftest_entry pkey_tests[] = {
-	{"rsa-sign", selftest_kat_rsa_sign},
-	{"ecdsa-verify", selftest_kat_ecdsa_verify},
-	{"eddsa-sign", selftest_kat_eddsa_sign},
+	{"rsa-sign", selftest_kat_rsa_sign, "RSA PKCS#1 v1.5 SHA-256 signature known-answer test (FIPS 186-5)"},
+	{"ecdsa-verify", selftest_kat_ecdsa_verify, "ECDSA P-256 SHA-256 signature verification known-answer test (FIPS 186-5)"},
+	{"eddsa-sign", selftest_kat_eddsa_sign, "Ed25519 signature known-answer test (FIPS 186-5)"},
 };
 STATIC_ASSERT(ARRAY_SIZE(algo_tests) + ARRAY_SIZE(pkey_tests) + 3 <= SELFTEST_MAX_RESULTS,
 	      "result table too small");
@@ -48,6 +49,22 @@ STATIC_ASSERT(ARRAY_SIZE(algo_tests) + ARRAY_SIZE(pkey_tests) + 3 <= SELFTEST_MA
 #define STEP_PROVIDER "provider"
 #define STEP_ENTROPY "entropy-startup"
 #define STEP_DRBG "drbg-instantiate"
+static const struct {
+	const char *name, *what;
+} step_docs[] = {
+	{STEP_PROVIDER, "the OpenSSL provider loads; the FIPS provider runs its own power-on self-tests (its integrity check and KATs) first"},
+	{STEP_ENTROPY, "the noise sources' start-up test (SP 800-90B §4.3): 1024 samples of each credited source through both health tests"},
+	{STEP_DRBG, "the primary DRBG is instantiated from a full-entropy seed"},
+};
+/* the conditional tests keygen/'s key-type table names */
+static const struct {
+	const char *name, *what;
+} pct_docs[] = {
+	{"pct-rsa", "pairwise-consistency test of each new RSA key pair: sign and verify (FIPS 140-3 IG 10.3.A, SP 800-56B)"},
+	{"pct-ec", "pairwise-consistency test of each new EC key pair: ECDSA sign and verify (IG 10.3.A)"},
+	{"pct-eddsa", "pairwise-consistency test of each new Ed25519 key pair: sign and verify (IG 10.3.A)"},
+	{"pct-x25519", "pairwise-consistency test of each new X25519 key pair: the public key derived again from the private key (IG 10.3.A)"},
+};
 
 /* The names of every power-on test in run order, and of the conditional
  * ones (keygen/'s pairwise-consistency tests, from its key-type table):
@@ -160,6 +177,36 @@ err_t selftest_set_break(const char *name)
 	ENSURE(known_name(name), ERR_INVALID_ARG);
 	snprintf(break_name, sizeof(break_name), "%s", name);
 	return ERR_OK;
+}
+
+static const char *doc_of(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(algo_tests); i++)
+		if (strcmp(algo_tests[i].name, name) == 0)
+			return algo_tests[i].what;
+	for (size_t i = 0; i < ARRAY_SIZE(pkey_tests); i++)
+		if (strcmp(pkey_tests[i].name, name) == 0)
+			return pkey_tests[i].what;
+	for (size_t i = 0; i < ARRAY_SIZE(step_docs); i++)
+		if (strcmp(step_docs[i].name, name) == 0)
+			return step_docs[i].what;
+	for (size_t i = 0; i < ARRAY_SIZE(pct_docs); i++)
+		if (strcmp(pct_docs[i].name, name) == 0)
+			return pct_docs[i].what;
+	return NULL;
+}
+
+size_t selftest_docs(struct selftest_doc *out, size_t max)
+{
+	pthread_once(&names_once, build_names);
+	size_t n = 0;
+	for (size_t i = 0; i < NUM_NAMES; i++, n++)
+		if (n < max)
+			out[n] = (struct selftest_doc){names[i], true, doc_of(names[i])};
+	for (size_t i = 0; i < num_conditional; i++, n++)
+		if (n < max)
+			out[n] = (struct selftest_doc){conditional_names[i], false, doc_of(conditional_names[i])};
+	return n;
 }
 
 size_t selftest_names(const char *const **out)

@@ -74,6 +74,18 @@ size_t selftest_names(const char *const **out);
  * kind fail its PCT, which latches ERROR. Returns the count. */
 size_t selftest_conditional_names(const char *const **out);
 
+/* The security policy's self-test table (`fount policy`): every power-on
+ * test in run order (power_on), then every conditional one, with what it
+ * tests; what is NULL for a test that has no policy entry (fount policy
+ * refuses to write a policy then). Returns the count (entries past |max|
+ * are not written). */
+struct selftest_doc {
+	const char *name;
+	bool power_on;
+	const char *what;
+};
+size_t selftest_docs(struct selftest_doc *out, size_t max);
+
 /* selftest_check compares |actual| with |expected|; on a mismatch (or when
  * |name| is the broken test, after flipping a bit of a copy of |actual|) it
  * logs the name and both values in hex and returns ERR_SELFTEST. Only for

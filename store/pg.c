@@ -51,6 +51,12 @@
 
 #include "store/internal.h"
 
+CSP_DEFINE("PostgreSQL password", "CSP",
+	   "[store] password_file (0600), read into locked memory",
+	   "entered by the operator into the file",
+	   "to the PostgreSQL server in its authentication (SCRAM over TLS where configured); never in the URL or a log",
+	   "wiped when the backend closes");
+
 /* ---- schema and migrations ------------------------------------------------ */
 
 /* The same versions as store/sqlite.c's list, each in PostgreSQL's words.

@@ -499,3 +499,19 @@ bool ct_memeq(const void *a, const void *b, size_t len)
 	/* 0 -> 1, anything else -> 0, without a data-dependent branch */
 	return (bool)(1 & ((uint32_t)(acc - 1) >> 8));
 }
+
+/* ---- the CSP table (util.h) ---- */
+
+/* GNU ld and lld define these for a section whose name is a C identifier;
+ * weak, so a binary with no entry links (and csp_entries says none).
+ * Sanitizers leave globals in such sections unpadded. */
+extern const struct csp_entry *const __start_fount_csp[] __attribute__((weak));
+extern const struct csp_entry *const __stop_fount_csp[] __attribute__((weak));
+
+size_t csp_entries(const struct csp_entry *const **out)
+{
+	*out = __start_fount_csp;
+	if (__start_fount_csp == NULL || __stop_fount_csp == NULL)
+		return 0;
+	return (size_t)(__stop_fount_csp - __start_fount_csp);
+}

@@ -161,6 +161,36 @@ enum err_category err_category(err_t r);
 		}                                                              \
 	} while (0)
 
+/* ---- the CSP table (`fount policy`) --------------------------------------------
+ * Every secret fount holds is declared beside its definition with
+ * CSP_DEFINE (what it is, where it lives, how it enters, leaves and is
+ * zeroized: the security policy's SSP table, FIPS 140-3 / SP 800-140B
+ * section 9), and every other file that handles it (a buffer in locked
+ * memory, a copy in transit) with CSP_USE, naming it and saying what it
+ * does there. The entries land in one linker section (fount_csp), which
+ * csp_entries reads, so the table is whatever the linked code declares:
+ * a test fails when a file that allocates locked memory declares none. */
+struct csp_entry {
+	const char *name;        /* "DRBG internal state (V, Key)" */
+	const char *type;        /* CSP_DEFINE: "CSP" (secret) or "PSP" (public); CSP_USE: NULL */
+	const char *storage;     /* where it lives, or (CSP_USE) what this file does with it */
+	const char *entry;       /* how it is generated or enters */
+	const char *output;      /* whether and how it leaves */
+	const char *zeroization; /* how and when it is wiped */
+	const char *file;        /* __FILE__ of the declaration */
+};
+#define CSP_CAT_(a, b) a##b
+#define CSP_CAT(a, b) CSP_CAT_(a, b)
+#define CSP_PUT_(...)                                                                                     \
+	static const struct csp_entry CSP_CAT(csp_e_, __LINE__) = {__VA_ARGS__};                              \
+	static const struct csp_entry *const CSP_CAT(csp_p_, __LINE__)                                     \
+		__attribute__((used, section("fount_csp"), aligned(sizeof(void *)))) = &CSP_CAT(csp_e_, __LINE__)
+#define CSP_DEFINE(NAME, TYPE, STORAGE, ENTRY, OUTPUT, ZEROIZATION) \
+	CSP_PUT_(NAME, TYPE, STORAGE, ENTRY, OUTPUT, ZEROIZATION, __FILE__)
+#define CSP_USE(NAME, WHAT) CSP_PUT_(NAME, NULL, WHAT, NULL, NULL, NULL, __FILE__)
+/* csp_entries: every entry the linked code declares, in link order */
+size_t csp_entries(const struct csp_entry *const **out);
+
 /* ---- secure memory -----------------------------------------------------
  * secmem_alloc returns |len| zeroed bytes excluded from core dumps
  * (MADV_DONTDUMP) and locked in RAM (mlock). Up to 512 bytes, the bytes are
