@@ -122,8 +122,13 @@ int cmd_acvp(int argc, char **argv, const struct config *cfg)
 {
 	if (wants_help(argc, argv)) {
 		puts("usage: fount acvp < request.json > response.json\n\n"
-		     "Answers a NIST ACVP ctrDRBG (revision 1.0) vector set: AES-256 with the\n"
-		     "derivation function, with or without prediction resistance and reseed.\n"
+		     "Answers a NIST ACVP vector set (revision 1.0) for the algorithms fount\n"
+		     "runs or composes itself:\n"
+		     "  ctrDRBG        AES-256 with the derivation function, with or without\n"
+		     "                 prediction resistance and reseed\n"
+		     "  SHA2-256       AFT and MCT (standard and alternate); not LDT\n"
+		     "  HMAC-SHA2-256  AFT, keys of 8..512 bits, MACs of 32..256 bits\n"
+		     "  ACVP-AES-KW, ACVP-AES-KWP  encrypt and decrypt, kwCipher cipher\n"
 		     "Groups fount does not implement get an error entry, not a crash.\n"
 		     "The power-on self-tests run first.");
 		return EXIT_OK;

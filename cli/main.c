@@ -51,7 +51,7 @@ const struct cli_command cli_commands[] = {
 	{"store", cmd_store, "the key store: verify, export a sealed backup, import one into an empty store", OP, "approved"},
 	{"keys", cmd_keys, "who holds a key (keys holders ID), what a tenant holds (keys held TENANT)", OP,
 	 "approved (no cryptography)"},
-	{"acvp", cmd_acvp, "answer a NIST ACVP ctrDRBG request (acvp < req.json > resp.json)", OP,
+	{"acvp", cmd_acvp, "answer a NIST ACVP request: ctrDRBG, SHA2-256, HMAC-SHA2-256, AES-KW/KWP (acvp < req.json)", OP,
 	 "approved (algorithm testing)"},
 	{"policy", cmd_policy, "write the security policy (FIPS 140-3, SP 800-140B order) from the code's tables", OP,
 	 "approved (no cryptography)"},

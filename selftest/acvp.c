@@ -1,4 +1,6 @@
-/* selftest/acvp.c — the ACVP harness for ctrDRBG revision 1.0 (AES-256, df).
+/* selftest/acvp.c — the ACVP harness: the vector set, and ctrDRBG
+ * revision 1.0 (AES-256, df); SHA2-256, HMAC-SHA2-256 and AES-KW/KWP are
+ * selftest/acvp_algs.c.
  *
  * How a test runs (NIST's ACVP DRBG JSON specification, usnistgov/ACVP
  * draft-vassilev-acvp-drbg, and SP 800-90A r1 §9; a sample request with
@@ -16,13 +18,11 @@
 #include <jansson.h>
 
 #include "keygen/keygen.h"
-#include "selftest/selftest.h"
+#include "selftest/internal.h"
 
 /* SP 800-90A Table 3: at most 2^19 bits per generate. */
 #define ACVP_MAX_RETURNED_BITS (CTR_DRBG_MAX_REQUEST * 8)
-#define ACVP_MAX_INPUT_BITS (CTR_DRBG_MAX_INPUT_LEN * 8)
 #define ACVP_MAX_OTHER_INPUTS 64
-#define ACVP_MSG_LEN 160
 
 struct group {
 	json_int_t tg_id;
@@ -31,7 +31,7 @@ struct group {
 };
 
 /* worse keeps the more severe of two results: PARSE over UNSUPPORTED over OK. */
-static err_t worse(err_t a, err_t b)
+err_t acvp_worse(err_t a, err_t b)
 {
 	if (a == ERR_PARSE || b == ERR_PARSE)
 		return ERR_PARSE;
@@ -74,8 +74,7 @@ out:
 }
 
 /* get_int reads a non-negative integer member no larger than |max|. */
-static err_t get_int(const json_t *obj, const char *key, json_int_t max, json_int_t *out,
-		     char *msg)
+err_t acvp_get_int(const json_t *obj, const char *key, json_int_t max, json_int_t *out, char *msg)
 {
 	const json_t *v = json_object_get(obj, key);
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max) {
@@ -100,8 +99,8 @@ static err_t get_bool(const json_t *obj, const char *key, bool *out, char *msg)
 /* get_bits reads the hex member |key|, which must hold exactly |bits| bits
  * (a multiple of 8, checked by the caller), into a new buffer (NULL when
  * empty). */
-static err_t get_bits(const json_t *obj, const char *key, json_int_t bits, uint8_t **out,
-		      size_t *out_len, char *msg)
+err_t acvp_get_bits(const json_t *obj, const char *key, json_int_t bits, uint8_t **out, size_t *out_len,
+		    char *msg)
 {
 	const json_t *v = json_object_get(obj, key);
 	*out = NULL;
@@ -134,7 +133,7 @@ static err_t get_bits(const json_t *obj, const char *key, json_int_t bits, uint8
 	return ERR_OK;
 }
 
-static void free_secret(uint8_t *p, size_t len)
+void acvp_free_secret(uint8_t *p, size_t len)
 {
 	if (p != NULL)
 		secure_zero(p, len);
@@ -152,7 +151,7 @@ static err_t parse_group(const json_t *jg, struct group *g, char *msg)
 {
 	bool df = false;
 	const json_t *mode = json_object_get(jg, "mode");
-	GUARD(get_int(jg, "tgId", INT32_MAX, &g->tg_id, msg));
+	GUARD(acvp_get_int(jg, "tgId", INT32_MAX, &g->tg_id, msg));
 	if (!json_is_string(mode)) {
 		snprintf(msg, ACVP_MSG_LEN, "\"mode\" missing or not a string");
 		return ERR_PARSE;
@@ -168,11 +167,11 @@ static err_t parse_group(const json_t *jg, struct group *g, char *msg)
 		snprintf(msg, ACVP_MSG_LEN, "unsupported: derFunc false (fount always uses the df)");
 		return ERR_UNSUPPORTED;
 	}
-	GUARD(get_int(jg, "entropyInputLen", ACVP_MAX_INPUT_BITS, &g->entropy_bits, msg));
-	GUARD(get_int(jg, "nonceLen", ACVP_MAX_INPUT_BITS, &g->nonce_bits, msg));
-	GUARD(get_int(jg, "persoStringLen", ACVP_MAX_INPUT_BITS, &g->pers_bits, msg));
-	GUARD(get_int(jg, "additionalInputLen", ACVP_MAX_INPUT_BITS, &g->adin_bits, msg));
-	GUARD(get_int(jg, "returnedBitsLen", ACVP_MAX_RETURNED_BITS, &g->returned_bits, msg));
+	GUARD(acvp_get_int(jg, "entropyInputLen", ACVP_MAX_INPUT_BITS, &g->entropy_bits, msg));
+	GUARD(acvp_get_int(jg, "nonceLen", ACVP_MAX_INPUT_BITS, &g->nonce_bits, msg));
+	GUARD(acvp_get_int(jg, "persoStringLen", ACVP_MAX_INPUT_BITS, &g->pers_bits, msg));
+	GUARD(acvp_get_int(jg, "additionalInputLen", ACVP_MAX_INPUT_BITS, &g->adin_bits, msg));
+	GUARD(acvp_get_int(jg, "returnedBitsLen", ACVP_MAX_RETURNED_BITS, &g->returned_bits, msg));
 	if (!bits_ok(g->entropy_bits) || !bits_ok(g->nonce_bits) || !bits_ok(g->pers_bits) ||
 	    !bits_ok(g->adin_bits) || g->returned_bits % 8 != 0 || g->returned_bits == 0) {
 		snprintf(msg, ACVP_MSG_LEN, "a length field is not a positive multiple of 8 bits");
@@ -202,9 +201,9 @@ static err_t run_other(struct ctr_drbg *d, const struct group *g, const json_t *
 		r = ERR_PARSE;
 		goto out;
 	}
-	GUARD_GOTO(get_bits(jo, "additionalInput", g->adin_bits, &adin, &adin_len, msg));
+	GUARD_GOTO(acvp_get_bits(jo, "additionalInput", g->adin_bits, &adin, &adin_len, msg));
 	/* entropy input is used by reseeds and by prediction resistance only */
-	GUARD_GOTO(get_bits(jo, "entropyInput", reseed || g->pr ? g->entropy_bits : 0, &ent,
+	GUARD_GOTO(acvp_get_bits(jo, "entropyInput", reseed || g->pr ? g->entropy_bits : 0, &ent,
 			    &ent_len, msg));
 	if (reseed) {
 		r = ctr_drbg_reseed(d, ent, ent_len, adin, adin_len);
@@ -220,8 +219,8 @@ static err_t run_other(struct ctr_drbg *d, const struct group *g, const json_t *
 out:
 	if (r == ERR_PARSE && msg[0] == '\0')
 		snprintf(msg, ACVP_MSG_LEN, "an otherInput entry is not an object with intendedUse");
-	free_secret(adin, adin_len);
-	free_secret(ent, ent_len);
+	acvp_free_secret(adin, adin_len);
+	acvp_free_secret(ent, ent_len);
 	return r;
 }
 
@@ -239,10 +238,10 @@ static err_t run_test(struct ctr_drbg *d, const struct group *g, const json_t *j
 	bool generated = false;
 
 	ENSURE_GOTO(json_is_object(jt), ERR_PARSE);
-	GUARD_GOTO(get_int(jt, "tcId", INT32_MAX, &tc_id, msg));
-	GUARD_GOTO(get_bits(jt, "entropyInput", g->entropy_bits, &ent, &ent_len, msg));
-	GUARD_GOTO(get_bits(jt, "nonce", g->nonce_bits, &nonce, &nonce_len, msg));
-	GUARD_GOTO(get_bits(jt, "persoString", g->pers_bits, &pers, &pers_len, msg));
+	GUARD_GOTO(acvp_get_int(jt, "tcId", INT32_MAX, &tc_id, msg));
+	GUARD_GOTO(acvp_get_bits(jt, "entropyInput", g->entropy_bits, &ent, &ent_len, msg));
+	GUARD_GOTO(acvp_get_bits(jt, "nonce", g->nonce_bits, &nonce, &nonce_len, msg));
+	GUARD_GOTO(acvp_get_bits(jt, "persoString", g->pers_bits, &pers, &pers_len, msg));
 	const json_t *other = json_object_get(jt, "otherInput");
 	if (!json_is_array(other) || json_array_size(other) == 0 ||
 	    json_array_size(other) > ACVP_MAX_OTHER_INPUTS) {
@@ -288,10 +287,10 @@ out:
 		else if (r != ERR_UNSUPPORTED)
 			r = ERR_PARSE; /* reported in the response */
 	}
-	free_secret(ent, ent_len);
-	free_secret(nonce, nonce_len);
-	free_secret(pers, pers_len);
-	free_secret(out, out_len);
+	acvp_free_secret(ent, ent_len);
+	acvp_free_secret(nonce, nonce_len);
+	acvp_free_secret(pers, pers_len);
+	acvp_free_secret(out, out_len);
 	free(hex);
 	return r;
 }
@@ -315,7 +314,7 @@ static err_t run_group(struct ctr_drbg *d, const json_t *jg, json_t *groups, FIL
 	for (size_t i = 0; i < json_array_size(jtests); i++) {
 		err_t t = run_test(d, &g, json_array_get(jtests, i), tests, err);
 		ENSURE_GOTO(t != ERR_NOMEM, ERR_NOMEM);
-		worst = worse(worst, t);
+		worst = acvp_worse(worst, t);
 	}
 	ENSURE_GOTO(json_array_append_new(groups, json_pack("{s:I,s:o}", "tgId", g.tg_id,
 							    "tests", tests)) == 0,
@@ -383,23 +382,28 @@ err_t acvp_run(FILE *in, FILE *out, FILE *err)
 		r = ERR_PARSE;
 		goto out;
 	}
-	if (!json_is_string(alg) || strcmp(json_string_value(alg), "ctrDRBG") != 0 ||
-	    !json_is_string(rev) || strcmp(json_string_value(rev), "1.0") != 0) {
-		fprintf(err, "acvp: unsupported: only algorithm ctrDRBG revision 1.0\n");
+	const char *a = json_is_string(alg) ? json_string_value(alg) : "";
+	bool drbg = strcmp(a, "ctrDRBG") == 0;
+	if ((!drbg && !acvp_alg_known(a)) || !json_is_string(rev) || strcmp(json_string_value(rev), "1.0") != 0) {
+		fprintf(err, "acvp: unsupported: algorithm %.40s revision %.8s (fount answers ctrDRBG, SHA2-256, "
+			     "HMAC-SHA2-256, ACVP-AES-KW and ACVP-AES-KWP, revision 1.0)\n",
+			a, json_is_string(rev) ? json_string_value(rev) : "?");
 		r = ERR_UNSUPPORTED;
 		goto out;
 	}
 
-	GUARD_GOTO(ctr_drbg_new(&d));
+	if (drbg)
+		GUARD_GOTO(ctr_drbg_new(&d));
 	groups = json_array();
 	ENSURE_GOTO(groups != NULL, ERR_NOMEM);
 	for (size_t i = 0; i < json_array_size(jgroups); i++) {
-		err_t g = run_group(d, json_array_get(jgroups, i), groups, err);
+		const json_t *jg = json_array_get(jgroups, i);
+		err_t g = drbg ? run_group(d, jg, groups, err) : acvp_run_alg_group(a, jg, groups, err);
 		ENSURE_GOTO(g != ERR_NOMEM, ERR_NOMEM);
-		worst = worse(worst, g);
+		worst = acvp_worse(worst, g);
 	}
-	resp = json_pack("{s:I,s:s,s:s,s:O}", "vsId", json_integer_value(vs_id), "algorithm",
-			 "ctrDRBG", "revision", "1.0", "testGroups", groups);
+	resp = json_pack("{s:I,s:s,s:s,s:O}", "vsId", json_integer_value(vs_id), "algorithm", a, "revision", "1.0",
+			 "testGroups", groups);
 	ENSURE_GOTO(resp != NULL, ERR_NOMEM);
 	if (json_is_array(root)) {
 		doc = json_pack("[{s:O?}, O]", "acvVersion", version, resp);

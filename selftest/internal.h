@@ -41,4 +41,28 @@ err_t selftest_kat_eddsa_sign(char *detail, size_t detail_len);
 err_t selftest_health_rct(char *detail, size_t detail_len);
 err_t selftest_health_apt(char *detail, size_t detail_len);
 
+/* ---- the ACVP harness (selftest/acvp.c, acvp_algs.c) ---- */
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "keygen/keygen.h"
+
+#define ACVP_MAX_INPUT_BITS (CTR_DRBG_MAX_INPUT_LEN * 8)
+#define ACVP_MSG_LEN 160
+/* acvp_worse keeps the more severe of two results: PARSE over UNSUPPORTED over OK */
+err_t acvp_worse(err_t a, err_t b);
+/* a non-negative integer member no larger than |max| (else ERR_PARSE, |msg| says why) */
+err_t acvp_get_int(const json_t *obj, const char *key, json_int_t max, json_int_t *out, char *msg) MUST_CHECK;
+/* the hex member |key|, exactly |bits| bits (a multiple of 8), into a new
+ * buffer (NULL when empty): free with acvp_free_secret */
+err_t acvp_get_bits(const json_t *obj, const char *key, json_int_t bits, uint8_t **out, size_t *out_len, char *msg)
+	MUST_CHECK;
+void acvp_free_secret(uint8_t *p, size_t len);
+/* acvp_alg_known: an algorithm acvp_algs.c answers; acvp_run_alg_group
+ * runs one of its groups and appends the answer (or the group's error) to
+ * |groups| */
+bool acvp_alg_known(const char *algorithm);
+err_t acvp_run_alg_group(const char *algorithm, const json_t *jg, json_t *groups, FILE *err) MUST_CHECK;
+
 #endif

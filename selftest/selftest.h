@@ -97,17 +97,19 @@ err_t selftest_check(const char *name, const uint8_t *expected,
  * pipeline down. Unit tests only. */
 void selftest_reset_for_testing(void);
 
-/* ---- the ACVP harness (selftest/acvp.c) ---------------------------------- */
+/* ---- the ACVP harness (selftest/acvp.c, acvp_algs.c) ------------------------ */
 
 /* Largest ACVP request acvp_run reads, in bytes. */
 #define ACVP_MAX_INPUT (16u << 20)
 
-/* acvp_run reads an ACVP ctrDRBG revision 1.0 request (a bare vector set,
- * or the ACVP array form [{"acvVersion":...}, {vector set}]) from |in|,
- * runs every test on the CTR_DRBG primitives directly (no gate: the
- * inputs are the request's, nothing comes from fount's DRBG tree), and
- * writes the response vector set to |out| in the same form. Groups fount
- * does not support (mode other than AES-256, derFunc false) and malformed
+/* acvp_run reads an ACVP revision 1.0 request for ctrDRBG, SHA2-256,
+ * HMAC-SHA2-256, ACVP-AES-KW or ACVP-AES-KWP (a bare vector set, or the
+ * ACVP array form [{"acvVersion":...}, {vector set}]) from |in|, runs every
+ * test (ctrDRBG on the CTR_DRBG primitives directly, no gate: the inputs
+ * are the request's; the others through keygen/, which needs the module
+ * OPERATIONAL), and writes the response vector set to |out| in the same
+ * form. Groups fount does not support (a DRBG mode other than AES-256,
+ * derFunc false, SHA LDT, kwCipher inverse, HMAC keys over 64 bytes) and malformed
  * groups or tests get an "error" member in the response and a line on
  * |err|. Returns ERR_OK if every test ran, ERR_UNSUPPORTED if some group was
  * unsupported, ERR_PARSE if the request or some group or test was malformed

@@ -1,5 +1,9 @@
-/* tests/test_acvp.c — selftest/acvp.c: the ACVP ctrDRBG sample answers, the
- * array form, and malformed or unsupported requests. */
+/* tests/test_acvp.c — selftest/acvp.c and acvp_algs.c: the ACVP ctrDRBG
+ * sample answers, the array form, malformed or unsupported requests of
+ * every algorithm, and SHA2-256, HMAC-SHA2-256, AES-KW and AES-KWP answers
+ * checked against independent implementations (tests/interop/acvp_check.py:
+ * CPython's hashlib and hmac, python3-cryptography's key wrap in Python,
+ * RFC 3394, 5649 and 4231 vectors). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,5 +243,67 @@ static void test_malformed(void)
 	expect_error(huge, ERR_PARSE, "returnedBitsLen");
 }
 
+#define VS(ALG, GROUP) "{\"vsId\":5,\"algorithm\":\"" ALG "\",\"revision\":\"1.0\",\"testGroups\":[" GROUP "]}"
+
+/* the other algorithms' refusals: found before any cryptography runs */
+static void test_other_algorithms_malformed(void)
+{
+	expect_error(VS("SHA2-512", ""), ERR_UNSUPPORTED, NULL);
+	expect_error(VS("SHA2-256", "{\"tgId\":1,\"testType\":\"XYZ\",\"tests\":[]}"), ERR_PARSE,
+		     "unknown testType");
+	expect_error(VS("SHA2-256", "{\"tgId\":1,\"testType\":\"LDT\",\"tests\":[]}"), ERR_UNSUPPORTED,
+		     "unsupported: LDT");
+	expect_error(VS("SHA2-256", "{\"tgId\":1,\"testType\":\"MCT\",\"tests\":[{\"tcId\":1,\"len\":128,"
+				    "\"msg\":\"00112233445566778899AABBCCDDEEFF\"}]}"),
+		     ERR_PARSE, "a standard MCT seed");
+	expect_error(VS("SHA2-256", "{\"tgId\":1,\"testType\":\"AFT\",\"tests\":[{\"tcId\":1,\"len\":12,\"msg\":\"AB\"}]}"),
+		     ERR_UNSUPPORTED, "not whole bytes");
+	expect_error(VS("SHA2-256", "{\"tgId\":1,\"testType\":\"AFT\",\"tests\":[{\"tcId\":1,\"len\":16,\"msg\":\"AB\"}]}"),
+		     ERR_PARSE, "hex digits");
+	expect_error(VS("HMAC-SHA2-256", "{\"tgId\":2,\"testType\":\"AFT\",\"keyLen\":128,\"msgLen\":0,\"macLen\":12,"
+					 "\"tests\":[]}"),
+		     ERR_UNSUPPORTED, "macLen");
+	expect_error(VS("HMAC-SHA2-256", "{\"tgId\":2,\"testType\":\"AFT\",\"keyLen\":128,\"msgLen\":0,\"tests\":[]}"),
+		     ERR_PARSE, "\\\"macLen\\\" missing");
+	expect_error(VS("ACVP-AES-KW", "{\"tgId\":3,\"testType\":\"AFT\",\"direction\":\"sideways\",\"kwCipher\":\"cipher\","
+				       "\"keyLen\":128,\"payloadLen\":128,\"tests\":[]}"),
+		     ERR_PARSE, "direction");
+	expect_error(VS("ACVP-AES-KW", "{\"tgId\":3,\"testType\":\"AFT\",\"direction\":\"encrypt\",\"kwCipher\":\"inverse\","
+				       "\"keyLen\":128,\"payloadLen\":128,\"tests\":[]}"),
+		     ERR_UNSUPPORTED, "kwCipher inverse");
+	expect_error(VS("ACVP-AES-KW", "{\"tgId\":3,\"testType\":\"AFT\",\"direction\":\"encrypt\",\"kwCipher\":\"cipher\","
+				       "\"keyLen\":100,\"payloadLen\":128,\"tests\":[]}"),
+		     ERR_PARSE, "keyLen");
+	expect_error(VS("ACVP-AES-KW", "{\"tgId\":3,\"testType\":\"AFT\",\"direction\":\"encrypt\",\"kwCipher\":\"cipher\","
+				       "\"keyLen\":128,\"payloadLen\":72,\"tests\":[]}"),
+		     ERR_UNSUPPORTED, "payloadLen 72");
+	expect_error(VS("ACVP-AES-KWP", "{\"tgId\":3,\"testType\":\"AFT\",\"direction\":\"decrypt\",\"kwCipher\":\"cipher\","
+					"\"keyLen\":128,\"payloadLen\":64,\"tests\":[{\"tcId\":4,\"key\":"
+					"\"000102030405060708090A0B0C0D0E0F\",\"ct\":\"0011\"}]}"),
+		     ERR_PARSE, "hex digits");
+}
+
+/* every answer of the other algorithms against independent code */
+static void test_other_algorithms_independent(void)
+{
+	struct run_result *r = calloc(1, sizeof *r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	const char *argv[] = {"/usr/bin/python3", testlib_path("tests/interop/acvp_check.py"), testlib_fount_bin(), NULL};
+	const char *env[] = {testlib_fips_dir_env(), NULL};
+	CU_ASSERT_EQUAL_FATAL(testlib_run(argv, env, NULL, r), 0);
+	if (r->status != 0)
+		fprintf(stderr, "\n%s%s", r->out, r->err);
+	CU_ASSERT_EQUAL(r->status, 0);
+	unsigned passed = 0, failed = 1;
+	const char *line = strstr(r->out, " passed, ");
+	while (line != NULL && line > r->out && line[-1] >= '0' && line[-1] <= '9')
+		line--;
+	CU_ASSERT(line != NULL && sscanf(line, "%u passed, %u failed", &passed, &failed) == 2);
+	CU_ASSERT(passed >= 200);
+	CU_ASSERT_EQUAL(failed, 0);
+	free(r);
+}
+
 TEST_SUITE(acvp, NULL, NULL, TEST(test_sample_answers), TEST(test_array_form),
-	   TEST(test_good_minimal), TEST(test_unsupported_groups), TEST(test_malformed))
+	   TEST(test_good_minimal), TEST(test_unsupported_groups), TEST(test_malformed),
+	   TEST(test_other_algorithms_malformed), TEST(test_other_algorithms_independent))
