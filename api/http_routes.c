@@ -787,9 +787,9 @@ static void on_root(struct route_ctx *x, struct http_reply *out)
 static void on_metrics(struct route_ctx *x, struct http_reply *out)
 {
 	const struct api_http_hooks *h = x->c->hooks;
-	struct metrics_text t = {0};
+	struct strbuf t = {0};
 	if (metrics_render(&t, h != NULL && h->state_name != NULL ? h->state_name() : "UNKNOWN") != ERR_OK) {
-		metrics_text_free(&t);
+		strbuf_free(&t);
 		fail(out, 500, "internal", "the metrics could not be rendered");
 		return;
 	}

@@ -26,47 +26,10 @@
 
 /* ---- the text ------------------------------------------------------------------ */
 
-void metrics_printf(struct metrics_text *t, const char *fmt, ...)
-{
-	if (t->failed)
-		return;
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		size_t room = t->cap - t->len;
-		int n = vsnprintf(t->buf != NULL ? t->buf + t->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->failed = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t cap = t->cap != 0 ? t->cap * 2 : 16384;
-		while (cap - t->len <= (size_t)n)
-			cap *= 2;
-		char *nb = realloc(t->buf, cap);
-		if (nb == NULL) {
-			t->failed = true;
-			return;
-		}
-		t->buf = nb;
-		t->cap = cap;
-	}
-}
-
-void metrics_family(struct metrics_text *t, const char *name, const char *type, const char *help)
+void metrics_family(struct strbuf *t, const char *name, const char *type, const char *help)
 {
 	/* the help texts are fount's own: no backslash or newline to escape */
-	metrics_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-void metrics_text_free(struct metrics_text *t)
-{
-	free(t->buf);
-	memset(t, 0, sizeof *t);
+	strbuf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* label_escape copies |s| into |out| escaped for a label value. */
@@ -149,24 +112,24 @@ static const char *const result_labels[RESULTS] = {"success", "operation_failed"
 
 /* histogram writes the buckets (|n| bounds, counts not cumulative, the
  * last one above every bound), _sum and _count of one series. */
-static void histogram(struct metrics_text *t, const char *name, const char *labels, const double *bounds,
+static void histogram(struct strbuf *t, const char *name, const char *labels, const double *bounds,
 		      size_t n, const uint64_t *counts, double sum)
 {
 	uint64_t cum = 0;
 	const char *sep = labels[0] != '\0' ? "," : "";
 	for (size_t k = 0; k < n; k++) {
 		cum += counts[k];
-		metrics_printf(t, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, bounds[k],
+		strbuf_printf(t, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, bounds[k],
 			       (unsigned long long)cum);
 	}
 	cum += counts[n];
-	metrics_printf(t, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, (unsigned long long)cum);
-	metrics_printf(t, "%s_sum%s%s%s %.9f\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "", sum);
-	metrics_printf(t, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
+	strbuf_printf(t, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, (unsigned long long)cum);
+	strbuf_printf(t, "%s_sum%s%s%s %.9f\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "", sum);
+	strbuf_printf(t, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
 		       (unsigned long long)cum);
 }
 
-static void render_kmip(struct metrics_text *t)
+static void render_kmip(struct strbuf *t)
 {
 	metrics_family(t, "fount_kmip_operations_total", "counter", "KMIP batch items answered, by operation and result.");
 	for (uint32_t op = 0; op < OPS; op++) {
@@ -179,7 +142,7 @@ static void render_kmip(struct metrics_text *t)
 			if (!named)
 				op_label(op, label);
 			named = true;
-			metrics_printf(t, "fount_kmip_operations_total{operation=\"%s\",result=\"%s\"} %llu\n", label,
+			strbuf_printf(t, "fount_kmip_operations_total{operation=\"%s\",result=\"%s\"} %llu\n", label,
 				       result_labels[r], (unsigned long long)v);
 		}
 	}
@@ -238,7 +201,7 @@ void metrics_register_http(struct api_http *s, bool on)
 	reg_set(&https, s, on);
 }
 
-static void render_http(struct metrics_text *t)
+static void render_http(struct strbuf *t)
 {
 	static struct api_http_stats st; /* large: not on a pump thread's stack */
 	static pthread_mutex_t st_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -261,24 +224,24 @@ static void render_http(struct metrics_text *t)
 					snprintf(status, sizeof status, "%u", code);
 				else
 					snprintf(status, sizeof status, "other");
-				metrics_printf(t, "fount_http_requests_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
+				strbuf_printf(t, "fount_http_requests_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
 					       api_http_endpoint_name(e), status, (unsigned long long)st.requests[e][k]);
 			}
 		metrics_family(t, "fount_http_random_bytes_total", "counter", "DRBG bytes GET /v1/random served (before hex or base64).");
-		metrics_printf(t, "fount_http_random_bytes_total %llu\n", (unsigned long long)st.random_bytes);
+		strbuf_printf(t, "fount_http_random_bytes_total %llu\n", (unsigned long long)st.random_bytes);
 		metrics_family(t, "fount_http_response_body_bytes_total", "counter", "HTTP response body bytes sent.");
-		metrics_printf(t, "fount_http_response_body_bytes_total %llu\n", (unsigned long long)st.body_bytes);
+		strbuf_printf(t, "fount_http_response_body_bytes_total %llu\n", (unsigned long long)st.body_bytes);
 		metrics_family(t, "fount_http_connections_total", "counter", "TCP and Unix connections the HTTP API accepted.");
-		metrics_printf(t, "fount_http_connections_total %llu\n", (unsigned long long)st.connections);
+		strbuf_printf(t, "fount_http_connections_total %llu\n", (unsigned long long)st.connections);
 		metrics_family(t, "fount_http_handshake_failures_total", "counter", "HTTPS connections that failed the TLS handshake.");
-		metrics_printf(t, "fount_http_handshake_failures_total %llu\n", (unsigned long long)st.handshakes_failed);
+		strbuf_printf(t, "fount_http_handshake_failures_total %llu\n", (unsigned long long)st.handshakes_failed);
 		metrics_family(t, "fount_http_connections_refused_total", "counter",
 			       "HTTP connections closed at once: max_connections reached.");
-		metrics_printf(t, "fount_http_connections_refused_total %llu\n", (unsigned long long)st.refused_busy);
+		strbuf_printf(t, "fount_http_connections_refused_total %llu\n", (unsigned long long)st.refused_busy);
 		metrics_family(t, "fount_http_timeouts_total", "counter", "HTTPS handshakes not done in time.");
-		metrics_printf(t, "fount_http_timeouts_total %llu\n", (unsigned long long)st.timeouts);
+		strbuf_printf(t, "fount_http_timeouts_total %llu\n", (unsigned long long)st.timeouts);
 		metrics_family(t, "fount_http_connections_open", "gauge", "HTTP connections open now.");
-		metrics_printf(t, "fount_http_connections_open %u\n", st.active);
+		strbuf_printf(t, "fount_http_connections_open %u\n", st.active);
 	}
 	pthread_mutex_unlock(&st_lock);
 }
@@ -288,7 +251,7 @@ void metrics_register_egd(struct api_egd *s, bool on)
 	reg_set(&egds, s, on);
 }
 
-static void render_egd(struct metrics_text *t)
+static void render_egd(struct strbuf *t)
 {
 	struct api_egd_stats st;
 	pthread_mutex_lock(&listeners_lock);
@@ -300,27 +263,27 @@ static void render_egd(struct metrics_text *t)
 	if (!have)
 		return;
 	metrics_family(t, "fount_egd_connections_total", "counter", "EGD connections accepted (QEMU rng-egd and others).");
-	metrics_printf(t, "fount_egd_connections_total %llu\n", (unsigned long long)st.connections);
+	strbuf_printf(t, "fount_egd_connections_total %llu\n", (unsigned long long)st.connections);
 	metrics_family(t, "fount_egd_connections_refused_total", "counter",
 		       "EGD connections closed at once: max_connections reached.");
-	metrics_printf(t, "fount_egd_connections_refused_total %llu\n", (unsigned long long)st.refused_busy);
+	strbuf_printf(t, "fount_egd_connections_refused_total %llu\n", (unsigned long long)st.refused_busy);
 	metrics_family(t, "fount_egd_connections_open", "gauge", "EGD connections open now.");
-	metrics_printf(t, "fount_egd_connections_open %u\n", st.open);
+	strbuf_printf(t, "fount_egd_connections_open %u\n", st.open);
 	metrics_family(t, "fount_egd_commands_total", "counter", "EGD commands received, by opcode.");
 	static const char *const ops[5] = {"get_level", "read_nonblocking", "read_blocking", "write", "get_pid"};
 	for (size_t i = 0; i < 5; i++)
-		metrics_printf(t, "fount_egd_commands_total{command=\"%s\"} %llu\n", ops[i],
+		strbuf_printf(t, "fount_egd_commands_total{command=\"%s\"} %llu\n", ops[i],
 			       (unsigned long long)st.commands[i]);
-	metrics_printf(t, "fount_egd_commands_total{command=\"unknown\"} %llu\n", (unsigned long long)st.bad_commands);
+	strbuf_printf(t, "fount_egd_commands_total{command=\"unknown\"} %llu\n", (unsigned long long)st.bad_commands);
 	metrics_family(t, "fount_egd_bytes_served_total", "counter", "DRBG bytes served in EGD read replies.");
-	metrics_printf(t, "fount_egd_bytes_served_total %llu\n", (unsigned long long)st.bytes_served);
+	strbuf_printf(t, "fount_egd_bytes_served_total %llu\n", (unsigned long long)st.bytes_served);
 	metrics_family(t, "fount_egd_bytes_written_total", "counter",
 		       "Bytes EGD clients wrote (command 03), mixed in as additional input, never credited.");
-	metrics_printf(t, "fount_egd_bytes_written_total %llu\n", (unsigned long long)st.bytes_written);
+	strbuf_printf(t, "fount_egd_bytes_written_total %llu\n", (unsigned long long)st.bytes_written);
 	metrics_family(t, "fount_egd_longest_wait_seconds", "gauge", "The longest a blocking EGD read waited for its reply.");
-	metrics_printf(t, "fount_egd_longest_wait_seconds %.6f\n", (double)st.longest_wait_ns / 1e9);
+	strbuf_printf(t, "fount_egd_longest_wait_seconds %.6f\n", (double)st.longest_wait_ns / 1e9);
 	metrics_family(t, "fount_egd_reads_waiting", "gauge", "EGD connections whose blocking read waits for the module now.");
-	metrics_printf(t, "fount_egd_reads_waiting %llu\n", (unsigned long long)st.waiting);
+	strbuf_printf(t, "fount_egd_reads_waiting %llu\n", (unsigned long long)st.waiting);
 }
 
 void metrics_register_kmip(struct api_kmip *s, bool on)
@@ -328,7 +291,7 @@ void metrics_register_kmip(struct api_kmip *s, bool on)
 	reg_set(&kmips, s, on);
 }
 
-static void render_kmip_listener(struct metrics_text *t)
+static void render_kmip_listener(struct strbuf *t)
 {
 	struct api_kmip_stats st;
 	pthread_mutex_lock(&listeners_lock);
@@ -357,33 +320,33 @@ static void render_kmip_listener(struct metrics_text *t)
 		uint64_t v;
 		memcpy(&v, (const char *)&st + counters[i].off, sizeof v);
 		metrics_family(t, counters[i].name, "counter", counters[i].help);
-		metrics_printf(t, "%s %llu\n", counters[i].name, (unsigned long long)v);
+		strbuf_printf(t, "%s %llu\n", counters[i].name, (unsigned long long)v);
 	}
 	metrics_family(t, "fount_kmip_connections_open", "gauge", "KMIP connections open now.");
-	metrics_printf(t, "fount_kmip_connections_open %u\n", st.active);
+	strbuf_printf(t, "fount_kmip_connections_open %u\n", st.active);
 	metrics_family(t, "fount_kmip_tls_sessions", "gauge",
 		       "TLS sessions the KMIP listener keeps for resumption now (at most [kmip] tls_sessions).");
-	metrics_printf(t, "fount_kmip_tls_sessions %lu\n", st.tls_sessions);
+	strbuf_printf(t, "fount_kmip_tls_sessions %lu\n", st.tls_sessions);
 }
 
 /* ---- the modules ---------------------------------------------------------------------- */
 
-static void render_state(struct metrics_text *t, const char *state)
+static void render_state(struct strbuf *t, const char *state)
 {
 	static const char *const states[] = {"POWER_ON", "SELF_TEST", "OPERATIONAL", "ERROR"};
 	metrics_family(t, "fount_module_state", "gauge",
 		       "The FIPS module state: 1 for the state fount is in, 0 for the others.");
 	for (size_t i = 0; i < ARRAY_SIZE(states); i++)
-		metrics_printf(t, "fount_module_state{state=\"%s\"} %d\n", states[i],
+		strbuf_printf(t, "fount_module_state{state=\"%s\"} %d\n", states[i],
 			       state != NULL && strcmp(state, states[i]) == 0);
 	char name[128];
 	label_escape(keygen_provider_name(), name, sizeof name);
 	metrics_family(t, "fount_build_info", "gauge", "fount's version and the crypto provider it runs on.");
-	metrics_printf(t, "fount_build_info{version=\"%s\",provider=\"%s\",fips=\"%s\"} 1\n", FOUNT_VERSION, name,
+	strbuf_printf(t, "fount_build_info{version=\"%s\",provider=\"%s\",fips=\"%s\"} 1\n", FOUNT_VERSION, name,
 		       keygen_fips_mode() ? "true" : "false");
 }
 
-static void render_entropy(struct metrics_text *t)
+static void render_entropy(struct strbuf *t)
 {
 	struct entropy_status es[ENTROPY_MAX_SOURCES];
 	size_t n = entropy_status(es, ARRAY_SIZE(es));
@@ -395,53 +358,53 @@ static void render_entropy(struct metrics_text *t)
 	metrics_family(t, "fount_entropy_source_enabled", "gauge",
 		       "1 while a noise source is in use, 0 once disabled (or absent).");
 	for (size_t i = 0; i < n; i++)
-		metrics_printf(t, "fount_entropy_source_enabled{source=\"%s\",credited=\"%s\"} %d\n", src[i],
+		strbuf_printf(t, "fount_entropy_source_enabled{source=\"%s\",credited=\"%s\"} %d\n", src[i],
 			       es[i].credited ? "true" : "false", es[i].enabled);
 	metrics_family(t, "fount_entropy_min_entropy_bits", "gauge",
 		       "Claimed min-entropy per raw sample (H), which sets the health-test cutoffs.");
 	for (size_t i = 0; i < n; i++)
 		if (es[i].credited)
-			metrics_printf(t, "fount_entropy_min_entropy_bits{source=\"%s\"} %g\n", src[i], es[i].h);
+			strbuf_printf(t, "fount_entropy_min_entropy_bits{source=\"%s\"} %g\n", src[i], es[i].h);
 	metrics_family(t, "fount_entropy_samples_tested_total", "counter",
 		       "Raw samples through the SP 800-90B health tests.");
 	for (size_t i = 0; i < n; i++)
-		metrics_printf(t, "fount_entropy_samples_tested_total{source=\"%s\"} %llu\n", src[i],
+		strbuf_printf(t, "fount_entropy_samples_tested_total{source=\"%s\"} %llu\n", src[i],
 			       (unsigned long long)es[i].samples_tested);
 	metrics_family(t, "fount_entropy_health_failures_total", "counter",
 		       "Health-test failures (repetition count, adaptive proportion).");
 	for (size_t i = 0; i < n; i++) {
-		metrics_printf(t, "fount_entropy_health_failures_total{source=\"%s\",test=\"rct\"} %llu\n", src[i],
+		strbuf_printf(t, "fount_entropy_health_failures_total{source=\"%s\",test=\"rct\"} %llu\n", src[i],
 			       (unsigned long long)es[i].rct_failures);
-		metrics_printf(t, "fount_entropy_health_failures_total{source=\"%s\",test=\"apt\"} %llu\n", src[i],
+		strbuf_printf(t, "fount_entropy_health_failures_total{source=\"%s\",test=\"apt\"} %llu\n", src[i],
 			       (unsigned long long)es[i].apt_failures);
 	}
 	metrics_family(t, "fount_entropy_bytes_delivered_total", "counter",
 		       "Conditioned seed bytes a source delivered.");
 	for (size_t i = 0; i < n; i++)
-		metrics_printf(t, "fount_entropy_bytes_delivered_total{source=\"%s\"} %llu\n", src[i],
+		strbuf_printf(t, "fount_entropy_bytes_delivered_total{source=\"%s\"} %llu\n", src[i],
 			       (unsigned long long)es[i].bytes_delivered);
 }
 
-static void render_drbg(struct metrics_text *t)
+static void render_drbg(struct strbuf *t)
 {
 	struct drbg_stats d;
 	drbg_stats(&d);
 	metrics_family(t, "fount_drbg_primary_reseeds_total", "counter",
 		       "Reseeds of the primary CTR_DRBG from the noise sources.");
-	metrics_printf(t, "fount_drbg_primary_reseeds_total %llu\n", (unsigned long long)d.primary_reseeds);
+	strbuf_printf(t, "fount_drbg_primary_reseeds_total %llu\n", (unsigned long long)d.primary_reseeds);
 	metrics_family(t, "fount_drbg_worker_reseeds_total", "counter", "Reseeds of per-thread CTR_DRBGs.");
-	metrics_printf(t, "fount_drbg_worker_reseeds_total %llu\n", (unsigned long long)d.worker_reseeds);
+	strbuf_printf(t, "fount_drbg_worker_reseeds_total %llu\n", (unsigned long long)d.worker_reseeds);
 	metrics_family(t, "fount_drbg_prediction_resistance_requests_total", "counter",
 		       "Generates with prediction resistance (each after a reseed that began after it asked).");
-	metrics_printf(t, "fount_drbg_prediction_resistance_requests_total %llu\n",
+	strbuf_printf(t, "fount_drbg_prediction_resistance_requests_total %llu\n",
 		       (unsigned long long)d.pr_requests);
 	metrics_family(t, "fount_drbg_fork_events_total", "counter", "Forks after which the DRBG tree reseeded.");
-	metrics_printf(t, "fount_drbg_fork_events_total %llu\n", (unsigned long long)d.fork_events);
+	strbuf_printf(t, "fount_drbg_fork_events_total %llu\n", (unsigned long long)d.fork_events);
 	metrics_family(t, "fount_drbg_workers", "gauge", "Per-thread CTR_DRBGs alive.");
-	metrics_printf(t, "fount_drbg_workers %llu\n", (unsigned long long)d.workers);
+	strbuf_printf(t, "fount_drbg_workers %llu\n", (unsigned long long)d.workers);
 }
 
-static void render_store(struct metrics_text *t)
+static void render_store(struct strbuf *t)
 {
 	struct store *s = ops_store();
 	if (s == NULL)
@@ -449,22 +412,22 @@ static void render_store(struct metrics_text *t)
 	struct store_stats st;
 	store_stats(s, &st);
 	metrics_family(t, "fount_store_write_requests_total", "counter", "Writes to the key store answered.");
-	metrics_printf(t, "fount_store_write_requests_total %llu\n", (unsigned long long)st.requests);
+	strbuf_printf(t, "fount_store_write_requests_total %llu\n", (unsigned long long)st.requests);
 	metrics_family(t, "fount_store_commits_total", "counter",
 		       "Key-store commits, by result (one fsync each; concurrent writes share one).");
-	metrics_printf(t, "fount_store_commits_total{result=\"ok\"} %llu\n", (unsigned long long)st.commits);
-	metrics_printf(t, "fount_store_commits_total{result=\"failed\"} %llu\n",
+	strbuf_printf(t, "fount_store_commits_total{result=\"ok\"} %llu\n", (unsigned long long)st.commits);
+	strbuf_printf(t, "fount_store_commits_total{result=\"failed\"} %llu\n",
 		       (unsigned long long)st.failed_commits);
 	metrics_family(t, "fount_store_commit_duration_seconds", "histogram", "Time of one key-store commit.");
 	histogram(t, "fount_store_commit_duration_seconds", "", store_latency_bounds, STORE_LATENCY_BUCKETS,
 		  st.commit_buckets, (double)st.commit_ns / 1e9);
 	metrics_family(t, "fount_store_size_bytes", "gauge", "The key store's files on disk.");
-	metrics_printf(t, "fount_store_size_bytes %llu\n", (unsigned long long)st.db_bytes);
+	strbuf_printf(t, "fount_store_size_bytes %llu\n", (unsigned long long)st.db_bytes);
 	metrics_family(t, "fount_store_schema_version", "gauge", "The key store's schema version.");
-	metrics_printf(t, "fount_store_schema_version %u\n", st.schema_version);
+	strbuf_printf(t, "fount_store_schema_version %u\n", st.schema_version);
 }
 
-err_t metrics_render(struct metrics_text *t, const char *state)
+err_t metrics_render(struct strbuf *t, const char *state)
 {
 	render_state(t, state);
 	render_entropy(t);

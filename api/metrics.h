@@ -25,22 +25,15 @@ void metrics_register_egd(struct api_egd *s, bool on);
 struct api_http;
 void metrics_register_http(struct api_http *s, bool on);
 
-/* A growing text buffer; a failed append marks it failed. */
-struct metrics_text {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-void metrics_printf(struct metrics_text *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
-/* metrics_family writes the # HELP and # TYPE lines of one metric family. */
-void metrics_family(struct metrics_text *t, const char *name, const char *type, const char *help);
-void metrics_text_free(struct metrics_text *t);
+/* metrics_family writes the # HELP and # TYPE lines of one metric family
+ * (into a util.h strbuf). */
+void metrics_family(struct strbuf *t, const char *name, const char *type, const char *help);
 
 /* metrics_render writes every metric fount keeps (Prometheus exposition
  * format 0.0.4) to |t|: the module state |state| ("OPERATIONAL", ...),
  * build information, the noise sources' health tests, the DRBG tree, KMIP
  * items by operation and result with latency histograms, the KMIP
  * EGD and HTTP listeners, the store's commits and size. ERR_NOMEM when the text could not be built. */
-err_t metrics_render(struct metrics_text *t, const char *state) MUST_CHECK NONNULL(1);
+err_t metrics_render(struct strbuf *t, const char *state) MUST_CHECK NONNULL(1);
 
 #endif

@@ -19,7 +19,6 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,52 +352,16 @@ static void assess(struct esv *e)
 
 /* ---- the documents ------------------------------------------------------------------- */
 
-struct buf {
-	char *p;
-	size_t n, cap;
-	bool bad;
-};
-
-static void bp(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static void bp(struct buf *b, const char *fmt, ...)
+static bool bp_write(const struct esv *e, const char *name, struct strbuf *b)
 {
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int w = b->bad ? 0 : vsnprintf(b->p != NULL ? b->p + b->n : NULL, b->p != NULL ? b->cap - b->n : 0, fmt, ap);
-		va_end(ap);
-		if (b->bad || w < 0) {
-			b->bad = true;
-			return;
-		}
-		if (b->p != NULL && b->n + (size_t)w < b->cap) {
-			b->n += (size_t)w;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 8192;
-		while (cap < b->n + (size_t)w + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (np == NULL) {
-			b->bad = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-}
-
-static bool bp_write(const struct esv *e, const char *name, struct buf *b)
-{
-	bool ok = !b->bad && write_file(e, name, b->p, b->n);
-	free(b->p);
-	memset(b, 0, sizeof *b);
+	bool ok = !b->failed && write_file(e, name, b->buf, b->len);
+	strbuf_free(b);
 	return ok;
 }
 
-static void health_table(struct buf *b, const struct esv *e)
+static void health_table(struct strbuf *b, const struct esv *e)
 {
-	bp(b, "| Test | SP 800-90B | Parameters | Detects | On failure |\n|---|---|---|---|---|\n");
+	strbuf_printf(b, "| Test | SP 800-90B | Parameters | Detects | On failure |\n|---|---|---|---|---|\n");
 	for (size_t i = 0; i < entropy_health_docs_n; i++) {
 		const struct entropy_health_doc *d = &entropy_health_docs[i];
 		char par[160];
@@ -410,23 +373,23 @@ static void health_table(struct buf *b, const struct esv *e)
 		else
 			snprintf(par, sizeof par, "W = %u, C = %u (alpha = 2^-%u), permanent C = %u (alpha^2)", e->cut.apt_window,
 				 e->cut.apt_intermittent, e->cfg->entropy_alpha_log2, e->cut.apt_permanent);
-		bp(b, "| %s | §%s | %s | %s | %s |\n", d->name, d->section, par, d->what, d->on_failure);
+		strbuf_printf(b, "| %s | §%s | %s | %s | %s |\n", d->name, d->section, par, d->what, d->on_failure);
 	}
-	bp(b, "\nmax_retries = %u consecutive intermittent failures before a source is disabled; "
+	strbuf_printf(b, "\nmax_retries = %u consecutive intermittent failures before a source is disabled; "
 	      "when the last credited source is disabled the module enters its ERROR state (no output until "
 	      "restart).\n",
 	   e->cfg->entropy_max_retries);
 }
 
-static void chain_lines(struct buf *b, const struct entropy_esv_chain *c, double h)
+static void chain_lines(struct strbuf *b, const struct entropy_esv_chain *c, double h)
 {
-	bp(b, "- Raw samples per conditioned block: %zu (ceil((n_out + %u) / H) with H = %g)\n", c->samples,
+	strbuf_printf(b, "- Raw samples per conditioned block: %zu (ceil((n_out + %u) / H) with H = %g)\n", c->samples,
 	   ENTROPY_COND_EXTRA_BITS, h);
-	bp(b, "- n_in = %u bits, n_out = %u bits, nw = %u bits, h_in = %.6g bits\n", c->n_in, c->n_out, c->nw, c->h_in);
-	bp(b, "- Output_Entropy(n_in, n_out, nw, h_in) = %.22Lg bits", c->h_out);
+	strbuf_printf(b, "- n_in = %u bits, n_out = %u bits, nw = %u bits, h_in = %.6g bits\n", c->n_in, c->n_out, c->nw, c->h_in);
+	strbuf_printf(b, "- Output_Entropy(n_in, n_out, nw, h_in) = %.22Lg bits", c->h_out);
 	if (c->eps_log2 > 0)
-		bp(b, " = (1 - epsilon) n_out with epsilon = 2^-%.4Lg", c->eps_log2);
-	bp(b, "\n- Full entropy (h_in >= n_out + 64, FIPS 140-3 IG D.K resolution 19): %s\n",
+		strbuf_printf(b, " = (1 - epsilon) n_out with epsilon = 2^-%.4Lg", c->eps_log2);
+	strbuf_printf(b, "\n- Full entropy (h_in >= n_out + 64, FIPS 140-3 IG D.K resolution 19): %s\n",
 	   c->full_entropy ? "yes" : "**no**");
 }
 
@@ -435,51 +398,51 @@ static const char *pass_word(int p)
 	return p == 1 ? "passed" : p == 0 ? "**failed**" : "-";
 }
 
-static void result_row(struct buf *b, const char *what, const char *cmd, const struct tool_result *r, const char *name,
+static void result_row(struct strbuf *b, const char *what, const char *cmd, const struct tool_result *r, const char *name,
 		       const char *unit)
 {
 	char v[96] = "-";
 	if (r->ran)
 		snprintf(v, sizeof v, "%s%.6f %s", name, r->value, unit);
-	bp(b, "| %s | `%s` | %s | %s | %s |\n", what, cmd, r->ran ? v : "-", pass_word(r->pass), r->note);
+	strbuf_printf(b, "| %s | `%s` | %s | %s | %s |\n", what, cmd, r->ran ? v : "-", pass_word(r->pass), r->note);
 }
 
 static bool write_report(struct esv *e)
 {
-	struct buf b = {0};
+	struct strbuf b = {0};
 	const struct keygen_provider_info *pi = keygen_provider_info();
-	bp(&b, "# SP 800-90B entropy source validation package: %s\n\n", e->source);
-	bp(&b, "Written by fount %s (`fount entropy esv`) on %s; CPU: %s; Linux %s. Every parameter below is "
+	strbuf_printf(&b, "# SP 800-90B entropy source validation package: %s\n\n", e->source);
+	strbuf_printf(&b, "Written by fount %s (`fount entropy esv`) on %s; CPU: %s; Linux %s. Every parameter below is "
 	       "the one the code runs with, read from its own tables and functions.\n\n",
 	   FOUNT_VERSION, e->when, e->cpu, e->kernel);
-	bp(&b, "## Noise source\n\n%s\n\nOperating conditions: %s\n\n", e->info->noise, e->info->conditions);
-	bp(&b, "## Claimed min-entropy\n\nH = %g bits per %u-bit sample (`[entropy] %s`; the default %g). %s\n\n", e->h, e->bits,
+	strbuf_printf(&b, "## Noise source\n\n%s\n\nOperating conditions: %s\n\n", e->info->noise, e->info->conditions);
+	strbuf_printf(&b, "## Claimed min-entropy\n\nH = %g bits per %u-bit sample (`[entropy] %s`; the default %g). %s\n\n", e->h, e->bits,
 	   e->h_key, e->h_default, e->info->h_basis);
-	bp(&b, "## Health tests\n\n");
+	strbuf_printf(&b, "## Health tests\n\n");
 	health_table(&b, e);
-	bp(&b, "\n## Conditioning chain (SP 800-90B §3.1.5)\n\n"
+	strbuf_printf(&b, "\n## Conditioning chain (SP 800-90B §3.1.5)\n\n"
 	       "HMAC-SHA-256 (a vetted conditioning function, §3.1.5.1.1) keyed with a fixed public 32-byte key, "
 	       "over each block's raw samples after they passed the health tests; the HMAC comes from the %s "
 	       "(%s; validated: %s). Entropy accounting by §3.1.5.1.2 with the claimed H:\n\n",
 	   pi->name[0] ? pi->name : "OpenSSL provider", pi->version[0] ? pi->version : "?",
 	   pi->validation[0] ? pi->validation : "?");
 	chain_lines(&b, &e->chain, e->h);
-	bp(&b, "\nEach 256-bit block seeds the SP 800-90A CTR_DRBG (AES-256, with prediction resistance requests "
+	strbuf_printf(&b, "\nEach 256-bit block seeds the SP 800-90A CTR_DRBG (AES-256, with prediction resistance requests "
 	       "drawing fresh blocks).\n\n");
-	bp(&b, "## Data\n\n| File | What | Samples | SHA-256 |\n|---|---|---|---|\n");
-	bp(&b, "| raw.bin | raw samples, one per byte, low %u bits | %llu | %s |\n", e->bits, (unsigned long long)e->samples,
+	strbuf_printf(&b, "## Data\n\n| File | What | Samples | SHA-256 |\n|---|---|---|---|\n");
+	strbuf_printf(&b, "| raw.bin | raw samples, one per byte, low %u bits | %llu | %s |\n", e->bits, (unsigned long long)e->samples,
 	   e->sha_raw);
-	bp(&b, "| restart.bin | %u restarts x %u samples, row by row (§3.1.4.1) | %u | %s |\n", ESV_ROWS, ESV_ROW_LEN,
+	strbuf_printf(&b, "| restart.bin | %u restarts x %u samples, row by row (§3.1.4.1) | %u | %s |\n", ESV_ROWS, ESV_ROW_LEN,
 	   ESV_ROWS * ESV_ROW_LEN, e->sha_restart);
-	bp(&b, "| conditioned.bin | conditioned output bytes | %llu | %s |\n\n", (unsigned long long)e->samples, e->sha_cond);
+	strbuf_printf(&b, "| conditioned.bin | conditioned output bytes | %llu | %s |\n\n", (unsigned long long)e->samples, e->sha_cond);
 	if (e->samples < ESV_SAMPLES)
-		bp(&b, "**Fewer than the 1,000,000 samples SP 800-90B §3.1.1 asks for**: run again without --samples.\n\n");
-	bp(&b, "## Assessment\n\n");
+		strbuf_printf(&b, "**Fewer than the 1,000,000 samples SP 800-90B §3.1.1 asks for**: run again without --samples.\n\n");
+	strbuf_printf(&b, "## Assessment\n\n");
 	if (!e->assessed) {
-		bp(&b, "Not run here. Run the commands in README.md, or `fount entropy esv --assess TOOLS_DIR` where "
+		strbuf_printf(&b, "Not run here. Run the commands in README.md, or `fount entropy esv --assess TOOLS_DIR` where "
 		       "the tools are built.\n\n");
 	} else {
-		bp(&b, "NIST SP800-90B_EntropyAssessment from `%s`:\n\n| Step | Command | Result | Verdict | Note |\n"
+		strbuf_printf(&b, "NIST SP800-90B_EntropyAssessment from `%s`:\n\n| Step | Command | Result | Verdict | Note |\n"
 		       "|---|---|---|---|---|\n",
 		   e->tools);
 		char c[160];
@@ -494,29 +457,29 @@ static bool write_report(struct esv *e)
 		result_row(&b, "Conditioning (§3.1.5.1.2)", c, &e->cond_tool, "h_out = ", "bits");
 		result_row(&b, "Conditioned data (informative)", "ea_non_iid -c -a -v conditioned.bin 8", &e->cond_data, "h' = ",
 			   "bits/bit");
-		bp(&b, "\nValidated entropy per sample: %.6g bits (the claim %g", e->h_validated, e->h);
+		strbuf_printf(&b, "\nValidated entropy per sample: %.6g bits (the claim %g", e->h_validated, e->h);
 		if (e->non_iid.ran)
-			bp(&b, ", ea_non_iid %.6f", e->non_iid.value);
+			strbuf_printf(&b, ", ea_non_iid %.6f", e->non_iid.value);
 		if (e->restart_r.ran)
-			bp(&b, ", restart %s", e->restart_r.pass == 1 ? "passed" : "FAILED");
-		bp(&b, ").\n\n");
+			strbuf_printf(&b, ", restart %s", e->restart_r.pass == 1 ? "passed" : "FAILED");
+		strbuf_printf(&b, ").\n\n");
 		bool holds = e->non_iid.ran && e->restart_r.pass == 1 && e->h_validated >= e->h - 1e-9;
 		if (holds)
-			bp(&b, "**The claim holds**: the tools' estimates are at or above H = %g.\n\n", e->h);
+			strbuf_printf(&b, "**The claim holds**: the tools' estimates are at or above H = %g.\n\n", e->h);
 		else if (e->non_iid.ran && e->h_validated < e->h - 1e-9 && e->h_validated > 0)
-			bp(&b, "**The claim is too high**: set `[entropy] %s = %.2f` (or lower) and build the package "
+			strbuf_printf(&b, "**The claim is too high**: set `[entropy] %s = %.2f` (or lower) and build the package "
 			       "again.\n\n",
 			   e->h_key, floor(e->h_validated * 100) / 100);
 		else if (e->restart_r.pass == 0)
-			bp(&b, "**The restart tests failed**: the source does not give the same entropy after a restart; "
+			strbuf_printf(&b, "**The restart tests failed**: the source does not give the same entropy after a restart; "
 			       "it cannot be credited as is.\n\n");
 		else
-			bp(&b, "**Not assessed in full**: see the notes above.\n\n");
-		bp(&b, "With the validated entropy the chain gives:\n\n");
+			strbuf_printf(&b, "**Not assessed in full**: see the notes above.\n\n");
+		strbuf_printf(&b, "With the validated entropy the chain gives:\n\n");
 		chain_lines(&b, &e->chain_validated, e->h_validated);
-		bp(&b, "\n");
+		strbuf_printf(&b, "\n");
 	}
-	bp(&b, "## What a lab still does\n\n"
+	strbuf_printf(&b, "## What a lab still does\n\n"
 	       "- Runs the tools on this data itself (or checks their output in assess/) and judges the claim and "
 	       "its basis above.\n"
 	       "- Judges the noise source's description and its restart method (`restart.bin` re-probes "
@@ -529,8 +492,8 @@ static bool write_report(struct esv *e)
 
 static bool write_readme(const struct esv *e)
 {
-	struct buf b = {0};
-	bp(&b, "# Running NIST's SP 800-90B tools on this package\n\n"
+	struct strbuf b = {0};
+	strbuf_printf(&b, "# Running NIST's SP 800-90B tools on this package\n\n"
 	       "The tools are NIST's SP800-90B_EntropyAssessment (github.com/usnistgov/SP800-90B_EntropyAssessment), "
 	       "not a Debian package. Build them once (Debian 12):\n\n```sh\n"
 	       "apt-get install -y g++ make libbz2-dev libdivsufsort-dev libjsoncpp-dev libssl-dev libmpfr-dev libgmp-dev\n"
@@ -539,51 +502,51 @@ static bool write_readme(const struct esv *e)
 	       "Then, in this folder (or `fount entropy esv --source %s -o DIR --assess "
 	       "SP800-90B_EntropyAssessment/cpp`, which runs them and records the verdicts in report.md):\n\n```sh\n",
 	   e->source);
-	bp(&b, "# 1. the initial entropy estimate H_I (SP 800-90B §3.1.3): take the last line,\n"
+	strbuf_printf(&b, "# 1. the initial entropy estimate H_I (SP 800-90B §3.1.3): take the last line,\n"
 	       "#    min(H_original, %u X H_bitstring); H_I = min(%g, that)\n"
 	       "ea_non_iid -i -a -v raw.bin %u\n\n",
 	   e->bits, e->h, e->bits);
-	bp(&b, "# 2. whether the samples are IID (§5); if all three tests pass, use -i below\n"
+	strbuf_printf(&b, "# 2. whether the samples are IID (§5); if all three tests pass, use -i below\n"
 	       "ea_iid -i -a -v raw.bin %u\n\n",
 	   e->bits);
-	bp(&b, "# 3. the restart tests (§3.1.4), with H_I from step 1: \"Validation Test Passed\"\n"
+	strbuf_printf(&b, "# 3. the restart tests (§3.1.4), with H_I from step 1: \"Validation Test Passed\"\n"
 	       "ea_restart -n -v restart.bin %u H_I\n\n",
 	   e->bits);
-	bp(&b, "# 4. the conditioning (§3.1.5.1.2, vetted HMAC-SHA-256): h_in = %zu samples x the validated H\n"
+	strbuf_printf(&b, "# 4. the conditioning (§3.1.5.1.2, vetted HMAC-SHA-256): h_in = %zu samples x the validated H\n"
 	       "#    (with the claim: %.6g)\n"
 	       "ea_conditioning -v %u %u %u %.6f\n\n",
 	   e->chain.samples, e->chain.h_in, e->chain.n_in, e->chain.n_out, e->chain.nw, e->chain.h_in);
-	bp(&b, "# 5. informative: the conditioned output's entropy per bit h' (§3.1.5.2 form)\n"
+	strbuf_printf(&b, "# 5. informative: the conditioned output's entropy per bit h' (§3.1.5.2 form)\n"
 	       "ea_non_iid -c -a -v conditioned.bin 8\n```\n\n");
-	bp(&b, "The SHA-256 of each file (the tools print it as they open it) is in report.md. "
+	strbuf_printf(&b, "The SHA-256 of each file (the tools print it as they open it) is in report.md. "
 	       "The parameters are in parameters.json.\n");
 	return bp_write(e, "README.md", &b);
 }
 
 static bool write_public_use(const struct esv *e)
 {
-	struct buf b = {0};
-	bp(&b, "# Public use document (draft): fount's %s noise source\n\n"
+	struct strbuf b = {0};
+	strbuf_printf(&b, "# Public use document (draft): fount's %s noise source\n\n"
 	       "A draft for the ESV submission, written by fount %s from the code's own tables "
 	       "(`fount entropy esv`). Sections a lab or vendor completes are marked TO COMPLETE.\n\n",
 	   e->source, FOUNT_VERSION);
-	bp(&b, "## 1. Noise source\n\n%s\n\n", e->info->noise);
-	bp(&b, "## 2. Operating conditions\n\n%s\n\nTested here on: %s, Linux %s. TO COMPLETE: the platforms the "
+	strbuf_printf(&b, "## 1. Noise source\n\n%s\n\n", e->info->noise);
+	strbuf_printf(&b, "## 2. Operating conditions\n\n%s\n\nTested here on: %s, Linux %s. TO COMPLETE: the platforms the "
 	       "validation covers.\n\n",
 	   e->info->conditions, e->cpu, e->kernel);
-	bp(&b, "## 3. Entropy claim\n\n%g bits of min-entropy per %u-bit raw sample. %s\n\n", e->h, e->bits, e->info->h_basis);
-	bp(&b, "## 4. Health tests (SP 800-90B §4)\n\nEvery raw sample goes through the continuous tests before it "
+	strbuf_printf(&b, "## 3. Entropy claim\n\n%g bits of min-entropy per %u-bit raw sample. %s\n\n", e->h, e->bits, e->info->h_basis);
+	strbuf_printf(&b, "## 4. Health tests (SP 800-90B §4)\n\nEvery raw sample goes through the continuous tests before it "
 	       "is conditioned; none is skipped, and a failing block never reaches the output.\n\n");
 	health_table(&b, e);
-	bp(&b, "\n## 5. Conditioning (SP 800-90B §3.1.5)\n\nHMAC-SHA-256, vetted, with a fixed public key:\n\n");
+	strbuf_printf(&b, "\n## 5. Conditioning (SP 800-90B §3.1.5)\n\nHMAC-SHA-256, vetted, with a fixed public key:\n\n");
 	chain_lines(&b, &e->chain, e->h);
-	bp(&b, "\n## 6. Failure behaviour\n\n");
+	strbuf_printf(&b, "\n## 6. Failure behaviour\n\n");
 	for (size_t i = 0; i < entropy_health_docs_n; i++)
-		bp(&b, "- %s (§%s): %s.\n", entropy_health_docs[i].name, entropy_health_docs[i].section,
+		strbuf_printf(&b, "- %s (§%s): %s.\n", entropy_health_docs[i].name, entropy_health_docs[i].section,
 		   entropy_health_docs[i].on_failure);
-	bp(&b, "- The last credited source disabled: the module enters its ERROR state; no random output and no key "
+	strbuf_printf(&b, "- The last credited source disabled: the module enters its ERROR state; no random output and no key "
 	       "leaves it until it is restarted, and its status says so.\n\n");
-	bp(&b, "## 7. Data collection\n\nRaw samples are read below the health tests and the conditioner (`fount "
+	strbuf_printf(&b, "## 7. Data collection\n\nRaw samples are read below the health tests and the conditioner (`fount "
 	       "entropy raw`, the same read the pipeline makes), the low %u bits of each kept, one per byte. The "
 	       "restart data re-probes the source before each of %u rows of %u samples, as a restart of fount "
 	       "does.\n",

@@ -58,7 +58,7 @@ static void test_checker(void)
 
 static char *render(const char *state)
 {
-	struct metrics_text t = {0};
+	struct strbuf t = {0};
 	EXPECT_OK(metrics_render(&t, state));
 	char why[256];
 	bool ok = promtext_check(t.buf, why, sizeof why);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,4 +140,41 @@ uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+	if (b->failed)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		size_t room = b->cap - b->len;
+		int n = vsnprintf(b->buf != NULL ? b->buf + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap != 0 ? b->cap * 2 : 16384;
+		while (cap - b->len <= (size_t)n)
+			cap *= 2;
+		char *nb = realloc(b->buf, cap);
+		if (nb == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->buf = nb;
+		b->cap = cap;
+	}
+}
+
+void strbuf_free(struct strbuf *b)
+{
+	free(b->buf);
+	memset(b, 0, sizeof *b);
 }

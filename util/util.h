@@ -161,6 +161,18 @@ enum err_category err_category(err_t r);
 		}                                                              \
 	} while (0)
 
+/* ---- a growing text ----------------------------------------------------------------
+ * strbuf_printf appends to |b|, growing it; a failed allocation or format
+ * sets b->failed and the text stays what it was (later calls do nothing).
+ * strbuf_free frees it and empties |b|. */
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+void strbuf_printf(struct strbuf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void strbuf_free(struct strbuf *b);
+
 /* ---- the CSP table (`fount policy`) --------------------------------------------
  * Every secret fount holds is declared beside its definition with
  * CSP_DEFINE (what it is, where it lives, how it enters, leaves and is
