@@ -129,8 +129,11 @@ typedef err_t (*store_sealed_fn)(void *ctx, const struct store_row *row,
 	" ON CONFLICT (id, tenant, fingerprint) DO UPDATE"                                           \
 	" SET lease_end = excluded.lease_end, ended = excluded.ended"                                \
 	" WHERE excluded.lease_end > leases.lease_end"
+/* the mark only moves forward: a node whose fold limit lags another's
+ * (its commit lag counts from its own sightings) leaves it where it is */
 #define STORE_LEASES_MARK_SQL(P2)                                                                \
-	"UPDATE lease_fold SET seq = (SELECT coalesce(max(seq), 0) FROM access_log WHERE seq <= " P2 ")"
+	"UPDATE lease_fold SET seq = (SELECT coalesce(max(seq), 0) FROM access_log WHERE seq <= " P2 ")" \
+	" WHERE seq < (SELECT coalesce(max(seq), 0) FROM access_log WHERE seq <= " P2 ")"
 /* the leases that ended by P1 without their event yet (the partial index
  * leases_open), with their object's owner and state, by end; at most P2 */
 #define STORE_LEASES_ENDED_SQL(P1, P2)                                                           \
