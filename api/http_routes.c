@@ -1539,20 +1539,16 @@ static void on_events(struct route_ctx *x, struct http_reply *out)
 	}
 	/* ids, kinds and tenants are [A-Za-z0-9._~:-] and names fount
 	 * writes; the JSON of each event through jansson all the same */
-	size_t cap = 64 + ev.n * 1024;
-	char *buf = malloc(cap);
-	if (buf == NULL) {
-		store_events_free(&ev);
-		fail(out, 500, "internal", "out of memory");
-		return;
-	}
-	size_t used = (size_t)snprintf(buf, cap, "retry: 1000\n\n");
+	/* the text grows as it needs: an event too long for a fixed room
+	 * would be left out while the next one's id moves the reader past it */
+	struct strbuf b = {0};
+	strbuf_printf(&b, "retry: 1000\n\n");
 	/* nothing for this caller up to |latest|: an id with no data moves its
 	 * Last-Event-ID there without an event (the SSE dispatch rules), so the
 	 * next request does not read those again */
 	if (ev.n == 0 && (latest > after || now))
-		used += (size_t)snprintf(buf + used, cap - used, "id: %llu\n\n", (unsigned long long)latest);
-	for (size_t i = 0; i < ev.n; i++) {
+		strbuf_printf(&b, "id: %llu\n\n", (unsigned long long)latest);
+	for (size_t i = 0; i < ev.n && !b.failed; i++) {
 		const struct store_event *e = &ev.e[i];
 		json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "seq", (json_int_t)e->seq, "time", (json_int_t)e->time,
 				      "kind", e->kind, "id", e->id, "tenant", e->tenant, "state", http_state_name(e->state));
@@ -1566,15 +1562,21 @@ static void on_events(struct route_ctx *x, struct http_reply *out)
 		}
 		char *d = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);
-		if (d != NULL && used + strlen(d) + 96 < cap)
-			used += (size_t)snprintf(buf + used, cap - used, "id: %llu\nevent: %s\ndata: %s\n\n",
-						 (unsigned long long)e->seq, e->kind, d);
+		if (d == NULL)
+			b.failed = true;
+		else
+			strbuf_printf(&b, "id: %llu\nevent: %s\ndata: %s\n\n", (unsigned long long)e->seq, e->kind, d);
 		free(d);
 	}
 	store_events_free(&ev);
+	if (b.failed) {
+		strbuf_free(&b);
+		fail(out, 500, "internal", "out of memory");
+		return;
+	}
 	free(out->body);
-	out->body = buf;
-	out->body_len = used;
+	out->body = b.buf;
+	out->body_len = b.len;
 	out->status = 200;
 	out->content_type = "text/event-stream";
 }
