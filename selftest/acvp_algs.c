@@ -63,20 +63,6 @@ bool acvp_alg_known(const char *algorithm)
 	return false;
 }
 
-static json_t *hex_upper(const uint8_t *p, size_t n)
-{
-	char *h = malloc(2 * n + 1);
-	if (h == NULL)
-		return NULL;
-	hex_encode(h, p, n);
-	for (char *c = h; *c; c++)
-		if (*c >= 'a' && *c <= 'f')
-			*c = (char)(*c - 'a' + 'A');
-	json_t *s = json_string(h);
-	free(h);
-	return s;
-}
-
 static err_t str_field(const json_t *o, const char *key, const char **out, char *msg)
 {
 	const json_t *v = json_object_get(o, key);
@@ -235,7 +221,7 @@ static err_t sha_mct(const struct alg_group *g, const uint8_t *seed_in, size_t s
 			lb = lc;
 			lc = sizeof md;
 		}
-		json_t *h = hex_upper(md, sizeof md);
+		json_t *h = acvp_hex(md, sizeof md);
 		if (h == NULL || json_array_append_new(results, json_pack("{s:o}", "md", h)) != 0) {
 			r = ERR_NOMEM;
 			goto out;
@@ -278,7 +264,7 @@ static err_t run_alg_test(const struct alg_group *g, const json_t *jt, json_t *a
 		uint8_t md[KEYGEN_SHA256_LEN];
 		r = keygen_sha256(a != NULL ? a : (const uint8_t *)"", al, md);
 		if (r == ERR_OK)
-			r = json_object_set_new(answer, "md", hex_upper(md, sizeof md)) == 0 ? ERR_OK : ERR_NOMEM;
+			r = json_object_set_new(answer, "md", acvp_hex(md, sizeof md)) == 0 ? ERR_OK : ERR_NOMEM;
 		else
 			snprintf(msg, ACVP_MSG_LEN, "SHA-256 failed: %s", err_str(r));
 		break;
@@ -296,7 +282,7 @@ static err_t run_alg_test(const struct alg_group *g, const json_t *jt, json_t *a
 			r = keygen_hmac_final(h, mac);
 		keygen_hmac_free(h);
 		if (r == ERR_OK)
-			r = json_object_set_new(answer, "mac", hex_upper(mac, (size_t)g->mac_bits / 8)) == 0 ? ERR_OK : ERR_NOMEM;
+			r = json_object_set_new(answer, "mac", acvp_hex(mac, (size_t)g->mac_bits / 8)) == 0 ? ERR_OK : ERR_NOMEM;
 		else if (msg[0] == '\0')
 			snprintf(msg, ACVP_MSG_LEN, "HMAC-SHA-256 failed: %s", err_str(r));
 		secure_zero(mac, sizeof mac);
@@ -315,13 +301,13 @@ static err_t run_alg_test(const struct alg_group *g, const json_t *jt, json_t *a
 		if (r == ERR_OK && g->encrypt) {
 			r = keygen_aes_wrap(wa, a, al, b, bl, out, cap, &ol);
 			if (r == ERR_OK)
-				r = json_object_set_new(answer, "ct", hex_upper(out, ol)) == 0 ? ERR_OK : ERR_NOMEM;
+				r = json_object_set_new(answer, "ct", acvp_hex(out, ol)) == 0 ? ERR_OK : ERR_NOMEM;
 		} else if (r == ERR_OK) {
 			r = keygen_aes_unwrap(wa, a, al, b, bl, out, cap, &ol);
 			if (r == ERR_UNWRAP)
 				r = json_object_set_new(answer, "testPassed", json_false()) == 0 ? ERR_OK : ERR_NOMEM;
 			else if (r == ERR_OK)
-				r = json_object_set_new(answer, "pt", hex_upper(out, ol)) == 0 ? ERR_OK : ERR_NOMEM;
+				r = json_object_set_new(answer, "pt", acvp_hex(out, ol)) == 0 ? ERR_OK : ERR_NOMEM;
 		}
 		if (r != ERR_OK && r != ERR_NOMEM && msg[0] == '\0')
 			snprintf(msg, ACVP_MSG_LEN, "key wrap failed: %s", err_str(r));

@@ -59,6 +59,9 @@ err_t acvp_get_int(const json_t *obj, const char *key, json_int_t max, json_int_
 err_t acvp_get_bits(const json_t *obj, const char *key, json_int_t bits, uint8_t **out, size_t *out_len, char *msg)
 	MUST_CHECK;
 void acvp_free_secret(uint8_t *p, size_t len);
+/* acvp_hex: |n| bytes as a JSON string of upper-case hex, as ACVP writes
+ * it (NULL when out of memory) */
+json_t *acvp_hex(const uint8_t *p, size_t n);
 /* acvp_alg_known: an algorithm acvp_algs.c answers; acvp_run_alg_group
  * runs one of its groups and appends the answer (or the group's error) to
  * |groups| */
