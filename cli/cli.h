@@ -73,6 +73,10 @@ bool cli_write_all(int fd, const void *buf, size_t len) MUST_CHECK;
  * nothing is left either. Returns whether the file is kept; for fd < 0 it
  * does nothing and returns |ok|. */
 bool cli_finish_file(const char *path, int fd, bool ok) MUST_CHECK;
+/* cli_output_dir makes the folder |dir| (0755) unless it is there, and
+ * checks it is a folder; false after a line on stderr that starts with
+ * "fount |cmd|:" */
+bool cli_output_dir(const char *cmd, const char *dir);
 /* cli_replace_file replaces |path| whole with |len| bytes of |text|
  * (outfile_open with OUTFILE_REPLACE, |mode|): a reader sees the old file
  * or the new one, never a part. false with errno set on failure. */

@@ -251,10 +251,8 @@ static void assess(struct esv *e)
 {
 	char dir[4200], bits[4], hi[32], n_in[16], n_out[16], nw[16], h_in[48];
 	snprintf(dir, sizeof dir, "%s/assess", e->dir);
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "fount entropy esv: cannot make %s: %s\n", dir, strerror(errno));
+	if (!cli_output_dir("entropy esv", dir))
 		return;
-	}
 	e->assessed = true;
 	snprintf(bits, sizeof bits, "%u", e->bits);
 	char *t = NULL;
@@ -690,14 +688,8 @@ int cmd_entropy_esv(int argc, char **argv, const struct config *cfg)
 		fprintf(stderr, "fount entropy esv: [entropy] %s = %g gives no usable health tests: raise it\n", e.h_key, e.h);
 		return EXIT_FAIL;
 	}
-	if (mkdir(e.dir, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "fount entropy esv: cannot make %s: %s\n", e.dir, strerror(errno));
+	if (!cli_output_dir("entropy esv", e.dir))
 		return EXIT_FAIL;
-	}
-	if (stat(e.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "fount entropy esv: %s is not a folder\n", e.dir);
-		return EXIT_FAIL;
-	}
 	platform(&e);
 	int rc = EXIT_FAIL;
 	e.raw = malloc(e.samples);

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "api/api.h"
@@ -334,15 +333,8 @@ int cmd_policy(int argc, char **argv, const struct config *cfg)
 		return cli_usage_error("policy", "unexpected argument '%s'", argv[optind]);
 	if (dir == NULL)
 		return cli_usage_error("policy", "-o DIR is required");
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "fount policy: cannot make %s: %s\n", dir, strerror(errno));
+	if (!cli_output_dir("policy", dir))
 		return EXIT_FAIL;
-	}
-	struct stat st;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "fount policy: %s is not a folder\n", dir);
-		return EXIT_FAIL;
-	}
 	if (cli_power_on(cfg) != ERR_OK)
 		return EXIT_FAIL;
 	if (!write_policy(dir, cfg))

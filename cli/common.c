@@ -310,3 +310,17 @@ bool cli_finish_file(const char *path, int fd, bool ok)
 	}
 	return true;
 }
+
+bool cli_output_dir(const char *cmd, const char *dir)
+{
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "fount %s: cannot make %s: %s\n", cmd, dir, strerror(errno));
+		return false;
+	}
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "fount %s: %s is not a folder\n", cmd, dir);
+		return false;
+	}
+	return true;
+}
