@@ -211,14 +211,29 @@ static void run_tool(const struct esv *e, const char *tool, const char *const *a
 	}
 	argv[n] = NULL;
 	fprintf(stderr, "running %s (it can take minutes)...\n", tool);
+	/* the operator's environment less fount's own FOUNT_* settings
+	 * (FOUNT_HSM_PIN is a secret): made before the fork */
+	extern char **environ;
+	size_t ne = 0;
+	while (environ[ne] != NULL)
+		ne++;
+	char **envp = calloc(ne + 1, sizeof *envp);
+	if (envp == NULL) {
+		snprintf(r->note, sizeof r->note, "not run: %s", err_str(ERR_NOMEM));
+		return;
+	}
+	for (size_t i = 0, k = 0; i < ne; i++)
+		if (strncmp(environ[i], "FOUNT_", 6) != 0)
+			envp[k++] = environ[i];
 	pid_t pid = fork();
 	if (pid == 0) {
 		FILE *f = freopen(log, "w", stdout);
 		if (f == NULL || dup2(STDOUT_FILENO, STDERR_FILENO) < 0 || chdir(e->dir) != 0)
 			_exit(127);
-		execv(exe, argv);
+		execve(exe, argv, envp);
 		_exit(127);
 	}
+	free(envp);
 	int st = 0;
 	if (pid < 0 || waitpid(pid, &st, 0) != pid) {
 		snprintf(r->note, sizeof r->note, "not run: cannot start %.160s: %s", exe, strerror(errno));

@@ -27,6 +27,7 @@ static struct run_result *res;
  * validation as the real tool does (its message, exit status 255). */
 static const char *const stubs[][2] = {
 	{"ea_non_iid", "#!/bin/sh\necho \"ea_non_iid $*\" >> \"$(dirname \"$0\")/calls\"\n"
+		       "env | grep '^FOUNT_' >> \"$(dirname \"$0\")/calls\"\n"
 		       "case \" $* \" in *\" -c \"*) printf \"Opening file: 'conditioned.bin'\\n\\nh': 0.903006\\n\"; exit 0;; esac\n"
 		       "h=${STUB_H:-6.638383}\n"
 		       "printf \"Opening file: 'raw.bin'\\n\\nRunning non-IID tests...\\n\\nRunning Most Common Value Estimate...\\n"
@@ -249,7 +250,8 @@ static const char *assess_run(const char *name, const char *const *env, int *sta
 static void test_assess_holds(void)
 {
 	int st;
-	const char *out = assess_run("holds", NULL, &st);
+	/* fount's own settings (a PIN among them) do not reach the tools */
+	const char *out = assess_run("holds", (const char *const[]){"FOUNT_HSM_PIN=1234", NULL}, &st);
 	CU_ASSERT_EQUAL_FATAL(st, 0);
 	const char *calls = testlib_slurp(testlib_file(tools, "calls"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(calls);
@@ -258,6 +260,7 @@ static void test_assess_holds(void)
 	snprintf(want, sizeof want, "ea_restart -i -v restart.bin 8 %.6f\n", src_h < 6.638383 ? src_h : 6.638383);
 	CU_ASSERT_PTR_NOT_NULL(strstr(calls, want));
 	CU_ASSERT_PTR_NOT_NULL(strstr(calls, "ea_non_iid -i -a -v raw.bin 8\n"));
+	CU_ASSERT_PTR_NULL(strstr(calls, "FOUNT_"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(calls, "ea_non_iid -c -a -v conditioned.bin 8\n"));
 	struct entropy_esv_chain chain;
 	CU_ASSERT_EQUAL_FATAL(entropy_esv_chain(8, src_h, &chain), ERR_OK);
