@@ -1,5 +1,5 @@
 /* fuzz/fuzz_acvp.c — feeds arbitrary bytes to the ACVP harness
- * (selftest/acvp.c) as a request. Built with FOUNT_LIBFUZZER (clang
+ * (selftest/acvp.c, acvp_algs.c) as a request. Built with FOUNT_LIBFUZZER (clang
  * -fsanitize=fuzzer) it is a libFuzzer target; otherwise main() replays the
  * files named on the command line (`make fuzz` replays
  * fuzz/corpus/fuzz_acvp/). */
@@ -34,6 +34,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		"\"entropyInput\":\"\"},{\"intendedUse\":\"generate\",\"additionalInput\":\"\","
 		"\"entropyInput\":\"\"}]}]}]}";
 	FILE *in = fmemopen((void *)(uintptr_t)ok, strlen(ok), "r");
+	FUZZ_CHECK(in != NULL);
+	FUZZ_CHECK(acvp_run(in, sink, sink) == ERR_OK);
+	fclose(in);
+	/* and the other algorithms (selftest/acvp_algs.c) */
+	static const char sha[] = "{\"vsId\":2,\"algorithm\":\"SHA2-256\",\"revision\":\"1.0\",\"testGroups\":[{"
+				  "\"tgId\":1,\"testType\":\"AFT\",\"tests\":[{\"tcId\":1,\"msg\":\"616263\",\"len\":24}]}]}";
+	in = fmemopen((void *)(uintptr_t)sha, strlen(sha), "r");
 	FUZZ_CHECK(in != NULL);
 	FUZZ_CHECK(acvp_run(in, sink, sink) == ERR_OK);
 	fclose(in);
