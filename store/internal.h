@@ -117,28 +117,42 @@ typedef err_t (*store_sealed_fn)(void *ctx, const struct store_row *row,
  * end of the latest lease the access log granted, and whether its
  * lease_end event is out (ended = 1). The sweep (store/lease.c) folds the
  * log's records (P1, P2] into it by seq, a lease that ended by P3 marked
- * ended without an event (a restored log's past); then moves the fold's
- * mark, lease_fold.seq, to the last record folded. Portable SQL (SQLite
- * 3.24's upsert; the WHERE before ON CONFLICT keeps SQLite's parser from
- * reading ON as a join's). */
-#define STORE_LEASES_FOLD_SQL(P1, P2, P3)                                                        \
-	"INSERT INTO leases(id, tenant, fingerprint, lease_end, ended)"                              \
+ * ended without an event (a restored log's past), P4 being now; then
+ * moves the fold's mark, lease_fold.seq, to the last record folded.
+ *
+ * A key fetched again and again would rewrite its row at every fold (a
+ * random page of the table and of its index each): an open lease's end is
+ * moved only when the new end passes it by more than 1/16 of the time the
+ * new lease still runs. Its row keeps the bound of what was skipped since,
+ * slack = (end - now) / 15 at the write (a skipped end E at fold time t
+ * has E - end <= (E - t) / 16, so E <= end + (end - t) / 15 <= end +
+ * slack), and the lease counts as ended only once end + slack has passed:
+ * never early, at most slack late (1/15 of the lease's length). Portable
+ * SQL (SQLite 3.24's upsert; the WHERE before ON CONFLICT keeps SQLite's
+ * parser from reading ON as a join's; integer division in both). */
+#define STORE_LEASES_FOLD_SQL(P1, P2, P3, P4)                                                    \
+	"INSERT INTO leases(id, tenant, fingerprint, lease_end, ended, slack)"                       \
 	" SELECT id, tenant, fingerprint, max(lease_end),"                                           \
-	" CASE WHEN max(lease_end) <= " P3 " THEN 1 ELSE 0 END FROM access_log"                      \
+	" CASE WHEN max(lease_end) <= " P3 " THEN 1 ELSE 0 END,"                                     \
+	" CASE WHEN max(lease_end) > " P4 " THEN (max(lease_end) - " P4 ") / 15 ELSE 0 END"          \
+	" FROM access_log"                                                                           \
 	" WHERE seq > " P1 " AND seq <= " P2 " AND lease_end > 0 GROUP BY id, tenant, fingerprint"   \
 	" ON CONFLICT (id, tenant, fingerprint) DO UPDATE"                                           \
-	" SET lease_end = excluded.lease_end, ended = excluded.ended"                                \
-	" WHERE excluded.lease_end > leases.lease_end"
+	" SET lease_end = excluded.lease_end, ended = excluded.ended, slack = excluded.slack"        \
+	" WHERE excluded.lease_end > leases.lease_end AND (leases.ended = 1"                         \
+	" OR excluded.lease_end - leases.lease_end > (excluded.lease_end - " P4 ") / 16)"
 /* the mark only moves forward: a node whose fold limit lags another's
  * (its commit lag counts from its own sightings) leaves it where it is */
 #define STORE_LEASES_MARK_SQL(P2)                                                                \
 	"UPDATE lease_fold SET seq = (SELECT coalesce(max(seq), 0) FROM access_log WHERE seq <= " P2 ")" \
 	" WHERE seq < (SELECT coalesce(max(seq), 0) FROM access_log WHERE seq <= " P2 ")"
-/* the leases that ended by P1 without their event yet (the partial index
- * leases_open), with their object's owner and state, by end; at most P2 */
+/* the leases that ended by P1 (end + slack) without their event yet (the
+ * partial index leases_open), with their object's owner and state, by
+ * end; at most P2 */
 #define STORE_LEASES_ENDED_SQL(P1, P2)                                                           \
 	"SELECT l.id, l.tenant, l.fingerprint, l.lease_end, o.tenant, o.state FROM leases l"        \
 	" JOIN objects o ON o.id = l.id WHERE l.ended = 0 AND l.lease_end <= " P1                   \
+	" AND l.lease_end + l.slack <= " P1                                                          \
 	" ORDER BY l.lease_end, l.id, l.tenant, l.fingerprint LIMIT " P2
 #define STORE_LEASE_DONE_SQL(P1, P2, P3)                                                         \
 	"UPDATE leases SET ended = 1 WHERE id = " P1 " AND tenant = " P2 " AND fingerprint = " P3
@@ -147,7 +161,7 @@ typedef err_t (*store_sealed_fn)(void *ctx, const struct store_row *row,
 #define STORE_LEASES_STATUS_SQL(P1)                                                              \
 	"SELECT (SELECT seq FROM lease_fold), (SELECT coalesce(max(seq), 0) FROM access_log),"      \
 	" (SELECT count(*) FROM (SELECT 1 FROM leases WHERE ended = 0 AND lease_end <= " P1        \
-	" LIMIT 1) x)"
+	" AND lease_end + slack <= " P1 " LIMIT 1) x)"
 
 /* the schema version both backends' migration lists reach */
 #define STORE_SCHEMA_VERSION 8
@@ -195,9 +209,9 @@ struct store_backend_ops {
 	 * advisory lock; SQLite has one writer) */
 	err_t (*txn_events_lock)(struct store_txn *t);
 	/* the leases' fold (STORE_LEASES_FOLD_SQL): the log's records after
-	 * the fold's mark up to |upto| into the leases table, those ended by
-	 * |ended_by| marked ended; the mark moved */
-	err_t (*txn_leases_fold)(struct store_txn *t, uint64_t upto, int64_t ended_by);
+	 * the fold's mark up to |upto| into the leases table at time |now|,
+	 * those ended by |ended_by| marked ended; the mark moved */
+	err_t (*txn_leases_fold)(struct store_txn *t, uint64_t upto, int64_t ended_by, int64_t now);
 	/* at most |max| leases ended by |by| whose event is not out
 	 * (STORE_LEASES_ENDED_SQL) into |out|, *n of them; lease_done marks one
 	 * out */

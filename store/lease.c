@@ -6,7 +6,9 @@
  * the leases table (one row per object, tenant and certificate) is built
  * here, by folding the log's new records into it once per sweep, in the
  * sweep's own transaction. A Get that kept a table row up to date would
- * dirty a page of it (and of its index) in every commit.
+ * dirty a page of it (and of its index) in every commit; and so would the
+ * fold for a key fetched again and again, were an open lease's end moved
+ * by every small extension (the slack of STORE_LEASES_FOLD_SQL).
  *
  * The fold reads the log by seq. SQLite numbers records in commit order
  * (one writer), so the last seq a sweep reads has nothing uncommitted
@@ -59,7 +61,7 @@ static uint64_t saw(struct store *s, int64_t now, uint64_t latest, unsigned lag)
 struct sweep_ctx {
 	const struct store_backend_ops *ops;
 	uint64_t upto;
-	int64_t by;
+	int64_t now, by;
 	struct store_lease *ls;
 	size_t n; /* events written */
 };
@@ -70,7 +72,7 @@ static err_t apply_sweep(struct store_txn *t, void *vctx)
 	const struct store_backend_ops *ops = c->ops;
 	c->n = 0;
 	GUARD(ops->txn_events_lock(t));
-	GUARD(ops->txn_leases_fold(t, c->upto, INT64_MIN));
+	GUARD(ops->txn_leases_fold(t, c->upto, INT64_MIN, c->now));
 	size_t n = 0;
 	GUARD(ops->txn_leases_ended(t, c->by, LEASES_PER_SWEEP, c->ls, &n));
 	for (size_t i = 0; i < n; i++) {
@@ -106,7 +108,7 @@ err_t store_leases_sweep(struct store *s, int64_t now, size_t *n)
 	struct store_lease *ls = calloc(LEASES_PER_SWEEP, sizeof *ls);
 	if (ls == NULL)
 		return ERR_NOMEM;
-	struct sweep_ctx c = {.upto = upto, .by = by, .ls = ls, .ops = s->ops};
+	struct sweep_ctx c = {.upto = upto, .now = now, .by = by, .ls = ls, .ops = s->ops};
 	err_t r = s->ops->submit(s->b, apply_sweep, &c);
 	free(ls);
 	if (r == ERR_OK)

@@ -115,11 +115,13 @@ static const char *const migrations[] = {
 	 " kind TEXT NOT NULL, id TEXT NOT NULL, new_id TEXT NOT NULL, tenant TEXT NOT NULL, state BIGINT NOT NULL);"),
 	/* 8: the leases table and the events' holder (see sqlite.c) */
 	("CREATE TABLE leases(id TEXT NOT NULL, tenant TEXT NOT NULL, fingerprint BYTEA NOT NULL,"
-	 " lease_end BIGINT NOT NULL, ended BIGINT NOT NULL, PRIMARY KEY (id, tenant, fingerprint));"
+	 " lease_end BIGINT NOT NULL, ended BIGINT NOT NULL, slack BIGINT NOT NULL,"
+	 " PRIMARY KEY (id, tenant, fingerprint));"
 	 "CREATE INDEX leases_open ON leases(lease_end) WHERE ended = 0;"
 	 "CREATE TABLE lease_fold(seq BIGINT NOT NULL);"
-	 "INSERT INTO lease_fold VALUES (0);" STORE_LEASES_FOLD_SQL("0", "9223372036854775807",
-									  "extract(epoch FROM now())::bigint") ";"
+	 "INSERT INTO lease_fold VALUES (0);"
+	 STORE_LEASES_FOLD_SQL("0", "9223372036854775807", "extract(epoch FROM now())::bigint",
+			       "9223372036854775807") ";"
 	 STORE_LEASES_MARK_SQL("9223372036854775807") ";"
 	 "ALTER TABLE events ADD COLUMN holder TEXT NOT NULL DEFAULT '';"
 	 "ALTER TABLE events ADD COLUMN holder_fp BYTEA;"),
@@ -198,7 +200,7 @@ static const char *const stmt_sql[S_COUNT_] = {
 	[S_EVENTS_ALL] = STORE_EVENTS_ALL_SQL("$1", "$2"),
 	[S_EVENTS_LATEST] = "SELECT coalesce(max(seq), 0) FROM events",
 	/* the leases' fold and sweep (store/lease.c), under S_EVENT_LOCK */
-	[S_LEASES_FOLD] = STORE_LEASES_FOLD_SQL("(SELECT seq FROM lease_fold)", "$1", "$2"),
+	[S_LEASES_FOLD] = STORE_LEASES_FOLD_SQL("(SELECT seq FROM lease_fold)", "$1", "$2", "$3"),
 	[S_LEASES_MARK] = STORE_LEASES_MARK_SQL("$1"),
 	[S_LEASES_ENDED] = STORE_LEASES_ENDED_SQL("$1", "$2"),
 	[S_LEASE_DONE] = STORE_LEASE_DONE_SQL("$1", "$2", "$3"),
@@ -1601,11 +1603,12 @@ static err_t txn_event_insert(struct store_txn *t, const struct store_event *e)
 	return txn_exec(t, S_EVENT_INSERT, &a, NULL);
 }
 
-static err_t txn_leases_fold(struct store_txn *t, uint64_t upto, int64_t ended_by)
+static err_t txn_leases_fold(struct store_txn *t, uint64_t upto, int64_t ended_by, int64_t now)
 {
 	struct args a = {0};
 	a_int(&a, upto > INT64_MAX ? INT64_MAX : (int64_t)upto);
 	a_int(&a, ended_by);
+	a_int(&a, now);
 	GUARD(txn_exec(t, S_LEASES_FOLD, &a, NULL));
 	struct args m = {0};
 	a_int(&m, upto > INT64_MAX ? INT64_MAX : (int64_t)upto);

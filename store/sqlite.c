@@ -139,15 +139,18 @@ static const char *const migrations[] = {
 	("CREATE TABLE events(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,"
 	 " id TEXT NOT NULL, new_id TEXT NOT NULL, tenant TEXT NOT NULL, state INTEGER NOT NULL);"),
 	/* 8: the leases table (store/lease.c, STORE_LEASES_FOLD_SQL) from the
-	 * log so far, leases already over marked ended (no event for the
-	 * past); the partial index finds the open ones; the events' holder
-	 * (lease_end). Portable SQL but for "now". */
+	 * log so far (at once: no skipped record, so no slack), leases already
+	 * over marked ended (no event for the past); the partial index finds
+	 * the open ones; the events' holder (lease_end). Portable SQL but for
+	 * "now". */
 	("CREATE TABLE leases(id TEXT NOT NULL, tenant TEXT NOT NULL, fingerprint BLOB NOT NULL,"
-	 " lease_end INTEGER NOT NULL, ended INTEGER NOT NULL, PRIMARY KEY (id, tenant, fingerprint)) WITHOUT ROWID;"
+	 " lease_end INTEGER NOT NULL, ended INTEGER NOT NULL, slack INTEGER NOT NULL,"
+	 " PRIMARY KEY (id, tenant, fingerprint)) WITHOUT ROWID;"
 	 "CREATE INDEX leases_open ON leases(lease_end) WHERE ended = 0;"
 	 "CREATE TABLE lease_fold(seq INTEGER NOT NULL);"
-	 "INSERT INTO lease_fold VALUES (0);" STORE_LEASES_FOLD_SQL("0", "9223372036854775807",
-									  "CAST(strftime('%s', 'now') AS INTEGER)") ";"
+	 "INSERT INTO lease_fold VALUES (0);"
+	 STORE_LEASES_FOLD_SQL("0", "9223372036854775807", "CAST(strftime('%s', 'now') AS INTEGER)",
+			       "9223372036854775807") ";"
 	 STORE_LEASES_MARK_SQL("9223372036854775807") ";"
 	 "ALTER TABLE events ADD COLUMN holder TEXT NOT NULL DEFAULT '';"
 	 "ALTER TABLE events ADD COLUMN holder_fp BLOB;"),
@@ -221,7 +224,7 @@ static const char *const stmt_sql[S_COUNT_] = {
 	[S_EVENTS_ALL] = STORE_EVENTS_ALL_SQL("?1", "?3"),
 	[S_EVENTS_LATEST] = "SELECT coalesce(max(seq), 0) FROM events",
 	/* the fold's range starts at the mark, read in the statement itself */
-	[S_LEASES_FOLD] = STORE_LEASES_FOLD_SQL("(SELECT seq FROM lease_fold)", "?1", "?2"),
+	[S_LEASES_FOLD] = STORE_LEASES_FOLD_SQL("(SELECT seq FROM lease_fold)", "?1", "?2", "?3"),
 	[S_LEASES_MARK] = STORE_LEASES_MARK_SQL("?1"),
 	[S_LEASES_ENDED] = STORE_LEASES_ENDED_SQL("?1", "?2"),
 	[S_LEASE_DONE] = STORE_LEASE_DONE_SQL("?1", "?2", "?3"),
@@ -729,7 +732,7 @@ static err_t txn_events_lock(struct store_txn *t)
 	return ERR_OK;
 }
 
-static err_t txn_leases_fold(struct store_txn *t, uint64_t upto, int64_t ended_by)
+static err_t txn_leases_fold(struct store_txn *t, uint64_t upto, int64_t ended_by, int64_t now)
 {
 	if (upto > INT64_MAX)
 		upto = INT64_MAX;
@@ -737,6 +740,7 @@ static err_t txn_leases_fold(struct store_txn *t, uint64_t upto, int64_t ended_b
 		TXN_STMT(t, S_LEASES_FOLD, st);
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
 		sqlite3_bind_int64(st, 2, ended_by);
+		sqlite3_bind_int64(st, 3, now);
 		GUARD(run_write(t, st, NULL));
 	}
 	TXN_STMT(t, S_LEASES_MARK, st2);

@@ -553,8 +553,12 @@ err_t store_events_latest(struct store *s, uint64_t *out) MUST_CHECK NONNULL(1, 
  * folded into the leases table here, not by each Get (whose one write
  * stays an append): a lease granted on another node is seen once its
  * commit is surely visible, up to store_leases_lag seconds late, and a
- * lease is called ended only that long after its end. A sweep with nothing
- * to do costs one read. *n: the events recorded. */
+ * lease is called ended only that long after its end. An open lease's
+ * recorded end moves only when a new one passes it by more than 1/16 of
+ * the new lease (a busy key is not rewritten at every sweep), so an end
+ * may be told up to 1/15 of the lease's length late, never early, and the
+ * event's time is the recorded end (the lease ran at least until then). A
+ * sweep with nothing to do costs one read. *n: the events recorded. */
 err_t store_leases_sweep(struct store *s, int64_t now, size_t *n) MUST_CHECK NONNULL(1, 3);
 /* store_leases_lag: how long after a lease's end its event comes at the
  * latest, less the sweeps' period (0: SQLite; PostgreSQL: the longest a

@@ -1733,9 +1733,10 @@ static void test_lease_ends(void)
 	EXPECT_OK(store_leases_sweep(s2, t0 + 1, &n));
 	CU_ASSERT_EQUAL(n, 0);
 
-	/* past U's end (and the lag): U's lease ended, recorded once though
-	 * both nodes sweep */
-	int64_t when = le_b + lag + 1;
+	/* past U's end (and the lag, and the end's slack: at most 1/15 of the
+	 * lease, store.h): U's lease ended, recorded once though both nodes
+	 * sweep */
+	int64_t when = le_b + 30 / 15 + lag + 1;
 	size_t n2 = 99;
 	EXPECT_OK(store_leases_sweep(s2, when, &n2));
 	EXPECT_OK(store_leases_sweep(s, when, &n));
@@ -1768,7 +1769,7 @@ static void test_lease_ends(void)
 	s2 = tdb_open(&t);
 	EXPECT_OK(store_leases_sweep(s, when + 2, &n));
 	CU_ASSERT_EQUAL(n, 0);
-	when = le_r + lag + 1;
+	when = le_r + 7200 / 15 + lag + 1;
 	EXPECT_OK(store_leases_sweep(s2, when, &n2));
 	EXPECT_OK(store_leases_sweep(s, when, &n));
 	CU_ASSERT_EQUAL(n + n2, 1);
@@ -1794,11 +1795,63 @@ static void test_lease_ends(void)
 	EXPECT_OK(store_serve_material(s, id, "U", STORE_F_ADMIN, fb, "http get", STORE_SERVE_PLAIN, 3600, &m, &ml, &le_b));
 	secmem_free(m, ml);
 	EXPECT_OK(store_leases_sweep(s, when + 1, &n));
-	EXPECT_OK(store_leases_sweep(s, when + lag + 2, &n2));
+	EXPECT_OK(store_leases_sweep(s, when + 3600 / 15 + lag + 2, &n2));
 	CU_ASSERT_EQUAL(n + n2, 1);
-	EXPECT_OK(store_leases_sweep(s, when + lag + 3, &n));
+	EXPECT_OK(store_leases_sweep(s, when + 3600 / 15 + lag + 3, &n));
 	CU_ASSERT_EQUAL(n, 0);
 	store_close(s2);
+	store_close(s);
+}
+
+/* sweep2 sweeps at |t| and again a commit lag later (PostgreSQL folds what
+ * it saw that long ago): the events recorded by both */
+static size_t sweep2(struct store *s, int64_t t)
+{
+	size_t a = 0, b = 0;
+	EXPECT_OK(store_leases_sweep(s, t, &a));
+	EXPECT_OK(store_leases_sweep(s, t + store_leases_lag(s) + 1, &b));
+	return a + b;
+}
+
+/* A key fetched again with a lease that moves its end by less than 1/16
+ * of the new lease: its row is not rewritten (the write a busy key would
+ * make at every fold), the end is never told early (not at the recorded
+ * end, not before the true one), and it is told within the slack. */
+static void test_lease_slack(void)
+{
+	struct tdb t = {0};
+	tdb_new(&t, "slack");
+	struct store *s = tdb_open(&t);
+	uint8_t key[16] = {8}, fa[32] = {0xa1};
+	char id[STORE_ID_MAX + 1];
+	EXPECT_OK(put_key(s, "T", key, sizeof key, id));
+	int64_t t0 = time(NULL), l1 = 0, l2 = 0, lc = 0;
+	CU_ASSERT_EQUAL(sweep2(s, t0), 0);
+	uint8_t *m = NULL;
+	size_t ml = 0;
+	EXPECT_OK(store_serve_material(s, id, "T", 0, fa, "kmip get", STORE_SERVE_PLAIN, 1500, &m, &ml, &l1));
+	secmem_free(m, ml);
+	int64_t at = t0 + 3 * (int64_t)store_leases_lag(s) + 3;
+	CU_ASSERT_EQUAL(sweep2(s, at), 0);
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT lease_end FROM leases WHERE id = '%s'", id);
+	CU_ASSERT_EQUAL(sql_int(&t, sql), l1);
+	/* 50 s more: less than (l2 - now) / 16 */
+	EXPECT_OK(store_obtain_lease(s, id, "T", 0, fa, "kmip obtain lease", 1550, &l2, &lc));
+	CU_ASSERT(l2 > l1 && l2 - l1 <= 60);
+	at += 2 * (int64_t)store_leases_lag(s) + 2;
+	CU_ASSERT_EQUAL(sweep2(s, at), 0);
+	CU_ASSERT_EQUAL(sql_int(&t, sql), l1); /* not rewritten */
+	/* past the recorded end, and past the true one: not yet */
+	CU_ASSERT_EQUAL(sweep2(s, l1 + 1), 0);
+	CU_ASSERT_EQUAL(sweep2(s, l2 + 1), 0);
+	/* past the end's slack: told, once */
+	CU_ASSERT_EQUAL(sweep2(s, l1 + 1500 / 15 + 1), 1);
+	CU_ASSERT_EQUAL(sweep2(s, l1 + 1500 / 15 + 30), 0);
+	struct store_events ev;
+	EXPECT_OK(store_events_after(s, "T", 0, 0, STORE_EVENTS_MAX, &ev));
+	CU_ASSERT(ev.n == 1 && strcmp(ev.e[0].kind, "lease_end") == 0 && ev.e[0].time >= l1 && ev.e[0].time <= l2);
+	store_events_free(&ev);
 	store_close(s);
 }
 
@@ -2349,6 +2402,7 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_events),
 	   TEST(test_lease_ends),
 	   TEST(test_lease_migration),
+	   TEST(test_lease_slack),
 	   TEST(test_rowid_migration),
 	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
@@ -2426,6 +2480,7 @@ TEST_SUITE(store_pg, suite_init_pg, suite_clean_pg,
 	   TEST(test_events),
 	   TEST(test_lease_ends),
 	   TEST(test_lease_migration),
+	   TEST(test_lease_slack),
 	   TEST(test_serve_and_protection),
 	   TEST(test_crash_safety),
 	   TEST(test_pg_server_down))
