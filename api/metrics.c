@@ -421,6 +421,15 @@ static void render_store(struct strbuf *t)
 	metrics_family(t, "fount_store_commit_duration_seconds", "histogram", "Time of one key-store commit.");
 	histogram(t, "fount_store_commit_duration_seconds", "", store_latency_bounds, STORE_LATENCY_BUCKETS,
 		  st.commit_buckets, (double)st.commit_ns / 1e9);
+	if (strcmp(st.backend, "sqlite") == 0) {
+		metrics_family(t, "fount_store_checkpoints_total", "counter",
+			       "SQLite WAL checkpoints, by who ran them: the checkpointer thread beside the commits, "
+			       "or the writer after a commit (its callers wait for it).");
+		strbuf_printf(t, "fount_store_checkpoints_total{by=\"checkpointer\"} %llu\n",
+			       (unsigned long long)st.checkpoints_beside);
+		strbuf_printf(t, "fount_store_checkpoints_total{by=\"writer\"} %llu\n",
+			       (unsigned long long)st.checkpoints_writer);
+	}
 	metrics_family(t, "fount_store_size_bytes", "gauge", "The key store's files on disk.");
 	strbuf_printf(t, "fount_store_size_bytes %llu\n", (unsigned long long)st.db_bytes);
 	metrics_family(t, "fount_store_schema_version", "gauge", "The key store's schema version.");

@@ -647,6 +647,10 @@ struct store_stats {
 	uint64_t commit_buckets[STORE_LATENCY_BUCKETS + 1];
 	uint64_t commit_ns;
 	uint64_t db_bytes;   /* the database files on disk (with the WAL) */
+	/* SQLite: WAL checkpoints that copied frames back, by the checkpointer
+	 * thread beside the commits, and by the writer after a commit (the
+	 * last few frames, or all of them while the disk is short of room) */
+	uint64_t checkpoints_beside, checkpoints_writer;
 	bool unavailable;    /* PostgreSQL: the last connection attempt failed */
 	const char *backend; /* "sqlite" or "postgresql" */
 };

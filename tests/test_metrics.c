@@ -114,6 +114,9 @@ static void test_modules(void)
 	CU_ASSERT(value(b, "fount_store_commits_total{result=\"ok\"}") >= commits0 + 1);
 	CU_ASSERT(value(b, "fount_store_commit_duration_seconds_count") >= 1);
 	CU_ASSERT(value(b, "fount_store_size_bytes") > 0);
+	double v = -1;
+	CU_ASSERT(promtext_value(b, "fount_store_checkpoints_total{by=\"checkpointer\"}", &v) && v >= 0);
+	CU_ASSERT(promtext_value(b, "fount_store_checkpoints_total{by=\"writer\"}", &v) && v >= 0);
 	CU_ASSERT_EQUAL(value(b, "fount_module_state{state=\"ERROR\"}"), 1);
 	CU_ASSERT_EQUAL(value(b, "fount_module_state{state=\"OPERATIONAL\"}"), 0);
 	CU_ASSERT(value(b, "fount_drbg_primary_reseeds_total") >= 1); /* the Create's prediction resistance */

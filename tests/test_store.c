@@ -1323,6 +1323,68 @@ static void test_wal_cut_back(void)
 	store_close(s);
 }
 
+/* Under writes that never pause, the checkpointer thread copies the WAL
+ * back beside the commits (a checkpoint inside a commit held its callers
+ * 10-25 ms) and the writer copies only the last frames, after which the
+ * WAL starts over: the -wal file stays within STORE_SQLITE_WAL_KEEP_BYTES
+ * (a checkpoint beside the commits alone never catches up with them, and
+ * the WAL would grow for good), and every key is still there after a
+ * reopen. */
+static void test_checkpoint_beside(void)
+{
+	struct tdb t = {0};
+	tdb_new(&t, "ckpt");
+	struct store *s = tdb_open(&t);
+	char wal[300];
+	snprintf(wal, sizeof(wal), "%s-wal", t.db);
+	struct store_stats st = {0};
+	struct stat sb = {0};
+	off_t largest = 0;
+	enum { PER = 25, ROUNDS_MAX = 60 };
+	static char ids[ROUNDS_MAX][GC_THREADS][PER][STORE_ID_MAX + 1];
+	unsigned rounds = 0;
+	while (rounds < ROUNDS_MAX && (st.checkpoints_beside < 4 || st.checkpoints_writer < 4)) {
+		pthread_t th[GC_THREADS];
+		struct gc_arg args[GC_THREADS];
+		for (int i = 0; i < GC_THREADS; i++) {
+			args[i] = (struct gc_arg){s, PER, calloc(PER, STORE_ID_MAX + 1), 0};
+			CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, gc_thread, &args[i]), 0);
+		}
+		for (int i = 0; i < GC_THREADS; i++) {
+			pthread_join(th[i], NULL);
+			CU_ASSERT_EQUAL(args[i].failed, 0);
+			memcpy(ids[rounds][i], args[i].ids, (size_t)PER * (STORE_ID_MAX + 1));
+			free(args[i].ids);
+		}
+		if (stat(wal, &sb) == 0 && sb.st_size > largest)
+			largest = sb.st_size;
+		store_stats(s, &st);
+		rounds++;
+	}
+	fprintf(stderr, "\n  %u rounds: %llu checkpoints beside the commits, %llu by the writer; -wal at most %lld bytes ",
+		(unsigned)rounds, (unsigned long long)st.checkpoints_beside, (unsigned long long)st.checkpoints_writer,
+		(long long)largest);
+	CU_ASSERT(st.checkpoints_beside >= 4);
+	CU_ASSERT(st.checkpoints_writer >= 4);
+	CU_ASSERT((uint64_t)largest <= STORE_SQLITE_WAL_KEEP_BYTES);
+	store_close(s);
+	s = tdb_open(&t);
+	size_t missing = 0;
+	for (unsigned r = 0; r < rounds; r++)
+		for (int i = 0; i < GC_THREADS; i++)
+			for (int k = 0; k < PER; k++) {
+				struct store_object o;
+				if (store_get(s, ids[r][i][k], "T", 0, &o) != ERR_OK) {
+					missing++;
+					continue;
+				}
+				missing += !o.has_material;
+				store_object_free(&o);
+			}
+	CU_ASSERT_EQUAL(missing, 0);
+	store_close(s);
+}
+
 /* one request's error does not fail the others in its batch */
 struct mixed_arg {
 	struct store *s;
@@ -2395,6 +2457,7 @@ TEST_SUITE(store, suite_init, suite_clean,
 	   TEST(test_names_migration),
 	   TEST(test_group_commit),
 	   TEST(test_wal_cut_back),
+	   TEST(test_checkpoint_beside),
 	   TEST(test_group_commit_isolated_errors),
 	   TEST(test_record_access),
 	   TEST(test_take_material),
