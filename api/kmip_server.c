@@ -1,8 +1,11 @@
 /* api/kmip_server.c — the KMIP listener: TCP, mutual TLS (api/tls.c), one
  * thread per connection, messages framed by their 8-byte TTLV header.
- * A thread whose connection ended waits a while for the next one (up to
+ * The connection threads accept themselves (conn_main): one whose
+ * connection ended waits in accept(2) a while for the next one (up to
  * IDLE_THREADS of them), so a client that opens a connection per operation
- * (vCenter, and every resumed session) costs no thread creation.
+ * (vCenter, and every resumed session) costs no thread creation and no
+ * hand-over between threads, and a storm of reconnecting clients is
+ * accepted by as many threads as wait, not by one.
  *
  * Sockets are non-blocking: every wait is a poll() bounded by the
  * deadline that applies (handshake, idle, message), with no per-request
@@ -60,7 +63,6 @@ struct conn {
 	int fd;
 	char addr[64];
 	struct conn *prev, *next; /* in srv->conns, under srv->lock */
-	struct conn *next_pending; /* in srv->pending, under srv->lock */
 };
 
 struct api_kmip {
@@ -72,16 +74,14 @@ struct api_kmip {
 	size_t max_message;
 	unsigned max_connections;
 	unsigned handshake_ms, idle_ms, message_ms;
-	pthread_t acceptor;
 	atomic_bool stopping;
 
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* signalled when the last connection or thread ends */
 	struct conn *conns;
 	unsigned active;
-	pthread_cond_t work;            /* a connection for an idle thread */
-	struct conn *pending;           /* accepted, waiting for an idle thread */
-	unsigned n_pending, idle_threads, threads;
+	unsigned accepting, threads; /* threads waiting in accept(2); all of them */
+	bool accept_failing;         /* accept(2) fails (logged once) */
 
 	atomic_uint_fast64_t n_connections, n_handshakes_failed, n_refused_busy, n_requests, n_timeouts;
 };
@@ -292,6 +292,8 @@ static err_t identify(struct api_kmip *s, SSL *ssl, struct kmip_peer *peer)
 	return auth_identify(s->auth, leaf, issuer, peer);
 }
 
+static int start_thread(struct api_kmip *s);
+
 /* handle runs one accepted connection to its end and frees it. */
 static void handle(struct conn *c)
 {
@@ -339,132 +341,131 @@ out:
 	free(c);
 }
 
-/* next_conn waits, as one of at most IDLE_THREADS idle threads, up to
- * IDLE_THREAD_SECONDS for a connection the acceptor hands over; NULL: the
- * thread ends (counted out of s->threads). */
-static struct conn *next_conn(struct api_kmip *s)
+/* take registers a connection just accepted and serves it on this
+ * thread; beyond max_connections, or once the server stops, it is closed
+ * at once. When no other thread waits in accept(2) now, it starts one
+ * first (decided under the lock, with the count taken). */
+static void take(struct api_kmip *s, int fd, const struct sockaddr_storage *ss, socklen_t sl)
 {
-	struct conn *c = NULL;
-	pthread_mutex_lock(&s->lock);
-	if (s->idle_threads < IDLE_THREADS && !atomic_load(&s->stopping)) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += IDLE_THREAD_SECONDS;
-		s->idle_threads++;
-		int e = 0;
-		while (s->pending == NULL && !atomic_load(&s->stopping) && e != ETIMEDOUT)
-			e = pthread_cond_timedwait(&s->work, &s->lock, &until);
-		s->idle_threads--;
+	atomic_fetch_add(&s->n_connections, 1);
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct conn *c = calloc(1, sizeof *c);
+	bool spawn = false;
+	if (c == NULL) {
+		close(fd);
+		return;
 	}
-	/* a connection handed over is taken even when stopping: its thread
-	 * closes it (api_kmip_stop shut its socket down) */
-	if (s->pending != NULL) {
-		c = s->pending;
-		s->pending = c->next_pending;
-		s->n_pending--;
-	} else if (--s->threads == 0) {
-		pthread_cond_broadcast(&s->idle);
+	c->srv = s;
+	c->fd = fd;
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+	(void)getnameinfo((const struct sockaddr *)ss, sl, host, sizeof host, port, sizeof port,
+			  NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(c->addr, sizeof c->addr, "%s:%s", host, port);
+
+	pthread_mutex_lock(&s->lock);
+	/* api_kmip_stop shuts down the sockets of s->conns under the lock:
+	 * one registered after that is refused here */
+	bool busy = s->active >= s->max_connections || atomic_load(&s->stopping);
+	if (!busy) {
+		c->next = s->conns;
+		if (s->conns != NULL)
+			s->conns->prev = c;
+		s->conns = c;
+		s->active++;
+		if (s->accepting == 0) {
+			s->threads++;
+			spawn = true;
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
-	return c;
+	if (busy) {
+		if (!atomic_load(&s->stopping))
+			atomic_fetch_add(&s->n_refused_busy, 1);
+		close(fd);
+		free(c);
+		return;
+	}
+	if (spawn && start_thread(s) != 0) {
+		/* none would accept while this one serves: it stays the one
+		 * that accepts, and this connection is closed, as when no
+		 * thread could be made for it */
+		log_warn("%s: no thread for the connection; closing", c->addr);
+		pthread_mutex_lock(&s->lock);
+		s->threads--;
+		pthread_mutex_unlock(&s->lock);
+		close(fd);
+		conn_remove(c);
+		free(c);
+		return;
+	}
+	handle(c);
 }
 
+/* conn_main is a connection thread: it waits in accept(2) (the kernel
+ * wakes one waiter per connection), serves what it accepted itself, and
+ * goes back to accept. The thread that takes the last waiter's place
+ * starts another, so a new connection never waits for a thread to be
+ * handed it, and a client that opens a connection per operation (vCenter,
+ * and every resumed session) costs no thread creation and no hand-over:
+ * at most IDLE_THREADS wait at once, and one that waited
+ * IDLE_THREAD_SECONDS (the listening socket's SO_RCVTIMEO) ends unless it
+ * is the last. */
 static void *conn_main(void *arg)
 {
-	struct conn *c = arg;
-	struct api_kmip *s = c->srv;
-	do
-		handle(c);
-	while ((c = next_conn(s)) != NULL);
+	struct api_kmip *s = arg;
+	pthread_mutex_lock(&s->lock);
+	while (!atomic_load(&s->stopping) && s->accepting < IDLE_THREADS) {
+		s->accepting++;
+		pthread_mutex_unlock(&s->lock);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int e = errno;
+		pthread_mutex_lock(&s->lock);
+		s->accepting--;
+		if (fd >= 0) {
+			s->accept_failing = false;
+			pthread_mutex_unlock(&s->lock);
+			take(s, fd, &ss, sl);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		if (atomic_load(&s->stopping))
+			break;
+		if (e == EAGAIN || e == EWOULDBLOCK) {
+			if (s->accepting > 0)
+				break; /* idle this long, and another waits */
+			continue;
+		}
+		if (e == EINTR || e == ECONNABORTED)
+			continue;
+		/* out of descriptors or memory: said once until an accept works */
+		bool say = !s->accept_failing;
+		s->accept_failing = true;
+		pthread_mutex_unlock(&s->lock);
+		if (say)
+			log_warn("accept: %s; retrying every 100 ms", strerror(e));
+		struct timespec ts = {0, 100000000};
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&s->lock);
+	}
+	if (--s->threads == 0)
+		pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
-static void *accept_main(void *arg)
+static int start_thread(struct api_kmip *s)
 {
-	struct api_kmip *s = arg;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, THREAD_STACK);
-	while (!atomic_load(&s->stopping)) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof ss;
-		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (atomic_load(&s->stopping))
-				break;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				log_warn("accept: %s; pausing 100 ms", strerror(errno));
-				struct timespec ts = {0, 100000000};
-				nanosleep(&ts, NULL);
-				continue;
-			}
-			log_error("accept: %s", strerror(errno));
-			break;
-		}
-		atomic_fetch_add(&s->n_connections, 1);
-		int one = 1;
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		struct conn *c = calloc(1, sizeof *c);
-		if (c == NULL) {
-			close(fd);
-			continue;
-		}
-		c->srv = s;
-		c->fd = fd;
-		char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
-		(void)getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port,
-				  NI_NUMERICHOST | NI_NUMERICSERV);
-		snprintf(c->addr, sizeof c->addr, "%s:%s", host, port);
-
-		pthread_mutex_lock(&s->lock);
-		bool busy = s->active >= s->max_connections;
-		bool handed = false;
-		if (!busy) {
-			c->next = s->conns;
-			if (s->conns != NULL)
-				s->conns->prev = c;
-			s->conns = c;
-			s->active++;
-			/* an idle thread takes it, else a new thread */
-			if (s->idle_threads > s->n_pending) {
-				struct conn **tail = &s->pending;
-				while (*tail != NULL)
-					tail = &(*tail)->next_pending;
-				*tail = c;
-				s->n_pending++;
-				pthread_cond_signal(&s->work);
-				handed = true;
-			} else {
-				s->threads++;
-			}
-		}
-		pthread_mutex_unlock(&s->lock);
-		if (busy) {
-			atomic_fetch_add(&s->n_refused_busy, 1);
-			close(fd);
-			free(c);
-			continue;
-		}
-		if (handed)
-			continue;
-		pthread_t t;
-		int e = pthread_create(&t, &attr, conn_main, c);
-		if (e != 0) {
-			log_warn("%s: no thread for the connection (%s); closing", c->addr, strerror(e));
-			pthread_mutex_lock(&s->lock);
-			if (--s->threads == 0)
-				pthread_cond_broadcast(&s->idle);
-			pthread_mutex_unlock(&s->lock);
-			close(fd);
-			conn_remove(c);
-			free(c);
-		}
-	}
+	pthread_t t;
+	int e = pthread_create(&t, &attr, conn_main, s);
 	pthread_attr_destroy(&attr);
-	return NULL;
+	return e;
 }
 
 static err_t bind_listener(struct api_kmip *s, const char *listen_on, char *why, size_t why_len)
@@ -487,7 +488,6 @@ err_t api_kmip_start(const struct api_kmip_options *o, struct api_kmip **out, ch
 	s->listen_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
-	pthread_cond_init(&s->work, NULL);
 	s->max_message = o->max_message ? o->max_message : DEFAULT_MAX_MESSAGE;
 	s->max_connections = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
 	s->handshake_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : 10000;
@@ -521,7 +521,11 @@ err_t api_kmip_start(const struct api_kmip_options *o, struct api_kmip **out, ch
 		goto fail;
 	if ((r = bind_listener(s, o->listen, why, why_len)) != ERR_OK)
 		goto fail;
-	if (pthread_create(&s->acceptor, NULL, accept_main, s) != 0) {
+	/* accept(2) returns EAGAIN after this: an idle thread may end */
+	struct timeval idle = {.tv_sec = IDLE_THREAD_SECONDS};
+	(void)setsockopt(s->listen_fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+	s->threads = 1;
+	if (start_thread(s) != 0) {
 		snprintf(why, why_len, "cannot start the KMIP listener thread");
 		r = ERR_SYSTEM;
 		goto fail;
@@ -536,7 +540,6 @@ fail:
 	auth_free(s->auth);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
-	pthread_cond_destroy(&s->work);
 	free(s);
 	return r;
 }
@@ -565,22 +568,20 @@ void api_kmip_stop(struct api_kmip *s)
 		return;
 	metrics_register_kmip(s, false); /* before anything is freed */
 	atomic_store(&s->stopping, true);
-	/* wake the acceptor and every connection blocked in poll or read */
+	/* wake the threads in accept(2) (EINVAL) and every connection blocked
+	 * in poll or read; one accepted meanwhile is refused by take() */
 	shutdown(s->listen_fd, SHUT_RDWR);
-	pthread_join(s->acceptor, NULL);
-	close(s->listen_fd);
 	pthread_mutex_lock(&s->lock);
 	for (struct conn *c = s->conns; c != NULL; c = c->next)
 		shutdown(c->fd, SHUT_RDWR);
-	pthread_cond_broadcast(&s->work); /* idle threads end */
 	while (s->active > 0 || s->threads > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
 	pthread_mutex_unlock(&s->lock);
+	close(s->listen_fd);
 	SSL_CTX_free(s->ctx);
 	auth_free(s->auth);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
-	pthread_cond_destroy(&s->work);
 	secure_zero(&s->pins, sizeof s->pins);
 	free(s);
 }
