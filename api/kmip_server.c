@@ -414,6 +414,7 @@ static void take(struct api_kmip *s, int fd, const struct sockaddr_storage *ss, 
 static void *conn_main(void *arg)
 {
 	struct api_kmip *s = arg;
+	(void)pthread_setname_np(pthread_self(), "fount-kmip");
 	pthread_mutex_lock(&s->lock);
 	while (!atomic_load(&s->stopping) && s->accepting < IDLE_THREADS) {
 		s->accepting++;

@@ -124,6 +124,7 @@ static size_t get_request(uint8_t *out, size_t cap, int32_t minor, const char *i
 static void *client_main(void *arg)
 {
 	struct job *j = arg;
+	(void)pthread_setname_np(pthread_self(), "bench-client");
 	char why[256];
 	struct kmipc *c = client(j->t, 0, false);
 	if (c == NULL || kmipc_connect(c, why, sizeof why) != ERR_OK) {

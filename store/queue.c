@@ -51,6 +51,7 @@ void store_commit_timed(struct store_queue *q, struct store_stats *st, const str
 static void *writer_main(void *arg)
 {
 	struct store_queue *b = arg;
+	(void)pthread_setname_np(pthread_self(), "fount-store-w");
 	pthread_mutex_lock(&b->mu);
 	for (;;) {
 		while (b->head == NULL && !b->stopping)

@@ -933,6 +933,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static void *checkpointer_main(void *arg)
 {
 	struct store_backend *b = arg;
+	(void)pthread_setname_np(pthread_self(), "fount-store-ck");
 	pthread_mutex_lock(&b->ck_mu);
 	for (;;) {
 		while (!b->ck_wanted && !b->ck_stopping)
