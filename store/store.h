@@ -220,8 +220,8 @@ struct store_options {
 #define STORE_READERS_DEFAULT 4
 
 /* What the SQLite backend keeps in memory, whatever the store's size: a
- * page cache of at most STORE_SQLITE_CACHE_KIB per connection (the writer
- * and each reader), nothing memory-mapped (mmap_size 0: the database's
+ * page cache of at most STORE_SQLITE_CACHE_KIB per connection (the writer,
+ * the checkpointer and each reader), nothing memory-mapped (mmap_size 0: the database's
  * pages are read into those caches, never mapped into the process). A
  * reader's cache is emptied whenever another connection has committed, so
  * in practice the writer's fills and the readers' hold what a read needs.
