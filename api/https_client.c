@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "api/https_client.h"
+#include "api/tls.h"
 #include "keygen/keygen.h"
 
 CSP_USE("TLS private keys", "the client key of fount feed and fount agent, and the HTTPS answers carrying key material, in locked buffers");
@@ -104,6 +105,10 @@ static err_t tls_connect(struct https_conn *c, const struct https_tls *o, char *
 	}
 	(void)SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
 	(void)SSL_CTX_set_cipher_list(c->ctx, "ECDHE+AESGCM:DHE+AESGCM");
+	if (!tls_set_groups(c->ctx)) {
+		WHY("TLS: cannot set the key-agreement groups: %s", ossl_reason());
+		return ERR_CRYPTO;
+	}
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_load_verify_locations(c->ctx, o->ca_file, NULL) != 1) {
 		WHY("cannot read the CA file %s ([%s] ca): %s", o->ca_file, o->section, ossl_reason());

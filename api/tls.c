@@ -37,6 +37,20 @@ CSP_DEFINE("TLS session secrets", "CSP",
 
 static int pins_index = -1;
 
+/* In FIPS mode a handshake's key agreement is ECDH on a NIST curve or a
+ * safe-prime FFDHE group (SP 800-56A Rev. 3): X25519 and X448 are not
+ * approved for key agreement (FIPS 140-3 IG C.K resolution 5) although
+ * OpenSSL 3.0's FIPS provider offers them with fips=yes. A client whose
+ * only key share is X25519 (OpenSSL's and Python's default) is asked for a
+ * P-256 one (HelloRetryRequest, one more round trip); outside FIPS mode
+ * OpenSSL's own list, X25519 first, stands. */
+#define TLS_FIPS_GROUPS "P-256:P-384:P-521:ffdhe2048:ffdhe3072:ffdhe4096"
+
+bool tls_set_groups(SSL_CTX *ctx)
+{
+	return !keygen_fips_mode() || SSL_CTX_set1_groups_list(ctx, TLS_FIPS_GROUPS) == 1;
+}
+
 /* ossl_reason writes OpenSSL's last error reason (or |fallback|). */
 static const char *ossl_reason(const char *fallback)
 {
@@ -141,6 +155,10 @@ err_t tls_server_ctx(const struct tls_server_options *o, SSL_CTX **out, char *wh
 					 SSL_OP_NO_COMPRESSION);
 	if (SSL_CTX_set_cipher_list(ctx, o->tls_compat ? TLS12_AEAD TLS12_COMPAT : TLS12_AEAD) != 1) {
 		snprintf(why, why_len, "cannot set the TLS 1.2 cipher suites: %s", ossl_reason("?"));
+		goto out;
+	}
+	if (!tls_set_groups(ctx)) {
+		snprintf(why, why_len, "cannot set the TLS key-agreement groups: %s", ossl_reason("?"));
 		goto out;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {

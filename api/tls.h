@@ -24,6 +24,11 @@ struct tls_pins {
 err_t tls_pins_parse(const char *s, struct tls_pins *out) MUST_CHECK NONNULL(2);
 bool tls_pinned(const struct tls_pins *p, const uint8_t fp[32]);
 
+/* tls_set_groups limits |ctx|'s key-agreement groups to the approved ones
+ * in FIPS mode (NIST curves, FFDHE; no X25519/X448); false: OpenSSL
+ * refused the list. */
+bool tls_set_groups(struct ssl_ctx_st *ctx) NONNULL(1);
+
 struct tls_server_options {
 	const char *cert_file, *key_file, *client_ca;
 	const struct tls_pins *pins;

@@ -160,7 +160,9 @@ static bool write_policy(const char *dir, const struct config *cfg)
 	       "(conditioning, integrity; FIPS 198-1), SHA2-256/512 (FIPS 180-4), AES-KW and AES-KWP (SP 800-38F), "
 	       "AES-CBC and AES-GCM (SP 800-38A/D), AES-256-GCM sealing of the key store, RSA, ECDSA and EdDSA "
 	       "signatures and key generation (FIPS 186-5), RSA-OAEP key transport (SP 800-56B), TLS 1.2/1.3 key "
-	       "derivation (SP 800-135, SP 800-52 Rev. 2).\n\n**Key types** (keygen's table):\n\n"
+	       "agreement by ECDH on P-256, P-384 and P-521 or FFDHE (SP 800-56A Rev. 3: in FIPS mode the TLS "
+	       "listeners and clients offer no X25519 or X448, FIPS 140-3 IG C.K) and key derivation (SP 800-135, "
+	       "SP 800-52 Rev. 2).\n\n**Key types** (keygen's table):\n\n"
 	       "| Type | Kind | Bits | Pairwise-consistency test | Status |\n|---|---|---|---|---|\n");
 	const struct keygen_type *types = NULL;
 	size_t ntypes = keygen_types(&types);

@@ -373,6 +373,39 @@ static void test_cipher_policy(void)
 	}
 }
 
+/* Key agreement: in FIPS mode only approved groups (NIST curves, FFDHE):
+ * a client whose only group is X25519 is refused, one that sends an
+ * X25519 key share first and also lists P-256 is asked for P-256
+ * (HelloRetryRequest) and gets it, over TLS 1.3 and 1.2; outside FIPS mode
+ * X25519 is taken. */
+static void test_key_agreement_groups(void)
+{
+	struct api_kmip *s = start(0, 0, 0, 0, false, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	bool fips = keygen_fips_mode();
+	for (int v = 0; v < 2; v++) {
+		int max = v == 0 ? 0 : TLS1_2_VERSION;
+		SSL_CTX *only = client_ctx(&client, NULL, max), *both = client_ctx(&client, NULL, max);
+		CU_ASSERT_EQUAL_FATAL(SSL_CTX_set1_groups_list(only, "X25519"), 1);
+		CU_ASSERT_EQUAL_FATAL(SSL_CTX_set1_groups_list(both, "X25519:P-256"), 1);
+		struct cli c;
+		bool ok = cli_open(&c, only, api_kmip_port(s), NULL) && rng_ok(&c);
+		CU_ASSERT_EQUAL(ok, !fips);
+		if (ok)
+			CU_ASSERT_EQUAL(SSL_get_negotiated_group(c.ssl), NID_X25519);
+		cli_close(&c);
+		ok = cli_open(&c, both, api_kmip_port(s), NULL) && rng_ok(&c);
+		CU_ASSERT(ok);
+		if (ok)
+			CU_ASSERT_EQUAL(SSL_get_negotiated_group(c.ssl), fips ? NID_X9_62_prime256v1 : NID_X25519);
+		CU_ASSERT_STRING_EQUAL(SSL_get_version(c.ssl), v == 0 ? "TLSv1.3" : "TLSv1.2");
+		cli_close(&c);
+		SSL_CTX_free(only);
+		SSL_CTX_free(both);
+	}
+	api_kmip_stop(s);
+}
+
 /* Many requests on one connection; a second connection resumes the first
  * one's session (TLS 1.2 by id, TLS 1.3 by ticket). */
 static void test_persistent_and_resumed(void)
@@ -701,6 +734,7 @@ static void test_csr_sign(void)
 }
 
 TEST_SUITE(kmip_server, suite_init, suite_clean, TEST(test_who_gets_in), TEST(test_cipher_policy),
+	   TEST(test_key_agreement_groups),
 	   TEST(test_persistent_and_resumed), TEST(test_session_cache_bounded), TEST(test_garbage_and_oversized),
 	   TEST(test_timeouts_do_not_stall_others), TEST(test_connection_cap_and_stop),
 	   TEST(test_tenant_mapping), TEST(test_start_errors), TEST(test_csr_sign))
