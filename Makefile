@@ -83,7 +83,7 @@ FIPS_LINK := $(if $(filter build,$(B)),,$(B)/fips)
 # Suites that exercise the library context; `make test` runs them a second
 # time on the default provider (FOUNT_CRYPTO_FIPS=off). Branches adding
 # crypto suites add them here.
-CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap export cli_keys store store_backup kmip_crypto
+CRYPTO_SUITES ?= ctr_drbg drbg_tree acvp selftest rand keygen wrap export cli_keys store store_backup kmip_crypto kmip_server
 
 .PHONY: all check check-default check-layers check-units bench fuzz fuzz-libfuzzer analyze deps clean distclean help serve test fips install uninstall deb qemu-guest
 all: $(FOUNT) fips
