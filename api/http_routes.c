@@ -1523,6 +1523,16 @@ static void on_events(struct route_ctx *x, struct http_reply *out)
 		after = latest;
 		wait = 0;
 	}
+	/* a position past the newest event: this store's events went back (a
+	 * restore from a backup, a new store under the same address). Waiting
+	 * for the sequence to pass it again would hide every event until then
+	 * (a revoke among them), so the caller gets them from the start, at
+	 * once; its cursor then moves back to them. (0: none stored yet, or
+	 * the count could not be read: the request waits as usual.) */
+	if (!now && latest > 0 && after > latest) {
+		after = 0;
+		wait = 0;
+	}
 	struct store_events ev;
 	err_t r = ops_events(&x->who, after, EVENTS_PAGE, &ev);
 	if (r != ERR_OK) {

@@ -1101,11 +1101,27 @@ static void test_events(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, nk));
 	hres_free(&h);
 
+	/* a position past the newest event (the store went back: restored
+	 * from an older backup): every event from the start, at once, and the
+	 * cursor moved back */
+	snprintf(want, sizeof want, "\"kind\":\"activate\",\"id\":\"%s\"", id);
+	CU_ASSERT_EQUAL(req(&h, CERT_ALICE, "GET", "/v1/events?wait=30&after=999999999", NULL), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h.body, rk));
+	unsigned long long newest = last_event_id(h.body);
+	CU_ASSERT(newest > 0 && newest < 999999999ull);
+	hres_free(&h);
+	CU_ASSERT_EQUAL(req(&h, CERT_BOB, "GET", "/v1/events?wait=30&after=999999999", NULL), 200);
+	CU_ASSERT_PTR_NULL(strstr(h.body, id)); /* none of alice's */
+	CU_ASSERT(last_event_id(h.body) >= newest && last_event_id(h.body) < 999999999ull);
+	hres_free(&h);
+
 	/* a server that stops answers its held requests */
-	char why[256];
+	char why[256], at_newest[96];
+	snprintf(at_newest, sizeof at_newest, "/v1/events?wait=30&after=%llu", newest);
 	struct api_http *ps = start(NULL, 0, false, why, sizeof why);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
-	*c = (struct sse_call){.at = api_http_port(ps), .path = "/v1/events?wait=30&after=999999999"};
+	*c = (struct sse_call){.at = api_http_port(ps), .path = at_newest};
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, sse_get, c), 0);
 	(void)usleep(500 * 1000);
 	api_http_stop(ps);
