@@ -1210,6 +1210,25 @@ static void *gc_thread(void *p)
 	return NULL;
 }
 
+/* gc_round runs GC_THREADS writers of |per| puts each at once; each
+ * thread's ids go to ids[thread] (room for |per|) when ids is not NULL */
+static void gc_round(struct store *s, int per, char (*ids)[STORE_ID_MAX + 1])
+{
+	pthread_t th[GC_THREADS];
+	struct gc_arg args[GC_THREADS];
+	for (int i = 0; i < GC_THREADS; i++) {
+		args[i] = (struct gc_arg){s, per, calloc((size_t)per, STORE_ID_MAX + 1), 0};
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, gc_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < GC_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT_EQUAL(args[i].failed, 0);
+		if (ids != NULL)
+			memcpy(ids + (size_t)i * per, args[i].ids, (size_t)per * (STORE_ID_MAX + 1));
+		free(args[i].ids);
+	}
+}
+
 static void test_group_commit(void)
 {
 	struct tdb t = {0};
@@ -1292,17 +1311,7 @@ static void test_wal_cut_back(void)
 	struct stat sb = {0};
 	unsigned rounds = 0;
 	while (stat(wal, &sb) == 0 && (uint64_t)sb.st_size < STORE_SQLITE_WAL_KEEP_BYTES + (4u << 20) && rounds < 40) {
-		pthread_t th[GC_THREADS];
-		struct gc_arg args[GC_THREADS];
-		for (int i = 0; i < GC_THREADS; i++) {
-			args[i] = (struct gc_arg){s, 20, calloc(20, STORE_ID_MAX + 1), 0};
-			CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, gc_thread, &args[i]), 0);
-		}
-		for (int i = 0; i < GC_THREADS; i++) {
-			pthread_join(th[i], NULL);
-			CU_ASSERT_EQUAL(args[i].failed, 0);
-			free(args[i].ids);
-		}
+		gc_round(s, 20, NULL);
 		rounds++;
 	}
 	off_t grown = sb.st_size;
@@ -1344,18 +1353,7 @@ static void test_checkpoint_beside(void)
 	static char ids[ROUNDS_MAX][GC_THREADS][PER][STORE_ID_MAX + 1];
 	unsigned rounds = 0;
 	while (rounds < ROUNDS_MAX && (st.checkpoints_beside < 4 || st.checkpoints_writer < 4)) {
-		pthread_t th[GC_THREADS];
-		struct gc_arg args[GC_THREADS];
-		for (int i = 0; i < GC_THREADS; i++) {
-			args[i] = (struct gc_arg){s, PER, calloc(PER, STORE_ID_MAX + 1), 0};
-			CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, gc_thread, &args[i]), 0);
-		}
-		for (int i = 0; i < GC_THREADS; i++) {
-			pthread_join(th[i], NULL);
-			CU_ASSERT_EQUAL(args[i].failed, 0);
-			memcpy(ids[rounds][i], args[i].ids, (size_t)PER * (STORE_ID_MAX + 1));
-			free(args[i].ids);
-		}
+		gc_round(s, PER, ids[rounds][0]);
 		if (stat(wal, &sb) == 0 && sb.st_size > largest)
 			largest = sb.st_size;
 		store_stats(s, &st);
